@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify from 'fastify';
+import { systemClock, type Clock } from '#core/clock.ts';
+import { ConfigError, type Config } from '#core/config.ts';
+import { createDatabase, type Database } from '#core/db/create-db.ts';
+import { migrateToLatest } from '#core/db/migrator.ts';
+import { newId } from '#core/ids.ts';
+import { MemoryStore, RedisStore, type KeyValueStore } from '#core/kv.ts';
+import { createMailer, type Mailer } from '#core/mailer.ts';
+import { registerDocs } from '#core/http/docs.ts';
+import { registerErrorHandling } from '#core/http/error-handler.ts';
+import type { App } from '#core/http/route-config.ts';
+import { registerSecurity } from '#core/http/security.ts';
+import { validatorCompiler } from '#core/http/validation.ts';
+import { registerAuthGuard } from '#modules/auth/auth.guard.ts';
+import { registerAuthRoutes } from '#modules/auth/auth.routes.ts';
+import { AuthService } from '#modules/auth/auth.service.ts';
+import { EmailCodeService } from '#modules/auth/email-code.service.ts';
+import { LoginGuard } from '#modules/auth/login-guard.ts';
+import { assertStrongPassword } from '#modules/auth/password-policy.ts';
+import { SessionsRepository } from '#modules/auth/sessions.repository.ts';
+import { TokenService } from '#modules/auth/token.service.ts';
+import { registerCaptchaRoutes } from '#modules/captcha/captcha.routes.ts';
+import { CaptchaService } from '#modules/captcha/captcha.service.ts';
+import { registerHealthRoutes } from '#modules/health/health.routes.ts';
+import { UsersRepository } from '#modules/users/users.repository.ts';
+import { registerUsersRoutes } from '#modules/users/users.routes.ts';
+import { UsersService } from '#modules/users/users.service.ts';
+import { registerRechatAuthRoutes } from './surfaces/rechat/rechat-auth.routes.ts';
+
+/** Parts a caller (a test) may supply instead of having them built from the config. */
+export interface AppOverrides {
+  database?: Database;
+  kv?: KeyValueStore;
+  mailer?: Mailer;
+  clock?: Clock;
+}
+
+export interface Services {
+  database: Database;
+  kv: KeyValueStore;
+  clock: Clock;
+  users: UsersService;
+  auth: AuthService;
+  tokens: TokenService;
+  captcha: CaptchaService;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+/** Builds the whole application without listening. Start-up work (migrations, first admin) happens here. */
+export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
+  if (config.ADMIN_PASSWORD) {
+    try {
+      assertStrongPassword(config.ADMIN_PASSWORD);
+    } catch {
+      throw new ConfigError('Invalid configuration: ADMIN_PASSWORD must be 8-50 characters with upper-case, lower-case and a digit');
+    }
+  }
+
+  const app: App = Fastify({
+    logger: {
+      level: config.LOG_LEVEL,
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-admin-key"]', 'res.headers["set-cookie"]'],
+        censor: '[redacted]',
+      },
+    },
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : newId();
+    },
+    bodyLimit: config.BODY_LIMIT,
+    trustProxy: config.TRUST_PROXY,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  registerErrorHandling(app);
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
+  // Every /api and /v1 route states who may call it; forgetting is a start-up error, not an open door.
+  app.addHook('onRoute', (route) => {
+    const guarded = /^\/(api|v1)(\/|$)/.test(route.url) && !route.url.startsWith('/api/docs');
+    if (guarded && !route.config?.access) throw new Error(`Route ${route.method} ${route.url} does not declare config.access`);
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  const clock = overrides.clock ?? systemClock;
+  const database = overrides.database ?? createDatabase(config.DATABASE_URL);
+  const kv = overrides.kv ?? (config.REDIS_URL ? await RedisStore.connect(config.REDIS_URL, config.REDIS_PREFIX) : new MemoryStore());
+  const mailer = overrides.mailer ?? createMailer(config, app.log);
+  app.addHook('onClose', async () => {
+    if (!overrides.mailer) await mailer.close();
+    if (!overrides.kv) await kv.close();
+    if (!overrides.database) await database.destroy();
+  });
+
+  try {
+    await migrateToLatest(database.db);
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+
+  const users = new UsersService(new UsersRepository(database.db), clock);
+  const tokens = new TokenService(new SessionsRepository(database.db), config, clock);
+  const captcha = new CaptchaService(kv, config, clock);
+  const codes = new EmailCodeService(kv, mailer, config, clock, app.log);
+  const auth = new AuthService(users, tokens, codes, new LoginGuard(kv, captcha, config, clock));
+  app.decorate('services', { database, kv, clock, users, auth, tokens, captcha });
+
+  if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
+    const admin = await users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+    if (admin.created) app.log.info({ email: config.ADMIN_EMAIL }, 'first admin created');
+  }
+
+  await registerSecurity(app, config);
+  await registerDocs(app, VERSION);
+  registerAuthGuard(app, tokens);
+  registerHealthRoutes(app, { config, database, kv });
+  registerAuthRoutes(app, { auth, tokens, config });
+  registerCaptchaRoutes(app, captcha);
+  registerUsersRoutes(app, users);
+  registerRechatAuthRoutes(app, { auth, users });
+
+  await app.ready();
+  return app;
+}
+

@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Type, type Static } from 'typebox';
+import Value from 'typebox/value';
+
+/**
+ * Every setting Tollgate reads from the environment, declared once. Values arrive as strings;
+ * they are converted, defaulted and checked here, and a bad one stops the server with its name.
+ */
+const Int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  Type.Integer({ default: def, minimum: min, maximum: max });
+
+export const EnvSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
+    default: 'development',
+  }),
+  PORT: Int(3000, 0, 65535),
+  HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  DATABASE_URL: Type.String({ default: 'sqlite:./data/tollgate.db', pattern: '^(sqlite:|postgres(ql)?://|mysql://)' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_PREFIX: Type.String({ default: 'tollgate:' }),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  MASTER_KEY: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
+  ACCESS_TOKEN_TTL: Int(3600, 60),
+  REFRESH_TOKEN_TTL: Int(30 * 24 * 3600, 300),
+  ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email' })),
+  ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 50 })),
+  CORS_ORIGIN: Type.String({ default: '' }),
+  TRUST_PROXY: Type.Boolean({ default: false }),
+  BODY_LIMIT: Int(1024 * 1024, 1024),
+  MAIL_TRANSPORT: Type.Union([Type.Literal('log'), Type.Literal('smtp'), Type.Literal('resend')], { default: 'log' }),
+  SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+  RESEND_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  RESEND_BASE_URL: Type.String({ default: 'https://api.resend.com', pattern: '^https?://' }),
+  FROM_EMAIL: Type.String({ default: 'Tollgate <noreply@tollgate.local>', minLength: 3 }),
+  EMAIL_CODE_TTL: Int(300, 30),
+  EMAIL_CODE_COOLDOWN: Int(60, 0),
+  EMAIL_CODE_MAX_ATTEMPTS: Int(5, 1),
+  EMAIL_DAILY_CAP_PER_EMAIL: Int(10, 1),
+  EMAIL_DAILY_CAP_PER_IP: Int(50, 1),
+  CAPTCHA_TTL: Int(600, 30),
+  LOGIN_CAPTCHA_AFTER: Int(3, 1),
+  LOGIN_LOCK_AFTER: Int(5, 1),
+  LOGIN_LOCK_MINUTES: Int(15, 1),
+  LOGIN_FAILURE_WINDOW: Int(3600, 60),
+});
+
+export type Env = Static<typeof EnvSchema>;
+
+export interface Config extends Env {
+  readonly jwtSecret: string;
+  readonly masterKey: string;
+  readonly isProduction: boolean;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads the environment into a checked, frozen Config; throws ConfigError naming the variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = source[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw));
+  const errors = [...Value.Errors(EnvSchema, converted)];
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    const name = first.instancePath.replace(/^\//, '') || String(first.params && Object.values(first.params)[0]);
+    throw new ConfigError(`Invalid configuration: ${name} ${first.message} (got ${JSON.stringify(raw[name] ?? null)})`);
+  }
+  const env = converted as Env;
+  checkCombinations(env);
+  const isProduction = env.NODE_ENV === 'production';
+  const secrets = resolveSecrets(env, isProduction);
+  return Object.freeze({ ...env, ...secrets, isProduction });
+}
+
+function checkCombinations(env: Env): void {
+  if (env.MAIL_TRANSPORT === 'smtp' && !env.SMTP_URL) {
+    throw new ConfigError('Invalid configuration: SMTP_URL is required when MAIL_TRANSPORT=smtp');
+  }
+  if (env.MAIL_TRANSPORT === 'resend' && !env.RESEND_API_KEY) {
+    throw new ConfigError('Invalid configuration: RESEND_API_KEY is required when MAIL_TRANSPORT=resend');
+  }
+  if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
+    throw new ConfigError('Invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+  if (env.LOGIN_CAPTCHA_AFTER > env.LOGIN_LOCK_AFTER) {
+    throw new ConfigError('Invalid configuration: LOGIN_CAPTCHA_AFTER must not exceed LOGIN_LOCK_AFTER');
+  }
+}
+
+/**
+ * JWT_SECRET and MASTER_KEY: required in production; elsewhere generated once into
+ * DATA_DIR/secrets.json (mode 0600) so tokens and encrypted secrets survive restarts.
+ */
+function resolveSecrets(env: Env, isProduction: boolean): { jwtSecret: string; masterKey: string } {
+  if (env.JWT_SECRET && env.MASTER_KEY) return { jwtSecret: env.JWT_SECRET, masterKey: env.MASTER_KEY };
+  if (isProduction) {
+    const missing = env.JWT_SECRET ? 'MASTER_KEY' : 'JWT_SECRET';
+    throw new ConfigError(`Invalid configuration: ${missing} is required when NODE_ENV=production`);
+  }
+  const dir = resolve(env.DATA_DIR);
+  const file = join(dir, 'secrets.json');
+  let stored: { jwtSecret?: string; masterKey?: string } = {};
+  if (existsSync(file)) stored = JSON.parse(readFileSync(file, 'utf8')) as typeof stored;
+  const generated = {
+    jwtSecret: stored.jwtSecret ?? randomBytes(48).toString('base64url'),
+    masterKey: stored.masterKey ?? randomBytes(32).toString('hex'),
+  };
+  if (generated.jwtSecret !== stored.jwtSecret || generated.masterKey !== stored.masterKey) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, JSON.stringify(generated, null, 2) + '\n', { mode: 0o600 });
+  }
+  return { jwtSecret: env.JWT_SECRET ?? generated.jwtSecret, masterKey: env.MASTER_KEY ?? generated.masterKey };
+}

@@ -1,0 +1,68 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { createPool as createMysqlPool } from 'mysql2';
+import pg from 'pg';
+import type { DB } from './schema.ts';
+
+export type DialectName = 'sqlite' | 'postgres' | 'mysql';
+
+export interface Database {
+  readonly db: Kysely<DB>;
+  readonly dialect: DialectName;
+  /** Round-trips one trivial query; resolves to the latency in ms or throws. */
+  ping(): Promise<number>;
+  destroy(): Promise<void>;
+}
+
+// BIGINT (int8) columns hold epoch milliseconds and credits: read them as numbers, not strings.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+export function dialectOf(url: string): DialectName {
+  if (url.startsWith('sqlite:')) return 'sqlite';
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return 'postgres';
+  if (url.startsWith('mysql://')) return 'mysql';
+  throw new Error(`Unsupported DATABASE_URL scheme: ${url.split(':')[0] ?? ''}`);
+}
+
+export function createDatabase(url: string, options: { poolSize?: number } = {}): Database {
+  const dialect = dialectOf(url);
+  const poolSize = options.poolSize ?? 10;
+  let kysely: Kysely<DB>;
+  switch (dialect) {
+    case 'sqlite': {
+      const file = url.slice('sqlite:'.length);
+      if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+      const connection = new SQLite(file);
+      connection.pragma('journal_mode = WAL');
+      connection.pragma('synchronous = NORMAL');
+      connection.pragma('busy_timeout = 5000');
+      connection.pragma('foreign_keys = ON');
+      kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: connection }) });
+      break;
+    }
+    case 'postgres':
+      kysely = new Kysely<DB>({
+        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: poolSize }) }),
+      });
+      break;
+    case 'mysql':
+      kysely = new Kysely<DB>({
+        dialect: new MysqlDialect({
+          pool: createMysqlPool({ uri: url, connectionLimit: poolSize, charset: 'utf8mb4', supportBigNumbers: true }),
+        }),
+      });
+      break;
+  }
+  return {
+    db: kysely,
+    dialect,
+    async ping() {
+      const started = performance.now();
+      await sql`select 1`.execute(kysely);
+      return Math.round((performance.now() - started) * 100) / 100;
+    },
+    destroy: () => kysely.destroy(),
+  };
+}

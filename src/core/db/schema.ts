@@ -1,0 +1,5 @@
+import type { AuthTables } from '#modules/auth/auth.tables.ts';
+import type { UsersTables } from '#modules/users/users.tables.ts';
+
+/** The whole database, as the union of every module's tables. */
+export interface DB extends UsersTables, AuthTables {}

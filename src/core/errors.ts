@@ -1,0 +1,103 @@
+import type { Lang } from './i18n.ts';
+
+
+/**
+ * The one error hierarchy. Services throw AppError with a stable code; the HTTP layer
+ * (core/http/error-handler.ts) turns it into a status and a body, in one place.
+ * Messages follow the seed documents (Chinese); English is chosen by Accept-Language.
+ */
+
+interface ErrorSpec {
+  status: number;
+  zh: string;
+  en: string;
+}
+
+const ERRORS = {
+  VALIDATION_FAILED: { status: 400, zh: '请求参数无效：{detail}', en: 'Invalid request: {detail}' },
+  INVALID_JSON: { status: 400, zh: '请求体不是有效的 JSON', en: 'The request body is not valid JSON' },
+  EMPTY_BODY: { status: 400, zh: '请求体不能为空', en: 'The request body must not be empty' },
+  BODY_TOO_LARGE: { status: 413, zh: '请求体过大', en: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    zh: '不支持的 Content-Type：{type}',
+    en: 'Unsupported Content-Type: {type}',
+  },
+  ROUTE_NOT_FOUND: { status: 404, zh: '接口不存在：{method} {url}', en: 'Route {method} {url} not found' },
+  NOT_FOUND: { status: 404, zh: '资源不存在', en: 'Not found' },
+  UNAUTHORIZED: { status: 401, zh: '未登录或登录已过期', en: 'Not signed in, or the session has expired' },
+  FORBIDDEN: { status: 403, zh: '没有权限执行此操作', en: 'You do not have permission to do this' },
+  CSRF_HEADER_REQUIRED: {
+    status: 403,
+    zh: '使用 Cookie 登录时修改类请求必须携带 X-Requested-With 请求头',
+    en: 'Requests that change state with a session cookie must send the X-Requested-With header',
+  },
+  ACCOUNT_DISABLED: { status: 403, zh: '账户已被禁用', en: 'This account is disabled' },
+  EMAIL_ALREADY_REGISTERED: {
+    status: 409,
+    zh: '该邮箱已注册，请直接登录或使用密码重置功能',
+    en: 'This email is already registered; sign in or reset the password',
+  },
+  EMAIL_NOT_REGISTERED: { status: 400, zh: '该邮箱未注册', en: 'This email is not registered' },
+  EMAIL_CODE_INVALID: { status: 400, zh: '验证码无效或已过期', en: 'The verification code is invalid or has expired' },
+  EMAIL_CODE_COOLDOWN: {
+    status: 429,
+    zh: '验证码发送过于频繁，请 {seconds} 秒后重试',
+    en: 'A code was sent recently; try again in {seconds} seconds',
+  },
+  EMAIL_DAILY_LIMIT: {
+    status: 429,
+    zh: '今日验证码发送次数已达上限，请明天再试',
+    en: 'The daily limit of verification emails has been reached; try again tomorrow',
+  },
+  MAIL_UNAVAILABLE: {
+    status: 503,
+    zh: '邮件发送失败，请稍后重试',
+    en: 'The email could not be sent; please try again later',
+  },
+  WEAK_PASSWORD: {
+    status: 400,
+    zh: '密码长度为8-50位，且必须包含大写字母、小写字母和数字',
+    en: 'The password must be 8-50 characters and contain an upper-case letter, a lower-case letter and a digit',
+  },
+  INVALID_CREDENTIALS: { status: 401, zh: '邮箱或密码错误', en: 'Incorrect email or password' },
+  CAPTCHA_REQUIRED: { status: 400, zh: '需要输入图形验证码', en: 'A captcha is required' },
+  CAPTCHA_INVALID: { status: 400, zh: '图形验证码错误或已过期', en: 'The captcha is wrong or has expired' },
+  CAPTCHA_CHECK_FAILED: { status: 400, zh: '验证码无效或已过期', en: 'The captcha is invalid or has expired' },
+  ACCOUNT_LOCKED: {
+    status: 401,
+    zh: '账户已被锁定，请在 {minutes} 分钟后重试',
+    en: 'The account is locked; try again in {minutes} minutes',
+  },
+  REFRESH_TOKEN_INVALID: {
+    status: 401,
+    zh: '刷新令牌无效或已过期，请重新登录',
+    en: 'The refresh token is invalid or has expired; please sign in again',
+  },
+  SERVICE_UNAVAILABLE: { status: 503, zh: '服务暂时不可用，请稍后重试', en: 'Service temporarily unavailable' },
+  INTERNAL: { status: 500, zh: '服务器内部错误', en: 'Internal server error' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+export type MessageParams = Record<string, string | number>;
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    readonly params: MessageParams = {},
+    /** Extra fields merged into the error body (e.g. `valid: false`), never secrets. */
+    readonly extra: Record<string, unknown> = {},
+    /** Seconds after which the client may retry; sent as Retry-After. */
+    readonly retryAfter?: number,
+  ) {
+    super(translate('en', code, params));
+    this.name = 'AppError';
+    this.status = ERRORS[code].status;
+  }
+}
+
+export function translate(lang: Lang, code: ErrorCode, params: MessageParams = {}): string {
+  const template = ERRORS[code][lang];
+  return template.replace(/\{(\w+)\}/g, (_, key: string) => String(params[key] ?? ''));
+}

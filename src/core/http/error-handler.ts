@@ -1,0 +1,79 @@
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, translate, type ErrorCode } from '#core/errors.ts';
+import { langOf, type Lang } from '#core/i18n.ts';
+import { describeValidationError } from './validation.ts';
+
+/** How a surface spells its errors; chosen per route with `config.errorFormat`. */
+export type ErrorFormat = 'envelope' | 'fastapi';
+
+interface RenderedError {
+  status: number;
+  code: string;
+  message: string;
+  extra: Record<string, unknown>;
+}
+
+/** Framework errors that are the client's fault, by Fastify error code. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'EMPTY_BODY',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+};
+
+function toRendered(error: unknown, request: FastifyRequest, lang: Lang): RenderedError {
+  if (error instanceof AppError) {
+    return { status: error.status, code: error.code, message: translate(lang, error.code, error.params), extra: error.extra };
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    const detail = describeValidationError(lang, fastifyError.validation as never, fastifyError.validationContext);
+    return { status: 400, code: 'VALIDATION_FAILED', message: translate(lang, 'VALIDATION_FAILED', { detail }), extra: {} };
+  }
+  const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (mapped) {
+    const params = { type: request.headers['content-type'] ?? '', detail: fastifyError.message };
+    return { status: new AppError(mapped).status, code: mapped, message: translate(lang, mapped, params), extra: {} };
+  }
+  // A client error raised by a plugin (e.g. 429 from a limiter) keeps its status; the rest is ours.
+  const status = fastifyError.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    return { status, code: fastifyError.code ?? 'CLIENT_ERROR', message: fastifyError.message, extra: {} };
+  }
+  return { status: 500, code: 'INTERNAL', message: translate(lang, 'INTERNAL'), extra: {} };
+}
+
+function render(format: ErrorFormat, rendered: RenderedError, request: FastifyRequest) {
+  if (format === 'fastapi') return { detail: rendered.message, ...rendered.extra };
+  return {
+    success: false,
+    statusCode: rendered.status,
+    error: STATUS_CODES[rendered.status] ?? 'Error',
+    code: rendered.code,
+    message: rendered.message,
+    ...rendered.extra,
+    timestamp: new Date().toISOString(),
+    path: request.url,
+  };
+}
+
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const lang = langOf(request);
+  const rendered = toRendered(error, request, lang);
+  if (rendered.status >= 500) request.log.error({ err: error }, 'request failed');
+  else request.log.info({ code: rendered.code, status: rendered.status }, 'request refused');
+  if (error instanceof AppError && error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+  const format = request.routeOptions.config.errorFormat ?? 'envelope';
+  // FastAPI answers schema violations with 422.
+  if (format === 'fastapi' && rendered.code === 'VALIDATION_FAILED') rendered.status = 422;
+  return reply.status(rendered.status).send(render(format, rendered, request));
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(new AppError('ROUTE_NOT_FOUND', { method: request.method, url: request.url.split('?')[0] ?? '' }), request, reply),
+  );
+}

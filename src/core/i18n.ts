@@ -1,0 +1,34 @@
+import type { FastifyRequest } from 'fastify';
+
+/** Chinese as the seeds write it; English when the client prefers it. Errors live in errors.ts. */
+export type Lang = 'zh' | 'en';
+
+const MESSAGES = {
+  CODE_SENT: { zh: '验证码已发送到您的邮箱', en: 'The verification code has been sent to your email' },
+  PASSWORD_RESET: { zh: '密码重置成功', en: 'The password has been reset' },
+  CAPTCHA_OK: { zh: '验证码验证成功', en: 'Captcha verified' },
+  LOGGED_OUT: { zh: '已退出登录', en: 'Signed out' },
+} as const;
+
+export type MessageKey = keyof typeof MESSAGES;
+
+export function message(lang: Lang, key: MessageKey): string {
+  return MESSAGES[key][lang];
+}
+
+/** English only when the client prefers it over Chinese; the seeds speak Chinese. */
+export function pickLang(acceptLanguage: string | undefined): Lang {
+  if (!acceptLanguage) return 'zh';
+  let best: { lang: Lang; q: number } | undefined;
+  for (const part of acceptLanguage.split(',')) {
+    const [tag = '', ...rest] = part.trim().toLowerCase().split(';');
+    const q = Number(rest.find((p) => p.trim().startsWith('q='))?.split('=')[1] ?? 1);
+    const lang: Lang | undefined = tag.startsWith('en') ? 'en' : tag.startsWith('zh') ? 'zh' : undefined;
+    if (lang && Number.isFinite(q) && (!best || q > best.q)) best = { lang, q };
+  }
+  return best?.lang ?? 'zh';
+}
+
+export function langOf(request: FastifyRequest): Lang {
+  return pickLang(request.headers['accept-language']);
+}

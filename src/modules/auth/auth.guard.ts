@@ -1,0 +1,26 @@
+import { AppError } from '#core/errors.ts';
+import type { App } from '#core/http/route-config.ts';
+import { readAccessToken } from './session-cookies.ts';
+import type { TokenService } from './token.service.ts';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The one place access is enforced. Each route declares `config.access`; every route under /api
+ * must declare it (checked at start-up in app.ts). A cookie session may change state only with an
+ * X-Requested-With header, which no cross-site form can send.
+ */
+export function registerAuthGuard(app: App, tokens: TokenService): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config.access ?? 'public';
+    if (access === 'public') return;
+    const credentials = readAccessToken(request);
+    if (!credentials) throw new AppError('UNAUTHORIZED');
+    if (credentials.via === 'cookie' && !SAFE_METHODS.has(request.method) && !request.headers['x-requested-with']) {
+      throw new AppError('CSRF_HEADER_REQUIRED');
+    }
+    request.principal = await tokens.authenticate(credentials.token, credentials.via);
+    if (access === 'admin' && request.principal.role !== 'admin') throw new AppError('FORBIDDEN');
+  });
+}

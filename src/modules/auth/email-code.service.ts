@@ -1,0 +1,87 @@
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import type { Clock } from '#core/clock.ts';
+import type { Config } from '#core/config.ts';
+import { randomDigits, safeEqual } from '#core/crypto.ts';
+import { AppError } from '#core/errors.ts';
+import type { Lang } from '#core/i18n.ts';
+import type { KeyValueStore } from '#core/kv.ts';
+import { MailError, type Mailer } from '#core/mailer.ts';
+import { codeEmail, type CodePurpose } from './auth.mail.ts';
+
+interface StoredCode {
+  code: string;
+  purpose: CodePurpose;
+  expiresAt: number;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * Six-digit email codes: one live code per email (a new one voids the old), single use, limited
+ * wrong guesses, a resend cooldown and daily caps per email and per IP against mail bombing.
+ */
+export class EmailCodeService {
+  constructor(
+    private readonly kv: KeyValueStore,
+    private readonly mailer: Mailer,
+    private readonly config: Config,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  async send(email: string, purpose: CodePurpose, ip: string, lang: Lang): Promise<void> {
+    const cooldownKey = `mail:cooldown:${email}`;
+    const cooldownMs = this.config.EMAIL_CODE_COOLDOWN * 1000;
+    if (cooldownMs > 0 && !(await this.kv.setIfAbsent(cooldownKey, '1', cooldownMs))) {
+      const seconds = Math.max(1, Math.ceil((await this.kv.ttl(cooldownKey)) / 1000));
+      throw new AppError('EMAIL_CODE_COOLDOWN', { seconds }, {}, seconds);
+    }
+    const day = new Date(this.clock.now()).toISOString().slice(0, 10);
+    const perEmail = await this.kv.increment(`mail:day:${day}:email:${email}`, DAY_MS + 3600_000);
+    const perIp = await this.kv.increment(`mail:day:${day}:ip:${ip}`, DAY_MS + 3600_000);
+    if (perEmail > this.config.EMAIL_DAILY_CAP_PER_EMAIL || perIp > this.config.EMAIL_DAILY_CAP_PER_IP) {
+      throw new AppError('EMAIL_DAILY_LIMIT', {}, {}, secondsUntilUtcMidnight(this.clock.now()));
+    }
+
+    const stored: StoredCode = {
+      code: randomDigits(6),
+      purpose,
+      expiresAt: this.clock.now() + this.config.EMAIL_CODE_TTL * 1000,
+    };
+    const value = JSON.stringify(stored);
+    const codeKey = `mail:code:${email}`;
+    await this.kv.set(codeKey, value, this.config.EMAIL_CODE_TTL * 1000);
+    await this.kv.del(`mail:attempts:${email}`);
+    try {
+      await this.mailer.send(codeEmail(lang, purpose, email, stored.code, Math.round(this.config.EMAIL_CODE_TTL / 60)));
+    } catch (error) {
+      if (!(error instanceof MailError)) throw error;
+      this.logger.warn({ err: error, transport: this.mailer.transport }, 'verification email not sent');
+      // Nothing usable is left behind: the code is void and the user may try again at once.
+      await this.kv.deleteIfEquals(codeKey, value);
+      await this.kv.del(cooldownKey);
+      throw new AppError('MAIL_UNAVAILABLE');
+    }
+  }
+
+  /** Uses up the code or throws EMAIL_CODE_INVALID. Exactly one of any number of racing callers wins. */
+  async consume(email: string, purpose: CodePurpose, code: string): Promise<void> {
+    const codeKey = `mail:code:${email}`;
+    const attemptsKey = `mail:attempts:${email}`;
+    const value = await this.kv.get(codeKey);
+    if (!value) throw new AppError('EMAIL_CODE_INVALID');
+    const stored = JSON.parse(value) as StoredCode;
+    if (stored.purpose !== purpose || stored.expiresAt <= this.clock.now()) throw new AppError('EMAIL_CODE_INVALID');
+    if (!safeEqual(stored.code, code)) {
+      const attempts = await this.kv.increment(attemptsKey, this.config.EMAIL_CODE_TTL * 1000);
+      if (attempts >= this.config.EMAIL_CODE_MAX_ATTEMPTS) await this.kv.deleteIfEquals(codeKey, value);
+      throw new AppError('EMAIL_CODE_INVALID');
+    }
+    if (!(await this.kv.deleteIfEquals(codeKey, value))) throw new AppError('EMAIL_CODE_INVALID');
+    await this.kv.del(attemptsKey);
+  }
+}
+
+function secondsUntilUtcMidnight(now: number): number {
+  return Math.ceil((DAY_MS - (now % DAY_MS)) / 1000);
+}

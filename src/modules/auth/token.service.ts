@@ -1,0 +1,144 @@
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import type { Clock } from '#core/clock.ts';
+import type { Config } from '#core/config.ts';
+import { randomToken, sha256Hex } from '#core/crypto.ts';
+import { AppError } from '#core/errors.ts';
+import type { Principal } from '#core/http/route-config.ts';
+import { newId } from '#core/ids.ts';
+import type { UserRow } from '#modules/users/users.tables.ts';
+import type { RefreshTokenRow } from './auth.tables.ts';
+import type { SessionsRepository } from './sessions.repository.ts';
+
+export interface IssuedTokens {
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+  sessionId: string;
+}
+
+export interface ClientInfo {
+  ip: string;
+  userAgent: string | undefined;
+}
+
+const ISSUER = 'tollgate';
+const AUDIENCE = 'tollgate-api';
+
+/**
+ * Sessions: a short-lived HS256 access JWT naming its session, and a rotating opaque refresh token.
+ * Every request re-checks the session, so logout, reuse detection and password resets take effect at once.
+ */
+export class TokenService {
+  private readonly key: Uint8Array;
+
+  constructor(
+    private readonly sessions: SessionsRepository,
+    private readonly config: Config,
+    private readonly clock: Clock,
+  ) {
+    this.key = new TextEncoder().encode(config.jwtSecret);
+  }
+
+  async startSession(user: UserRow, client: ClientInfo): Promise<IssuedTokens> {
+    const now = this.clock.now();
+    const sessionId = newId(now);
+    const expiresAt = now + this.config.REFRESH_TOKEN_TTL * 1000;
+    const refresh = this.newRefreshToken(sessionId, now, expiresAt);
+    await this.sessions.create(
+      {
+        id: sessionId,
+        user_id: user.id,
+        created_at: now,
+        expires_at: expiresAt,
+        revoked_at: null,
+        revoke_reason: null,
+        ip: client.ip.slice(0, 64),
+        user_agent: client.userAgent?.slice(0, 255) ?? null,
+      },
+      refresh.row,
+    );
+    return { accessToken: await this.signAccess(user.id, sessionId, now), refreshToken: refresh.token, expiresIn: this.config.ACCESS_TOKEN_TTL, sessionId };
+  }
+
+  /** The principal of a valid access token whose session is live; UNAUTHORIZED otherwise. */
+  async authenticate(accessToken: string, via: Principal['via']): Promise<Principal> {
+    let sessionId: unknown;
+    try {
+      const { payload } = await jwtVerify(accessToken, this.key, {
+        algorithms: ['HS256'],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        currentDate: new Date(this.clock.now()),
+      });
+      sessionId = payload.sid;
+    } catch (error) {
+      if (error instanceof joseErrors.JOSEError) throw new AppError('UNAUTHORIZED');
+      throw error;
+    }
+    if (typeof sessionId !== 'string') throw new AppError('UNAUTHORIZED');
+    const session = await this.sessions.findLive(sessionId, this.clock.now());
+    if (!session) throw new AppError('UNAUTHORIZED');
+    if (session.userStatus !== 'active') throw new AppError('ACCOUNT_DISABLED');
+    return { userId: session.userId, role: session.role, sessionId, via };
+  }
+
+  /** Trades a refresh token for a new pair. Presenting a used token revokes its whole session. */
+  async refresh(refreshToken: string): Promise<IssuedTokens & { userId: string }> {
+    const now = this.clock.now();
+    const hash = sha256Hex(refreshToken);
+    const row = await this.sessions.findToken(hash);
+    if (!row || row.revoked_at !== null || row.expires_at <= now) throw new AppError('REFRESH_TOKEN_INVALID');
+    if (row.used_at !== null) {
+      await this.sessions.revoke(row.session_id, 'refresh_reuse', now);
+      throw new AppError('REFRESH_TOKEN_INVALID');
+    }
+    // A session lives REFRESH_TOKEN_TTL from sign-in; rotation does not extend it.
+    const next = this.newRefreshToken(row.session_id, now, row.expires_at);
+    if (!(await this.sessions.rotate(hash, next.row, now))) {
+      await this.sessions.revoke(row.session_id, 'refresh_reuse', now);
+      throw new AppError('REFRESH_TOKEN_INVALID');
+    }
+    return {
+      accessToken: await this.signAccess(row.user_id, row.session_id, now),
+      refreshToken: next.token,
+      expiresIn: this.config.ACCESS_TOKEN_TTL,
+      sessionId: row.session_id,
+      userId: row.user_id,
+    };
+  }
+
+  endSession(sessionId: string): Promise<void> {
+    return this.sessions.revoke(sessionId, 'logout', this.clock.now());
+  }
+
+  endAllSessions(userId: string, reason: string): Promise<void> {
+    return this.sessions.revokeAllOfUser(userId, reason, this.clock.now());
+  }
+
+  private signAccess(userId: string, sessionId: string, now: number): Promise<string> {
+    const issuedAt = Math.floor(now / 1000);
+    return new SignJWT({ sid: sessionId })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(userId)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(issuedAt + this.config.ACCESS_TOKEN_TTL)
+      .sign(this.key);
+  }
+
+  private newRefreshToken(sessionId: string, now: number, expiresAt: number): { token: string; row: RefreshTokenRow } {
+    const token = `rt_${randomToken(32)}`;
+    return {
+      token,
+      row: {
+        token_hash: sha256Hex(token),
+        session_id: sessionId,
+        created_at: now,
+        expires_at: expiresAt,
+        used_at: null,
+      },
+    };
+  }
+}

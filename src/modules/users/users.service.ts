@@ -1,0 +1,92 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '#core/clock.ts';
+import { hashPassword } from '#core/crypto.ts';
+import { isUniqueViolation } from '#core/db/dialect.ts';
+import type { DB } from '#core/db/schema.ts';
+import { AppError } from '#core/errors.ts';
+import { newId } from '#core/ids.ts';
+import type { UsersRepository } from './users.repository.ts';
+import type { Role, UserRow } from './users.tables.ts';
+
+export interface NewUser {
+  email: string;
+  username: string;
+  password: string;
+  role?: Role;
+}
+
+/** Emails are compared case-insensitively: stored trimmed and lower-cased. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export class UsersService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  findById(id: string): Promise<UserRow | undefined> {
+    return this.users.findById(id);
+  }
+
+  findByEmail(email: string): Promise<UserRow | undefined> {
+    return this.users.findByEmail(normalizeEmail(email));
+  }
+
+  isRegistered(email: string): Promise<boolean> {
+    return this.users.existsByEmail(normalizeEmail(email));
+  }
+
+  async require(id: string): Promise<UserRow> {
+    const user = await this.users.findById(id);
+    if (!user) throw new AppError('UNAUTHORIZED');
+    return user;
+  }
+
+  /**
+   * Creates the account; `trx` lets the caller add its own writes (the sign-up bonus) to the same
+   * transaction. A taken email is EMAIL_ALREADY_REGISTERED, decided by the unique index, not a read.
+   */
+  async create(input: NewUser, trx?: Kysely<DB>): Promise<UserRow> {
+    const now = this.clock.now();
+    const row = {
+      id: newId(now),
+      email: normalizeEmail(input.email),
+      username: input.username.trim(),
+      password_hash: await hashPassword(input.password),
+      role: input.role ?? 'user',
+      status: 'active' as const,
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await this.users.insert(row, trx);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('EMAIL_ALREADY_REGISTERED');
+      throw error;
+    }
+    return row;
+  }
+
+  async setPassword(id: string, password: string): Promise<void> {
+    await this.users.updatePassword(id, await hashPassword(password), this.clock.now());
+  }
+
+  /** Start-up: make sure the configured first admin exists and is an admin. Never changes a password. */
+  async ensureAdmin(email: string, password: string): Promise<{ created: boolean; userId: string }> {
+    const existing = await this.findByEmail(email);
+    if (existing) {
+      if (existing.role !== 'admin') await this.users.updateRole(existing.id, 'admin', this.clock.now());
+      return { created: false, userId: existing.id };
+    }
+    try {
+      const user = await this.create({ email, password, username: email.split('@')[0] ?? 'admin', role: 'admin' });
+      return { created: true, userId: user.id };
+    } catch (error) {
+      // Another instance created it at the same moment.
+      if (error instanceof AppError && error.code === 'EMAIL_ALREADY_REGISTERED') return this.ensureAdmin(email, password);
+      throw error;
+    }
+  }
+}
