@@ -92,7 +92,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Every /api and /v1 route states who may call it; forgetting is a start-up error, not an open door.
   app.addHook('onRoute', (route) => {
     const guarded = /^\/(api|v1)(\/|$)/.test(route.url) && !route.url.startsWith('/api/docs');
-    if (guarded && !route.config?.access) throw new Error(`Route ${route.method} ${route.url} does not declare config.access`);
+    if (guarded && !route.config?.access) throw new Error(`Route ${String(route.method)} ${route.url} does not declare config.access`);
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));

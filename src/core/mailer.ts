@@ -54,7 +54,7 @@ function logMailer(config: Config, logger: Logger): Mailer {
 }
 
 function smtpMailer(config: Config): Mailer {
-  const transporter = createTransport(config.SMTP_URL!, { connectionTimeout: 10_000, socketTimeout: 20_000 });
+  const transporter = createTransport(config.SMTP_URL ?? '', { connectionTimeout: 10_000, socketTimeout: 20_000 });
   return {
     transport: 'smtp',
     async send(message) {
