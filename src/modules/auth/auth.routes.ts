@@ -104,9 +104,14 @@ export function registerAuthRoutes(app: App, deps: { auth: AuthService; tokens: 
         body: RefreshBody,
         response: { 200: SessionResponse },
       },
+      // The console refreshes with the cookie alone and sends no body at all.
+      preValidation: (request, _reply, done) => {
+        request.body ??= {};
+        done();
+      },
     },
     async (request, reply) => {
-      const token = request.body?.refresh_token ?? readRefreshCookie(request);
+      const token = request.body.refresh_token ?? readRefreshCookie(request);
       if (!token) throw new AppError('REFRESH_TOKEN_INVALID');
       const issued = await tokens.refresh(token);
       setSessionCookies(reply, issued, config);

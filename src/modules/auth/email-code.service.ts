@@ -30,17 +30,12 @@ export class EmailCodeService {
   ) {}
 
   async send(email: string, purpose: CodePurpose, ip: string, lang: Lang): Promise<void> {
-    const cooldownKey = `mail:cooldown:${email}`;
-    const cooldownMs = this.config.EMAIL_CODE_COOLDOWN * 1000;
-    if (cooldownMs > 0 && !(await this.kv.setIfAbsent(cooldownKey, '1', cooldownMs))) {
-      const seconds = Math.max(1, Math.ceil((await this.kv.ttl(cooldownKey)) / 1000));
-      throw new AppError('EMAIL_CODE_COOLDOWN', { seconds }, {}, seconds);
-    }
-    const day = new Date(this.clock.now()).toISOString().slice(0, 10);
-    const perEmail = await this.kv.increment(`mail:day:${day}:email:${email}`, DAY_MS + 3600_000);
-    const perIp = await this.kv.increment(`mail:day:${day}:ip:${ip}`, DAY_MS + 3600_000);
-    if (perEmail > this.config.EMAIL_DAILY_CAP_PER_EMAIL || perIp > this.config.EMAIL_DAILY_CAP_PER_IP) {
-      throw new AppError('EMAIL_DAILY_LIMIT', {}, {}, secondsUntilUtcMidnight(this.clock.now()));
+    const cooldown = await this.startCooldown(email);
+    try {
+      await this.spendDailyQuota(email, ip);
+    } catch (error) {
+      await this.endCooldown(email, cooldown);
+      throw error;
     }
 
     const stored: StoredCode = {
@@ -59,8 +54,53 @@ export class EmailCodeService {
       this.logger.warn({ err: error, transport: this.mailer.transport }, 'verification email not sent');
       // Nothing usable is left behind: the code is void and the user may try again at once.
       await this.kv.deleteIfEquals(codeKey, value);
-      await this.kv.del(cooldownKey);
+      await this.endCooldown(email, cooldown);
       throw new AppError('MAIL_UNAVAILABLE');
+    }
+  }
+
+  /**
+   * Claims the resend cooldown or throws EMAIL_CODE_COOLDOWN. The deadline is stored in the value and
+   * read against the injectable clock (the store's TTL only bounds memory). Returns the claimed value.
+   */
+  private async startCooldown(email: string): Promise<string | undefined> {
+    const cooldownMs = this.config.EMAIL_CODE_COOLDOWN * 1000;
+    if (cooldownMs === 0) return undefined;
+    const key = `mail:cooldown:${email}`;
+    const now = this.clock.now();
+    const mine = String(now + cooldownMs);
+    if (await this.kv.setIfAbsent(key, mine, cooldownMs)) return mine;
+    const current = await this.kv.get(key);
+    const until = Number(current ?? 0);
+    if (until > now) {
+      const seconds = Math.ceil((until - now) / 1000);
+      throw new AppError('EMAIL_CODE_COOLDOWN', { seconds }, {}, seconds);
+    }
+    // The last cooldown is over by the clock: take its place, unless a racing request just did.
+    if (current !== null) await this.kv.deleteIfEquals(key, current);
+    if (await this.kv.setIfAbsent(key, mine, cooldownMs)) return mine;
+    const seconds = this.config.EMAIL_CODE_COOLDOWN;
+    throw new AppError('EMAIL_CODE_COOLDOWN', { seconds }, {}, seconds);
+  }
+
+  private async endCooldown(email: string, claimed: string | undefined): Promise<void> {
+    if (claimed !== undefined) await this.kv.deleteIfEquals(`mail:cooldown:${email}`, claimed);
+  }
+
+  /** Counts one email against the daily caps; a refused send gives back what it took, so it spends nothing. */
+  private async spendDailyQuota(email: string, ip: string): Promise<void> {
+    const day = new Date(this.clock.now()).toISOString().slice(0, 10);
+    const ttl = DAY_MS + 3600_000;
+    const emailKey = `mail:day:${day}:email:${email}`;
+    const ipKey = `mail:day:${day}:ip:${ip}`;
+    const refuse = () => new AppError('EMAIL_DAILY_LIMIT', {}, {}, secondsUntilUtcMidnight(this.clock.now()));
+    if ((await this.kv.increment(emailKey, ttl)) > this.config.EMAIL_DAILY_CAP_PER_EMAIL) {
+      await this.kv.increment(emailKey, ttl, -1);
+      throw refuse();
+    }
+    if ((await this.kv.increment(ipKey, ttl)) > this.config.EMAIL_DAILY_CAP_PER_IP) {
+      await Promise.all([this.kv.increment(ipKey, ttl, -1), this.kv.increment(emailKey, ttl, -1)]);
+      throw refuse();
     }
   }
 

@@ -52,7 +52,9 @@ export class LoginGuard {
       this.kv.get(keys.ip),
       this.lockedFor(keys.lock),
     ]);
-    const failureCount = email === undefined ? Number(ipFailures ?? 0) : Number(emailFailures ?? 0);
+    // While locked the stored count already stands at LOGIN_LOCK_AFTER - 1 (see lock()); the user has failed LOGIN_LOCK_AFTER times.
+    const emailCount = lockedMs > 0 ? Math.max(Number(emailFailures ?? 0), this.config.LOGIN_LOCK_AFTER) : Number(emailFailures ?? 0);
+    const failureCount = email === undefined ? Number(ipFailures ?? 0) : emailCount;
     const worst = Math.max(Number(emailFailures ?? 0), Number(ipFailures ?? 0));
     return {
       requiresCaptcha: worst >= this.config.LOGIN_CAPTCHA_AFTER,
@@ -75,11 +77,11 @@ export class LoginGuard {
     }
     const windowMs = this.config.LOGIN_FAILURE_WINDOW * 1000;
     const [attempt] = await Promise.all([this.kv.increment(keys.email!, windowMs), this.kv.increment(keys.ip, windowMs)]);
-    if (attempt > this.config.LOGIN_LOCK_AFTER) {
-      // Parallel guesses beyond the limit are refused without touching the password.
-      await this.lock(email);
-      await this.refuseIfLocked(keys.lock!);
-    }
+    // Parallel guesses beyond the limit are refused without touching the password.
+    if (attempt > this.config.LOGIN_LOCK_AFTER) await this.lock(email);
+    // Checked again after counting: a parallel attempt may have locked the account (and restarted the
+    // count) since the first check, and a locked account must not get its password checked.
+    await this.refuseIfLocked(keys.lock!);
     return attempt;
   }
 
