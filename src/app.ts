@@ -3,13 +3,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import { systemClock, type Clock } from '#core/clock.ts';
 import { ConfigError, type Config } from '#core/config.ts';
-import { createDatabase, type Database } from '#core/db/create-db.ts';
+import { connectDatabase, type Database } from '#core/db/create-db.ts';
 import { migrateToLatest } from '#core/db/migrator.ts';
 import { newId } from '#core/ids.ts';
 import { MemoryStore, RedisStore, type KeyValueStore } from '#core/kv.ts';
 import { createMailer, type Mailer } from '#core/mailer.ts';
 import { registerDocs } from '#core/http/docs.ts';
-import { registerErrorHandling } from '#core/http/error-handler.ts';
+import { frameworkErrorHandler, registerErrorHandling } from '#core/http/error-handler.ts';
 import type { App } from '#core/http/route-config.ts';
 import { registerSecurity } from '#core/http/security.ts';
 import { validatorCompiler } from '#core/http/validation.ts';
@@ -81,6 +81,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -99,8 +100,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
 
   const clock = overrides.clock ?? systemClock;
-  const database = overrides.database ?? createDatabase(config.DATABASE_URL);
-  const kv = overrides.kv ?? (config.REDIS_URL ? await RedisStore.connect(config.REDIS_URL, config.REDIS_PREFIX) : new MemoryStore());
+  const database = overrides.database ?? (await connectDatabase(config.DATABASE_URL));
+  let kv: KeyValueStore;
+  try {
+    kv = overrides.kv ?? (config.REDIS_URL ? await connectRedis(config, app) : new MemoryStore());
+  } catch (error) {
+    if (!overrides.database) await database.destroy();
+    throw error;
+  }
   const mailer = overrides.mailer ?? createMailer(config, app.log);
   app.addHook('onClose', async () => {
     if (!overrides.mailer) await mailer.close();
@@ -128,7 +135,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   }
 
   await registerSecurity(app, config);
-  await registerDocs(app, VERSION);
+  await registerDocs(app, VERSION, { production: config.isProduction });
   registerAuthGuard(app, tokens);
   registerHealthRoutes(app, { config, database, kv });
   registerAuthRoutes(app, { auth, tokens, config });
@@ -140,3 +147,6 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   return app;
 }
 
+function connectRedis(config: Config, app: App): Promise<RedisStore> {
+  return RedisStore.connect(config.REDIS_URL!, config.REDIS_PREFIX, (error) => app.log.warn({ err: error }, 'Redis connection error'));
+}

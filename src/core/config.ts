@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Type, type Static } from 'typebox';
 import Value from 'typebox/value';
@@ -38,7 +38,8 @@ export const EnvSchema = Type.Object({
   SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
   RESEND_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   RESEND_BASE_URL: Type.String({ default: 'https://api.resend.com', pattern: '^https?://' }),
-  FROM_EMAIL: Type.String({ default: 'Tollgate <noreply@tollgate.local>', minLength: 3 }),
+  FROM_EMAIL: Type.String({ default: 'Tollgate <noreply@tollgate.local>', pattern: '^([^<>@]*<[^\\s<>@]+@[^\\s<>@]+>|[^\\s<>@]+@[^\\s<>@]+)$' }),
+  MAIL_TIMEOUT: Int(15, 1, 300),
   EMAIL_CODE_TTL: Int(300, 30),
   EMAIL_CODE_COOLDOWN: Int(60, 0),
   EMAIL_CODE_MAX_ATTEMPTS: Int(5, 1),
@@ -63,25 +64,74 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/** Values never echoed in an error message; URLs are shown with their credentials masked. */
+const SECRET_VARS = new Set(['JWT_SECRET', 'MASTER_KEY', 'ADMIN_PASSWORD', 'RESEND_API_KEY']);
+const BOOLEANS: Record<string, boolean> = { true: true, false: false, '1': true, '0': false, yes: true, no: false, on: true, off: false };
+
+interface FieldSchema {
+  type?: string;
+  anyOf?: { const?: unknown }[];
+}
+
 /** Reads the environment into a checked, frozen Config; throws ConfigError naming the variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Config> {
-  const raw: Record<string, unknown> = {};
+  const raw: Record<string, string> = {};
   for (const key of Object.keys(EnvSchema.properties)) {
     const value = source[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
-  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw));
-  const errors = [...Value.Errors(EnvSchema, converted)];
-  if (errors.length > 0) {
-    const first = errors[0]!;
-    const name = first.instancePath.replace(/^\//, '') || String(first.params && Object.values(first.params)[0]);
-    throw new ConfigError(`Invalid configuration: ${name} ${first.message} (got ${JSON.stringify(raw[name] ?? null)})`);
-  }
+  const converted = Value.Default(EnvSchema, convert(raw));
+  const problems = describeErrors(converted, raw);
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   const env = converted as Env;
   checkCombinations(env);
   const isProduction = env.NODE_ENV === 'production';
   const secrets = resolveSecrets(env, isProduction);
   return Object.freeze({ ...env, ...secrets, isProduction });
+}
+
+function fieldSchema(key: string): FieldSchema | undefined {
+  return (EnvSchema.properties as Record<string, FieldSchema | undefined>)[key];
+}
+
+/**
+ * Strict conversion: an integer is digits only (`1.5`, `0x10` and `1e3` stay text and fail),
+ * a boolean is true/false, 1/0, yes/no or on/off. Anything else is left for the schema to reject.
+ */
+function convert(raw: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const type = fieldSchema(key)?.type;
+    const text = value.trim();
+    if (type === 'integer' && /^\d+$/.test(text)) out[key] = Number(text);
+    else if (type === 'boolean' && Object.hasOwn(BOOLEANS, text.toLowerCase())) out[key] = BOOLEANS[text.toLowerCase()];
+    else out[key] = value;
+  }
+  return out;
+}
+
+/** One sentence per bad variable, in schema order: its name, what it must be, and what it got. */
+function describeErrors(value: unknown, raw: Record<string, string>): string[] {
+  const byKey = new Map<string, string>();
+  for (const error of Value.Errors(EnvSchema, value)) {
+    const key = error.instancePath.replace(/^\//, '').split('/')[0] ?? '';
+    if (!key || byKey.has(key)) continue;
+    const allowed = fieldSchema(key)?.anyOf?.map((option) => String(option.const));
+    const rule = allowed ? `must be one of ${allowed.join(', ')}` : error.message;
+    byKey.set(key, `${key} ${rule} (got ${shown(key, raw[key])})`);
+  }
+  return [...byKey.values()];
+}
+
+function shown(key: string, value: string | undefined): string {
+  if (value === undefined) return 'nothing';
+  if (SECRET_VARS.has(key)) return `a value of ${value.length} characters`;
+  return JSON.stringify(maskUrl(value));
+}
+
+/** A URL fit for a log line or an error message: any user:password@ is replaced by ***@. */
+export function maskUrl(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, '//***@');
 }
 
 function checkCombinations(env: Env): void {
@@ -106,20 +156,40 @@ function checkCombinations(env: Env): void {
 function resolveSecrets(env: Env, isProduction: boolean): { jwtSecret: string; masterKey: string } {
   if (env.JWT_SECRET && env.MASTER_KEY) return { jwtSecret: env.JWT_SECRET, masterKey: env.MASTER_KEY };
   if (isProduction) {
-    const missing = env.JWT_SECRET ? 'MASTER_KEY' : 'JWT_SECRET';
-    throw new ConfigError(`Invalid configuration: ${missing} is required when NODE_ENV=production`);
+    const missing = [env.JWT_SECRET ? undefined : 'JWT_SECRET', env.MASTER_KEY ? undefined : 'MASTER_KEY'].filter(Boolean);
+    throw new ConfigError(`Invalid configuration: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required when NODE_ENV=production`);
   }
   const dir = resolve(env.DATA_DIR);
   const file = join(dir, 'secrets.json');
-  let stored: { jwtSecret?: string; masterKey?: string } = {};
-  if (existsSync(file)) stored = JSON.parse(readFileSync(file, 'utf8')) as typeof stored;
+  const stored = readStoredSecrets(file);
   const generated = {
     jwtSecret: stored.jwtSecret ?? randomBytes(48).toString('base64url'),
     masterKey: stored.masterKey ?? randomBytes(32).toString('hex'),
   };
   if (generated.jwtSecret !== stored.jwtSecret || generated.masterKey !== stored.masterKey) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(file, JSON.stringify(generated, null, 2) + '\n', { mode: 0o600 });
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(file, JSON.stringify(generated, null, 2) + '\n', { mode: 0o600 });
+      chmodSync(file, 0o600); // an existing file keeps its old mode on rewrite
+    } catch (error) {
+      throw new ConfigError(`Invalid configuration: DATA_DIR ${dir} is not writable (${(error as Error).message}); set JWT_SECRET and MASTER_KEY or fix DATA_DIR`);
+    }
   }
   return { jwtSecret: env.JWT_SECRET ?? generated.jwtSecret, masterKey: env.MASTER_KEY ?? generated.masterKey };
+}
+
+function readStoredSecrets(file: string): { jwtSecret?: string; masterKey?: string } {
+  if (!existsSync(file)) return {};
+  let stored: unknown;
+  try {
+    stored = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: ${file} cannot be read (${(error as Error).message}); fix it, or remove it to generate new secrets (sessions and encrypted secrets are then lost)`);
+  }
+  const { jwtSecret, masterKey } = (stored ?? {}) as { jwtSecret?: unknown; masterKey?: unknown };
+  const valid =
+    (jwtSecret === undefined || (typeof jwtSecret === 'string' && jwtSecret.length >= 32)) &&
+    (masterKey === undefined || (typeof masterKey === 'string' && /^[0-9a-fA-F]{64}$/.test(masterKey)));
+  if (!valid) throw new ConfigError(`Invalid configuration: ${file} holds a malformed jwtSecret or masterKey; fix it, or remove it to generate new secrets (sessions and encrypted secrets are then lost)`);
+  return { jwtSecret, masterKey };
 }

@@ -23,6 +23,7 @@ const ERRORS = {
     zh: '不支持的 Content-Type：{type}',
     en: 'Unsupported Content-Type: {type}',
   },
+  BAD_URL: { status: 400, zh: '请求地址无效', en: 'The request URL is invalid' },
   ROUTE_NOT_FOUND: { status: 404, zh: '接口不存在：{method} {url}', en: 'Route {method} {url} not found' },
   NOT_FOUND: { status: 404, zh: '资源不存在', en: 'Not found' },
   UNAUTHORIZED: { status: 401, zh: '未登录或登录已过期', en: 'Not signed in, or the session has expired' },

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { ConfigError, maskUrl } from './config.ts';
 
 /**
  * Short-lived shared state: codes, captchas, counters, cooldowns. Redis when REDIS_URL is set
@@ -107,14 +108,29 @@ export class RedisStore implements KeyValueStore {
 
   constructor(readonly client: Redis) {}
 
-  static async connect(url: string, prefix: string): Promise<RedisStore> {
+  /**
+   * Connects or fails at once with a message naming REDIS_URL (and stops retrying). Later
+   * connection errors go to `onError` while ioredis reconnects; commands fail meanwhile.
+   */
+  static async connect(url: string, prefix: string, onError: (error: Error) => void = () => {}): Promise<RedisStore> {
     const client = new Redis(url, {
       keyPrefix: prefix,
       lazyConnect: true,
       maxRetriesPerRequest: 2,
       connectTimeout: 5_000,
     });
-    await client.connect();
+    let lastError: Error | undefined;
+    client.on('error', (error: Error) => {
+      lastError = error;
+      onError(error);
+    });
+    try {
+      await client.connect();
+    } catch (error) {
+      client.disconnect();
+      const reason = (lastError ?? (error as Error)).message;
+      throw new ConfigError(`Cannot connect to Redis at REDIS_URL=${maskUrl(url)}: ${reason}`, { cause: lastError ?? error });
+    }
     return new RedisStore(client);
   }
 

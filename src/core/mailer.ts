@@ -1,8 +1,9 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
+import SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { FastifyBaseLogger as Logger } from 'fastify';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import type { Config } from './config.ts';
 
 export interface MailMessage {
@@ -53,8 +54,12 @@ function logMailer(config: Config, logger: Logger): Mailer {
   };
 }
 
+/** SMTP through nodemailer. Options in SMTP_URL's query (e.g. `?ignoreTLS=true`) win over these timeouts. */
 function smtpMailer(config: Config): Mailer {
-  const transporter = createTransport(config.SMTP_URL ?? '', { connectionTimeout: 10_000, socketTimeout: 20_000 });
+  const timeout = config.MAIL_TIMEOUT * 1000;
+  const transporter = createTransport(
+    new SMTPTransport({ url: config.SMTP_URL, connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout }),
+  );
   return {
     transport: 'smtp',
     async send(message) {
@@ -73,7 +78,10 @@ function smtpMailer(config: Config): Mailer {
 
 /** Resend's HTTP API (POST /emails). It answers errors as `{statusCode, message, name}`. */
 function resendMailer(config: Config): Mailer {
-  const url = new URL('/emails', config.RESEND_BASE_URL).toString();
+  // Like resend-node, the path is appended to the base URL, so a base with a path (a relay) keeps it.
+  const url = `${config.RESEND_BASE_URL.replace(/\/+$/, '')}/emails`;
+  const timeout = config.MAIL_TIMEOUT * 1000;
+  const dispatcher = new Agent({ connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout });
   return {
     transport: 'resend',
     async send(message) {
@@ -82,10 +90,9 @@ function resendMailer(config: Config): Mailer {
       try {
         const response = await request(url, {
           method: 'POST',
+          dispatcher,
           headers: { authorization: `Bearer ${config.RESEND_API_KEY!}`, 'content-type': 'application/json' },
           body: JSON.stringify({ from: config.FROM_EMAIL, ...message }),
-          headersTimeout: 15_000,
-          bodyTimeout: 15_000,
         });
         status = response.statusCode;
         body = await response.body.text();
@@ -94,6 +101,6 @@ function resendMailer(config: Config): Mailer {
       }
       if (status < 200 || status >= 300) throw new MailError(`Resend answered ${status}: ${body.slice(0, 200)}`);
     },
-    close: () => Promise.resolve(),
+    close: () => dispatcher.close(),
   };
 }

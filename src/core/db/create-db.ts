@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
+import { ConfigError, maskUrl } from '#core/config.ts';
 import type { DB } from './schema.ts';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
@@ -65,4 +66,26 @@ export function createDatabase(url: string, options: { poolSize?: number } = {})
     },
     destroy: () => kysely.destroy(),
   };
+}
+
+/**
+ * Start-up: opens the database and proves it answers, or fails with a message naming
+ * DATABASE_URL (credentials masked) and leaves no pool or file handle open.
+ */
+export async function connectDatabase(url: string, options: { poolSize?: number } = {}): Promise<Database> {
+  let database: Database | undefined;
+  try {
+    database = createDatabase(url, options);
+    await database.ping();
+    return database;
+  } catch (error) {
+    await database?.destroy().catch(() => undefined);
+    throw new ConfigError(`Cannot open the database at DATABASE_URL=${maskUrl(url)}: ${reasonOf(error)}`, { cause: error });
+  }
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return reasonOf(error.errors[0]);
+  if (error instanceof Error) return error.message || ((error as { code?: string }).code ?? error.name);
+  return String(error);
 }

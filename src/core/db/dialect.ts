@@ -1,3 +1,5 @@
+import { SqliteAdapter, sql, type Kysely } from 'kysely';
+
 /**
  * The only place that knows how the three databases differ. Everything else writes one query.
  */
@@ -18,4 +20,50 @@ export function isUniqueViolation(error: unknown): boolean {
     code === 'SQLITE_CONSTRAINT_UNIQUE' ||
     code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
   );
+}
+
+/**
+ * Runs the migrator's work so that only one process migrates at a time and a failure leaves
+ * nothing half-done. Kysely does this itself on PostgreSQL (advisory lock, transactional DDL) and
+ * MySQL (GET_LOCK), but on SQLite it takes no lock and no transaction, assuming one process: two
+ * instances starting on one file then both create the tables. There the work runs in one
+ * BEGIN IMMEDIATE transaction; another instance waits for it and then finds the work done.
+ */
+export async function migrationGuard<DB, T>(db: Kysely<DB>, work: (db: Kysely<DB>) => Promise<T>): Promise<T> {
+  if (!(db.getExecutor().adapter instanceof SqliteAdapter)) return work(db);
+  return db.connection().execute(async (connection) => {
+    await beginImmediate(connection);
+    try {
+      const result = await work(connection);
+      await sql`commit`.execute(connection);
+      return result;
+    } catch (error) {
+      await sql`rollback`.execute(connection);
+      throw error;
+    }
+  });
+}
+
+/**
+ * Takes SQLite's write lock, retrying without blocking the event loop (the connection's busy
+ * timeout would block it, and the holder may be in this very process) for up to `waitMs`.
+ */
+async function beginImmediate<DB>(connection: Kysely<DB>, waitMs = 60_000): Promise<void> {
+  const { rows } = await sql<{ timeout: number }>`pragma busy_timeout`.execute(connection);
+  const busyTimeout = Number(rows[0]?.timeout ?? 0);
+  await sql`pragma busy_timeout = 0`.execute(connection);
+  const deadline = Date.now() + waitMs;
+  try {
+    for (;;) {
+      try {
+        await sql`begin immediate`.execute(connection);
+        return;
+      } catch (error) {
+        if ((error as DriverError).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    }
+  } finally {
+    await sql.raw(`pragma busy_timeout = ${busyTimeout}`).execute(connection);
+  }
 }

@@ -1,16 +1,26 @@
-import { loadConfig } from '#core/config.ts';
-import { createDatabase } from '#core/db/create-db.ts';
+import 'dotenv/config';
+import { ConfigError, loadConfig } from '#core/config.ts';
+import { connectDatabase, type Database } from '#core/db/create-db.ts';
 import { migrateDown, migrateToLatest } from '#core/db/migrator.ts';
 
-/** `npm run db:migrate` migrates to the latest; `npm run db:migrate -- down [steps]` undoes. */
-const [direction = 'up', steps] = process.argv.slice(2);
-const config = loadConfig();
-const database = createDatabase(config.DATABASE_URL);
+/** `npm run db:migrate` migrates to the latest; `npm run db:migrate -- down [steps]` undoes (1 by default). */
+const [direction = 'up', stepsArg] = process.argv.slice(2);
+const steps = stepsArg === undefined ? 1 : Number(stepsArg);
+if ((direction !== 'up' && direction !== 'down') || !Number.isInteger(steps) || steps < 1) {
+  console.error('Usage: npm run db:migrate [-- down [steps]]');
+  process.exit(2);
+}
+
+let database: Database;
 try {
-  const result =
-    direction === 'down'
-      ? await migrateDown(database.db, steps ? Number(steps) : 1)
-      : await migrateToLatest(database.db);
+  database = await connectDatabase(loadConfig().DATABASE_URL);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+try {
+  const result = direction === 'down' ? await migrateDown(database.db, steps) : await migrateToLatest(database.db);
   for (const r of result.results ?? []) console.log(`${r.direction} ${r.migrationName}: ${r.status}`);
   if (!result.results?.length) console.log('Nothing to migrate.');
 } finally {

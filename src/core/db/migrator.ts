@@ -1,20 +1,29 @@
-import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
+import { Migrator, type Kysely, type MigrationResult, type MigrationResultSet } from 'kysely';
+import { migrationGuard } from './dialect.ts';
 import type { DB } from './schema.ts';
 import { migrations } from '#migrations/index.ts';
 
-export async function migrateToLatest(db: Kysely<DB>): Promise<MigrationResultSet> {
-  return check(await new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } }).migrateToLatest());
+function migratorOn(db: Kysely<DB>): Migrator {
+  return new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } });
 }
 
-/** Undo every migration (tests and `npm run db:migrate -- down`). */
-export async function migrateDown(db: Kysely<DB>, steps = Number.POSITIVE_INFINITY): Promise<MigrationResultSet> {
-  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } });
-  let last: MigrationResultSet = { results: [] };
-  for (let i = 0; i < steps; i++) {
-    last = check(await migrator.migrateDown());
-    if (!last.results?.length) break;
-  }
-  return last;
+/** Applies every pending migration; one process at a time, all or nothing (see migrationGuard). */
+export function migrateToLatest(db: Kysely<DB>): Promise<MigrationResultSet> {
+  return migrationGuard(db, async (conn) => check(await migratorOn(conn).migrateToLatest()));
+}
+
+/** Undoes `steps` migrations, newest first (all by default); the results list every one undone. */
+export function migrateDown(db: Kysely<DB>, steps = Number.POSITIVE_INFINITY): Promise<MigrationResultSet> {
+  return migrationGuard(db, async (conn) => {
+    const migrator = migratorOn(conn);
+    const results: MigrationResult[] = [];
+    for (let i = 0; i < steps; i++) {
+      const step = check(await migrator.migrateDown());
+      if (!step.results?.length) break;
+      results.push(...step.results);
+    }
+    return { results };
+  });
 }
 
 function check(result: MigrationResultSet): MigrationResultSet {

@@ -21,6 +21,7 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_BAD_URL: 'BAD_URL',
 };
 
 function toRendered(error: unknown, request: FastifyRequest, lang: Lang): RenderedError {
@@ -59,16 +60,29 @@ function render(format: ErrorFormat, rendered: RenderedError, request: FastifyRe
   };
 }
 
-export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/** The route's error format (`config.errorFormat`), the envelope unless the route chose another. */
+function formatOf(request: FastifyRequest): ErrorFormat {
+  return request.routeOptions.config.errorFormat ?? 'envelope';
+}
+
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, format: ErrorFormat = formatOf(request)): FastifyReply {
   const lang = langOf(request);
   const rendered = toRendered(error, request, lang);
   if (rendered.status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: rendered.code, status: rendered.status }, 'request refused');
   if (error instanceof AppError && error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
-  const format = request.routeOptions.config.errorFormat ?? 'envelope';
   // FastAPI answers schema violations with 422.
   if (format === 'fastapi' && rendered.code === 'VALIDATION_FAILED') rendered.status = 422;
   return reply.status(rendered.status).send(render(format, rendered, request));
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors raised before routing (a malformed URL such as
+ * `/%zz`), where no hook has run, still get the envelope and the request id.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
+  sendError(error, request, reply, 'envelope');
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

@@ -51,19 +51,19 @@ export function describeValidationError(lang: Lang, errors: ErrorObject[], conte
         ? `不允许的字段 ${joinPath(base, String(params.additionalProperty))}`
         : `unknown field ${joinPath(base, String(params.additionalProperty))}`;
     case 'type':
-      return zh ? `${field} 的类型应为 ${String(params.type)}` : `${field} must be of type ${String(params.type)}`;
+      return zh ? `${field}的类型应为 ${String(params.type)}` : `${field} must be of type ${String(params.type)}`;
     case 'format':
-      return zh ? `${field} 格式不正确（应为 ${String(params.format)}）` : `${field} must be a valid ${String(params.format)}`;
+      return zh ? `${field}格式不正确（应为 ${String(params.format)}）` : `${field} must be a valid ${String(params.format)}`;
     case 'minLength':
-      return zh ? `${field} 长度不能少于 ${String(params.limit)} 个字符` : `${field} must have at least ${String(params.limit)} characters`;
+      return zh ? `${field}长度不能少于 ${String(params.limit)} 个字符` : `${field} must have at least ${String(params.limit)} characters`;
     case 'maxLength':
-      return zh ? `${field} 长度不能超过 ${String(params.limit)} 个字符` : `${field} must have at most ${String(params.limit)} characters`;
+      return zh ? `${field}长度不能超过 ${String(params.limit)} 个字符` : `${field} must have at most ${String(params.limit)} characters`;
     case 'pattern':
-      return zh ? `${field} 格式不正确` : `${field} has the wrong format`;
+      return zh ? `${field}格式不正确` : `${field} has the wrong format`;
     case 'minimum':
     case 'maximum':
       return zh
-        ? `${field} 必须 ${String(params.comparison)} ${String(params.limit)}`
+        ? `${field}必须 ${String(params.comparison)} ${String(params.limit)}`
         : `${field} must be ${String(params.comparison)} ${String(params.limit)}`;
     default:
       return `${field} ${error.message ?? ''}`.trim();

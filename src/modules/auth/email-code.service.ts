@@ -31,8 +31,9 @@ export class EmailCodeService {
 
   async send(email: string, purpose: CodePurpose, ip: string, lang: Lang): Promise<void> {
     const cooldown = await this.startCooldown(email);
+    let refundQuota: () => Promise<void>;
     try {
-      await this.spendDailyQuota(email, ip);
+      refundQuota = await this.spendDailyQuota(email, ip);
     } catch (error) {
       await this.endCooldown(email, cooldown);
       throw error;
@@ -52,9 +53,10 @@ export class EmailCodeService {
     } catch (error) {
       if (!(error instanceof MailError)) throw error;
       this.logger.warn({ err: error, transport: this.mailer.transport }, 'verification email not sent');
-      // Nothing usable is left behind: the code is void and the user may try again at once.
+      // Nothing is left behind: the code is void, no mail was sent, and the user may try again at once.
       await this.kv.deleteIfEquals(codeKey, value);
       await this.endCooldown(email, cooldown);
+      await refundQuota();
       throw new AppError('MAIL_UNAVAILABLE');
     }
   }
@@ -87,8 +89,11 @@ export class EmailCodeService {
     if (claimed !== undefined) await this.kv.deleteIfEquals(`mail:cooldown:${email}`, claimed);
   }
 
-  /** Counts one email against the daily caps; a refused send gives back what it took, so it spends nothing. */
-  private async spendDailyQuota(email: string, ip: string): Promise<void> {
+  /**
+   * Counts one email against the daily caps; a refused send gives back what it took, so it spends
+   * nothing. Returns the refund for a send that fails later.
+   */
+  private async spendDailyQuota(email: string, ip: string): Promise<() => Promise<void>> {
     const day = new Date(this.clock.now()).toISOString().slice(0, 10);
     const ttl = DAY_MS + 3600_000;
     const emailKey = `mail:day:${day}:email:${email}`;
@@ -98,11 +103,16 @@ export class EmailCodeService {
       await this.kv.increment(emailKey, ttl, -1);
       throw refuse();
     }
-    if ((await this.kv.increment(ipKey, ttl)) > this.config.EMAIL_DAILY_CAP_PER_IP) {
+    const refund = async () => {
       await Promise.all([this.kv.increment(ipKey, ttl, -1), this.kv.increment(emailKey, ttl, -1)]);
+    };
+    if ((await this.kv.increment(ipKey, ttl)) > this.config.EMAIL_DAILY_CAP_PER_IP) {
+      await refund();
       throw refuse();
     }
+    return refund;
   }
+
 
   /** Uses up the code or throws EMAIL_CODE_INVALID. Exactly one of any number of racing callers wins. */
   async consume(email: string, purpose: CodePurpose, code: string): Promise<void> {

@@ -1,0 +1,268 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '#test/helpers/clock.ts';
+import { availableDialects, createTestDatabase, type TestDatabase } from '#test/helpers/databases.ts';
+import { ConfigError } from '#core/config.ts';
+import { connectDatabase, createDatabase, type Database } from '#core/db/create-db.ts';
+import { isUniqueViolation } from '#core/db/dialect.ts';
+import { migrateDown, migrateToLatest } from '#core/db/migrator.ts';
+import { AppError } from '#core/errors.ts';
+import { newId } from '#core/ids.ts';
+import { UsersRepository } from '#modules/users/users.repository.ts';
+import { UsersService } from '#modules/users/users.service.ts';
+import { migrations } from '#migrations/index.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const run = promisify(execFile);
+const MIGRATIONS = Object.keys(migrations);
+const NEWEST = MIGRATIONS.at(-1)!;
+
+/** Application tables (Kysely's own bookkeeping tables left out). */
+async function appTables(database: Database): Promise<string[]> {
+  const tables = await database.db.introspection.getTables();
+  return tables.map((t) => t.name).filter((name) => !name.startsWith('kysely_')).sort();
+}
+
+async function thrown(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the query to fail');
+}
+
+function userRow(email: string, createdAt = Date.now()) {
+  return { id: newId(), email, username: 'u', password_hash: 'x', created_at: createdAt, updated_at: createdAt };
+}
+
+describe.each(availableDialects())('database on %s', (dialect) => {
+  let testDb: TestDatabase;
+  let database: Database;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase(dialect);
+    database = createDatabase(testDb.url);
+  });
+  afterAll(async () => {
+    await database.destroy();
+    await testDb.drop();
+  });
+
+  it('migrates up, down to nothing, and up again; a second up has nothing to do', async () => {
+    const up = await migrateToLatest(database.db);
+    expect(up.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual(MIGRATIONS.map((name) => [name, 'Up', 'Success']));
+    expect(await appTables(database)).toEqual(expect.arrayContaining(['refresh_tokens', 'sessions', 'users']));
+
+    const down = await migrateDown(database.db);
+    expect(down.results?.map((r) => [r.migrationName, r.status])).toEqual([...MIGRATIONS].reverse().map((name) => [name, 'Success']));
+    expect(await appTables(database)).toEqual([]);
+
+    const again = await migrateToLatest(database.db);
+    expect(again.results?.map((r) => r.migrationName)).toEqual(MIGRATIONS);
+    expect(await appTables(database)).toEqual(expect.arrayContaining(['refresh_tokens', 'sessions', 'users']));
+    expect((await migrateToLatest(database.db)).results).toEqual([]);
+  });
+
+  it('recognises a duplicate email (and a duplicate key) as a unique violation, and nothing else', async () => {
+    const users = new UsersRepository(database.db);
+    const email = `dup-${newId()}@example.com`;
+    const first = userRow(email);
+    await users.insert(first);
+    expect(isUniqueViolation(await thrown(users.insert(userRow(email))))).toBe(true);
+    expect(isUniqueViolation(await thrown(users.insert({ ...userRow(`other-${email}`), id: first.id })))).toBe(true);
+
+    const orphan = { id: newId(), user_id: newId(), created_at: Date.now(), expires_at: Date.now() + 1000 };
+    const fk = await thrown(database.db.insertInto('sessions').values(orphan).execute());
+    expect(isUniqueViolation(fk)).toBe(false);
+    expect(isUniqueViolation(new Error('connection reset'))).toBe(false);
+    expect(isUniqueViolation(undefined)).toBe(false);
+  });
+
+  it('turns a taken email into EMAIL_ALREADY_REGISTERED, whatever its case', async () => {
+    const service = new UsersService(new UsersRepository(database.db), new ManualClock());
+    const email = `Case-${newId()}@Example.com`;
+    await service.create({ email, username: 'a', password: 'Sup3rSecret' });
+    const error = await thrown(service.create({ email: email.toUpperCase(), username: 'b', password: 'Sup3rSecret' }));
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('EMAIL_ALREADY_REGISTERED');
+    const found = await database.db.selectFrom('users').select('email').where('email', '=', email.toLowerCase()).execute();
+    expect(found).toHaveLength(1);
+  });
+
+  it('enforces foreign keys and cascades deletes', async () => {
+    const user = userRow(`fk-${newId()}@example.com`);
+    await new UsersRepository(database.db).insert(user);
+    const session = { id: newId(), user_id: user.id, created_at: Date.now(), expires_at: Date.now() + 1000 };
+    await database.db.insertInto('sessions').values(session).execute();
+    await database.db.deleteFrom('users').where('id', '=', user.id).execute();
+    expect(await database.db.selectFrom('sessions').select('id').where('id', '=', session.id).execute()).toEqual([]);
+  });
+
+  it('reads BIGINT columns and counts back as JS numbers', async () => {
+    const huge = Number.MAX_SAFE_INTEGER;
+    const millis = 1_763_700_000_123;
+    const user = userRow(`big-${newId()}@example.com`, millis);
+    await new UsersRepository(database.db).insert({ ...user, updated_at: huge });
+    const row = await database.db.selectFrom('users').select(['created_at', 'updated_at']).where('id', '=', user.id).executeTakeFirstOrThrow();
+    expect(row.created_at).toBe(millis);
+    expect(row.updated_at).toBe(huge);
+
+    const { n } = await database.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    expect(typeof n).toBe('number');
+    expect(n).toBeGreaterThan(0);
+  });
+
+  it('ping answers with a latency, and fails once the database is closed', async () => {
+    const own = createDatabase(testDb.url, { poolSize: 1 });
+    expect(typeof (await own.ping())).toBe('number');
+    await own.destroy();
+    await expect(own.ping()).rejects.toThrow();
+  });
+});
+
+describe('SQLite', () => {
+  let testDb: TestDatabase;
+  let database: Database;
+  beforeAll(async () => {
+    testDb = await createTestDatabase('sqlite');
+    database = createDatabase(testDb.url);
+  });
+  afterAll(async () => {
+    await database.destroy();
+    await testDb.drop();
+  });
+
+  it('runs in WAL mode with a busy timeout and foreign keys on', async () => {
+    const pragma = async (name: string) => (await sql.raw<Record<string, unknown>>(`pragma ${name}`).execute(database.db)).rows[0];
+    expect(await pragma('journal_mode')).toEqual({ journal_mode: 'wal' });
+    expect(Number(Object.values((await pragma('busy_timeout'))!)[0])).toBeGreaterThanOrEqual(1000);
+    expect(await pragma('foreign_keys')).toEqual({ foreign_keys: 1 });
+  });
+
+  it('instances migrating one file at the same moment apply each migration once, and all succeed', async () => {
+    const shared = await createTestDatabase('sqlite');
+    const instances = [1, 2, 3].map(() => createDatabase(shared.url));
+    const busyTimeout = async () => (await sql<{ timeout: number }>`pragma busy_timeout`.execute(instances[1]!.db)).rows[0]!.timeout;
+    try {
+      const before = await busyTimeout();
+      const results = await Promise.all(instances.map((instance) => migrateToLatest(instance.db)));
+      expect(results.flatMap((r) => r.results ?? []).map((r) => r.migrationName)).toEqual(MIGRATIONS);
+      const applied = await instances[0]!.db.selectFrom('kysely_migration' as never).select(sql`count(*)`.as('n')).executeTakeFirstOrThrow();
+      expect(Number(applied.n)).toBe(MIGRATIONS.length);
+      // The busy timeout the guard lowered while waiting is back.
+      expect(await busyTimeout()).toBe(before);
+    } finally {
+      await Promise.all(instances.map((instance) => instance.destroy()));
+      await shared.drop();
+    }
+  });
+});
+
+describe('connectDatabase', () => {
+  it('fails with a message naming DATABASE_URL, without its password, when the database cannot be reached', async () => {
+    const error = await thrown(connectDatabase('postgres://app:hunter2@127.0.0.1:1/tollgate'));
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('DATABASE_URL=postgres://***@127.0.0.1:1/tollgate');
+    expect(message).toContain('ECONNREFUSED');
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('fails naming DATABASE_URL when the SQLite file cannot be created', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-db-'));
+    try {
+      writeFileSync(join(dir, 'not-a-dir'), '');
+      const error = await thrown(connectDatabase(`sqlite:${join(dir, 'not-a-dir', 'x.db')}`));
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toContain('DATABASE_URL');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.each(availableDialects())('npm run db:migrate on %s', (dialect) => {
+  let testDb: TestDatabase;
+  let dataDir: string;
+  beforeAll(async () => {
+    testDb = await createTestDatabase(dialect);
+    dataDir = mkdtempSync(join(tmpdir(), 'tollgate-data-'));
+  });
+  afterAll(async () => {
+    await testDb.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const migrate = async (...args: string[]) => {
+    const { stdout } = await run('npm', ['run', '--silent', 'db:migrate', '--', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: testDb.url, DATA_DIR: dataDir, NODE_ENV: 'test' },
+    });
+    return stdout;
+  };
+  const tables = async () => {
+    const database = createDatabase(testDb.url);
+    try {
+      return await appTables(database);
+    } finally {
+      await database.destroy();
+    }
+  };
+
+  it('migrates a fresh database, `-- down` undoes the newest migration, `-- down N` undoes the rest', async () => {
+    const up = await migrate();
+    for (const name of MIGRATIONS) expect(up).toContain(`Up ${name}: Success`);
+    expect(await tables()).toEqual(expect.arrayContaining(['refresh_tokens', 'sessions', 'users']));
+    expect(await migrate()).toContain('Nothing to migrate.');
+
+    const down = await migrate('down');
+    expect(down.trim()).toBe(`Down ${NEWEST}: Success`);
+    expect(await migrate()).toContain(`Up ${NEWEST}: Success`);
+
+    const all = await migrate('down', String(MIGRATIONS.length + 5));
+    for (const name of MIGRATIONS) expect(all).toContain(`Down ${name}: Success`);
+    expect(await tables()).toEqual([]);
+  });
+});
+
+describe('npm run db:migrate', () => {
+  it('reads DATABASE_URL from a .env file in the working directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-env-'));
+    try {
+      writeFileSync(join(dir, '.env'), `DATABASE_URL=sqlite:${join(dir, 'from-env.db')}\nDATA_DIR=${join(dir, 'data')}\n`);
+      const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test' };
+      delete env.DATABASE_URL;
+      delete env.DATA_DIR;
+      const { stdout } = await run(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'src/core/db/migrate-cli.ts')], { cwd: dir, env });
+      expect(stdout).toContain(`Up ${MIGRATIONS[0]!}: Success`);
+      const database = createDatabase(`sqlite:${join(dir, 'from-env.db')}`);
+      expect(await appTables(database)).toContain('users');
+      await database.destroy();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops with a message naming DATABASE_URL when the database is unreachable', async () => {
+    const failure = await thrown(
+      run('npm', ['run', '--silent', 'db:migrate'], {
+        cwd: ROOT,
+        env: { ...process.env, DATABASE_URL: 'mysql://root:hunter2@127.0.0.1:1/nothing', NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(40), MASTER_KEY: '0'.repeat(64) },
+      }),
+    );
+    const { code, stderr } = failure as { code: number; stderr: string };
+    expect(code).not.toBe(0);
+    expect(stderr).toContain('DATABASE_URL=mysql://***@127.0.0.1:1/nothing');
+    expect(stderr).not.toContain('hunter2');
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '#core/config.ts';
+import { MemoryStore, RedisStore, type KeyValueStore } from '#core/kv.ts';
+import { closedPort } from '#test/fakes/silent.ts';
+import { availableKvKinds, clearRedisPrefix, uniquePrefix } from '#test/helpers/kv.ts';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+let keyCounter = 0;
+const freshKey = (tag: string) => `${tag}:${++keyCounter}`;
+
+describe.each(availableKvKinds())('KeyValueStore contract on %s', (kind) => {
+  let kv: KeyValueStore;
+  const prefix = uniquePrefix();
+  const redisUrl = process.env.TEST_REDIS_URL;
+
+  const open = async (keyPrefix: string): Promise<KeyValueStore> =>
+    kind === 'redis' ? RedisStore.connect(redisUrl!, keyPrefix) : new MemoryStore();
+
+  beforeAll(async () => {
+    kv = await open(prefix);
+  });
+  afterAll(async () => {
+    await kv.close();
+    if (kind === 'redis') await clearRedisPrefix(redisUrl!, prefix);
+  });
+
+  it('reports its kind and answers a ping', async () => {
+    expect(kv.kind).toBe(kind);
+    await expect(kv.ping()).resolves.toBeUndefined();
+  });
+
+  it('get returns what set stored, and null for an unknown key', async () => {
+    const key = freshKey('get');
+    expect(await kv.get(key)).toBeNull();
+    await kv.set(key, 'hello 你好', 60_000);
+    expect(await kv.get(key)).toBe('hello 你好');
+    await kv.set(key, 'replaced', 60_000);
+    expect(await kv.get(key)).toBe('replaced');
+  });
+
+  it('ttl reports the remaining lifetime, and 0 for a missing key', async () => {
+    const key = freshKey('ttl');
+    expect(await kv.ttl(key)).toBe(0);
+    await kv.set(key, 'v', 60_000);
+    const ttl = await kv.ttl(key);
+    expect(ttl).toBeGreaterThan(50_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('a key is gone after its lifetime', async () => {
+    const key = freshKey('expiry');
+    await kv.set(key, 'v', 80);
+    await kv.increment(`${key}:n`, 80);
+    await sleep(250);
+    expect(await kv.get(key)).toBeNull();
+    expect(await kv.get(`${key}:n`)).toBeNull();
+    expect(await kv.ttl(key)).toBe(0);
+    expect(await kv.deleteIfEquals(key, 'v')).toBe(false);
+    expect(await kv.setIfAbsent(key, 'again', 60_000)).toBe(true);
+  });
+
+  it('del removes one or several keys and ignores missing ones', async () => {
+    const [a, b] = [freshKey('del'), freshKey('del')];
+    await kv.set(a, '1', 60_000);
+    await kv.set(b, '2', 60_000);
+    await kv.del(a, b, freshKey('never-set'));
+    expect(await kv.get(a)).toBeNull();
+    expect(await kv.get(b)).toBeNull();
+    await expect(kv.del()).resolves.toBeUndefined();
+  });
+
+  it('setIfAbsent sets only the first time', async () => {
+    const key = freshKey('nx');
+    expect(await kv.setIfAbsent(key, 'first', 60_000)).toBe(true);
+    expect(await kv.setIfAbsent(key, 'second', 60_000)).toBe(false);
+    expect(await kv.get(key)).toBe('first');
+  });
+
+  it('deleteIfEquals deletes only the expected value', async () => {
+    const key = freshKey('cad');
+    await kv.set(key, 'mine', 60_000);
+    expect(await kv.deleteIfEquals(key, 'theirs')).toBe(false);
+    expect(await kv.get(key)).toBe('mine');
+    expect(await kv.deleteIfEquals(key, 'mine')).toBe(true);
+    expect(await kv.get(key)).toBeNull();
+    expect(await kv.deleteIfEquals(key, 'mine')).toBe(false);
+  });
+
+  it('increment counts from zero, by any step, and restarts the lifetime', async () => {
+    const key = freshKey('incr');
+    expect(await kv.increment(key, 1_000)).toBe(1);
+    expect(await kv.increment(key, 1_000)).toBe(2);
+    expect(await kv.increment(key, 60_000, 5)).toBe(7);
+    expect(await kv.get(key)).toBe('7');
+    expect(await kv.ttl(key)).toBeGreaterThan(50_000);
+    expect(await kv.increment(key, 60_000, -3)).toBe(4);
+  });
+
+  it('keeps apart keys that differ only in case or suffix', async () => {
+    const key = freshKey('Case');
+    await kv.set(key, 'upper', 60_000);
+    expect(await kv.get(key.toLowerCase())).toBeNull();
+    expect(await kv.get(`${key}x`)).toBeNull();
+  });
+
+  it('CONCURRENCY: of 50 parallel deleteIfEquals of one key, exactly one wins', async () => {
+    const key = freshKey('race-del');
+    await kv.set(key, 'code-123456', 60_000);
+    const results = await Promise.all(Array.from({ length: 50 }, () => kv.deleteIfEquals(key, 'code-123456')));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await kv.get(key)).toBeNull();
+  });
+
+  it('CONCURRENCY: of 50 parallel setIfAbsent of one key, exactly one wins', async () => {
+    const key = freshKey('race-nx');
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => kv.setIfAbsent(key, String(i), 60_000)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await kv.get(key)).toBe(String(results.indexOf(true)));
+  });
+
+  it('CONCURRENCY: 100 parallel increments count to 100, each seeing a distinct value', async () => {
+    const key = freshKey('race-incr');
+    const values = await Promise.all(Array.from({ length: 100 }, () => kv.increment(key, 60_000)));
+    expect(await kv.get(key)).toBe('100');
+    expect(new Set(values).size).toBe(100);
+    expect(Math.max(...values)).toBe(100);
+  });
+
+  it('a store with another prefix (another deployment) does not see these keys', async () => {
+    const otherPrefix = uniquePrefix();
+    const other = await open(otherPrefix);
+    try {
+      const key = freshKey('isolated');
+      await kv.set(key, 'ours', 60_000);
+      expect(await other.get(key)).toBeNull();
+      expect(await other.deleteIfEquals(key, 'ours')).toBe(false);
+      expect(await other.setIfAbsent(key, 'theirs', 60_000)).toBe(true);
+      expect(await kv.get(key)).toBe('ours');
+    } finally {
+      await other.close();
+      if (kind === 'redis') await clearRedisPrefix(redisUrl!, otherPrefix);
+    }
+  });
+});
+
+describe('RedisStore.connect', () => {
+  it('fails at once on an unreachable Redis, naming REDIS_URL without its password', async () => {
+    const port = await closedPort();
+    const connecting = RedisStore.connect(`redis://:hunter2@127.0.0.1:${port}`, uniquePrefix());
+    await expect(connecting).rejects.toBeInstanceOf(ConfigError);
+    const message = await connecting.catch((error: Error) => error.message);
+    expect(message).toContain('REDIS_URL');
+    expect(message).toContain(`127.0.0.1:${port}`);
+    expect(message).toContain('ECONNREFUSED');
+    expect(message).not.toContain('hunter2');
+  });
+});
