@@ -1,7 +1,11 @@
 import type { Migration } from 'kysely';
 import * as accounts from './20261121_0001_accounts.ts';
+import * as credits from './20261122_0002_credits.ts';
+import * as checkinsRedeem from './20261122_0003_checkins_redeem.ts';
 
 /** Every migration, in order. Append only: never edit or reorder one that has landed. */
 export const migrations: Record<string, Migration> = {
   '20261121_0001_accounts': accounts,
+  '20261122_0002_credits': credits,
+  '20261122_0003_checkins_redeem': checkinsRedeem,
 };

@@ -15,18 +15,16 @@ import { registerSecurity } from '#core/http/security.ts';
 import { validatorCompiler } from '#core/http/validation.ts';
 import { registerAuthGuard } from '#modules/auth/auth.guard.ts';
 import { registerAuthRoutes } from '#modules/auth/auth.routes.ts';
-import { AuthService } from '#modules/auth/auth.service.ts';
-import { EmailCodeService } from '#modules/auth/email-code.service.ts';
-import { LoginGuard } from '#modules/auth/login-guard.ts';
 import { assertStrongPassword } from '#modules/auth/password-policy.ts';
-import { SessionsRepository } from '#modules/auth/sessions.repository.ts';
-import { TokenService } from '#modules/auth/token.service.ts';
 import { registerCaptchaRoutes } from '#modules/captcha/captcha.routes.ts';
-import { CaptchaService } from '#modules/captcha/captcha.service.ts';
 import { registerHealthRoutes } from '#modules/health/health.routes.ts';
-import { UsersRepository } from '#modules/users/users.repository.ts';
 import { registerUsersRoutes } from '#modules/users/users.routes.ts';
-import { UsersService } from '#modules/users/users.service.ts';
+import { registerCheckinRoutes } from '#modules/checkin/checkin.routes.ts';
+import { registerCreditsRoutes } from '#modules/credits/credits.routes.ts';
+import { startHoldSweeper } from '#modules/credits/hold-sweeper.ts';
+import { registerRedeemRoutes } from '#modules/redeem/redeem.routes.ts';
+import { registerStatsRoutes } from '#modules/stats/stats.routes.ts';
+import { createServices, type Services } from './services.ts';
 import { registerRechatAuthRoutes } from './surfaces/rechat/rechat-auth.routes.ts';
 
 /** Parts a caller (a test) may supply instead of having them built from the config. */
@@ -37,15 +35,6 @@ export interface AppOverrides {
   clock?: Clock;
 }
 
-export interface Services {
-  database: Database;
-  kv: KeyValueStore;
-  clock: Clock;
-  users: UsersService;
-  auth: AuthService;
-  tokens: TokenService;
-  captcha: CaptchaService;
-}
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -122,12 +111,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     throw error;
   }
 
-  const users = new UsersService(new UsersRepository(database.db), clock);
-  const tokens = new TokenService(new SessionsRepository(database.db), config, clock);
-  const captcha = new CaptchaService(kv, config, clock);
-  const codes = new EmailCodeService(kv, mailer, config, clock, app.log);
-  const auth = new AuthService(users, tokens, codes, new LoginGuard(kv, captcha, config, clock));
-  app.decorate('services', { database, kv, clock, users, auth, tokens, captcha });
+  const services = createServices({ config, database, kv, mailer, clock, logger: app.log });
+  const { users, auth, tokens, captcha, credits, checkin, redeem } = services;
+  app.decorate('services', services);
 
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
     const admin = await users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
@@ -142,6 +128,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerCaptchaRoutes(app, captcha);
   registerUsersRoutes(app, users);
   registerRechatAuthRoutes(app, { auth, users });
+  registerCreditsRoutes(app, { credits, users });
+  registerCheckinRoutes(app, checkin);
+  registerRedeemRoutes(app, redeem);
+  registerStatsRoutes(app, { credits, checkin });
+  startHoldSweeper(app, credits, config.HOLD_SWEEP_INTERVAL * 1000);
 
   await app.ready();
   return app;

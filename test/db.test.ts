@@ -85,7 +85,7 @@ describe.each(availableDialects())('database on %s', (dialect) => {
   });
 
   it('turns a taken email into EMAIL_ALREADY_REGISTERED, whatever its case', async () => {
-    const service = new UsersService(new UsersRepository(database.db), new ManualClock());
+    const service = new UsersService(database.db, new UsersRepository(database.db), new ManualClock());
     const email = `Case-${newId()}@Example.com`;
     await service.create({ email, username: 'a', password: 'Sup3rSecret' });
     const error = await thrown(service.create({ email: email.toUpperCase(), username: 'b', password: 'Sup3rSecret' }));

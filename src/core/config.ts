@@ -50,6 +50,18 @@ export const EnvSchema = Type.Object({
   LOGIN_LOCK_AFTER: Int(5, 1),
   LOGIN_LOCK_MINUTES: Int(15, 1),
   LOGIN_FAILURE_WINDOW: Int(3600, 60),
+  SIGNUP_BONUS: Int(1000, 0),
+  SIGNUP_BONUS_PER_IP_DAILY: Int(3, 0),
+  CREDIT_HOLD_TTL: Int(900, 10),
+  HOLD_SWEEP_INTERVAL: Int(60, 1),
+  CHECKIN_TZ: Type.String({ default: 'Asia/Shanghai', minLength: 1 }),
+  CHECKIN_BASE: Int(10, 0),
+  CHECKIN_STREAK_STEP: Int(5, 0),
+  CHECKIN_STREAK_CAP: Int(145, 0),
+  CHECKIN_MILESTONES: Type.String({ default: '7:50,15:100,30:200', pattern: '^$|^\\d+:\\d+(,\\d+:\\d+)*$' }),
+  REDEEM_MAX_FAILURES_PER_USER: Int(10, 1),
+  REDEEM_MAX_FAILURES_PER_IP: Int(30, 1),
+  REDEEM_FAILURE_WINDOW: Int(3600, 60),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -146,6 +158,11 @@ function checkCombinations(env: Env): void {
   }
   if (env.LOGIN_CAPTCHA_AFTER > env.LOGIN_LOCK_AFTER) {
     throw new ConfigError('Invalid configuration: LOGIN_CAPTCHA_AFTER must not exceed LOGIN_LOCK_AFTER');
+  }
+  try {
+    new Intl.DateTimeFormat('en-CA', { timeZone: env.CHECKIN_TZ });
+  } catch {
+    throw new ConfigError(`Invalid configuration: CHECKIN_TZ must be an IANA time zone such as Asia/Shanghai or UTC (got ${JSON.stringify(env.CHECKIN_TZ)})`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 
 // @node-rs/argon2 declares Algorithm as an ambient const enum; 2 is Algorithm.Argon2id.
@@ -36,5 +36,33 @@ export async function verifyPassword(passwordHash: string, password: string): Pr
     return await verify(passwordHash, password);
   } catch {
     return false;
+  }
+}
+
+/**
+ * AES-256-GCM with the MASTER_KEY: for secrets Tollgate must read back (upstream keys, redeem codes).
+ * Sealed text is `v1.<iv>.<tag>.<ciphertext>` in base64url; tampering makes `open` throw.
+ */
+export class SecretBox {
+  private readonly key: Buffer;
+
+  constructor(masterKeyHex: string) {
+    this.key = Buffer.from(masterKeyHex, 'hex');
+    if (this.key.length !== 32) throw new Error('MASTER_KEY must be 32 bytes (64 hex characters)');
+  }
+
+  seal(plaintext: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
+  }
+
+  open(sealed: string): string {
+    const [version, iv, tag, body] = sealed.split('.');
+    if (version !== 'v1' || !iv || !tag || body === undefined) throw new Error('not a sealed secret');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
   }
 }

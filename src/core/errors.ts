@@ -1,4 +1,4 @@
-import type { Lang } from './i18n.ts';
+import { fill, type Lang } from './i18n.ts';
 
 
 /**
@@ -75,6 +75,18 @@ const ERRORS = {
     zh: '刷新令牌无效或已过期，请重新登录',
     en: 'The refresh token is invalid or has expired; please sign in again',
   },
+  INSUFFICIENT_CREDITS: { status: 402, zh: '积分不足', en: 'Not enough credits' },
+  CHECKIN_ALREADY_DONE: { status: 409, zh: '今日已签到，请明天再来', en: 'Already checked in today; come back tomorrow' },
+  REDEEM_CODE_INVALID: { status: 400, zh: '兑换码无效', en: 'This redeem code is not valid' },
+  REDEEM_CODE_USED: { status: 409, zh: '兑换码已被使用', en: 'This redeem code has been used up' },
+  REDEEM_CODE_EXPIRED: { status: 400, zh: '兑换码已过期', en: 'This redeem code has expired' },
+  REDEEM_CODE_DISABLED: { status: 400, zh: '兑换码已停用', en: 'This redeem code has been disabled' },
+  REDEEM_ALREADY_REDEEMED: { status: 409, zh: '您已使用过该兑换码', en: 'You have already redeemed this code' },
+  REDEEM_TOO_MANY_ATTEMPTS: {
+    status: 429,
+    zh: '兑换失败次数过多，请 {minutes} 分钟后重试',
+    en: 'Too many failed redeem attempts; try again in {minutes} minutes',
+  },
   SERVICE_UNAVAILABLE: { status: 503, zh: '服务暂时不可用，请稍后重试', en: 'Service temporarily unavailable' },
   INTERNAL: { status: 500, zh: '服务器内部错误', en: 'Internal server error' },
 } as const satisfies Record<string, ErrorSpec>;
@@ -99,6 +111,5 @@ export class AppError extends Error {
 }
 
 export function translate(lang: Lang, code: ErrorCode, params: MessageParams = {}): string {
-  const template = ERRORS[code][lang];
-  return template.replace(/\{(\w+)\}/g, (_, key: string) => String(params[key] ?? ''));
+  return fill(ERRORS[code][lang], params);
 }

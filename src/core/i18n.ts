@@ -8,12 +8,22 @@ const MESSAGES = {
   PASSWORD_RESET: { zh: '密码重置成功', en: 'The password has been reset' },
   CAPTCHA_OK: { zh: '验证码验证成功', en: 'Captcha verified' },
   LOGGED_OUT: { zh: '已退出登录', en: 'Signed out' },
+  CHECKED_IN: {
+    zh: '签到成功，获得 {credits} 积分，已连续签到 {days} 天',
+    en: 'Checked in: +{credits} credits, day {days} in a row',
+  },
+  REDEEMED: { zh: '兑换成功，获得 {credits} 积分', en: 'Redeemed: +{credits} credits' },
 } as const;
 
 export type MessageKey = keyof typeof MESSAGES;
 
-export function message(lang: Lang, key: MessageKey): string {
-  return MESSAGES[key][lang];
+export function message(lang: Lang, key: MessageKey, params: Record<string, string | number> = {}): string {
+  return fill(MESSAGES[key][lang], params);
+}
+
+/** Replaces each `{name}` with `params.name`. */
+export function fill(template: string, params: Record<string, string | number>): string {
+  return template.replace(/\{(\w+)\}/g, (_, key: string) => String(params[key] ?? ''));
 }
 
 /** English only when the client prefers it over Chinese; the seeds speak Chinese. */

@@ -172,3 +172,16 @@ export async function registerUser(t: TestApp, options: { email?: string; passwo
   const body = registered.json<{ access_token: string; refresh_token: string; user: { id: string } }>();
   return { id: body.user.id, email, password, username, accessToken: body.access_token, refreshToken: body.refresh_token };
 }
+
+/** The first admin, created at start when createTestApp gets `env: ADMIN_ENV`. */
+export const ADMIN_ENV = { ADMIN_EMAIL: 'admin@example.com', ADMIN_PASSWORD: 'Adm1nPassw0rd' };
+
+/** Signs the bootstrap admin in and returns its access token. */
+export async function adminToken(t: TestApp): Promise<string> {
+  const res = await call(t.app, 'POST', '/api/auth/login', {
+    body: { email: ADMIN_ENV.ADMIN_EMAIL, password: ADMIN_ENV.ADMIN_PASSWORD },
+    ip: freshIp(),
+  });
+  if (res.statusCode !== 200) throw new Error(`admin login failed: ${res.statusCode} ${res.body}`);
+  return res.json<{ access_token: string }>().access_token;
+}

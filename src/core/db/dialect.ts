@@ -67,3 +67,21 @@ async function beginImmediate<DB>(connection: Kysely<DB>, waitMs = 60_000): Prom
     await sql.raw(`pragma busy_timeout = ${busyTimeout}`).execute(connection);
   }
 }
+
+/**
+ * True when the database aborted a transaction that may succeed if simply run again: a deadlock or a
+ * serialization failure (PostgreSQL 40001/40P01, MySQL 1213/1205), or SQLite reporting busy.
+ */
+export function isTransientConflict(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, errno } = error as DriverError;
+  return (
+    code === '40001' ||
+    code === '40P01' ||
+    code === 'ER_LOCK_DEADLOCK' ||
+    code === 'ER_LOCK_WAIT_TIMEOUT' ||
+    errno === 1213 ||
+    errno === 1205 ||
+    code === 'SQLITE_BUSY'
+  );
+}

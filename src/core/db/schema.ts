@@ -1,5 +1,8 @@
 import type { AuthTables } from '#modules/auth/auth.tables.ts';
+import type { CheckinTables } from '#modules/checkin/checkin.tables.ts';
+import type { CreditsTables } from '#modules/credits/credits.tables.ts';
+import type { RedeemTables } from '#modules/redeem/redeem.tables.ts';
 import type { UsersTables } from '#modules/users/users.tables.ts';
 
 /** The whole database, as the union of every module's tables. */
-export interface DB extends UsersTables, AuthTables {}
+export interface DB extends UsersTables, AuthTables, CreditsTables, CheckinTables, RedeemTables {}

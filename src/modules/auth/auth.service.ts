@@ -1,7 +1,7 @@
 import { verifyPassword } from '#core/crypto.ts';
 import { AppError } from '#core/errors.ts';
 import type { Lang } from '#core/i18n.ts';
-import { normalizeEmail, type UsersService } from '#modules/users/users.service.ts';
+import { normalizeEmail, type UsersService, type WithinCreation } from '#modules/users/users.service.ts';
 import type { UserRow } from '#modules/users/users.tables.ts';
 import type { EmailCodeService } from './email-code.service.ts';
 import type { CaptchaAnswer, LoginGuard, LoginStatus } from './login-guard.ts';
@@ -34,6 +34,8 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly codes: EmailCodeService,
     private readonly guard: LoginGuard,
+    /** What else happens when a user signs up (the credit account and its bonus), in the same transaction. */
+    private readonly onSignUp: (ip: string) => Promise<WithinCreation>,
   ) {}
 
   /** Seed 001 §1.1: a sign-up code, only for an email that has no account. */
@@ -49,7 +51,7 @@ export class AuthService {
     assertStrongPassword(input.password);
     if (await this.users.isRegistered(email)) throw new AppError('EMAIL_ALREADY_REGISTERED');
     await this.codes.consume(email, 'register', input.code);
-    const user = await this.users.create({ email, password: input.password, username: input.username });
+    const user = await this.users.create({ email, password: input.password, username: input.username }, await this.onSignUp(client.ip));
     return { user, tokens: await this.tokens.startSession(user, client) };
   }
 

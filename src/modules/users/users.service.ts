@@ -3,6 +3,7 @@ import type { Clock } from '#core/clock.ts';
 import { hashPassword } from '#core/crypto.ts';
 import { isUniqueViolation } from '#core/db/dialect.ts';
 import type { DB } from '#core/db/schema.ts';
+import { transact } from '#core/db/transaction.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import type { UsersRepository } from './users.repository.ts';
@@ -20,8 +21,12 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+/** Work another module adds to the transaction that creates a user (e.g. opening the credit account). */
+export type WithinCreation = (trx: Kysely<DB>, user: UserRow) => Promise<void>;
+
 export class UsersService {
   constructor(
+    private readonly db: Kysely<DB>,
     private readonly users: UsersRepository,
     private readonly clock: Clock,
   ) {}
@@ -45,23 +50,27 @@ export class UsersService {
   }
 
   /**
-   * Creates the account; `trx` lets the caller add its own writes (the sign-up bonus) to the same
-   * transaction. A taken email is EMAIL_ALREADY_REGISTERED, decided by the unique index, not a read.
+   * Creates the account, and runs `within` (the sign-up bonus) in the same transaction: both happen or
+   * neither. A taken email is EMAIL_ALREADY_REGISTERED, decided by the unique index, not a read.
    */
-  async create(input: NewUser, trx?: Kysely<DB>): Promise<UserRow> {
+  async create(input: NewUser, within?: WithinCreation): Promise<UserRow> {
+    const passwordHash = await hashPassword(input.password); // before the transaction: it takes a while
     const now = this.clock.now();
-    const row = {
+    const row: UserRow = {
       id: newId(now),
       email: normalizeEmail(input.email),
       username: input.username.trim(),
-      password_hash: await hashPassword(input.password),
+      password_hash: passwordHash,
       role: input.role ?? 'user',
-      status: 'active' as const,
+      status: 'active',
       created_at: now,
       updated_at: now,
     };
     try {
-      await this.users.insert(row, trx);
+      await transact(this.db, async (trx) => {
+        await this.users.insert(row, trx);
+        if (within) await within(trx, row);
+      });
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('EMAIL_ALREADY_REGISTERED');
       throw error;

@@ -1,0 +1,35 @@
+/** Seed 000's check-in rewards, configurable: base + step per consecutive day (capped) + milestones. */
+export interface CheckinRules {
+  base: number;
+  streakStep: number;
+  streakCap: number;
+  /** Consecutive day → extra credits on that day. */
+  milestones: ReadonlyMap<number, number>;
+}
+
+export function rewardFor(consecutiveDays: number, rules: CheckinRules): number {
+  const streakBonus = Math.min(rules.streakStep * (consecutiveDays - 1), rules.streakCap);
+  return rules.base + streakBonus + (rules.milestones.get(consecutiveDays) ?? 0);
+}
+
+/** `7:50,15:100,30:200` → Map; throws on anything else. */
+export function parseMilestones(text: string): Map<number, number> {
+  const milestones = new Map<number, number>();
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^(\d+):(\d+)$/.exec(part);
+    if (!match) throw new Error(`bad milestone "${part}", expected day:credits`);
+    milestones.set(Number(match[1]), Number(match[2]));
+  }
+  return milestones;
+}
+
+/** The calendar day of `epochMs` in `timeZone`, as `YYYY-MM-DD`. */
+export function localDate(epochMs: number, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(epochMs);
+}
+
+/** The day before a `YYYY-MM-DD` date. */
+export function previousDate(date: string): string {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d - 1)).toISOString().slice(0, 10);
+}

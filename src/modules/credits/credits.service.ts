@@ -1,0 +1,213 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '#core/clock.ts';
+import { isUniqueViolation } from '#core/db/dialect.ts';
+import type { DB } from '#core/db/schema.ts';
+import { transact } from '#core/db/transaction.ts';
+import { AppError } from '#core/errors.ts';
+import { newId } from '#core/ids.ts';
+import type { CreditsRepository } from './credits.repository.ts';
+import type { HoldRow, LedgerKind, LedgerRow } from './credits.tables.ts';
+
+/** What a credit movement is and the key that makes it happen at most once. */
+export interface Movement {
+  kind: LedgerKind;
+  reason: string;
+  reference?: string | null;
+  idempotencyKey: string;
+}
+
+export interface GrantResult {
+  /** False when this idempotency key was seen before: nothing changed. */
+  applied: boolean;
+  balance: number;
+  entry: LedgerRow;
+}
+
+export interface Hold {
+  id: string;
+  userId: string;
+  amount: number;
+}
+
+export interface SettleResult {
+  /** False when the hold had been closed already: nothing changed. */
+  applied: boolean;
+  charged: number;
+}
+
+export interface AccountView {
+  balance: number;
+  held: number;
+  available: number;
+}
+
+/**
+ * The money service every paid feature calls (DESIGN.md, money rules 1-3). The ledger is append-only
+ * and the balance always equals its sum; holds set credits aside with one conditional update, so
+ * concurrent calls can never spend more than the balance.
+ */
+export class CreditsService {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly repo: CreditsRepository,
+    private readonly clock: Clock,
+    private readonly options: { holdTtlMs: number },
+  ) {}
+
+  /** A new user's account, created in the caller's transaction; the sign-up bonus with it, if any. */
+  async openAccount(trx: Kysely<DB>, userId: string, signupBonus: number): Promise<void> {
+    await this.repo.createAccount(userId, this.clock.now(), trx);
+    if (signupBonus > 0) {
+      await this.apply(trx, userId, signupBonus, { kind: 'signup_bonus', reason: 'Sign-up bonus', idempotencyKey: `signup:${userId}` });
+    }
+  }
+
+  /**
+   * Adds (or, negative, takes) credits. With `trx` it joins the caller's transaction and a replayed key
+   * fails that transaction; without, it runs alone and a replay answers `applied: false`.
+   * A negative amount never takes the available credits below zero (INSUFFICIENT_CREDITS).
+   */
+  async grant(userId: string, amount: number, movement: Movement, trx?: Kysely<DB>): Promise<GrantResult> {
+    if (!Number.isSafeInteger(amount) || amount === 0) throw new RangeError(`credit amount must be a non-zero integer, got ${amount}`);
+    if (trx) return { applied: true, ...(await this.apply(trx, userId, amount, movement)) };
+    try {
+      return { applied: true, ...(await transact(this.db, (t) => this.apply(t, userId, amount, movement))) };
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const entry = await this.repo.findLedgerByKey(movement.idempotencyKey);
+      if (!entry) throw error;
+      return { applied: false, balance: await this.repo.balanceOf(userId), entry };
+    }
+  }
+
+  private async apply(trx: Kysely<DB>, userId: string, amount: number, movement: Movement): Promise<{ balance: number; entry: LedgerRow }> {
+    const now = this.clock.now();
+    const floor = amount < 0 ? 0 : undefined;
+    if (!(await this.repo.addToBalance(userId, amount, now, floor, trx))) {
+      if (await this.repo.findAccount(userId, trx)) throw new AppError('INSUFFICIENT_CREDITS');
+      // A user created before credits existed (or the bootstrap admin) gets an account on first use.
+      await this.repo.createAccount(userId, now, trx);
+      if (!(await this.repo.addToBalance(userId, amount, now, floor, trx))) throw new AppError('INSUFFICIENT_CREDITS');
+    }
+    const balance = await this.repo.balanceOf(userId, trx);
+    const entry: LedgerRow = {
+      id: newId(now),
+      user_id: userId,
+      amount,
+      balance_after: balance,
+      kind: movement.kind,
+      reason: movement.reason.slice(0, 255),
+      reference: movement.reference ?? null,
+      idempotency_key: movement.idempotencyKey,
+      created_at: now,
+    };
+    await this.repo.insertLedger(entry, trx);
+    return { balance, entry };
+  }
+
+  /**
+   * Sets `amount` aside for a call about to start, or throws INSUFFICIENT_CREDITS (also when the user
+   * is in debt). Replaying the idempotency key returns the same hold.
+   */
+  async reserve(userId: string, amount: number, options: { reference?: string; idempotencyKey: string; ttlMs?: number }): Promise<Hold> {
+    if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError(`hold amount must be a positive integer, got ${amount}`);
+    const now = this.clock.now();
+    const row: HoldRow = {
+      id: newId(now),
+      user_id: userId,
+      amount,
+      status: 'open',
+      reference: options.reference ?? null,
+      idempotency_key: options.idempotencyKey,
+      created_at: now,
+      expires_at: now + (options.ttlMs ?? this.options.holdTtlMs),
+      closed_at: null,
+      charged: null,
+    };
+    try {
+      await transact(this.db, async (trx) => {
+        await this.repo.insertHold(row, trx);
+        if (!(await this.repo.holdCredits(userId, amount, now, trx))) throw new AppError('INSUFFICIENT_CREDITS');
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const existing = await this.repo.findHoldByKey(options.idempotencyKey);
+      if (!existing) throw error;
+      return { id: existing.id, userId: existing.user_id, amount: existing.amount };
+    }
+    return { id: row.id, userId, amount };
+  }
+
+  /**
+   * Closes a hold by charging exactly `charge` (which may exceed the hold: the only way into debt) and
+   * freeing the rest. Settling a closed hold changes nothing.
+   */
+  async settle(holdId: string, charge: number, movement: Omit<Movement, 'idempotencyKey' | 'kind'> & { kind?: LedgerKind }): Promise<SettleResult> {
+    if (!Number.isSafeInteger(charge) || charge < 0) throw new RangeError(`charge must be a non-negative integer, got ${charge}`);
+    return transact(this.db, async (trx) => {
+      const now = this.clock.now();
+      const hold = await this.repo.findHold(holdId, trx);
+      if (!hold) throw new AppError('NOT_FOUND');
+      if (!(await this.repo.closeHold(holdId, 'settled', charge, now, trx))) return { applied: false, charged: hold.charged ?? 0 };
+      await this.repo.chargeHeld(hold.user_id, hold.amount, charge, now, trx);
+      if (charge > 0) {
+        const balance = await this.repo.balanceOf(hold.user_id, trx);
+        await this.repo.insertLedger(
+          {
+            id: newId(now),
+            user_id: hold.user_id,
+            amount: -charge,
+            balance_after: balance,
+            kind: movement.kind ?? 'usage',
+            reason: movement.reason.slice(0, 255),
+            reference: movement.reference ?? hold.reference,
+            idempotency_key: `hold:${holdId}`,
+            created_at: now,
+          },
+          trx,
+        );
+      }
+      return { applied: true, charged: charge };
+    });
+  }
+
+  /** Frees a hold without charging. Releasing a closed hold changes nothing. */
+  async release(holdId: string): Promise<boolean> {
+    return transact(this.db, async (trx) => {
+      const now = this.clock.now();
+      const hold = await this.repo.findHold(holdId, trx);
+      if (!hold || !(await this.repo.closeHold(holdId, 'released', null, now, trx))) return false;
+      await this.repo.chargeHeld(hold.user_id, hold.amount, 0, now, trx);
+      return true;
+    });
+  }
+
+  /** Releases every hold past its deadline (a crashed or stuck call); returns how many. */
+  async sweepExpiredHolds(batch = 500): Promise<number> {
+    let released = 0;
+    for (;;) {
+      const ids = await this.repo.expiredHoldIds(this.clock.now(), batch);
+      for (const id of ids) if (await this.release(id)) released += 1;
+      if (ids.length < batch) return released;
+    }
+  }
+
+  async account(userId: string): Promise<AccountView> {
+    const row = await this.repo.findAccount(userId);
+    if (!row) return { balance: 0, held: 0, available: 0 };
+    return { balance: row.balance, held: row.held, available: row.balance - row.held };
+  }
+
+  history(userId: string, page: number, limit: number): Promise<{ rows: LedgerRow[]; total: number }> {
+    return this.repo.listLedger(userId, (page - 1) * limit, limit);
+  }
+
+  /** Σ ledger rows; equal to the balance at every commit (tests and audits). */
+  ledgerSum(userId: string): Promise<number> {
+    return this.repo.sumLedger(userId);
+  }
+
+  openHolds(userId?: string): Promise<number> {
+    return this.repo.countOpenHolds(userId);
+  }
+}

@@ -1,0 +1,29 @@
+import type { App } from '#core/http/route-config.ts';
+import type { CreditsService } from './credits.service.ts';
+
+/**
+ * Releases holds past their deadline once at start (a crash may have left some) and then every
+ * `everyMs`, so no credits stay stranded. Safe with several instances: each hold closes once.
+ */
+export function startHoldSweeper(app: App, credits: CreditsService, everyMs: number): void {
+  let running: Promise<void> | undefined;
+  const sweep = () => {
+    running ??= credits
+      .sweepExpiredHolds()
+      .then((released) => {
+        if (released > 0) app.log.warn({ released }, 'released expired credit holds');
+      })
+      .catch((error: unknown) => app.log.error({ err: error }, 'hold sweep failed'))
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  };
+  const timer = setInterval(() => void sweep(), everyMs);
+  timer.unref();
+  app.addHook('onReady', () => sweep());
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    await running;
+  });
+}

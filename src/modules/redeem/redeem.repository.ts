@@ -1,0 +1,84 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '#core/db/schema.ts';
+import type { RedeemCodeRow, RedemptionRow } from './redeem.tables.ts';
+
+export type CodeState = 'active' | 'used' | 'expired' | 'disabled';
+
+export interface CodeFilter {
+  batchId?: string | undefined;
+  state?: CodeState | undefined;
+}
+
+export class RedeemRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async insertCodes(rows: RedeemCodeRow[], db: Kysely<DB> = this.db): Promise<void> {
+    for (let i = 0; i < rows.length; i += 100) await db.insertInto('redeem_codes').values(rows.slice(i, i + 100)).execute();
+  }
+
+  findByHash(codeHash: string): Promise<RedeemCodeRow | undefined> {
+    return this.db.selectFrom('redeem_codes').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
+  }
+
+  findById(id: string): Promise<RedeemCodeRow | undefined> {
+    return this.db.selectFrom('redeem_codes').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Takes one use of a live code in one statement; false when it is used up, expired or disabled. */
+  async takeUse(id: string, now: number, db: Kysely<DB> = this.db): Promise<boolean> {
+    const result = await db
+      .updateTable('redeem_codes')
+      .set({ used_count: sql`used_count + 1` })
+      .where('id', '=', id)
+      .where(sql<boolean>`used_count < max_uses`)
+      .where('disabled_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Throws the driver's unique violation when this user redeemed this code before. */
+  async insertRedemption(row: RedemptionRow, db: Kysely<DB> = this.db): Promise<void> {
+    await db.insertInto('redemptions').values(row).execute();
+  }
+
+  async list(filter: CodeFilter, now: number, offset: number, limit: number): Promise<{ rows: RedeemCodeRow[]; total: number }> {
+    const base = this.filtered(filter, now);
+    const [rows, count] = await Promise.all([
+      base.selectAll().orderBy('created_at', 'desc').orderBy('id').offset(offset).limit(limit).execute(),
+      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows, total: Number(count.n) };
+  }
+
+  listAll(filter: CodeFilter, now: number): Promise<RedeemCodeRow[]> {
+    return this.filtered(filter, now).selectAll().orderBy('created_at', 'desc').orderBy('id').execute();
+  }
+
+  /** Disables live codes by id or by batch; returns how many changed. */
+  async disable(target: { id: string } | { batchId: string }, now: number): Promise<number> {
+    let query = this.db.updateTable('redeem_codes').set({ disabled_at: now }).where('disabled_at', 'is', null);
+    query = 'id' in target ? query.where('id', '=', target.id) : query.where('batch_id', '=', target.batchId);
+    return Number((await query.executeTakeFirst()).numUpdatedRows);
+  }
+
+  private filtered(filter: CodeFilter, now: number) {
+    let query = this.db.selectFrom('redeem_codes');
+    if (filter.batchId) query = query.where('batch_id', '=', filter.batchId);
+    switch (filter.state) {
+      case 'disabled':
+        return query.where('disabled_at', 'is not', null);
+      case 'expired':
+        return query.where('disabled_at', 'is', null).where('expires_at', '<=', now);
+      case 'used':
+        return query.where('disabled_at', 'is', null).where(sql<boolean>`used_count >= max_uses`);
+      case 'active':
+        return query
+          .where('disabled_at', 'is', null)
+          .where(sql<boolean>`used_count < max_uses`)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
+      case undefined:
+        return query;
+    }
+  }
+}

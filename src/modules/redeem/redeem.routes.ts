@@ -1,0 +1,83 @@
+import { AppError } from '#core/errors.ts';
+import { langOf, message as say } from '#core/i18n.ts';
+import { Paged } from '#core/http/pagination.ts';
+import type { App } from '#core/http/route-config.ts';
+import {
+  CodeFilterQuery,
+  CreateBatchBody,
+  CreateBatchResponse,
+  DisabledResponse,
+  IdParams,
+  ListCodesQuery,
+  RedeemBody,
+  RedeemCodeItem,
+  RedeemResponse,
+} from './redeem.schemas.ts';
+import type { RedeemService } from './redeem.service.ts';
+
+export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
+  const security = [{ bearer: [] }];
+  const admin = { config: { access: 'admin' as const } };
+  const tags = ['admin'];
+
+  app.post(
+    '/api/credits/redeem',
+    { config: { access: 'user' }, schema: { tags: ['credits'], security, summary: 'Turn a redeem code into credits', body: RedeemBody, response: { 200: RedeemResponse } } },
+    async (request) => {
+      const { credits, balance } = await redeem.redeem(request.principal!.userId, request.body.code, request.ip);
+      const message = say(langOf(request), 'REDEEMED', { credits });
+      return { success: true, creditsAdded: credits, totalCredits: balance, message };
+    },
+  );
+
+  app.post(
+    '/api/admin/redeem-codes',
+    { ...admin, schema: { tags, security, summary: 'Create a batch of redeem codes', body: CreateBatchBody, response: { 200: CreateBatchResponse } } },
+    (request) => {
+      const { count, credits, maxUses, expiresAt, note } = request.body;
+      return redeem.createBatch(
+        { count, credits, maxUses: maxUses ?? 1, expiresAt: expiresAt ? Date.parse(expiresAt) : null, note: note ?? null },
+        request.principal!.userId,
+      );
+    },
+  );
+
+  app.get(
+    '/api/admin/redeem-codes',
+    {
+      ...admin,
+      schema: { tags, security, summary: 'List redeem codes, filtered by batch and state', querystring: ListCodesQuery, response: { 200: Paged(RedeemCodeItem) } },
+    },
+    async (request) => {
+      const { page, limit, batchId, state } = request.query;
+      const { items, total } = await redeem.list({ batchId, state }, page, limit);
+      return { items, total, page, limit };
+    },
+  );
+
+  app.get(
+    '/api/admin/redeem-codes/export',
+    { ...admin, schema: { tags, security, summary: 'The filtered codes as CSV', querystring: CodeFilterQuery, produces: ['text/csv'] } },
+    async (request, reply) => {
+      const csv = await redeem.exportCsv(request.query);
+      reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="redeem-codes.csv"');
+      return csv;
+    },
+  );
+
+  app.post(
+    '/api/admin/redeem-codes/:id/disable',
+    { ...admin, schema: { tags, security, summary: 'Disable one code', params: IdParams, response: { 200: DisabledResponse } } },
+    async (request) => {
+      const disabled = await redeem.disableCode(request.params.id);
+      if (disabled === 0 && !(await redeem.exists(request.params.id))) throw new AppError('NOT_FOUND');
+      return { disabled };
+    },
+  );
+
+  app.post(
+    '/api/admin/redeem-batches/:id/disable',
+    { ...admin, schema: { tags, security, summary: 'Disable every code of a batch', params: IdParams, response: { 200: DisabledResponse } } },
+    async (request) => ({ disabled: await redeem.disableBatch(request.params.id) }),
+  );
+}

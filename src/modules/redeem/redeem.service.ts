@@ -1,0 +1,193 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '#core/clock.ts';
+import type { SecretBox } from '#core/crypto.ts';
+import { isUniqueViolation } from '#core/db/dialect.ts';
+import type { DB } from '#core/db/schema.ts';
+import { transact } from '#core/db/transaction.ts';
+import { AppError } from '#core/errors.ts';
+import { newId } from '#core/ids.ts';
+import type { KeyValueStore } from '#core/kv.ts';
+import type { CreditsService } from '#modules/credits/credits.service.ts';
+import { generateCode, hashCode } from './redeem.codes.ts';
+import type { CodeFilter, CodeState, RedeemRepository } from './redeem.repository.ts';
+import type { RedeemCodeRow } from './redeem.tables.ts';
+
+export interface NewBatch {
+  count: number;
+  credits: number;
+  maxUses: number;
+  expiresAt: number | null;
+  note: string | null;
+}
+
+export interface RedeemCodeView {
+  id: string;
+  batchId: string;
+  code: string;
+  credits: number;
+  maxUses: number;
+  usedCount: number;
+  state: CodeState;
+  expiresAt: string | null;
+  disabledAt: string | null;
+  note: string | null;
+  createdAt: string;
+}
+
+export interface RedeemLimits {
+  maxFailuresPerUser: number;
+  maxFailuresPerIp: number;
+  windowMs: number;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** Redeem codes (seed 004): admins make batches; a user turns a code into credits exactly once. */
+export class RedeemService {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly repo: RedeemRepository,
+    private readonly credits: CreditsService,
+    private readonly kv: KeyValueStore,
+    private readonly box: SecretBox,
+    private readonly clock: Clock,
+    private readonly limits: RedeemLimits,
+  ) {}
+
+  async createBatch(input: NewBatch, adminId: string | null): Promise<{ batchId: string; codes: RedeemCodeView[] }> {
+    const now = this.clock.now();
+    if (input.expiresAt !== null && input.expiresAt <= now) throw new AppError('VALIDATION_FAILED', { detail: 'expiresAt must be in the future' });
+    const batchId = newId(now);
+    const plain: string[] = [];
+    const rows: RedeemCodeRow[] = [];
+    for (let i = 0; i < input.count; i++) {
+      const code = generateCode();
+      plain.push(code);
+      rows.push({
+        id: newId(now),
+        batch_id: batchId,
+        code_hash: hashCode(code),
+        code_sealed: this.box.seal(code),
+        credits: input.credits,
+        max_uses: input.maxUses,
+        used_count: 0,
+        expires_at: input.expiresAt,
+        disabled_at: null,
+        note: input.note,
+        created_by: adminId,
+        created_at: now,
+      });
+    }
+    await transact(this.db, (trx) => this.repo.insertCodes(rows, trx));
+    return { batchId, codes: rows.map((row) => this.view(row, now)) };
+  }
+
+  async list(filter: CodeFilter, page: number, limit: number): Promise<{ items: RedeemCodeView[]; total: number }> {
+    const now = this.clock.now();
+    const { rows, total } = await this.repo.list(filter, now, (page - 1) * limit, limit);
+    return { items: rows.map((row) => this.view(row, now)), total };
+  }
+
+  async exportCsv(filter: CodeFilter): Promise<string> {
+    const now = this.clock.now();
+    const header = 'code,credits,max_uses,used_count,state,expires_at,batch_id,note,created_at';
+    const lines = (await this.repo.listAll(filter, now)).map((row) => {
+      const v = this.view(row, now);
+      return [v.code, v.credits, v.maxUses, v.usedCount, v.state, v.expiresAt ?? '', v.batchId, v.note ?? '', v.createdAt].map(csvField).join(',');
+    });
+    return [header, ...lines].join('\r\n') + '\r\n';
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return (await this.repo.findById(id)) !== undefined;
+  }
+
+  disableCode(id: string): Promise<number> {
+    return this.repo.disable({ id }, this.clock.now());
+  }
+
+  disableBatch(batchId: string): Promise<number> {
+    return this.repo.disable({ batchId }, this.clock.now());
+  }
+
+  /**
+   * Turns a code into credits. Exactly one of any number of racing users wins a single-use code; a
+   * user never redeems the same code twice. Failed attempts are limited per user and per IP.
+   */
+  async redeem(userId: string, input: string, ip: string): Promise<{ credits: number; balance: number }> {
+    const userKey = `redeem:fail:user:${userId}`;
+    const ipKey = `redeem:fail:ip:${ip}`;
+    await this.refuseIfTooManyFailures(userKey, this.limits.maxFailuresPerUser);
+    await this.refuseIfTooManyFailures(ipKey, this.limits.maxFailuresPerIp);
+    try {
+      return await this.redeemOnce(userId, input);
+    } catch (error) {
+      if (error instanceof AppError && error.code.startsWith('REDEEM_')) {
+        await Promise.all([this.kv.increment(userKey, this.limits.windowMs), this.kv.increment(ipKey, this.limits.windowMs)]);
+      }
+      throw error;
+    }
+  }
+
+  private async redeemOnce(userId: string, input: string): Promise<{ credits: number; balance: number }> {
+    const now = this.clock.now();
+    const code = await this.repo.findByHash(hashCode(input));
+    if (!code) throw new AppError('REDEEM_CODE_INVALID');
+    if (code.disabled_at !== null) throw new AppError('REDEEM_CODE_DISABLED');
+    if (code.expires_at !== null && code.expires_at <= now) throw new AppError('REDEEM_CODE_EXPIRED');
+    try {
+      const { balance } = await transact(this.db, async (trx) => {
+        if (!(await this.repo.takeUse(code.id, now, trx))) throw new AppError('REDEEM_CODE_USED');
+        await this.repo.insertRedemption({ id: newId(now), code_id: code.id, user_id: userId, credits: code.credits, created_at: now }, trx);
+        return this.credits.grant(
+          userId,
+          code.credits,
+          { kind: 'redeem', reason: 'Redeem code', reference: code.id, idempotencyKey: `redeem:${code.id}:${userId}` },
+          trx,
+        );
+      });
+      return { credits: code.credits, balance };
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('REDEEM_ALREADY_REDEEMED');
+      throw error;
+    }
+  }
+
+  private async refuseIfTooManyFailures(key: string, max: number): Promise<void> {
+    const failures = Number((await this.kv.get(key)) ?? 0);
+    if (failures >= max) {
+      const retryAfter = Math.max(1, Math.ceil((await this.kv.ttl(key)) / 1000));
+      throw new AppError('REDEEM_TOO_MANY_ATTEMPTS', { minutes: Math.ceil(retryAfter / 60) }, {}, retryAfter);
+    }
+  }
+
+  private view(row: RedeemCodeRow, now: number): RedeemCodeView {
+    return {
+      id: row.id,
+      batchId: row.batch_id,
+      code: this.box.open(row.code_sealed),
+      credits: row.credits,
+      maxUses: row.max_uses,
+      usedCount: row.used_count,
+      state: stateOf(row, now),
+      expiresAt: iso(row.expires_at),
+      disabledAt: iso(row.disabled_at),
+      note: row.note,
+      createdAt: new Date(row.created_at).toISOString(),
+    };
+  }
+}
+
+export function stateOf(row: RedeemCodeRow, now: number): CodeState {
+  if (row.disabled_at !== null) return 'disabled';
+  if (row.expires_at !== null && row.expires_at <= now) return 'expired';
+  if (row.used_count >= row.max_uses) return 'used';
+  return 'active';
+}
+
+/** RFC 4180 quoting, and a leading quote against spreadsheet formula injection. */
+function csvField(value: string | number): string {
+  let text = String(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
