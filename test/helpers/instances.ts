@@ -2,11 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '#src/app.ts';
-import { loadConfig } from '#core/config.ts';
 import type { App } from '#core/http/route-config.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
 import { clearRedisPrefix, uniquePrefix } from './kv.ts';
-import { TEST_SECRETS, type Backend } from './test-app.ts';
+import { testConfig, type Backend } from './test-app.ts';
 
 /**
  * One database, data folder and Redis prefix that several Tollgate instances start on, one after
@@ -31,15 +30,7 @@ export async function createSharedBackend(backend: Backend): Promise<SharedBacke
     database,
     dataDir,
     async start(env = {}) {
-      const config = loadConfig({
-        NODE_ENV: 'test',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-        DATA_DIR: dataDir,
-        DATABASE_URL: database.url,
-        ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: prefix } : {}),
-        ...TEST_SECRETS,
-        ...env,
-      });
+      const config = testConfig({ databaseUrl: database.url, dataDir, redisUrl, prefix }, env);
       const app = await buildApp(config);
       apps.push(app);
       return app;

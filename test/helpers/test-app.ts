@@ -55,6 +55,27 @@ export const TEST_SECRETS = {
   MASTER_KEY: '0'.repeat(64),
 };
 
+/** Where a test instance keeps its state. */
+export interface TestPlace {
+  databaseUrl: string;
+  dataDir: string;
+  redisUrl: string | undefined;
+  prefix: string;
+}
+
+/** The configuration of a test instance: silent, fixed secrets, its own place; `env` adds or overrides. */
+export function testConfig(place: TestPlace, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DATA_DIR: place.dataDir,
+    DATABASE_URL: place.databaseUrl,
+    ...(place.redisUrl ? { REDIS_URL: place.redisUrl, REDIS_PREFIX: place.prefix } : {}),
+    ...TEST_SECRETS,
+    ...env,
+  });
+}
+
 /** A whole Tollgate on its own fresh database, data folder and Redis key prefix. */
 export async function createTestApp(
   backend: Backend = backends()[0]!,
@@ -64,15 +85,7 @@ export async function createTestApp(
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-data-'));
   const prefix = uniquePrefix();
   const redisUrl = backend.kv === 'redis' ? process.env.TEST_REDIS_URL : undefined;
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    DATA_DIR: dataDir,
-    DATABASE_URL: database.url,
-    ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: prefix } : {}),
-    ...TEST_SECRETS,
-    ...options.env,
-  });
+  const config = testConfig({ databaseUrl: database.url, dataDir, redisUrl, prefix }, options.env);
   const clock = new ManualClock();
   let app: App;
   try {
