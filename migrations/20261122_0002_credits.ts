@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -38,6 +38,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('credit_holds_status_expires_idx').on('credit_holds').columns(['status', 'expires_at']).execute();
   await db.schema.createIndex('credit_holds_user_idx').on('credit_holds').column('user_id').execute();
+
+  // Users who signed up before credits existed get an empty account (no bonus), so that no path has to
+  // open one lazily, where two first movements at the same moment would race to create it.
+  await sql`insert into credit_accounts (user_id, balance, held, updated_at) select id, 0, 0, ${Date.now()} from users`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

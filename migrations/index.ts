@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as accounts from './20261121_0001_accounts.ts';
 import * as credits from './20261122_0002_credits.ts';
 import * as checkinsRedeem from './20261122_0003_checkins_redeem.ts';
+import * as gateway from './20261122_0004_gateway.ts';
 
 /** Every migration, in order. Append only: never edit or reorder one that has landed. */
 export const migrations: Record<string, Migration> = {
   '20261121_0001_accounts': accounts,
   '20261122_0002_credits': credits,
   '20261122_0003_checkins_redeem': checkinsRedeem,
+  '20261122_0004_gateway': gateway,
 };

@@ -24,6 +24,13 @@ import { registerCreditsRoutes } from '#modules/credits/credits.routes.ts';
 import { startHoldSweeper } from '#modules/credits/hold-sweeper.ts';
 import { registerRedeemRoutes } from '#modules/redeem/redeem.routes.ts';
 import { registerStatsRoutes } from '#modules/stats/stats.routes.ts';
+import { registerChannelRoutes } from '#modules/channels/channels.routes.ts';
+import { registerGatewayRoutes } from '#modules/gateway/gateway.routes.ts';
+import { registerKeysRoutes } from '#modules/keys/keys.routes.ts';
+import { registerPricingRoutes } from '#modules/pricing/pricing.routes.ts';
+import { registerUsageRoutes } from '#modules/usage/usage.routes.ts';
+import { InvalidationBus } from '#core/invalidation.ts';
+import { runPeriodically } from '#core/periodic.ts';
 import { createServices, type Services } from './services.ts';
 import { registerRechatAuthRoutes } from './surfaces/rechat/rechat-auth.routes.ts';
 
@@ -89,7 +96,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
 
   const clock = overrides.clock ?? systemClock;
-  const database = overrides.database ?? (await connectDatabase(config.DATABASE_URL));
+  const database = overrides.database ?? (await connectDatabase(config.DATABASE_URL, { onIdleError: (error) => app.log.warn({ err: error }, 'idle database connection lost') }));
   let kv: KeyValueStore;
   try {
     kv = overrides.kv ?? (config.REDIS_URL ? await connectRedis(config, app) : new MemoryStore());
@@ -111,18 +118,25 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     throw error;
   }
 
-  const services = createServices({ config, database, kv, mailer, clock, logger: app.log });
-  const { users, auth, tokens, captcha, credits, checkin, redeem } = services;
+  const bus = kv instanceof RedisStore ? await InvalidationBus.redis(kv.client, config.REDIS_PREFIX) : InvalidationBus.local();
+  app.addHook('onClose', () => bus.close());
+  const services = createServices({ config, database, kv, bus, mailer, clock, logger: app.log });
+  const { users, auth, tokens, captcha, credits, checkin, redeem, keys, pricing, channels, usage, gateway } = services;
+  await Promise.all([pricing.load(), channels.load()]);
+  if (config.OPENAI_BASE_URL && config.OPENAI_API_KEY) {
+    const created = await channels.bootstrap(config.OPENAI_BASE_URL, config.OPENAI_API_KEY);
+    if (created) app.log.info({ baseUrl: created.baseUrl }, 'first channel created from OPENAI_BASE_URL');
+  }
   app.decorate('services', services);
 
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
-    const admin = await users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+    const admin = await users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD, (trx, user) => credits.openAccount(trx, user.id, 0));
     if (admin.created) app.log.info({ email: config.ADMIN_EMAIL }, 'first admin created');
   }
 
   await registerSecurity(app, config);
   await registerDocs(app, VERSION, { production: config.isProduction });
-  registerAuthGuard(app, tokens);
+  registerAuthGuard(app, tokens, keys);
   registerHealthRoutes(app, { config, database, kv });
   registerAuthRoutes(app, { auth, tokens, config });
   registerCaptchaRoutes(app, captcha);
@@ -131,8 +145,17 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerCreditsRoutes(app, { credits, users });
   registerCheckinRoutes(app, checkin);
   registerRedeemRoutes(app, redeem);
-  registerStatsRoutes(app, { credits, checkin });
+  registerStatsRoutes(app, { credits, checkin, usage });
+  registerKeysRoutes(app, { keys, now: () => clock.now() });
+  registerChannelRoutes(app, channels);
+  registerPricingRoutes(app, pricing);
+  registerUsageRoutes(app, usage);
+  registerGatewayRoutes(app, { ...gateway, bodyLimit: config.GATEWAY_BODY_LIMIT, startedAt: clock.now() });
   startHoldSweeper(app, credits, config.HOLD_SWEEP_INTERVAL * 1000);
+  runPeriodically(app, { name: 'channel probe', everyMs: config.CHANNEL_PROBE_INTERVAL * 1000 }, () => channels.probe());
+  runPeriodically(app, { name: 'key last-used', everyMs: 5_000 }, () => keys.flushLastUsed());
+  runPeriodically(app, { name: 'usage retention', everyMs: 3_600_000, atStart: true }, () => usage.prune());
+  app.addHook('onClose', () => keys.flushLastUsed());
 
   await app.ready();
   return app;

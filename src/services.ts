@@ -4,6 +4,7 @@ import type { Config } from '#core/config.ts';
 import { SecretBox } from '#core/crypto.ts';
 import type { Database } from '#core/db/create-db.ts';
 import type { KeyValueStore } from '#core/kv.ts';
+import type { InvalidationBus } from '#core/invalidation.ts';
 import type { Mailer } from '#core/mailer.ts';
 import { AuthService } from '#modules/auth/auth.service.ts';
 import { EmailCodeService } from '#modules/auth/email-code.service.ts';
@@ -11,14 +12,24 @@ import { LoginGuard } from '#modules/auth/login-guard.ts';
 import { SessionsRepository } from '#modules/auth/sessions.repository.ts';
 import { TokenService } from '#modules/auth/token.service.ts';
 import { CaptchaService } from '#modules/captcha/captcha.service.ts';
+import { ChannelsRepository } from '#modules/channels/channels.repository.ts';
+import { ChannelsService } from '#modules/channels/channels.service.ts';
 import { CheckinRepository } from '#modules/checkin/checkin.repository.ts';
 import { parseMilestones } from '#modules/checkin/checkin.rules.ts';
 import { CheckinService } from '#modules/checkin/checkin.service.ts';
 import { CreditsRepository } from '#modules/credits/credits.repository.ts';
 import { CreditsService } from '#modules/credits/credits.service.ts';
 import { SignupBonus } from '#modules/credits/signup-bonus.ts';
+import type { ChatDeps } from '#modules/gateway/chat.ts';
+import { KeysRepository } from '#modules/keys/keys.repository.ts';
+import { KeysService } from '#modules/keys/keys.service.ts';
+import { PricingRepository } from '#modules/pricing/pricing.repository.ts';
+import { PricingService } from '#modules/pricing/pricing.service.ts';
+import { RateLimiter } from '#modules/ratelimit/rate-limiter.ts';
 import { RedeemRepository } from '#modules/redeem/redeem.repository.ts';
 import { RedeemService } from '#modules/redeem/redeem.service.ts';
+import { UsageRepository } from '#modules/usage/usage.repository.ts';
+import { UsageService } from '#modules/usage/usage.service.ts';
 import { UsersRepository } from '#modules/users/users.repository.ts';
 import { UsersService } from '#modules/users/users.service.ts';
 
@@ -26,6 +37,7 @@ export interface Infrastructure {
   config: Config;
   database: Database;
   kv: KeyValueStore;
+  bus: InvalidationBus;
   mailer: Mailer;
   clock: Clock;
   logger: FastifyBaseLogger;
@@ -35,7 +47,7 @@ export type Services = ReturnType<typeof createServices>;
 
 /** The composition root: every repository and service, wired once. Modules reach each other only through these. */
 export function createServices(infra: Infrastructure) {
-  const { config, database, kv, mailer, clock, logger } = infra;
+  const { config, database, kv, bus, mailer, clock, logger } = infra;
   const db = database.db;
 
   const users = new UsersService(db, new UsersRepository(db), clock);
@@ -54,11 +66,39 @@ export function createServices(infra: Infrastructure) {
       milestones: parseMilestones(config.CHECKIN_MILESTONES),
     },
   });
-  const redeem = new RedeemService(db, new RedeemRepository(db), credits, kv, new SecretBox(config.masterKey), clock, {
+  const box = new SecretBox(config.masterKey);
+  const redeem = new RedeemService(db, new RedeemRepository(db), credits, kv, box, clock, {
     maxFailuresPerUser: config.REDEEM_MAX_FAILURES_PER_USER,
     maxFailuresPerIp: config.REDEEM_MAX_FAILURES_PER_IP,
     windowMs: config.REDEEM_FAILURE_WINDOW * 1000,
   });
 
-  return { database, kv, clock, users, auth, tokens, captcha, credits, checkin, redeem };
+  const keys = new KeysService(new KeysRepository(db), bus, clock);
+  const pricing = new PricingService(new PricingRepository(db), bus, clock, {
+    creditsPerUsd: config.CREDITS_PER_USD,
+    multiplierPermille: { user: Math.round(config.PRICE_MULTIPLIER_USER * 1000), admin: Math.round(config.PRICE_MULTIPLIER_ADMIN * 1000) },
+  });
+  const channels = new ChannelsService(new ChannelsRepository(db), box, bus, clock, { failureThreshold: config.CHANNEL_FAILURE_THRESHOLD });
+  const usage = new UsageService(new UsageRepository(db, database.dialect), clock, { timeZone: config.CHECKIN_TZ, retentionDays: config.USAGE_RETENTION_DAYS });
+  const limiter = new RateLimiter(kv, clock);
+  const gateway: ChatDeps = {
+    credits,
+    keys,
+    pricing,
+    usage,
+    clock,
+    channels,
+    limiter,
+    roleLimits: {
+      user: { rpm: config.RATE_LIMIT_USER_RPM, tpm: config.RATE_LIMIT_USER_TPM, concurrency: config.RATE_LIMIT_USER_CONCURRENCY, rpd: config.RATE_LIMIT_USER_RPD },
+      admin: { rpm: config.RATE_LIMIT_ADMIN_RPM, tpm: config.RATE_LIMIT_ADMIN_TPM, concurrency: config.RATE_LIMIT_ADMIN_CONCURRENCY, rpd: config.RATE_LIMIT_ADMIN_RPD },
+    },
+    failover: {
+      maxAttempts: config.UPSTREAM_MAX_ATTEMPTS,
+      timeouts: { headersMs: config.UPSTREAM_HEADERS_TIMEOUT * 1000, bodyMs: config.UPSTREAM_BODY_TIMEOUT * 1000 },
+    },
+    defaultMaxOutput: config.DEFAULT_MAX_OUTPUT_TOKENS,
+  };
+
+  return { database, kv, bus, clock, users, auth, tokens, captcha, credits, checkin, redeem, keys, pricing, channels, usage, limiter, gateway };
 }

@@ -62,6 +62,27 @@ export const EnvSchema = Type.Object({
   REDEEM_MAX_FAILURES_PER_USER: Int(10, 1),
   REDEEM_MAX_FAILURES_PER_IP: Int(30, 1),
   REDEEM_FAILURE_WINDOW: Int(3600, 60),
+  OPENAI_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  OPENAI_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  CREDITS_PER_USD: Int(1000, 1),
+  PRICE_MULTIPLIER_USER: Type.Number({ default: 1, minimum: 0, maximum: 1000 }),
+  PRICE_MULTIPLIER_ADMIN: Type.Number({ default: 1, minimum: 0, maximum: 1000 }),
+  RATE_LIMIT_USER_RPM: Int(60),
+  RATE_LIMIT_USER_TPM: Int(0),
+  RATE_LIMIT_USER_CONCURRENCY: Int(10),
+  RATE_LIMIT_USER_RPD: Int(0),
+  RATE_LIMIT_ADMIN_RPM: Int(0),
+  RATE_LIMIT_ADMIN_TPM: Int(0),
+  RATE_LIMIT_ADMIN_CONCURRENCY: Int(0),
+  RATE_LIMIT_ADMIN_RPD: Int(0),
+  CHANNEL_FAILURE_THRESHOLD: Int(3, 1),
+  CHANNEL_PROBE_INTERVAL: Int(60, 1),
+  UPSTREAM_MAX_ATTEMPTS: Int(3, 1, 10),
+  UPSTREAM_HEADERS_TIMEOUT: Int(60, 1),
+  UPSTREAM_BODY_TIMEOUT: Int(300, 1),
+  DEFAULT_MAX_OUTPUT_TOKENS: Int(1024, 1),
+  GATEWAY_BODY_LIMIT: Int(20 * 1024 * 1024, 1024),
+  USAGE_RETENTION_DAYS: Int(90, 0),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -77,7 +98,7 @@ export class ConfigError extends Error {
 }
 
 /** Values never echoed in an error message; URLs are shown with their credentials masked. */
-const SECRET_VARS = new Set(['JWT_SECRET', 'MASTER_KEY', 'ADMIN_PASSWORD', 'RESEND_API_KEY']);
+const SECRET_VARS = new Set(['JWT_SECRET', 'MASTER_KEY', 'ADMIN_PASSWORD', 'RESEND_API_KEY', 'OPENAI_API_KEY']);
 const BOOLEANS: Record<string, boolean> = { true: true, false: false, '1': true, '0': false, yes: true, no: false, on: true, off: false };
 
 interface FieldSchema {
@@ -116,6 +137,7 @@ function convert(raw: Record<string, string>): Record<string, unknown> {
     const type = fieldSchema(key)?.type;
     const text = value.trim();
     if (type === 'integer' && /^\d+$/.test(text)) out[key] = Number(text);
+    else if (type === 'number' && /^\d+(\.\d+)?$/.test(text)) out[key] = Number(text);
     else if (type === 'boolean' && Object.hasOwn(BOOLEANS, text.toLowerCase())) out[key] = BOOLEANS[text.toLowerCase()];
     else out[key] = value;
   }
@@ -152,6 +174,9 @@ function checkCombinations(env: Env): void {
   }
   if (env.MAIL_TRANSPORT === 'resend' && !env.RESEND_API_KEY) {
     throw new ConfigError('Invalid configuration: RESEND_API_KEY is required when MAIL_TRANSPORT=resend');
+  }
+  if (Boolean(env.OPENAI_BASE_URL) !== Boolean(env.OPENAI_API_KEY)) {
+    throw new ConfigError('Invalid configuration: OPENAI_BASE_URL and OPENAI_API_KEY must be set together');
   }
   if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
     throw new ConfigError('Invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD must be set together');

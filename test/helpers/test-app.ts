@@ -81,10 +81,12 @@ export async function createTestApp(
   backend: Backend = backends()[0]!,
   options: { env?: Record<string, string>; overrides?: AppOverrides } = {},
 ): Promise<TestApp> {
-  const database = await createTestDatabase(backend.dialect);
-  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-data-'));
   const prefix = uniquePrefix();
   const redisUrl = backend.kv === 'redis' ? process.env.TEST_REDIS_URL : undefined;
+  // The configuration is checked before anything is created, so a bad one leaves nothing behind.
+  testConfig({ databaseUrl: 'sqlite::memory:', dataDir: tmpdir(), redisUrl, prefix }, { JWT_SECRET: TEST_SECRETS.JWT_SECRET, ...options.env });
+  const database = await createTestDatabase(backend.dialect);
+  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-data-'));
   const config = testConfig({ databaseUrl: database.url, dataDir, redisUrl, prefix }, options.env);
   const clock = new ManualClock();
   let app: App;

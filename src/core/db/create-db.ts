@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
 import { ConfigError, maskUrl } from '#core/config.ts';
@@ -27,7 +27,13 @@ export function dialectOf(url: string): DialectName {
   throw new Error(`Unsupported DATABASE_URL scheme: ${url.split(':')[0] ?? ''}`);
 }
 
-export function createDatabase(url: string, options: { poolSize?: number } = {}): Database {
+export interface DatabaseOptions {
+  poolSize?: number;
+  /** Told about errors of idle pooled connections (PostgreSQL), which are otherwise harmless. */
+  onIdleError?: (error: Error) => void;
+}
+
+export function createDatabase(url: string, options: DatabaseOptions = {}): Database {
   const dialect = dialectOf(url);
   const poolSize = options.poolSize ?? 10;
   let kysely: Kysely<DB>;
@@ -40,14 +46,17 @@ export function createDatabase(url: string, options: { poolSize?: number } = {})
       connection.pragma('synchronous = NORMAL');
       connection.pragma('busy_timeout = 5000');
       connection.pragma('foreign_keys = ON');
-      kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: connection }) });
+      kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
       break;
     }
-    case 'postgres':
-      kysely = new Kysely<DB>({
-        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: poolSize }) }),
-      });
+    case 'postgres': {
+      const pool = new pg.Pool({ connectionString: url, max: poolSize });
+      // An idle connection the server drops (a restart, a failover) must not crash the process; the
+      // pool replaces it and the next query reports any lasting problem.
+      pool.on('error', (error) => options.onIdleError?.(error));
+      kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
       break;
+    }
     case 'mysql':
       kysely = new Kysely<DB>({
         dialect: new MysqlDialect({
@@ -72,7 +81,7 @@ export function createDatabase(url: string, options: { poolSize?: number } = {})
  * Start-up: opens the database and proves it answers, or fails with a message naming
  * DATABASE_URL (credentials masked) and leaves no pool or file handle open.
  */
-export async function connectDatabase(url: string, options: { poolSize?: number } = {}): Promise<Database> {
+export async function connectDatabase(url: string, options: DatabaseOptions = {}): Promise<Database> {
   let database: Database | undefined;
   try {
     database = createDatabase(url, options);
@@ -88,4 +97,24 @@ function reasonOf(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) return reasonOf(error.errors[0]);
   if (error instanceof Error) return error.message || ((error as { code?: string }).code ?? error.name);
   return String(error);
+}
+
+/**
+ * better-sqlite3 compiles a statement on every `prepare`; Kysely prepares every query it runs. The
+ * same SQL text always gets the same compiled statement back here (bounded, oldest dropped first).
+ */
+function withStatementCache(connection: SQLite.Database, max = 500): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => connection.close(),
+    prepare(text: string) {
+      let statement = cache.get(text);
+      if (!statement) {
+        statement = connection.prepare(text);
+        if (cache.size >= max) cache.delete(cache.keys().next().value!);
+        cache.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }

@@ -1,4 +1,5 @@
-import { SqliteAdapter, sql, type Kysely } from 'kysely';
+import { SqliteAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
+import type { DialectName } from './create-db.ts';
 
 /**
  * The only place that knows how the three databases differ. Everything else writes one query.
@@ -84,4 +85,14 @@ export function isTransientConflict(error: unknown): boolean {
     errno === 1205 ||
     code === 'SQLITE_BUSY'
   );
+}
+
+/**
+ * The day number (days since 1970-01-01 in a zone `offsetMs` from UTC) of an epoch-milliseconds
+ * column, as integer arithmetic each dialect spells its own way.
+ */
+export function dayNumber(dialect: DialectName, column: string, offsetMs: number): RawBuilder<number> {
+  const col = sql.ref(column);
+  const offset = sql.lit(Math.trunc(offsetMs));
+  return dialect === 'mysql' ? sql<number>`((${col} + ${offset}) DIV 86400000)` : sql<number>`((${col} + ${offset}) / 86400000)`;
 }

@@ -2,10 +2,11 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, translate, type ErrorCode } from '#core/errors.ts';
 import { langOf, type Lang } from '#core/i18n.ts';
+import { openAiError } from './openai-errors.ts';
 import { describeValidationError } from './validation.ts';
 
 /** How a surface spells its errors; chosen per route with `config.errorFormat`. */
-export type ErrorFormat = 'envelope' | 'fastapi';
+export type ErrorFormat = 'envelope' | 'fastapi' | 'openai';
 
 interface RenderedError {
   status: number;
@@ -48,6 +49,7 @@ function toRendered(error: unknown, request: FastifyRequest, lang: Lang): Render
 
 function render(format: ErrorFormat, rendered: RenderedError, request: FastifyRequest) {
   if (format === 'fastapi') return { detail: rendered.message, ...rendered.extra };
+  if (format === 'openai') return openAiError(rendered.status, rendered.code, rendered.message, rendered.extra);
   return {
     success: false,
     statusCode: rendered.status,
@@ -87,7 +89,9 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
-  app.setNotFoundHandler((request, reply) =>
-    sendError(new AppError('ROUTE_NOT_FOUND', { method: request.method, url: request.url.split('?')[0] ?? '' }), request, reply),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    // The OpenAI surface answers unknown paths the way OpenAI does.
+    sendError(new AppError('ROUTE_NOT_FOUND', { method: request.method, url: path }), request, reply, path.startsWith('/v1/') ? 'openai' : undefined);
+  });
 }

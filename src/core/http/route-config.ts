@@ -1,19 +1,26 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
+import type { ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Role } from '#modules/users/users.tables.ts';
 import type { ErrorFormat } from './error-handler.ts';
 
-/** Who is calling, resolved by the auth guard from a bearer token or the console cookie. */
+/** Who is calling, resolved by the auth guard from a session (bearer JWT or console cookie) or an API key. */
 export interface Principal {
   userId: string;
   role: Role;
+  /** The session, for session callers; empty for API-key callers. */
   sessionId: string;
-  via: 'bearer' | 'cookie';
+  via: 'bearer' | 'cookie' | 'apikey';
+  /** The key and what it allows, for API-key callers. */
+  apiKey?: ResolvedKey;
 }
 
-/** Who may call a route: declared on the route, enforced in one hook (modules/auth/auth.guard.ts). */
-export type RouteAccess = 'public' | 'user' | 'admin';
+/**
+ * Who may call a route: declared on the route, enforced in one hook (modules/auth/auth.guard.ts).
+ * `apikey` routes take a Tollgate API key (`sk-…`) instead of a session.
+ */
+export type RouteAccess = 'public' | 'user' | 'admin' | 'apikey';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

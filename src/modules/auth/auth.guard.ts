@@ -1,6 +1,7 @@
 import { AppError } from '#core/errors.ts';
 import type { App } from '#core/http/route-config.ts';
-import { readAccessToken } from './session-cookies.ts';
+import type { KeysService } from '#modules/keys/keys.service.ts';
+import { bearerOf, readAccessToken } from './session-cookies.ts';
 import type { TokenService } from './token.service.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -10,11 +11,18 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * must declare it (checked at start-up in app.ts). A cookie session may change state only with an
  * X-Requested-With header, which no cross-site form can send.
  */
-export function registerAuthGuard(app: App, tokens: TokenService): void {
+export function registerAuthGuard(app: App, tokens: TokenService, keys: KeysService): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access ?? 'public';
     if (access === 'public') return;
+    if (access === 'apikey') {
+      const secret = bearerOf(request.headers.authorization);
+      if (!secret) throw new AppError('API_KEY_MISSING');
+      const apiKey = await keys.authenticate(secret, request.ip);
+      request.principal = { userId: apiKey.userId, role: apiKey.role, sessionId: '', via: 'apikey', apiKey };
+      return;
+    }
     const credentials = readAccessToken(request);
     if (!credentials) throw new AppError('UNAUTHORIZED');
     if (credentials.via === 'cookie' && !SAFE_METHODS.has(request.method) && !request.headers['x-requested-with']) {

@@ -18,12 +18,17 @@ export function clearSessionCookies(reply: FastifyReply): void {
   reply.clearCookie(REFRESH_COOKIE, { path: REFRESH_PATH });
 }
 
+/** The token of an `Authorization: Bearer <token>` header. */
+export function bearerOf(header: string | undefined): string | undefined {
+  return header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
+}
+
 /** A bearer token wins over the cookie. */
 export function readAccessToken(request: FastifyRequest): { token: string; via: 'bearer' | 'cookie' } | undefined {
   const header = request.headers.authorization;
   if (header) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return match ? { token: match[1]!, via: 'bearer' } : undefined;
+    const token = bearerOf(header);
+    return token ? { token, via: 'bearer' } : undefined;
   }
   const cookie = request.cookies[ACCESS_COOKIE];
   return cookie ? { token: cookie, via: 'cookie' } : undefined;

@@ -97,14 +97,16 @@ export class CreditsRepository {
     return db.selectFrom('credit_holds').selectAll().where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
   }
 
-  /** Closes an open hold; false when it was closed already (so a settle or release happens once). */
-  async closeHold(id: string, status: Exclude<HoldStatus, 'open'>, charged: number | null, now: number, db: Kysely<DB> = this.db): Promise<boolean> {
-    const result = await db
-      .updateTable('credit_holds')
-      .set({ status, charged, closed_at: now })
-      .where('id', '=', id)
-      .where('status', '=', 'open')
-      .executeTakeFirst();
+  /** Moves a hold from status `from` to `to`; false when it was not in `from` (so each transition happens once). */
+  async moveHold(
+    id: string,
+    from: 'open' | 'expired',
+    to: Exclude<HoldStatus, 'open'>,
+    charged: number | null,
+    now: number,
+    db: Kysely<DB> = this.db,
+  ): Promise<boolean> {
+    const result = await db.updateTable('credit_holds').set({ status: to, charged, closed_at: now }).where('id', '=', id).where('status', '=', from).executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
 

@@ -3,7 +3,7 @@ import type { App } from '#core/http/route-config.ts';
 import { newId } from '#core/ids.ts';
 import { AppError } from '#core/errors.ts';
 import type { UsersService } from '#modules/users/users.service.ts';
-import { AdjustBody, AdjustResponse, BalanceResponse, LedgerItem, toLedgerItem, UserIdParams } from './credits.schemas.ts';
+import { AdjustBody, AdjustHeaders, AdjustResponse, BalanceResponse, LedgerItem, toLedgerItem, UserIdParams } from './credits.schemas.ts';
 import type { CreditsService } from './credits.service.ts';
 
 /** Seed 001 §2 for users; the admin's adjustment and ledger view under /api/admin. */
@@ -39,6 +39,7 @@ export function registerCreditsRoutes(app: App, deps: { credits: CreditsService;
         security,
         summary: 'Add or take credits (admin_adjust). Send an Idempotency-Key header to make a retry safe.',
         params: UserIdParams,
+        headers: AdjustHeaders,
         body: AdjustBody,
         response: { 200: AdjustResponse },
       },
@@ -46,8 +47,7 @@ export function registerCreditsRoutes(app: App, deps: { credits: CreditsService;
     async (request) => {
       const user = await users.findById(request.params.id);
       if (!user) throw new AppError('NOT_FOUND');
-      const key = request.headers['idempotency-key'];
-      const idempotencyKey = `admin:${user.id}:${typeof key === 'string' && key.length > 0 && key.length <= 128 ? key : newId()}`;
+      const idempotencyKey = `admin:${user.id}:${request.headers['idempotency-key'] ?? newId()}`;
       const result = await credits.grant(user.id, request.body.amount, {
         kind: 'admin_adjust',
         reason: request.body.reason,

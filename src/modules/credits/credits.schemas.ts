@@ -38,6 +38,11 @@ export const AdjustBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** A retry with the same key moves the credits once; a key that cannot be honoured is refused, never ignored. */
+export const AdjustHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Makes a retried adjustment safe' })),
+});
+
 export const AdjustResponse = Type.Object({ applied: Type.Boolean(), balance: Type.Integer(), entry: LedgerItem });
 
 export const UserIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 36 }) }, { additionalProperties: false });

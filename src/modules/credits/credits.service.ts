@@ -70,13 +70,16 @@ export class CreditsService {
   async grant(userId: string, amount: number, movement: Movement, trx?: Kysely<DB>): Promise<GrantResult> {
     if (!Number.isSafeInteger(amount) || amount === 0) throw new RangeError(`credit amount must be a non-zero integer, got ${amount}`);
     if (trx) return { applied: true, ...(await this.apply(trx, userId, amount, movement)) };
-    try {
-      return { applied: true, ...(await transact(this.db, (t) => this.apply(t, userId, amount, movement))) };
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      const entry = await this.repo.findLedgerByKey(movement.idempotencyKey);
-      if (!entry) throw error;
-      return { applied: false, balance: await this.repo.balanceOf(userId), entry };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { applied: true, ...(await transact(this.db, (t) => this.apply(t, userId, amount, movement))) };
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        const entry = await this.repo.findLedgerByKey(movement.idempotencyKey);
+        if (entry) return { applied: false, balance: await this.repo.balanceOf(sameUser(entry.user_id, userId, movement.idempotencyKey)), entry };
+        // Not a replay: a concurrent call opened this user's missing account first. It exists now; go again.
+        if (attempt >= 2) throw error;
+      }
     }
   }
 
@@ -133,23 +136,28 @@ export class CreditsService {
       if (!isUniqueViolation(error)) throw error;
       const existing = await this.repo.findHoldByKey(options.idempotencyKey);
       if (!existing) throw error;
-      return { id: existing.id, userId: existing.user_id, amount: existing.amount };
+      return { id: existing.id, userId: sameUser(existing.user_id, userId, options.idempotencyKey), amount: existing.amount };
     }
     return { id: row.id, userId, amount };
   }
 
   /**
    * Closes a hold by charging exactly `charge` (which may exceed the hold: the only way into debt) and
-   * freeing the rest. Settling a closed hold changes nothing.
+   * freeing the rest. Settling a closed hold changes nothing, except that a call which outlived its hold
+   * (the sweeper expired it) is still billed for what it delivered; as its credits are no longer held,
+   * that charge too may take the balance below zero.
    */
   async settle(holdId: string, charge: number, movement: Omit<Movement, 'idempotencyKey' | 'kind'> & { kind?: LedgerKind }): Promise<SettleResult> {
     if (!Number.isSafeInteger(charge) || charge < 0) throw new RangeError(`charge must be a non-negative integer, got ${charge}`);
     return transact(this.db, async (trx) => {
       const now = this.clock.now();
+      // Close first, read after: a settle that loses a race then sees (and reports) what the winner charged.
+      const wasOpen = await this.repo.moveHold(holdId, 'open', 'settled', charge, now, trx);
+      const wasExpired = !wasOpen && (await this.repo.moveHold(holdId, 'expired', 'settled', charge, now, trx));
       const hold = await this.repo.findHold(holdId, trx);
       if (!hold) throw new AppError('NOT_FOUND');
-      if (!(await this.repo.closeHold(holdId, 'settled', charge, now, trx))) return { applied: false, charged: hold.charged ?? 0 };
-      await this.repo.chargeHeld(hold.user_id, hold.amount, charge, now, trx);
+      if (!wasOpen && !wasExpired) return { applied: false, charged: hold.charged ?? 0 };
+      await this.repo.chargeHeld(hold.user_id, wasOpen ? hold.amount : 0, charge, now, trx);
       if (charge > 0) {
         const balance = await this.repo.balanceOf(hold.user_id, trx);
         await this.repo.insertLedger(
@@ -172,23 +180,28 @@ export class CreditsService {
   }
 
   /** Frees a hold without charging. Releasing a closed hold changes nothing. */
-  async release(holdId: string): Promise<boolean> {
+  release(holdId: string): Promise<boolean> {
+    return this.free(holdId, 'released');
+  }
+
+  private free(holdId: string, to: 'released' | 'expired'): Promise<boolean> {
     return transact(this.db, async (trx) => {
       const now = this.clock.now();
+      if (!(await this.repo.moveHold(holdId, 'open', to, null, now, trx))) return false;
       const hold = await this.repo.findHold(holdId, trx);
-      if (!hold || !(await this.repo.closeHold(holdId, 'released', null, now, trx))) return false;
+      if (!hold) return false;
       await this.repo.chargeHeld(hold.user_id, hold.amount, 0, now, trx);
       return true;
     });
   }
 
-  /** Releases every hold past its deadline (a crashed or stuck call); returns how many. */
+  /** Frees every hold past its deadline (a crashed or stuck call) and marks it expired; returns how many. */
   async sweepExpiredHolds(batch = 500): Promise<number> {
-    let released = 0;
+    let expired = 0;
     for (;;) {
       const ids = await this.repo.expiredHoldIds(this.clock.now(), batch);
-      for (const id of ids) if (await this.release(id)) released += 1;
-      if (ids.length < batch) return released;
+      for (const id of ids) if (await this.free(id, 'expired')) expired += 1;
+      if (ids.length < batch) return expired;
     }
   }
 
@@ -210,4 +223,13 @@ export class CreditsService {
   openHolds(userId?: string): Promise<number> {
     return this.repo.countOpenHolds(userId);
   }
+}
+
+/**
+ * A replayed key must name the same user: answering with another user's entry or hold would drop this
+ * user's movement as "done", or let the caller settle someone else's hold. A programming error: loud.
+ */
+function sameUser(owner: string, userId: string, idempotencyKey: string): string {
+  if (owner !== userId) throw new Error(`idempotency key ${idempotencyKey} belongs to another user's credit movement`);
+  return owner;
 }

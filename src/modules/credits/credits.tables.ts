@@ -1,7 +1,8 @@
 import type { Selectable } from 'kysely';
 
 export type LedgerKind = 'signup_bonus' | 'checkin' | 'redeem' | 'admin_adjust' | 'usage' | 'refund' | 'recharge';
-export type HoldStatus = 'open' | 'settled' | 'released';
+/** `expired`: freed by the sweeper after its deadline; a late settle may still bill it (the call did run). */
+export type HoldStatus = 'open' | 'settled' | 'released' | 'expired';
 
 /** One row per user: the balance (always the sum of the user's ledger rows) and what holds keep aside. */
 export interface CreditAccountsTable {
@@ -25,7 +26,7 @@ export interface CreditLedgerTable {
   created_at: number;
 }
 
-/** Credits set aside for a call in flight; closed by a settle or a release, or by the sweeper when stale. */
+/** Credits set aside for a call in flight; closed by a settle or a release, or expired by the sweeper when stale. */
 export interface CreditHoldsTable {
   id: string;
   user_id: string;

@@ -2,7 +2,7 @@ import type { App } from '#core/http/route-config.ts';
 import type { CreditsService } from './credits.service.ts';
 
 /**
- * Releases holds past their deadline once at start (a crash may have left some) and then every
+ * Frees holds past their deadline once at start (a crash may have left some) and then every
  * `everyMs`, so no credits stay stranded. Safe with several instances: each hold closes once.
  */
 export function startHoldSweeper(app: App, credits: CreditsService, everyMs: number): void {
@@ -10,8 +10,8 @@ export function startHoldSweeper(app: App, credits: CreditsService, everyMs: num
   const sweep = () => {
     running ??= credits
       .sweepExpiredHolds()
-      .then((released) => {
-        if (released > 0) app.log.warn({ released }, 'released expired credit holds');
+      .then((expired) => {
+        if (expired > 0) app.log.warn({ expired }, 'freed expired credit holds');
       })
       .catch((error: unknown) => app.log.error({ err: error }, 'hold sweep failed'))
       .finally(() => {

@@ -24,6 +24,15 @@ export class RedeemRepository {
     return this.db.selectFrom('redeem_codes').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  async batchExists(batchId: string): Promise<boolean> {
+    return (await this.db.selectFrom('redeem_codes').select('id').where('batch_id', '=', batchId).limit(1).executeTakeFirst()) !== undefined;
+  }
+
+  async hasRedeemed(codeId: string, userId: string, db: Kysely<DB> = this.db): Promise<boolean> {
+    const row = await db.selectFrom('redemptions').select('id').where('code_id', '=', codeId).where('user_id', '=', userId).executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Takes one use of a live code in one statement; false when it is used up, expired or disabled. */
   async takeUse(id: string, now: number, db: Kysely<DB> = this.db): Promise<boolean> {
     const result = await db
@@ -62,6 +71,7 @@ export class RedeemRepository {
     return Number((await query.executeTakeFirst()).numUpdatedRows);
   }
 
+  /** The codes a filter selects; a code has one state, by precedence disabled, expired, used, active (stateOf). */
   private filtered(filter: CodeFilter, now: number) {
     let query = this.db.selectFrom('redeem_codes');
     if (filter.batchId) query = query.where('batch_id', '=', filter.batchId);
@@ -71,12 +81,15 @@ export class RedeemRepository {
       case 'expired':
         return query.where('disabled_at', 'is', null).where('expires_at', '<=', now);
       case 'used':
-        return query.where('disabled_at', 'is', null).where(sql<boolean>`used_count >= max_uses`);
+        return query
+          .where('disabled_at', 'is', null)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+          .where(sql<boolean>`used_count >= max_uses`);
       case 'active':
         return query
           .where('disabled_at', 'is', null)
-          .where(sql<boolean>`used_count < max_uses`)
-          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+          .where(sql<boolean>`used_count < max_uses`);
       case undefined:
         return query;
     }

@@ -1,4 +1,3 @@
-import { AppError } from '#core/errors.ts';
 import { langOf, message as say } from '#core/i18n.ts';
 import { Paged } from '#core/http/pagination.ts';
 import type { App } from '#core/http/route-config.ts';
@@ -68,11 +67,7 @@ export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
   app.post(
     '/api/admin/redeem-codes/:id/disable',
     { ...admin, schema: { tags, security, summary: 'Disable one code', params: IdParams, response: { 200: DisabledResponse } } },
-    async (request) => {
-      const disabled = await redeem.disableCode(request.params.id);
-      if (disabled === 0 && !(await redeem.exists(request.params.id))) throw new AppError('NOT_FOUND');
-      return { disabled };
-    },
+    async (request) => ({ disabled: await redeem.disableCode(request.params.id) }),
   );
 
   app.post(

@@ -9,6 +9,7 @@ import { newId } from '#core/ids.ts';
 import type { KeyValueStore } from '#core/kv.ts';
 import type { CreditsService } from '#modules/credits/credits.service.ts';
 import { generateCode, hashCode } from './redeem.codes.ts';
+import { RedeemLimiter, type RedeemLimits } from './redeem.limiter.ts';
 import type { CodeFilter, CodeState, RedeemRepository } from './redeem.repository.ts';
 import type { RedeemCodeRow } from './redeem.tables.ts';
 
@@ -34,29 +35,29 @@ export interface RedeemCodeView {
   createdAt: string;
 }
 
-export interface RedeemLimits {
-  maxFailuresPerUser: number;
-  maxFailuresPerIp: number;
-  windowMs: number;
-}
+export type { RedeemLimits } from './redeem.limiter.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** Redeem codes (seed 004): admins make batches; a user turns a code into credits exactly once. */
 export class RedeemService {
+  private readonly limiter: RedeemLimiter;
+
   constructor(
     private readonly db: Kysely<DB>,
     private readonly repo: RedeemRepository,
     private readonly credits: CreditsService,
-    private readonly kv: KeyValueStore,
+    kv: KeyValueStore,
     private readonly box: SecretBox,
     private readonly clock: Clock,
-    private readonly limits: RedeemLimits,
-  ) {}
+    limits: RedeemLimits,
+  ) {
+    this.limiter = new RedeemLimiter(kv, clock, limits);
+  }
 
   async createBatch(input: NewBatch, adminId: string | null): Promise<{ batchId: string; codes: RedeemCodeView[] }> {
     const now = this.clock.now();
-    if (input.expiresAt !== null && input.expiresAt <= now) throw new AppError('VALIDATION_FAILED', { detail: 'expiresAt must be in the future' });
+    if (input.expiresAt !== null && input.expiresAt <= now) throw new AppError('EXPIRES_AT_IN_PAST');
     const batchId = newId(now);
     const plain: string[] = [];
     const rows: RedeemCodeRow[] = [];
@@ -98,16 +99,18 @@ export class RedeemService {
     return [header, ...lines].join('\r\n') + '\r\n';
   }
 
-  async exists(id: string): Promise<boolean> {
-    return (await this.repo.findById(id)) !== undefined;
+  /** Disables one code; NOT_FOUND when there is no such code. Returns how many changed now (0 or 1). */
+  async disableCode(id: string): Promise<number> {
+    const disabled = await this.repo.disable({ id }, this.clock.now());
+    if (disabled === 0 && !(await this.repo.findById(id))) throw new AppError('NOT_FOUND');
+    return disabled;
   }
 
-  disableCode(id: string): Promise<number> {
-    return this.repo.disable({ id }, this.clock.now());
-  }
-
-  disableBatch(batchId: string): Promise<number> {
-    return this.repo.disable({ batchId }, this.clock.now());
+  /** Disables every live code of a batch; NOT_FOUND when there is no such batch. */
+  async disableBatch(batchId: string): Promise<number> {
+    const disabled = await this.repo.disable({ batchId }, this.clock.now());
+    if (disabled === 0 && !(await this.repo.batchExists(batchId))) throw new AppError('NOT_FOUND');
+    return disabled;
   }
 
   /**
@@ -115,18 +118,18 @@ export class RedeemService {
    * user never redeems the same code twice. Failed attempts are limited per user and per IP.
    */
   async redeem(userId: string, input: string, ip: string): Promise<{ credits: number; balance: number }> {
-    const userKey = `redeem:fail:user:${userId}`;
-    const ipKey = `redeem:fail:ip:${ip}`;
-    await this.refuseIfTooManyFailures(userKey, this.limits.maxFailuresPerUser);
-    await this.refuseIfTooManyFailures(ipKey, this.limits.maxFailuresPerIp);
+    const attempt = await this.limiter.begin(userId, ip);
+    let result: { credits: number; balance: number };
     try {
-      return await this.redeemOnce(userId, input);
+      result = await this.redeemOnce(userId, input);
     } catch (error) {
-      if (error instanceof AppError && error.code.startsWith('REDEEM_')) {
-        await Promise.all([this.kv.increment(userKey, this.limits.windowMs), this.kv.increment(ipKey, this.limits.windowMs)]);
-      }
+      if (error instanceof AppError && error.code.startsWith('REDEEM_')) await this.limiter.failed(attempt);
+      else await this.limiter.giveBack(attempt);
       throw error;
     }
+    // The grant is committed: the answer is a success even if the attempt cannot be given back.
+    await this.limiter.giveBack(attempt).catch(() => undefined);
+    return result;
   }
 
   private async redeemOnce(userId: string, input: string): Promise<{ credits: number; balance: number }> {
@@ -137,6 +140,7 @@ export class RedeemService {
     if (code.expires_at !== null && code.expires_at <= now) throw new AppError('REDEEM_CODE_EXPIRED');
     try {
       const { balance } = await transact(this.db, async (trx) => {
+        if (await this.repo.hasRedeemed(code.id, userId, trx)) throw new AppError('REDEEM_ALREADY_REDEEMED');
         if (!(await this.repo.takeUse(code.id, now, trx))) throw new AppError('REDEEM_CODE_USED');
         await this.repo.insertRedemption({ id: newId(now), code_id: code.id, user_id: userId, credits: code.credits, created_at: now }, trx);
         return this.credits.grant(
@@ -150,14 +154,6 @@ export class RedeemService {
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('REDEEM_ALREADY_REDEEMED');
       throw error;
-    }
-  }
-
-  private async refuseIfTooManyFailures(key: string, max: number): Promise<void> {
-    const failures = Number((await this.kv.get(key)) ?? 0);
-    if (failures >= max) {
-      const retryAfter = Math.max(1, Math.ceil((await this.kv.ttl(key)) / 1000));
-      throw new AppError('REDEEM_TOO_MANY_ATTEMPTS', { minutes: Math.ceil(retryAfter / 60) }, {}, retryAfter);
     }
   }
 

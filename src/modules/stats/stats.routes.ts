@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import type { App } from '#core/http/route-config.ts';
 import type { CheckinService } from '#modules/checkin/checkin.service.ts';
 import type { CreditsService } from '#modules/credits/credits.service.ts';
+import type { UsageService } from '#modules/usage/usage.service.ts';
 
 const StatsResponse = Type.Object({
   totalCredits: Type.Integer({ description: 'The balance' }),
@@ -11,19 +12,19 @@ const StatsResponse = Type.Object({
 });
 
 /** Seed 001 §5.2. */
-export function registerStatsRoutes(app: App, deps: { credits: CreditsService; checkin: CheckinService }): void {
+export function registerStatsRoutes(app: App, deps: { credits: CreditsService; checkin: CheckinService; usage: UsageService }): void {
   app.get(
     '/api/user/stats',
     { config: { access: 'user' }, schema: { tags: ['user'], security: [{ bearer: [] }], summary: 'Credits, calls and check-ins at a glance', response: { 200: StatsResponse } } },
     async (request) => {
       const userId = request.principal!.userId;
-      const [account, totalCheckins, status] = await Promise.all([
+      const [account, totalApiCalls, totalCheckins, status] = await Promise.all([
         deps.credits.account(userId),
+        deps.usage.calls(userId),
         deps.checkin.totalCheckins(userId),
         deps.checkin.status(userId),
       ]);
-      // No metered call exists before the gateway (issue 4), which will count its usage records here.
-      return { totalCredits: account.balance, totalApiCalls: 0, totalCheckins, consecutiveCheckins: status.consecutiveDays };
+      return { totalCredits: account.balance, totalApiCalls, totalCheckins, consecutiveCheckins: status.consecutiveDays };
     },
   );
 }

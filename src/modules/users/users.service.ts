@@ -83,18 +83,18 @@ export class UsersService {
   }
 
   /** Start-up: make sure the configured first admin exists and is an admin. Never changes a password. */
-  async ensureAdmin(email: string, password: string): Promise<{ created: boolean; userId: string }> {
+  async ensureAdmin(email: string, password: string, within?: WithinCreation): Promise<{ created: boolean; userId: string }> {
     const existing = await this.findByEmail(email);
     if (existing) {
       if (existing.role !== 'admin') await this.users.updateRole(existing.id, 'admin', this.clock.now());
       return { created: false, userId: existing.id };
     }
     try {
-      const user = await this.create({ email, password, username: email.split('@')[0] ?? 'admin', role: 'admin' });
+      const user = await this.create({ email, password, username: email.split('@')[0] ?? 'admin', role: 'admin' }, within);
       return { created: true, userId: user.id };
     } catch (error) {
       // Another instance created it at the same moment.
-      if (error instanceof AppError && error.code === 'EMAIL_ALREADY_REGISTERED') return this.ensureAdmin(email, password);
+      if (error instanceof AppError && error.code === 'EMAIL_ALREADY_REGISTERED') return this.ensureAdmin(email, password, within);
       throw error;
     }
   }

@@ -1,0 +1,140 @@
+/**
+ * `npm run bench`: the same chat calls, in one run, straight to the fake upstream, through a bare
+ * undici proxy, and through Tollgate (SQLite; and PostgreSQL + Redis when BENCH_POSTGRES_URL /
+ * TEST_POSTGRES_URL and TEST_REDIS_URL are set), streamed and not, at concurrency 1 and 32.
+ * Prints requests/s, p50/p99 latency, the ratio to the bare proxy, Tollgate's peak RSS, and checks
+ * that every answered Tollgate call left exactly one usage record (was billed).
+ */
+import { cpus, totalmem } from 'node:os';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { freePort, startNode, type Started } from './processes.ts';
+import { startTollgate, type RunningTollgate } from './tollgate.ts';
+
+const DURATION = Number(process.env.BENCH_SECONDS ?? 6);
+const CONCURRENCY = [1, 32];
+const BODY = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello to the benchmark in a few words please' }] };
+
+interface Row {
+  target: string;
+  mode: string;
+  connections: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  ok: number;
+}
+
+async function load(url: string, apiKey: string, stream: boolean, connections: number): Promise<Omit<Row, 'target' | 'mode' | 'connections'>> {
+  const result = await autocannon({
+    url: `${url}/v1/chat/completions`,
+    method: 'POST',
+    connections,
+    duration: DURATION,
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ ...BODY, stream }),
+  });
+  return {
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+    ok: result['2xx'],
+  };
+}
+
+async function freshPostgresDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `tollgate_bench_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: serverUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+const rows: Row[] = [];
+const memory: string[] = [];
+const billing: string[] = [];
+const stoppers: Array<() => Promise<void>> = [];
+
+try {
+  const fakePort = await freePort();
+  const fake = await startNode('scripts/fakes.ts', { FAKE_OPENAI_PORT: String(fakePort), FAKE_OPENAI_KEY: 'any' }, `http://127.0.0.1:${fakePort}/v1/models`);
+  stoppers.push(() => fake.stop());
+  const upstream = `http://127.0.0.1:${fakePort}`;
+
+  const proxyPort = await freePort();
+  const proxy: Started = await startNode('bench/bare-proxy.ts', { UPSTREAM: upstream, PORT: String(proxyPort) }, `http://127.0.0.1:${proxyPort}/v1/models`);
+  stoppers.push(() => proxy.stop());
+
+  const targets: Array<{ name: string; url: string; key: string; tollgate?: RunningTollgate; proxy?: Started }> = [
+    { name: 'direct (fake upstream)', url: upstream, key: 'sk-direct' },
+    { name: 'bare undici proxy', url: `http://127.0.0.1:${proxyPort}`, key: 'sk-direct', proxy },
+  ];
+  const sqlite = await startTollgate({ port: await freePort(), upstream });
+  stoppers.push(() => sqlite.stop());
+  targets.push({ name: 'Tollgate, SQLite', url: sqlite.url, key: sqlite.apiKey, tollgate: sqlite });
+
+  const pgServer = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL;
+  const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL;
+  if (pgServer && redisUrl) {
+    const database = await freshPostgresDatabase(pgServer);
+    stoppers.push(() => database.drop());
+    const pgTollgate = await startTollgate({ port: await freePort(), upstream, databaseUrl: database.url, redisUrl });
+    stoppers.unshift(() => pgTollgate.stop());
+    targets.push({ name: 'Tollgate, PostgreSQL + Redis', url: pgTollgate.url, key: pgTollgate.apiKey, tollgate: pgTollgate });
+  }
+
+  for (const stream of [false, true]) {
+    for (const connections of CONCURRENCY) {
+      for (const target of targets) {
+        await load(target.url, target.key, stream, Math.min(connections, 4)); // warm-up
+        const before = target.tollgate ? await target.tollgate.calls() : 0;
+        const measured = await load(target.url, target.key, stream, connections);
+        rows.push({ target: target.name, mode: stream ? 'stream' : 'json', connections, ...measured });
+        if (target.tollgate) {
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          const recorded = (await target.tollgate.calls()) - before;
+          // Calls still in flight when the load stops are answered (and billed) after it counts: at most one per connection.
+          const fine = recorded >= measured.ok && recorded <= measured.ok + connections;
+          billing.push(`${target.name}, ${stream ? 'stream' : 'json'}, c=${connections}: ${measured.ok} answered, ${recorded} usage records${fine ? '' : '  ← MISMATCH'}`);
+        }
+      }
+    }
+  }
+  for (const target of targets) if (target.tollgate ?? target.proxy) memory.push(`${target.name}: peak RSS ${(target.tollgate ?? target.proxy)!.peakRssMiB()} MiB`);
+} finally {
+  for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
+}
+
+const bare = (mode: string, connections: number) => rows.find((r) => r.target === 'bare undici proxy' && r.mode === mode && r.connections === connections);
+const lines = [
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${DURATION}s per run`,
+  '',
+  '| target | mode | conns | req/s | p50 ms | p99 ms | vs bare proxy | +p50 ms | errors |',
+  '|---|---|---|---|---|---|---|---|---|',
+  ...rows.map((r) => {
+    const base = bare(r.mode, r.connections);
+    const ratio = base && base.rps > 0 ? `${Math.round((r.rps / base.rps) * 100)}%` : '';
+    const added = base ? (r.p50 - base.p50).toFixed(1) : '';
+    return `| ${r.target} | ${r.mode} | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p99} | ${ratio} | ${added} | ${r.errors} |`;
+  }),
+  '',
+  ...memory,
+  '',
+  'Billing check (every answered call leaves one usage record; calls cut off at the end add at most one per connection):',
+  ...billing,
+];
+console.log(lines.join('\n'));
+if (billing.some((line) => line.includes('MISMATCH'))) process.exitCode = 1;

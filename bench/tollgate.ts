@@ -1,0 +1,65 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startNode, type Started } from './processes.ts';
+
+const ADMIN = { email: 'bench-admin@example.com', password: 'Bench1Password' };
+
+async function json<T>(url: string, init: RequestInit): Promise<T> {
+  const response = await fetch(url, { ...init, headers: { 'content-type': 'application/json', ...init.headers } });
+  const body = (await response.json()) as T;
+  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url} → ${response.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+export interface RunningTollgate extends Started {
+  url: string;
+  apiKey: string;
+  /** Metered calls recorded so far (usage records of the bench user). */
+  calls(): Promise<number>;
+}
+
+/**
+ * Starts Tollgate as `npm start` would (a process of its own), on `databaseUrl` and optionally Redis,
+ * with its first channel on the fake upstream; signs the admin in, funds it and creates an API key.
+ */
+export async function startTollgate(options: { port: number; upstream: string; databaseUrl?: string; redisUrl?: string }): Promise<RunningTollgate> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
+  const url = `http://127.0.0.1:${options.port}`;
+  const env: Record<string, string> = {
+    NODE_ENV: 'production',
+    PORT: String(options.port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    DATA_DIR: dataDir,
+    DATABASE_URL: options.databaseUrl ?? `sqlite:${join(dataDir, 'bench.db')}`,
+    JWT_SECRET: 'bench-jwt-secret-bench-jwt-secret-0123456789',
+    MASTER_KEY: 'ab'.repeat(32),
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+    OPENAI_BASE_URL: `${options.upstream}/v1`,
+    OPENAI_API_KEY: 'sk-bench-upstream',
+    ...(options.redisUrl ? { REDIS_URL: options.redisUrl, REDIS_PREFIX: `tollgate-bench:${options.port}:` } : {}),
+  };
+  const started = await startNode('src/main.ts', env, `${url}/api/health`);
+  const login = await json<{ access_token: string; user: { id: string } }>(`${url}/api/auth/login`, {
+    method: 'POST',
+    body: JSON.stringify(ADMIN),
+  });
+  const auth = { authorization: `Bearer ${login.access_token}` };
+  await json(`${url}/api/admin/users/${login.user.id}/credits`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ amount: 1_000_000_000, reason: 'benchmark funds' }),
+  });
+  const key = await json<{ key: string; apiKey: { id: string } }>(`${url}/api/keys`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'bench' }) });
+  return {
+    ...started,
+    url,
+    apiKey: key.key,
+    async calls() {
+      const logs = await json<{ total: number }>(`${url}/api/usage/logs?limit=1`, { method: 'GET', headers: auth });
+      return logs.total;
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import type { ErrorCode } from '#core/errors.ts';
+
+/** OpenAI's `{error:{type, code, param}}` for each of our codes (protocols.md §3.2). */
+const OPENAI: Partial<Record<ErrorCode, { type: string; code: string | null; param?: string }>> = {
+  API_KEY_MISSING: { type: 'invalid_request_error', code: null },
+  INVALID_API_KEY: { type: 'invalid_request_error', code: 'invalid_api_key' },
+  API_KEY_DISABLED: { type: 'invalid_request_error', code: 'invalid_api_key' },
+  API_KEY_EXPIRED: { type: 'invalid_request_error', code: 'invalid_api_key' },
+  API_KEY_IP_DENIED: { type: 'invalid_request_error', code: 'ip_not_allowed' },
+  ACCOUNT_DISABLED: { type: 'invalid_request_error', code: 'account_deactivated' },
+  INSUFFICIENT_CREDITS: { type: 'insufficient_quota', code: 'insufficient_quota' },
+  KEY_CREDIT_CAP: { type: 'insufficient_quota', code: 'insufficient_quota' },
+  MODEL_NOT_FOUND: { type: 'invalid_request_error', code: 'model_not_found', param: 'model' },
+  MODEL_NOT_PRICED: { type: 'invalid_request_error', code: 'model_not_priced', param: 'model' },
+  RATE_LIMITED: { type: 'requests', code: 'rate_limit_exceeded' },
+  UPSTREAM_UNAVAILABLE: { type: 'server_error', code: null },
+  UPSTREAM_ERROR: { type: 'server_error', code: null },
+};
+
+export function openAiError(status: number, code: string, message: string, extra: Record<string, unknown>) {
+  const known = OPENAI[code as ErrorCode];
+  const type = code === 'RATE_LIMITED' && typeof extra.limitType === 'string' ? extra.limitType : (known?.type ?? (status >= 500 ? 'server_error' : 'invalid_request_error'));
+  return { error: { message, type, param: known?.param ?? null, code: known?.code ?? null } };
+}

@@ -1,0 +1,70 @@
+import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+
+/** One pooled, keep-alive HTTP agent for every upstream call. */
+const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
+
+export interface UpstreamTimeouts {
+  /** Until the response headers arrive. */
+  headersMs: number;
+  /** Between two chunks of the body (a stalled stream). */
+  bodyMs: number;
+}
+
+/** The upstream could not be reached or did not answer in time: another channel may do better. */
+export class UpstreamUnreachable extends Error {
+  override readonly name = 'UpstreamUnreachable';
+  constructor(
+    message: string,
+    readonly timedOut: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** POSTs a JSON body to `baseUrl + path` with the channel's secret. The body stays a stream. */
+export async function postJson(
+  baseUrl: string,
+  path: string,
+  secret: string,
+  payload: string,
+  signal: AbortSignal,
+  timeouts: UpstreamTimeouts,
+): Promise<Dispatcher.ResponseData> {
+  try {
+    return await request(`${baseUrl}${path}`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', accept: 'application/json' },
+      body: payload,
+      signal,
+      headersTimeout: timeouts.headersMs,
+      bodyTimeout: timeouts.bodyMs,
+    });
+  } catch (error) {
+    if (signal.aborted) throw error;
+    const timedOut = error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.ConnectTimeoutError;
+    throw new UpstreamUnreachable((error as Error).message, timedOut);
+  }
+}
+
+/** GETs `baseUrl + path` (health probes, model lists). */
+export async function getJson(baseUrl: string, path: string, secret: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+  const response = await request(`${baseUrl}${path}`, {
+    method: 'GET',
+    dispatcher: agent,
+    headers: { authorization: `Bearer ${secret}`, accept: 'application/json' },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  return { status: response.statusCode, body: await response.body.text() };
+}
+
+/**
+ * Answers that are the channel's fault, not the request's: retried on another channel and counted
+ * against this one. 408/429/5xx are passing trouble; 401/403 mean the channel's own secret or account
+ * is refused (a client must never read that as its Tollgate key being wrong). Any other 4xx is the
+ * request's fault and goes back to the client.
+ */
+export function isRetryableStatus(status: number): boolean {
+  return status === 401 || status === 403 || status === 408 || status === 429 || status >= 500;
+}

@@ -1,0 +1,34 @@
+import type { Selectable } from 'kysely';
+
+export type ChannelKind = 'openai';
+
+/** An upstream an admin configured: where to send calls for some models, and with which secret. */
+export interface ChannelsTable {
+  id: string;
+  name: string;
+  kind: ChannelKind;
+  /** Up to and including `/v1`, e.g. https://api.openai.com/v1 */
+  base_url: string;
+  /** The upstream API key, sealed with MASTER_KEY; never returned by the API. */
+  secret_sealed: string;
+  /** JSON array of the model names this channel serves. */
+  models: string;
+  /** JSON object: the name a client asks for → the name sent upstream. */
+  model_map: string;
+  priority: number;
+  weight: number;
+  /** The admin's switch (1/0). Automation never touches it. */
+  enabled: number;
+  /** Set when health checks took the channel out; cleared when a probe finds it healthy. */
+  auto_disabled_at: number | null;
+  consecutive_failures: number;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ChannelsTables {
+  channels: ChannelsTable;
+}
+
+export type ChannelRow = Selectable<ChannelsTable>;

@@ -1,0 +1,41 @@
+import type { ServerResponse } from 'node:http';
+
+/**
+ * Watches the client's connection during a metered call. While the upstream is still working (no
+ * answer yet, or a stream in progress) the client going away aborts the upstream call: nobody would
+ * read the rest, and the operator would keep paying for it. Once a whole (non-stream) answer has
+ * started to arrive, `keepUpstream()` lets it finish, so the call is billed what the upstream did.
+ */
+export class ClientWatch {
+  private readonly controller = new AbortController();
+  private abortOnGone = true;
+  /** True once the client closed the connection before its answer was complete. */
+  gone = false;
+
+  constructor(private readonly raw: ServerResponse) {
+    raw.on('close', this.onClose);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The upstream call was aborted because the client went away. */
+  get aborted(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  keepUpstream(): void {
+    this.abortOnGone = false;
+  }
+
+  dispose(): void {
+    this.raw.off('close', this.onClose);
+  }
+
+  private readonly onClose = (): void => {
+    if (this.raw.writableFinished) return;
+    this.gone = true;
+    if (this.abortOnGone) this.controller.abort();
+  };
+}

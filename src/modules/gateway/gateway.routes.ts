@@ -1,0 +1,67 @@
+import { Type } from 'typebox';
+import { AppError } from '#core/errors.ts';
+import type { App } from '#core/http/route-config.ts';
+import type { ChannelsService } from '#modules/channels/channels.service.ts';
+import type { ResolvedKey } from '#modules/keys/keys.service.ts';
+import type { PricingService } from '#modules/pricing/pricing.service.ts';
+import { relayText, type ChatDeps } from './chat.ts';
+import { embeddings, images } from './endpoints.ts';
+import { relayJson } from './json-call.ts';
+
+/** Any JSON object: unknown fields go upstream untouched. */
+const AnyObject = Type.Object({}, { additionalProperties: true });
+
+const ModelSchema = Type.Object({ id: Type.String(), object: Type.Literal('model'), created: Type.Integer(), owned_by: Type.String() });
+
+/** The models a key may call: served by a usable channel, priced, and on the key's allow-list. */
+function modelsFor(key: ResolvedKey, channels: ChannelsService, pricing: PricingService): string[] {
+  const named = new Set(channels.servedModels());
+  if (channels.servesAnyModel()) for (const entry of pricing.list()) if (entry.model !== '*') named.add(entry.model);
+  return [...named].filter((model) => pricing.priceOf(model) && (!key.allowedModels || key.allowedModels.has(model))).sort();
+}
+
+/** The OpenAI-compatible surface (seed 004), authenticated by Tollgate API keys, errors in OpenAI's shape. */
+export function registerGatewayRoutes(app: App, deps: ChatDeps & { bodyLimit: number; startedAt: number }): void {
+  const config = { access: 'apikey' as const, errorFormat: 'openai' as const };
+  const tags = ['OpenAI-compatible'];
+  const security = [{ bearer: [] }];
+  const post = { config, bodyLimit: deps.bodyLimit, schema: { tags, security, body: AnyObject } };
+  const keyOf = (request: { principal: { apiKey?: ResolvedKey } | null }) => request.principal!.apiKey!;
+
+  for (const url of ['/v1/chat/completions', '/api/v1/chat/completions']) {
+    app.post(url, { ...post, schema: { ...post.schema, summary: 'Chat completions, streamed or not' } }, (request, reply) =>
+      relayText(deps, { name: 'chat.completions', path: '/chat/completions' }, request, reply, keyOf(request)),
+    );
+  }
+  app.post('/v1/completions', { ...post, schema: { ...post.schema, summary: 'Legacy text completions' } }, (request, reply) =>
+    relayText(deps, { name: 'completions', path: '/completions' }, request, reply, keyOf(request)),
+  );
+  app.post('/v1/embeddings', { ...post, schema: { ...post.schema, summary: 'Embeddings (float or base64)' } }, (request, reply) =>
+    relayJson(deps, embeddings, request, reply, keyOf(request)),
+  );
+  const imageEndpoint = images(deps.defaultMaxOutput);
+  app.post('/v1/images/generations', { ...post, schema: { ...post.schema, summary: 'Image generation' } }, (request, reply) =>
+    relayJson(deps, imageEndpoint, request, reply, keyOf(request)),
+  );
+
+  const created = Math.floor(deps.startedAt / 1000);
+  for (const url of ['/v1/models', '/api/v1/models']) {
+    app.get(
+      url,
+      { config, schema: { tags, security, summary: 'The models this key may use', response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(ModelSchema) }) } } },
+      (request) => ({
+        object: 'list' as const,
+        data: modelsFor(keyOf(request), deps.channels, deps.pricing).map((id) => ({ id, object: 'model' as const, created, owned_by: 'tollgate' })),
+      }),
+    );
+  }
+  app.get(
+    '/v1/models/:model',
+    { config, schema: { tags, security, summary: 'One model, if this key may use it', params: Type.Object({ model: Type.String() }), response: { 200: ModelSchema } } },
+    (request) => {
+      const model = request.params.model;
+      if (!modelsFor(keyOf(request), deps.channels, deps.pricing).includes(model)) throw new AppError('MODEL_NOT_FOUND', { model });
+      return { id: model, object: 'model' as const, created, owned_by: 'tollgate' };
+    },
+  );
+}

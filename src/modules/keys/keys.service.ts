@@ -1,0 +1,170 @@
+import type { Clock } from '#core/clock.ts';
+import { randomToken, sha256Hex } from '#core/crypto.ts';
+import { AppError } from '#core/errors.ts';
+import { newId } from '#core/ids.ts';
+import type { InvalidationBus } from '#core/invalidation.ts';
+import type { Role } from '#modules/users/users.tables.ts';
+import { ipMatcher } from './ip-allowlist.ts';
+import { KeyCache } from './key-cache.ts';
+import type { KeyChanges, KeysRepository } from './keys.repository.ts';
+import type { ApiKeyRow } from './keys.tables.ts';
+
+export interface KeyLimits {
+  rpm: number | null;
+  tpm: number | null;
+  concurrency: number | null;
+  rpd: number | null;
+}
+
+export interface KeySettings {
+  name: string;
+  enabled: boolean;
+  expiresAt: number | null;
+  allowedModels: string[] | null;
+  allowedIps: string[] | null;
+  creditCap: number | null;
+  limits: KeyLimits;
+}
+
+/** What a call made with a key is allowed to do; cached per key hash. */
+export interface ResolvedKey {
+  keyId: string;
+  userId: string;
+  role: Role;
+  allowedModels: ReadonlySet<string> | null;
+  allowsIp: ((ip: string) => boolean) | null;
+  creditCap: number | null;
+  limits: KeyLimits;
+  enabled: boolean;
+  userActive: boolean;
+  expiresAt: number | null;
+}
+
+export const MAX_KEYS_PER_USER = 50;
+
+/** API keys (issue 4): created with the secret shown once, stored as SHA-256, checked on every call. */
+export class KeysService {
+  private readonly cache = new KeyCache<ResolvedKey>(30_000, 5_000);
+  private readonly used = new Set<string>();
+
+  constructor(
+    private readonly repo: KeysRepository,
+    private readonly bus: InvalidationBus,
+    private readonly clock: Clock,
+  ) {
+    bus.subscribe((topic) => this.cache.invalidate(topic));
+  }
+
+  async create(userId: string, settings: KeySettings): Promise<{ key: ApiKeyRow; secret: string }> {
+    if ((await this.repo.countOwned(userId)) >= MAX_KEYS_PER_USER) throw new AppError('TOO_MANY_KEYS', { max: MAX_KEYS_PER_USER });
+    const now = this.clock.now();
+    const secret = `sk-${randomToken(32)}`;
+    const row: ApiKeyRow = {
+      id: newId(now),
+      user_id: userId,
+      name: settings.name,
+      key_hash: sha256Hex(secret),
+      key_prefix: secret.slice(0, 7),
+      key_last4: secret.slice(-4),
+      enabled: settings.enabled ? 1 : 0,
+      expires_at: settings.expiresAt,
+      allowed_models: settings.allowedModels ? JSON.stringify(settings.allowedModels) : null,
+      allowed_ips: settings.allowedIps ? JSON.stringify(settings.allowedIps) : null,
+      credit_cap: settings.creditCap,
+      credits_used: 0,
+      ...settings.limits,
+      last_used_at: null,
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+    };
+    await this.repo.insert(row);
+    return { key: row, secret };
+  }
+
+  list(userId: string): Promise<ApiKeyRow[]> {
+    return this.repo.listOwned(userId);
+  }
+
+  async update(userId: string, id: string, changes: Partial<KeySettings>): Promise<ApiKeyRow> {
+    const existing = await this.repo.findOwned(userId, id);
+    if (!existing) throw new AppError('NOT_FOUND');
+    await this.repo.update(userId, id, toColumns(changes), this.clock.now());
+    await this.bus.publish(`key:${existing.key_hash}`);
+    return (await this.repo.findOwned(userId, id))!;
+  }
+
+  async remove(userId: string, id: string): Promise<void> {
+    const existing = await this.repo.findOwned(userId, id);
+    if (!existing || !(await this.repo.softDelete(userId, id, this.clock.now()))) throw new AppError('NOT_FOUND');
+    await this.bus.publish(`key:${existing.key_hash}`);
+  }
+
+  /** The key behind a bearer secret, checked for state, expiry and source IP; throws otherwise. */
+  async authenticate(secret: string, ip: string): Promise<ResolvedKey> {
+    const hash = sha256Hex(secret);
+    let key = this.cache.get(hash);
+    if (key === undefined) {
+      const row = await this.repo.findByHash(hash);
+      key = row ? resolve(row) : null;
+      this.cache.set(hash, key);
+    }
+    if (!key) throw new AppError('INVALID_API_KEY');
+    if (!key.userActive) throw new AppError('ACCOUNT_DISABLED');
+    if (!key.enabled) throw new AppError('API_KEY_DISABLED');
+    if (key.expiresAt !== null && key.expiresAt <= this.clock.now()) throw new AppError('API_KEY_EXPIRED');
+    if (key.allowsIp && !key.allowsIp(ip)) throw new AppError('API_KEY_IP_DENIED', { ip });
+    this.used.add(key.keyId);
+    return key;
+  }
+
+  /** Writes the last-used time of keys used since the last flush (one statement, not one per call). */
+  async flushLastUsed(): Promise<void> {
+    if (this.used.size === 0) return;
+    const ids = [...this.used];
+    this.used.clear();
+    await this.repo.touch(ids, this.clock.now());
+  }
+
+  /** Counts credits against the key's cap; false when they do not fit (unless `beyondCap`). */
+  spend(keyId: string, amount: number, beyondCap = false): Promise<boolean> {
+    return this.repo.spend(keyId, amount, beyondCap);
+  }
+
+  unspend(keyId: string, amount: number): Promise<void> {
+    return this.repo.unspend(keyId, amount);
+  }
+}
+
+function resolve(row: ApiKeyRow & { role: Role; user_status: string }): ResolvedKey {
+  const ips = parseList(row.allowed_ips);
+  const models = parseList(row.allowed_models);
+  return {
+    keyId: row.id,
+    userId: row.user_id,
+    role: row.role,
+    allowedModels: models ? new Set(models) : null,
+    allowsIp: ips ? ipMatcher(ips) : null,
+    creditCap: row.credit_cap,
+    limits: { rpm: row.rpm, tpm: row.tpm, concurrency: row.concurrency, rpd: row.rpd },
+    enabled: row.enabled === 1,
+    userActive: row.user_status === 'active',
+    expiresAt: row.expires_at,
+  };
+}
+
+function parseList(json: string | null): string[] | null {
+  return json === null ? null : (JSON.parse(json) as string[]);
+}
+
+function toColumns(settings: Partial<KeySettings>): KeyChanges {
+  const columns: KeyChanges = {};
+  if (settings.name !== undefined) columns.name = settings.name;
+  if (settings.enabled !== undefined) columns.enabled = settings.enabled ? 1 : 0;
+  if (settings.expiresAt !== undefined) columns.expires_at = settings.expiresAt;
+  if (settings.allowedModels !== undefined) columns.allowed_models = settings.allowedModels ? JSON.stringify(settings.allowedModels) : null;
+  if (settings.allowedIps !== undefined) columns.allowed_ips = settings.allowedIps ? JSON.stringify(settings.allowedIps) : null;
+  if (settings.creditCap !== undefined) columns.credit_cap = settings.creditCap;
+  if (settings.limits !== undefined) Object.assign(columns, settings.limits);
+  return columns;
+}

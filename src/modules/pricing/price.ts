@@ -1,0 +1,38 @@
+/** A model's price: credits per 1,000 input and output tokens, per request and per image (decimals allowed). */
+export interface Price {
+  input: number;
+  output: number;
+  perRequest: number;
+  perImage: number;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  images?: number;
+}
+
+const MICRO = 1_000_000n;
+
+export function toMicro(credits: number): number {
+  return Math.round(credits * 1_000_000);
+}
+
+export function fromMicro(micro: number): number {
+  return micro / 1_000_000;
+}
+
+/**
+ * Money rule 4: perRequest + input × price/1000 + output × price/1000 (+ images × perImage), times the
+ * multiplier (in thousandths: 1000 = ×1), rounded UP to whole credits. Exact integer arithmetic.
+ */
+export function chargeFor(price: Price, usage: Usage, multiplierPermille: number): number {
+  const perThousand =
+    BigInt(toMicro(price.perRequest)) * 1000n +
+    BigInt(usage.inputTokens) * BigInt(toMicro(price.input)) +
+    BigInt(usage.outputTokens) * BigInt(toMicro(price.output)) +
+    BigInt(usage.images ?? 0) * BigInt(toMicro(price.perImage)) * 1000n;
+  const scaled = perThousand * BigInt(multiplierPermille);
+  const divisor = MICRO * 1000n * 1000n;
+  return Number((scaled + divisor - 1n) / divisor);
+}

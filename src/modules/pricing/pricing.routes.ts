@@ -1,0 +1,60 @@
+import { Type } from 'typebox';
+import { AppError } from '#core/errors.ts';
+import type { App } from '#core/http/route-config.ts';
+import { DEFAULT_MODEL, type PricingService } from './pricing.service.ts';
+
+const Credits = Type.Number({ minimum: 0, maximum: 1_000_000, description: 'Credits; kept to six decimals' });
+
+const PriceBody = Type.Object(
+  {
+    input: Type.Optional(Credits),
+    output: Type.Optional(Credits),
+    perRequest: Type.Optional(Credits),
+    perImage: Type.Optional(Credits),
+  },
+  { additionalProperties: false, minProperties: 1, description: 'Credits per 1,000 input/output tokens, per request and per image' },
+);
+
+const PriceEntry = Type.Object({
+  model: Type.String(),
+  input: Type.Number(),
+  output: Type.Number(),
+  perRequest: Type.Number(),
+  perImage: Type.Number(),
+  source: Type.Union([Type.Literal('admin'), Type.Literal('default')]),
+});
+
+const ModelParams = Type.Object({ model: Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\w.:*@+/-]+$', description: 'A model name as clients send it (`*` = the default for unpriced models); URL-encode a `/`' }) }, { additionalProperties: false });
+
+/** `/api/admin/pricing`: what each model costs. The model `*` is the price of models without one. */
+export function registerPricingRoutes(app: App, pricing: PricingService): void {
+  const tags = ['admin'];
+  const security = [{ bearer: [] }];
+  const config = { access: 'admin' as const };
+
+  app.get(
+    '/api/admin/pricing',
+    { config, schema: { tags, security, summary: 'Every price: admin-set and shipped defaults', response: { 200: Type.Object({ items: Type.Array(PriceEntry) }) } } },
+    () => ({ items: pricing.list() }),
+  );
+
+  app.put(
+    '/api/admin/pricing/:model',
+    { config, schema: { tags, security, summary: `Set a model's price (${DEFAULT_MODEL} = the default for unpriced models)`, params: ModelParams, body: PriceBody, response: { 200: PriceEntry } } },
+    async (request) => {
+      const { model } = request.params;
+      const { input = 0, output = 0, perRequest = 0, perImage = 0 } = request.body;
+      await pricing.set(model, { input, output, perRequest, perImage });
+      return { model, input, output, perRequest, perImage, source: 'admin' as const };
+    },
+  );
+
+  app.delete(
+    '/api/admin/pricing/:model',
+    { config, schema: { tags, security, summary: "Remove an admin price (the shipped default, if any, applies again)", params: ModelParams, response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      if (!(await pricing.remove(request.params.model))) throw new AppError('NOT_FOUND');
+      return reply.status(204).send(null);
+    },
+  );
+}

@@ -1,0 +1,91 @@
+import type { Kysely } from 'kysely';
+import type { DialectName } from '#core/db/create-db.ts';
+import { dayNumber } from '#core/db/dialect.ts';
+import type { DB } from '#core/db/schema.ts';
+import type { UsageRow, UsageStatus } from './usage.tables.ts';
+
+export interface UsageFilter {
+  userId: string;
+  model?: string | undefined;
+  keyId?: string | undefined;
+  status?: UsageStatus | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
+export interface DailyUsage {
+  day: number;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  credits: number;
+}
+
+export class UsageRepository {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly dialect: DialectName,
+  ) {}
+
+  async insert(row: UsageRow, db: Kysely<DB> = this.db): Promise<void> {
+    await db.insertInto('usage_records').values(row).execute();
+  }
+
+  async list(filter: UsageFilter, offset: number, limit: number): Promise<{ rows: UsageRow[]; total: number }> {
+    const base = this.filtered(filter);
+    const [rows, count] = await Promise.all([
+      base.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').offset(offset).limit(limit).execute(),
+      base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows, total: Number(count.n) };
+  }
+
+  async count(userId: string): Promise<number> {
+    const row = await this.db.selectFrom('usage_records').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Per-day sums since `from`, days counted in a zone `offsetMs` from UTC. */
+  async daily(userId: string, from: number, offsetMs: number): Promise<DailyUsage[]> {
+    const day = dayNumber(this.dialect, 'created_at', offsetMs);
+    const rows = await this.db
+      .selectFrom('usage_records')
+      .select((eb) => [
+        day.as('day'),
+        eb.fn.countAll<number>().as('requests'),
+        eb.fn.sum<number>('input_tokens').as('inputTokens'),
+        eb.fn.sum<number>('output_tokens').as('outputTokens'),
+        eb.fn.sum<number>('credits').as('credits'),
+      ])
+      .where('user_id', '=', userId)
+      .where('created_at', '>=', from)
+      .groupBy(day)
+      .orderBy(day)
+      .execute();
+    return rows.map((r) => ({
+      day: Number(r.day),
+      requests: Number(r.requests),
+      inputTokens: Number(r.inputTokens),
+      outputTokens: Number(r.outputTokens),
+      credits: Number(r.credits),
+    }));
+  }
+
+  /** Deletes up to `batch` records older than `before`; returns how many. */
+  async prune(before: number, batch: number): Promise<number> {
+    const ids = await this.db.selectFrom('usage_records').select('id').where('created_at', '<', before).limit(batch).execute();
+    if (ids.length === 0) return 0;
+    const result = await this.db.deleteFrom('usage_records').where('id', 'in', ids.map((r) => r.id)).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  private filtered(filter: UsageFilter) {
+    let query = this.db.selectFrom('usage_records').where('user_id', '=', filter.userId);
+    if (filter.model) query = query.where('model', '=', filter.model);
+    if (filter.keyId) query = query.where('key_id', '=', filter.keyId);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    if (filter.from !== undefined) query = query.where('created_at', '>=', filter.from);
+    if (filter.to !== undefined) query = query.where('created_at', '<', filter.to);
+    return query;
+  }
+}
