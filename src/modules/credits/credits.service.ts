@@ -29,6 +29,9 @@ export interface Hold {
   amount: number;
 }
 
+/** What a settle's ledger row says; the idempotency key is the hold's own. */
+export type SettleMovement = Omit<Movement, 'idempotencyKey' | 'kind'> & { kind?: LedgerKind };
+
 export interface SettleResult {
   /** False when the hold had been closed already: nothing changed. */
   applied: boolean;
@@ -113,9 +116,78 @@ export class CreditsService {
    * is in debt). Replaying the idempotency key returns the same hold.
    */
   async reserve(userId: string, amount: number, options: { reference?: string; idempotencyKey: string; ttlMs?: number }): Promise<Hold> {
+    const row = this.newHold(userId, amount, options);
+    try {
+      await transact(this.db, (trx) => this.holdIn(trx, row));
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const existing = await this.repo.findHoldByKey(options.idempotencyKey);
+      if (!existing) throw error;
+      return { id: existing.id, userId: sameUser(existing.user_id, userId, options.idempotencyKey), amount: existing.amount };
+    }
+    return { id: row.id, userId, amount };
+  }
+
+  /**
+   * `reserve` inside the caller's transaction, for a fresh idempotency key (a replay fails the
+   * transaction with the driver's unique violation). INSUFFICIENT_CREDITS when it does not fit.
+   */
+  async reserveIn(trx: Kysely<DB>, userId: string, amount: number, options: { reference?: string; idempotencyKey: string; ttlMs?: number }): Promise<Hold> {
+    const row = this.newHold(userId, amount, options);
+    await this.holdIn(trx, row);
+    return { id: row.id, userId, amount };
+  }
+
+  private async holdIn(trx: Kysely<DB>, row: HoldRow): Promise<void> {
+    await this.repo.insertHold(row, trx);
+    if (!(await this.repo.holdCredits(row.user_id, row.amount, row.created_at, trx))) throw new AppError('INSUFFICIENT_CREDITS');
+  }
+
+  /**
+   * Closes a hold by charging exactly `charge` (which may exceed the hold: the only way into debt) and
+   * freeing the rest. Settling a closed hold changes nothing, except that a call which outlived its hold
+   * (the sweeper expired it) is still billed for what it delivered; as its credits are no longer held,
+   * that charge too may take the balance below zero.
+   */
+  async settle(holdId: string, charge: number, movement: SettleMovement): Promise<SettleResult> {
+    return transact(this.db, (trx) => this.settleIn(trx, holdId, charge, movement));
+  }
+
+  /** `settle` inside the caller's transaction (the gateway adds its usage record to it). */
+  async settleIn(trx: Kysely<DB>, holdId: string, charge: number, movement: SettleMovement): Promise<SettleResult> {
+    if (!Number.isSafeInteger(charge) || charge < 0) throw new RangeError(`charge must be a non-negative integer, got ${charge}`);
+    const now = this.clock.now();
+    // Close first, read after: a settle that loses a race then sees (and reports) what the winner charged.
+    const wasOpen = await this.repo.moveHold(holdId, 'open', 'settled', charge, now, trx);
+    const wasExpired = !wasOpen && (await this.repo.moveHold(holdId, 'expired', 'settled', charge, now, trx));
+    const hold = await this.repo.findHold(holdId, trx);
+    if (!hold) throw new AppError('NOT_FOUND');
+    if (!wasOpen && !wasExpired) return { applied: false, charged: hold.charged ?? 0 };
+    await this.repo.chargeHeld(hold.user_id, wasOpen ? hold.amount : 0, charge, now, trx);
+    if (charge > 0) {
+      const balance = await this.repo.balanceOf(hold.user_id, trx);
+      await this.repo.insertLedger(
+        {
+          id: newId(now),
+          user_id: hold.user_id,
+          amount: -charge,
+          balance_after: balance,
+          kind: movement.kind ?? 'usage',
+          reason: movement.reason.slice(0, 255),
+          reference: movement.reference ?? hold.reference,
+          idempotency_key: `hold:${holdId}`,
+          created_at: now,
+        },
+        trx,
+      );
+    }
+    return { applied: true, charged: charge };
+  }
+
+  private newHold(userId: string, amount: number, options: { reference?: string; idempotencyKey: string; ttlMs?: number }): HoldRow {
     if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError(`hold amount must be a positive integer, got ${amount}`);
     const now = this.clock.now();
-    const row: HoldRow = {
+    return {
       id: newId(now),
       user_id: userId,
       amount,
@@ -127,56 +199,6 @@ export class CreditsService {
       closed_at: null,
       charged: null,
     };
-    try {
-      await transact(this.db, async (trx) => {
-        await this.repo.insertHold(row, trx);
-        if (!(await this.repo.holdCredits(userId, amount, now, trx))) throw new AppError('INSUFFICIENT_CREDITS');
-      });
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      const existing = await this.repo.findHoldByKey(options.idempotencyKey);
-      if (!existing) throw error;
-      return { id: existing.id, userId: sameUser(existing.user_id, userId, options.idempotencyKey), amount: existing.amount };
-    }
-    return { id: row.id, userId, amount };
-  }
-
-  /**
-   * Closes a hold by charging exactly `charge` (which may exceed the hold: the only way into debt) and
-   * freeing the rest. Settling a closed hold changes nothing, except that a call which outlived its hold
-   * (the sweeper expired it) is still billed for what it delivered; as its credits are no longer held,
-   * that charge too may take the balance below zero.
-   */
-  async settle(holdId: string, charge: number, movement: Omit<Movement, 'idempotencyKey' | 'kind'> & { kind?: LedgerKind }): Promise<SettleResult> {
-    if (!Number.isSafeInteger(charge) || charge < 0) throw new RangeError(`charge must be a non-negative integer, got ${charge}`);
-    return transact(this.db, async (trx) => {
-      const now = this.clock.now();
-      // Close first, read after: a settle that loses a race then sees (and reports) what the winner charged.
-      const wasOpen = await this.repo.moveHold(holdId, 'open', 'settled', charge, now, trx);
-      const wasExpired = !wasOpen && (await this.repo.moveHold(holdId, 'expired', 'settled', charge, now, trx));
-      const hold = await this.repo.findHold(holdId, trx);
-      if (!hold) throw new AppError('NOT_FOUND');
-      if (!wasOpen && !wasExpired) return { applied: false, charged: hold.charged ?? 0 };
-      await this.repo.chargeHeld(hold.user_id, wasOpen ? hold.amount : 0, charge, now, trx);
-      if (charge > 0) {
-        const balance = await this.repo.balanceOf(hold.user_id, trx);
-        await this.repo.insertLedger(
-          {
-            id: newId(now),
-            user_id: hold.user_id,
-            amount: -charge,
-            balance_after: balance,
-            kind: movement.kind ?? 'usage',
-            reason: movement.reason.slice(0, 255),
-            reference: movement.reference ?? hold.reference,
-            idempotency_key: `hold:${holdId}`,
-            created_at: now,
-          },
-          trx,
-        );
-      }
-      return { applied: true, charged: charge };
-    });
   }
 
   /** Frees a hold without charging. Releasing a closed hold changes nothing. */
