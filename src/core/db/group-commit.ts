@@ -7,8 +7,8 @@ type Work<T> = (trx: Kysely<DB>) => Promise<T>;
 
 interface Pending {
   work: Work<unknown>;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -33,7 +33,7 @@ export class GroupCommit {
 
   run<T>(work: Work<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ work, resolve: (value) => resolve(value as T), reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.flush());
@@ -56,7 +56,7 @@ export class GroupCommit {
     let outcomes: Outcome[];
     try {
       outcomes = await transact(this.db, (trx) => this.runAll(trx, batch));
-    } catch (error) {
+    } catch {
       // The batch itself failed (not one unit): each unit gets its own transaction, and its own answer.
       await Promise.all(batch.map((unit) => transact(this.db, unit.work).then(unit.resolve, unit.reject)));
       return;
