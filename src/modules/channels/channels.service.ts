@@ -3,7 +3,7 @@ import type { SecretBox } from '#core/crypto.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import { reloadOnChange, type InvalidationBus } from '#core/invalidation.ts';
-import { getJson } from '#core/upstream.ts';
+import { getJson, isRetryableStatus } from '#core/upstream.ts';
 import type { ChannelChanges, ChannelsRepository } from './channels.repository.ts';
 import type { ChannelKind, ChannelRow } from './channels.tables.ts';
 
@@ -179,7 +179,7 @@ export class ChannelsService {
 
   /**
    * Asks the channel for its model list with its secret: the admin's "test" button and the probe that
-   * puts an auto-disabled channel back. A healthy answer clears the failure count.
+   * puts an auto-disabled channel back. A healthy answer clears the failure count (never the admin's switch).
    */
   async test(id: string): Promise<{ ok: boolean; status: number | null; latencyMs: number; error: string | null }> {
     const channel = this.get(id);
@@ -188,8 +188,10 @@ export class ChannelsService {
     let result: { ok: boolean; status: number | null; error: string | null };
     try {
       const answer = await getJson(channel.baseUrl, '/models', channel.secret, 10_000);
-      const ok = answer.status >= 200 && answer.status < 300;
-      result = { ok, status: answer.status, error: ok ? null : answer.body.slice(0, 200) };
+      // Healthy = it answers and takes the channel's secret. Some compatible upstreams have no model
+      // list (404): that must not keep a channel out for ever.
+      const ok = !isRetryableStatus(answer.status);
+      result = { ok, status: answer.status, error: answer.status >= 200 && answer.status < 300 ? null : answer.body.slice(0, 200) };
     } catch (error) {
       result = { ok: false, status: null, error: (error as Error).message };
     }

@@ -55,13 +55,15 @@ export function registerGatewayRoutes(app: App, deps: ChatDeps & { bodyLimit: nu
       }),
     );
   }
-  app.get(
-    '/v1/models/:model',
-    { config, schema: { tags, security, summary: 'One model, if this key may use it', params: Type.Object({ model: Type.String() }), response: { 200: ModelSchema } } },
-    (request) => {
-      const model = request.params.model;
-      if (!modelsFor(keyOf(request), deps.channels, deps.pricing).includes(model)) throw new AppError('MODEL_NOT_FOUND', { model });
-      return { id: model, object: 'model' as const, created, owned_by: 'tollgate' };
-    },
-  );
+  for (const url of ['/v1/models/:model', '/api/v1/models/:model']) {
+    app.get(
+      url,
+      { config, schema: { tags, security, summary: 'One model, if this key may use it', params: Type.Object({ model: Type.String() }), response: { 200: ModelSchema } } },
+      (request) => {
+        const model = request.params.model;
+        if (!modelsFor(keyOf(request), deps.channels, deps.pricing).includes(model)) throw new AppError('MODEL_NOT_FOUND', { model });
+        return { id: model, object: 'model' as const, created, owned_by: 'tollgate' };
+      },
+    );
+  }
 }

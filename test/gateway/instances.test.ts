@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '#core/http/route-config.ts';
+import { FakeOpenAI } from '#test/fakes/openai.ts';
+import { createSharedBackend, type SharedBackend } from '#test/helpers/instances.ts';
+import { ADMIN_ENV, backends, call, freshIp, registerUser, type Backend, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
+import { chatBody, eventually, MODEL } from './helpers.ts';
+
+interface Cluster {
+  apps: App[];
+  fake: FakeOpenAI;
+  admin: string;
+  user: RegisteredUser;
+  secret: string;
+  keyId: string;
+  close(): Promise<void>;
+}
+
+/** `n` Tollgate instances on one database (and one Redis prefix, when the backend has Redis), one user with a key. */
+async function cluster(backend: Backend, n: number, env: Record<string, string> = {}): Promise<Cluster> {
+  const fake = await FakeOpenAI.start();
+  const shared: SharedBackend = await createSharedBackend(backend);
+  const all = { ...ADMIN_ENV, OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-shared-0123456789', ...env };
+  const first = await shared.start(all);
+  const outbox = () => readFileSync(join(shared.dataDir, 'outbox.jsonl'), 'utf8').split('\n').filter(Boolean);
+  const asTestApp = {
+    app: first,
+    lastCode: (email: string) => JSON.parse(outbox().filter((line) => line.includes(email)).at(-1)!).text.match(/\b(\d{6})\b/)[1] as string,
+  } as unknown as TestApp;
+  const user = await registerUser(asTestApp);
+  const login = await call(first, 'POST', '/api/auth/login', { body: { email: ADMIN_ENV.ADMIN_EMAIL, password: ADMIN_ENV.ADMIN_PASSWORD }, ip: freshIp() });
+  const admin = login.json<{ access_token: string }>().access_token;
+  await call(first, 'PUT', `/api/admin/pricing/${MODEL}`, { token: admin, body: { input: 10, output: 20, perRequest: 1 } });
+  const created = await call(first, 'POST', '/api/keys', { token: user.accessToken, body: { name: 'shared' } });
+  const { key: secret, apiKey } = created.json<{ key: string; apiKey: { id: string } }>();
+  // The others start after the price is set: without Redis an instance hears of no change made elsewhere.
+  const apps: App[] = [first];
+  for (let i = 1; i < n; i++) apps.push(await shared.start(all));
+  return {
+    apps,
+    fake,
+    admin,
+    user,
+    secret,
+    keyId: apiKey.id,
+    async close() {
+      await shared.close();
+      await fake.close();
+    },
+  };
+}
+
+const chat = (app: App, secret: string, extra: Record<string, unknown> = {}) =>
+  call(app, 'POST', '/v1/chat/completions', { token: secret, body: chatBody({ fake_behavior: 'usage=100,100', ...extra }) });
+
+describe.each(backends())('instances on one database ($label)', (backend) => {
+  let c: Cluster;
+  beforeAll(async () => {
+    c = await cluster(backend, 2, { RATE_LIMIT_USER_RPM: '0', RATE_LIMIT_USER_CONCURRENCY: '0' });
+  });
+  afterAll(() => c.close());
+
+  it('share the money: calls racing on two instances never spend more than the balance', async () => {
+    const [a, b] = c.apps as [App, App];
+    const credits = a.services.credits;
+    const { balance } = await credits.account(c.user.id);
+    await call(a, 'POST', `/api/admin/users/${c.user.id}/credits`, { token: c.admin, body: { amount: 30 - balance, reason: 'test' } });
+    // Each call holds ≈ 12 (max_tokens 500) and costs 4.
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => chat(i % 2 ? a : b, c.secret, { max_tokens: 500 })));
+    const ok = results.filter((r) => r.statusCode === 200).length;
+    expect(results.filter((r) => r.statusCode !== 200).every((r) => r.statusCode === 402)).toBe(true);
+    expect(ok).toBeGreaterThanOrEqual(2);
+    const after = await credits.account(c.user.id);
+    expect(after).toEqual({ balance: 30 - 4 * ok, held: 0, available: 30 - 4 * ok });
+    expect(await credits.ledgerSum(c.user.id)).toBe(after.balance);
+    expect(await credits.openHolds(c.user.id)).toBe(0);
+  });
+});
+
+describe.each(backends().filter((b) => b.kv === 'redis'))('instances sharing Redis ($label)', (backend) => {
+  let c: Cluster;
+  beforeAll(async () => {
+    c = await cluster(backend, 3, { RATE_LIMIT_USER_RPM: '3' });
+  });
+  afterAll(() => c.close());
+
+  /** Resolves when `app` has heard `topic` on the invalidation bus (Redis pub/sub). */
+  const heard = (app: App, topic: (t: string) => boolean) =>
+    new Promise<void>((resolve) =>
+      app.services.bus.subscribe((t) => {
+        if (topic(t)) resolve();
+      }),
+    );
+
+  it('three instances share one limit, not three times it', async () => {
+    // The instances run on the real clock: start well inside a minute so the six calls share one window.
+    const left = 60_000 - (Date.now() % 60_000);
+    if (left < 2_000) await new Promise((resolve) => setTimeout(resolve, left + 10));
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await chat(c.apps[i % 3]!, c.secret)).statusCode);
+    expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
+    expect(c.fake.stats.requests).toBe(3);
+  });
+
+  it('a key disabled on one instance is refused by the others, though they had it cached', async () => {
+    const [a, b, other] = c.apps as [App, App, App];
+    const user = c.user;
+    const created = await call(a, 'POST', '/api/keys', { token: user.accessToken, body: { name: 'second' } });
+    const { key: secret, apiKey } = created.json<{ key: string; apiKey: { id: string } }>();
+    // Cached on every instance (a model list is not rate limited).
+    for (const app of c.apps) expect((await call(app, 'GET', '/v1/models', { token: secret })).statusCode).toBe(200);
+    const delivered = Promise.all([heard(b, (t) => t.startsWith('key:')), heard(other, (t) => t.startsWith('key:'))]);
+    expect((await call(a, 'PATCH', `/api/keys/${apiKey.id}`, { token: user.accessToken, body: { enabled: false } })).statusCode).toBe(200);
+    await delivered;
+    for (const app of c.apps) expect((await call(app, 'GET', '/v1/models', { token: secret })).json()).toMatchObject({ error: { code: 'invalid_api_key' } });
+    const removed = Promise.all([heard(a, (t) => t.startsWith('key:')), heard(other, (t) => t.startsWith('key:'))]);
+    await call(b, 'PATCH', `/api/keys/${apiKey.id}`, { token: user.accessToken, body: { enabled: true } });
+    await removed;
+    expect((await call(other, 'GET', '/v1/models', { token: secret })).statusCode).toBe(200);
+    const gone = heard(a, (t) => t.startsWith('key:'));
+    await call(other, 'DELETE', `/api/keys/${apiKey.id}`, { token: user.accessToken });
+    await gone;
+    expect((await call(a, 'GET', '/v1/models', { token: secret })).statusCode).toBe(401);
+  });
+
+  it('a price or a channel changed on one instance applies on the others', async () => {
+    const [a, b] = c.apps as [App, App];
+    await call(a, 'PUT', '/api/admin/pricing/house-model', { token: c.admin, body: { perRequest: 7 } });
+    await eventually(() => b.services.pricing.priceOf('house-model')?.perRequest === 7, 'the price reached instance b');
+    const channel = a.services.channels.all()[0]!;
+    await call(a, 'PATCH', `/api/admin/channels/${channel.id}`, { token: c.admin, body: { enabled: false } });
+    await eventually(() => b.services.channels.candidates(MODEL).length === 0, 'the channel change reached instance b');
+    expect((await chat(b, c.secret)).statusCode).toBe(404);
+  });
+});

@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import { PermissionDeniedError } from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { backends, call, registerUser, type RegisteredUser } from '#test/helpers/test-app.ts';
+import { chatBody, createKey, expectBooksBalanced, MODEL, newCaller, sdk, startGateway, usageRows, v1, type Gateway, type KeyView } from './helpers.ts';
+
+const HOUR = 3_600_000;
+const usage = (spec = 'usage=100,100') => ({ fake_behavior: spec });
+
+describe.each(backends())('API keys on $label', (backend) => {
+  let g: Gateway;
+  beforeAll(async () => {
+    g = await startGateway(backend, { listen: true });
+  });
+  afterAll(() => g.close());
+  beforeEach(() => g.fake.reset());
+
+  const db = () => g.t.app.services.database.db;
+  const list = async (user: RegisteredUser): Promise<KeyView[]> => {
+    const res = await call(g.t.app, 'GET', '/api/keys', { token: user.accessToken });
+    expect(res.statusCode).toBe(200);
+    return res.json<{ items: KeyView[] }>().items;
+  };
+  const patch = (user: RegisteredUser, id: string, body: unknown) => call(g.t.app, 'PATCH', `/api/keys/${id}`, { token: user.accessToken, body });
+  const chat = (secret: string, extra: Record<string, unknown> = usage(), ip?: string) => v1(g, secret, 'POST', '/v1/chat/completions', chatBody(extra), ip ? { ip } : {});
+  const keyRows = (userId: string) => db().selectFrom('api_keys').selectAll().where('user_id', '=', userId).orderBy('id').execute();
+
+  it('shows the secret once, stores only its hash, and lists a preview', async () => {
+    const user = await registerUser(g.t);
+    const res = await call(g.t.app, 'POST', '/api/keys', { token: user.accessToken, body: { name: 'laptop' } });
+    expect(res.statusCode).toBe(201);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const { key: secret, apiKey } = res.json<{ key: string; apiKey: KeyView }>();
+    expect(secret).toMatch(/^sk-[\w-]{32,}$/);
+    expect(apiKey).toMatchObject({ name: 'laptop', enabled: true, preview: `${secret.slice(0, 7)}…${secret.slice(-4)}`, creditsUsed: 0, lastUsedAt: null });
+    const listed = await call(g.t.app, 'GET', '/api/keys', { token: user.accessToken });
+    expect(listed.body).not.toContain(secret.slice(7, -4));
+    expect(listed.json<{ items: KeyView[] }>().items).toEqual([apiKey]);
+    const [row] = await keyRows(user.id);
+    expect(row!.key_hash).toBe(createHash('sha256').update(secret).digest('hex'));
+    expect(JSON.stringify(row)).not.toContain(secret.slice(7, -4));
+    expect((await chat(secret)).statusCode).toBe(200);
+  });
+
+  it('changes and deletes a key; a deleted key stops working at once', async () => {
+    const c = await newCaller(g);
+    expect((await chat(c.secret)).statusCode).toBe(200);
+    const changed = await patch(c.user, c.keyId, { name: 'renamed', creditCap: 500, rateLimits: { rpm: 10 } });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.json()).toMatchObject({ id: c.keyId, name: 'renamed', creditCap: 500, rateLimits: { rpm: 10, tpm: null, concurrency: null, rpd: null } });
+    expect((await list(c.user)).map((k) => k.name)).toEqual(['renamed']);
+    const deleted = await call(g.t.app, 'DELETE', `/api/keys/${c.keyId}`, { token: c.user.accessToken });
+    expect(deleted.statusCode).toBe(204);
+    expect(await list(c.user)).toEqual([]);
+    const refused = await chat(c.secret);
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json()).toMatchObject({ error: { code: 'invalid_api_key', type: 'invalid_request_error' } });
+    expect((await call(g.t.app, 'DELETE', `/api/keys/${c.keyId}`, { token: c.user.accessToken })).statusCode).toBe(404);
+  });
+
+  it("another user's key id is not found, and that key is left as it was", async () => {
+    const owner = await newCaller(g);
+    const other = await registerUser(g.t);
+    const before = await keyRows(owner.user.id);
+    expect((await patch(other, owner.keyId, { enabled: false })).statusCode).toBe(404);
+    expect((await call(g.t.app, 'DELETE', `/api/keys/${owner.keyId}`, { token: other.accessToken })).statusCode).toBe(404);
+    expect(await keyRows(owner.user.id)).toEqual(before);
+    expect((await chat(owner.secret)).statusCode).toBe(200);
+  });
+
+  it('refuses bad bodies with 400 and writes nothing', async () => {
+    const c = await newCaller(g);
+    const past = new Date(g.t.clock.now() - HOUR).toISOString();
+    const bad: unknown[] = [
+      { name: 'x', allowedIps: ['300.1.2.3'] },
+      { name: 'x', allowedIps: ['10.0.0.0/33'] },
+      { name: 'x', allowedIps: ['example.com'] },
+      { name: 'x', expiresAt: past },
+      { name: 'x', expiresAt: 'tomorrow' },
+      { name: 'x', unknownField: 1 },
+      { name: '   ' },
+      {},
+      { name: 'x', creditCap: 0 },
+      { name: 'x', rateLimits: { rpm: -1 } },
+    ];
+    const before = await keyRows(c.user.id);
+    for (const body of bad) {
+      const res = await call(g.t.app, 'POST', '/api/keys', { token: c.user.accessToken, body });
+      expect(res.statusCode, JSON.stringify(body)).toBe(400);
+      expect(['VALIDATION_FAILED', 'EXPIRES_AT_IN_PAST']).toContain(res.json<{ code: string }>().code);
+    }
+    const badPatches: unknown[] = [...bad.slice(0, 6).map((b) => ({ ...(b as object), name: undefined })), {}, { name: '  ' }, { enabled: 'no' }];
+    for (const body of badPatches) {
+      const res = await patch(c.user, c.keyId, body);
+      expect(res.statusCode, JSON.stringify(body)).toBe(400);
+    }
+    expect(await keyRows(c.user.id)).toEqual(before);
+  });
+
+  it('a disabled key is refused at once, though it was just cached, and works again when enabled', async () => {
+    const c = await newCaller(g);
+    expect((await chat(c.secret)).statusCode).toBe(200);
+    expect((await patch(c.user, c.keyId, { enabled: false })).statusCode).toBe(200);
+    const refused = await chat(c.secret);
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json()).toMatchObject({ error: { code: 'invalid_api_key' } });
+    expect((await v1(g, c.secret, 'GET', '/v1/models')).statusCode).toBe(401);
+    expect((await patch(c.user, c.keyId, { enabled: true })).statusCode).toBe(200);
+    expect((await chat(c.secret)).statusCode).toBe(200);
+    expect(g.fake.requestsTo('/chat/completions')).toHaveLength(2);
+  });
+
+  it('an expired key is refused', async () => {
+    const c = await newCaller(g, { expiresAt: new Date(g.t.clock.now() + HOUR).toISOString() });
+    expect((await chat(c.secret)).statusCode).toBe(200);
+    g.t.clock.advance(HOUR + 1);
+    const refused = await chat(c.secret);
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json()).toMatchObject({ error: { code: 'invalid_api_key' } });
+    expect(await usageRows(g, c.user.id)).toHaveLength(1);
+  });
+
+  it('an IP allow-list admits its range and refuses the rest with 403', async () => {
+    const c = await newCaller(g, { allowedIps: ['10.77.0.0/16', '2001:db8::/32'] });
+    expect((await chat(c.secret, usage(), '10.77.3.4')).statusCode).toBe(200);
+    expect((await chat(c.secret, usage(), '2001:db8::1')).statusCode).toBe(200);
+    const refused = await chat(c.secret, usage(), '10.78.0.1');
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ error: { code: 'ip_not_allowed' } });
+    // Over a real socket the SDK comes from 127.0.0.1, outside the list.
+    const error = await sdk(g, c.secret)
+      .chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermissionDeniedError);
+    expect(g.fake.requestsTo('/chat/completions')).toHaveLength(2);
+  });
+
+  it('a model allow-list refuses other models with 404 and lists only its own', async () => {
+    const c = await newCaller(g, { allowedModels: ['gpt-4o'] });
+    const refused = await chat(c.secret);
+    expect(refused.statusCode).toBe(404);
+    expect(refused.json()).toMatchObject({ error: { code: 'model_not_found', param: 'model' } });
+    expect((await v1(g, c.secret, 'POST', '/v1/chat/completions', chatBody({ model: 'gpt-4o', ...usage() }))).statusCode).toBe(200);
+    const models = await v1(g, c.secret, 'GET', '/v1/models');
+    expect(models.json<{ data: Array<{ id: string }> }>().data.map((m) => m.id)).toEqual(['gpt-4o']);
+    expect((await v1(g, c.secret, 'GET', `/v1/models/${MODEL}`)).statusCode).toBe(404);
+    expect(g.fake.requestsTo('/chat/completions')).toHaveLength(1);
+  });
+
+  it('a credit cap refuses with 402 once what is left cannot cover a call; creditsUsed counts the charges', async () => {
+    // Each call holds 1 + ~0.1 + 1000 × 20/1K ≈ 22 and costs 4 (1 + 1 + 2).
+    const c = await newCaller(g, { creditCap: 50 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await chat(c.secret, { ...usage(), max_tokens: 1000 })).statusCode);
+    // After n calls 4n are used; a call needs 4n + 22 ≤ 50: n ≤ 7, so 8 calls pass.
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 402, 402]);
+    const refused = await chat(c.secret, { ...usage(), max_tokens: 1000 });
+    expect(refused.json()).toMatchObject({ error: { code: 'insufficient_quota', type: 'insufficient_quota' } });
+    expect((await list(c.user))[0]).toMatchObject({ creditCap: 50, creditsUsed: 32 });
+    expect(await expectBooksBalanced(g, c.user.id)).toBe(1000 - 32);
+    // The cap is the key's: another key of the same account still works.
+    const other = await createKey(g.t, c.user);
+    expect((await chat(other.secret)).statusCode).toBe(200);
+    // A small call still fits under the cap.
+    expect((await chat(c.secret, { ...usage(), max_tokens: 100 })).statusCode).toBe(200);
+    expect((await list(c.user)).find((k) => k.id === c.keyId)).toMatchObject({ creditsUsed: 36 });
+  });
+
+  it('records when a key was last used', async () => {
+    const c = await newCaller(g);
+    expect((await list(c.user))[0]!.lastUsedAt).toBeNull();
+    expect((await chat(c.secret)).statusCode).toBe(200);
+    const at = g.t.clock.now();
+    await g.t.app.services.keys.flushLastUsed();
+    expect((await list(c.user))[0]!.lastUsedAt).toBe(new Date(at).toISOString());
+  });
+});
