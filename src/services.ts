@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '#core/clock.ts';
 import type { Config } from '#core/config.ts';
 import { SecretBox } from '#core/crypto.ts';
+import { GroupCommit } from '#core/db/group-commit.ts';
 import type { Database } from '#core/db/create-db.ts';
 import type { KeyValueStore } from '#core/kv.ts';
 import type { InvalidationBus } from '#core/invalidation.ts';
@@ -82,6 +83,7 @@ export function createServices(infra: Infrastructure) {
   const usage = new UsageService(new UsageRepository(db, database.dialect), clock, { timeZone: config.CHECKIN_TZ, retentionDays: config.USAGE_RETENTION_DAYS });
   const limiter = new RateLimiter(kv, clock);
   const gateway: ChatDeps = {
+    group: new GroupCommit(db),
     credits,
     keys,
     pricing,

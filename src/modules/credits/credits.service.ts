@@ -206,15 +206,22 @@ export class CreditsService {
     return this.free(holdId, 'released');
   }
 
+  /** `release` inside the caller's transaction. */
+  releaseIn(trx: Kysely<DB>, holdId: string): Promise<boolean> {
+    return this.freeIn(trx, holdId, 'released');
+  }
+
   private free(holdId: string, to: 'released' | 'expired'): Promise<boolean> {
-    return transact(this.db, async (trx) => {
-      const now = this.clock.now();
-      if (!(await this.repo.moveHold(holdId, 'open', to, null, now, trx))) return false;
-      const hold = await this.repo.findHold(holdId, trx);
-      if (!hold) return false;
-      await this.repo.chargeHeld(hold.user_id, hold.amount, 0, now, trx);
-      return true;
-    });
+    return transact(this.db, (trx) => this.freeIn(trx, holdId, to));
+  }
+
+  private async freeIn(trx: Kysely<DB>, holdId: string, to: 'released' | 'expired'): Promise<boolean> {
+    const now = this.clock.now();
+    if (!(await this.repo.moveHold(holdId, 'open', to, null, now, trx))) return false;
+    const hold = await this.repo.findHold(holdId, trx);
+    if (!hold) return false;
+    await this.repo.chargeHeld(hold.user_id, hold.amount, 0, now, trx);
+    return true;
   }
 
   /** Frees every hold past its deadline (a crashed or stuck call) and marks it expired; returns how many. */

@@ -1,4 +1,7 @@
+import type { Kysely } from 'kysely';
 import type { Clock } from '#core/clock.ts';
+import type { GroupCommit } from '#core/db/group-commit.ts';
+import type { DB } from '#core/db/schema.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import type { CreditsService, Hold } from '#modules/credits/credits.service.ts';
@@ -32,6 +35,8 @@ export interface Outcome {
 }
 
 export interface BillingDeps {
+  /** Every money write of a call goes through it: concurrent calls share commits. */
+  group: GroupCommit;
   credits: CreditsService;
   keys: KeysService;
   pricing: PricingService;
@@ -61,54 +66,61 @@ export class BillingSession {
     // A model priced at zero costs nothing whatever it uses (every call has a prompt, so a non-zero
     // price rounds up to at least 1): no hold, and a spent balance or key cap does not block it.
     if (amount === 0) return new BillingSession(deps, context, price, null);
-    if (context.keyId && !(await deps.keys.spend(context.keyId, amount))) throw new AppError('KEY_CREDIT_CAP');
-    try {
+    // The key's cap and the user's credits are held together, in one transaction: both or neither.
+    const hold = await deps.group.run(async (trx) => {
+      if (context.keyId && !(await deps.keys.spend(context.keyId, amount, false, trx))) throw new AppError('KEY_CREDIT_CAP');
       // The request id may come from the client, so it names the call but never keys the money.
-      const hold = await deps.credits.reserve(context.userId, amount, { idempotencyKey: `call:${newId()}`, reference: context.requestId });
-      return new BillingSession(deps, context, price, hold);
-    } catch (error) {
-      if (context.keyId) await deps.keys.unspend(context.keyId, amount);
-      throw error;
-    }
+      return deps.credits.reserveIn(trx, context.userId, amount, { idempotencyKey: `call:${newId()}`, reference: context.requestId });
+    });
+    return new BillingSession(deps, context, price, hold);
   }
 
   get held(): number {
     return this.hold?.amount ?? 0;
   }
 
-  /** Charges the call's real usage; returns the credits charged. */
+  /**
+   * Charges the call's real usage; returns the credits charged. The ledger row, the balance, the key's
+   * cap and the usage record are written in one transaction.
+   */
   async settle(usage: Usage, source: UsageSource, outcome: Outcome): Promise<number> {
     if (this.closed) return 0;
     this.closed = true;
-    if (!this.hold) {
-      await this.record(usage, 0, source, 'ok', outcome);
+    const hold = this.hold;
+    if (!hold) {
+      await this.deps.group.run((trx) => this.record(trx, usage, 0, source, 'ok', outcome));
       return 0;
     }
     const charge = this.deps.pricing.charge(this.price, usage, this.context.role);
-    await this.deps.credits.settle(this.hold.id, charge, {
-      reason: `${this.context.endpoint} ${this.context.model}`,
-      reference: this.context.requestId,
+    return this.deps.group.run(async (trx) => {
+      const result = await this.deps.credits.settleIn(trx, hold.id, charge, {
+        reason: `${this.context.endpoint} ${this.context.model}`,
+        reference: this.context.requestId,
+      });
+      const keyId = this.context.keyId;
+      if (keyId && result.applied && charge !== hold.amount) {
+        if (charge > hold.amount) await this.deps.keys.spend(keyId, charge - hold.amount, true, trx);
+        else await this.deps.keys.unspend(keyId, hold.amount - charge, trx);
+      }
+      await this.record(trx, usage, result.charged, source, 'ok', outcome);
+      return result.charged;
     });
-    if (this.context.keyId && charge !== this.hold.amount) {
-      if (charge > this.hold.amount) await this.deps.keys.spend(this.context.keyId, charge - this.hold.amount, true);
-      else await this.deps.keys.unspend(this.context.keyId, this.hold.amount - charge);
-    }
-    await this.record(usage, charge, source, 'ok', outcome);
-    return charge;
   }
 
-  /** Nothing was produced (or the upstream refused): free the hold and record the failure. */
+  /** Nothing was produced (or the upstream refused): free the hold and record the failure, together. */
   async cancel(outcome: Outcome): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.hold) {
-      await this.deps.credits.release(this.hold.id);
-      if (this.context.keyId) await this.deps.keys.unspend(this.context.keyId, this.hold.amount);
-    }
-    await this.record({ inputTokens: 0, outputTokens: 0 }, 0, 'none', 'error', outcome);
+    const hold = this.hold;
+    await this.deps.group.run(async (trx) => {
+      if (hold && (await this.deps.credits.releaseIn(trx, hold.id)) && this.context.keyId) {
+        await this.deps.keys.unspend(this.context.keyId, hold.amount, trx);
+      }
+      await this.record(trx, { inputTokens: 0, outputTokens: 0 }, 0, 'none', 'error', outcome);
+    });
   }
 
-  private record(usage: Usage, credits: number, source: UsageSource, status: 'ok' | 'error', outcome: Outcome): Promise<void> {
+  private record(trx: Kysely<DB>, usage: Usage, credits: number, source: UsageSource, status: 'ok' | 'error', outcome: Outcome): Promise<void> {
     const now = this.deps.clock.now();
     return this.deps.usage.record({
       id: newId(now),
@@ -129,6 +141,6 @@ export class BillingSession {
       usage_source: source,
       error: outcome.error?.slice(0, 255) ?? null,
       created_at: now,
-    });
+    }, trx);
   }
 }

@@ -83,16 +83,16 @@ export class KeysRepository {
    * Counts `amount` against the key's cap in one statement; false (nothing counted) when the cap would
    * be passed. `beyondCap` counts it regardless: a settle that charged more than its hold.
    */
-  async spend(id: string, amount: number, beyondCap = false): Promise<boolean> {
-    let query = this.db.updateTable('api_keys').set({ credits_used: sql`credits_used + ${amount}` }).where('id', '=', id);
+  async spend(id: string, amount: number, beyondCap = false, db: Kysely<DB> = this.db): Promise<boolean> {
+    let query = db.updateTable('api_keys').set({ credits_used: sql`credits_used + ${amount}` }).where('id', '=', id);
     if (!beyondCap) query = query.where((eb) => eb.or([eb('credit_cap', 'is', null), eb(sql`credits_used + ${amount}`, '<=', eb.ref('credit_cap'))]));
     const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
 
   /** Gives back `amount` (a hold that charged less than it held); never below zero. */
-  async unspend(id: string, amount: number): Promise<void> {
-    await this.db
+  async unspend(id: string, amount: number, db: Kysely<DB> = this.db): Promise<void> {
+    await db
       .updateTable('api_keys')
       .set({ credits_used: sql`case when credits_used > ${amount} then credits_used - ${amount} else 0 end` })
       .where('id', '=', id)

@@ -1,3 +1,5 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '#core/db/schema.ts';
 import type { Clock } from '#core/clock.ts';
 import { randomToken, sha256Hex } from '#core/crypto.ts';
 import { AppError } from '#core/errors.ts';
@@ -127,12 +129,12 @@ export class KeysService {
   }
 
   /** Counts credits against the key's cap; false when they do not fit (unless `beyondCap`). */
-  spend(keyId: string, amount: number, beyondCap = false): Promise<boolean> {
-    return this.repo.spend(keyId, amount, beyondCap);
+  spend(keyId: string, amount: number, beyondCap = false, trx?: Kysely<DB>): Promise<boolean> {
+    return this.repo.spend(keyId, amount, beyondCap, trx);
   }
 
-  unspend(keyId: string, amount: number): Promise<void> {
-    return this.repo.unspend(keyId, amount);
+  unspend(keyId: string, amount: number, trx?: Kysely<DB>): Promise<void> {
+    return this.repo.unspend(keyId, amount, trx);
   }
 }
 
