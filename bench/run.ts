@@ -12,7 +12,9 @@ import { freePort, startNode, type Started } from './processes.ts';
 import { startTollgate, type RunningTollgate } from './tollgate.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 6);
-const CONCURRENCY = [1, 32];
+const CONCURRENCY = (process.env.BENCH_CONNECTIONS ?? '1,32').split(',').map(Number);
+/** BENCH_ONLY=postgres runs just the targets whose name contains it (the bare proxy always runs). */
+const ONLY = process.env.BENCH_ONLY?.toLowerCase();
 const BODY = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello to the benchmark in a few words please' }] };
 
 interface Row {
@@ -79,16 +81,18 @@ try {
   stoppers.push(() => proxy.stop());
 
   const targets: Array<{ name: string; url: string; key: string; tollgate?: RunningTollgate; proxy?: Started }> = [
-    { name: 'direct (fake upstream)', url: upstream, key: 'sk-direct' },
+    ...(ONLY ? [] : [{ name: 'direct (fake upstream)', url: upstream, key: 'sk-direct' }]),
     { name: 'bare undici proxy', url: `http://127.0.0.1:${proxyPort}`, key: 'sk-direct', proxy },
   ];
-  const sqlite = await startTollgate({ port: await freePort(), upstream });
-  stoppers.push(() => sqlite.stop());
-  targets.push({ name: 'Tollgate, SQLite', url: sqlite.url, key: sqlite.apiKey, tollgate: sqlite });
+  if (!ONLY || 'tollgate, sqlite'.includes(ONLY)) {
+    const sqlite = await startTollgate({ port: await freePort(), upstream });
+    stoppers.push(() => sqlite.stop());
+    targets.push({ name: 'Tollgate, SQLite', url: sqlite.url, key: sqlite.apiKey, tollgate: sqlite });
+  }
 
   const pgServer = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL;
   const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL;
-  if (pgServer && redisUrl) {
+  if (pgServer && redisUrl && (!ONLY || 'tollgate, postgresql + redis'.includes(ONLY))) {
     const database = await freshPostgresDatabase(pgServer);
     stoppers.push(() => database.drop());
     const pgTollgate = await startTollgate({ port: await freePort(), upstream, databaseUrl: database.url, redisUrl });
@@ -96,7 +100,7 @@ try {
     targets.push({ name: 'Tollgate, PostgreSQL + Redis', url: pgTollgate.url, key: pgTollgate.apiKey, tollgate: pgTollgate });
   }
 
-  for (const stream of [false, true]) {
+  for (const stream of (process.env.BENCH_MODES ?? 'json,stream').split(',').map((m) => m === 'stream')) {
     for (const connections of CONCURRENCY) {
       for (const target of targets) {
         await load(target.url, target.key, stream, Math.min(connections, 4)); // warm-up

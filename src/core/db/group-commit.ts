@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { AppError } from '#core/errors.ts';
 import { isTransientConflict } from './dialect.ts';
 import type { DB } from './schema.ts';
 import { transact } from './transaction.ts';
@@ -7,6 +8,7 @@ type Work<T> = (trx: Kysely<DB>) => Promise<T>;
 
 interface Pending {
   work: Work<unknown>;
+  savepoint: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -31,9 +33,14 @@ export class GroupCommit {
     private readonly maxBatch = 256,
   ) {}
 
-  run<T>(work: Work<T>): Promise<T> {
+  /**
+   * Runs `work` in the next batch. `savepoint: false` is for units that leave nothing written when they
+   * throw (they check before they write): it saves two round trips. A unit that throws after writing
+   * anyway, or a statement error, fails the batch, and every unit then runs again on its own.
+   */
+  run<T>(work: Work<T>, options: { savepoint?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: (value) => resolve(value as T), reject });
+      this.queue.push({ work, savepoint: options.savepoint ?? true, resolve: (value) => resolve(value as T), reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.flush());
@@ -67,6 +74,15 @@ export class GroupCommit {
   private async runAll(trx: Kysely<DB>, batch: Pending[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
     for (const unit of batch) {
+      if (!unit.savepoint) {
+        try {
+          outcomes.push({ ok: true, value: await unit.work(trx) });
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error; // not a clean refusal: the batch runs again, unit by unit
+          outcomes.push({ ok: false, error });
+        }
+        continue;
+      }
       await sql`savepoint group_unit`.execute(trx);
       try {
         const value = await unit.work(trx);

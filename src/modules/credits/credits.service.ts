@@ -120,7 +120,9 @@ export class CreditsService {
     try {
       await transact(this.db, (trx) => this.holdIn(trx, row));
     } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
+      // A replayed key: the hold it made before may have taken the credits this attempt found missing.
+      const replay = isUniqueViolation(error) || (error instanceof AppError && error.code === 'INSUFFICIENT_CREDITS');
+      if (!replay) throw error;
       const existing = await this.repo.findHoldByKey(options.idempotencyKey);
       if (!existing) throw error;
       return { id: existing.id, userId: sameUser(existing.user_id, userId, options.idempotencyKey), amount: existing.amount };
@@ -139,8 +141,9 @@ export class CreditsService {
   }
 
   private async holdIn(trx: Kysely<DB>, row: HoldRow): Promise<void> {
-    await this.repo.insertHold(row, trx);
+    // The conditional update first: a refusal then leaves nothing written (see GroupCommit's `savepoint`).
     if (!(await this.repo.holdCredits(row.user_id, row.amount, row.created_at, trx))) throw new AppError('INSUFFICIENT_CREDITS');
+    await this.repo.insertHold(row, trx);
   }
 
   /**

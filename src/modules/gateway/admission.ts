@@ -66,7 +66,7 @@ export async function admit(
   }
   reply.headers(limits.headers);
   try {
-    const billing = await BillingSession.open(deps, context, price, worstCase);
+    const billing = await BillingSession.open(deps, context, price, worstCase, key.creditCap !== null);
     return {
       price,
       limits,

@@ -61,17 +61,21 @@ export class BillingSession {
   ) {}
 
   /** Holds the most the call may cost; INSUFFICIENT_CREDITS or KEY_CREDIT_CAP when it cannot be covered. */
-  static async open(deps: BillingDeps, context: CallContext, price: Price, worstCase: Usage): Promise<BillingSession> {
+  static async open(deps: BillingDeps, context: CallContext, price: Price, worstCase: Usage, keyCapped: boolean): Promise<BillingSession> {
     const amount = deps.pricing.charge(price, worstCase, context.role);
     // A model priced at zero costs nothing whatever it uses (every call has a prompt, so a non-zero
     // price rounds up to at least 1): no hold, and a spent balance or key cap does not block it.
     if (amount === 0) return new BillingSession(deps, context, price, null);
     // The key's cap and the user's credits are held together, in one transaction: both or neither.
+    // Rows are always locked in the order hold → account → key (here and in settle), so concurrent
+    // transactions on PostgreSQL and MySQL never deadlock on each other.
     const hold = await deps.group.run(async (trx) => {
-      if (context.keyId && !(await deps.keys.spend(context.keyId, amount, false, trx))) throw new AppError('KEY_CREDIT_CAP');
       // The request id may come from the client, so it names the call but never keys the money.
-      return deps.credits.reserveIn(trx, context.userId, amount, { idempotencyKey: `call:${newId()}`, reference: context.requestId });
-    });
+      const held = await deps.credits.reserveIn(trx, context.userId, amount, { idempotencyKey: `call:${newId()}`, reference: context.requestId });
+      if (context.keyId && !(await deps.keys.spend(context.keyId, amount, false, trx))) throw new AppError('KEY_CREDIT_CAP');
+      return held;
+      // Without a cap on the key nothing can refuse after the hold is written, so no savepoint is needed.
+    }, { savepoint: keyCapped });
     return new BillingSession(deps, context, price, hold);
   }
 
@@ -88,7 +92,7 @@ export class BillingSession {
     this.closed = true;
     const hold = this.hold;
     if (!hold) {
-      await this.deps.group.run((trx) => this.record(trx, usage, 0, source, 'ok', outcome));
+      await this.deps.group.run((trx) => this.record(trx, usage, 0, source, 'ok', outcome), { savepoint: false });
       return 0;
     }
     const charge = this.deps.pricing.charge(this.price, usage, this.context.role);
@@ -104,7 +108,7 @@ export class BillingSession {
       }
       await this.record(trx, usage, result.charged, source, 'ok', outcome);
       return result.charged;
-    });
+    }, { savepoint: false });
   }
 
   /** Nothing was produced (or the upstream refused): free the hold and record the failure, together. */
@@ -117,7 +121,7 @@ export class BillingSession {
         await this.deps.keys.unspend(this.context.keyId, hold.amount, trx);
       }
       await this.record(trx, { inputTokens: 0, outputTokens: 0 }, 0, 'none', 'error', outcome);
-    });
+    }, { savepoint: false });
   }
 
   private record(trx: Kysely<DB>, usage: Usage, credits: number, source: UsageSource, status: 'ok' | 'error', outcome: Outcome): Promise<void> {
