@@ -65,6 +65,17 @@ async function freshPostgresDatabase(serverUrl: string): Promise<{ url: string; 
   };
 }
 
+/** The usage-record count once calls cut off by the end of a load have finished (it stops moving). */
+async function settledCalls(tollgate: RunningTollgate): Promise<number> {
+  let last = await tollgate.calls();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const now = await tollgate.calls();
+    if (now === last) return now;
+    last = now;
+  }
+}
+
 const rows: Row[] = [];
 const memory: string[] = [];
 const billing: string[] = [];
@@ -104,12 +115,11 @@ try {
     for (const connections of CONCURRENCY) {
       for (const target of targets) {
         await load(target.url, target.key, stream, Math.min(connections, 4)); // warm-up
-        const before = target.tollgate ? await target.tollgate.calls() : 0;
+        const before = target.tollgate ? await settledCalls(target.tollgate) : 0;
         const measured = await load(target.url, target.key, stream, connections);
         rows.push({ target: target.name, mode: stream ? 'stream' : 'json', connections, ...measured });
         if (target.tollgate) {
-          await new Promise((resolve) => setTimeout(resolve, 300));
-          const recorded = (await target.tollgate.calls()) - before;
+          const recorded = (await settledCalls(target.tollgate)) - before;
           // Calls still in flight when the load stops are answered (and billed) after it counts: at most one per connection.
           const fine = recorded >= measured.ok && recorded <= measured.ok + connections;
           billing.push(`${target.name}, ${stream ? 'stream' : 'json'}, c=${connections}: ${measured.ok} answered, ${recorded} usage records${fine ? '' : '  ← MISMATCH'}`);

@@ -5,7 +5,7 @@ import type { DB } from '#core/db/schema.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import type { CreditsService, Hold } from '#modules/credits/credits.service.ts';
-import type { KeysService } from '#modules/keys/keys.service.ts';
+import type { KeysService, ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Price, Usage } from '#modules/pricing/price.ts';
 import type { PricingService } from '#modules/pricing/pricing.service.ts';
 import type { UsageService } from '#modules/usage/usage.service.ts';
@@ -24,6 +24,12 @@ export interface CallContext {
   stream: boolean;
   /** performance.now() when the call began, for its latency. */
   startedAt: number;
+}
+
+/** The context of a call to `endpoint`; the body must name a model. */
+export function callContext(request: { id: string }, key: ResolvedKey, endpoint: string, model: unknown, stream: boolean): CallContext {
+  if (typeof model !== 'string' || model.length === 0) throw new AppError('VALIDATION_FAILED', { detail: 'model is required' });
+  return { requestId: request.id, userId: key.userId, keyId: key.keyId, role: key.role, endpoint, model, stream, startedAt: performance.now() };
 }
 
 /** How a call ended, for its usage record. */

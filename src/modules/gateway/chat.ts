@@ -6,7 +6,7 @@ import { langOf, type Lang } from '#core/i18n.ts';
 import type { ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Usage } from '#modules/pricing/price.ts';
 import { admit, type AdmissionDeps, type AdmittedCall } from './admission.ts';
-import type { CallContext } from './billing.ts';
+import { callContext } from './billing.ts';
 import { ClientWatch } from './client-watch.ts';
 import { sendWithFailover, type FailoverOptions } from './failover.ts';
 import { SseRelay, type UpstreamUsage } from './sse.ts';
@@ -58,23 +58,13 @@ function answersOf(body: Body, endpoint: TextEndpoint): number {
  */
 export async function relayText(deps: ChatDeps, endpoint: TextEndpoint, request: FastifyRequest, reply: FastifyReply, key: ResolvedKey): Promise<void> {
   const body = request.body as Body;
-  if (typeof body.model !== 'string' || body.model.length === 0) throw new AppError('VALIDATION_FAILED', { detail: 'model is required' });
+  const context = callContext(request, key, endpoint.name, body.model, body.stream === true);
   const messages = endpoint.name === 'chat.completions' ? body.messages : undefined;
   if (endpoint.name === 'chat.completions' && (!Array.isArray(messages) || messages.length === 0)) {
     throw new AppError('VALIDATION_FAILED', { detail: 'messages must be a non-empty array' });
   }
   if (endpoint.name === 'completions' && body.prompt === undefined) throw new AppError('VALIDATION_FAILED', { detail: 'prompt is required' });
-  const stream = body.stream === true;
-  const context: CallContext = {
-    requestId: request.id,
-    userId: key.userId,
-    keyId: key.keyId,
-    role: key.role,
-    endpoint: endpoint.name,
-    model: body.model,
-    stream,
-    startedAt: performance.now(),
-  };
+  const stream = context.stream;
   const prompt = endpoint.name === 'completions' ? body.prompt : undefined;
   const maxOutput = (positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens) ?? deps.defaultMaxOutput) * answersOf(body, endpoint);
   const call = await admit(deps, key, context, { inputTokens: guessPromptTokens(messages as ChatMessageLike[] | undefined, prompt), outputTokens: maxOutput }, reply);

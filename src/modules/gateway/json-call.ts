@@ -4,7 +4,7 @@ import type { ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Usage } from '#modules/pricing/price.ts';
 import type { UsageSource } from '#modules/usage/usage.tables.ts';
 import { admit } from './admission.ts';
-import type { CallContext } from './billing.ts';
+import { callContext } from './billing.ts';
 import { ClientWatch } from './client-watch.ts';
 import type { ChatDeps } from './chat.ts';
 import { sendWithFailover } from './failover.ts';
@@ -32,18 +32,8 @@ export async function relayJson<B extends { model?: unknown }>(
   key: ResolvedKey,
 ): Promise<void> {
   const body = request.body as B;
-  if (typeof body.model !== 'string' || body.model.length === 0) throw new AppError('VALIDATION_FAILED', { detail: 'model is required' });
+  const context = callContext(request, key, endpoint.name, body.model, false);
   endpoint.validate(body);
-  const context: CallContext = {
-    requestId: request.id,
-    userId: key.userId,
-    keyId: key.keyId,
-    role: key.role,
-    endpoint: endpoint.name,
-    model: body.model,
-    stream: false,
-    startedAt: performance.now(),
-  };
   const call = await admit(deps, key, context, endpoint.worstCase(body), reply);
   const client = new ClientWatch(reply.raw);
   let channelId: string | null = null;
