@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '#core/clock.ts';
 import type { Config } from '#core/config.ts';
 import { SecretBox } from '#core/crypto.ts';
+import { supportsReturning } from '#core/db/dialect.ts';
 import { GroupCommit } from '#core/db/group-commit.ts';
 import type { Database } from '#core/db/create-db.ts';
 import type { KeyValueStore } from '#core/kv.ts';
@@ -52,7 +53,7 @@ export function createServices(infra: Infrastructure) {
   const db = database.db;
 
   const users = new UsersService(db, new UsersRepository(db), clock);
-  const credits = new CreditsService(db, new CreditsRepository(db), clock, { holdTtlMs: config.CREDIT_HOLD_TTL * 1000 });
+  const credits = new CreditsService(db, new CreditsRepository(db, supportsReturning(database.dialect)), clock, { holdTtlMs: config.CREDIT_HOLD_TTL * 1000 });
   const signupBonus = new SignupBonus(credits, kv, clock, { amount: config.SIGNUP_BONUS, perIpDaily: config.SIGNUP_BONUS_PER_IP_DAILY });
   const tokens = new TokenService(new SessionsRepository(db), config, clock);
   const captcha = new CaptchaService(kv, config, clock);

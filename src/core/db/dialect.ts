@@ -96,3 +96,8 @@ export function dayNumber(dialect: DialectName, column: string, offsetMs: number
   const offset = sql.lit(Math.trunc(offsetMs));
   return dialect === 'mysql' ? sql<number>`((${col} + ${offset}) DIV 86400000)` : sql<number>`((${col} + ${offset}) / 86400000)`;
 }
+
+/** PostgreSQL and SQLite can return rows from INSERT/UPDATE/DELETE; MySQL cannot. */
+export function supportsReturning(dialect: DialectName): boolean {
+  return dialect !== 'mysql';
+}

@@ -4,7 +4,11 @@ import type { CreditAccountRow, HoldRow, HoldStatus, LedgerRow } from './credits
 
 /** The only SQL of the credits module. Each method runs on the database, or on the transaction it is given last. */
 export class CreditsRepository {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    /** The dialect can return rows from an UPDATE (PostgreSQL, SQLite; not MySQL): one round trip less. */
+    private readonly returning: boolean,
+  ) {}
 
   async createAccount(userId: string, now: number, db: Kysely<DB> = this.db): Promise<void> {
     await db.insertInto('credit_accounts').values({ user_id: userId, balance: 0, held: 0, updated_at: now }).execute();
@@ -43,6 +47,17 @@ export class CreditsRepository {
       .set({ balance: sql`balance - ${charge}`, held: sql`held - ${held}`, updated_at: now })
       .where('user_id', '=', userId)
       .execute();
+  }
+
+  /** `chargeHeld`, then the new balance. */
+  async chargeHeldThenBalance(userId: string, held: number, charge: number, now: number, db: Kysely<DB> = this.db): Promise<number> {
+    const query = db
+      .updateTable('credit_accounts')
+      .set({ balance: sql`balance - ${charge}`, held: sql`held - ${held}`, updated_at: now })
+      .where('user_id', '=', userId);
+    if (this.returning) return (await query.returning('balance').executeTakeFirstOrThrow()).balance;
+    await query.execute();
+    return this.balanceOf(userId, db);
   }
 
   async balanceOf(userId: string, db: Kysely<DB> = this.db): Promise<number> {
@@ -98,16 +113,22 @@ export class CreditsRepository {
   }
 
   /** Moves a hold from status `from` to `to`; false when it was not in `from` (so each transition happens once). */
-  async moveHold(
+  /**
+   * Closes a hold that is in `from` (a conditional update: exactly one of racing callers wins) and returns
+   * it as it now is; undefined when it was not in `from`.
+   */
+  async takeHold(
     id: string,
     from: 'open' | 'expired',
     to: Exclude<HoldStatus, 'open'>,
     charged: number | null,
     now: number,
     db: Kysely<DB> = this.db,
-  ): Promise<boolean> {
-    const result = await db.updateTable('credit_holds').set({ status: to, charged, closed_at: now }).where('id', '=', id).where('status', '=', from).executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+  ): Promise<HoldRow | undefined> {
+    const query = db.updateTable('credit_holds').set({ status: to, charged, closed_at: now }).where('id', '=', id).where('status', '=', from);
+    if (this.returning) return query.returningAll().executeTakeFirst();
+    const moved = Number((await query.executeTakeFirst()).numUpdatedRows) === 1;
+    return moved ? this.findHold(id, db) : undefined;
   }
 
   async expiredHoldIds(now: number, limit: number, db: Kysely<DB> = this.db): Promise<string[]> {

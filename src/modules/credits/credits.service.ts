@@ -161,14 +161,16 @@ export class CreditsService {
     if (!Number.isSafeInteger(charge) || charge < 0) throw new RangeError(`charge must be a non-negative integer, got ${charge}`);
     const now = this.clock.now();
     // Close first, read after: a settle that loses a race then sees (and reports) what the winner charged.
-    const wasOpen = await this.repo.moveHold(holdId, 'open', 'settled', charge, now, trx);
-    const wasExpired = !wasOpen && (await this.repo.moveHold(holdId, 'expired', 'settled', charge, now, trx));
-    const hold = await this.repo.findHold(holdId, trx);
-    if (!hold) throw new AppError('NOT_FOUND');
-    if (!wasOpen && !wasExpired) return { applied: false, charged: hold.charged ?? 0 };
-    await this.repo.chargeHeld(hold.user_id, wasOpen ? hold.amount : 0, charge, now, trx);
+    const open = await this.repo.takeHold(holdId, 'open', 'settled', charge, now, trx);
+    const hold = open ?? (await this.repo.takeHold(holdId, 'expired', 'settled', charge, now, trx));
+    if (!hold) {
+      const closed = await this.repo.findHold(holdId, trx);
+      if (!closed) throw new AppError('NOT_FOUND');
+      return { applied: false, charged: closed.charged ?? 0 };
+    }
+    // An expired hold's credits were freed already: only the charge moves now.
+    const balance = await this.repo.chargeHeldThenBalance(hold.user_id, open ? hold.amount : 0, charge, now, trx);
     if (charge > 0) {
-      const balance = await this.repo.balanceOf(hold.user_id, trx);
       await this.repo.insertLedger(
         {
           id: newId(now),
@@ -220,8 +222,7 @@ export class CreditsService {
 
   private async freeIn(trx: Kysely<DB>, holdId: string, to: 'released' | 'expired'): Promise<boolean> {
     const now = this.clock.now();
-    if (!(await this.repo.moveHold(holdId, 'open', to, null, now, trx))) return false;
-    const hold = await this.repo.findHold(holdId, trx);
+    const hold = await this.repo.takeHold(holdId, 'open', to, null, now, trx);
     if (!hold) return false;
     await this.repo.chargeHeld(hold.user_id, hold.amount, 0, now, trx);
     return true;
