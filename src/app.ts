@@ -21,7 +21,6 @@ import { registerHealthRoutes } from '#modules/health/health.routes.ts';
 import { registerUsersRoutes } from '#modules/users/users.routes.ts';
 import { registerCheckinRoutes } from '#modules/checkin/checkin.routes.ts';
 import { registerCreditsRoutes } from '#modules/credits/credits.routes.ts';
-import { startHoldSweeper } from '#modules/credits/hold-sweeper.ts';
 import { registerRedeemRoutes } from '#modules/redeem/redeem.routes.ts';
 import { registerStatsRoutes } from '#modules/stats/stats.routes.ts';
 import { registerChannelRoutes } from '#modules/channels/channels.routes.ts';
@@ -151,7 +150,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerPricingRoutes(app, pricing);
   registerUsageRoutes(app, usage);
   registerGatewayRoutes(app, { ...gateway, bodyLimit: config.GATEWAY_BODY_LIMIT, startedAt: clock.now() });
-  startHoldSweeper(app, credits, config.HOLD_SWEEP_INTERVAL * 1000);
+  // Holds past their deadline (a crash may have left some) are freed at start and then regularly.
+  runPeriodically(app, { name: 'hold sweep', everyMs: config.HOLD_SWEEP_INTERVAL * 1000, atStart: true }, async () => {
+    const expired = await credits.sweepExpiredHolds();
+    if (expired > 0) app.log.warn({ expired }, 'freed expired credit holds');
+  });
   runPeriodically(app, { name: 'channel probe', everyMs: config.CHANNEL_PROBE_INTERVAL * 1000 }, () => channels.probe());
   runPeriodically(app, { name: 'key last-used', everyMs: 5_000 }, () => keys.flushLastUsed());
   runPeriodically(app, { name: 'usage retention', everyMs: 3_600_000, atStart: true }, () => usage.prune());
