@@ -145,7 +145,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerCheckinRoutes(app, checkin);
   registerRedeemRoutes(app, redeem);
   registerStatsRoutes(app, { credits, checkin, usage });
-  registerKeysRoutes(app, { keys, now: () => clock.now() });
+  registerKeysRoutes(app, { keys, usage, now: () => clock.now() });
   registerChannelRoutes(app, channels);
   registerPricingRoutes(app, pricing);
   registerUsageRoutes(app, usage);

@@ -166,6 +166,22 @@ describe.each(backends())('API keys on $label', (backend) => {
     expect((await list(c.user)).find((k) => k.id === c.keyId)).toMatchObject({ creditsUsed: 36 });
   });
 
+  it('a cap put on a key that has been spending counts what it spent before', async () => {
+    const c = await newCaller(g);
+    for (let i = 0; i < 3; i++) expect((await chat(c.secret, { ...usage(), max_tokens: 1000 })).statusCode).toBe(200);
+    expect((await list(c.user))[0]).toMatchObject({ creditCap: null, creditsUsed: 12 });
+    // 12 spent; a call holds about 22: a cap of 30 leaves room for none, whatever was spent without one.
+    expect((await patch(c.user, c.keyId, { creditCap: 30 })).statusCode).toBe(200);
+    const refused = await chat(c.secret, { ...usage(), max_tokens: 1000 });
+    expect(refused.statusCode).toBe(402);
+    expect((await list(c.user))[0]).toMatchObject({ creditCap: 30, creditsUsed: 12 });
+    // Raising the cap lets calls through again, counted on top of the 12.
+    expect((await patch(c.user, c.keyId, { creditCap: 40 })).statusCode).toBe(200);
+    expect((await chat(c.secret, { ...usage(), max_tokens: 1000 })).statusCode).toBe(200);
+    expect((await list(c.user))[0]).toMatchObject({ creditCap: 40, creditsUsed: 16 });
+    expect(await expectBooksBalanced(g, c.user.id)).toBe(1000 - 16);
+  });
+
   it('records when a key was last used', async () => {
     const c = await newCaller(g);
     expect((await list(c.user))[0]!.lastUsedAt).toBeNull();

@@ -64,6 +64,8 @@ export class BillingSession {
     private readonly price: Price,
     /** None for a free call: its price is zero, so it can move no money. */
     private readonly hold: Hold | null,
+    /** The key has a credit cap, whose counter moves with the hold (uncapped keys keep none). */
+    private readonly keyCapped: boolean,
   ) {}
 
   /** Holds the most the call may cost; INSUFFICIENT_CREDITS or KEY_CREDIT_CAP when it cannot be covered. */
@@ -71,18 +73,18 @@ export class BillingSession {
     const amount = deps.pricing.charge(price, worstCase, context.role);
     // A model priced at zero costs nothing whatever it uses (every call has a prompt, so a non-zero
     // price rounds up to at least 1): no hold, and a spent balance or key cap does not block it.
-    if (amount === 0) return new BillingSession(deps, context, price, null);
+    if (amount === 0) return new BillingSession(deps, context, price, null, false);
     // The key's cap and the user's credits are held together, in one transaction: both or neither.
     // Rows are always locked in the order hold → account → key (here and in settle), so concurrent
     // transactions on PostgreSQL and MySQL never deadlock on each other.
     const hold = await deps.group.run(async (trx) => {
       // The request id may come from the client, so it names the call but never keys the money.
       const held = await deps.credits.reserveIn(trx, context.userId, amount, { idempotencyKey: `call:${newId()}`, reference: context.requestId });
-      if (context.keyId && !(await deps.keys.spend(context.keyId, amount, false, trx))) throw new AppError('KEY_CREDIT_CAP');
+      if (keyCapped && context.keyId && !(await deps.keys.spend(context.keyId, amount, false, trx))) throw new AppError('KEY_CREDIT_CAP');
       return held;
       // Without a cap on the key nothing can refuse after the hold is written, so no savepoint is needed.
     }, { savepoint: keyCapped });
-    return new BillingSession(deps, context, price, hold);
+    return new BillingSession(deps, context, price, hold, keyCapped);
   }
 
   get held(): number {
@@ -107,7 +109,7 @@ export class BillingSession {
         reason: `${this.context.endpoint} ${this.context.model}`,
         reference: this.context.requestId,
       });
-      const keyId = this.context.keyId;
+      const keyId = this.keyCapped ? this.context.keyId : null;
       if (keyId && result.applied && charge !== hold.amount) {
         if (charge > hold.amount) await this.deps.keys.spend(keyId, charge - hold.amount, true, trx);
         else await this.deps.keys.unspend(keyId, hold.amount - charge, trx);
@@ -123,7 +125,7 @@ export class BillingSession {
     this.closed = true;
     const hold = this.hold;
     await this.deps.group.run(async (trx) => {
-      if (hold && (await this.deps.credits.releaseIn(trx, hold.id)) && this.context.keyId) {
+      if (hold && (await this.deps.credits.releaseIn(trx, hold.id)) && this.keyCapped && this.context.keyId) {
         await this.deps.keys.unspend(this.context.keyId, hold.amount, trx);
       }
       await this.record(trx, { inputTokens: 0, outputTokens: 0 }, 0, 'none', 'error', outcome);

@@ -4,7 +4,7 @@ import type { Role, UserStatus } from '#modules/users/users.tables.ts';
 import type { ApiKeyRow, ApiKeysTable } from './keys.tables.ts';
 
 export type KeyChanges = Partial<
-  Pick<ApiKeysTable, 'name' | 'enabled' | 'expires_at' | 'allowed_models' | 'allowed_ips' | 'credit_cap' | 'rpm' | 'tpm' | 'concurrency' | 'rpd'>
+  Pick<ApiKeysTable, 'name' | 'enabled' | 'expires_at' | 'allowed_models' | 'allowed_ips' | 'credit_cap' | 'credits_used' | 'rpm' | 'tpm' | 'concurrency' | 'rpd'>
 >;
 
 export class KeysRepository {

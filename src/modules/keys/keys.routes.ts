@@ -3,6 +3,7 @@ import { AppError } from '#core/errors.ts';
 import type { App } from '#core/http/route-config.ts';
 import { isIpOrCidr } from './ip-allowlist.ts';
 import { CreatedKey, CreateKeyBody, KeyIdParams, KeyView, toKeyView, UpdateKeyBody } from './keys.schemas.ts';
+import type { UsageService } from '#modules/usage/usage.service.ts';
 import type { KeySettings, KeysService } from './keys.service.ts';
 
 type Body = {
@@ -43,8 +44,9 @@ function settingsOf(body: Body, now: number): Partial<KeySettings> {
 }
 
 /** `/api/keys`: a signed-in user's API keys. */
-export function registerKeysRoutes(app: App, deps: { keys: KeysService; now: () => number }): void {
-  const { keys } = deps;
+export function registerKeysRoutes(app: App, deps: { keys: KeysService; usage: UsageService; now: () => number }): void {
+  const { keys, usage } = deps;
+  const spent = async (keyId: string) => (await usage.creditsByKey([keyId])).get(keyId) ?? 0;
   const tags = ['keys'];
   const security = [{ bearer: [] }];
   const config = { access: 'user' as const };
@@ -64,20 +66,28 @@ export function registerKeysRoutes(app: App, deps: { keys: KeysService; now: () 
         limits: given.limits ?? { rpm: null, tpm: null, concurrency: null, rpd: null },
       });
       reply.status(201).header('cache-control', 'no-store');
-      return { key: secret, apiKey: toKeyView(key) };
+      return { key: secret, apiKey: toKeyView(key, 0) };
     },
   );
 
   app.get(
     '/api/keys',
     { config, schema: { tags, security, summary: 'Your API keys (never their secrets)', response: { 200: Type.Object({ items: Type.Array(KeyView) }) } } },
-    async (request) => ({ items: (await keys.list(request.principal!.userId)).map(toKeyView) }),
+    async (request) => {
+      const rows = await keys.list(request.principal!.userId);
+      const charged = await usage.creditsByKey(rows.map((row) => row.id));
+      return { items: rows.map((row) => toKeyView(row, charged.get(row.id) ?? 0)) };
+    },
   );
 
   app.patch(
     '/api/keys/:id',
     { config, schema: { tags, security, summary: 'Change a key; takes effect at once on every instance', params: KeyIdParams, body: UpdateKeyBody, response: { 200: KeyView } } },
-    async (request) => toKeyView(await keys.update(request.principal!.userId, request.params.id, settingsOf(request.body, deps.now()))),
+    async (request) => {
+      const { id } = request.params;
+      const key = await keys.update(request.principal!.userId, id, settingsOf(request.body, deps.now()), () => spent(id));
+      return toKeyView(key, await spent(id));
+    },
   );
 
   app.delete(

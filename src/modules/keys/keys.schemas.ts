@@ -71,7 +71,8 @@ export const CreatedKey = Type.Object({
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const list = (json: string | null) => (json === null ? null : (JSON.parse(json) as string[]));
 
-export function toKeyView(row: ApiKeyRow) {
+/** A key as its owner sees it; `creditsUsed` is what has been charged through it (usage records). */
+export function toKeyView(row: ApiKeyRow, creditsUsed: number) {
   return {
     id: row.id,
     name: row.name,
@@ -81,7 +82,7 @@ export function toKeyView(row: ApiKeyRow) {
     allowedModels: list(row.allowed_models),
     allowedIps: list(row.allowed_ips),
     creditCap: row.credit_cap,
-    creditsUsed: row.credits_used,
+    creditsUsed,
     rateLimits: { rpm: row.rpm, tpm: row.tpm, concurrency: row.concurrency, rpd: row.rpd },
     lastUsedAt: iso(row.last_used_at),
     createdAt: new Date(row.created_at).toISOString(),

@@ -88,10 +88,16 @@ export class KeysService {
     return this.repo.listOwned(userId);
   }
 
-  async update(userId: string, id: string, changes: Partial<KeySettings>): Promise<ApiKeyRow> {
+  /**
+   * Changes a key. `spentSoFar` says what the key has been charged: a cap put on a key that had none
+   * starts from there, so it limits the key's whole spending, not only what comes after.
+   */
+  async update(userId: string, id: string, changes: Partial<KeySettings>, spentSoFar: () => Promise<number>): Promise<ApiKeyRow> {
     const existing = await this.repo.findOwned(userId, id);
     if (!existing) throw new AppError('NOT_FOUND');
-    await this.repo.update(userId, id, toColumns(changes), this.clock.now());
+    const columns = toColumns(changes);
+    if (existing.credit_cap === null && typeof changes.creditCap === 'number') columns.credits_used = await spentSoFar();
+    await this.repo.update(userId, id, columns, this.clock.now());
     await this.bus.publish(`key:${existing.key_hash}`);
     return (await this.repo.findOwned(userId, id))!;
   }

@@ -18,7 +18,10 @@ export interface ApiKeysTable {
   allowed_ips: string | null;
   /** Most credits this key may spend in total; null = no cap. */
   credit_cap: number | null;
-  /** Credits charged to this key plus those held for its calls in flight. */
+  /**
+   * For a key with a cap only: credits charged through it plus those held for its calls in flight (what
+   * the cap is checked against). Set to what the key had spent when a cap is first put on it.
+   */
   credits_used: number;
   rpm: number | null;
   tpm: number | null;

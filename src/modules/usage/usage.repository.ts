@@ -40,6 +40,18 @@ export class UsageRepository {
     return { rows, total: Number(count.n) };
   }
 
+  /** Credits charged through each of `keyIds`, all time. */
+  async creditsByKey(keyIds: string[]): Promise<Map<string, number>> {
+    if (keyIds.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('usage_records')
+      .select((eb) => ['key_id', eb.fn.sum<number>('credits').as('credits')])
+      .where('key_id', 'in', keyIds)
+      .groupBy('key_id')
+      .execute();
+    return new Map(rows.map((r) => [r.key_id!, Number(r.credits)]));
+  }
+
   async count(userId: string): Promise<number> {
     const row = await this.db.selectFrom('usage_records').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow();
     return Number(row.n);

@@ -43,6 +43,11 @@ export class UsageService {
     return this.repo.list(filter, (page - 1) * limit, limit);
   }
 
+  /** Credits charged through each of these API keys. */
+  creditsByKey(keyIds: string[]): Promise<Map<string, number>> {
+    return this.repo.creditsByKey(keyIds);
+  }
+
   calls(userId: string): Promise<number> {
     return this.repo.count(userId);
   }
