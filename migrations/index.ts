@@ -3,6 +3,7 @@ import * as accounts from './20261121_0001_accounts.ts';
 import * as credits from './20261122_0002_credits.ts';
 import * as checkinsRedeem from './20261122_0003_checkins_redeem.ts';
 import * as gateway from './20261122_0004_gateway.ts';
+import * as dify from './20261122_0005_dify.ts';
 
 /** Every migration, in order. Append only: never edit or reorder one that has landed. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '20261122_0002_credits': credits,
   '20261122_0003_checkins_redeem': checkinsRedeem,
   '20261122_0004_gateway': gateway,
+  '20261122_0005_dify': dify,
 };

@@ -24,6 +24,7 @@ import { registerCreditsRoutes } from '#modules/credits/credits.routes.ts';
 import { registerRedeemRoutes } from '#modules/redeem/redeem.routes.ts';
 import { registerStatsRoutes } from '#modules/stats/stats.routes.ts';
 import { registerChannelRoutes } from '#modules/channels/channels.routes.ts';
+import { registerDifyRoutes } from '#modules/dify/dify.routes.ts';
 import { registerGatewayRoutes } from '#modules/gateway/gateway.routes.ts';
 import { registerKeysRoutes } from '#modules/keys/keys.routes.ts';
 import { registerPricingRoutes } from '#modules/pricing/pricing.routes.ts';
@@ -126,6 +127,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     const created = await channels.bootstrap(config.OPENAI_BASE_URL, config.OPENAI_API_KEY);
     if (created) app.log.info({ baseUrl: created.baseUrl }, 'first channel created from OPENAI_BASE_URL');
   }
+  if (config.DIFY_API_URL && config.DIFY_API_KEY) {
+    const created = await channels.bootstrapDify(config.DIFY_API_URL, config.DIFY_API_KEY, { mode: config.DIFY_APP_MODE, prices: services.difyDefaults });
+    if (created) app.log.info({ baseUrl: created.baseUrl, mode: config.DIFY_APP_MODE }, 'first Dify app created from DIFY_API_URL');
+  }
   app.decorate('services', services);
 
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
@@ -146,10 +151,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerRedeemRoutes(app, redeem);
   registerStatsRoutes(app, { credits, checkin, usage });
   registerKeysRoutes(app, { keys, usage, now: () => clock.now() });
-  registerChannelRoutes(app, channels);
+  registerChannelRoutes(app, channels, services.difyDefaults);
   registerPricingRoutes(app, pricing);
   registerUsageRoutes(app, usage);
   registerGatewayRoutes(app, { ...gateway, bodyLimit: config.GATEWAY_BODY_LIMIT, startedAt: clock.now() });
+  await registerDifyRoutes(app, { dify: services.dify, billing: gateway, defaultMaxOutput: config.DEFAULT_MAX_OUTPUT_TOKENS, stopDrainMs: 5_000, uploadLimit: config.DIFY_UPLOAD_LIMIT });
   // Holds past their deadline (a crash may have left some) are freed at start and then regularly.
   runPeriodically(app, { name: 'hold sweep', everyMs: config.HOLD_SWEEP_INTERVAL * 1000, atStart: true }, async () => {
     const expired = await credits.sweepExpiredHolds();

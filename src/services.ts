@@ -22,6 +22,9 @@ import { CheckinService } from '#modules/checkin/checkin.service.ts';
 import { CreditsRepository } from '#modules/credits/credits.repository.ts';
 import { CreditsService } from '#modules/credits/credits.service.ts';
 import { SignupBonus } from '#modules/credits/signup-bonus.ts';
+import type { DifyPrices } from '#modules/channels/dify-app.ts';
+import { DifyRepository } from '#modules/dify/dify.repository.ts';
+import { DifyService } from '#modules/dify/dify.service.ts';
 import type { ChatDeps } from '#modules/gateway/chat.ts';
 import { KeysRepository } from '#modules/keys/keys.repository.ts';
 import { KeysService } from '#modules/keys/keys.service.ts';
@@ -103,5 +106,20 @@ export function createServices(infra: Infrastructure) {
     defaultMaxOutput: config.DEFAULT_MAX_OUTPUT_TOKENS,
   };
 
-  return { database, kv, bus, clock, users, auth, tokens, captcha, credits, checkin, redeem, keys, pricing, channels, usage, limiter, gateway };
+  const difyDefaults: DifyPrices = {
+    input: config.DIFY_PRICE_INPUT,
+    output: config.DIFY_PRICE_OUTPUT,
+    endpoints: {
+      'chat-messages': config.DIFY_PRICE_PER_CALL,
+      'completion-messages': config.DIFY_PRICE_PER_CALL,
+      'workflows/run': config.DIFY_PRICE_PER_CALL,
+      'audio-to-text': config.DIFY_PRICE_PER_CALL,
+      'text-to-audio': config.DIFY_PRICE_PER_CALL,
+      suggested: 0,
+      'files/upload': 0,
+    },
+  };
+  const dify = new DifyService(new DifyRepository(db), channels, kv, clock, gateway.failover.timeouts);
+
+  return { database, kv, bus, clock, users, auth, tokens, captcha, credits, checkin, redeem, keys, pricing, channels, usage, limiter, gateway, dify, difyDefaults };
 }

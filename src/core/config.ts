@@ -64,6 +64,13 @@ export const EnvSchema = Type.Object({
   REDEEM_FAILURE_WINDOW: Int(3600, 60),
   OPENAI_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   OPENAI_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  DIFY_API_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  DIFY_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  DIFY_APP_MODE: Type.Union(['chat', 'agent-chat', 'advanced-chat', 'completion', 'workflow'].map((m) => Type.Literal(m)), { default: 'chat' }),
+  DIFY_PRICE_INPUT: Type.Number({ default: 1, minimum: 0, maximum: 1_000_000 }),
+  DIFY_PRICE_OUTPUT: Type.Number({ default: 2, minimum: 0, maximum: 1_000_000 }),
+  DIFY_PRICE_PER_CALL: Type.Number({ default: 1, minimum: 0, maximum: 1_000_000 }),
+  DIFY_UPLOAD_LIMIT: Int(15 * 1024 * 1024, 1024),
   CREDITS_PER_USD: Int(1000, 1),
   PRICE_MULTIPLIER_USER: Type.Number({ default: 1, minimum: 0, maximum: 1000 }),
   PRICE_MULTIPLIER_ADMIN: Type.Number({ default: 1, minimum: 0, maximum: 1000 }),
@@ -98,7 +105,7 @@ export class ConfigError extends Error {
 }
 
 /** Values never echoed in an error message; URLs are shown with their credentials masked. */
-const SECRET_VARS = new Set(['JWT_SECRET', 'MASTER_KEY', 'ADMIN_PASSWORD', 'RESEND_API_KEY', 'OPENAI_API_KEY']);
+const SECRET_VARS = new Set(['JWT_SECRET', 'MASTER_KEY', 'ADMIN_PASSWORD', 'RESEND_API_KEY', 'OPENAI_API_KEY', 'DIFY_API_KEY']);
 const BOOLEANS: Record<string, boolean> = { true: true, false: false, '1': true, '0': false, yes: true, no: false, on: true, off: false };
 
 interface FieldSchema {
@@ -177,6 +184,9 @@ function checkCombinations(env: Env): void {
   }
   if (Boolean(env.OPENAI_BASE_URL) !== Boolean(env.OPENAI_API_KEY)) {
     throw new ConfigError('Invalid configuration: OPENAI_BASE_URL and OPENAI_API_KEY must be set together');
+  }
+  if (Boolean(env.DIFY_API_URL) !== Boolean(env.DIFY_API_KEY)) {
+    throw new ConfigError('Invalid configuration: DIFY_API_URL and DIFY_API_KEY must be set together');
   }
   if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
     throw new ConfigError('Invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD must be set together');

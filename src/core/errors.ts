@@ -98,6 +98,11 @@ const ERRORS = {
   API_KEY_DISABLED: { status: 401, zh: 'API 密钥已停用', en: 'This API key is disabled' },
   API_KEY_EXPIRED: { status: 401, zh: 'API 密钥已过期', en: 'This API key has expired' },
   API_KEY_IP_DENIED: { status: 403, zh: '此 API 密钥不允许从 {ip} 访问', en: 'This API key may not be used from {ip}' },
+  API_KEY_GUESSING: {
+    status: 429,
+    zh: '无效 API 密钥的尝试次数过多，请 {seconds} 秒后重试',
+    en: 'Too many invalid API keys from this address; try again in {seconds} seconds',
+  },
   KEY_CREDIT_CAP: { status: 402, zh: '此 API 密钥的积分额度已用完', en: 'This API key has reached its credit cap' },
   MODEL_NOT_FOUND: {
     status: 404,
@@ -120,6 +125,16 @@ const ERRORS = {
     en: 'The upstream service is unavailable; please retry later (nothing was charged)',
   },
   UPSTREAM_ERROR: { status: 502, zh: '上游服务返回错误：{detail}', en: 'The upstream service failed: {detail}' },
+  DIFY_NOT_CONFIGURED: { status: 503, zh: '暂无可用的 Dify 应用，请联系管理员', en: 'No Dify app is available; ask the administrator' },
+  DIFY_APP_NOT_FOUND: { status: 404, zh: 'Dify 应用不存在或不支持此接口：{app}', en: 'No Dify app {app} serves this endpoint' },
+  DIFY_REJECTED: { status: 400, zh: 'Dify 拒绝了请求：{detail}', en: 'Dify refused the request: {detail}' },
+  CONVERSATION_NOT_FOUND: { status: 404, zh: '会话不存在', en: 'Conversation Not Exists.' },
+  MESSAGE_NOT_FOUND: { status: 404, zh: '消息不存在', en: 'Message Not Exists.' },
+  FILE_NOT_FOUND: { status: 404, zh: '文件不存在', en: 'File not found' },
+  TASK_NOT_FOUND: { status: 404, zh: '任务不存在或已结束', en: 'Task not found' },
+  FILE_REQUIRED: { status: 400, zh: '请上传文件（字段 file）', en: 'Upload a file in the field `file`' },
+  FILE_TOO_LARGE: { status: 413, zh: '文件过大（上限 {max} 字节）', en: 'The file is too large (limit {max} bytes)' },
+  PROXY_ENDPOINT_NOT_ALLOWED: { status: 400, zh: '不允许代理此 Dify 接口：{endpoint}', en: 'This Dify endpoint may not be proxied: {endpoint}' },
   SERVICE_UNAVAILABLE: { status: 503, zh: '服务暂时不可用，请稍后重试', en: 'Service temporarily unavailable' },
   INTERNAL: { status: 500, zh: '服务器内部错误', en: 'Internal server error' },
 } as const satisfies Record<string, ErrorSpec>;
@@ -140,6 +155,15 @@ export class AppError extends Error {
     super(translate('en', code, params));
     this.name = 'AppError';
     this.status = ERRORS[code].status;
+  }
+}
+
+/** Dify answered a call with a client error (a 4xx of its own): its status, code and message reach the client. */
+export class DifyRejected extends AppError {
+  override readonly status: number;
+  constructor(status: number, difyCode: string, message: string) {
+    super('DIFY_REJECTED', { detail: message }, { status, dify_code: difyCode });
+    this.status = status;
   }
 }
 

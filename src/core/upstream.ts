@@ -1,4 +1,4 @@
-import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { Agent, errors as undiciErrors, request, type Dispatcher, type FormData } from 'undici';
 
 /** One pooled, keep-alive HTTP agent for every upstream call. */
 const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
@@ -41,9 +41,51 @@ export async function postJson(
       bodyTimeout: timeouts.bodyMs,
     });
   } catch (error) {
-    if (signal.aborted) throw error;
-    const timedOut = error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.ConnectTimeoutError;
-    throw new UpstreamUnreachable((error as Error).message, timedOut);
+    throw unreachable(error, signal);
+  }
+}
+
+/** A request failed before an answer: the caller's own abort stays as it is, anything else is the upstream's fault. */
+function unreachable(error: unknown, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted) return error;
+  const timedOut = error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.ConnectTimeoutError;
+  return new UpstreamUnreachable((error as Error).message, timedOut);
+}
+
+export interface UpstreamCall {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** After the base URL, e.g. `/chat-messages`; the query is added from `query`. */
+  path: string;
+  query?: Record<string, string>;
+  /** A JSON body, or a multipart form (its boundary is set by the client). */
+  body?: { json: unknown } | { form: FormData };
+  signal?: AbortSignal;
+  timeouts: UpstreamTimeouts;
+}
+
+/** Any call to `baseUrl + path` with the channel's secret (the Dify proxy's many endpoints). The body stays a stream. */
+export async function sendUpstream(baseUrl: string, secret: string, call: UpstreamCall): Promise<Dispatcher.ResponseData> {
+  const query = call.query && Object.keys(call.query).length > 0 ? `?${new URLSearchParams(call.query).toString()}` : '';
+  const headers: Record<string, string> = { authorization: `Bearer ${secret}`, accept: 'application/json, text/event-stream, */*' };
+  let body: string | FormData | undefined;
+  if (call.body && 'json' in call.body) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(call.body.json);
+  } else if (call.body) {
+    body = call.body.form;
+  }
+  try {
+    return await request(`${baseUrl}${call.path}${query}`, {
+      method: call.method,
+      dispatcher: agent,
+      headers,
+      body,
+      signal: call.signal,
+      headersTimeout: call.timeouts.headersMs,
+      bodyTimeout: call.timeouts.bodyMs,
+    });
+  } catch (error) {
+    throw unreachable(error, call.signal);
   }
 }
 

@@ -1,4 +1,4 @@
-import { SqliteAdapter, sql, type Kysely, type RawBuilder } from 'kysely';
+import { MysqlAdapter, SqliteAdapter, sql, type Expression, type Kysely, type RawBuilder } from 'kysely';
 import type { DialectName } from './create-db.ts';
 
 /**
@@ -100,4 +100,9 @@ export function dayNumber(dialect: DialectName, column: string, offsetMs: number
 /** PostgreSQL and SQLite can return rows from INSERT/UPDATE/DELETE; MySQL cannot. */
 export function supportsReturning(dialect: DialectName): boolean {
   return dialect !== 'mysql';
+}
+
+/** A column for long text (answers can run past MySQL's 64 KB `text`): `mediumtext` there, `text` elsewhere. */
+export function longText<DB>(db: Kysely<DB>): 'text' | Expression<unknown> {
+  return db.getExecutor().adapter instanceof MysqlAdapter ? sql`mediumtext` : 'text';
 }

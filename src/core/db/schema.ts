@@ -2,6 +2,7 @@ import type { AuthTables } from '#modules/auth/auth.tables.ts';
 import type { ChannelsTables } from '#modules/channels/channels.tables.ts';
 import type { CheckinTables } from '#modules/checkin/checkin.tables.ts';
 import type { CreditsTables } from '#modules/credits/credits.tables.ts';
+import type { DifyTables } from '#modules/dify/dify.tables.ts';
 import type { KeysTables } from '#modules/keys/keys.tables.ts';
 import type { PricingTables } from '#modules/pricing/pricing.tables.ts';
 import type { RedeemTables } from '#modules/redeem/redeem.tables.ts';
@@ -10,4 +11,4 @@ import type { UsersTables } from '#modules/users/users.tables.ts';
 
 /** The whole database, as the union of every module's tables. */
 export interface DB
-  extends UsersTables, AuthTables, CreditsTables, CheckinTables, RedeemTables, KeysTables, ChannelsTables, PricingTables, UsageTables {}
+  extends UsersTables, AuthTables, CreditsTables, CheckinTables, RedeemTables, KeysTables, ChannelsTables, PricingTables, UsageTables, DifyTables {}

@@ -18,9 +18,10 @@ export interface Principal {
 
 /**
  * Who may call a route: declared on the route, enforced in one hook (modules/auth/auth.guard.ts).
- * `apikey` routes take a Tollgate API key (`sk-…`) instead of a session.
+ * `apikey` routes take a Tollgate API key (`sk-…`) instead of a session; `userOrKey` routes take either
+ * (the Dify proxy: a browser signs in, a Dify SDK is given a key).
  */
-export type RouteAccess = 'public' | 'user' | 'admin' | 'apikey';
+export type RouteAccess = 'public' | 'user' | 'admin' | 'apikey' | 'userOrKey';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

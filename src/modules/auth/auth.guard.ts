@@ -1,6 +1,6 @@
 import { AppError } from '#core/errors.ts';
 import type { App } from '#core/http/route-config.ts';
-import type { KeysService } from '#modules/keys/keys.service.ts';
+import { API_KEY_PREFIX, type KeysService } from '#modules/keys/keys.service.ts';
 import { bearerOf, readAccessToken } from './session-cookies.ts';
 import type { TokenService } from './token.service.ts';
 
@@ -16,8 +16,8 @@ export function registerAuthGuard(app: App, tokens: TokenService, keys: KeysServ
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access ?? 'public';
     if (access === 'public') return;
-    if (access === 'apikey') {
-      const secret = bearerOf(request.headers.authorization);
+    const secret = access === 'apikey' || access === 'userOrKey' ? bearerOf(request.headers.authorization) : undefined;
+    if (access === 'apikey' || (access === 'userOrKey' && secret?.startsWith(API_KEY_PREFIX))) {
       if (!secret) throw new AppError('API_KEY_MISSING');
       const apiKey = await keys.authenticate(secret, request.ip);
       request.principal = { userId: apiKey.userId, role: apiKey.role, sessionId: '', via: 'apikey', apiKey };

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '#core/db/schema.ts';
-import type { ChannelRow, ChannelsTable } from './channels.tables.ts';
+import type { ChannelKind, ChannelRow, ChannelsTable } from './channels.tables.ts';
 
 export type ChannelChanges = Partial<Omit<ChannelsTable, 'id' | 'created_at'>>;
 
@@ -15,8 +15,8 @@ export class ChannelsRepository {
     return this.db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  async count(): Promise<number> {
-    const row = await this.db.selectFrom('channels').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  async count(kind: ChannelKind): Promise<number> {
+    const row = await this.db.selectFrom('channels').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', kind).executeTakeFirstOrThrow();
     return Number(row.n);
   }
 

@@ -1,6 +1,8 @@
 import { Type } from 'typebox';
 import type { App } from '#core/http/route-config.ts';
+import { AppError } from '#core/errors.ts';
 import { ChannelsService, type Channel, type ChannelInput } from './channels.service.ts';
+import { DIFY_APP_MODES, DIFY_PRICED_ENDPOINTS, type DifyApp, type DifyAppMode, type DifyPrices } from './dify-app.ts';
 
 const Model = Type.String({ minLength: 1, maxLength: 128 });
 const Fields = {
@@ -12,18 +14,39 @@ const Fields = {
   priority: Type.Integer({ minimum: -1000, maximum: 1000 }),
   weight: Type.Integer({ minimum: 0, maximum: 1000 }),
   enabled: Type.Boolean(),
+  kind: Type.Union([Type.Literal('openai'), Type.Literal('dify')], { description: '`dify`: one Dify app, its app key as apiKey' }),
+  appMode: Type.Union(DIFY_APP_MODES.map((m) => Type.Literal(m)), { description: 'Dify apps: the mode of the app' }),
+  prices: Type.Object(
+    {
+      input: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 })),
+      output: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 })),
+      endpoints: Type.Optional(
+        Type.Object(Object.fromEntries(DIFY_PRICED_ENDPOINTS.map((e) => [e, Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 }))])), { additionalProperties: false }),
+      ),
+    },
+    { additionalProperties: false, description: 'Dify apps: credits per 1,000 input/output tokens and a base price per endpoint call' },
+  ),
 };
+
+const PricesView = Type.Object({
+  input: Type.Number(),
+  output: Type.Number(),
+  endpoints: Type.Record(Type.String(), Type.Number()),
+});
 
 const CreateBody = Type.Object(
   {
     name: Fields.name,
     baseUrl: Fields.baseUrl,
     apiKey: Fields.apiKey,
-    models: Fields.models,
+    kind: Type.Optional(Fields.kind),
+    models: Type.Optional(Fields.models),
     modelMap: Type.Optional(Fields.modelMap),
     priority: Type.Optional(Fields.priority),
     weight: Type.Optional(Fields.weight),
     enabled: Type.Optional(Fields.enabled),
+    appMode: Type.Optional(Fields.appMode),
+    prices: Type.Optional(Fields.prices),
   },
   { additionalProperties: false },
 );
@@ -38,6 +61,8 @@ const UpdateBody = Type.Object(
     priority: Type.Optional(Fields.priority),
     weight: Type.Optional(Fields.weight),
     enabled: Type.Optional(Fields.enabled),
+    appMode: Type.Optional(Fields.appMode),
+    prices: Type.Optional(Fields.prices),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -56,6 +81,8 @@ const ChannelView = Type.Object({
   autoDisabled: Type.Boolean(),
   consecutiveFailures: Type.Integer(),
   lastError: Type.Union([Type.String(), Type.Null()]),
+  appMode: Type.Union([Type.String(), Type.Null()]),
+  prices: Type.Union([PricesView, Type.Null()]),
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });
@@ -84,20 +111,70 @@ function toView(c: Channel) {
     autoDisabled: c.autoDisabled,
     consecutiveFailures: c.consecutiveFailures,
     lastError: c.lastError,
+    appMode: c.dify?.mode ?? null,
+    prices: c.dify ? { input: c.dify.prices.input, output: c.dify.prices.output, endpoints: { ...c.dify.prices.endpoints } } : null,
     createdAt: new Date(c.createdAt).toISOString(),
     updatedAt: new Date(c.updatedAt).toISOString(),
   };
 }
 
-type Body = Partial<{ name: string; baseUrl: string; apiKey: string; models: string[]; modelMap: Record<string, string>; priority: number; weight: number; enabled: boolean }>;
+type PricesBody = { input?: number; output?: number; endpoints?: Partial<Record<string, number>> };
+type Body = Partial<{
+  name: string;
+  baseUrl: string;
+  apiKey: string;
+  models: string[];
+  modelMap: Record<string, string>;
+  priority: number;
+  weight: number;
+  enabled: boolean;
+  appMode: DifyAppMode;
+  prices: PricesBody;
+}>;
 
-function inputOf(body: Body): Partial<ChannelInput> {
-  const { apiKey, ...rest } = body;
-  return { ...rest, ...(apiKey === undefined ? {} : { secret: apiKey }) };
+/** A Dify app's prices: what the body names, over what it had (or the configured defaults). */
+function mergePrices(base: DifyPrices, body: PricesBody | undefined): DifyPrices {
+  const endpoints = { ...base.endpoints };
+  for (const [name, price] of Object.entries(body?.endpoints ?? {})) if (price !== undefined) endpoints[name as keyof DifyPrices['endpoints']] = price;
+  return { input: body?.input ?? base.input, output: body?.output ?? base.output, endpoints };
 }
 
-/** `/api/admin/channels`: the upstreams calls are routed to. */
-export function registerChannelRoutes(app: App, channels: ChannelsService): void {
+function inputOf(body: Body, current: Channel): Partial<ChannelInput> {
+  const { apiKey, appMode, prices, ...rest } = body;
+  const input: Partial<ChannelInput> = { ...rest, ...(apiKey === undefined ? {} : { secret: apiKey }) };
+  if (appMode === undefined && prices === undefined) return input;
+  if (!current.dify) throw new AppError('VALIDATION_FAILED', { detail: 'appMode and prices apply to Dify apps only' });
+  input.dify = { mode: appMode ?? current.dify.mode, prices: mergePrices(current.dify.prices, prices) };
+  return input;
+}
+
+/** What a create body makes: an OpenAI-compatible channel (models required) or a Dify app (appMode required). */
+function createInput(body: Body & { name: string; baseUrl: string; apiKey: string; kind?: 'openai' | 'dify' }, difyDefaults: DifyPrices): ChannelInput {
+  const kind = body.kind ?? 'openai';
+  let dify: DifyApp | null = null;
+  if (kind === 'dify') {
+    if (!body.appMode) throw new AppError('VALIDATION_FAILED', { detail: 'appMode is required for a Dify app' });
+    dify = { mode: body.appMode, prices: mergePrices(difyDefaults, body.prices) };
+  } else {
+    if (!body.models) throw new AppError('VALIDATION_FAILED', { detail: 'models is required' });
+    if (body.appMode !== undefined || body.prices !== undefined) throw new AppError('VALIDATION_FAILED', { detail: 'appMode and prices apply to Dify apps only' });
+  }
+  return {
+    name: body.name,
+    kind,
+    baseUrl: body.baseUrl,
+    secret: body.apiKey,
+    models: body.models ?? [],
+    modelMap: body.modelMap ?? {},
+    priority: body.priority ?? 0,
+    weight: body.weight ?? 1,
+    enabled: body.enabled ?? true,
+    dify,
+  };
+}
+
+/** `/api/admin/channels`: the upstreams calls are routed to: OpenAI-compatible APIs and Dify apps. */
+export function registerChannelRoutes(app: App, channels: ChannelsService, difyDefaults: DifyPrices): void {
   const config = { access: 'admin' as const };
   const tags = ['admin'];
   const security = [{ bearer: [] }];
@@ -108,28 +185,18 @@ export function registerChannelRoutes(app: App, channels: ChannelsService): void
 
   app.post(
     '/api/admin/channels',
-    { config, schema: { tags, security, summary: 'Add an OpenAI-compatible upstream', body: CreateBody, response: { 201: ChannelView } } },
-    async (request, reply) => {
-      const body = request.body;
-      const channel = await channels.create({
-        name: body.name,
-        kind: 'openai',
-        baseUrl: body.baseUrl,
-        secret: body.apiKey,
-        models: body.models,
-        modelMap: body.modelMap ?? {},
-        priority: body.priority ?? 0,
-        weight: body.weight ?? 1,
-        enabled: body.enabled ?? true,
-      });
-      return reply.status(201).send(toView(channel));
-    },
+    { config, schema: { tags, security, summary: 'Add an OpenAI-compatible upstream or a Dify app', body: CreateBody, response: { 201: ChannelView } } },
+    async (request, reply) => reply.status(201).send(toView(await channels.create(createInput(request.body, difyDefaults)))),
   );
 
   app.patch(
     '/api/admin/channels/:id',
     { config, schema: { tags, security, summary: 'Change a channel', params: IdParams, body: UpdateBody, response: { 200: ChannelView } } },
-    async (request) => toView(await channels.update(request.params.id, inputOf(request.body))),
+    async (request) => {
+      const current = channels.get(request.params.id);
+      if (!current) throw new AppError('NOT_FOUND');
+      return toView(await channels.update(request.params.id, inputOf(request.body, current)));
+    },
   );
 
   app.delete(

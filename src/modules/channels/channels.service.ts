@@ -6,8 +6,10 @@ import { reloadOnChange, type InvalidationBus } from '#core/invalidation.ts';
 import { getJson, isRetryableStatus } from '#core/upstream.ts';
 import type { ChannelChanges, ChannelsRepository } from './channels.repository.ts';
 import type { ChannelKind, ChannelRow } from './channels.tables.ts';
+import { isDifyAppMode, type DifyApp, type DifyPrices } from './dify-app.ts';
 
-const servesModel = (c: Channel, model: string) => c.models.includes(model) || c.models.includes('*');
+/** Only OpenAI-compatible channels serve models; a Dify app is reached through the Dify proxy alone. */
+const servesModel = (c: Channel, model: string) => c.kind === 'openai' && (c.models.includes(model) || c.models.includes('*'));
 
 /** A channel as the router uses it, with its secret opened. `*` in `models` serves every model. */
 export interface Channel {
@@ -24,6 +26,8 @@ export interface Channel {
   autoDisabled: boolean;
   consecutiveFailures: number;
   lastError: string | null;
+  /** The Dify app behind a `dify` channel; null for other kinds. */
+  dify: DifyApp | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -38,6 +42,8 @@ export interface ChannelInput {
   priority: number;
   weight: number;
   enabled: boolean;
+  /** Required for (and only for) `dify` channels. */
+  dify?: DifyApp | null;
 }
 
 /**
@@ -92,10 +98,31 @@ export class ChannelsService {
 
   /** The next channel to try for `model`: the highest priority among those not tried yet, by weight. */
   pick(model: string, tried: ReadonlySet<string>): Channel | undefined {
-    const open = this.candidates(model).filter((c) => !tried.has(c.id));
-    if (open.length === 0) return undefined;
-    const top = Math.max(...open.map((c) => c.priority));
-    const group = open.filter((c) => c.priority === top);
+    return ChannelsService.pickFrom(this.candidates(model).filter((c) => !tried.has(c.id)));
+  }
+
+  /** Every model an enabled channel serves by name (`*` channels add none); a channel out for a while still counts. */
+  servedModels(): string[] {
+    const models = new Set<string>();
+    for (const c of this.channels) if (c.enabled && c.kind === 'openai') for (const m of c.models) if (m !== '*') models.add(m);
+    return [...models].sort();
+  }
+
+  /** Whether an enabled channel serves every model (`*`). */
+  servesAnyModel(): boolean {
+    return this.channels.some((c) => c.enabled && c.kind === 'openai' && c.models.includes('*'));
+  }
+
+  /** The Dify apps the admin enabled (usable now or not), best first. */
+  difyApps(): Channel[] {
+    return this.channels.filter((c) => c.enabled && c.kind === 'dify');
+  }
+
+  /** Picks among usable `channels` the highest priority, by weight. */
+  static pickFrom(channels: readonly Channel[]): Channel | undefined {
+    if (channels.length === 0) return undefined;
+    const top = Math.max(...channels.map((c) => c.priority));
+    const group = channels.filter((c) => c.priority === top);
     const total = group.reduce((sum, c) => sum + Math.max(c.weight, 0), 0);
     if (total === 0) return group[Math.floor(Math.random() * group.length)];
     let roll = Math.random() * total;
@@ -104,18 +131,6 @@ export class ChannelsService {
       if (roll < 0) return channel;
     }
     return group.at(-1);
-  }
-
-  /** Every model an enabled channel serves by name (`*` channels add none); a channel out for a while still counts. */
-  servedModels(): string[] {
-    const models = new Set<string>();
-    for (const c of this.channels) if (c.enabled) for (const m of c.models) if (m !== '*') models.add(m);
-    return [...models].sort();
-  }
-
-  /** Whether an enabled channel serves every model (`*`). */
-  servesAnyModel(): boolean {
-    return this.channels.some((c) => c.enabled && c.models.includes('*'));
   }
 
   async create(input: ChannelInput): Promise<Channel> {
@@ -134,6 +149,8 @@ export class ChannelsService {
       auto_disabled_at: null,
       consecutive_failures: 0,
       last_error: null,
+      app_mode: input.dify?.mode ?? null,
+      prices: input.dify ? JSON.stringify(input.dify.prices) : null,
       created_at: now,
       updated_at: now,
     };
@@ -152,6 +169,10 @@ export class ChannelsService {
     if (input.priority !== undefined) changes.priority = input.priority;
     if (input.weight !== undefined) changes.weight = input.weight;
     if (input.enabled !== undefined) changes.enabled = input.enabled ? 1 : 0;
+    if (input.dify) {
+      changes.app_mode = input.dify.mode;
+      changes.prices = JSON.stringify(input.dify.prices);
+    }
     if (!(await this.repo.update(id, changes))) throw new AppError('NOT_FOUND');
     await this.changed();
     return this.get(id)!;
@@ -187,7 +208,8 @@ export class ChannelsService {
     const started = performance.now();
     let result: { ok: boolean; status: number | null; error: string | null };
     try {
-      const answer = await getJson(channel.baseUrl, '/models', channel.secret, 10_000);
+      // A Dify app has no model list; its /info answers only to the app's own key.
+      const answer = await getJson(channel.baseUrl, channel.kind === 'dify' ? '/info' : '/models', channel.secret, 10_000);
       // Healthy = it answers and takes the channel's secret. Some compatible upstreams have no model
       // list (404): that must not keep a channel out for ever.
       const ok = !isRetryableStatus(answer.status);
@@ -208,8 +230,14 @@ export class ChannelsService {
 
   /** The first channel from OPENAI_BASE_URL / OPENAI_API_KEY, when there is none yet. */
   async bootstrap(baseUrl: string, secret: string): Promise<Channel | undefined> {
-    if ((await this.repo.count()) > 0) return undefined;
+    if ((await this.repo.count('openai')) > 0) return undefined;
     return this.create({ name: 'openai (from environment)', kind: 'openai', baseUrl, secret, models: ['*'], modelMap: {}, priority: 0, weight: 1, enabled: true });
+  }
+
+  /** The first Dify app from DIFY_API_URL / DIFY_API_KEY, when there is none yet. */
+  async bootstrapDify(baseUrl: string, secret: string, app: DifyApp): Promise<Channel | undefined> {
+    if ((await this.repo.count('dify')) > 0) return undefined;
+    return this.create({ name: 'dify (from environment)', kind: 'dify', baseUrl, secret, models: [], modelMap: {}, priority: 0, weight: 1, enabled: true, dify: app });
   }
 
   /** A channel's secret for a log line or an admin view: `sk-…abcd`. */
@@ -237,6 +265,7 @@ export class ChannelsService {
       autoDisabled: row.auto_disabled_at !== null,
       consecutiveFailures: row.consecutive_failures,
       lastError: row.last_error,
+      dify: row.kind === 'dify' && isDifyAppMode(row.app_mode) ? { mode: row.app_mode, prices: JSON.parse(row.prices ?? '{}') as DifyPrices } : null,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
     };

@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 
-export type ChannelKind = 'openai';
+/** `openai`: an OpenAI-compatible API serving models; `dify`: one Dify app (its app key is the secret). */
+export type ChannelKind = 'openai' | 'dify';
 
 /** An upstream an admin configured: where to send calls for some models, and with which secret. */
 export interface ChannelsTable {
@@ -23,6 +24,10 @@ export interface ChannelsTable {
   auto_disabled_at: number | null;
   consecutive_failures: number;
   last_error: string | null;
+  /** Dify apps: the app's mode (chat, agent-chat, advanced-chat, completion, workflow); null otherwise. */
+  app_mode: string | null;
+  /** Dify apps: JSON of their DifyPrices; null otherwise. */
+  prices: string | null;
   created_at: number;
   updated_at: number;
 }

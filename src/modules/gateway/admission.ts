@@ -2,7 +2,7 @@ import { AppError } from '#core/errors.ts';
 import type { ChannelsService } from '#modules/channels/channels.service.ts';
 import type { ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Price, Usage } from '#modules/pricing/price.ts';
-import { RateLimitExceeded, type Admission, type Limits, type RateLimiter } from '#modules/ratelimit/rate-limiter.ts';
+import { RateLimitExceeded, type Admission, type LimitScope, type Limits, type RateLimiter } from '#modules/ratelimit/rate-limiter.ts';
 import type { Role } from '#modules/users/users.tables.ts';
 import type { UsageSource } from '#modules/usage/usage.tables.ts';
 import { BillingSession, type BillingDeps, type CallContext, type Outcome } from './billing.ts';
@@ -33,9 +33,8 @@ function keyLimits(key: ResolvedKey): Limits {
 }
 
 /**
- * Everything a metered call must pass before the upstream is called, in order: the key may use the
- * model, a channel serves it, it has a price, a channel for it is up, the rate limits allow it, and
- * the worst case is held.
+ * Everything a metered model call must pass before the upstream is called, in order: the key may use
+ * the model, a channel serves it, it has a price, a channel for it is up, then `admitPriced`.
  * Anything refused here costs nothing and leaves no hold.
  */
 export async function admit(
@@ -51,22 +50,34 @@ export async function admit(
   if (!price) throw new AppError('MODEL_NOT_PRICED', { model: context.model });
   // Served, but every channel for it is out until a probe finds one healthy: try again later.
   if (deps.channels.candidates(context.model).length === 0) throw new AppError('UPSTREAM_UNAVAILABLE');
+  return admitPriced(deps, key, context, price, worstCase, reply);
+}
+
+/**
+ * The part every metered call shares, whatever it calls: the rate limits of the user (and of the key,
+ * for a key's call) allow it, and the worst case at `price` is held. `key` is null for a signed-in
+ * user's own call (the Dify proxy takes sessions too).
+ */
+export async function admitPriced(
+  deps: AdmissionDeps,
+  key: ResolvedKey | null,
+  context: CallContext,
+  price: Price,
+  worstCase: Usage,
+  reply: { headers(values: Record<string, string>): unknown },
+): Promise<AdmittedCall> {
+  const scopes: LimitScope[] = [{ kind: 'user', id: context.userId, limits: deps.roleLimits[context.role] }];
+  if (key) scopes.push({ kind: 'key', id: key.keyId, limits: keyLimits(key) });
   let limits: Admission;
   try {
-    limits = await deps.limiter.admit(
-      [
-        { kind: 'user', id: key.userId, limits: deps.roleLimits[key.role] },
-        { kind: 'key', id: key.keyId, limits: keyLimits(key) },
-      ],
-      worstCase.inputTokens + worstCase.outputTokens,
-    );
+    limits = await deps.limiter.admit(scopes, worstCase.inputTokens + worstCase.outputTokens);
   } catch (error) {
     if (error instanceof RateLimitExceeded) reply.headers(error.headers);
     throw error;
   }
   reply.headers(limits.headers);
   try {
-    const billing = await BillingSession.open(deps, context, price, worstCase, key.creditCap !== null);
+    const billing = await BillingSession.open(deps, context, price, worstCase, key !== null && key.creditCap !== null);
     return {
       price,
       limits,

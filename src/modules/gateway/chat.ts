@@ -115,7 +115,7 @@ export async function relayText(deps: ChatDeps, endpoint: TextEndpoint, request:
 }
 
 /** Writes to the client, waiting while its buffer is full (a slow reader must not fill our memory). */
-async function write(raw: ServerResponse, text: string): Promise<void> {
+export async function write(raw: ServerResponse, text: string | Uint8Array): Promise<void> {
   if (raw.destroyed || raw.write(text)) return;
   await new Promise<void>((resolve) => {
     const done = () => {

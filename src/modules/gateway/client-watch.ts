@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http';
 export class ClientWatch {
   private readonly controller = new AbortController();
   private abortOnGone = true;
+  private listeners: Array<() => void> = [];
   /** True once the client closed the connection before its answer was complete. */
   gone = false;
 
@@ -29,7 +30,19 @@ export class ClientWatch {
     this.abortOnGone = false;
   }
 
+  /** Stops the upstream call now (after `keepUpstream`, when the caller decides the rest is not worth waiting for). */
+  abort(): void {
+    this.controller.abort();
+  }
+
+  /** Calls `listener` once if the client goes away before its answer is complete. */
+  onGone(listener: () => void): void {
+    if (this.gone) listener();
+    else this.listeners.push(listener);
+  }
+
   dispose(): void {
+    this.listeners = [];
     this.raw.off('close', this.onClose);
   }
 
@@ -37,5 +50,6 @@ export class ClientWatch {
     if (this.raw.writableFinished) return;
     this.gone = true;
     if (this.abortOnGone) this.controller.abort();
+    for (const listener of this.listeners.splice(0)) listener();
   };
 }

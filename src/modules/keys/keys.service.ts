@@ -5,9 +5,11 @@ import { randomToken, sha256Hex } from '#core/crypto.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import type { InvalidationBus } from '#core/invalidation.ts';
+import { MemoryStore, type KeyValueStore } from '#core/kv.ts';
 import type { Role } from '#modules/users/users.tables.ts';
 import { ipMatcher } from './ip-allowlist.ts';
 import { KeyCache } from './key-cache.ts';
+import { DEFAULT_GUESS_LIMITS, KeyGuessGuard, type GuessLimits } from './key-guessing.ts';
 import type { KeyChanges, KeysRepository } from './keys.repository.ts';
 import type { ApiKeyRow } from './keys.tables.ts';
 
@@ -43,24 +45,33 @@ export interface ResolvedKey {
 }
 
 export const MAX_KEYS_PER_USER = 50;
+/** Every key's secret starts with it; a bearer token without it is a session token. */
+export const API_KEY_PREFIX = 'sk-';
 
 /** API keys (issue 4): created with the secret shown once, stored as SHA-256, checked on every call. */
 export class KeysService {
   private readonly cache = new KeyCache<ResolvedKey>(30_000, 5_000);
   private readonly used = new Set<string>();
+  private readonly guessing: KeyGuessGuard;
 
+  /**
+   * `guessing.store` holds the per-IP counters of unknown keys: pass the shared store (Redis) so every
+   * instance counts together; the default, process memory, limits each instance on its own.
+   */
   constructor(
     private readonly repo: KeysRepository,
     private readonly bus: InvalidationBus,
     private readonly clock: Clock,
+    guessing: { store?: KeyValueStore; limits?: GuessLimits } = {},
   ) {
     bus.subscribe((topic) => this.cache.invalidate(topic));
+    this.guessing = new KeyGuessGuard(guessing.store ?? new MemoryStore(), guessing.limits ?? DEFAULT_GUESS_LIMITS);
   }
 
   async create(userId: string, settings: KeySettings): Promise<{ key: ApiKeyRow; secret: string }> {
     if ((await this.repo.countOwned(userId)) >= MAX_KEYS_PER_USER) throw new AppError('TOO_MANY_KEYS', { max: MAX_KEYS_PER_USER });
     const now = this.clock.now();
-    const secret = `sk-${randomToken(32)}`;
+    const secret = `${API_KEY_PREFIX}${randomToken(32)}`;
     const row: ApiKeyRow = {
       id: newId(now),
       user_id: userId,
@@ -108,14 +119,25 @@ export class KeysService {
     await this.bus.publish(`key:${existing.key_hash}`);
   }
 
-  /** The key behind a bearer secret, checked for state, expiry and source IP; throws otherwise. */
+  /**
+   * The key behind a bearer secret, checked for state, expiry and source IP; throws otherwise. A secret
+   * not cached as a known key is counted against the caller's IP first (API_KEY_GUESSING past the limit).
+   */
   async authenticate(secret: string, ip: string): Promise<ResolvedKey> {
     const hash = sha256Hex(secret);
     let key = this.cache.get(hash);
-    if (key === undefined) {
-      const row = await this.repo.findByHash(hash);
-      key = row ? resolve(row) : null;
-      this.cache.set(hash, key);
+    if (!key) {
+      await this.guessing.begin(ip);
+      if (key === undefined) {
+        // A lookup that fails (the database away) proves nothing about the caller: not counted.
+        const row = await this.repo.findByHash(hash).catch(async (error: unknown) => {
+          await this.guessing.giveBack(ip).catch(() => undefined);
+          throw error;
+        });
+        key = row ? resolve(row) : null;
+        this.cache.set(hash, key);
+      }
+      if (key) await this.guessing.giveBack(ip);
     }
     if (!key) throw new AppError('INVALID_API_KEY');
     if (!key.userActive) throw new AppError('ACCOUNT_DISABLED');

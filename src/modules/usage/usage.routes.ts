@@ -108,7 +108,7 @@ export function registerUsageRoutes(app: App, usage: UsageService): void {
 
   app.get(
     '/api/dify/usage-stats',
-    { config, schema: { tags: ['usage'], security, summary: 'Seed 001 §4.7: requests and credits per day', querystring: DaysQuery, response: { 200: DifyUsageStats } } },
+    { config: { access: 'userOrKey' }, schema: { tags: ['usage'], security, summary: 'Seed 001 §4.7: requests and credits per day', querystring: DaysQuery, response: { 200: DifyUsageStats } } },
     async (request) => {
       const days = await usage.daily(request.principal!.userId, request.query.days);
       return {
