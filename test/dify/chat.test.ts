@@ -32,7 +32,7 @@ describe.each(backends())('Dify proxy: blocking calls, billing and isolation ($l
     expect(await balanceOf(asGateway(g), user.id)).toBe(500 - charge);
     await expectBooksBalanced(asGateway(g), user.id);
     const [row] = await usageRows(asGateway(g), user.id);
-    expect(row).toMatchObject({ endpoint: 'dify.chat-messages', model: `dify:dify chat ${APP_KEYS.chat}`, credits: charge, input_tokens: input, output_tokens: output, usage_source: 'upstream', status: 'ok' });
+    expect(row).toMatchObject({ endpoint: 'dify.chat-messages', model: 'dify:Fake chat app', credits: charge, input_tokens: input, output_tokens: output, usage_source: 'upstream', status: 'ok' });
   });
 
   it('continues an own conversation on the app that holds it; lists only the caller’s conversations', async () => {

@@ -65,7 +65,7 @@ export async function startDify(
 export async function addDifyApp(t: TestApp, admin: string, fake: FakeDify, key: string, mode: string, extra: Record<string, unknown> = {}): Promise<{ id: string }> {
   const res = await call(t.app, 'POST', '/api/admin/channels', {
     token: admin,
-    body: { name: `dify ${mode} ${key}`, kind: 'dify', baseUrl: fake.url, apiKey: key, appMode: mode, prices: DIFY_PRICES, ...extra },
+    body: { name: `Fake ${mode} app`, kind: 'dify', baseUrl: fake.url, apiKey: key, appMode: mode, prices: DIFY_PRICES, ...extra },
   });
   expect(res.statusCode, res.body).toBe(201);
   return res.json();
