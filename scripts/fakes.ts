@@ -1,11 +1,14 @@
 /**
  * `npm run fakes`: starts the fake upstreams on fixed local ports for a hand trial of Tollgate,
  * prints how to point Tollgate at each, and runs until Ctrl-C. Each fake is one entry of FAKES
- * (a Dify fake goes next to OpenAI's).
+ * (OpenAI's and Dify's).
  *
  *   FAKE_OPENAI_PORT (4010)   FAKE_OPENAI_KEY (sk-fake-upstream; "any" accepts every key)
  *   FAKE_OPENAI_BEHAVIOR      a global behaviour, e.g. "chunk-delay=50" (see test/fakes/openai.ts)
+ *   FAKE_DIFY_PORT (4020)     FAKE_DIFY_KEY (app-fake-chat: the key of the default chat app)
+ *   FAKE_DIFY_BEHAVIOR        a global behaviour, e.g. "chunk-delay=50" (see test/fakes/dify.ts)
  */
+import { difyApp, FakeDify } from '#test/fakes/dify.ts';
 import { FakeOpenAI } from '#test/fakes/openai.ts';
 
 interface RunningFake {
@@ -44,7 +47,23 @@ const startOpenAI: FakeStarter = async () => {
   };
 };
 
-const FAKES: FakeStarter[] = [startOpenAI];
+const startDify: FakeStarter = async () => {
+  const key = process.env.FAKE_DIFY_KEY ?? 'app-fake-chat';
+  const fake = await FakeDify.start({ port: port('FAKE_DIFY_PORT', 4020), behavior: process.env.FAKE_DIFY_BEHAVIOR, record: false });
+  // An unknown FAKE_DIFY_KEY becomes one more chat app, so any key can be tried.
+  if (!fake.apps.has(key)) fake.apps.set(key, difyApp({ key, mode: 'chat', name: 'Fake Chat (FAKE_DIFY_KEY)' }));
+  return {
+    name: 'Dify',
+    env: { DIFY_API_URL: fake.url, DIFY_API_KEY: key },
+    notes: [
+      `app keys: ${[...fake.apps.values()].map((app) => `${app.key} (${app.mode})`).join(', ')}`,
+      'per request: header "x-fake-behavior: status=429" or inputs field "fake_behavior": "chunk-delay=200; reset-after=5"',
+    ],
+    close: () => fake.close(),
+  };
+};
+
+const FAKES: FakeStarter[] = [startOpenAI, startDify];
 
 const running: RunningFake[] = [];
 for (const start of FAKES) running.push(await start());

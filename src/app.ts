@@ -33,6 +33,7 @@ import { InvalidationBus } from '#core/invalidation.ts';
 import { runPeriodically } from '#core/periodic.ts';
 import { createServices, type Services } from './services.ts';
 import { registerRechatAuthRoutes } from './surfaces/rechat/rechat-auth.routes.ts';
+import { registerRechatChatRoutes } from './surfaces/rechat/rechat-chat.routes.ts';
 
 /** Parts a caller (a test) may supply instead of having them built from the config. */
 export interface AppOverrides {
@@ -155,7 +156,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerPricingRoutes(app, pricing);
   registerUsageRoutes(app, usage);
   registerGatewayRoutes(app, { ...gateway, bodyLimit: config.GATEWAY_BODY_LIMIT, startedAt: clock.now() });
-  await registerDifyRoutes(app, { dify: services.dify, billing: gateway, defaultMaxOutput: config.DEFAULT_MAX_OUTPUT_TOKENS, stopDrainMs: 5_000, uploadLimit: config.DIFY_UPLOAD_LIMIT });
+  const difyRelay = { dify: services.dify, billing: gateway, defaultMaxOutput: config.DEFAULT_MAX_OUTPUT_TOKENS, stopDrainMs: 5_000 };
+  await registerDifyRoutes(app, { ...difyRelay, uploadLimit: config.DIFY_UPLOAD_LIMIT });
+  registerRechatChatRoutes(app, { ...difyRelay, channels, difyDefaults: services.difyDefaults, defaultDifyUrl: config.DIFY_API_URL ?? 'https://api.dify.ai/v1' });
   // Holds past their deadline (a crash may have left some) are freed at start and then regularly.
   runPeriodically(app, { name: 'hold sweep', everyMs: config.HOLD_SWEEP_INTERVAL * 1000, atStart: true }, async () => {
     const expired = await credits.sweepExpiredHolds();

@@ -67,7 +67,7 @@ describe.each(backends())('Dify proxy: streams and the official dify-client SDK 
     expect(list.data.map((c) => c.id)).toEqual([answer.conversation_id]);
     const messages = (await client.getConversationMessages('x', answer.conversation_id)).data as { data: Array<{ answer: string }> };
     expect(messages.data.map((m) => m.answer)).toEqual(['Echo: via a key']);
-    const renamed = (await client.renameConversation(answer.conversation_id, 'From the SDK', 'x', false)).data as { name: string };
+    const renamed = (await client.renameConversation(answer.conversation_id, 'From the SDK', 'x')).data as { name: string };
     expect(renamed.name).toBe('From the SDK');
     const params = (await new DifyClient(secret, g.baseURL).getApplicationParameters('x')).data as { parameters: object };
     expect(params.parameters).toBeTypeOf('object');

@@ -72,15 +72,7 @@ export function registerDifyConversationRoutes(app: App, deps: DifyRelayDeps): v
     '/api/dify/conversations/:id',
     { config: DIFY_ACCESS, schema: { ...schema('Delete an own conversation (here and in Dify)'), params: IdParams } },
     async (request) => {
-      const caller = callerOf(request);
-      const conversation = await dify.ownConversation(caller, request.params.id);
-      try {
-        await dify.sendForJson(dify.appOf(conversation.channel_id, caller.key), { method: 'DELETE', path: `/conversations/${conversation.id}`, body: { json: { user: user(caller.userId) } } });
-      } catch (error) {
-        // Already gone at Dify: the user's wish holds; anything else stops the deletion.
-        if (!(error instanceof AppError && error.status === 404)) throw error;
-      }
-      await dify.records.deleteConversation(conversation.id, dify.now());
+      await dify.deleteConversation(callerOf(request), request.params.id);
       return { result: 'success', success: true, message: say(langOf(request), 'CONVERSATION_DELETED') };
     },
   );
@@ -89,15 +81,8 @@ export function registerDifyConversationRoutes(app: App, deps: DifyRelayDeps): v
     '/api/dify/conversations/:id/name',
     { config: DIFY_ACCESS, schema: { ...schema('Rename an own conversation (or let Dify name it: auto_generate)'), params: IdParams, body: RenameBody } },
     async (request) => {
-      const caller = callerOf(request);
-      const conversation = await dify.ownConversation(caller, request.params.id);
-      if (!request.body.name && !request.body.auto_generate) throw new AppError('VALIDATION_FAILED', { detail: 'name is required unless auto_generate is true' });
-      const json: Record<string, unknown> = { user: user(caller.userId), auto_generate: request.body.auto_generate ?? false };
-      if (request.body.name) json.name = request.body.name;
-      const answer = await dify.sendForJson<{ name?: string }>(dify.appOf(conversation.channel_id, caller.key), { method: 'POST', path: `/conversations/${conversation.id}/name`, body: { json } });
-      const name = typeof answer.body.name === 'string' && answer.body.name.length > 0 ? answer.body.name : (request.body.name ?? conversation.name);
-      await dify.records.renameConversation(conversation.id, name, dify.now());
-      return { ...answer.body, name, success: true, message: say(langOf(request), 'CONVERSATION_RENAMED') };
+      const conversation = await dify.renameConversation(callerOf(request), request.params.id, request.body.name, request.body.auto_generate ?? false);
+      return { ...conversation, success: true, message: say(langOf(request), 'CONVERSATION_RENAMED') };
     },
   );
 

@@ -174,6 +174,33 @@ export class DifyService {
     }
   }
 
+  /** Renames an own conversation at Dify (which may name it itself: `auto`) and here; returns Dify's conversation. */
+  async renameConversation(caller: DifyCaller, id: string, name: string | undefined, auto: boolean): Promise<Record<string, unknown> & { name: string }> {
+    const conversation = await this.ownConversation(caller, id);
+    if (!name && !auto) throw new AppError('VALIDATION_FAILED', { detail: 'name is required unless auto_generate is true' });
+    const json: Record<string, unknown> = { user: DifyService.identity(caller.userId), auto_generate: auto };
+    if (name) json.name = name;
+    const answer = await this.sendForJson<Record<string, unknown>>(this.appOf(conversation.channel_id, caller.key), { method: 'POST', path: `/conversations/${conversation.id}/name`, body: { json } });
+    const given = typeof answer.body.name === 'string' && answer.body.name.length > 0 ? answer.body.name : (name ?? conversation.name);
+    await this.repo.renameConversation(conversation.id, given, this.clock.now());
+    return { ...answer.body, name: given };
+  }
+
+  /** Deletes an own conversation at Dify and here (already gone at Dify is fine: the user's wish holds). */
+  async deleteConversation(caller: DifyCaller, id: string): Promise<void> {
+    const conversation = await this.ownConversation(caller, id);
+    try {
+      await this.sendForJson(this.appOf(conversation.channel_id, caller.key), {
+        method: 'DELETE',
+        path: `/conversations/${conversation.id}`,
+        body: { json: { user: DifyService.identity(caller.userId) } },
+      });
+    } catch (error) {
+      if (!(error instanceof AppError && error.status === 404)) throw error;
+    }
+    await this.repo.deleteConversation(conversation.id, this.clock.now());
+  }
+
   now(): number {
     return this.clock.now();
   }
