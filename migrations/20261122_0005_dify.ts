@@ -29,6 +29,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('channel_id', 'varchar(36)', (c) => c.notNull())
     .addColumn('user_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('conversation_id', 'varchar(64)')
+    .addColumn('ordinal', 'varchar(36)', (c) => c.notNull())
     .addColumn('task_id', 'varchar(64)')
     .addColumn('query', longText(db), (c) => c.notNull())
     .addColumn('answer', longText(db), (c) => c.notNull())
@@ -36,7 +37,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('rating', 'varchar(8)')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('dify_messages_conversation_idx').on('dify_messages').columns(['conversation_id', 'created_at']).execute();
+  await db.schema.createIndex('dify_messages_conversation_idx').on('dify_messages').columns(['conversation_id', 'ordinal']).execute();
   await db.schema.createIndex('dify_messages_task_idx').on('dify_messages').column('task_id').execute();
 
   await db.schema

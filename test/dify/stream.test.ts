@@ -31,7 +31,8 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 describe.each(backends())('Dify proxy: streams and the official dify-client SDK ($label)', (backend) => {
   let g: DifyGateway;
   beforeAll(async () => {
-    g = await startDify(backend, { listen: true, pingIntervalMs: 20 });
+    // Rate limits are another suite's concern: here only money may refuse a call.
+    g = await startDify(backend, { listen: true, pingIntervalMs: 20, env: { RATE_LIMIT_USER_CONCURRENCY: '0', RATE_LIMIT_USER_RPM: '0' } });
   });
   afterAll(() => g.close());
 

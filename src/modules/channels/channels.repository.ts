@@ -8,7 +8,7 @@ export class ChannelsRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
   all(): Promise<ChannelRow[]> {
-    return this.db.selectFrom('channels').selectAll().orderBy('priority', 'desc').orderBy('created_at').execute();
+    return this.db.selectFrom('channels').selectAll().orderBy('priority', 'desc').orderBy('created_at').orderBy('id').execute();
   }
 
   find(id: string): Promise<ChannelRow | undefined> {

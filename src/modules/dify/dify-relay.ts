@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { AppError } from '#core/errors.ts';
+import { newId } from '#core/ids.ts';
 import type { Channel } from '#modules/channels/channels.service.ts';
 import type { DifyFamily } from '#modules/channels/dify-app.ts';
 import { admitPriced, type AdmissionDeps, type AdmittedCall } from '#modules/gateway/admission.ts';
@@ -169,18 +170,20 @@ class Recorder {
 
   async message(id: string | undefined, conversationId: string | undefined, taskId: string | undefined, answer: string, status: string): Promise<void> {
     if (!id) return;
+    const now = this.dify.now();
     await this.dify.records.saveMessage({
       id,
       kind: this.generation.kind,
       channel_id: this.channel.id,
       user_id: this.caller.userId,
       conversation_id: this.generation.family === 'chat' ? (conversationId ?? null) : null,
+      ordinal: newId(now),
       task_id: taskId ?? null,
       query: this.generation.family === 'workflow' ? JSON.stringify(this.body.inputs ?? {}) : (this.body.query ?? ''),
       answer,
       status,
       rating: null,
-      created_at: this.dify.now(),
+      created_at: now,
     });
   }
 }

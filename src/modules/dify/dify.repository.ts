@@ -76,7 +76,7 @@ export class DifyRepository {
 
   /** A conversation's messages, oldest first. */
   messagesOf(conversationId: string): Promise<DifyMessageRow[]> {
-    return this.db.selectFrom('dify_messages').selectAll().where('conversation_id', '=', conversationId).orderBy('created_at').orderBy('id').execute();
+    return this.db.selectFrom('dify_messages').selectAll().where('conversation_id', '=', conversationId).orderBy('ordinal').execute();
   }
 
   async rate(id: string, rating: string | null): Promise<void> {

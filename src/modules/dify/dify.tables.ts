@@ -23,6 +23,8 @@ export interface DifyMessagesTable {
   channel_id: string;
   user_id: string;
   conversation_id: string | null;
+  /** A time-ordered id of ours: Dify's ids are random, and two answers may share a millisecond. */
+  ordinal: string;
   task_id: string | null;
   /** The user's query (workflows: the inputs as JSON). */
   query: string;
