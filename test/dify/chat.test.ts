@@ -67,6 +67,25 @@ describe.each(backends())('Dify proxy: blocking calls, billing and isolation ($l
     expect(history.json<{ data: Array<{ query: string }> }>().data.map((m) => m.query)).toEqual(['first question', 'second question']);
   });
 
+  it('pages the caller’s conversations with last_id and has_more, newest first', async () => {
+    const user = await newUser(g, 500);
+    const ids: string[] = [];
+    for (const query of ['one', 'two', 'three']) {
+      ids.push((await dify(g, user.accessToken, 'POST', '/chat-messages', { query })).json<ChatAnswer>().conversation_id);
+      g.t.clock.advance(1000);
+    }
+    const page1 = (await dify(g, user.accessToken, 'GET', '/conversations?limit=2')).json<{ data: Array<{ id: string }>; has_more: boolean }>();
+    expect(page1.data.map((c) => c.id)).toEqual([ids[2], ids[1]]);
+    expect(page1.has_more).toBe(true);
+    const page2 = (await dify(g, user.accessToken, 'GET', `/conversations?limit=2&last_id=${ids[1]}`)).json<{ data: Array<{ id: string }>; has_more: boolean }>();
+    expect(page2.data.map((c) => c.id)).toEqual([ids[0]]);
+    expect(page2.has_more).toBe(false);
+    const oldest = (await dify(g, user.accessToken, 'GET', '/conversations?sort_by=created_at&limit=1')).json<{ data: Array<{ id: string }> }>();
+    expect(oldest.data.map((c) => c.id)).toEqual([ids[0]]);
+    const foreign = await dify(g, (await newUser(g)).accessToken, 'GET', `/conversations?last_id=${ids[0]}`);
+    expect(foreign.statusCode).toBe(404);
+  });
+
   it('gives another user 404 for every use of a conversation or message they do not own, and changes nothing', async () => {
     const owner = await newUser(g, 500);
     const intruder = await newUser(g, 500);

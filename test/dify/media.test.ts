@@ -118,7 +118,7 @@ describe.each(backends())('Dify proxy: files, speech, the generic proxy and the 
 describe('DIFY_API_URL / DIFY_API_KEY', () => {
   it('creates the first Dify app at start, and a person can chat through it at once', async () => {
     const fake = await FakeDify.start();
-    const t = await createTestApp(backends()[0]!, { env: { ...ADMIN_ENV, DIFY_API_URL: fake.url, DIFY_API_KEY: 'app-fake-chat' } });
+    const t = await createTestApp(backends()[0], { env: { ...ADMIN_ENV, DIFY_API_URL: fake.url, DIFY_API_KEY: 'app-fake-chat' } });
     try {
       const admin = await adminToken(t);
       const channels = (await call(t.app, 'GET', '/api/admin/channels', { token: admin })).json<{ items: Array<{ kind: string; appMode: string }> }>().items;
