@@ -66,7 +66,7 @@ export function registerDifyProxyRoute(app: App): void {
         payload = { ...data, ...(data && 'response_mode' in data ? { response_mode: 'blocking' } : {}) };
         headers['content-type'] = 'application/json';
       }
-      const inner = await app.inject({ method, url, headers, ...(payload ? { payload: JSON.stringify(payload) } : {}) });
+      const inner = await app.inject({ method, url, headers, remoteAddress: request.ip, ...(payload ? { payload: JSON.stringify(payload) } : {}) });
       const type = String(inner.headers['content-type'] ?? '');
       const body: unknown = type.includes('json') && inner.body.length > 0 ? JSON.parse(inner.body) : inner.body;
       if (inner.statusCode >= 400) return reply.status(inner.statusCode).send(body);

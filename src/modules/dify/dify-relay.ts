@@ -6,7 +6,7 @@ import type { Channel } from '#modules/channels/channels.service.ts';
 import type { DifyFamily } from '#modules/channels/dify-app.ts';
 import { admitPriced, type AdmissionDeps, type AdmittedCall } from '#modules/gateway/admission.ts';
 import type { CallContext, Outcome } from '#modules/gateway/billing.ts';
-import { write } from '#modules/gateway/chat.ts';
+import { openEventStream, write } from '#modules/gateway/chat.ts';
 import { ClientWatch } from '#modules/gateway/client-watch.ts';
 import { countTextTokens } from '#modules/gateway/tokens.ts';
 import type { Usage } from '#modules/pricing/price.ts';
@@ -244,15 +244,7 @@ async function relayStream(
 ): Promise<void> {
   const reader = new DifyStreamReader();
   const channel = recorder.channel;
-  reply.hijack();
-  const raw = reply.raw;
-  raw.writeHead(200, {
-    ...(reply.getHeaders() as Record<string, string>),
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
+  const raw = openEventStream(reply);
   // From here the stream is ours to end: the client leaving stops the Dify task, not the connection.
   client.keepUpstream();
   let drainTimer: NodeJS.Timeout | undefined;

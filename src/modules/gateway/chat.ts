@@ -114,6 +114,22 @@ export async function relayText(deps: ChatDeps, endpoint: TextEndpoint, request:
   }
 }
 
+/**
+ * Takes the reply over for a stream: status 200 and the SSE headers, with the headers set so far (the
+ * rate limits'); proxies are asked not to buffer it.
+ */
+export function openEventStream(reply: FastifyReply): ServerResponse {
+  reply.hijack();
+  reply.raw.writeHead(200, {
+    ...(reply.getHeaders() as Record<string, string>),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  return reply.raw;
+}
+
 /** Writes to the client, waiting while its buffer is full (a slow reader must not fill our memory). */
 export async function write(raw: ServerResponse, text: string | Uint8Array): Promise<void> {
   if (raw.destroyed || raw.write(text)) return;
@@ -177,14 +193,7 @@ async function relayStream(
   lang: Lang,
 ): Promise<void> {
   const relay = new SseRelay(forwardUsage);
-  reply.hijack();
-  const raw = reply.raw;
-  raw.writeHead(200, {
-    ...(reply.getHeaders() as Record<string, string>),
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-  });
+  const raw = openEventStream(reply);
   let failure: string | undefined;
   try {
     for await (const chunk of response.body) {
