@@ -195,3 +195,49 @@ describe.each(backends())('Dify proxy: streams and the official dify-client SDK 
     expect(row).toMatchObject({ endpoint: 'dify.workflows/run', input_tokens: finished.data!.total_tokens, credits: difyCharge(3, finished.data!.total_tokens!, 0) });
   });
 });
+
+describe.each(backends())('Dify proxy: chatflow and agent apps ($label)', (backend) => {
+  let g: DifyGateway;
+  beforeAll(async () => {
+    g = await startDify(backend, {
+      listen: true,
+      apps: [
+        { key: 'app-fake-chatflow', mode: 'advanced-chat' },
+        { key: 'app-fake-agent', mode: 'agent-chat' },
+      ],
+    });
+  });
+  afterAll(() => g.close());
+
+  const post = (token: string, app: string, body: unknown) =>
+    request(`${g.baseURL}/chat-messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-dify-app': g.apps[app]! },
+      body: JSON.stringify(body),
+    });
+
+  it.each(['workflow-first', 'message-first'])('bills a chatflow stream from message_end whichever terminal event comes first (%s)', async (order) => {
+    const user = await newUser(g, 500);
+    g.fake.next(`order=${order}`, { path: '/chat-messages' });
+    const res = await post(user.accessToken, 'app-fake-chatflow', { query: 'flow through the nodes', response_mode: 'streaming' });
+    const events = frames(await res.body.text()).filter((e): e is SseEvent => e !== 'ping');
+    expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['workflow_started', 'workflow_finished', 'message_end']));
+    const usage = events.find((e) => e.event === 'message_end')!.metadata!.usage!;
+    const [row] = await usageRows(asGateway(g), user.id);
+    expect(row).toMatchObject({ input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens, credits: difyCharge(1, usage.prompt_tokens, usage.completion_tokens), usage_source: 'upstream' });
+    expect(await balanceOf(asGateway(g), user.id)).toBe(500 - row!.credits);
+  });
+
+  it('streams an agent’s answer (agent_message) billed from message_end; a blocking call is Dify’s 400, free', async () => {
+    const user = await newUser(g, 500);
+    const res = await post(user.accessToken, 'app-fake-agent', { query: 'think and answer', response_mode: 'streaming' });
+    const events = frames(await res.body.text()).filter((e): e is SseEvent => e !== 'ping');
+    expect(events.some((e) => e.event === 'agent_message')).toBe(true);
+    const usage = events.find((e) => e.event === 'message_end')!.metadata!.usage!;
+    const blocking = await post(user.accessToken, 'app-fake-agent', { query: 'now blocking' });
+    expect(blocking.statusCode).toBe(400);
+    expect(await blocking.body.json()).toMatchObject({ dify_code: 'invalid_param', success: false });
+    expect(await balanceOf(asGateway(g), user.id)).toBe(500 - difyCharge(1, usage.prompt_tokens, usage.completion_tokens));
+    await expectBooksBalanced(asGateway(g), user.id);
+  });
+});
