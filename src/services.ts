@@ -78,14 +78,14 @@ export function createServices(infra: Infrastructure) {
     windowMs: config.REDEEM_FAILURE_WINDOW * 1000,
   });
 
-  const keys = new KeysService(new KeysRepository(db), bus, clock);
+  const keys = new KeysService(new KeysRepository(db), bus, clock, { store: kv });
   const pricing = new PricingService(new PricingRepository(db), bus, clock, {
     creditsPerUsd: config.CREDITS_PER_USD,
     multiplierPermille: { user: Math.round(config.PRICE_MULTIPLIER_USER * 1000), admin: Math.round(config.PRICE_MULTIPLIER_ADMIN * 1000) },
   });
   const channels = new ChannelsService(new ChannelsRepository(db), box, bus, clock, { failureThreshold: config.CHANNEL_FAILURE_THRESHOLD });
   const usage = new UsageService(new UsageRepository(db, database.dialect), clock, { timeZone: config.CHECKIN_TZ, retentionDays: config.USAGE_RETENTION_DAYS });
-  const limiter = new RateLimiter(kv, clock);
+  const limiter = new RateLimiter(kv, clock, { slotMaxAgeMs: config.CREDIT_HOLD_TTL * 1000 });
   const gateway: ChatDeps = {
     group: new GroupCommit(db),
     credits,

@@ -1,3 +1,4 @@
+import { AppError } from './errors.ts';
 import { Agent, errors as undiciErrors, request, type Dispatcher, type FormData } from 'undici';
 
 /** One pooled, keep-alive HTTP agent for every upstream call. */
@@ -45,6 +46,18 @@ export async function postJson(
   }
 }
 
+/**
+ * A client's JSON, encoded again for the upstream. A body the parser took but that cannot be encoded
+ * again (nested too deep for the stack) is the request's fault: 400, never counted against a channel.
+ */
+export function encodeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    throw new AppError('VALIDATION_FAILED', { detail: 'the body is nested too deeply' });
+  }
+}
+
 /** A request failed before an answer: the caller's own abort stays as it is, anything else is the upstream's fault. */
 function unreachable(error: unknown, signal: AbortSignal | undefined): unknown {
   if (signal?.aborted) return error;
@@ -70,7 +83,7 @@ export async function sendUpstream(baseUrl: string, secret: string, call: Upstre
   let body: string | FormData | undefined;
   if (call.body && 'json' in call.body) {
     headers['content-type'] = 'application/json';
-    body = JSON.stringify(call.body.json);
+    body = encodeJson(call.body.json);
   } else if (call.body) {
     body = call.body.form;
   }

@@ -54,6 +54,10 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
       // An idle connection the server drops (a restart, a failover) must not crash the process; the
       // pool replaces it and the next query reports any lasting problem.
       pool.on('error', (error) => options.onIdleError?.(error));
+      // A connection reset while a client is checked out is emitted on the client, where the pool no
+      // longer listens; unheard, it would kill the process. The statement in flight still fails with
+      // it and the pool drops the broken client.
+      pool.on('connect', (client) => client.on('error', (error) => options.onIdleError?.(error)));
       kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
       break;
     }

@@ -25,7 +25,39 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_BAD_URL: 'BAD_URL',
 };
 
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST', // MySQL
+  'ER_CON_COUNT_ERROR',
+  '57P01', // PostgreSQL: admin shutdown
+  '57P03', // cannot connect now
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+  'SQLITE_BUSY',
+]);
+const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Connection is closed|MaxRetriesPerRequest|enableOfflineQueue|Client has encountered a connection error/i;
+
+/**
+ * The database or Redis could not be reached (a restart, a failover, a network blip): the request
+ * did nothing that stays, and may simply be retried, so it is 503 with Retry-After, not a 500.
+ */
+export function isBackendUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, name, message } = error as { code?: unknown; name?: unknown; message?: unknown };
+  return (
+    (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) ||
+    name === 'MaxRetriesPerRequestError' ||
+    (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message))
+  );
+}
+
 function toRendered(error: unknown, request: FastifyRequest, lang: Lang): RenderedError {
+  if (isBackendUnavailable(error)) return { status: 503, code: 'SERVICE_UNAVAILABLE', message: translate(lang, 'SERVICE_UNAVAILABLE'), extra: {} };
   if (error instanceof AppError) {
     return { status: error.status, code: error.code, message: translate(lang, error.code, error.params), extra: error.extra };
   }
@@ -73,6 +105,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   if (rendered.status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: rendered.code, status: rendered.status }, 'request refused');
   if (error instanceof AppError && error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+  else if (rendered.code === 'SERVICE_UNAVAILABLE') reply.header('retry-after', '1');
   // FastAPI answers schema violations with 422.
   if (format === 'fastapi' && rendered.code === 'VALIDATION_FAILED') rendered.status = 422;
   return reply.status(rendered.status).send(render(format, rendered, request));

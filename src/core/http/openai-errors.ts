@@ -13,6 +13,8 @@ const OPENAI: Partial<Record<ErrorCode, { type: string; code: string | null; par
   MODEL_NOT_FOUND: { type: 'invalid_request_error', code: 'model_not_found', param: 'model' },
   MODEL_NOT_PRICED: { type: 'invalid_request_error', code: 'model_not_priced', param: 'model' },
   RATE_LIMITED: { type: 'requests', code: 'rate_limit_exceeded' },
+  API_KEY_GUESSING: { type: 'requests', code: 'rate_limit_exceeded' },
+  SERVICE_UNAVAILABLE: { type: 'server_error', code: null },
   UPSTREAM_UNAVAILABLE: { type: 'server_error', code: null },
   UPSTREAM_ERROR: { type: 'server_error', code: null },
 };

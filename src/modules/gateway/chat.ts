@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { AppError, translate } from '#core/errors.ts';
 import { langOf, type Lang } from '#core/i18n.ts';
+import { encodeJson } from '#core/upstream.ts';
 import type { ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Usage } from '#modules/pricing/price.ts';
 import { admit, type AdmissionDeps, type AdmittedCall } from './admission.ts';
@@ -36,8 +37,16 @@ type Body = Record<string, unknown> & {
   best_of?: unknown;
 };
 
-function positiveInt(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
+/** Output tokens a call may ask for; more is refused (400), not held: no model writes that much. */
+const MAX_OUTPUT_TOKENS = 10_000_000;
+/** Answers (`n`, `best_of`) a call may ask for. */
+const MAX_ANSWERS = 128;
+
+/** A positive integer field, absent when unset; VALIDATION_FAILED when over `max`. */
+function positiveInt(value: unknown, name: string, max: number): number | undefined {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) return undefined;
+  if (value > max) throw new AppError('VALIDATION_FAILED', { detail: `${name} must be at most ${max}` });
+  return value;
 }
 
 function toUsage(usage: UpstreamUsage): Usage {
@@ -46,7 +55,7 @@ function toUsage(usage: UpstreamUsage): Usage {
 
 /** How many answers the call may produce: `n` choices (`best_of` are made, for legacy completions), of each prompt. */
 function answersOf(body: Body, endpoint: TextEndpoint): number {
-  const n = Math.max(positiveInt(body.n) ?? 1, endpoint.name === 'completions' ? (positiveInt(body.best_of) ?? 1) : 1);
+  const n = Math.max(positiveInt(body.n, 'n', MAX_ANSWERS) ?? 1, endpoint.name === 'completions' ? (positiveInt(body.best_of, 'best_of', MAX_ANSWERS) ?? 1) : 1);
   const prompts = endpoint.name === 'completions' && Array.isArray(body.prompt) && body.prompt.some((p) => typeof p !== 'number') ? body.prompt.length : 1;
   return n * Math.max(1, prompts);
 }
@@ -63,10 +72,16 @@ export async function relayText(deps: ChatDeps, endpoint: TextEndpoint, request:
   if (endpoint.name === 'chat.completions' && (!Array.isArray(messages) || messages.length === 0)) {
     throw new AppError('VALIDATION_FAILED', { detail: 'messages must be a non-empty array' });
   }
+  if (Array.isArray(messages)) {
+    const bad = messages.findIndex((m) => typeof m !== 'object' || m === null || Array.isArray(m));
+    if (bad >= 0) throw new AppError('VALIDATION_FAILED', { detail: `messages[${bad}] must be an object` });
+  }
   if (endpoint.name === 'completions' && body.prompt === undefined) throw new AppError('VALIDATION_FAILED', { detail: 'prompt is required' });
   const stream = context.stream;
   const prompt = endpoint.name === 'completions' ? body.prompt : undefined;
-  const maxOutput = (positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens) ?? deps.defaultMaxOutput) * answersOf(body, endpoint);
+  const maxOutput =
+    (positiveInt(body.max_completion_tokens, 'max_completion_tokens', MAX_OUTPUT_TOKENS) ?? positiveInt(body.max_tokens, 'max_tokens', MAX_OUTPUT_TOKENS) ?? deps.defaultMaxOutput) *
+    answersOf(body, endpoint);
   const call = await admit(deps, key, context, { inputTokens: guessPromptTokens(messages as ChatMessageLike[] | undefined, prompt), outputTokens: maxOutput }, reply);
 
   const clientAskedUsage = stream && (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
@@ -85,7 +100,7 @@ export async function relayText(deps: ChatDeps, endpoint: TextEndpoint, request:
         const upstream: Body = { ...body, model: channel.modelMap[context.model] ?? context.model };
         // Ask for the usage chunk whatever the client asked; it is dropped on the way back if unwanted.
         if (stream) upstream.stream_options = { ...(body.stream_options as object | undefined), include_usage: true };
-        return JSON.stringify(upstream);
+        return encodeJson(upstream);
       },
       client.signal,
       deps.failover,

@@ -33,9 +33,11 @@ export async function sendWithFailover(
     const channel = channels.pick(model, tried);
     if (!channel) break;
     tried.add(channel.id);
+    // Built outside the try: a body that cannot be encoded is the request's fault, not the channel's.
+    const payload = payloadFor(channel);
     let response: Dispatcher.ResponseData;
     try {
-      response = await postJson(channel.baseUrl, path, channel.secret, payloadFor(channel), signal, options.timeouts);
+      response = await postJson(channel.baseUrl, path, channel.secret, payload, signal, options.timeouts);
     } catch (error) {
       if (signal.aborted) throw error;
       lastProblem = (error as Error).message;

@@ -8,6 +8,7 @@ import { callContext } from './billing.ts';
 import { ClientWatch } from './client-watch.ts';
 import type { ChatDeps } from './chat.ts';
 import { sendWithFailover } from './failover.ts';
+import { encodeJson } from '#core/upstream.ts';
 
 /** What differs between the whole-JSON endpoints (embeddings, images). */
 export interface JsonEndpoint<B> {
@@ -42,7 +43,7 @@ export async function relayJson<B extends { model?: unknown }>(
       deps.channels,
       context.model,
       endpoint.path,
-      (c) => JSON.stringify({ ...body, model: c.modelMap[context.model] ?? context.model }),
+      (c) => encodeJson({ ...body, model: c.modelMap[context.model] ?? context.model }),
       client.signal,
       deps.failover,
     );

@@ -1,0 +1,141 @@
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { FakeDify } from '#test/fakes/dify.ts';
+import { FakeOpenAI } from '#test/fakes/openai.ts';
+import { ADMIN_ENV, adminToken, backends, call, createTestApp, registerUser, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
+import { MODEL, PRICE } from '#test/reliability/support/pricing.ts';
+import type { Tally } from '#test/reliability/tally.ts';
+import type { Access } from './routes.ts';
+
+export const CHANNEL_SECRET = 'sk-fuzz-upstream-secret-0123456789abcdef';
+/** The Dify app's key (DIFY_API_KEY): like the channel secret, only the Dify fake may ever see it. */
+export const DIFY_APP_SECRET = 'app-fuzz-dify-secret-0123456789abcdef';
+
+/**
+ * The in-process app the fuzzers and the security suites attack (SQLite, memory store: app.inject is
+ * what makes thousands of inputs affordable), with the fake OpenAI as its channel, the fake Dify as its
+ * Dify app (a chat app, so /api/dify is served end to end, not 503 "not configured"), an admin, a user
+ * with credits and an API key, and a second user whose resources must stay out of the first's reach.
+ * Small body limits so oversized bodies are cheap to send.
+ */
+export interface FuzzApp {
+  t: TestApp;
+  fake: FakeOpenAI;
+  /** The Dify app behind /api/dify (DIFY_API_URL / DIFY_API_KEY). */
+  dify: FakeDify;
+  tally: Tally;
+  admin: string;
+  user: RegisteredUser;
+  other: RegisteredUser;
+  userKey: { id: string; secret: string };
+  otherKey: { id: string; secret: string };
+  channelId: string;
+  /** A Dify conversation of each user, made with a first chat: real ids for the Dify routes' parameters. */
+  userChat: DifyChat;
+  otherChat: DifyChat;
+  /** Ids worth putting in path parameters: real ones (own and foreign) among the made-up ones. */
+  idPool: string[];
+  /** Authorization headers per kind of caller. */
+  credentials(mode: Access | 'none'): Record<string, string>;
+  inject(options: InjectOptions & { url: string }): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export interface DifyChat {
+  conversationId: string;
+  messageId: string;
+  taskId: string;
+}
+
+let ipCounter = 0;
+/** A client address of its own per request, so per-IP counters never turn the fuzz into 429s. */
+export function nextIp(): string {
+  ipCounter += 1;
+  return `10.77.${Math.floor(ipCounter / 250) % 250}.${(ipCounter % 250) + 1}`;
+}
+
+/** A first Dify chat of `token`'s user (a new conversation), through the app as a client makes it. */
+export async function startDifyChat(t: TestApp, token: string, query: string): Promise<DifyChat> {
+  const res = await call(t.app, 'POST', '/api/dify/chat-messages', { token, body: { query, inputs: {}, response_mode: 'blocking' } });
+  if (res.statusCode !== 200) throw new Error(`the fuzz app's Dify chat failed: ${res.statusCode} ${res.body.slice(0, 300)}`);
+  const answer = res.json<{ conversation_id: string; message_id: string; task_id: string }>();
+  return { conversationId: answer.conversation_id, messageId: answer.message_id, taskId: answer.task_id };
+}
+
+/**
+ * `env` adds to the app's environment. The fake Dify is its Dify app (DIFY_API_URL / DIFY_API_KEY), so
+ * the Dify routes are fuzzed end to end; both users have a Dify conversation whose ids join the pool.
+ */
+export async function startFuzzApp(tally: Tally, env: Record<string, string> = {}): Promise<FuzzApp> {
+  const fake = await FakeOpenAI.start();
+  const dify = await FakeDify.start({ apps: [{ key: DIFY_APP_SECRET, mode: 'chat', name: 'Fuzz Chat' }], pingIntervalMs: 50 });
+  const t = await createTestApp(backends()[0], {
+    env: {
+      ...ADMIN_ENV,
+      OPENAI_BASE_URL: fake.url,
+      OPENAI_API_KEY: CHANNEL_SECRET,
+      DIFY_API_URL: dify.url,
+      DIFY_API_KEY: DIFY_APP_SECRET,
+      DIFY_APP_MODE: 'chat',
+      BODY_LIMIT: '16384',
+      GATEWAY_BODY_LIMIT: '131072',
+      ...env,
+    },
+  });
+  const admin = await adminToken(t);
+  await call(t.app, 'PUT', `/api/admin/pricing/${MODEL}`, { token: admin, body: PRICE });
+  const user = await registerUser(t);
+  const other = await registerUser(t);
+  await call(t.app, 'POST', `/api/admin/users/${user.id}/credits`, { token: admin, body: { amount: 1_000_000, reason: 'fuzz' } });
+  const key = async (owner: RegisteredUser) => {
+    const res = await call(t.app, 'POST', '/api/keys', { token: owner.accessToken, body: { name: 'fuzz' } });
+    const created = res.json<{ key: string; apiKey: { id: string } }>();
+    return { id: created.apiKey.id, secret: created.key };
+  };
+  const userKey = await key(user);
+  const otherKey = await key(other);
+  const channelId = t.app.services.channels.all().find((c) => c.kind === 'openai')!.id;
+  const userChat = await startDifyChat(t, user.accessToken, 'my own question');
+  const otherChat = await startDifyChat(t, other.accessToken, 'a private question');
+  const batch = (await call(t.app, 'POST', '/api/admin/redeem-codes', { token: admin, body: { count: 1, credits: 5 } })).json<{ batchId: string; codes: Array<{ id: string }> }>();
+  const tokens: Record<Access | 'none', string | undefined> = { none: undefined, public: undefined, user: user.accessToken, admin, apikey: userKey.secret };
+  return {
+    t,
+    fake,
+    dify,
+    tally,
+    admin,
+    user,
+    other,
+    userKey,
+    otherKey,
+    channelId,
+    userChat,
+    otherChat,
+    idPool: [
+      user.id,
+      other.id,
+      userKey.id,
+      otherKey.id,
+      channelId,
+      batch.batchId,
+      batch.codes[0]!.id,
+      MODEL,
+      '*',
+      ...Object.values(userChat),
+      ...Object.values(otherChat),
+    ],
+    credentials(mode): Record<string, string> {
+      const token = tokens[mode];
+      return token ? { authorization: `Bearer ${token}` } : {};
+    },
+    inject(options) {
+      tally.request();
+      return t.app.inject({ remoteAddress: nextIp(), ...options });
+    },
+    async close() {
+      await t.close();
+      await fake.close();
+      await dify.close();
+    },
+  };
+}

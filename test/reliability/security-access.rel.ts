@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { DB } from '#core/db/schema.ts';
+import { classify } from './fuzz/classify.ts';
+import { startFuzzApp, type FuzzApp } from './fuzz/fuzz-app.ts';
+import { sendBadInput } from './fuzz/rejection.ts';
+import { fillPath, routesOf, type Access, type RouteOperation } from './fuzz/routes.ts';
+import { MODEL } from './support/pricing.ts';
+import { Tally } from './tally.ts';
+
+type Route = RouteOperation & { access: Access };
+
+/** Every row that belongs to `userId` (each table with a user_id column, and the user itself), as one hash. */
+async function ownedRows(db: Kysely<DB>, userId: string): Promise<string> {
+  const hash = createHash('sha256');
+  for (const table of (await db.introspection.getTables()).sort((a, b) => a.name.localeCompare(b.name))) {
+    const column = table.name === 'users' ? 'id' : table.columns.some((c) => c.name === 'user_id') ? 'user_id' : undefined;
+    if (!column) continue;
+    const rows = (await sql<Record<string, unknown>>`select * from ${sql.table(table.name)} where ${sql.ref(column)} = ${userId}`.execute(db)).rows;
+    const lines = rows.map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).filter(([name]) => name !== 'last_used_at')))).sort();
+    hash.update(`${table.name}\n${lines.join('\n')}\n`);
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * What only the victim's own answers may contain: their email and key, and the ids of their user, key,
+ * ledger rows, usage records (and request ids), check-ins, redemptions and sessions, one list per kind.
+ */
+async function markersOf(f: FuzzApp): Promise<string[][]> {
+  const db = f.t.app.services.database.db;
+  const id = f.other.id;
+  const [ledger, usage, checkins, redemptions, sessions] = await Promise.all([
+    db.selectFrom('credit_ledger').select('id').where('user_id', '=', id).execute(),
+    db.selectFrom('usage_records').select(['id', 'request_id']).where('user_id', '=', id).execute(),
+    db.selectFrom('checkins').select('id').where('user_id', '=', id).execute(),
+    db.selectFrom('redemptions').select('id').where('user_id', '=', id).execute(),
+    db.selectFrom('sessions').select('id').where('user_id', '=', id).execute(),
+  ]);
+  return [
+    [id],
+    [f.otherKey.id],
+    ledger.map((r) => r.id),
+    usage.map((r) => r.id),
+    usage.map((r) => r.request_id),
+    checkins.map((r) => r.id),
+    redemptions.map((r) => r.id),
+    sessions.map((r) => r.id),
+    [f.other.email, f.otherKey.secret],
+  ];
+}
+
+/**
+ * One user reaching for another's things: every session route, with the victim's ids in every path
+ * parameter and in every query field that could name an owner. The attacker's answers never carry the
+ * victim's data and none of the victim's rows change. Then every admin route as a plain user, without
+ * credentials and with an API key: 403 / 401, and nothing changes.
+ */
+describe("other users' resources and admin routes, as a plain user", () => {
+  const tally = new Tally('security: access');
+  let f: FuzzApp;
+  let routes: Route[];
+  let markers: string[];
+  /** One id of each kind, for the path parameters. */
+  let ids: string[];
+
+  beforeAll(async () => {
+    f = await startFuzzApp(tally);
+    routes = [];
+    for (const route of await routesOf(f.t.app)) routes.push({ ...route, access: await classify(f, route) });
+    // The victim has a history: a check-in, a metered call, a redeemed code.
+    const other = { authorization: `Bearer ${f.other.accessToken}` };
+    await f.inject({ method: 'POST', url: '/api/checkin', headers: other });
+    await f.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${f.otherKey.secret}` }, payload: { model: MODEL, messages: [{ role: 'user', content: 'mine' }], fake_behavior: 'usage=10,10' } });
+    const codes = (await f.inject({ method: 'POST', url: '/api/admin/redeem-codes', headers: { authorization: `Bearer ${f.admin}` }, payload: { count: 1, credits: 7 } })).json<{ codes: Array<{ code: string }> }>();
+    await f.inject({ method: 'POST', url: '/api/credits/redeem', headers: other, payload: { code: codes.codes[0]!.code } });
+    const kinds = await markersOf(f);
+    markers = kinds.flat();
+    ids = kinds.slice(0, -1).flatMap((kind) => kind.slice(0, 1));
+  });
+  afterAll(async () => {
+    await f?.close();
+    tally.save(inject('tallyDir'));
+  });
+
+  it("a user never sees or changes another user's keys, ledger, usage, check-ins, redemptions or conversations", async () => {
+    const mark = tally.mark;
+    const db = f.t.app.services.database.db;
+    const victimBefore = await ownedRows(db, f.other.id);
+    const ownerQuery = `userId=${f.other.id}&user_id=${f.other.id}&user=${f.other.id}&keyId=${f.otherKey.id}&key_id=${f.otherKey.id}`;
+    let requests = 0;
+    for (const route of routes.filter((r) => r.access === 'user' && !(r.method === 'POST' && r.path === '/api/auth/logout'))) {
+      const urls =
+        route.pathParams.length > 0 ? ids.map((id) => fillPath(route.path, Object.fromEntries(route.pathParams.map((p) => [p, encodeURIComponent(id)])))) : [route.path];
+      for (const url of urls) {
+        for (const withQuery of [false, true]) {
+          const target = withQuery ? `${url}?${ownerQuery}` : url;
+          const body = route.body ? JSON.stringify({ userId: f.other.id, user_id: f.other.id, keyId: f.otherKey.id, name: 'mine now', enabled: false }) : undefined;
+          requests += 1;
+          const response = await sendBadInput(f, `${route.method} ${target} as another user`, 'user', {
+            method: route.method,
+            url: target,
+            headers: body ? { 'content-type': 'application/json' } : {},
+            ...(body ? { payload: body } : {}),
+          });
+          // The error envelope echoes the request's path: only what the attacker did not send counts as leaked.
+          const leaked = markers.filter((m) => response.body.includes(m) && !target.includes(m) && !(body ?? '').includes(m));
+          tally.check(leaked.length === 0, `${route.method} ${target} as another user answered ${response.statusCode} with the victim's ${leaked.join(', ')}`);
+        }
+      }
+    }
+    tally.check((await ownedRows(db, f.other.id)) === victimBefore, "another user's requests changed the victim's rows");
+    const stillWorks = await f.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${f.otherKey.secret}` }, payload: { model: MODEL, messages: [{ role: 'user', content: 'still mine' }], fake_behavior: 'usage=1,1' } });
+    tally.check(stillWorks.statusCode === 200, `the victim's key stopped working: ${stillWorks.statusCode}`);
+    tally.note(`${requests} requests at ${routes.filter((r) => r.access === 'user').length} session routes with ${ids.length} of the victim's ids: nothing of the victim's seen or changed`);
+    expect(tally.since(mark)).toEqual([]);
+  });
+
+  it('every admin route refuses a plain user (403), no credentials and API keys (401), and changes nothing', async () => {
+    const mark = tally.mark;
+    const admin = routes.filter((r) => r.access === 'admin');
+    tally.check(admin.length >= 10, `only ${admin.length} admin routes were found`);
+    const misplaced = admin.filter((r) => !r.path.startsWith('/api/admin/'));
+    tally.check(misplaced.length === 0, `admin routes outside /api/admin: ${misplaced.map((r) => r.path).join(', ')}`);
+    const openAdmin = routes.filter((r) => r.path.startsWith('/api/admin/') && r.access !== 'admin');
+    tally.check(openAdmin.length === 0, `routes under /api/admin that a plain user may call: ${openAdmin.map((r) => `${r.method} ${r.path}`).join(', ')}`);
+    for (const route of admin) {
+      const url = fillPath(route.path, Object.fromEntries(route.pathParams.map((p) => [p, p === 'model' ? MODEL : p === 'id' ? f.user.id : f.channelId])));
+      const body = route.body ? '{"amount":1000000,"reason":"self-service","count":1,"credits":1000000,"name":"mine","baseUrl":"http://127.0.0.1:1/v1","apiKey":"x","models":["*"],"input":0,"output":0}' : undefined;
+      const attempts: Array<[string, Access | 'none', Record<string, string>, number]> = [
+        ['as a plain user', 'user', {}, 403],
+        ['as a plain user with a made-up X-Admin-Key', 'user', { 'x-admin-key': 'let-me-in' }, 403],
+        ['without credentials', 'none', {}, 401],
+        ['with an API key', 'apikey', {}, 401],
+      ];
+      for (const [how, mode, headers, status] of attempts) {
+        const response = await sendBadInput(f, `${route.method} ${route.path} ${how}`, mode, {
+          method: route.method,
+          url,
+          headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+          ...(body ? { payload: body } : {}),
+        });
+        tally.check(response.statusCode === status, `${route.method} ${route.path} ${how}: ${response.statusCode}, expected ${status}`);
+      }
+    }
+    tally.note(`${admin.length} admin routes, each tried as a plain user (with and without a made-up X-Admin-Key), without credentials and with an API key`);
+    expect(tally.since(mark)).toEqual([]);
+  });
+});
