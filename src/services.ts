@@ -78,7 +78,10 @@ export function createServices(infra: Infrastructure) {
     windowMs: config.REDEEM_FAILURE_WINDOW * 1000,
   });
 
-  const keys = new KeysService(new KeysRepository(db), bus, clock, { store: kv });
+  const keys = new KeysService(new KeysRepository(db), bus, clock, {
+    store: kv,
+    limits: { maxFailuresPerIp: config.API_KEY_GUESS_MAX_PER_IP, windowMs: config.API_KEY_GUESS_WINDOW * 1000 },
+  });
   const pricing = new PricingService(new PricingRepository(db), bus, clock, {
     creditsPerUsd: config.CREDITS_PER_USD,
     multiplierPermille: { user: Math.round(config.PRICE_MULTIPLIER_USER * 1000), admin: Math.round(config.PRICE_MULTIPLIER_ADMIN * 1000) },

@@ -126,6 +126,61 @@ describe.each(availableKvKinds())('KeyValueStore contract on %s', (kind) => {
     expect(Math.max(...values)).toBe(100);
   });
 
+  describe('concurrency slots', () => {
+    const T0 = 1_700_000_000_000;
+    const MAX_AGE = 60_000;
+
+    it('takes slots up to the limit, refuses beyond it without adding, and release frees one', async () => {
+      const key = freshKey('slots');
+      expect(await kv.acquireSlot(key, 'a', 2, T0, MAX_AGE)).toEqual({ taken: true, inUse: 1 });
+      expect(await kv.acquireSlot(key, 'b', 2, T0 + 1, MAX_AGE)).toEqual({ taken: true, inUse: 2 });
+      expect(await kv.acquireSlot(key, 'c', 2, T0 + 2, MAX_AGE)).toEqual({ taken: false, inUse: 2 });
+      await kv.releaseSlot(key, 'a');
+      // Releasing a slot that is not there (twice, or refused) changes nothing.
+      await kv.releaseSlot(key, 'a');
+      await kv.releaseSlot(key, 'c');
+      expect(await kv.acquireSlot(key, 'd', 2, T0 + 3, MAX_AGE)).toEqual({ taken: true, inUse: 2 });
+      expect(await kv.acquireSlot(key, 'e', 2, T0 + 4, MAX_AGE)).toEqual({ taken: false, inUse: 2 });
+      await kv.releaseSlot(key, 'b');
+      await kv.releaseSlot(key, 'd');
+      expect(await kv.ttl(key)).toBe(0);
+      await expect(kv.releaseSlot(freshKey('slots-never'), 'x')).resolves.toBeUndefined();
+    });
+
+    it('a slot never released stops counting once it is maxAge old', async () => {
+      const key = freshKey('slots-age');
+      expect((await kv.acquireSlot(key, 'leaked', 1, T0, MAX_AGE)).taken).toBe(true);
+      expect(await kv.acquireSlot(key, 'x', 1, T0 + MAX_AGE - 1, MAX_AGE)).toEqual({ taken: false, inUse: 1 });
+      expect(await kv.acquireSlot(key, 'y', 1, T0 + MAX_AGE, MAX_AGE)).toEqual({ taken: true, inUse: 1 });
+      // Newer slots keep counting while older ones age out, even with calls all the time.
+      expect(await kv.acquireSlot(key, 'z', 2, T0 + MAX_AGE + 10, MAX_AGE)).toEqual({ taken: true, inUse: 2 });
+      expect(await kv.acquireSlot(key, 'w', 2, T0 + 2 * MAX_AGE, MAX_AGE)).toEqual({ taken: true, inUse: 2 });
+      expect(await kv.acquireSlot(key, 'v', 2, T0 + 2 * MAX_AGE + 5, MAX_AGE)).toEqual({ taken: false, inUse: 2 });
+    });
+
+    it('the slot set expires maxAge after its last slot was taken', async () => {
+      const key = freshKey('slots-expiry');
+      await kv.acquireSlot(key, 'a', 5, Date.now(), 60_000);
+      const ttl = await kv.ttl(key);
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+      const short = freshKey('slots-expiry');
+      await kv.acquireSlot(short, 'a', 5, Date.now(), 80);
+      await sleep(250);
+      expect(await kv.ttl(short)).toBe(0);
+      expect((await kv.acquireSlot(short, 'b', 1, Date.now(), 60_000)).inUse).toBe(1);
+    });
+
+    it('CONCURRENCY: of 50 parallel acquisitions with a limit of 7, exactly 7 are taken', async () => {
+      const key = freshKey('slots-race');
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => kv.acquireSlot(key, `s${i}`, 7, T0 + i, MAX_AGE)));
+      expect(results.filter((r) => r.taken)).toHaveLength(7);
+      expect(results.every((r) => r.inUse <= 7)).toBe(true);
+      await Promise.all(results.map((r, i) => (r.taken ? kv.releaseSlot(key, `s${i}`) : Promise.resolve())));
+      expect((await kv.acquireSlot(key, 'after', 7, T0 + 100, MAX_AGE)).inUse).toBe(1);
+    });
+  });
+
   it('a store with another prefix (another deployment) does not see these keys', async () => {
     const otherPrefix = uniquePrefix();
     const other = await open(otherPrefix);

@@ -62,6 +62,8 @@ export const EnvSchema = Type.Object({
   REDEEM_MAX_FAILURES_PER_USER: Int(10, 1),
   REDEEM_MAX_FAILURES_PER_IP: Int(30, 1),
   REDEEM_FAILURE_WINDOW: Int(3600, 60),
+  API_KEY_GUESS_MAX_PER_IP: Int(30, 1),
+  API_KEY_GUESS_WINDOW: Int(600, 10),
   OPENAI_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   OPENAI_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   DIFY_API_URL: Type.Optional(Type.String({ pattern: '^https?://' })),

@@ -18,6 +18,15 @@ export interface KeyValueStore {
   deleteIfEquals(key: string, value: string): Promise<boolean>;
   /** Adds `by` (default 1) and restarts the key's TTL; returns the new value. */
   increment(key: string, ttlMs: number, by?: number): Promise<number>;
+  /**
+   * Takes slot `slotId` in the slot set `key` if fewer than `limit` slots are in use, atomically. Slots
+   * taken `maxAgeMs` or more before `nowMs` no longer count (and are dropped), so a slot its holder never
+   * gave back (a crash) ages out. The set itself expires `maxAgeMs` after its last taken slot, so idle
+   * sets vanish. `inUse` counts the live slots after the call (including this one when taken).
+   */
+  acquireSlot(key: string, slotId: string, limit: number, nowMs: number, maxAgeMs: number): Promise<{ taken: boolean; inUse: number }>;
+  /** Gives back slot `slotId` of the slot set `key`; nothing when it is not there. */
+  releaseSlot(key: string, slotId: string): Promise<void>;
   /** Remaining lifetime in ms, or 0 when the key does not exist. */
   ttl(key: string): Promise<number>;
   ping(): Promise<void>;
@@ -29,9 +38,16 @@ interface Entry {
   expiresAt: number;
 }
 
+/** A slot set: slot id -> the time (ms) it was taken. */
+interface SlotSet {
+  slots: Map<string, number>;
+  expiresAt: number;
+}
+
 export class MemoryStore implements KeyValueStore {
   readonly kind = 'memory';
   private readonly entries = new Map<string, Entry>();
+  private readonly slotSets = new Map<string, SlotSet>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(sweepEveryMs = 60_000) {
@@ -48,9 +64,19 @@ export class MemoryStore implements KeyValueStore {
     return entry;
   }
 
+  private liveSlots(key: string): SlotSet | undefined {
+    const set = this.slotSets.get(key);
+    if (set && set.expiresAt <= Date.now()) {
+      this.slotSets.delete(key);
+      return undefined;
+    }
+    return set;
+  }
+
   private sweep(): void {
     const now = Date.now();
     for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
+    for (const [key, set] of this.slotSets) if (set.expiresAt <= now) this.slotSets.delete(key);
   }
 
   get(key: string) {
@@ -69,7 +95,10 @@ export class MemoryStore implements KeyValueStore {
   }
 
   del(...keys: string[]) {
-    for (const key of keys) this.entries.delete(key);
+    for (const key of keys) {
+      this.entries.delete(key);
+      this.slotSets.delete(key);
+    }
     return Promise.resolve();
   }
 
@@ -85,9 +114,32 @@ export class MemoryStore implements KeyValueStore {
     return Promise.resolve(next);
   }
 
+  // Synchronous from the read to the write, so atomic within the process.
+  acquireSlot(key: string, slotId: string, limit: number, nowMs: number, maxAgeMs: number) {
+    const set = this.liveSlots(key) ?? { slots: new Map<string, number>(), expiresAt: 0 };
+    for (const [id, takenAt] of set.slots) if (takenAt <= nowMs - maxAgeMs) set.slots.delete(id);
+    if (set.slots.size >= limit) {
+      if (set.slots.size === 0) this.slotSets.delete(key);
+      return Promise.resolve({ taken: false, inUse: set.slots.size });
+    }
+    set.slots.set(slotId, nowMs);
+    set.expiresAt = Date.now() + maxAgeMs;
+    this.slotSets.set(key, set);
+    return Promise.resolve({ taken: true, inUse: set.slots.size });
+  }
+
+  releaseSlot(key: string, slotId: string) {
+    const set = this.liveSlots(key);
+    if (set) {
+      set.slots.delete(slotId);
+      if (set.slots.size === 0) this.slotSets.delete(key);
+    }
+    return Promise.resolve();
+  }
+
   ttl(key: string) {
-    const entry = this.live(key);
-    return Promise.resolve(entry ? entry.expiresAt - Date.now() : 0);
+    const expiresAt = this.live(key)?.expiresAt ?? this.liveSlots(key)?.expiresAt;
+    return Promise.resolve(expiresAt === undefined ? 0 : expiresAt - Date.now());
   }
 
   ping() {
@@ -97,11 +149,23 @@ export class MemoryStore implements KeyValueStore {
   close() {
     clearInterval(this.sweeper);
     this.entries.clear();
+    this.slotSets.clear();
     return Promise.resolve();
   }
 }
 
 const DELETE_IF_EQUALS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/** KEYS[1] slot set; ARGV slot id, limit, now (ms), max age (ms). Returns {taken (1/0), slots in use}. */
+const ACQUIRE_SLOT = `
+local now = tonumber(ARGV[3])
+local maxAge = tonumber(ARGV[4])
+redis.call('zremrangebyscore', KEYS[1], '-inf', now - maxAge)
+local inUse = redis.call('zcard', KEYS[1])
+if inUse >= tonumber(ARGV[2]) then return {0, inUse} end
+redis.call('zadd', KEYS[1], now, ARGV[1])
+redis.call('pexpire', KEYS[1], maxAge)
+return {1, inUse + 1}`;
 
 export class RedisStore implements KeyValueStore {
   readonly kind = 'redis';
@@ -159,6 +223,15 @@ export class RedisStore implements KeyValueStore {
     const [error, value] = results?.[0] ?? [new Error('Redis transaction aborted'), null];
     if (error) throw error;
     return Number(value);
+  }
+
+  async acquireSlot(key: string, slotId: string, limit: number, nowMs: number, maxAgeMs: number) {
+    const [taken, inUse] = (await this.client.eval(ACQUIRE_SLOT, 1, key, slotId, limit, Math.round(nowMs), Math.round(maxAgeMs))) as [number, number];
+    return { taken: taken === 1, inUse };
+  }
+
+  async releaseSlot(key: string, slotId: string) {
+    await this.client.zrem(key, slotId);
   }
 
   async ttl(key: string) {

@@ -33,18 +33,5 @@ export function knownIssueFor(request: { method: string; url: string; body: stri
   return KNOWN_ISSUES.find((issue) => issue.explains(request, response));
 }
 
-/** Shown by the crash scenario (scenarios/crash-restart.ts), not by one request. */
-export const CONCURRENCY_SLOTS_LEAK: KnownDefect = {
-  id: 'crash-leaks-concurrency-slots',
-  symptom:
-    'A call in flight on an instance that crashes never gives back its concurrency slot. The slot counter is one Redis key per user ' +
-    'or key whose TTL (15 min) restarts with every new call, so for an active user the leaked slots never expire: after a crash ' +
-    'mid-streams, their concurrency limit stays lowered by the number of calls the crash cut.',
-  fix:
-    'src/modules/ratelimit/rate-limiter.ts: count concurrency as a sorted set of call ids scored by start time (admission: ' +
-    'ZREMRANGEBYSCORE key -inf now-15min, ZADD, ZCARD; release: ZREM), so a slot whose call died ages out after 15 minutes ' +
-    'whatever the traffic; or give each slot its own key with its own TTL.',
-};
-
 export const describeDefect = (defect: KnownDefect): string => `${defect.id}: ${defect.symptom} Fix: ${defect.fix}`;
 

@@ -26,17 +26,20 @@ async function ownedRows(db: Kysely<DB>, userId: string): Promise<string> {
 
 /**
  * What only the victim's own answers may contain: their email and key, and the ids of their user, key,
- * ledger rows, usage records (and request ids), check-ins, redemptions and sessions, one list per kind.
+ * ledger rows, usage records (and request ids), check-ins, redemptions, sessions, and Dify
+ * conversations, messages and tasks, one list per kind.
  */
 async function markersOf(f: FuzzApp): Promise<string[][]> {
   const db = f.t.app.services.database.db;
   const id = f.other.id;
-  const [ledger, usage, checkins, redemptions, sessions] = await Promise.all([
+  const [ledger, usage, checkins, redemptions, sessions, conversations, messages] = await Promise.all([
     db.selectFrom('credit_ledger').select('id').where('user_id', '=', id).execute(),
     db.selectFrom('usage_records').select(['id', 'request_id']).where('user_id', '=', id).execute(),
     db.selectFrom('checkins').select('id').where('user_id', '=', id).execute(),
     db.selectFrom('redemptions').select('id').where('user_id', '=', id).execute(),
     db.selectFrom('sessions').select('id').where('user_id', '=', id).execute(),
+    db.selectFrom('dify_conversations').select('id').where('user_id', '=', id).execute(),
+    db.selectFrom('dify_messages').select(['id', 'task_id']).where('user_id', '=', id).execute(),
   ]);
   return [
     [id],
@@ -47,6 +50,9 @@ async function markersOf(f: FuzzApp): Promise<string[][]> {
     checkins.map((r) => r.id),
     redemptions.map((r) => r.id),
     sessions.map((r) => r.id),
+    conversations.map((r) => r.id),
+    messages.map((r) => r.id),
+    messages.flatMap((r) => (r.task_id ? [r.task_id] : [])),
     [f.other.email, f.otherKey.secret],
   ];
 }
@@ -64,6 +70,11 @@ describe("other users' resources and admin routes, as a plain user", () => {
   let markers: string[];
   /** One id of each kind, for the path parameters. */
   let ids: string[];
+  /** Fields that get a Dify body past validation to the ownership check, naming the victim's conversation and message. */
+  const difyFields = (path: string): Record<string, unknown> =>
+    path.startsWith('/api/dify/') || path.startsWith('/api/v1/')
+      ? { query: 'mine now', message: 'mine now', title: 'mine now', rating: 'dislike', inputs: {}, conversation_id: f.otherChat.conversationId, message_id: f.otherChat.messageId }
+      : {};
 
   beforeAll(async () => {
     f = await startFuzzApp(tally);
@@ -75,6 +86,14 @@ describe("other users' resources and admin routes, as a plain user", () => {
     await f.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${f.otherKey.secret}` }, payload: { model: MODEL, messages: [{ role: 'user', content: 'mine' }], fake_behavior: 'usage=10,10' } });
     const codes = (await f.inject({ method: 'POST', url: '/api/admin/redeem-codes', headers: { authorization: `Bearer ${f.admin}` }, payload: { count: 1, credits: 7 } })).json<{ codes: Array<{ code: string }> }>();
     await f.inject({ method: 'POST', url: '/api/credits/redeem', headers: other, payload: { code: codes.codes[0]!.code } });
+    // And Dify conversations: one continued with a session, one started with the API key (their ids must exist to be tried).
+    for (const [headers, payload] of [
+      [other, { query: 'my diary, continued', inputs: {}, conversation_id: f.otherChat.conversationId, response_mode: 'blocking' }],
+      [{ authorization: `Bearer ${f.otherKey.secret}` }, { query: 'my other diary', inputs: {}, response_mode: 'streaming' }],
+    ] as const) {
+      const chat = await f.inject({ method: 'POST', url: '/api/dify/chat-messages', headers, payload });
+      if (chat.statusCode !== 200) throw new Error(`the victim's Dify chat failed: ${chat.statusCode} ${chat.body.slice(0, 300)}`);
+    }
     const kinds = await markersOf(f);
     markers = kinds.flat();
     ids = kinds.slice(0, -1).flatMap((kind) => kind.slice(0, 1));
@@ -96,7 +115,7 @@ describe("other users' resources and admin routes, as a plain user", () => {
       for (const url of urls) {
         for (const withQuery of [false, true]) {
           const target = withQuery ? `${url}?${ownerQuery}` : url;
-          const body = route.body ? JSON.stringify({ userId: f.other.id, user_id: f.other.id, keyId: f.otherKey.id, name: 'mine now', enabled: false }) : undefined;
+          const body = route.body ? JSON.stringify({ userId: f.other.id, user_id: f.other.id, keyId: f.otherKey.id, name: 'mine now', enabled: false, ...difyFields(route.path) }) : undefined;
           requests += 1;
           const response = await sendBadInput(f, `${route.method} ${target} as another user`, 'user', {
             method: route.method,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '#core/clock.ts';
 import { AppError } from '#core/errors.ts';
 import type { KeyValueStore } from '#core/kv.ts';
@@ -20,9 +21,12 @@ export interface LimitScope {
 export interface Admission {
   /** `x-ratelimit-*` headers of the tightest per-minute limits. */
   headers: Record<string, string>;
-  /** Frees the concurrency slots and corrects the token count to what the call really used. */
+  /**
+   * Frees the concurrency slots and corrects the token count to what the call really used. Never
+   * throws: a slot it cannot give back (the store is down) ages out instead.
+   */
   release(actualTokens: number): Promise<void>;
-  /** The call was refused after admission (e.g. not enough credits): gives back everything it took. */
+  /** The call was refused after admission (e.g. not enough credits): gives back everything it took. Never throws. */
   refund(): Promise<void>;
 }
 
@@ -42,21 +46,42 @@ interface Taken {
   ttlMs: number;
 }
 
+/** Everything an admission took: counter increments and concurrency slots. */
+interface TakenAll {
+  counters: Taken[];
+  slots: { key: string; slotId: string }[];
+}
+
+export interface RateLimiterOptions {
+  /**
+   * How long a concurrency slot counts at most (the credit hold TTL): a call still running after that
+   * has lost its hold too, and a slot a crashed instance never gave back stops counting then.
+   */
+  slotMaxAgeMs?: number;
+}
+
 /**
  * Counters in the shared KeyValueStore (atomic INCRBY in Redis, so N instances share one limit; process
  * memory otherwise). Fixed windows per minute and per (UTC) day; a refused request takes nothing.
+ * Concurrency is a set of slots per scope, each taken with its start time and aging out after
+ * `slotMaxAgeMs`, so slots a crash left behind free themselves.
  */
 export class RateLimiter {
+  private readonly slotMaxAgeMs: number;
+
   constructor(
     private readonly kv: KeyValueStore,
     private readonly clock: Clock,
-  ) {}
+    options: RateLimiterOptions = {},
+  ) {
+    this.slotMaxAgeMs = options.slotMaxAgeMs ?? 15 * MINUTE;
+  }
 
   async admit(scopes: LimitScope[], estimatedTokens: number): Promise<Admission> {
     const now = this.clock.now();
     const minute = Math.floor(now / MINUTE);
     const day = Math.floor(now / DAY);
-    const taken: Taken[] = [];
+    const taken: TakenAll = { counters: [], slots: [] };
     const headers: Record<string, string> = {};
     let tightestRequests: { limit: number; remaining: number } | undefined;
     let tightestTokens: { limit: number; remaining: number } | undefined;
@@ -79,9 +104,12 @@ export class RateLimiter {
           if (used > rpd) this.refuse(scope, 'rpd', rpd, Math.ceil(((day + 1) * DAY - now) / 1000));
         }
         if (concurrency > 0) {
-          // A slot lives at most 15 minutes, so a crashed instance cannot hold one for ever.
-          const used = await this.take(taken, `${base}:concurrency`, 1, 15 * MINUTE);
-          if (used > concurrency) this.refuse(scope, 'concurrency', concurrency, 1);
+          // One slot per call, aging out after slotMaxAgeMs, so a crashed instance cannot hold one for ever.
+          const key = `${base}:concurrency-slots`;
+          const slotId = randomUUID();
+          const slot = await this.kv.acquireSlot(key, slotId, concurrency, now, this.slotMaxAgeMs);
+          if (!slot.taken) this.refuse(scope, 'concurrency', concurrency, 1);
+          taken.slots.push({ key, slotId });
         }
       }
     } catch (error) {
@@ -106,11 +134,13 @@ export class RateLimiter {
         if (released) return;
         released = true;
         const corrections: Taken[] = [];
-        for (const t of taken) {
-          if (t.key.endsWith(':concurrency')) corrections.push({ ...t, amount: -1 });
-          else if (t.key.includes(':tpm:') && actualTokens !== estimatedTokens) corrections.push({ ...t, amount: actualTokens - estimatedTokens });
+        for (const t of taken.counters) {
+          if (t.key.includes(':tpm:') && actualTokens !== estimatedTokens) corrections.push({ ...t, amount: actualTokens - estimatedTokens });
         }
-        await Promise.all(corrections.map((c) => this.kv.increment(c.key, c.ttlMs, c.amount)));
+        await Promise.all([
+          ...taken.slots.map((s) => this.quietly(() => this.kv.releaseSlot(s.key, s.slotId))),
+          ...corrections.map((c) => this.quietly(() => this.kv.increment(c.key, c.ttlMs, c.amount))),
+        ]);
       },
       refund: async () => {
         if (released) return;
@@ -120,14 +150,31 @@ export class RateLimiter {
     };
   }
 
-  private async take(taken: Taken[], key: string, amount: number, ttlMs: number): Promise<number> {
+  private async take(taken: TakenAll, key: string, amount: number, ttlMs: number): Promise<number> {
     const used = await this.kv.increment(key, ttlMs, amount);
-    taken.push({ key, amount, ttlMs });
+    taken.counters.push({ key, amount, ttlMs });
     return used;
   }
 
-  private async giveBack(taken: Taken[]): Promise<void> {
-    await Promise.all(taken.map((t) => this.kv.increment(t.key, t.ttlMs, -t.amount)));
+  /** Gives back everything taken; never throws (see `quietly`). */
+  private async giveBack(taken: TakenAll): Promise<void> {
+    await Promise.all([
+      ...taken.slots.map((s) => this.quietly(() => this.kv.releaseSlot(s.key, s.slotId))),
+      ...taken.counters.map((t) => this.quietly(() => this.kv.increment(t.key, t.ttlMs, -t.amount))),
+    ]);
+  }
+
+  /**
+   * Giving back is best effort: a failure (the store briefly down) must not replace the answer the
+   * client is getting or the error that refused it. What was not given back corrects itself: a slot
+   * ages out after slotMaxAgeMs, a counter ends with its window. No logger here, so it is ignored.
+   */
+  private async quietly(give: () => Promise<unknown>): Promise<void> {
+    try {
+      await give();
+    } catch {
+      // Ignored on purpose: see above.
+    }
   }
 
   private refuse(scope: LimitScope, limit: keyof typeof LIMIT_NAMES, max: number, seconds: number): never {

@@ -133,6 +133,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       return t.app.inject({ remoteAddress: nextIp(), ...options });
     },
     async close() {
+      tally.note(`${dify.stats.requests} requests reached the Dify app (${dify.stats.streamsStarted} streams, ${dify.stats.stops} stops)`);
       await t.close();
       await fake.close();
       await dify.close();

@@ -1,5 +1,4 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { translate, type ErrorCode } from '#core/errors.ts';
 import { describeDefect, knownIssueFor } from '#test/reliability/known-issues.ts';
 import type { FuzzApp } from './fuzz-app.ts';
 import type { Access } from './routes.ts';
@@ -16,36 +15,6 @@ export const MAY_CHANGE_WHEN_REJECTED: Record<Access | 'none', string[]> = {
   admin: [],
   apikey: ['usage_records', 'credit_holds'],
 };
-
-/**
- * 503s that say a feature is not configured in this app (no Dify app is set up in the fuzz app): a
- * deliberate, clear answer about the deployment, not a failure of the request.
- */
-const NOT_CONFIGURED = ['DIFY_NOT_CONFIGURED'];
-
-/** The messages of those codes in both languages: surfaces in FastAPI's shape (`{detail}`) carry no code. */
-function notConfiguredMessages(): Set<string> {
-  const messages = new Set<string>();
-  for (const code of NOT_CONFIGURED) {
-    try {
-      messages.add(translate('zh', code as ErrorCode)).add(translate('en', code as ErrorCode));
-    } catch {
-      // The code is gone from errors.ts: nothing to excuse any more.
-    }
-  }
-  return messages;
-}
-
-export function isNotConfigured(response: { statusCode: number; body: string }): boolean {
-  if (response.statusCode !== 503) return false;
-  try {
-    const body = JSON.parse(response.body) as { code?: string; message?: string; detail?: string; error?: { message?: string } };
-    const messages = notConfiguredMessages();
-    return NOT_CONFIGURED.includes(body.code ?? '') || [body.message, body.detail, body.error?.message].some((m) => m !== undefined && messages.has(m));
-  } catch {
-    return false;
-  }
-}
 
 /** The last snapshot per app and the write count it was taken at: no new snapshot while nothing was written. */
 const snapshots = new WeakMap<FuzzApp, { writes: number; snapshot: Snapshot }>();
@@ -69,7 +38,7 @@ export async function sendBadInput(f: FuzzApp, label: string, mode: Access | 'no
   f.tally.badInput();
   const response = await f.inject({ ...options, headers: { ...options.headers, ...f.credentials(mode) } });
   const body = typeof options.payload === 'string' ? options.payload : Buffer.isBuffer(options.payload) ? options.payload.toString('latin1') : '';
-  if (response.statusCode >= 500 && !isNotConfigured(response)) {
+  if (response.statusCode >= 500) {
     const known = knownIssueFor({ method: String(options.method), url: options.url, body }, { status: response.statusCode, body: response.body });
     if (known) f.tally.known(describeDefect(known));
     else f.tally.violation(`${label}: ${response.statusCode} → ${response.body.slice(0, 200)}`);

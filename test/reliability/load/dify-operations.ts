@@ -121,10 +121,16 @@ function record(ctx: LoadContext, call: Omit<MeteredCall, 'endedAt'>): void {
   ctx.log.calls.push({ ...call, endedAt: Date.now() });
 }
 
-/** A session token most of the time, otherwise one of the user's keys (whatever state the load left it in). */
+/**
+ * A session token most of the time, otherwise one of the user's keys, enabled or disabled. Not a deleted
+ * one: an unknown key counts against the client IP's guess limit (30 per 10 minutes, shared by the
+ * cluster), and the chat operations already spend that on deleted keys; past it every uncached key from
+ * this address, new valid ones included, gets 429 and the later scenarios with it.
+ */
 function credentialOf(user: LoadUser): { token: string; key: LoadKey | undefined } {
-  if (Math.random() < 0.6 || user.keys.length === 0) return { token: user.accessToken, key: undefined };
-  const key = pick(user.keys);
+  const keys = user.keys.filter((k) => k.state !== 'deleted' && !k.changing);
+  if (Math.random() < 0.6 || keys.length === 0) return { token: user.accessToken, key: undefined };
+  const key = pick(keys);
   return { token: key.secret, key };
 }
 

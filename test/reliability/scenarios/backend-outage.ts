@@ -145,14 +145,11 @@ export async function backendOutage(cluster: Cluster, backend: 'database' | 'red
   );
   const billedFailures = failed.filter((c) => (records.get(c.requestId) ?? []).some((r) => r.credits > 0));
   tally.check(billedFailures.length === 0, `${backend} outage: ${billedFailures.length} call(s) answered 5xx yet billed`);
-  // Calls admitted before a Redis cut whose release failed keep their concurrency slot (see known-issues.ts).
-  const slots = await cluster.redisNumber(`rl:key:${key.id}:concurrency`);
   const during = timed.filter((t) => t.answer.startedAt >= outage.from && t.answer.startedAt <= outage.to);
   const slowest = Math.max(...timed.map((t) => t.answer.ms));
   tally.note(
     `${cluster.dialect}: ${backend} away ${outageMs} ms under ${WORKERS} clients: ${timed.length} requests, ${during.length} during the outage, ${failures} answered 5xx ` +
       `(${JSON.stringify(Object.fromEntries(failureStatuses))}), slowest answer ${slowest} ms, ${crashed.size} instance(s) died and were restarted, ` +
-      `serving again ${recoveredAfter} ms after it came back, ${proxy.dropped} connections cut or refused in all, ${billedFailures.length} failed call(s) billed, ` +
-      `concurrency slots still taken with nothing in flight: ${slots}`,
+      `serving again ${recoveredAfter} ms after it came back, ${proxy.dropped} connections cut or refused in all, ${billedFailures.length} failed call(s) billed`,
   );
 }
