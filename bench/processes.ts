@@ -21,9 +21,15 @@ export interface Started {
   stop(): Promise<void>;
 }
 
-/** Starts `node --import tsx <script>` and waits until `readyUrl` answers. */
-export async function startNode(script: string, env: Record<string, string>, readyUrl: string): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+/** Starts `node [flags] --import tsx <script>` (in `cwd`, default this tree) and waits until `readyUrl` answers. */
+export async function startNode(
+  script: string,
+  env: Record<string, string>,
+  readyUrl: string,
+  options: { cwd?: string; flags?: string[] } = {},
+): Promise<Started> {
+  const child = spawn(process.execPath, [...(options.flags ?? []), '--import', 'tsx', script], {
+    cwd: options.cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

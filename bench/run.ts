@@ -4,6 +4,9 @@
  * TEST_POSTGRES_URL and TEST_REDIS_URL are set), streamed and not, at concurrency 1 and 32.
  * Prints requests/s, p50/p99 latency, the ratio to the bare proxy, Tollgate's peak RSS, and checks
  * that every answered Tollgate call left exactly one usage record (was billed).
+ *
+ * BENCH_BASELINE=<another checkout> also runs that tree's Tollgate (rows marked "baseline"), load by
+ * load next to this one: a before/after comparison under the same machine noise.
  */
 import { cpus, totalmem } from 'node:os';
 import autocannon from 'autocannon';
@@ -15,6 +18,7 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 6);
 const CONCURRENCY = (process.env.BENCH_CONNECTIONS ?? '1,32').split(',').map(Number);
 /** BENCH_ONLY=postgres runs just the targets whose name contains it (the bare proxy always runs). */
 const ONLY = process.env.BENCH_ONLY?.toLowerCase();
+const BASELINE = process.env.BENCH_BASELINE;
 const BODY = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello to the benchmark in a few words please' }] };
 
 interface Row {
@@ -47,7 +51,7 @@ async function load(url: string, apiKey: string, stream: boolean, connections: n
 }
 
 async function freshPostgresDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `tollgate_bench_${Date.now().toString(36)}`;
+  const name = `tollgate_bench_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
@@ -95,20 +99,28 @@ try {
     ...(ONLY ? [] : [{ name: 'direct (fake upstream)', url: upstream, key: 'sk-direct' }]),
     { name: 'bare undici proxy', url: `http://127.0.0.1:${proxyPort}`, key: 'sk-direct', proxy },
   ];
+  const trees: Array<{ label: string; tree?: string }> = [
+    ...(BASELINE ? [{ label: ' (baseline)', tree: BASELINE }] : []),
+    { label: '' },
+  ];
   if (!ONLY || 'tollgate, sqlite'.includes(ONLY)) {
-    const sqlite = await startTollgate({ port: await freePort(), upstream });
-    stoppers.push(() => sqlite.stop());
-    targets.push({ name: 'Tollgate, SQLite', url: sqlite.url, key: sqlite.apiKey, tollgate: sqlite });
+    for (const { label, tree } of trees) {
+      const sqlite = await startTollgate({ port: await freePort(), upstream, ...(tree ? { tree } : {}) });
+      stoppers.push(() => sqlite.stop());
+      targets.push({ name: `Tollgate${label}, SQLite`, url: sqlite.url, key: sqlite.apiKey, tollgate: sqlite });
+    }
   }
 
   const pgServer = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL;
   const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL;
   if (pgServer && redisUrl && (!ONLY || 'tollgate, postgresql + redis'.includes(ONLY))) {
-    const database = await freshPostgresDatabase(pgServer);
-    stoppers.push(() => database.drop());
-    const pgTollgate = await startTollgate({ port: await freePort(), upstream, databaseUrl: database.url, redisUrl });
-    stoppers.unshift(() => pgTollgate.stop());
-    targets.push({ name: 'Tollgate, PostgreSQL + Redis', url: pgTollgate.url, key: pgTollgate.apiKey, tollgate: pgTollgate });
+    for (const { label, tree } of trees) {
+      const database = await freshPostgresDatabase(pgServer);
+      stoppers.push(() => database.drop());
+      const pgTollgate = await startTollgate({ port: await freePort(), upstream, databaseUrl: database.url, redisUrl, ...(tree ? { tree } : {}) });
+      stoppers.unshift(() => pgTollgate.stop());
+      targets.push({ name: `Tollgate${label}, PostgreSQL + Redis`, url: pgTollgate.url, key: pgTollgate.apiKey, tollgate: pgTollgate });
+    }
   }
 
   for (const stream of (process.env.BENCH_MODES ?? 'json,stream').split(',').map((m) => m === 'stream')) {

@@ -23,7 +23,14 @@ export interface RunningTollgate extends Started {
  * Starts Tollgate as `npm start` would (a process of its own), on `databaseUrl` and optionally Redis,
  * with its first channel on the fake upstream; signs the admin in, funds it and creates an API key.
  */
-export async function startTollgate(options: { port: number; upstream: string; databaseUrl?: string; redisUrl?: string }): Promise<RunningTollgate> {
+export async function startTollgate(options: {
+  port: number;
+  upstream: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  /** Another checkout of Tollgate to run instead of this one (BENCH_BASELINE: before/after in one run). */
+  tree?: string;
+}): Promise<RunningTollgate> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
   const url = `http://127.0.0.1:${options.port}`;
   const env: Record<string, string> = {
@@ -41,7 +48,9 @@ export async function startTollgate(options: { port: number; upstream: string; d
     OPENAI_API_KEY: 'sk-bench-upstream',
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl, REDIS_PREFIX: `tollgate-bench:${options.port}:` } : {}),
   };
-  const started = await startNode('src/main.ts', env, `${url}/api/health`);
+  // BENCH_TOLLGATE_FLAGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, go to Tollgate's node only.
+  const flags = (process.env.BENCH_TOLLGATE_FLAGS ?? '').split(' ').filter(Boolean);
+  const started = await startNode('src/main.ts', env, `${url}/api/health`, { cwd: options.tree, flags });
   const login = await json<{ access_token: string; user: { id: string } }>(`${url}/api/auth/login`, {
     method: 'POST',
     body: JSON.stringify(ADMIN),

@@ -5,6 +5,9 @@ import type { DB } from '#core/db/schema.ts';
 import { transact } from '#core/db/transaction.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
+import type { Outcome } from '#core/db/group-commit.ts';
+import type { DeferredWrites } from '#core/db/statements.ts';
+import { applyMoneyBatch, reserveAtomic, type BatchHost, type HoldRef, type MoneyBatch, type MoneyBatchResult, type ReserveRequest } from './credits.batch.ts';
 import type { CreditsRepository } from './credits.repository.ts';
 import type { HoldRow, LedgerKind, LedgerRow } from './credits.tables.ts';
 
@@ -138,6 +141,34 @@ export class CreditsService {
     const row = this.newHold(userId, amount, options);
     await this.holdIn(trx, row);
     return { id: row.id, userId, amount };
+  }
+
+  /**
+   * Many `reserveIn`s, `settleIn`s and `releaseIn`s of calls that commit together (GroupCommit), with
+   * a handful of statements for the whole batch; each request is answered as its one-by-one method
+   * would answer it, and a refused one writes nothing (see applyMoneyBatch). With `writes`, the
+   * inserts are added to it, and the caller must flush it before it commits.
+   */
+  applyBatch(trx: Kysely<DB>, batch: MoneyBatch, writes?: DeferredWrites): Promise<MoneyBatchResult> {
+    return applyMoneyBatch(this.batchHost(), trx, batch, writes);
+  }
+
+  /**
+   * New holds (fresh idempotency keys) in one statement outside any transaction, where the database
+   * can (PostgreSQL; undefined elsewhere): one round trip. A request left undefined must be reserved
+   * again the usual way (see reserveAtomic).
+   */
+  reserveAtomic(requests: readonly ReserveRequest[], db: Kysely<DB> = this.db): Promise<Array<Outcome<HoldRef> | undefined> | undefined> {
+    return reserveAtomic(this.batchHost(), db, requests);
+  }
+
+  private batchHost(): BatchHost {
+    return {
+      repo: this.repo,
+      now: this.clock.now(),
+      newHold: (request: ReserveRequest) => this.newHold(request.userId, request.amount, request),
+      settleIn: (t, holdId, charge, movement) => this.settleIn(t, holdId, charge, movement),
+    };
   }
 
   private async holdIn(trx: Kysely<DB>, row: HoldRow): Promise<void> {

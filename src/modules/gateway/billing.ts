@@ -1,15 +1,17 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '#core/clock.ts';
-import type { GroupCommit } from '#core/db/group-commit.ts';
+import type { BatchKind, GroupCommit, Outcome as UnitOutcome } from '#core/db/group-commit.ts';
 import type { DB } from '#core/db/schema.ts';
+import { DeferredWrites, dialectOfDb } from '#core/db/statements.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
+import type { MoneyBatch, ReserveRequest } from '#modules/credits/credits.batch.ts';
 import type { CreditsService, Hold } from '#modules/credits/credits.service.ts';
 import type { KeysService, ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Price, Usage } from '#modules/pricing/price.ts';
 import type { PricingService } from '#modules/pricing/pricing.service.ts';
 import type { UsageService } from '#modules/usage/usage.service.ts';
-import type { UsageSource } from '#modules/usage/usage.tables.ts';
+import type { UsageRow, UsageSource } from '#modules/usage/usage.tables.ts';
 import type { Role } from '#modules/users/users.tables.ts';
 
 /** Who is calling what: fixed for the life of one metered call. */
@@ -50,6 +52,93 @@ export interface BillingDeps {
   clock: Clock;
 }
 
+/** One money move of a call, as the calls of one group commit are written together. */
+type MoneyMove =
+  | { type: 'open'; userId: string; amount: number; reference: string }
+  | { type: 'settle'; hold: Hold; charge: number; capKeyId: string | null; reason: string; reference: string; record: UsageRow }
+  | { type: 'cancel'; hold: Hold | null; capKeyId: string | null; record: UsageRow }
+  | { type: 'record'; record: UsageRow };
+
+/**
+ * The batch kind of the calls of one BillingDeps: every hold, settle, release and usage record of the
+ * calls that commit together is written by a few multi-row statements (CreditsService.applyBatch and
+ * UsageService.recordMany) instead of a few statements each. Lock order stays hold → account → key.
+ */
+const kinds = new WeakMap<BillingDeps, BatchKind<MoneyMove, unknown>>();
+
+function movesOf(deps: BillingDeps): BatchKind<MoneyMove, unknown> {
+  let kind = kinds.get(deps);
+  if (!kind) {
+    kind = {
+      runMany: (trx, moves) => runMoves(deps, trx, moves),
+      // Holds alone (a call starting while none ends) are one statement where the database allows it.
+      runAtomic: (db, moves) => {
+        if (!moves.every((move) => move.type === 'open')) return Promise.resolve(undefined);
+        return deps.credits.reserveAtomic(
+          moves.map((move) => reserveRequest(move)),
+          db,
+        );
+      },
+    };
+    kinds.set(deps, kind);
+  }
+  return kind;
+}
+
+function reserveRequest(move: Extract<MoneyMove, { type: 'open' }>): ReserveRequest {
+  // The request id may come from the client, so it names the call but never keys the money.
+  return { userId: move.userId, amount: move.amount, idempotencyKey: `call:${newId()}`, reference: move.reference };
+}
+
+async function runMoves(deps: BillingDeps, trx: Kysely<DB>, moves: MoneyMove[]): Promise<Array<UnitOutcome<unknown>>> {
+  const reserves: number[] = [];
+  const settles: number[] = [];
+  const releases: number[] = [];
+  moves.forEach((move, i) => {
+    if (move.type === 'open') reserves.push(i);
+    else if (move.type === 'settle') settles.push(i);
+    else if (move.type === 'cancel' && move.hold) releases.push(i);
+  });
+  const at = <T extends MoneyMove['type']>(i: number) => moves[i] as Extract<MoneyMove, { type: T }>;
+  // The inserts of the batch (ledger rows, holds, usage records) go together just before the commit.
+  const writes = new DeferredWrites(dialectOfDb(trx));
+  const batch: MoneyBatch = {
+    reserves: reserves.map((i) => reserveRequest(at<'open'>(i))),
+    settles: settles.map((i) => {
+      const move = at<'settle'>(i);
+      return { holdId: move.hold.id, charge: move.charge, movement: { reason: move.reason, reference: move.reference } };
+    }),
+    releases: releases.map((i) => at<'cancel'>(i).hold!.id),
+  };
+  const money = await deps.credits.applyBatch(trx, batch, writes);
+
+  const outcomes: Array<UnitOutcome<unknown>> = moves.map(() => ({ ok: true, value: undefined }));
+  reserves.forEach((i, j) => (outcomes[i] = money.reserves[j]!));
+  // A capped key's counter follows the charge (after the accounts: lock order hold → account → key).
+  for (const [j, i] of settles.entries()) {
+    const move = at<'settle'>(i);
+    const settled = money.settles[j]!;
+    outcomes[i] = settled.ok ? { ok: true, value: settled.value.charged } : settled;
+    if (!settled.ok || !settled.value.applied || !move.capKeyId || move.charge === move.hold.amount) continue;
+    if (move.charge > move.hold.amount) await deps.keys.spend(move.capKeyId, move.charge - move.hold.amount, true, trx);
+    else await deps.keys.unspend(move.capKeyId, move.hold.amount - move.charge, trx);
+  }
+  for (const [j, i] of releases.entries()) {
+    const move = at<'cancel'>(i);
+    if (money.releases[j] && move.capKeyId) await deps.keys.unspend(move.capKeyId, move.hold!.amount, trx);
+  }
+  // Every call that was not refused leaves its usage record, with what it was charged.
+  const records: UsageRow[] = [];
+  moves.forEach((move, i) => {
+    const outcome = outcomes[i]!;
+    if (move.type === 'open' || !outcome.ok) return;
+    records.push(move.type === 'settle' ? { ...move.record, credits: outcome.value as number } : move.record);
+  });
+  await deps.usage.recordMany(records, trx, writes);
+  await writes.flush(trx);
+  return outcomes;
+}
+
 /**
  * One billing session per call (money rules 3-5): a hold before the upstream is called, then exactly
  * one of `settle` (charge what the usage costs, free the rest) or `cancel` (charge nothing). Both write
@@ -74,16 +163,21 @@ export class BillingSession {
     // A model priced at zero costs nothing whatever it uses (every call has a prompt, so a non-zero
     // price rounds up to at least 1): no hold, and a spent balance or key cap does not block it.
     if (amount === 0) return new BillingSession(deps, context, price, null, false);
-    // The key's cap and the user's credits are held together, in one transaction: both or neither.
-    // Rows are always locked in the order hold → account → key (here and in settle), so concurrent
-    // transactions on PostgreSQL and MySQL never deadlock on each other.
-    const hold = await deps.group.run(async (trx) => {
-      // The request id may come from the client, so it names the call but never keys the money.
-      const held = await deps.credits.reserveIn(trx, context.userId, amount, { idempotencyKey: `call:${newId()}`, reference: context.requestId });
-      if (keyCapped && context.keyId && !(await deps.keys.spend(context.keyId, amount, false, trx))) throw new AppError('KEY_CREDIT_CAP');
-      return held;
-      // Without a cap on the key nothing can refuse after the hold is written, so no savepoint is needed.
-    }, { savepoint: keyCapped });
+    let hold: Hold;
+    if (keyCapped && context.keyId) {
+      const keyId = context.keyId;
+      // The key's cap and the user's credits are held together, in one transaction: both or neither.
+      // Rows are always locked in the order hold → account → key (here and in settle), so concurrent
+      // transactions on PostgreSQL and MySQL never deadlock on each other.
+      hold = await deps.group.run(async (trx) => {
+        const held = await deps.credits.reserveIn(trx, context.userId, amount, { idempotencyKey: `call:${newId()}`, reference: context.requestId });
+        if (!(await deps.keys.spend(keyId, amount, false, trx))) throw new AppError('KEY_CREDIT_CAP');
+        return held;
+      });
+    } else {
+      // Without a cap on the key nothing but the credits can refuse: the hold joins the batch's statements.
+      hold = (await deps.group.runBatched(movesOf(deps), { type: 'open', userId: context.userId, amount, reference: context.requestId })) as Hold;
+    }
     return new BillingSession(deps, context, price, hold, keyCapped);
   }
 
@@ -100,41 +194,39 @@ export class BillingSession {
     this.closed = true;
     const hold = this.hold;
     if (!hold) {
-      await this.deps.group.run((trx) => this.record(trx, usage, 0, source, 'ok', outcome), { savepoint: false });
+      await this.deps.group.runBatched(movesOf(this.deps), { type: 'record', record: this.record(usage, 0, source, 'ok', outcome) });
       return 0;
     }
     const charge = this.deps.pricing.charge(this.price, usage, this.context.role);
-    return this.deps.group.run(async (trx) => {
-      const result = await this.deps.credits.settleIn(trx, hold.id, charge, {
-        reason: `${this.context.endpoint} ${this.context.model}`,
-        reference: this.context.requestId,
-      });
-      const keyId = this.keyCapped ? this.context.keyId : null;
-      if (keyId && result.applied && charge !== hold.amount) {
-        if (charge > hold.amount) await this.deps.keys.spend(keyId, charge - hold.amount, true, trx);
-        else await this.deps.keys.unspend(keyId, hold.amount - charge, trx);
-      }
-      await this.record(trx, usage, result.charged, source, 'ok', outcome);
-      return result.charged;
-    }, { savepoint: false });
+    const move: MoneyMove = {
+      type: 'settle',
+      hold,
+      charge,
+      capKeyId: this.keyCapped ? this.context.keyId : null,
+      reason: `${this.context.endpoint} ${this.context.model}`,
+      reference: this.context.requestId,
+      record: this.record(usage, 0, source, 'ok', outcome),
+    };
+    return (await this.deps.group.runBatched(movesOf(this.deps), move)) as number;
   }
 
   /** Nothing was produced (or the upstream refused): free the hold and record the failure, together. */
   async cancel(outcome: Outcome): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const hold = this.hold;
-    await this.deps.group.run(async (trx) => {
-      if (hold && (await this.deps.credits.releaseIn(trx, hold.id)) && this.keyCapped && this.context.keyId) {
-        await this.deps.keys.unspend(this.context.keyId, hold.amount, trx);
-      }
-      await this.record(trx, { inputTokens: 0, outputTokens: 0 }, 0, 'none', 'error', outcome);
-    }, { savepoint: false });
+    const record = this.record({ inputTokens: 0, outputTokens: 0 }, 0, 'none', 'error', outcome);
+    await this.deps.group.runBatched(movesOf(this.deps), {
+      type: 'cancel',
+      hold: this.hold,
+      capKeyId: this.keyCapped ? this.context.keyId : null,
+      record,
+    });
   }
 
-  private record(trx: Kysely<DB>, usage: Usage, credits: number, source: UsageSource, status: 'ok' | 'error', outcome: Outcome): Promise<void> {
+  /** The call's usage record (`credits` is filled in by the settle). */
+  private record(usage: Usage, credits: number, source: UsageSource, status: 'ok' | 'error', outcome: Outcome): UsageRow {
     const now = this.deps.clock.now();
-    return this.deps.usage.record({
+    return {
       id: newId(now),
       request_id: this.context.requestId,
       user_id: this.context.userId,
@@ -153,6 +245,6 @@ export class BillingSession {
       usage_source: source,
       error: outcome.error?.slice(0, 255) ?? null,
       created_at: now,
-    }, trx);
+    };
   }
 }

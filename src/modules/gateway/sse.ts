@@ -35,16 +35,26 @@ export class SseRelay {
 
   /** Feeds raw bytes; returns the text to send to the client now (whole events only, none after an error event). */
   push(chunk: Uint8Array): string {
-    this.buffer += this.decoder.decode(chunk, { stream: true });
+    const decoded = this.decoder.decode(chunk, { stream: true });
+    const text = this.buffer.length > 0 ? this.buffer + decoded : decoded;
+    // Events end at a blank line; "\r\n" line ends are rare, so the plain scan is the common one.
+    const crlf = text.includes('\r');
+    let start = 0;
     let out = '';
+    let copied = 0; // text before this was copied to `out`, or dropped
     while (this.upstreamError === undefined) {
-      const end = this.eventEnd();
-      if (end === undefined) return out;
-      const event = this.buffer.slice(0, end.at + end.length);
-      this.buffer = this.buffer.slice(end.at + end.length);
-      out += this.handle(event);
+      const end = crlf ? eventEnd(text, start) : plainEventEnd(text, start);
+      if (end === undefined) break;
+      const next = end.at + end.length;
+      if (!this.keep(text.slice(start, next), text.slice(start, end.at))) {
+        // Dropped (or held back): pass on what came before it, skip it.
+        out += text.slice(copied, start);
+        copied = next;
+      }
+      start = next;
     }
-    return out;
+    this.buffer = text.slice(start);
+    return copied === 0 ? text.slice(0, start) : out + text.slice(copied, start);
   }
 
   /** What is left when the upstream ends (an unterminated last event). */
@@ -52,52 +62,43 @@ export class SseRelay {
     const rest = this.buffer + this.decoder.decode();
     this.buffer = '';
     if (this.upstreamError !== undefined) return '';
-    return rest.trim().length > 0 ? this.handle(rest) : rest;
+    return rest.trim().length === 0 || this.keep(rest, rest) ? rest : '';
   }
 
-  private eventEnd(): { at: number; length: number } | undefined {
-    const lf = this.buffer.indexOf('\n\n');
-    const crlf = this.buffer.indexOf('\r\n\r\n');
-    if (lf === -1 && crlf === -1) return undefined;
-    if (crlf !== -1 && (lf === -1 || crlf < lf)) return { at: crlf, length: 4 };
-    return { at: lf, length: 2 };
-  }
-
-  private handle(event: string): string {
-    const data = event
-      .split(/\r?\n/)
-      .filter((line) => line.startsWith('data:'))
-      .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
-      .join('\n');
-    if (data.length === 0) return event;
+  /** Reads one event (`body`: without its terminating blank line); false when it must not reach the client now. */
+  private keep(event: string, body: string): boolean {
+    const data = dataOf(body);
+    if (data.length === 0) return true;
     if (data.trim() === '[DONE]') {
       this.sawDone = true;
-      return event;
+      return true;
     }
     this.payloads.push(data);
     this.payloadBytes += data.length;
     if (this.payloadBytes > PAYLOAD_BUDGET) this.fold();
-    const mayMatter = data.includes('"usage"') || data.includes('"finish_reason":"') || data.includes('"error"');
-    if (!mayMatter) return event;
+    // Only the few events that say something (a usage, a finish reason, an error) are parsed; OpenAI
+    // sends `"usage":null` and `"finish_reason":null` on every chunk, which say nothing.
+    const mayMatter = valueStart(data, '"usage"') === 123 /* { */ || valueStart(data, '"finish_reason"') === 34 /* " */ || data.includes('"error"');
+    if (!mayMatter) return true;
     let parsed: { usage?: UpstreamUsage | null; choices?: Array<{ finish_reason?: string | null }>; error?: { message?: string } };
     try {
       parsed = JSON.parse(data) as typeof parsed;
     } catch {
-      return event;
+      return true;
     }
     if (parsed.error) {
       this.upstreamError = parsed.error.message ?? 'upstream error';
       this.errorEvent = event;
-      return '';
+      return false;
     }
     const finish = parsed.choices?.find((c) => c.finish_reason)?.finish_reason;
     if (finish) this.finishReason = finish;
     if (parsed.usage) {
       this.usage = parsed.usage;
       // The usage-only chunk (`choices: []`) reaches the client only when it asked for usage.
-      if (!this.forwardUsageChunk && (parsed.choices?.length ?? 0) === 0) return '';
+      if (!this.forwardUsageChunk && (parsed.choices?.length ?? 0) === 0) return false;
     }
-    return event;
+    return true;
   }
 
   /** The text the stream produced so far (content and tool-call arguments), for counting. */
@@ -125,4 +126,50 @@ export class SseRelay {
     this.payloads = [];
     this.payloadBytes = 0;
   }
+}
+
+/** Where the event starting at `from` ends (its blank line), with "\n" line ends only. */
+function plainEventEnd(text: string, from: number): { at: number; length: number } | undefined {
+  const at = text.indexOf('\n\n', from);
+  return at === -1 ? undefined : { at, length: 2 };
+}
+
+/** Where the event starting at `from` ends, "\n" or "\r\n" line ends. */
+function eventEnd(text: string, from: number): { at: number; length: number } | undefined {
+  const lf = text.indexOf('\n\n', from);
+  const crlf = text.indexOf('\r\n\r\n', from);
+  if (lf === -1 && crlf === -1) return undefined;
+  if (crlf !== -1 && (lf === -1 || crlf < lf)) return { at: crlf, length: 4 };
+  return { at: lf, length: 2 };
+}
+
+/** The data of an event: its `data:` lines' values joined by "\n" (one line, the usual case, without splitting). */
+function dataOf(body: string): string {
+  if (body.startsWith('data:') && !body.includes('\n')) return body.slice(body.charCodeAt(5) === 32 ? 6 : 5);
+  return body
+    .split(/\r?\n/)
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
+    .join('\n');
+}
+
+/**
+ * The first character (as a code) of the value of `key` (a quoted JSON key) in `json`, or -1 when no
+ * such key is there. A JSON string cannot hold an unescaped quote, so a match followed by a colon is
+ * a key, never a piece of text.
+ */
+function valueStart(json: string, key: string): number {
+  for (let at = json.indexOf(key); at !== -1; at = json.indexOf(key, at + 1)) {
+    let i = at + key.length;
+    while (isSpace(json.charCodeAt(i))) i++;
+    if (json.charCodeAt(i) !== 58 /* : */) continue;
+    i++;
+    while (isSpace(json.charCodeAt(i))) i++;
+    return json.charCodeAt(i);
+  }
+  return -1;
+}
+
+function isSpace(code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 13;
 }

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DialectName } from '#core/db/create-db.ts';
 import { dayNumber } from '#core/db/dialect.ts';
 import type { DB } from '#core/db/schema.ts';
+import { Statement, type DeferredWrites } from '#core/db/statements.ts';
 import type { UsageRow, UsageStatus } from './usage.tables.ts';
 
 export interface UsageFilter {
@@ -21,6 +22,28 @@ export interface DailyUsage {
   credits: number;
 }
 
+const COLUMNS = [
+  'id',
+  'request_id',
+  'user_id',
+  'key_id',
+  'channel_id',
+  'endpoint',
+  'model',
+  'stream',
+  'input_tokens',
+  'output_tokens',
+  'credits',
+  'latency_ms',
+  'status',
+  'http_status',
+  'end_reason',
+  'usage_source',
+  'error',
+  'created_at',
+] as const satisfies ReadonlyArray<keyof UsageRow>;
+const INSERT_HEAD = `insert into "usage_records" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) values `;
+
 export class UsageRepository {
   constructor(
     private readonly db: Kysely<DB>,
@@ -29,6 +52,18 @@ export class UsageRepository {
 
   async insert(row: UsageRow, db: Kysely<DB> = this.db): Promise<void> {
     await db.insertInto('usage_records').values(row).execute();
+  }
+
+  /** Many records in one statement (hand-written: it runs for every metered call); added to `writes` when given. */
+  async insertMany(rows: readonly UsageRow[], db: Kysely<DB> = this.db, writes?: DeferredWrites): Promise<void> {
+    if (rows.length === 0) return;
+    const shape = `insertUsage:${rows.length}`;
+    const statement = (writes ? writes.add(shape) : new Statement(this.dialect, shape)).sql(INSERT_HEAD);
+    rows.forEach((row, i) => {
+      if (i > 0) statement.sql(', ');
+      statement.tuple(COLUMNS.map((c) => row[c]));
+    });
+    if (!writes) await statement.run(db);
   }
 
   async list(filter: UsageFilter, offset: number, limit: number): Promise<{ rows: UsageRow[]; total: number }> {

@@ -1,6 +1,7 @@
 import type { Clock } from '#core/clock.ts';
 import type { Kysely } from 'kysely';
 import type { DB } from '#core/db/schema.ts';
+import type { DeferredWrites } from '#core/db/statements.ts';
 import type { DailyUsage, UsageFilter, UsageRepository } from './usage.repository.ts';
 import type { UsageRow } from './usage.tables.ts';
 
@@ -37,6 +38,11 @@ export class UsageService {
 
   record(row: UsageRow, trx?: Kysely<DB>): Promise<void> {
     return this.repo.insert(row, trx);
+  }
+
+  /** Many records at once (the calls of one group commit); with `writes`, left to its flush. */
+  recordMany(rows: readonly UsageRow[], trx?: Kysely<DB>, writes?: DeferredWrites): Promise<void> {
+    return this.repo.insertMany(rows, trx, writes);
   }
 
   logs(filter: UsageFilter, page: number, limit: number): Promise<{ rows: UsageRow[]; total: number }> {

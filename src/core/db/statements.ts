@@ -1,0 +1,133 @@
+import { CompiledQuery, MysqlAdapter, PostgresAdapter, type Kysely, type QueryResult } from 'kysely';
+import type { DialectName } from './create-db.ts';
+import type { DB } from './schema.ts';
+
+/**
+ * Hand-written statements for the hot path (the hold, the settle and the usage record of every
+ * metered call). Kysely's builder spends more CPU building and compiling these than SQLite spends
+ * running them, so the few statements the gateway runs for every call are written here as text, with
+ * the dialect's placeholders and identifier quotes, and run through Kysely's executor (same
+ * connection, same transaction). Everything else keeps using the builder.
+ *
+ * A statement built with a `shape` (a key naming everything its text depends on — which clauses, how
+ * many rows) gets its text built once per shape: later ones only collect their parameters, and the
+ * driver's statement cache finds the same string again without hashing a new one.
+ */
+export class Statement {
+  private text: string;
+  private readonly building: boolean;
+  readonly parameters: unknown[] = [];
+
+  constructor(
+    private readonly dialect: DialectName,
+    readonly shape?: string,
+  ) {
+    const known = shape === undefined ? undefined : texts.get(`${dialect}|${shape}`);
+    this.text = known ?? '';
+    this.building = known === undefined;
+  }
+
+  /** Appends SQL text. Identifiers inside it are written `"like_this"` and re-quoted for MySQL. */
+  sql(text: string): this {
+    if (this.building) this.text += this.dialect === 'mysql' ? text.replaceAll('"', '`') : text;
+    return this;
+  }
+
+  /** Appends a placeholder for `value`. */
+  param(value: unknown): this {
+    this.parameters.push(value);
+    if (this.building) this.text += this.dialect === 'postgres' ? `$${this.parameters.length}` : '?';
+    return this;
+  }
+
+  /** Appends `(?, ?, …)`: one placeholder per value. */
+  tuple(values: readonly unknown[]): this {
+    if (!this.building) {
+      for (const value of values) this.parameters.push(value);
+      return this;
+    }
+    this.text += '(';
+    values.forEach((value, i) => {
+      if (i > 0) this.text += ', ';
+      this.param(value);
+    });
+    this.text += ')';
+    return this;
+  }
+
+  /** Appends another statement of the same dialect (its placeholders renumbered after this one's). */
+  append(other: Statement): this {
+    const offset = this.parameters.length;
+    if (this.building) {
+      const text = other.toString();
+      this.text += this.dialect === 'postgres' ? text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`) : text;
+    }
+    this.parameters.push(...other.parameters);
+    return this;
+  }
+
+  /** Runs it on `db` (a transaction, usually). */
+  run<R>(db: Kysely<DB>): Promise<QueryResult<R>> {
+    return db.executeQuery<R>(CompiledQuery.raw(this.toString(), this.parameters));
+  }
+
+  toString(): string {
+    if (this.building && this.shape !== undefined) {
+      if (texts.size >= MAX_SHAPES) texts.delete(texts.keys().next().value!);
+      texts.set(`${this.dialect}|${this.shape}`, this.text);
+    }
+    return this.text;
+  }
+}
+
+/** Statement texts by dialect and shape (bounded: the oldest go first). */
+const texts = new Map<string, string>();
+const MAX_SHAPES = 2000;
+
+/** The dialect a Kysely instance speaks, from its adapter. */
+export function dialectOfDb(db: Kysely<DB>): DialectName {
+  const adapter = db.getExecutor().adapter;
+  if (adapter instanceof PostgresAdapter) return 'postgres';
+  if (adapter instanceof MysqlAdapter) return 'mysql';
+  return 'sqlite';
+}
+
+/** Rows changed by an UPDATE/INSERT/DELETE. */
+export function affected(result: QueryResult<unknown>): number {
+  return Number(result.numAffectedRows ?? 0n);
+}
+
+/**
+ * Inserts whose results nobody reads, gathered while a batch runs and sent just before it commits:
+ * on PostgreSQL as ONE statement (a chain of data-modifying WITH queries, which all run, whatever the
+ * last one reads: one round trip for all), elsewhere one after another. An error (a unique violation)
+ * fails the flush, and so the batch, as the inserts would have one by one.
+ */
+export class DeferredWrites {
+  private readonly statements: Statement[] = [];
+
+  constructor(readonly dialect: DialectName) {}
+
+  /** A new statement (see Statement's `shape`), to be filled in by the caller and run at `flush`. */
+  add(shape?: string): Statement {
+    const statement = new Statement(this.dialect, shape);
+    this.statements.push(statement);
+    return statement;
+  }
+
+  async flush(db: Kysely<DB>): Promise<void> {
+    const pending = this.statements.splice(0);
+    if (pending.length === 0) return;
+    if (this.dialect !== 'postgres' || pending.length === 1) {
+      for (const statement of pending) await statement.run(db);
+      return;
+    }
+    const shapes = pending.map((s) => s.shape);
+    const chain = new Statement(this.dialect, shapes.every((s) => s !== undefined) ? `with:${shapes.join('+')}` : undefined).sql('with ');
+    pending.forEach((statement, i) => {
+      if (i === pending.length - 1) chain.sql(' ').append(statement);
+      else chain.sql(`${i > 0 ? ', ' : ''}"w${i}" as (`).append(statement).sql(')');
+    });
+    await chain.run(db);
+  }
+}

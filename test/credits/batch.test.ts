@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { transact } from '#core/db/transaction.ts';
+import type { MoneyBatch, MoneyBatchResult } from '#modules/credits/credits.batch.ts';
+import type { CreditsService } from '#modules/credits/credits.service.ts';
+import { backends, createTestApp, freshEmail, STRONG_PASSWORD, type TestApp } from '#test/helpers/test-app.ts';
+
+const key = (tag = 'k') => `test:${tag}:${randomUUID()}`;
+const usage = { reason: 'chat completion' };
+
+/**
+ * CreditsService.applyBatch: the reserves, settles and releases of many calls in one transaction, with
+ * a few statements for all of them. Each request must be answered exactly as its one-by-one method
+ * (reserveIn / settleIn / releaseIn) would answer it, and money rules 1-3 must hold after every batch.
+ */
+describe.each(backends())('batched credit moves on $label', (backend) => {
+  let t: TestApp;
+  let credits: CreditsService;
+  const users: string[] = [];
+  beforeAll(async () => {
+    t = await createTestApp(backend);
+    credits = t.app.services.credits;
+  });
+  afterAll(() => t.close());
+
+  const db = () => t.app.services.database.db;
+  const ledger = (userId: string) => db().selectFrom('credit_ledger').selectAll().where('user_id', '=', userId).orderBy('id').execute();
+  const holds = (userId: string) => db().selectFrom('credit_holds').selectAll().where('user_id', '=', userId).execute();
+  const hold = (id: string) => db().selectFrom('credit_holds').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const batch = (moves: Partial<MoneyBatch>): Promise<MoneyBatchResult> =>
+    transact(db(), (trx) => credits.applyBatch(trx, { reserves: [], settles: [], releases: [], ...moves }));
+  const reserve = (userId: string, amount: number) => ({ userId, amount, idempotencyKey: key('hold') });
+
+  async function userWith(balance: number): Promise<string> {
+    const user = await t.app.services.users.create({ email: freshEmail('batch'), username: 'batch', password: STRONG_PASSWORD }, (trx, row) =>
+      credits.openAccount(trx, row.id, 0),
+    );
+    users.push(user.id);
+    if (balance > 0) await credits.grant(user.id, balance, { kind: 'recharge', reason: 'Top-up', idempotencyKey: key('top-up') });
+    return user.id;
+  }
+
+  // Money rule 1 after every scenario: balance = Σ ledger rows, and each row's balance_after is the
+  // running sum in id order; held = Σ open holds.
+  afterEach(async () => {
+    for (const userId of users.splice(0)) {
+      const account = await credits.account(userId);
+      const rows = await ledger(userId);
+      let running = 0;
+      for (const row of rows) {
+        running += Number(row.amount);
+        expect(Number(row.balance_after)).toBe(running);
+      }
+      expect(account.balance).toBe(running);
+      expect(account.balance).toBe(await credits.ledgerSum(userId));
+      const open = (await holds(userId)).filter((h) => h.status === 'open');
+      expect(account.held).toBe(open.reduce((sum, h) => sum + Number(h.amount), 0));
+    }
+  });
+
+  it('holds of one account that fit together are taken by one update; the rest one by one, never more than there is', async () => {
+    const userId = await userWith(100);
+    const fits = await batch({ reserves: [reserve(userId, 30), reserve(userId, 20)] });
+    expect(fits.reserves.map((r) => r.ok)).toEqual([true, true]);
+    expect(await credits.account(userId)).toEqual({ balance: 100, held: 50, available: 50 });
+
+    // 8 × 7 = 56 do not fit in 50 together: taken one by one, in order, 7 of them.
+    const some = await batch({ reserves: Array.from({ length: 8 }, () => reserve(userId, 7)) });
+    expect(some.reserves.map((r) => r.ok)).toEqual([true, true, true, true, true, true, true, false]);
+    expect(some.reserves[7]).toMatchObject({ ok: false, error: { code: 'INSUFFICIENT_CREDITS' } });
+    expect(await credits.account(userId)).toEqual({ balance: 100, held: 99, available: 1 });
+    expect((await holds(userId)).filter((h) => h.status === 'open')).toHaveLength(9);
+  });
+
+  it('settles many holds of one account in one batch: each charged once, the ledger rows in order, the rest freed', async () => {
+    const userId = await userWith(1000);
+    const taken = await batch({ reserves: Array.from({ length: 12 }, (_, i) => reserve(userId, 40 + i)) });
+    const ids = taken.reserves.map((r) => (r.ok ? r.value.id : ''));
+    const charges = ids.map((_, i) => (i % 3 === 0 ? 0 : 10 + i * 5)); // some zero, some above their hold
+    const settled = await batch({ settles: ids.map((holdId, i) => ({ holdId, charge: charges[i]!, movement: usage })) });
+    expect(settled.settles).toEqual(charges.map((charged) => ({ ok: true, value: { applied: true, charged } })));
+    const total = charges.reduce((a, b) => a + b, 0);
+    expect(await credits.account(userId)).toEqual({ balance: 1000 - total, held: 0, available: 1000 - total });
+    const rows = await ledger(userId);
+    expect(rows).toHaveLength(1 + charges.filter((c) => c > 0).length); // no row for a zero charge
+    expect(rows.slice(1).map((r) => r.idempotency_key)).toEqual(ids.filter((_, i) => charges[i]! > 0).map((id) => `hold:${id}`));
+    for (const [i, id] of ids.entries()) expect(await hold(id)).toMatchObject({ status: 'settled', charged: charges[i] });
+  });
+
+  it('a settle and new holds of one account in one batch: the holds count the credits the settle frees, never more', async () => {
+    const userId = await userWith(100);
+    const [first] = (await batch({ reserves: [reserve(userId, 90)] })).reserves;
+    const held = first!.ok ? first!.value : undefined;
+    // The settle charges 30 of its 90 and frees the rest: 70 are available, so 60 + 10 fit, 1 more does not.
+    const result = await batch({
+      settles: [{ holdId: held!.id, charge: 30, movement: usage }],
+      reserves: [reserve(userId, 60), reserve(userId, 10), reserve(userId, 1)],
+    });
+    expect(result.settles).toEqual([{ ok: true, value: { applied: true, charged: 30 } }]);
+    expect(result.reserves.map((r) => r.ok)).toEqual([true, true, false]);
+    expect(await credits.account(userId)).toEqual({ balance: 70, held: 70, available: 0 });
+    expect((await ledger(userId)).at(-1)).toMatchObject({ amount: -30, balance_after: 70 });
+  });
+
+  it('a settle into debt in the same batch refuses every new hold of that account', async () => {
+    const userId = await userWith(50);
+    const [first] = (await batch({ reserves: [reserve(userId, 50)] })).reserves;
+    const result = await batch({ settles: [{ holdId: first!.ok ? first!.value.id : '', charge: 80, movement: usage }], reserves: [reserve(userId, 1)] });
+    expect(result.settles[0]).toEqual({ ok: true, value: { applied: true, charged: 80 } });
+    expect(result.reserves[0]).toMatchObject({ ok: false, error: { code: 'INSUFFICIENT_CREDITS' } });
+    expect(await credits.account(userId)).toEqual({ balance: -30, held: 0, available: -30 });
+  });
+
+  it('racing settles and releases of one hold in one batch close it once; the losers see what the winner charged', async () => {
+    const userId = await userWith(100);
+    const [first] = (await batch({ reserves: [reserve(userId, 50)] })).reserves;
+    const holdId = first!.ok ? first!.value.id : '';
+    const result = await batch({
+      settles: [20, 35, 50].map((charge) => ({ holdId, charge, movement: usage })),
+      releases: [holdId, holdId],
+    });
+    expect(result.settles).toEqual([
+      { ok: true, value: { applied: true, charged: 20 } },
+      { ok: true, value: { applied: false, charged: 20 } },
+      { ok: true, value: { applied: false, charged: 20 } },
+    ]);
+    expect(result.releases).toEqual([false, false]);
+    expect(await credits.account(userId)).toEqual({ balance: 80, held: 0, available: 80 });
+    expect(await ledger(userId)).toHaveLength(2);
+  });
+
+  it('releases in a batch free their holds once; an expired hold is still billed, once; an unknown one is NOT_FOUND', async () => {
+    const userId = await userWith(200);
+    const taken = await batch({ reserves: [reserve(userId, 10), reserve(userId, 20), reserve(userId, 30)] });
+    const [a, b, c] = taken.reserves.map((r) => (r.ok ? r.value.id : ''));
+    // The sweeper frees `c` (its deadline passed): its credits are no longer held.
+    await db().updateTable('credit_holds').set({ expires_at: 0 }).where('id', '=', c!).execute();
+    expect(await credits.sweepExpiredHolds()).toBe(1);
+    const unknown = randomUUID();
+    const result = await batch({
+      releases: [a!, a!],
+      settles: [
+        { holdId: b!, charge: 5, movement: usage },
+        { holdId: c!, charge: 25, movement: usage },
+        { holdId: unknown, charge: 1, movement: usage },
+      ],
+    });
+    expect(result.releases).toEqual([true, false]);
+    expect(result.settles.slice(0, 2)).toEqual([
+      { ok: true, value: { applied: true, charged: 5 } },
+      { ok: true, value: { applied: true, charged: 25 } },
+    ]);
+    expect(result.settles[2]).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(await credits.account(userId)).toEqual({ balance: 170, held: 0, available: 170 });
+    expect(await hold(a!)).toMatchObject({ status: 'released', charged: null });
+    expect(await hold(c!)).toMatchObject({ status: 'settled', charged: 25 });
+  });
+
+  it('moves several accounts in one batch, each by its own calls only', async () => {
+    const [alice, bob, carol] = [await userWith(100), await userWith(100), await userWith(5)];
+    const taken = await batch({ reserves: [reserve(alice, 40), reserve(bob, 60), reserve(carol, 10), reserve(alice, 10)] });
+    expect(taken.reserves.map((r) => r.ok)).toEqual([true, true, false, true]);
+    const id = (i: number) => (taken.reserves[i]!.ok ? (taken.reserves[i] as { value: { id: string } }).value.id : '');
+    await batch({
+      settles: [
+        { holdId: id(0), charge: 15, movement: usage },
+        { holdId: id(1), charge: 60, movement: usage },
+        { holdId: id(3), charge: 3, movement: usage },
+      ],
+      reserves: [reserve(carol, 5)],
+    });
+    expect(await credits.account(alice)).toEqual({ balance: 82, held: 0, available: 82 });
+    expect(await credits.account(bob)).toEqual({ balance: 40, held: 0, available: 40 });
+    expect(await credits.account(carol)).toEqual({ balance: 5, held: 5, available: 0 });
+  });
+
+  it('holds in one statement outside a transaction (PostgreSQL): an account that cannot cover its batch takes none of it', async () => {
+    const [rich, poor, single] = [await userWith(100), await userWith(20), await userWith(5)];
+    const requests = [reserve(rich, 30), reserve(poor, 15), reserve(rich, 40), reserve(poor, 15), reserve(single, 6), { ...reserve(rich, 1), amount: -1 }];
+    const answers = await credits.reserveAtomic(requests);
+    if (backend.dialect !== 'postgres') {
+      expect(answers).toBeUndefined(); // only PostgreSQL can; the others take the usual way
+      return;
+    }
+    expect(answers!.map((a) => a?.ok)).toEqual([true, undefined, true, undefined, false, false]);
+    expect(answers![4]).toMatchObject({ ok: false, error: { code: 'INSUFFICIENT_CREDITS' } }); // its account's only request: refused
+    expect(answers![5]).toMatchObject({ ok: false, error: expect.any(RangeError) });
+    expect(await credits.account(rich)).toEqual({ balance: 100, held: 70, available: 30 });
+    expect(await credits.account(poor)).toEqual({ balance: 20, held: 0, available: 20 }); // left to be taken one by one
+    expect(await credits.account(single)).toEqual({ balance: 5, held: 0, available: 5 });
+    expect((await holds(rich)).map((h) => Number(h.amount)).sort()).toEqual([30, 40]);
+    expect(await holds(poor)).toHaveLength(0);
+  });
+
+  it('a bad charge or amount is refused alone, writing nothing', async () => {
+    const userId = await userWith(100);
+    const [first] = (await batch({ reserves: [reserve(userId, 10)] })).reserves;
+    const result = await batch({
+      settles: [{ holdId: first!.ok ? first!.value.id : '', charge: 1.5, movement: usage }],
+      reserves: [reserve(userId, 0), reserve(userId, 5)],
+    });
+    expect(result.settles[0]).toMatchObject({ ok: false, error: expect.any(RangeError) });
+    expect(result.reserves[0]).toMatchObject({ ok: false, error: expect.any(RangeError) });
+    expect(result.reserves[1]!.ok).toBe(true);
+    expect(await credits.account(userId)).toEqual({ balance: 100, held: 15, available: 85 });
+  });
+});
