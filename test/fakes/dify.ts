@@ -1,6 +1,6 @@
 /**
  * FakeDify — a stand-in for a Dify server's app service API on 127.0.0.1, speaking it as
- * /work/shared/reference/dify-api.md describes: Tollgate's Dify upstream in tests.
+ * Dify's service API reference (dify-api.md) describes: Tollgate's Dify upstream in tests.
  *
  *   const fake = await FakeDify.start();                  // random port; { port: 4020 } for a fixed one
  *   new ChatClient('app-fake-chat', fake.url)            // fake.url ends with /v1
