@@ -18,6 +18,8 @@ export interface Started {
   child: ChildProcess;
   /** Peak resident memory so far (VmHWM), MiB. */
   peakRssMiB(): number;
+  /** CPU time used so far (user + system), ms; steadier than throughput on a busy machine. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -53,6 +55,11 @@ export async function startNode(
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const kib = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
       return Math.round(kib / 1024);
+    },
+    cpuMs() {
+      // /proc/<pid>/stat: utime and stime (fields 14 and 15, in clock ticks of 10 ms), after the command's ")".
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10;
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -30,6 +30,8 @@ interface Row {
   p99: number;
   errors: number;
   ok: number;
+  /** CPU µs the proxy or Tollgate process spent per answered call (empty for the fake itself). */
+  cpuUs?: number;
 }
 
 async function load(url: string, apiKey: string, stream: boolean, connections: number): Promise<Omit<Row, 'target' | 'mode' | 'connections'>> {
@@ -128,8 +130,11 @@ try {
       for (const target of targets) {
         await load(target.url, target.key, stream, Math.min(connections, 4)); // warm-up
         const before = target.tollgate ? await settledCalls(target.tollgate) : 0;
+        const serving = target.tollgate ?? target.proxy;
+        const cpuBefore = serving?.cpuMs() ?? 0;
         const measured = await load(target.url, target.key, stream, connections);
-        rows.push({ target: target.name, mode: stream ? 'stream' : 'json', connections, ...measured });
+        const cpuUs = serving && measured.ok > 0 ? Math.round(((serving.cpuMs() - cpuBefore) * 1000) / measured.ok) : undefined;
+        rows.push({ target: target.name, mode: stream ? 'stream' : 'json', connections, ...measured, ...(cpuUs === undefined ? {} : { cpuUs }) });
         if (target.tollgate) {
           const recorded = (await settledCalls(target.tollgate)) - before;
           // Calls still in flight when the load stops are answered (and billed) after it counts: at most one per connection.
@@ -148,13 +153,13 @@ const bare = (mode: string, connections: number) => rows.find((r) => r.target ==
 const lines = [
   `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${DURATION}s per run`,
   '',
-  '| target | mode | conns | req/s | p50 ms | p99 ms | vs bare proxy | +p50 ms | errors |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| target | mode | conns | req/s | p50 ms | p99 ms | vs bare proxy | +p50 ms | CPU µs/call | errors |',
+  '|---|---|---|---|---|---|---|---|---|---|',
   ...rows.map((r) => {
     const base = bare(r.mode, r.connections);
     const ratio = base && base.rps > 0 ? `${Math.round((r.rps / base.rps) * 100)}%` : '';
     const added = base ? (r.p50 - base.p50).toFixed(1) : '';
-    return `| ${r.target} | ${r.mode} | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p99} | ${ratio} | ${added} | ${r.errors} |`;
+    return `| ${r.target} | ${r.mode} | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p99} | ${ratio} | ${added} | ${r.cpuUs ?? ''} | ${r.errors} |`;
   }),
   '',
   ...memory,

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { AppError } from './errors.ts';
 import { Agent, errors as undiciErrors, request, type Dispatcher, type FormData } from 'undici';
 
@@ -9,6 +10,21 @@ export interface UpstreamTimeouts {
   headersMs: number;
   /** Between two chunks of the body (a stalled stream). */
   bodyMs: number;
+}
+
+/**
+ * What stops an upstream call: undici takes an EventEmitter with `aborted` as well as an AbortSignal,
+ * and this one costs far less to make and to listen to than an AbortController (one per metered call;
+ * the controller, its signal and undici's listener on it were ~4 % of a call's CPU).
+ */
+export class UpstreamAbort extends EventEmitter {
+  aborted = false;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
 }
 
 /** The upstream could not be reached or did not answer in time: another channel may do better. */
@@ -28,7 +44,7 @@ export async function postJson(
   path: string,
   secret: string,
   payload: string,
-  signal: AbortSignal,
+  signal: UpstreamAbort,
   timeouts: UpstreamTimeouts,
 ): Promise<Dispatcher.ResponseData> {
   try {
@@ -59,7 +75,7 @@ export function encodeJson(value: unknown): string {
 }
 
 /** A request failed before an answer: the caller's own abort stays as it is, anything else is the upstream's fault. */
-function unreachable(error: unknown, signal: AbortSignal | undefined): unknown {
+function unreachable(error: unknown, signal: UpstreamAbort | undefined): unknown {
   if (signal?.aborted) return error;
   const timedOut = error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.ConnectTimeoutError;
   return new UpstreamUnreachable((error as Error).message, timedOut);
@@ -72,7 +88,7 @@ export interface UpstreamCall {
   query?: Record<string, string>;
   /** A JSON body, or a multipart form (its boundary is set by the client). */
   body?: { json: unknown } | { form: FormData };
-  signal?: AbortSignal;
+  signal?: UpstreamAbort;
   timeouts: UpstreamTimeouts;
 }
 

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { UpstreamAbort } from '#core/upstream.ts';
 
 /**
  * Watches the client's connection during a metered call. While the upstream is still working (no
@@ -7,7 +8,7 @@ import type { ServerResponse } from 'node:http';
  * started to arrive, `keepUpstream()` lets it finish, so the call is billed what the upstream did.
  */
 export class ClientWatch {
-  private readonly controller = new AbortController();
+  private readonly controller = new UpstreamAbort();
   private abortOnGone = true;
   private listeners: Array<() => void> = [];
   /** True once the client closed the connection before its answer was complete. */
@@ -17,13 +18,13 @@ export class ClientWatch {
     raw.on('close', this.onClose);
   }
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
+  get signal(): UpstreamAbort {
+    return this.controller;
   }
 
   /** The upstream call was aborted because the client went away. */
   get aborted(): boolean {
-    return this.controller.signal.aborted;
+    return this.controller.aborted;
   }
 
   keepUpstream(): void {

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { AppError } from '#core/errors.ts';
 import type { Channel, ChannelsService } from '#modules/channels/channels.service.ts';
-import { isRetryableStatus, postJson, type UpstreamTimeouts } from '#core/upstream.ts';
+import { isRetryableStatus, postJson, type UpstreamAbort, type UpstreamTimeouts } from '#core/upstream.ts';
 
 export interface Routed {
   channel: Channel;
@@ -23,7 +23,7 @@ export async function sendWithFailover(
   model: string,
   path: string,
   payloadFor: (channel: Channel) => string,
-  signal: AbortSignal,
+  signal: UpstreamAbort,
   options: FailoverOptions,
 ): Promise<Routed> {
   const tried = new Set<string>();
