@@ -90,7 +90,7 @@ export function createServices(infra: Infrastructure) {
   const usage = new UsageService(new UsageRepository(db, database.dialect), clock, { timeZone: config.CHECKIN_TZ, retentionDays: config.USAGE_RETENTION_DAYS });
   const limiter = new RateLimiter(kv, clock, { slotMaxAgeMs: config.CREDIT_HOLD_TTL * 1000 });
   const gateway: ChatDeps = {
-    group: new GroupCommit(db),
+    group: new GroupCommit(db, { relaxedDb: database.relaxed }),
     credits,
     keys,
     pricing,

@@ -10,6 +10,7 @@ import { availableDialects, createTestDatabase, type TestDatabase } from '#test/
 import { ConfigError } from '#core/config.ts';
 import { connectDatabase, createDatabase, type Database } from '#core/db/create-db.ts';
 import { isUniqueViolation } from '#core/db/dialect.ts';
+import { preparedNameOf, Statement } from '#core/db/statements.ts';
 import { migrateDown, migrateToLatest } from '#core/db/migrator.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
@@ -126,6 +127,44 @@ describe.each(availableDialects())('database on %s', (dialect) => {
     expect(typeof (await own.ping())).toBe('number');
     await own.destroy();
     await expect(own.ping()).rejects.toThrow();
+  });
+
+  it('the relaxed connections commit without waiting for the disk on PostgreSQL (the same database elsewhere), and are closed with it', async () => {
+    const own = createDatabase(testDb.url, { poolSize: 2 });
+    if (dialect !== 'postgres') {
+      expect(own.relaxed).toBe(own.db);
+      await own.destroy();
+      return;
+    }
+    const setting = async (db: Database['db']) => (await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(db)).rows[0]!.synchronous_commit;
+    expect(await setting(own.relaxed)).toBe('off');
+    expect(await setting(own.db)).toBe('on');
+    // What one writes the other sees at once: a relaxed commit is still a commit.
+    await migrateToLatest(own.db);
+    const row = userRow(`relaxed-${newId()}@example.com`);
+    await own.relaxed.insertInto('users').values(row).execute();
+    expect(await own.db.selectFrom('users').select('email').where('id', '=', row.id).executeTakeFirst()).toEqual({ email: row.email });
+    await own.destroy();
+    await expect(sql`select 1`.execute(own.relaxed)).rejects.toThrow();
+  });
+
+  it('the hot statements (shaped) are prepared once per connection on PostgreSQL; other queries are not', async () => {
+    const shape = `test-prepared:${newId()}`;
+    if (dialect !== 'postgres') {
+      const text = new Statement(dialect, shape).sql('select ').param(41).sql(' + 1 as "answer"').toString();
+      expect(preparedNameOf(text)).toBeUndefined(); // the drivers of the others cache by text already
+      return;
+    }
+    const statement = () => new Statement('postgres', shape).sql('select ').param(41).sql('::int + 1 as "answer"');
+    const prepared = await database.db.transaction().execute(async (trx) => {
+      expect((await statement().run<{ answer: number }>(trx)).rows).toEqual([{ answer: 42 }]);
+      expect((await statement().run<{ answer: number }>(trx)).rows).toEqual([{ answer: 42 }]);
+      await sql`select ${1}::int as "other"`.execute(trx);
+      return (await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements`.execute(trx)).rows;
+    });
+    const text = statement().toString();
+    expect(prepared.filter((p) => p.statement === text)).toEqual([{ name: preparedNameOf(text), statement: text }]);
+    expect(prepared.some((p) => p.statement.includes('"other"'))).toBe(false);
   });
 });
 

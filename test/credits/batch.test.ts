@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { transact } from '#core/db/transaction.ts';
 import type { MoneyBatch, MoneyBatchResult } from '#modules/credits/credits.batch.ts';
 import type { CreditsService } from '#modules/credits/credits.service.ts';
+import type { UsageRow } from '#modules/usage/usage.tables.ts';
 import { backends, createTestApp, freshEmail, STRONG_PASSWORD, type TestApp } from '#test/helpers/test-app.ts';
 
 const key = (tag = 'k') => `test:${tag}:${randomUUID()}`;
@@ -30,6 +31,27 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
   const batch = (moves: Partial<MoneyBatch>): Promise<MoneyBatchResult> =>
     transact(db(), (trx) => credits.applyBatch(trx, { reserves: [], settles: [], releases: [], ...moves }));
   const reserve = (userId: string, amount: number) => ({ userId, amount, idempotencyKey: key('hold') });
+
+  const usageRecord = (userId: string, requestId: string): UsageRow => ({
+    id: randomUUID(),
+    request_id: requestId,
+    user_id: userId,
+    key_id: null,
+    channel_id: null,
+    endpoint: 'chat.completions',
+    model: 'gpt-4o-mini',
+    stream: 0,
+    input_tokens: 12,
+    output_tokens: 34,
+    credits: 5,
+    latency_ms: 7,
+    status: 'ok',
+    http_status: 200,
+    end_reason: 'stop',
+    usage_source: 'upstream',
+    error: null,
+    created_at: Date.now(),
+  });
 
   async function userWith(balance: number): Promise<string> {
     const user = await t.app.services.users.create({ email: freshEmail('batch'), username: 'batch', password: STRONG_PASSWORD }, (trx, row) =>
@@ -190,6 +212,65 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
     expect(await credits.account(single)).toEqual({ balance: 5, held: 0, available: 5 });
     expect((await holds(rich)).map((h) => Number(h.amount)).sort()).toEqual([30, 40]);
     expect(await holds(poor)).toHaveLength(0);
+  });
+
+  it('settles in one statement outside a transaction (PostgreSQL): ledger rows in order, guarded inserts, a hold no longer open left alone', async () => {
+    const [alice, bob] = [await userWith(1000), await userWith(100)];
+    const taken = await batch({ reserves: [reserve(alice, 50), reserve(alice, 60), reserve(bob, 30), reserve(alice, 70), reserve(alice, 80)] });
+    const [a1, a2, b1, a3, a4] = taken.reserves.map((r) => (r.ok ? r.value.id : ''));
+    // a4's deadline passes and the sweeper frees it: it is no longer open, so the statement must leave it alone.
+    await db().updateTable('credit_holds').set({ expires_at: 0 }).where('id', '=', a4!).execute();
+    expect(await credits.sweepExpiredHolds()).toBe(1);
+    const settles = [
+      { holdId: a1!, charge: 20, movement: usage },
+      { holdId: b1!, charge: 45, movement: usage }, // beyond its hold: into the balance
+      { holdId: a2!, charge: 0, movement: usage }, // free: no ledger row
+      { holdId: a3!, charge: 35, movement: { ...usage, reference: 'req-a3' } },
+      { holdId: a1!, charge: 99, movement: usage }, // the same hold again in one batch: left to the usual way
+      { holdId: a4!, charge: 10, movement: usage },
+      { holdId: a1!, charge: -1, movement: usage },
+    ];
+    // Beside it, the caller's usage records, one per settle, each guarded by its hold: only those whose
+    // hold the statement closed may be written.
+    const guarded: string[] = [];
+    const records = settles.map((settle, i) => usageRecord(settle.holdId === b1 ? bob : alice, `guarded-${i}`));
+    const answers = await credits.settleAtomic(settles, (closed) => {
+      guarded.push(closed);
+      return [t.app.services.usage.guardedInsert(records, settles.map((settle) => settle.holdId), closed)];
+    });
+    if (backend.dialect !== 'postgres') {
+      expect(answers).toBeUndefined(); // only PostgreSQL can; the others take the usual way
+      expect(guarded).toEqual([]);
+      await batch({ settles: settles.slice(0, 4) }); // so that the books close as on PostgreSQL
+      await batch({ settles: [settles[5]!] });
+      return;
+    }
+    expect(guarded).toEqual(['closed']);
+    const written = await db().selectFrom('usage_records').select('request_id').where('request_id', 'like', 'guarded-%').orderBy('request_id').execute();
+    // Settles 0-3 closed their holds; 4 repeats a1 (closed by 0: its record is written by its guard
+    // too, which is why a caller passes each hold once); 5 (a4) was not open; 6 was refused.
+    expect(written.map((r) => r.request_id)).toEqual(['guarded-0', 'guarded-1', 'guarded-2', 'guarded-3', 'guarded-4', 'guarded-6']);
+    expect(answers).toEqual([
+      { ok: true, value: { applied: true, charged: 20 } },
+      { ok: true, value: { applied: true, charged: 45 } },
+      { ok: true, value: { applied: true, charged: 0 } },
+      { ok: true, value: { applied: true, charged: 35 } },
+      undefined,
+      undefined,
+      { ok: false, error: expect.any(RangeError) },
+    ]);
+    expect(await credits.account(alice)).toEqual({ balance: 945, held: 0, available: 945 });
+    expect(await credits.account(bob)).toEqual({ balance: 55, held: 0, available: 55 });
+    const rows = (await ledger(alice)).slice(1);
+    expect(rows.map((r) => [Number(r.amount), Number(r.balance_after), r.idempotency_key, r.reference])).toEqual([
+      [-20, 980, `hold:${a1}`, null],
+      [-35, 945, `hold:${a3}`, 'req-a3'],
+    ]);
+    expect(await hold(a4!)).toMatchObject({ status: 'expired' });
+    // The one left alone is settled the usual way afterwards: an expired hold is still billed, once.
+    const rest = await batch({ settles: [settles[5]!] });
+    expect(rest.settles).toEqual([{ ok: true, value: { applied: true, charged: 10 } }]);
+    expect(await credits.account(alice)).toEqual({ balance: 935, held: 0, available: 935 });
   });
 
   it('a bad charge or amount is refused alone, writing nothing', async () => {

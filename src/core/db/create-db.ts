@@ -6,11 +6,20 @@ import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
 import { ConfigError, maskUrl } from '#core/config.ts';
 import type { DB } from './schema.ts';
+import { preparedNameOf } from './statements.ts';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
 
 export interface Database {
   readonly db: Kysely<DB>;
+  /**
+   * For single statements whose loss in a crash of the database server does no harm (a credit hold:
+   * a crash releases it anyway). On PostgreSQL, connections that commit without waiting for the disk
+   * (synchronous_commit = off): still atomic and at once visible to every other connection, and made
+   * durable by the next ordinary commit after them (the WAL is written in order), so a settle that
+   * commits makes its hold durable too. Elsewhere the same as `db`.
+   */
+  readonly relaxed: Kysely<DB>;
   readonly dialect: DialectName;
   /** Round-trips one trivial query; resolves to the latency in ms or throws. */
   ping(): Promise<number>;
@@ -37,6 +46,7 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
   const dialect = dialectOf(url);
   const poolSize = options.poolSize ?? 10;
   let kysely: Kysely<DB>;
+  let relaxed: Kysely<DB> | undefined;
   switch (dialect) {
     case 'sqlite': {
       const file = url.slice('sqlite:'.length);
@@ -50,15 +60,10 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
       break;
     }
     case 'postgres': {
-      const pool = new pg.Pool({ connectionString: url, max: poolSize });
-      // An idle connection the server drops (a restart, a failover) must not crash the process; the
-      // pool replaces it and the next query reports any lasting problem.
-      pool.on('error', (error) => options.onIdleError?.(error));
-      // A connection reset while a client is checked out is emitted on the client, where the pool no
-      // longer listens; unheard, it would kill the process. The statement in flight still fails with
-      // it and the pool drops the broken client.
-      pool.on('connect', (client) => client.on('error', (error) => options.onIdleError?.(error)));
-      kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+      kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool: postgresPool(url, poolSize, options) }) });
+      relaxed = new Kysely<DB>({
+        dialect: new PostgresDialect({ pool: postgresPool(url, Math.max(1, Math.ceil(poolSize / 2)), options, '-c synchronous_commit=off') }),
+      });
       break;
     }
     case 'mysql':
@@ -69,16 +74,35 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
       });
       break;
   }
+  const main = kysely;
   return {
     db: kysely,
+    relaxed: relaxed ?? kysely,
     dialect,
     async ping() {
       const started = performance.now();
       await sql`select 1`.execute(kysely);
       return Math.round((performance.now() - started) * 100) / 100;
     },
-    destroy: () => kysely.destroy(),
+    destroy: async () => {
+      await Promise.all([main.destroy(), relaxed?.destroy()]);
+    },
   };
+}
+
+function postgresPool(url: string, max: number, options: DatabaseOptions, serverOptions?: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, options: ['-c plan_cache_mode=force_generic_plan', serverOptions].filter(Boolean).join(' ') });
+  // An idle connection the server drops (a restart, a failover) must not crash the process; the
+  // pool replaces it and the next query reports any lasting problem.
+  pool.on('error', (error) => options.onIdleError?.(error));
+  // A connection reset while a client is checked out is emitted on the client, where the pool no
+  // longer listens; unheard, it would kill the process. The statement in flight still fails with
+  // it and the pool drops the broken client.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => options.onIdleError?.(error));
+    prepareHotStatements(client);
+  });
+  return pool;
 }
 
 /**
@@ -120,5 +144,17 @@ function withStatementCache(connection: SQLite.Database, max = 500): SqliteDatab
       }
       return statement;
     },
+  };
+}
+
+/**
+ * The hot statements (see `preparedNameOf`) go to the server as named prepared statements, parsed and
+ * planned once per connection; every other query as Kysely sends it.
+ */
+function prepareHotStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (config: unknown, values?: unknown) => unknown;
+  (client as { query: unknown }).query = (config: unknown, values?: unknown) => {
+    const name = typeof config === 'string' && Array.isArray(values) ? preparedNameOf(config) : undefined;
+    return name ? query({ name, text: config, values }) : query(config, values);
   };
 }

@@ -20,12 +20,15 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 export interface BatchKind<I, T> {
   runMany(trx: Kysely<DB>, items: I[]): Promise<Array<Outcome<T>>>;
   /**
-   * Optional, for a batch of only this kind's items: writes them with ONE statement, atomic and
-   * durable by itself, so no transaction is opened around it (on a server database that saves the
-   * round trips of BEGIN and COMMIT). Answers each item, or leaves it undefined to have it run again
-   * as usual; returns undefined (or throws) when it cannot, having written nothing.
+   * Optional: writes what it can of its items in the batch without a transaction around them, each
+   * part ONE statement atomic and durable by itself (on a server database that saves the round trips
+   * of BEGIN and COMMIT). `relaxed` is Database.relaxed, for statements whose loss in a crash of the
+   * database server does no harm (a hold: the crash releases it anyway), whose commits need not wait
+   * for the disk. Answers each item it wrote or refused, and leaves the others undefined to run as
+   * usual, in the batch's transaction; a statement that fails must have written nothing (so its
+   * items are left undefined). Returns undefined when it can do nothing here.
    */
-  runAtomic?(db: Kysely<DB>, items: I[]): Promise<Array<Outcome<T> | undefined> | undefined>;
+  runAtomic?(db: Kysely<DB>, items: I[], relaxed: Kysely<DB>): Promise<Array<Outcome<T> | undefined> | undefined>;
 }
 
 interface Pending {
@@ -42,6 +45,8 @@ interface Pending {
 export interface GroupCommitOptions {
   /** Most units in one transaction. */
   maxBatch?: number;
+  /** Database.relaxed, handed to `runAtomic`; the main database when absent. */
+  relaxedDb?: Kysely<DB>;
   /**
    * Most batches in flight at once (default 1); units that arrive meanwhile wait for the next. One at
    * a time, the queue grows into large batches while a commit is on its way, instead of many small
@@ -68,14 +73,16 @@ export class GroupCommit {
   private inFlight = 0;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
+  private readonly relaxedDb: Kysely<DB>;
 
   constructor(
     private readonly db: Kysely<DB>,
     options: GroupCommitOptions | number = {},
   ) {
-    const { maxBatch = 256, maxInFlight = 1 } = typeof options === 'number' ? { maxBatch: options } : options;
+    const { maxBatch = 256, maxInFlight = 1, relaxedDb = db } = typeof options === 'number' ? { maxBatch: options } : options;
     this.maxBatch = maxBatch;
     this.maxInFlight = maxInFlight;
+    this.relaxedDb = relaxedDb;
   }
 
   /**
@@ -139,28 +146,37 @@ export class GroupCommit {
     outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.value) : batch[i]!.reject(outcome.error)));
   }
 
-  /** A batch of one kind that can write it in one statement: does so; returns the units still to run. */
+  /** Gives every kind that can write without a transaction its items (see runAtomic); returns the units still to run. */
   private async tryAtomic(batch: Pending[]): Promise<Pending[]> {
-    const kind = batch[0]!.kind;
-    if (!kind?.runAtomic || !batch.every((unit) => unit.kind === kind)) return batch;
-    let answers: Array<Outcome<unknown> | undefined> | undefined;
-    try {
-      answers = await kind.runAtomic(
-        this.db,
-        batch.map((unit) => unit.item),
-      );
-    } catch {
-      return batch; // nothing was written: the usual way, in a transaction
+    const atomic = new Map<BatchKind<unknown, unknown>, Pending[]>();
+    for (const unit of batch) {
+      if (!unit.kind?.runAtomic) continue;
+      const units = atomic.get(unit.kind);
+      if (units) units.push(unit);
+      else atomic.set(unit.kind, [unit]);
     }
-    if (!answers) return batch;
-    const rest: Pending[] = [];
-    batch.forEach((unit, i) => {
-      const answer = answers[i];
-      if (!answer) rest.push(unit);
-      else if (answer.ok) unit.resolve(answer.value);
-      else unit.reject(answer.error);
-    });
-    return rest;
+    if (atomic.size === 0) return batch;
+    const answered = new Set<Pending>();
+    for (const [kind, units] of atomic) {
+      let answers: Array<Outcome<unknown> | undefined> | undefined;
+      try {
+        answers = await kind.runAtomic!(
+          this.db,
+          units.map((unit) => unit.item),
+          this.relaxedDb,
+        );
+      } catch {
+        continue; // nothing was written: the usual way, in a transaction
+      }
+      answers?.forEach((answer, i) => {
+        if (!answer) return;
+        const unit = units[i]!;
+        answered.add(unit);
+        if (answer.ok) unit.resolve(answer.value);
+        else unit.reject(answer.error);
+      });
+    }
+    return answered.size === 0 ? batch : batch.filter((unit) => !answered.has(unit));
   }
 
   private async runAll(trx: Kysely<DB>, batch: Pending[]): Promise<Array<Outcome<unknown>>> {

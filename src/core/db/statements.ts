@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CompiledQuery, MysqlAdapter, PostgresAdapter, type Kysely, type QueryResult } from 'kysely';
 import type { DialectName } from './create-db.ts';
 import type { DB } from './schema.ts';
@@ -73,8 +74,13 @@ export class Statement {
 
   toString(): string {
     if (this.building && this.shape !== undefined) {
-      if (texts.size >= MAX_SHAPES) texts.delete(texts.keys().next().value!);
+      if (texts.size >= MAX_SHAPES) {
+        const oldest = texts.keys().next().value!;
+        preparedNames.delete(texts.get(oldest)!);
+        texts.delete(oldest);
+      }
       texts.set(`${this.dialect}|${this.shape}`, this.text);
+      if (this.dialect === 'postgres') preparedNames.set(this.text, `tg_${createHash('sha1').update(this.text).digest('hex').slice(0, 24)}`);
     }
     return this.text;
   }
@@ -83,6 +89,17 @@ export class Statement {
 /** Statement texts by dialect and shape (bounded: the oldest go first). */
 const texts = new Map<string, string>();
 const MAX_SHAPES = 2000;
+/** PostgreSQL names of the shaped texts (stable: a digest of the text). */
+const preparedNames = new Map<string, string>();
+
+/**
+ * The name under which PostgreSQL may keep `text` prepared on a connection, if it is one of the hot
+ * statements (a shaped Statement): the server then parses and plans it once per connection instead
+ * of on every call (the hold statement: ~1 ms → ~0.5 ms a round trip here). Undefined for any other text.
+ */
+export function preparedNameOf(text: string): string | undefined {
+  return preparedNames.get(text);
+}
 
 /** The dialect a Kysely instance speaks, from its adapter. */
 export function dialectOfDb(db: Kysely<DB>): DialectName {

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Outcome } from '#core/db/group-commit.ts';
 import type { DB } from '#core/db/schema.ts';
-import type { DeferredWrites } from '#core/db/statements.ts';
+import type { DeferredWrites, Statement } from '#core/db/statements.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import type { ChargedHold, ClosedHold, CreditsRepository } from './credits.repository.ts';
@@ -236,6 +236,47 @@ export async function reserveAtomic(host: BatchHost, db: Kysely<DB>, requests: r
     if (taken.has(row.user_id)) answers[i] = { ok: true, value: holdRef(row) };
     else if (count.get(row.user_id) === 1) answers[i] = { ok: false, error: new AppError('INSUFFICIENT_CREDITS') };
   });
+  return answers;
+}
+
+/**
+ * (PostgreSQL.) Settles in ONE statement outside any transaction (see CreditsRepository.settleAtomic),
+ * with `alongside` the caller's inserts for the same calls, guarded by the holds the statement closed;
+ * undefined on the other databases. Each settle is answered as `settleIn` would answer a settle of an
+ * open hold; one whose hold was not open (closed, expired, missing) or is settled twice in the batch
+ * is left undefined, nothing of it written, to be settled again the usual way.
+ */
+export async function settleAtomic(
+  host: BatchHost,
+  db: Kysely<DB>,
+  settles: readonly SettleRequest[],
+  alongside: (closed: string) => Statement[],
+): Promise<Array<Outcome<{ applied: boolean; charged: number }> | undefined> | undefined> {
+  if (!host.repo.fuses) return undefined;
+  const answers: Array<Outcome<{ applied: boolean; charged: number }> | undefined> = [];
+  const first = new Map<string, number>();
+  settles.forEach((settle, i) => {
+    if (!Number.isSafeInteger(settle.charge) || settle.charge < 0) {
+      answers[i] = { ok: false, error: new RangeError(`charge must be a non-negative integer, got ${settle.charge}`) };
+    } else if (!first.has(settle.holdId)) first.set(settle.holdId, i);
+  });
+  if (first.size === 0) return answers;
+  const chosen = [...first.values()].map((i) => settles[i]!);
+  const closed = await host.repo.settleAtomic(
+    chosen.map((settle) => ({
+      holdId: settle.holdId,
+      charge: settle.charge,
+      ledgerId: newId(host.now),
+      kind: settle.movement.kind ?? 'usage',
+      reason: settle.movement.reason.slice(0, 255),
+      reference: settle.movement.reference ?? null,
+    })),
+    host.now,
+    db,
+    alongside,
+  );
+  const done = new Set(closed.map((hold) => hold.id));
+  for (const [holdId, i] of first) if (done.has(holdId)) answers[i] = { ok: true, value: { applied: true, charged: settles[i]!.charge } };
   return answers;
 }
 

@@ -157,6 +157,48 @@ export class CreditsRepository {
   }
 
   /**
+   * (PostgreSQL, `fuses`.) Whole settles in ONE statement, atomic by itself (no transaction around it):
+   * closes the open ones of `settles`' holds, charges each account the sum of its charges and frees
+   * the sum of its holds, and writes a ledger row for each charge with the balance right after it (in
+   * the order of `settles`), then runs `alongside` (inserts guarded by the CTE named `closed`, which
+   * holds the `id` of every hold this statement closed). Returns the holds it closed; a hold that was
+   * not open is left alone, and nothing of its settle is written. Locks: holds, then accounts.
+   */
+  async settleAtomic(
+    settles: ReadonlyArray<{ holdId: string; charge: number; ledgerId: string; kind: string; reason: string; reference: string | null }>,
+    now: number,
+    db: Kysely<DB>,
+    alongside: (closed: string) => Statement[],
+  ): Promise<ClosedHold[]> {
+    const extra = alongside('closed');
+    const statement = this.statement(`settleAtomic:${settles.length}:${extra.map((e) => e.shape).join('+')}`);
+    statement.sql('with "s" ("id", "charge", "ord", "ledger_id", "kind", "reason", "reference") as (values ');
+    settles.forEach((settle, i) => {
+      statement.sql(i > 0 ? ', (' : '(').param(settle.holdId).sql(', ').param(settle.charge).sql('::bigint, ').param(i).sql('::int, ');
+      statement.param(settle.ledgerId).sql(', ').param(settle.kind).sql(', ').param(settle.reason).sql(', ').param(settle.reference).sql('::text)');
+    });
+    statement
+      .sql('), "closed" as (update "credit_holds" as "h" set "status" = \'settled\', "charged" = "s"."charge", "closed_at" = ')
+      .param(now)
+      .sql(' from "s" where "h"."id" = "s"."id" and "h"."status" = \'open\'')
+      .sql(' returning "h"."id", "h"."user_id", "h"."amount", "h"."reference" as "hold_reference", "s"."charge", "s"."ord", "s"."ledger_id", "s"."kind", "s"."reason", "s"."reference")')
+      .sql(', "moved" as (update "credit_accounts" as "a" set "balance" = "a"."balance" - "t"."charge", "held" = "a"."held" - "t"."free", "updated_at" = ')
+      .param(now)
+      .sql(' from (select "user_id", sum("charge") as "charge", sum("amount") as "free" from "closed" group by "user_id") as "t"')
+      .sql(' where "a"."user_id" = "t"."user_id" returning "a"."user_id", "a"."balance")')
+      // Each charge's ledger row: the balance after the statement plus the charges after it, in order.
+      .sql(', "ledger" as (insert into "credit_ledger" ("id", "user_id", "amount", "balance_after", "kind", "reason", "reference", "idempotency_key", "created_at")')
+      .sql(' select "c"."ledger_id", "c"."user_id", -"c"."charge",')
+      .sql(' "m"."balance" + coalesce(sum("c"."charge") over (partition by "c"."user_id" order by "c"."ord" rows between 1 following and unbounded following), 0),')
+      .sql(' "c"."kind", "c"."reason", coalesce("c"."reference", "c"."hold_reference"), \'hold:\' || "c"."id", ')
+      .param(now)
+      .sql(' from "closed" as "c" join "moved" as "m" on "m"."user_id" = "c"."user_id" where "c"."charge" > 0)');
+    extra.forEach((insert, i) => statement.sql(`, "w${i}" as (`).append(insert).sql(')'));
+    statement.sql(' select "id", "user_id", "amount", "hold_reference" as "reference" from "closed"');
+    return (await statement.run<ClosedHold>(db)).rows;
+  }
+
+  /**
    * (PostgreSQL, `fuses`.) Takes new holds in ONE statement, atomic by itself: per account, one
    * conditional update for the sum of its holds (no oversell), and the hold rows of the accounts it
    * updated. Returns the users whose holds were taken; the others' were not (nothing written for them).

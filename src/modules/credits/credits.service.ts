@@ -6,8 +6,18 @@ import { transact } from '#core/db/transaction.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import type { Outcome } from '#core/db/group-commit.ts';
-import type { DeferredWrites } from '#core/db/statements.ts';
-import { applyMoneyBatch, reserveAtomic, type BatchHost, type HoldRef, type MoneyBatch, type MoneyBatchResult, type ReserveRequest } from './credits.batch.ts';
+import type { DeferredWrites, Statement } from '#core/db/statements.ts';
+import {
+  applyMoneyBatch,
+  reserveAtomic,
+  settleAtomic,
+  type BatchHost,
+  type HoldRef,
+  type MoneyBatch,
+  type MoneyBatchResult,
+  type ReserveRequest,
+  type SettleRequest,
+} from './credits.batch.ts';
 import type { CreditsRepository } from './credits.repository.ts';
 import type { HoldRow, LedgerKind, LedgerRow } from './credits.tables.ts';
 
@@ -160,6 +170,20 @@ export class CreditsService {
    */
   reserveAtomic(requests: readonly ReserveRequest[], db: Kysely<DB> = this.db): Promise<Array<Outcome<HoldRef> | undefined> | undefined> {
     return reserveAtomic(this.batchHost(), db, requests);
+  }
+
+  /**
+   * Settles of open holds in one statement outside any transaction, with `alongside` (inserts of the
+   * caller's for the same calls, guarded by the CTE of the closed holds), where the database can
+   * (PostgreSQL; undefined elsewhere): one round trip. A settle left undefined wrote nothing and must
+   * be settled again the usual way (see settleAtomic).
+   */
+  settleAtomic(
+    settles: readonly SettleRequest[],
+    alongside: (closed: string) => Statement[],
+    db: Kysely<DB> = this.db,
+  ): Promise<Array<Outcome<{ applied: boolean; charged: number }> | undefined> | undefined> {
+    return settleAtomic(this.batchHost(), db, settles, alongside);
   }
 
   private batchHost(): BatchHost {

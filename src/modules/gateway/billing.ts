@@ -71,14 +71,7 @@ function movesOf(deps: BillingDeps): BatchKind<MoneyMove, unknown> {
   if (!kind) {
     kind = {
       runMany: (trx, moves) => runMoves(deps, trx, moves),
-      // Holds alone (a call starting while none ends) are one statement where the database allows it.
-      runAtomic: (db, moves) => {
-        if (!moves.every((move) => move.type === 'open')) return Promise.resolve(undefined);
-        return deps.credits.reserveAtomic(
-          moves.map((move) => reserveRequest(move)),
-          db,
-        );
-      },
+      runAtomic: (db, moves, relaxed) => runAtomically(deps, db, relaxed, moves),
     };
     kinds.set(deps, kind);
   }
@@ -88,6 +81,54 @@ function movesOf(deps: BillingDeps): BatchKind<MoneyMove, unknown> {
 function reserveRequest(move: Extract<MoneyMove, { type: 'open' }>): ReserveRequest {
   // The request id may come from the client, so it names the call but never keys the money.
   return { userId: move.userId, amount: move.amount, idempotencyKey: `call:${newId()}`, reference: move.reference };
+}
+
+/**
+ * Where the database can (PostgreSQL), the parts of a batch that need no transaction, each ONE
+ * statement atomic by itself: the new holds, on the relaxed connection (a database
+ * crash that loses a hold has released it), and the settles of calls whose key has no cap, each with
+ * its ledger row and its usage record. Cancels, free calls, capped keys and settles whose hold is no
+ * longer open are left to the batch's transaction, as is a part whose statement failed (it wrote nothing).
+ */
+async function runAtomically(deps: BillingDeps, db: Kysely<DB>, relaxed: Kysely<DB>, moves: MoneyMove[]): Promise<Array<UnitOutcome<unknown> | undefined> | undefined> {
+  const answers: Array<UnitOutcome<unknown> | undefined> = [];
+  const opens: number[] = [];
+  const settles: number[] = [];
+  const settling = new Set<string>(); // each hold once: its usage record is guarded by the hold
+  moves.forEach((move, i) => {
+    if (move.type === 'open') opens.push(i);
+    else if (move.type === 'settle' && move.capKeyId === null && !settling.has(move.hold.id)) {
+      settling.add(move.hold.id);
+      settles.push(i);
+    }
+  });
+  const hold = async () => {
+    const held = await deps.credits.reserveAtomic(
+      opens.map((i) => reserveRequest(moves[i] as Extract<MoneyMove, { type: 'open' }>)),
+      relaxed,
+    );
+    held?.forEach((answer, j) => (answers[opens[j]!] = answer));
+  };
+  const settle = async () => {
+    const chosen = settles.map((i) => moves[i] as Extract<MoneyMove, { type: 'settle' }>);
+    const settled = await deps.credits.settleAtomic(
+      chosen.map((move) => ({ holdId: move.hold.id, charge: move.charge, movement: { reason: move.reason, reference: move.reference } })),
+      (closed) => [
+        deps.usage.guardedInsert(
+          chosen.map((move) => ({ ...move.record, credits: move.charge })),
+          chosen.map((move) => move.hold.id),
+          closed,
+        ),
+      ],
+      db,
+    );
+    settled?.forEach((answer, j) => (answers[settles[j]!] = answer?.ok ? { ok: true, value: answer.value.charged } : answer));
+  };
+  // A part that fails wrote nothing (one statement): its calls are left to the transaction. One after
+  // the other: two statements of one instance never wait for each other's account rows.
+  if (opens.length > 0) await hold().catch(() => undefined);
+  if (settles.length > 0) await settle().catch(() => undefined);
+  return answers;
 }
 
 async function runMoves(deps: BillingDeps, trx: Kysely<DB>, moves: MoneyMove[]): Promise<Array<UnitOutcome<unknown>>> {

@@ -42,7 +42,18 @@ const COLUMNS = [
   'error',
   'created_at',
 ] as const satisfies ReadonlyArray<keyof UsageRow>;
-const INSERT_HEAD = `insert into "usage_records" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) values `;
+const COLUMN_LIST = COLUMNS.map((c) => `"${c}"`).join(', ');
+const INSERT_HEAD = `insert into "usage_records" (${COLUMN_LIST}) values `;
+/** PostgreSQL types of the columns that are not text. */
+const PG_TYPES: Partial<Record<(typeof COLUMNS)[number], string>> = {
+  stream: 'integer',
+  input_tokens: 'bigint',
+  output_tokens: 'bigint',
+  credits: 'bigint',
+  latency_ms: 'integer',
+  http_status: 'integer',
+  created_at: 'bigint',
+};
 
 export class UsageRepository {
   constructor(
@@ -64,6 +75,26 @@ export class UsageRepository {
       statement.tuple(COLUMNS.map((c) => row[c]));
     });
     if (!writes) await statement.run(db);
+  }
+
+  /**
+   * (PostgreSQL.) The insert of those of `rows` whose `guards[i]` is an `id` of `guard`, a query of the
+   * WITH chain this statement joins: written in the same statement as what decides that they exist.
+   */
+  guardedInsert(rows: readonly UsageRow[], guards: readonly string[], guard: string): Statement {
+    const statement = new Statement(this.dialect, `insertUsageGuarded:${guard}:${rows.length}`).sql(
+      `insert into "usage_records" (${COLUMN_LIST}) select ${COLUMNS.map((c) => `"v"."${c}"`).join(', ')} from (values `,
+    );
+    rows.forEach((row, i) => {
+      statement.sql(i > 0 ? ', (' : '(');
+      for (const column of COLUMNS) {
+        statement.param(row[column]);
+        // The values of a SELECT are text unless told: the other columns say their type.
+        statement.sql(`${PG_TYPES[column] ? `::${PG_TYPES[column]}` : ''}, `);
+      }
+      statement.param(guards[i]).sql(')');
+    });
+    return statement.sql(`) as "v" (${COLUMN_LIST}, "guard") where "v"."guard" in (select "id" from "${guard}")`);
   }
 
   async list(filter: UsageFilter, offset: number, limit: number): Promise<{ rows: UsageRow[]; total: number }> {
