@@ -91,7 +91,10 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
 }
 
 function postgresPool(url: string, max: number, options: DatabaseOptions, serverOptions?: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, options: ['-c plan_cache_mode=force_generic_plan', serverOptions].filter(Boolean).join(' ') });
+  // Prepared (hot) statements get one generic plan at once: they look rows up by key, and planning
+  // their first executions anew, PostgreSQL's default, cost more than running them.
+  const serverSettings = ['-c plan_cache_mode=force_generic_plan', serverOptions].filter(Boolean).join(' ');
+  const pool = new pg.Pool({ connectionString: url, max, options: serverSettings });
   // An idle connection the server drops (a restart, a failover) must not crash the process; the
   // pool replaces it and the next query reports any lasting problem.
   pool.on('error', (error) => options.onIdleError?.(error));
