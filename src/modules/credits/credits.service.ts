@@ -172,6 +172,11 @@ export class CreditsService {
     return reserveAtomic(this.batchHost(), db, requests);
   }
 
+  /** Whether `reserveAtomic` and `settleAtomic` can write here (PostgreSQL); elsewhere they answer undefined. */
+  get writesAtomically(): boolean {
+    return this.repo.fuses;
+  }
+
   /**
    * Settles of open holds in one statement outside any transaction, with `alongside` (inserts of the
    * caller's for the same calls, guarded by the CTE of the closed holds), where the database can

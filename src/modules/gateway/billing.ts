@@ -91,6 +91,7 @@ function reserveRequest(move: Extract<MoneyMove, { type: 'open' }>): ReserveRequ
  * longer open are left to the batch's transaction, as is a part whose statement failed (it wrote nothing).
  */
 async function runAtomically(deps: BillingDeps, db: Kysely<DB>, relaxed: Kysely<DB>, moves: MoneyMove[]): Promise<Array<UnitOutcome<unknown> | undefined> | undefined> {
+  if (!deps.credits.writesAtomically) return undefined;
   const answers: Array<UnitOutcome<unknown> | undefined> = [];
   const opens: number[] = [];
   const settles: number[] = [];
