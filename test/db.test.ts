@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -185,6 +185,32 @@ describe('SQLite', () => {
     expect(await pragma('journal_mode')).toEqual({ journal_mode: 'wal' });
     expect(Number(Object.values((await pragma('busy_timeout'))!)[0])).toBeGreaterThanOrEqual(1000);
     expect(await pragma('foreign_keys')).toEqual({ foreign_keys: 1 });
+  });
+
+  it('checkpoints the WAL on a thread of its own, never inside a commit on the event loop', async () => {
+    const own = await createTestDatabase('sqlite');
+    const file = own.url.slice('sqlite:'.length);
+    const instance = createDatabase(own.url);
+    try {
+      expect((await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(instance.db)).rows[0]).toEqual({ wal_autocheckpoint: 0 });
+      await migrateToLatest(instance.db);
+      const before = statSync(file).size;
+      // ~3 MB of users: far past the 1000 pages at which a commit would otherwise stop to checkpoint.
+      for (let batch = 0; batch < 30; batch++) {
+        await instance.db.transaction().execute(async (trx) => {
+          for (let i = 0; i < 100; i++) await trx.insertInto('users').values({ ...userRow(`wal-${batch}-${i}-${newId()}@example.com`), username: 'x'.repeat(900) }).execute();
+        });
+      }
+      // The commits only appended to the WAL; the pages reach the database file when the thread copies them.
+      const deadline = Date.now() + 5000;
+      while (statSync(file).size < before + 2_000_000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(statSync(file).size).toBeGreaterThan(before + 2_000_000);
+      const count = await instance.db.selectFrom('users').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+      expect(Number(count.n)).toBe(3000);
+    } finally {
+      await instance.destroy();
+      await own.drop();
+    }
   });
 
   it('instances migrating one file at the same moment apply each migration once, and all succeed', async () => {

@@ -6,6 +6,7 @@ import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
 import { ConfigError, maskUrl } from '#core/config.ts';
 import type { DB } from './schema.ts';
+import { checkpointInBackground, type Checkpoints } from './sqlite-checkpoints.ts';
 import { preparedNameOf } from './statements.ts';
 
 export type DialectName = 'sqlite' | 'postgres' | 'mysql';
@@ -47,6 +48,7 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
   const poolSize = options.poolSize ?? 10;
   let kysely: Kysely<DB>;
   let relaxed: Kysely<DB> | undefined;
+  let checkpoints: Checkpoints | undefined;
   switch (dialect) {
     case 'sqlite': {
       const file = url.slice('sqlite:'.length);
@@ -56,6 +58,7 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
       connection.pragma('synchronous = NORMAL');
       connection.pragma('busy_timeout = 5000');
       connection.pragma('foreign_keys = ON');
+      if (file !== ':memory:') checkpoints = checkpointInBackground(connection, file);
       kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
       break;
     }
@@ -85,6 +88,7 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
       return Math.round((performance.now() - started) * 100) / 100;
     },
     destroy: async () => {
+      await checkpoints?.stop();
       await Promise.all([main.destroy(), relaxed?.destroy()]);
     },
   };

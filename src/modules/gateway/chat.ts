@@ -224,13 +224,14 @@ async function relayStream(
   }
 
   const disconnected = client.aborted;
-  const producedText = relay.producedText();
   const upstreamFailed = !disconnected && (failure !== undefined || relay.upstreamError !== undefined);
   const endReason = disconnected ? 'client_disconnect' : upstreamFailed ? 'upstream_error' : (relay.finishReason ?? (relay.sawDone ? 'stop' : 'incomplete'));
   const outcome = { channelId, httpStatus: 200, endReason, error: failure ?? relay.upstreamError };
   try {
-    if (upstreamFailed && !relay.usage && producedText.length === 0) await call.cancel(outcome);
-    else await call.settle(relay.usage ? toUsage(relay.usage) : estimate(producedText), relay.usage ? 'upstream' : 'estimated', outcome);
+    // The text is read back (every event parsed) only when the upstream gave no usage to bill by.
+    if (relay.usage) await call.settle(toUsage(relay.usage), 'upstream', outcome);
+    else if (upstreamFailed && relay.producedText().length === 0) await call.cancel(outcome);
+    else await call.settle(estimate(relay.producedText()), 'estimated', outcome);
   } finally {
     if (!disconnected && !raw.destroyed) {
       if (relay.errorEvent !== undefined) await write(raw, relay.errorEvent);
