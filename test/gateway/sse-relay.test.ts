@@ -7,12 +7,14 @@ const finish = chunk('"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],
 const usage = chunk('"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13}');
 const done = 'data: [DONE]\n\n';
 
+const text = (piece: string | Uint8Array) => (typeof piece === 'string' ? piece : Buffer.from(piece).toString('utf8'));
+
 /** Feeds `stream` cut into pieces of `size` bytes (so events, and UTF-8 characters, are split anywhere). */
 function relay(stream: string, size: number, forwardUsage = false): { out: string; relay: SseRelay } {
   const r = new SseRelay(forwardUsage);
   const bytes = Buffer.from(stream);
   let out = '';
-  for (let at = 0; at < bytes.length; at += size) out += r.push(bytes.subarray(at, at + size));
+  for (let at = 0; at < bytes.length; at += size) out += text(r.push(bytes.subarray(at, at + size)));
   out += r.flush();
   return { out, relay: r };
 }
@@ -28,6 +30,22 @@ describe('SseRelay', () => {
     expect(r.sawDone).toBe(true);
     expect(r.producedText()).toBe('Héllo, “usage” 🌍 "usage":{"x":1}');
     expect(relay(stream, size, true).out).toBe(stream);
+  });
+
+  it('hands a chunk of whole events that all go on back as the same bytes; anything else as text', () => {
+    const r = new SseRelay(false);
+    const whole = Buffer.from(content('Héllo 🌍') + content('again'));
+    expect(r.push(whole)).toBe(whole); // passed through: nothing to encode again
+    const withUsage = Buffer.from(content('x') + usage);
+    expect(r.push(withUsage)).toBe(content('x')); // the usage chunk is dropped: what is left is text
+    const split = Buffer.from(content('🌍'));
+    const cut = split.indexOf(Buffer.from('🌍')) + 2; // inside the emoji's four bytes
+    expect(r.push(split.subarray(0, cut))).toBe('');
+    expect(text(r.push(split.subarray(cut)))).toBe(content('🌍')); // the carried start makes it text again
+    const trailing = Buffer.concat([Buffer.from(content('y')), split.subarray(0, cut)]);
+    expect(r.push(trailing)).toBe(content('y')); // a partial event after whole ones waits for its end
+    expect(text(r.push(split.subarray(cut)))).toBe(content('🌍'));
+    expect(r.producedText()).toBe('Héllo 🌍againx🌍y🌍');
   });
 
   it('reads CRLF line ends, multi-line data, comments and spaced JSON', () => {

@@ -33,8 +33,13 @@ export class SseRelay {
 
   constructor(private readonly forwardUsageChunk: boolean) {}
 
-  /** Feeds raw bytes; returns the text to send to the client now (whole events only, none after an error event). */
-  push(chunk: Uint8Array): string {
+  /**
+   * Feeds raw bytes; returns what to send to the client now (whole events only, none after an error
+   * event): `chunk` itself when it is exactly whole events that all go on (the usual case: no
+   * encoding the text back into bytes), else the text.
+   */
+  push(chunk: Uint8Array): string | Uint8Array {
+    const carried = this.buffer.length > 0;
     const decoded = this.decoder.decode(chunk, { stream: true });
     const text = this.buffer.length > 0 ? this.buffer + decoded : decoded;
     // Events end at a blank line; "\r\n" line ends are rare, so the plain scan is the common one.
@@ -54,7 +59,10 @@ export class SseRelay {
       start = next;
     }
     this.buffer = text.slice(start);
-    return copied === 0 ? text.slice(0, start) : out + text.slice(copied, start);
+    if (copied !== 0) return out + text.slice(copied, start);
+    // Whole events from the chunk's first byte to its last, and no byte held back by the decoder.
+    if (!carried && start === text.length && Buffer.byteLength(text) === chunk.byteLength) return chunk;
+    return text.slice(0, start);
   }
 
   /** What is left when the upstream ends (an unterminated last event). */
