@@ -214,7 +214,7 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
     expect(await holds(poor)).toHaveLength(0);
   });
 
-  it('settles in one statement outside a transaction (PostgreSQL): ledger rows in order, guarded inserts, a hold no longer open left alone', async () => {
+  it('settles in one statement (PostgreSQL): ledger rows in order, guarded inserts, a hold no longer open left alone', async () => {
     const [alice, bob] = [await userWith(1000), await userWith(100)];
     const taken = await batch({ reserves: [reserve(alice, 50), reserve(alice, 60), reserve(bob, 30), reserve(alice, 70), reserve(alice, 80)] });
     const [a1, a2, b1, a3, a4] = taken.reserves.map((r) => (r.ok ? r.value.id : ''));
@@ -234,10 +234,16 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
     // hold the statement closed may be written.
     const guarded: string[] = [];
     const records = settles.map((settle, i) => usageRecord(settle.holdId === b1 ? bob : alice, `guarded-${i}`));
-    const answers = await credits.settleAtomic(settles, (closed) => {
-      guarded.push(closed);
-      return [t.app.services.usage.guardedInsert(records, settles.map((settle) => settle.holdId), closed)];
-    });
+    const answers = await transact(db(), (trx) =>
+      credits.settleAtomic(
+        settles,
+        (closed) => {
+          guarded.push(closed);
+          return [t.app.services.usage.guardedInsert(records, settles.map((settle) => settle.holdId), closed)];
+        },
+        trx,
+      ),
+    );
     if (backend.dialect !== 'postgres') {
       expect(answers).toBeUndefined(); // only PostgreSQL can; the others take the usual way
       expect(guarded).toEqual([]);

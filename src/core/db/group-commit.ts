@@ -20,9 +20,9 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 export interface BatchKind<I, T> {
   runMany(trx: Kysely<DB>, items: I[]): Promise<Array<Outcome<T>>>;
   /**
-   * Optional: writes what it can of its items in the batch without a transaction around them, each
-   * part ONE statement atomic and durable by itself (on a server database that saves the round trips
-   * of BEGIN and COMMIT). `relaxed` is Database.relaxed, for statements whose loss in a crash of the
+   * Optional: writes what it can of its items apart from the batch's transaction, each part atomic by
+   * itself (one statement alone, or in a short transaction of its own), where that takes fewer round
+   * trips to a server database than the batch's way. `relaxed` is Database.relaxed, for statements whose loss in a crash of the
    * database server does no harm (a hold: the crash releases it anyway), whose commits need not wait
    * for the disk. Answers each item it wrote or refused, and leaves the others undefined to run as
    * usual, in the batch's transaction; a statement that fails must have written nothing (so its

@@ -157,12 +157,14 @@ export class CreditsRepository {
   }
 
   /**
-   * (PostgreSQL, `fuses`.) Whole settles in ONE statement, atomic by itself (no transaction around it):
-   * closes the open ones of `settles`' holds, charges each account the sum of its charges and frees
+   * (PostgreSQL, `fuses`.) Whole settles in ONE statement: closes the open ones of `settles`' holds, charges each account the sum of its charges and frees
    * the sum of its holds, and writes a ledger row for each charge with the balance right after it (in
    * the order of `settles`), then runs `alongside` (inserts guarded by the CTE named `closed`, which
    * holds the `id` of every hold this statement closed). Returns the holds it closed; a hold that was
-   * not open is left alone, and nothing of its settle is written. Locks: holds, then accounts.
+   * not open is left alone, and nothing of its settle is written. Locks: holds, then accounts. Run it
+   * in a transaction: alone, PostgreSQL would commit it even when the connection broke while it ran,
+   * and a call answered with an error would be billed; inside BEGIN … COMMIT it commits only once the
+   * COMMIT arrives.
    */
   async settleAtomic(
     settles: ReadonlyArray<{ holdId: string; charge: number; ledgerId: string; kind: string; reason: string; reference: string | null }>,

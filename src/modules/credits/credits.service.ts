@@ -178,17 +178,17 @@ export class CreditsService {
   }
 
   /**
-   * Settles of open holds in one statement outside any transaction, with `alongside` (inserts of the
-   * caller's for the same calls, guarded by the CTE of the closed holds), where the database can
-   * (PostgreSQL; undefined elsewhere): one round trip. A settle left undefined wrote nothing and must
-   * be settled again the usual way (see settleAtomic).
+   * Settles of open holds in one statement, with `alongside` (inserts of the caller's for the same
+   * calls, guarded by the CTE of the closed holds), where the database can (PostgreSQL; undefined
+   * elsewhere). Run it in a transaction (`trx`; see CreditsRepository.settleAtomic). A settle left
+   * undefined wrote nothing and must be settled again the usual way (see settleAtomic).
    */
   settleAtomic(
     settles: readonly SettleRequest[],
     alongside: (closed: string) => Statement[],
-    db: Kysely<DB> = this.db,
+    trx: Kysely<DB>,
   ): Promise<Array<Outcome<{ applied: boolean; charged: number }> | undefined> | undefined> {
-    return settleAtomic(this.batchHost(), db, settles, alongside);
+    return settleAtomic(this.batchHost(), trx, settles, alongside);
   }
 
   private batchHost(): BatchHost {
