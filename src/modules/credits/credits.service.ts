@@ -103,9 +103,12 @@ export class CreditsService {
     const now = this.clock.now();
     const floor = amount < 0 ? 0 : undefined;
     if (!(await this.repo.addToBalance(userId, amount, now, floor, trx))) {
-      if (await this.repo.findAccount(userId, trx)) throw new AppError('INSUFFICIENT_CREDITS');
-      // A user created before credits existed (or the bootstrap admin) gets an account on first use.
-      await this.repo.createAccount(userId, now, trx);
+      // No account, or not enough credits. An account a concurrent first grant opened after the update
+      // looked is seen now (each statement reads what is committed): the update gets one more try.
+      if (!(await this.repo.findAccount(userId, trx))) {
+        // A user created before credits existed (or the bootstrap admin) gets an account on first use.
+        await this.repo.createAccount(userId, now, trx);
+      }
       if (!(await this.repo.addToBalance(userId, amount, now, floor, trx))) throw new AppError('INSUFFICIENT_CREDITS');
     }
     const balance = await this.repo.balanceOf(userId, trx);
