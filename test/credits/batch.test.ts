@@ -279,6 +279,16 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
     expect(await credits.account(alice)).toEqual({ balance: 935, held: 0, available: 935 });
   });
 
+  it('a usage record written again (a settle tried again after a commit it could not see) stays one record', async () => {
+    const userId = await userWith(0);
+    const record = usageRecord(userId, `again-${randomUUID()}`);
+    await t.app.services.usage.recordMany([record]);
+    await t.app.services.usage.recordMany([{ ...record, credits: 99 }, usageRecord(userId, record.request_id)]);
+    const rows = await db().selectFrom('usage_records').select(['id', 'credits']).where('request_id', '=', record.request_id).orderBy('id').execute();
+    expect(rows).toHaveLength(2); // the repeated id left as it was; the new record written
+    expect(rows.find((r) => r.id === record.id)).toEqual({ id: record.id, credits: 5 });
+  });
+
   it('a bad charge or amount is refused alone, writing nothing', async () => {
     const userId = await userWith(100);
     const [first] = (await batch({ reserves: [reserve(userId, 10)] })).reserves;

@@ -186,6 +186,29 @@ async function runMoves(deps: BillingDeps, trx: Kysely<DB>, moves: MoneyMove[]):
   return outcomes;
 }
 
+/** How long a call's closing write keeps trying while the database is away. */
+const CLOSING_RETRY_MS = 5_000;
+
+/**
+ * Runs a call's closing write (settle, cancel, record) until the database answers. The write is
+ * idempotent — the hold closes once, its ledger row is keyed by the hold, the usage record by its
+ * id — so trying again after a failure whose commit may or may not have happened (a connection that
+ * broke during COMMIT) either writes it or finds it written: a call that was served and billed is then
+ * answered, instead of failing with its money taken. A refusal (AppError) is final, and so is a
+ * failure once CLOSING_RETRY_MS is spent.
+ */
+async function untilWritten<T>(write: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + CLOSING_RETRY_MS;
+  for (let pause = 50; ; pause = Math.min(pause * 2, 500)) {
+    try {
+      return await write();
+    } catch (error) {
+      if (error instanceof AppError || performance.now() + pause > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
+
 /**
  * One billing session per call (money rules 3-5): a hold before the upstream is called, then exactly
  * one of `settle` (charge what the usage costs, free the rest) or `cancel` (charge nothing). Both write
@@ -241,7 +264,8 @@ export class BillingSession {
     this.closed = true;
     const hold = this.hold;
     if (!hold) {
-      await this.deps.group.runBatched(movesOf(this.deps), { type: 'record', record: this.record(usage, 0, source, 'ok', outcome) });
+      const record = this.record(usage, 0, source, 'ok', outcome);
+      await untilWritten(() => this.deps.group.runBatched(movesOf(this.deps), { type: 'record', record }));
       return 0;
     }
     const charge = this.deps.pricing.charge(this.price, usage, this.context.role);
@@ -254,7 +278,7 @@ export class BillingSession {
       reference: this.context.requestId,
       record: this.record(usage, 0, source, 'ok', outcome),
     };
-    return (await this.deps.group.runBatched(movesOf(this.deps), move)) as number;
+    return (await untilWritten(() => this.deps.group.runBatched(movesOf(this.deps), move))) as number;
   }
 
   /** Nothing was produced (or the upstream refused): free the hold and record the failure, together. */
@@ -262,12 +286,8 @@ export class BillingSession {
     if (this.closed) return;
     this.closed = true;
     const record = this.record({ inputTokens: 0, outputTokens: 0 }, 0, 'none', 'error', outcome);
-    await this.deps.group.runBatched(movesOf(this.deps), {
-      type: 'cancel',
-      hold: this.hold,
-      capKeyId: this.keyCapped ? this.context.keyId : null,
-      record,
-    });
+    const move: MoneyMove = { type: 'cancel', hold: this.hold, capKeyId: this.keyCapped ? this.context.keyId : null, record };
+    await untilWritten(() => this.deps.group.runBatched(movesOf(this.deps), move));
   }
 
   /** The call's usage record (`credits` is filled in by the settle). */

@@ -65,6 +65,14 @@ export class UsageRepository {
     await db.insertInto('usage_records').values(row).execute();
   }
 
+  /**
+   * A record already written (its id: one per call) is left as it is: a settle tried again after a
+   * failure whose commit may have happened (see BillingSession) must not fail on its own record.
+   */
+  private ignoreWritten(): string {
+    return this.dialect === 'mysql' ? ' on duplicate key update "id" = "id"' : ' on conflict ("id") do nothing';
+  }
+
   /** Many records in one statement (hand-written: it runs for every metered call); added to `writes` when given. */
   async insertMany(rows: readonly UsageRow[], db: Kysely<DB> = this.db, writes?: DeferredWrites): Promise<void> {
     if (rows.length === 0) return;
@@ -74,6 +82,7 @@ export class UsageRepository {
       if (i > 0) statement.sql(', ');
       statement.tuple(COLUMNS.map((c) => row[c]));
     });
+    statement.sql(this.ignoreWritten());
     if (!writes) await statement.run(db);
   }
 
@@ -94,7 +103,7 @@ export class UsageRepository {
       }
       statement.param(guards[i]).sql(')');
     });
-    return statement.sql(`) as "v" (${COLUMN_LIST}, "guard") where "v"."guard" in (select "id" from "${guard}")`);
+    return statement.sql(`) as "v" (${COLUMN_LIST}, "guard") where "v"."guard" in (select "id" from "${guard}")`).sql(this.ignoreWritten());
   }
 
   async list(filter: UsageFilter, offset: number, limit: number): Promise<{ rows: UsageRow[]; total: number }> {
