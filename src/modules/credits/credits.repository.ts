@@ -161,10 +161,9 @@ export class CreditsRepository {
    * the sum of its holds, and writes a ledger row for each charge with the balance right after it (in
    * the order of `settles`), then runs `alongside` (inserts guarded by the CTE named `closed`, which
    * holds the `id` of every hold this statement closed). Returns the holds it closed; a hold that was
-   * not open is left alone, and nothing of its settle is written. Locks: holds, then accounts. Run it
-   * in a transaction: alone, PostgreSQL would commit it even when the connection broke while it ran,
-   * and a call answered with an error would be billed; inside BEGIN … COMMIT it commits only once the
-   * COMMIT arrives.
+   * not open is left alone, and nothing of its settle is written. Locks: holds, then accounts. Alone
+   * (autocommitted), PostgreSQL may commit it even when the connection broke while it ran: a caller that
+   * saw an error must settle again, and finds the hold settled (settling is idempotent).
    */
   async settleAtomic(
     settles: ReadonlyArray<{ holdId: string; charge: number; ledgerId: string; kind: string; reason: string; reference: string | null }>,

@@ -3,7 +3,6 @@ import type { Clock } from '#core/clock.ts';
 import type { BatchKind, GroupCommit, Outcome as UnitOutcome } from '#core/db/group-commit.ts';
 import type { DB } from '#core/db/schema.ts';
 import { DeferredWrites, dialectOfDb } from '#core/db/statements.ts';
-import { transact } from '#core/db/transaction.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import type { MoneyBatch, ReserveRequest } from '#modules/credits/credits.batch.ts';
@@ -89,9 +88,11 @@ function reserveRequest(move: Extract<MoneyMove, { type: 'open' }>): ReserveRequ
  * ONE statement: the new holds, alone (atomic by itself) on the relaxed connection (a database crash
  * that loses a hold has released it; a hold that commits though its caller saw an error is freed by
  * the sweeper), and the settles of calls whose key has no cap, each with its ledger row and its usage
- * record, in BEGIN … COMMIT (so that a broken connection can never leave a call billed but answered
- * with an error). Cancels, free calls, capped keys and settles whose hold is no
- * longer open are left to the batch's transaction, as is a part whose statement failed (it wrote nothing).
+ * record, autocommitted: PostgreSQL may commit it though the connection broke while it ran, and the
+ * caller's untilWritten then tries again and finds the hold settled (it answers what was charged), so
+ * a call is never billed but answered with an error. Cancels, free calls, capped keys and settles whose hold is no
+ * longer open are left to the batch's transaction, as is a part whose statement failed (which then finds
+ * whatever of it did commit: a settled hold answers what it was charged).
  */
 async function runAtomically(deps: BillingDeps, db: Kysely<DB>, relaxed: Kysely<DB>, moves: MoneyMove[]): Promise<Array<UnitOutcome<unknown> | undefined> | undefined> {
   if (!deps.credits.writesAtomically) return undefined;
@@ -115,22 +116,20 @@ async function runAtomically(deps: BillingDeps, db: Kysely<DB>, relaxed: Kysely<
   };
   const settle = async () => {
     const chosen = settles.map((i) => moves[i] as Extract<MoneyMove, { type: 'settle' }>);
-    const settled = await transact(db, (trx) =>
-      deps.credits.settleAtomic(
-        chosen.map((move) => ({ holdId: move.hold.id, charge: move.charge, movement: { reason: move.reason, reference: move.reference } })),
-        (closed) => [
-          deps.usage.guardedInsert(
-            chosen.map((move) => ({ ...move.record, credits: move.charge })),
-            chosen.map((move) => move.hold.id),
-            closed,
-          ),
-        ],
-        trx,
-      ),
+    const settled = await deps.credits.settleAtomic(
+      chosen.map((move) => ({ holdId: move.hold.id, charge: move.charge, movement: { reason: move.reason, reference: move.reference } })),
+      (closed) => [
+        deps.usage.guardedInsert(
+          chosen.map((move) => ({ ...move.record, credits: move.charge })),
+          chosen.map((move) => move.hold.id),
+          closed,
+        ),
+      ],
+      db,
     );
     settled?.forEach((answer, j) => (answers[settles[j]!] = answer?.ok ? { ok: true, value: answer.value.charged } : answer));
   };
-  // A part that fails wrote nothing: its calls are left to the batch's transaction. One after
+  // A part that fails is left to the batch's transaction (see above). One after
   // the other: two statements of one instance never wait for each other's account rows.
   if (opens.length > 0) await hold().catch(() => undefined);
   if (settles.length > 0) await settle().catch(() => undefined);
