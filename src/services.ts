@@ -89,8 +89,10 @@ export function createServices(infra: Infrastructure) {
   const channels = new ChannelsService(new ChannelsRepository(db), box, bus, clock, { failureThreshold: config.CHANNEL_FAILURE_THRESHOLD });
   const usage = new UsageService(new UsageRepository(db, database.dialect), clock, { timeZone: config.CHECKIN_TZ, retentionDays: config.USAGE_RETENTION_DAYS });
   const limiter = new RateLimiter(kv, clock, { slotMaxAgeMs: config.CREDIT_HOLD_TTL * 1000 });
+  const group = new GroupCommit(db, { relaxedDb: database.relaxed });
   const gateway: ChatDeps = {
-    group: new GroupCommit(db, { relaxedDb: database.relaxed }),
+    group,
+    opening: database.dialect !== 'postgres' ? group : new GroupCommit(db, { relaxedDb: database.relaxed }),
     credits,
     keys,
     pricing,

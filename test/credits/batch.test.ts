@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { transact } from '#core/db/transaction.ts';
 import type { MoneyBatch, MoneyBatchResult } from '#modules/credits/credits.batch.ts';
@@ -277,6 +278,54 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
     const rest = await batch({ settles: [settles[5]!] });
     expect(rest.settles).toEqual([{ ok: true, value: { applied: true, charged: 10 } }]);
     expect(await credits.account(alice)).toEqual({ balance: 935, held: 0, available: 935 });
+  });
+
+  it('the hold and settle statements (PostgreSQL) lock their accounts in id order, so two of them at once never deadlock', async () => {
+    const [first, second] = [await userWith(100), await userWith(100)].sort();
+    const taken = await batch({ reserves: [reserve(first!, 10), reserve(second!, 10)] });
+    const [firstHold, secondHold] = taken.reserves.map((r) => (r.ok ? r.value.id : ''));
+    if (backend.dialect !== 'postgres') {
+      expect(await credits.reserveAtomic([reserve(first!, 1)])).toBeUndefined(); // only PostgreSQL moves several accounts in one statement
+      await batch({ settles: [{ holdId: firstHold!, charge: 0, movement: usage }, { holdId: secondHold!, charge: 0, movement: usage }] });
+      return;
+    }
+    // Another transaction holds the first account; each statement names the second account first. If it
+    // locked in the order it was given, it would hold the second account while it waits for the first,
+    // and the other transaction's lock on the second account would fail.
+    const whileFirstIsLocked = <T>(statement: () => Promise<T>): Promise<T> =>
+      db()
+        .transaction()
+        .execute(async (other) => {
+          await sql`select 1 from credit_accounts where user_id = ${first} for update`.execute(other);
+          const running = statement();
+          for (let waited = 0; ; waited += 10) {
+            const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db());
+            if (rows[0]!.n > 0) break;
+            if (waited > 10_000) throw new Error('the statement never waited for the locked account');
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+          await expect(sql`select 1 from credit_accounts where user_id = ${second} for update nowait`.execute(other)).resolves.toBeDefined();
+          return { running }; // wrapped: the transaction commits (and frees the first account) before the statement ends
+        })
+        .then(({ running }) => running);
+    const held = await whileFirstIsLocked(() => credits.reserveAtomic([reserve(second!, 5), reserve(first!, 5)]));
+    expect(held!.map((a) => a?.ok)).toEqual([true, true]);
+    const settled = await whileFirstIsLocked(() =>
+      transact(db(), (trx) =>
+      credits.settleAtomic(
+        [
+          { holdId: secondHold!, charge: 7, movement: usage },
+          { holdId: firstHold!, charge: 3, movement: usage },
+        ],
+          () => [],
+          trx,
+        ),
+      ),
+    );
+    expect(settled!.map((a) => a?.ok)).toEqual([true, true]);
+    expect(await credits.account(first!)).toEqual({ balance: 97, held: 5, available: 92 });
+    expect(await credits.account(second!)).toEqual({ balance: 93, held: 5, available: 88 });
+    await batch({ releases: (await holds(first!)).concat(await holds(second!)).filter((h) => h.status === 'open').map((h) => h.id) });
   });
 
   it('a usage record written again (a settle tried again after a commit it could not see) stays one record', async () => {

@@ -13,6 +13,19 @@ export type ChargedHold = ClosedHold & { balance: number };
 const LEDGER_COLUMNS = ['id', 'user_id', 'amount', 'balance_after', 'kind', 'reason', 'reference', 'idempotency_key', 'created_at'] as const;
 const HOLD_COLUMNS = ['id', 'user_id', 'amount', 'status', 'reference', 'idempotency_key', 'created_at', 'expires_at', 'closed_at', 'charged'] as const;
 
+/**
+ * (PostgreSQL.) The CTEs that charge the accounts of the holds in the CTE "closed" (`user_id`, `charge`,
+ * `amount`): "t" locks each account once, in id order, with its sums, then "moved" charges it; the
+ * caller adds `now` and ` from "t" where … returning …`. Every statement that moves several accounts
+ * locks them in id order, so a hold statement and a settle statement running at the same time (on
+ * one instance or several) wait for each other's rows but never deadlock.
+ */
+const CHARGE_CLOSED_ACCOUNTS =
+  ', "t" as materialized (select "a"."user_id", "g"."charge", "g"."free" from "credit_accounts" as "a"' +
+  ' join (select "user_id", sum("charge") as "charge", sum("amount") as "free" from "closed" group by "user_id") as "g" on "g"."user_id" = "a"."user_id"' +
+  ' order by "a"."user_id" for update of "a")' +
+  ', "moved" as (update "credit_accounts" as "a" set "balance" = "a"."balance" - "t"."charge", "held" = "a"."held" - "t"."free", "updated_at" = ';
+
 /** The only SQL of the credits module. Each method runs on the database, or on the transaction it is given last. */
 export class CreditsRepository {
   private readonly dialect: DialectName;
@@ -145,10 +158,9 @@ export class CreditsRepository {
       .sql('), "closed" as (update "credit_holds" as "h" set "status" = \'settled\', "charged" = "s"."charge", "closed_at" = ')
       .param(now)
       .sql(' from "s" where "h"."id" = "s"."id" and "h"."status" = \'open\' returning "h"."id", "h"."user_id", "h"."amount", "h"."reference", "s"."charge")')
-      .sql(', "moved" as (update "credit_accounts" as "a" set "balance" = "a"."balance" - "t"."charge", "held" = "a"."held" - "t"."free", "updated_at" = ')
+      .sql(CHARGE_CLOSED_ACCOUNTS)
       .param(now)
-      .sql(' from (select "user_id", sum("charge") as "charge", sum("amount") as "free" from "closed" group by "user_id") as "t"')
-      .sql(' where "a"."user_id" = "t"."user_id" returning "a"."user_id", "a"."balance")')
+      .sql(' from "t" where "a"."user_id" = "t"."user_id" returning "a"."user_id", "a"."balance")')
       .sql(' select "c"."id", "c"."user_id", "c"."amount", "c"."reference", "m"."balance" from "closed" as "c" left join "moved" as "m" on "m"."user_id" = "c"."user_id"');
     const rows = (await statement.run<ChargedHold & { balance: number | null }>(db)).rows;
     // A hold always has its account (it was taken from it); if not, fail the batch rather than close a hold uncharged.
@@ -183,10 +195,9 @@ export class CreditsRepository {
       .param(now)
       .sql(' from "s" where "h"."id" = "s"."id" and "h"."status" = \'open\'')
       .sql(' returning "h"."id", "h"."user_id", "h"."amount", "h"."reference" as "hold_reference", "s"."charge", "s"."ord", "s"."ledger_id", "s"."kind", "s"."reason", "s"."reference")')
-      .sql(', "moved" as (update "credit_accounts" as "a" set "balance" = "a"."balance" - "t"."charge", "held" = "a"."held" - "t"."free", "updated_at" = ')
+      .sql(CHARGE_CLOSED_ACCOUNTS)
       .param(now)
-      .sql(' from (select "user_id", sum("charge") as "charge", sum("amount") as "free" from "closed" group by "user_id") as "t"')
-      .sql(' where "a"."user_id" = "t"."user_id" returning "a"."user_id", "a"."balance")')
+      .sql(' from "t" where "a"."user_id" = "t"."user_id" returning "a"."user_id", "a"."balance")')
       // Each charge's ledger row: the balance after the statement plus the charges after it, in order.
       .sql(', "ledger" as (insert into "credit_ledger" ("id", "user_id", "amount", "balance_after", "kind", "reason", "reference", "idempotency_key", "created_at")')
       .sql(' select "c"."ledger_id", "c"."user_id", -"c"."charge",')
@@ -208,11 +219,15 @@ export class CreditsRepository {
     const totals = new Map<string, number>();
     for (const row of rows) totals.set(row.user_id, (totals.get(row.user_id) ?? 0) + row.amount);
     const statement = this.statement(`holdAll:${totals.size}:${rows.length}`);
-    statement.sql('with "moved" as (update "credit_accounts" as "a" set "held" = "a"."held" + "r"."total", "updated_at" = ');
-    statement.param(now).sql(' from (values ');
+    // The accounts are locked in id order first (see CHARGE_CLOSED_ACCOUNTS), then moved.
+    statement.sql('with "r" ("user_id", "total") as (values ');
     [...totals].forEach(([userId, total], i) => statement.sql(i > 0 ? ', (' : '(').param(userId).sql(', ').param(total).sql('::bigint)'));
     statement
-      .sql(') as "r" ("user_id", "total") where "a"."user_id" = "r"."user_id" and "a"."balance" - "a"."held" >= "r"."total" returning "a"."user_id")')
+      .sql('), "locked" as materialized (select "a"."user_id", "r"."total" from "credit_accounts" as "a" join "r" on "r"."user_id" = "a"."user_id"')
+      .sql(' order by "a"."user_id" for update of "a")')
+      .sql(', "moved" as (update "credit_accounts" as "a" set "held" = "a"."held" + "l"."total", "updated_at" = ')
+      .param(now)
+      .sql(' from "locked" as "l" where "a"."user_id" = "l"."user_id" and "a"."balance" - "a"."held" >= "l"."total" returning "a"."user_id")')
       .sql(' insert into "credit_holds" ("id", "user_id", "amount", "status", "reference", "idempotency_key", "created_at", "expires_at")')
       .sql(' select "n"."id", "n"."user_id", "n"."amount", \'open\', "n"."reference", "n"."idempotency_key", "n"."created_at", "n"."expires_at" from (values ');
     rows.forEach((row, i) => {

@@ -45,6 +45,12 @@ export interface Outcome {
 export interface BillingDeps {
   /** Every money write of a call goes through it: concurrent calls share commits. */
   group: GroupCommit;
+  /**
+   * The one the holds go through, when not `group`: on a server database a batch of new holds is then
+   * sent while the previous batch of settles is still on its way, instead of after it (on SQLite,
+   * where a transaction runs within one turn, one commit for both is cheaper).
+   */
+  opening?: GroupCommit;
   credits: CreditsService;
   keys: KeysService;
   pricing: PricingService;
@@ -129,10 +135,9 @@ async function runAtomically(deps: BillingDeps, db: Kysely<DB>, relaxed: Kysely<
     );
     settled?.forEach((answer, j) => (answers[settles[j]!] = answer?.ok ? { ok: true, value: answer.value.charged } : answer));
   };
-  // A part that fails is left to the batch's transaction (see above). One after
-  // the other: two statements of one instance never wait for each other's account rows.
-  if (opens.length > 0) await hold().catch(() => undefined);
-  if (settles.length > 0) await settle().catch(() => undefined);
+  // A part that fails is left to the batch's transaction (see above). Both at once, on two
+  // connections: each locks its accounts in id order, so they may wait for each other but never deadlock.
+  await Promise.all([opens.length > 0 && hold().catch(() => undefined), settles.length > 0 && settle().catch(() => undefined)]);
   return answers;
 }
 
@@ -238,14 +243,14 @@ export class BillingSession {
       // The key's cap and the user's credits are held together, in one transaction: both or neither.
       // Rows are always locked in the order hold → account → key (here and in settle), so concurrent
       // transactions on PostgreSQL and MySQL never deadlock on each other.
-      hold = await deps.group.run(async (trx) => {
+      hold = await (deps.opening ?? deps.group).run(async (trx) => {
         const held = await deps.credits.reserveIn(trx, context.userId, amount, { idempotencyKey: `call:${newId()}`, reference: context.requestId });
         if (!(await deps.keys.spend(keyId, amount, false, trx))) throw new AppError('KEY_CREDIT_CAP');
         return held;
       });
     } else {
       // Without a cap on the key nothing but the credits can refuse: the hold joins the batch's statements.
-      hold = (await deps.group.runBatched(movesOf(deps), { type: 'open', userId: context.userId, amount, reference: context.requestId })) as Hold;
+      hold = (await (deps.opening ?? deps.group).runBatched(movesOf(deps), { type: 'open', userId: context.userId, amount, reference: context.requestId })) as Hold;
     }
     return new BillingSession(deps, context, price, hold, keyCapped);
   }
