@@ -81,7 +81,12 @@ describe.each(backends())('batched billing through group commit on $label', (bac
     stream: false,
     startedAt: performance.now(),
   });
-  async function fundedUser(balance: number): Promise<string> {
+  /** The gateway's billing with a group commit of the test's own, for its holds too. */
+  function ownGroup() {
+    const group = new GroupCommit(t.app.services.database.db);
+    return { ...t.app.services.gateway, group, opening: group };
+  }
+    async function fundedUser(balance: number): Promise<string> {
     const user = await registerUser(t);
     await t.app.services.credits.grant(user.id, balance, { kind: 'recharge', reason: 'Top-up', idempotencyKey: `top-up:${user.id}` });
     return user.id;
@@ -97,7 +102,7 @@ describe.each(backends())('batched billing through group commit on $label', (bac
 
   it('concurrent calls of one account share batches and keep balance = ledger, each charged exactly once', async () => {
     const userId = await fundedUser(100_000);
-    const deps = { ...t.app.services.gateway, group: new GroupCommit(t.app.services.database.db) };
+    const deps = ownGroup();
     const sizes: number[] = [];
     const marker = recordingKind(sizes);
     const outputs = Array.from({ length: 40 }, (_, i) => 1 + (i % 9));
@@ -120,7 +125,7 @@ describe.each(backends())('batched billing through group commit on $label', (bac
 
   it('a unit that breaks its batch does not lose or double the money of the others: they run again, once each', async () => {
     const userId = await fundedUser(1000);
-    const deps = { ...t.app.services.gateway, group: new GroupCommit(t.app.services.database.db) };
+    const deps = ownGroup();
     const opened = await Promise.all(Array.from({ length: 6 }, (_, i) => BillingSession.open(deps, context(userId, i), price, { inputTokens: 1, outputTokens: 20 }, false)));
     const outcome = { channelId: null, httpStatus: 200, endReason: 'stop' };
     // In the same batch as the six settles: a unit that writes, then fails with something that is not a
@@ -136,6 +141,28 @@ describe.each(backends())('batched billing through group commit on $label', (bac
     expect((await t.app.services.credits.account(userId)).balance).toBe(1000 - 6 * 5);
     await expectBooksBalance(userId, 6);
     expect((await t.app.services.credits.history(userId, 1, 100)).rows.filter((r) => r.kind === 'usage')).toHaveLength(6);
+  });
+
+  it('a settle whose commit went through but whose answer was lost is tried again: answered with its charge, billed once', async () => {
+    const userId = await fundedUser(1000);
+    const deps = ownGroup();
+    const session = await BillingSession.open(deps, context(userId, 0), price, { inputTokens: 1, outputTokens: 20 }, false);
+    // The first write commits, then its connection breaks before the answer arrives (as a reset
+    // during COMMIT, or PostgreSQL committing a statement whose client went away, does).
+    const runBatched = deps.group.runBatched.bind(deps.group);
+    let attempts = 0;
+    deps.group.runBatched = async (kind, item) => {
+      attempts += 1;
+      const answer = await runBatched(kind, item);
+      if (attempts === 1) throw new Error('Connection terminated unexpectedly');
+      return answer;
+    };
+    const charged = await session.settle({ inputTokens: 1, outputTokens: 4 }, 'upstream', { channelId: null, httpStatus: 200, endReason: 'stop' });
+    expect(attempts).toBe(2);
+    expect(charged).toBe(5);
+    expect(await t.app.services.credits.account(userId)).toEqual({ balance: 995, held: 0, available: 995 });
+    await expectBooksBalance(userId, 1);
+    expect((await t.app.services.credits.history(userId, 1, 100)).rows.filter((r) => r.kind === 'usage')).toHaveLength(1);
   });
 
   it('a statement failure inside a kind runs its items again one by one: only the bad one fails', async () => {
@@ -159,7 +186,7 @@ describe.each(backends())('batched billing through group commit on $label', (bac
 
   it('calls of a poor account racing for holds: never more than there is, whichever way the batch goes', async () => {
     const userId = await fundedUser(100);
-    const deps = { ...t.app.services.gateway, group: new GroupCommit(t.app.services.database.db) };
+    const deps = ownGroup();
     // 30 calls of 11 credits each (1 + 10 output tokens) race 100 credits in one batch: 9 get a hold.
     const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => BillingSession.open(deps, context(userId, i), price, { inputTokens: 1, outputTokens: 10 }, false)));
     const opened = results.filter((r) => r.status === 'fulfilled').map((r) => (r).value);
