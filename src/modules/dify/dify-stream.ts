@@ -1,3 +1,5 @@
+import { StringDecoder } from 'node:string_decoder';
+
 /**
  * Reads a copy of a Dify SSE stream as it passes through (dify-api.md §2): the ids the proxy must
  * own (conversation, message, task, workflow run), the answer produced so far, the usage and an
@@ -71,10 +73,10 @@ export class DifyStreamReader {
   /** message_end or workflow_finished arrived: the answer is whole. */
   finished = false;
   private pending = '';
-  private readonly decoder = new TextDecoder();
+  private readonly decoder = new StringDecoder('utf8'); // keeps a character split across chunks
 
   push(chunk: Uint8Array): void {
-    this.pending += this.decoder.decode(chunk, { stream: true }).replace(/\r\n/g, '\n');
+    this.pending += this.decoder.write(chunk).replace(/\r\n/g, '\n');
     let end: number;
     while ((end = this.pending.indexOf('\n\n')) >= 0) {
       const block = this.pending.slice(0, end);
