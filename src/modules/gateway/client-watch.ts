@@ -8,7 +8,7 @@ import { UpstreamAbort } from '#core/upstream.ts';
  * started to arrive, `keepUpstream()` lets it finish, so the call is billed what the upstream did.
  */
 export class ClientWatch {
-  private readonly controller = new UpstreamAbort();
+  private readonly upstreamAbort = new UpstreamAbort();
   private abortOnGone = true;
   private listeners: Array<() => void> = [];
   /** True once the client closed the connection before its answer was complete. */
@@ -19,12 +19,12 @@ export class ClientWatch {
   }
 
   get signal(): UpstreamAbort {
-    return this.controller;
+    return this.upstreamAbort;
   }
 
   /** The upstream call was aborted because the client went away. */
   get aborted(): boolean {
-    return this.controller.aborted;
+    return this.upstreamAbort.aborted;
   }
 
   keepUpstream(): void {
@@ -33,7 +33,7 @@ export class ClientWatch {
 
   /** Stops the upstream call now (after `keepUpstream`, when the caller decides the rest is not worth waiting for). */
   abort(): void {
-    this.controller.abort();
+    this.upstreamAbort.abort();
   }
 
   /** Calls `listener` once if the client goes away before its answer is complete. */
@@ -50,7 +50,7 @@ export class ClientWatch {
   private readonly onClose = (): void => {
     if (this.raw.writableFinished) return;
     this.gone = true;
-    if (this.abortOnGone) this.controller.abort();
+    if (this.abortOnGone) this.upstreamAbort.abort();
     for (const listener of this.listeners.splice(0)) listener();
   };
 }
