@@ -7,6 +7,11 @@
  *
  * BENCH_BASELINE=<another checkout> also runs that tree's Tollgate (rows marked "baseline"), load by
  * load next to this one: a before/after comparison under the same machine noise.
+ *
+ * Each load of BENCH_SECONDS is cut into BENCH_ROUNDS slices (default 3), the targets taking turns
+ * slice by slice, so a shift in the machine's other work falls on every target alike instead of on
+ * whichever ran then. A row adds its slices up: requests/s over all of them, the median slice's p50
+ * and p99, the CPU of all of them per answered call.
  */
 import { cpus, totalmem } from 'node:os';
 import autocannon from 'autocannon';
@@ -15,6 +20,7 @@ import { freePort, startNode, type Started } from './processes.ts';
 import { startTollgate, type RunningTollgate } from './tollgate.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 6);
+const ROUNDS = Math.max(1, Math.round(Number(process.env.BENCH_ROUNDS ?? 3)));
 const CONCURRENCY = (process.env.BENCH_CONNECTIONS ?? '1,32').split(',').map(Number);
 /** BENCH_ONLY=postgres runs just the targets whose name contains it (the bare proxy always runs). */
 const ONLY = process.env.BENCH_ONLY?.toLowerCase();
@@ -34,12 +40,14 @@ interface Row {
   cpuUs?: number;
 }
 
-async function load(url: string, apiKey: string, stream: boolean, connections: number): Promise<Omit<Row, 'target' | 'mode' | 'connections'>> {
+type Measured = Omit<Row, 'target' | 'mode' | 'connections'>;
+
+async function load(url: string, apiKey: string, stream: boolean, connections: number, seconds: number): Promise<Measured> {
   const result = await autocannon({
     url: `${url}/v1/chat/completions`,
     method: 'POST',
     connections,
-    duration: DURATION,
+    duration: seconds,
     headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
     body: JSON.stringify({ ...BODY, stream }),
   });
@@ -68,6 +76,18 @@ async function freshPostgresDatabase(serverUrl: string): Promise<{ url: string; 
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await client.end();
     },
+  };
+}
+
+/** The slices of one target's load as one: requests/s over all of them, the median slice's latencies. */
+function combine(slices: Measured[]): Measured {
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  return {
+    rps: Math.round(slices.reduce((sum, s) => sum + s.rps, 0) / slices.length),
+    p50: median(slices.map((s) => s.p50)),
+    p99: median(slices.map((s) => s.p99)),
+    errors: slices.reduce((sum, s) => sum + s.errors, 0),
+    ok: slices.reduce((sum, s) => sum + s.ok, 0),
   };
 }
 
@@ -127,18 +147,24 @@ try {
 
   for (const stream of (process.env.BENCH_MODES ?? 'json,stream').split(',').map((m) => m === 'stream')) {
     for (const connections of CONCURRENCY) {
-      for (const target of targets) {
-        await load(target.url, target.key, stream, Math.min(connections, 4)); // warm-up
-        const before = target.tollgate ? await settledCalls(target.tollgate) : 0;
-        const serving = target.tollgate ?? target.proxy;
-        const cpuBefore = serving?.cpuMs() ?? 0;
-        const measured = await load(target.url, target.key, stream, connections);
-        const cpuUs = serving && measured.ok > 0 ? Math.round(((serving.cpuMs() - cpuBefore) * 1000) / measured.ok) : undefined;
+      for (const target of targets) await load(target.url, target.key, stream, Math.min(connections, 4), DURATION / ROUNDS); // warm-up
+      const runs = targets.map((target) => ({ target, serving: target.tollgate ?? target.proxy, slices: [] as Measured[], cpuMs: 0, before: 0 }));
+      for (const run of runs) run.before = run.target.tollgate ? await settledCalls(run.target.tollgate) : 0;
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const run of runs) {
+          const cpuBefore = run.serving?.cpuMs() ?? 0;
+          run.slices.push(await load(run.target.url, run.target.key, stream, connections, DURATION / ROUNDS));
+          run.cpuMs += (run.serving?.cpuMs() ?? 0) - cpuBefore;
+        }
+      }
+      for (const { target, serving, slices, cpuMs, before } of runs) {
+        const measured = combine(slices);
+        const cpuUs = serving && measured.ok > 0 ? Math.round((cpuMs * 1000) / measured.ok) : undefined;
         rows.push({ target: target.name, mode: stream ? 'stream' : 'json', connections, ...measured, ...(cpuUs === undefined ? {} : { cpuUs }) });
         if (target.tollgate) {
           const recorded = (await settledCalls(target.tollgate)) - before;
-          // Calls still in flight when the load stops are answered (and billed) after it counts: at most one per connection.
-          const fine = recorded >= measured.ok && recorded <= measured.ok + connections;
+          // Calls still in flight when a slice stops are answered (and billed) after it counts: at most one per connection and slice.
+          const fine = recorded >= measured.ok && recorded <= measured.ok + connections * ROUNDS;
           billing.push(`${target.name}, ${stream ? 'stream' : 'json'}, c=${connections}: ${measured.ok} answered, ${recorded} usage records${fine ? '' : '  ← MISMATCH'}`);
         }
       }
@@ -151,7 +177,7 @@ try {
 
 const bare = (mode: string, connections: number) => rows.find((r) => r.target === 'bare undici proxy' && r.mode === mode && r.connections === connections);
 const lines = [
-  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${DURATION}s per run`,
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${DURATION}s per load, in ${ROUNDS} slices taken in turns`,
   '',
   '| target | mode | conns | req/s | p50 ms | p99 ms | vs bare proxy | +p50 ms | CPU µs/call | errors |',
   '|---|---|---|---|---|---|---|---|---|---|',
@@ -164,7 +190,7 @@ const lines = [
   '',
   ...memory,
   '',
-  'Billing check (every answered call leaves one usage record; calls cut off at the end add at most one per connection):',
+  'Billing check (every answered call leaves one usage record; calls cut off at the end of a slice add at most one per connection and slice):',
   ...billing,
 ];
 console.log(lines.join('\n'));
