@@ -46,9 +46,10 @@ describe('a database or Redis that cannot be reached', () => {
     registerErrorHandling(app);
     app.get('/api/pg', () => Promise.reject(Object.assign(new Error('Connection terminated unexpectedly'), {})));
     app.get('/api/mysql', () => Promise.reject(Object.assign(new Error('Connection lost: The server closed the connection.'), { code: 'PROTOCOL_CONNECTION_LOST' })));
+    app.get('/api/mysql-closed', () => Promise.reject(Object.assign(new Error("Can't add new command when connection is in closed state"), { fatal: true })));
     app.get('/api/redis', () => Promise.reject(Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' })));
     app.get('/api/bug', () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'x')")));
-    for (const path of ['/api/pg', '/api/mysql', '/api/redis']) {
+    for (const path of ['/api/pg', '/api/mysql', '/api/mysql-closed', '/api/redis']) {
       const res = await app.inject({ method: 'GET', url: path });
       expect(res.statusCode, path).toBe(503);
       expect(res.headers['retry-after']).toBe('1');
@@ -57,6 +58,7 @@ describe('a database or Redis that cannot be reached', () => {
     expect((await app.inject({ method: 'GET', url: '/api/bug' })).statusCode).toBe(500);
     expect(isBackendUnavailable({ code: 'ECONNREFUSED' })).toBe(true);
     expect(isBackendUnavailable(new Error('nope'))).toBe(false);
+    expect(isBackendUnavailable(Object.assign(new Error("Duplicate entry 'x' for key 'PRIMARY'"), { code: 'ER_DUP_ENTRY', fatal: false }))).toBe(false);
     await app.close();
   });
 });

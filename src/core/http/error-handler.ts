@@ -48,9 +48,12 @@ const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying
  */
 export function isBackendUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const { code, name, message } = error as { code?: unknown; name?: unknown; message?: unknown };
+  const { code, name, message, fatal } = error as { code?: unknown; name?: unknown; message?: unknown; fatal?: unknown };
   return (
     (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) ||
+    // mysql2 marks the errors of a connection that broke (not of a statement) fatal, some with no code
+    // ("Can't add new command when connection is in closed state").
+    fatal === true ||
     name === 'MaxRetriesPerRequestError' ||
     (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message))
   );
