@@ -86,7 +86,7 @@ describe.each(backends())('batched billing through group commit on $label', (bac
     const group = new GroupCommit(t.app.services.database.db);
     return { ...t.app.services.gateway, group, opening: group };
   }
-    async function fundedUser(balance: number): Promise<string> {
+  async function fundedUser(balance: number): Promise<string> {
     const user = await registerUser(t);
     await t.app.services.credits.grant(user.id, balance, { kind: 'recharge', reason: 'Top-up', idempotencyKey: `top-up:${user.id}` });
     return user.id;

@@ -312,11 +312,11 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
     expect(held!.map((a) => a?.ok)).toEqual([true, true]);
     const settled = await whileFirstIsLocked(() =>
       transact(db(), (trx) =>
-      credits.settleAtomic(
-        [
-          { holdId: secondHold!, charge: 7, movement: usage },
-          { holdId: firstHold!, charge: 3, movement: usage },
-        ],
+        credits.settleAtomic(
+          [
+            { holdId: secondHold!, charge: 7, movement: usage },
+            { holdId: firstHold!, charge: 3, movement: usage },
+          ],
           () => [],
           trx,
         ),

@@ -20,13 +20,14 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 export interface BatchKind<I, T> {
   runMany(trx: Kysely<DB>, items: I[]): Promise<Array<Outcome<T>>>;
   /**
-   * Optional: writes what it can of its items apart from the batch's transaction, each part atomic by
-   * itself (one statement alone, or in a short transaction of its own), where that takes fewer round
-   * trips to a server database than the batch's way. `relaxed` is Database.relaxed, for statements whose loss in a crash of the
+   * Optional: writes what it can of its items apart from the batch's transaction, each part one
+   * statement atomic by itself, where that takes fewer round trips to a server database than the
+   * batch's way. `relaxed` is Database.relaxed, for statements whose loss in a crash of the
    * database server does no harm (a hold: the crash releases it anyway), whose commits need not wait
    * for the disk. Answers each item it wrote or refused, and leaves the others undefined to run as
-   * usual, in the batch's transaction; a statement that fails must have written nothing (so its
-   * items are left undefined). Returns undefined when it can do nothing here.
+   * usual, in the batch's transaction; the items of a statement that fails are left undefined too,
+   * so whatever of it did commit must be safe to run again (idempotent). Returns undefined when it can
+   * do nothing here.
    */
   runAtomic?(db: Kysely<DB>, items: I[], relaxed: Kysely<DB>): Promise<Array<Outcome<T> | undefined> | undefined>;
 }

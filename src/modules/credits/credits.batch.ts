@@ -240,7 +240,7 @@ export async function reserveAtomic(host: BatchHost, db: Kysely<DB>, requests: r
 }
 
 /**
- * (PostgreSQL.) Settles in ONE statement, on `db` (a transaction: see CreditsRepository.settleAtomic),
+ * (PostgreSQL.) Settles in ONE statement on `db` (alone or in a transaction: see CreditsRepository.settleAtomic),
  * with `alongside` the caller's inserts for the same calls, guarded by the holds the statement closed;
  * undefined on the other databases. Each settle is answered as `settleIn` would answer a settle of an
  * open hold; one whose hold was not open (closed, expired, missing) or is settled twice in the batch

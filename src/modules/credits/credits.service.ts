@@ -183,15 +183,16 @@ export class CreditsService {
   /**
    * Settles of open holds in one statement, with `alongside` (inserts of the caller's for the same
    * calls, guarded by the CTE of the closed holds), where the database can (PostgreSQL; undefined
-   * elsewhere). Run it in a transaction (`trx`; see CreditsRepository.settleAtomic). A settle left
-   * undefined wrote nothing and must be settled again the usual way (see settleAtomic).
+   * elsewhere). Sent alone it may commit though its connection broke (see CreditsRepository.settleAtomic):
+   * a caller that saw an error settles again. A settle left undefined wrote nothing and must be settled
+   * again the usual way (see settleAtomic).
    */
   settleAtomic(
     settles: readonly SettleRequest[],
     alongside: (closed: string) => Statement[],
-    trx: Kysely<DB>,
+    db: Kysely<DB>,
   ): Promise<Array<Outcome<{ applied: boolean; charged: number }> | undefined> | undefined> {
-    return settleAtomic(this.batchHost(), trx, settles, alongside);
+    return settleAtomic(this.batchHost(), db, settles, alongside);
   }
 
   private batchHost(): BatchHost {

@@ -84,6 +84,11 @@ function movesOf(deps: BillingDeps): BatchKind<MoneyMove, unknown> {
   return kind;
 }
 
+/** The group commit a call's hold goes through (see BillingDeps.opening). */
+function holdsGroup(deps: BillingDeps): GroupCommit {
+  return deps.opening ?? deps.group;
+}
+
 function reserveRequest(move: Extract<MoneyMove, { type: 'open' }>): ReserveRequest {
   // The request id may come from the client, so it names the call but never keys the money.
   return { userId: move.userId, amount: move.amount, idempotencyKey: `call:${newId()}`, reference: move.reference };
@@ -91,14 +96,13 @@ function reserveRequest(move: Extract<MoneyMove, { type: 'open' }>): ReserveRequ
 
 /**
  * Where the database can (PostgreSQL), the parts of a batch written apart from its transaction, each
- * ONE statement: the new holds, alone (atomic by itself) on the relaxed connection (a database crash
- * that loses a hold has released it; a hold that commits though its caller saw an error is freed by
- * the sweeper), and the settles of calls whose key has no cap, each with its ledger row and its usage
- * record, autocommitted: PostgreSQL may commit it though the connection broke while it ran, and the
- * caller's untilWritten then tries again and finds the hold settled (it answers what was charged), so
- * a call is never billed but answered with an error. Cancels, free calls, capped keys and settles whose hold is no
- * longer open are left to the batch's transaction, as is a part whose statement failed (which then finds
- * whatever of it did commit: a settled hold answers what it was charged).
+ * ONE statement sent alone: the new holds, on the relaxed connection (a database crash that loses a
+ * hold has released it; a hold that commits though its caller saw an error is freed by the sweeper),
+ * and the settles of calls whose key has no cap, each with its ledger row and its usage record.
+ * PostgreSQL may commit a settle though its connection broke; the batch's transaction, or the
+ * caller's untilWritten, then finds the hold settled and answers what was charged. Cancels, free
+ * calls, capped keys, settles whose hold is no longer open and the calls of a failed part are left to
+ * the batch's transaction.
  */
 async function runAtomically(deps: BillingDeps, db: Kysely<DB>, relaxed: Kysely<DB>, moves: MoneyMove[]): Promise<Array<UnitOutcome<unknown> | undefined> | undefined> {
   if (!deps.credits.writesAtomically) return undefined;
@@ -135,7 +139,7 @@ async function runAtomically(deps: BillingDeps, db: Kysely<DB>, relaxed: Kysely<
     );
     settled?.forEach((answer, j) => (answers[settles[j]!] = answer?.ok ? { ok: true, value: answer.value.charged } : answer));
   };
-  // A part that fails is left to the batch's transaction (see above). Both at once, on two
+  // Both at once, on two
   // connections: each locks its accounts in id order, so they may wait for each other but never deadlock.
   await Promise.all([opens.length > 0 && hold().catch(() => undefined), settles.length > 0 && settle().catch(() => undefined)]);
   return answers;
@@ -243,14 +247,14 @@ export class BillingSession {
       // The key's cap and the user's credits are held together, in one transaction: both or neither.
       // Rows are always locked in the order hold → account → key (here and in settle), so concurrent
       // transactions on PostgreSQL and MySQL never deadlock on each other.
-      hold = await (deps.opening ?? deps.group).run(async (trx) => {
+      hold = await holdsGroup(deps).run(async (trx) => {
         const held = await deps.credits.reserveIn(trx, context.userId, amount, { idempotencyKey: `call:${newId()}`, reference: context.requestId });
         if (!(await deps.keys.spend(keyId, amount, false, trx))) throw new AppError('KEY_CREDIT_CAP');
         return held;
       });
     } else {
       // Without a cap on the key nothing but the credits can refuse: the hold joins the batch's statements.
-      hold = (await (deps.opening ?? deps.group).runBatched(movesOf(deps), { type: 'open', userId: context.userId, amount, reference: context.requestId })) as Hold;
+      hold = (await holdsGroup(deps).runBatched(movesOf(deps), { type: 'open', userId: context.userId, amount, reference: context.requestId })) as Hold;
     }
     return new BillingSession(deps, context, price, hold, keyCapped);
   }

@@ -44,7 +44,7 @@ export class SseRelay {
   push(chunk: Uint8Array): string | Uint8Array {
     const carried = this.buffer.length > 0;
     const decoded = this.decoder.write(chunk);
-    const text = this.buffer.length > 0 ? this.buffer + decoded : decoded;
+    const text = carried ? this.buffer + decoded : decoded;
     // Events end at a blank line; "\r\n" line ends are rare, so the plain scan is the common one.
     const crlf = text.includes('\r');
     let start = 0;
