@@ -10,8 +10,8 @@
  *
  * Each load of BENCH_SECONDS is cut into BENCH_ROUNDS slices (default 3), the targets taking turns
  * slice by slice, so a shift in the machine's other work falls on every target alike instead of on
- * whichever ran then. A row adds its slices up: requests/s over all of them, the median slice's p50
- * and p99, the CPU of all of them per answered call.
+ * whichever ran then. A row adds its slices up: requests/s, the p50 and p99 of every answered call's
+ * latency (to the microsecond), and the CPU per answered call, over all of them.
  */
 import { cpus, totalmem } from 'node:os';
 import autocannon from 'autocannon';
@@ -36,27 +36,48 @@ interface Row {
   p99: number;
   errors: number;
   ok: number;
+  /** Every answered call's latency, ms (autocannon's own percentiles are whole milliseconds). */
+  latencies: number[];
   /** CPU µs the proxy or Tollgate process spent per answered call (empty for the fake itself). */
   cpuUs?: number;
 }
 
 type Measured = Omit<Row, 'target' | 'mode' | 'connections'>;
 
+/** The value below which `share` of the sorted values lie. */
+function percentile(sorted: number[], share: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * share))]!;
+}
+
 async function load(url: string, apiKey: string, stream: boolean, connections: number, seconds: number): Promise<Measured> {
-  const result = await autocannon({
-    url: `${url}/v1/chat/completions`,
-    method: 'POST',
-    connections,
-    duration: seconds,
-    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ ...BODY, stream }),
+  const latencies: number[] = [];
+  let run!: autocannon.Instance;
+  const finished = new Promise<autocannon.Result>((resolve, reject) => {
+    run = autocannon(
+      {
+        url: `${url}/v1/chat/completions`,
+        method: 'POST',
+        connections,
+        duration: seconds,
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...BODY, stream }),
+      },
+      (error: unknown, result: autocannon.Result) => (error ? reject(error instanceof Error ? error : new Error('autocannon failed')) : resolve(result)),
+    );
   });
+  // autocannon times each call to the microsecond but keeps whole milliseconds in its histogram.
+  run.on('response', (_client, status, _bytes, ms) => {
+    if (status >= 200 && status < 300) latencies.push(ms);
+  });
+  const result = await finished;
+  latencies.sort((a, b) => a - b);
   return {
     rps: Math.round(result.requests.average),
-    p50: result.latency.p50,
-    p99: result.latency.p99,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
     errors: result.errors + result.timeouts + result.non2xx,
     ok: result['2xx'],
+    latencies,
   };
 }
 
@@ -79,15 +100,16 @@ async function freshPostgresDatabase(serverUrl: string): Promise<{ url: string; 
   };
 }
 
-/** The slices of one target's load as one: requests/s over all of them, the median slice's latencies. */
+/** The slices of one target's load as one: requests/s and latencies over all of them. */
 function combine(slices: Measured[]): Measured {
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const latencies = slices.flatMap((s) => s.latencies).sort((a, b) => a - b);
   return {
     rps: Math.round(slices.reduce((sum, s) => sum + s.rps, 0) / slices.length),
-    p50: median(slices.map((s) => s.p50)),
-    p99: median(slices.map((s) => s.p99)),
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
     errors: slices.reduce((sum, s) => sum + s.errors, 0),
     ok: slices.reduce((sum, s) => sum + s.ok, 0),
+    latencies,
   };
 }
 
@@ -160,7 +182,7 @@ try {
       for (const { target, serving, slices, cpuMs, before } of runs) {
         const measured = combine(slices);
         const cpuUs = serving && measured.ok > 0 ? Math.round((cpuMs * 1000) / measured.ok) : undefined;
-        rows.push({ target: target.name, mode: stream ? 'stream' : 'json', connections, ...measured, ...(cpuUs === undefined ? {} : { cpuUs }) });
+        rows.push({ target: target.name, mode: stream ? 'stream' : 'json', connections, ...measured, latencies: [], ...(cpuUs === undefined ? {} : { cpuUs }) });
         if (target.tollgate) {
           const recorded = (await settledCalls(target.tollgate)) - before;
           // Calls still in flight when a slice stops are answered (and billed) after it counts: at most one per connection and slice.
@@ -184,8 +206,8 @@ const lines = [
   ...rows.map((r) => {
     const base = bare(r.mode, r.connections);
     const ratio = base && base.rps > 0 ? `${Math.round((r.rps / base.rps) * 100)}%` : '';
-    const added = base ? (r.p50 - base.p50).toFixed(1) : '';
-    return `| ${r.target} | ${r.mode} | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p99} | ${ratio} | ${added} | ${r.cpuUs ?? ''} | ${r.errors} |`;
+    const added = base ? (r.p50 - base.p50).toFixed(2) : '';
+    return `| ${r.target} | ${r.mode} | ${r.connections} | ${r.rps} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${ratio} | ${added} | ${r.cpuUs ?? ''} | ${r.errors} |`;
   }),
   '',
   ...memory,
