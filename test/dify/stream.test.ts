@@ -57,6 +57,24 @@ describe.each(backends())('Dify proxy: streams and the official dify-client SDK 
     expect(row).toMatchObject({ stream: 1, usage_source: 'upstream', end_reason: 'stop', input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens });
   });
 
+  it('the client reads message_end only once its call is billed', async () => {
+    const user = await newUser(g, 500);
+    const response = await post(user.accessToken, '/chat-messages', { inputs: {}, query: 'bill me before the end', user: 'x', response_mode: 'streaming' });
+    expect(response.statusCode).toBe(200);
+    let text = '';
+    for await (const chunk of response.body) {
+      text += String(chunk);
+      if (text.includes('"message_end"')) {
+        // Read at once, before the rest of the answer: the charge and the usage record are there already.
+        const [row] = await usageRows(asGateway(g), user.id);
+        expect(row).toMatchObject({ stream: 1, usage_source: 'upstream', end_reason: 'stop' });
+        expect(await balanceOf(asGateway(g), user.id)).toBe(500 - difyCharge(1, row!.input_tokens, row!.output_tokens));
+      }
+    }
+    expect(text).toContain('"message_end"');
+    expect(await usageRows(asGateway(g), user.id)).toHaveLength(1);
+  });
+
   it('works with a Tollgate API key for the SDK’s conversation calls, and sees only the key owner’s data', async () => {
     const user = await newUser(g, 500);
     const key = await g.t.app.inject({ method: 'POST', url: '/api/keys', headers: { authorization: `Bearer ${user.accessToken}` }, payload: { name: 'dify sdk' } });

@@ -130,6 +130,29 @@ describe.each(backends())('streams on $label', (backend) => {
     await expectBilledOnce(g, c.user.id, 1000, { credits: 4, endReason: 'stop', usageSource: 'upstream' });
   });
 
+  it('the client reads [DONE] only once its call is billed', async () => {
+    const c = await newCaller(g);
+    const res = await fetch(`${g.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${c.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, messages, stream: true, ...fake('usage=100,100') }),
+    });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('data: [DONE]')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    expect(text).toContain('data: [DONE]');
+    // Read at once, before the rest of the answer: the charge and the usage record are there already.
+    expect(await usageRows(g, c.user.id)).toHaveLength(1);
+    expect(await balanceOf(g, c.user.id)).toBe(1000 - 4);
+    while (!(await reader.read()).done);
+    await expectBilledOnce(g, c.user.id, 1000, { credits: 4, endReason: 'stop', usageSource: 'upstream' });
+  });
+
   it('a stream without [DONE] still ends cleanly for the client and settles', async () => {
     const c = await newCaller(g);
     const { text, error } = await drain(await sdk(g, c.secret).chat.completions.create({ model: MODEL, messages, stream: true, ...fake('no-done; usage=100,100') }));

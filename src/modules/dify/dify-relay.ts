@@ -254,12 +254,17 @@ async function relayStream(
     stop.then((r) => r.body.dump(), () => client.abort()).catch(() => undefined);
     drainTimer = setTimeout(() => client.abort(), deps.stopDrainMs);
   });
+  // From the terminal event (message_end, workflow_finished) on, the events wait for the settle and go
+  // out with the end of the answer: the client does not see the answer whole before it is billed.
+  const closing: Buffer[] = [];
   let failure: string | undefined;
   try {
     for await (const chunk of response.body) {
       reader.push(chunk as Buffer);
       await recorder.ids(reader.conversationId, reader.taskId);
-      if (!client.gone) await write(raw, chunk as Buffer);
+      if (client.gone) continue;
+      if (reader.finished) closing.push(chunk as Buffer);
+      else await write(raw, chunk as Buffer);
     }
   } catch (error) {
     if (!client.gone) failure = (error as Error).message;
@@ -279,6 +284,8 @@ async function relayStream(
     const answer = generation.family === 'workflow' && reader.workflowOutputs !== undefined ? JSON.stringify(reader.workflowOutputs) : reader.answer;
     await recorder.message(generation.family === 'workflow' ? reader.workflowRunId : reader.messageId, reader.conversationId, reader.taskId, answer, status);
   } finally {
+    // Written in one turn: Node sends them and the end of the chunked answer in one system call.
+    if (!client.gone && !raw.destroyed) for (const chunk of closing) raw.write(chunk);
     if (failure !== undefined && !raw.destroyed) {
       // The connection to Dify broke without a terminal event: say so in Dify's own in-band shape.
       const event = { event: 'error', conversation_id: reader.conversationId, message_id: reader.messageId, status: 502, code: 'upstream_error', message: failure };

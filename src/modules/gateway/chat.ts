@@ -209,16 +209,21 @@ async function relayStream(
 ): Promise<void> {
   const relay = new SseRelay(forwardUsage);
   const raw = openEventStream(reply);
+  // From `[DONE]` on, the events wait for the settle and go out with the end of the answer, in one
+  // write: the client does not see the stream finished before its call is billed.
+  const closing: Array<string | Uint8Array> = [];
   let failure: string | undefined;
   try {
     for await (const chunk of response.body) {
       const out = relay.push(chunk as Buffer);
-      if (out.length > 0) await write(raw, out);
+      if (relay.sawDone) closing.push(out);
+      else if (out.length > 0) await write(raw, out);
       // An in-band error ends the answer: stop reading, settle, then pass the error on.
       if (relay.upstreamError !== undefined) break;
     }
     const tail = relay.flush();
-    if (tail.length > 0) await write(raw, tail);
+    if (relay.sawDone) closing.push(tail);
+    else if (tail.length > 0) await write(raw, tail);
   } catch (error) {
     failure = (error as Error).message;
   }
@@ -234,6 +239,8 @@ async function relayStream(
     else await call.settle(estimate(relay.producedText()), 'estimated', outcome);
   } finally {
     if (!disconnected && !raw.destroyed) {
+      // Written in one turn: Node sends them and the end of the chunked answer in one system call.
+      for (const out of closing) if (out.length > 0) raw.write(out);
       if (relay.errorEvent !== undefined) await write(raw, relay.errorEvent);
       else if (failure !== undefined) {
         const error = { message: translate(lang, 'UPSTREAM_ERROR', { detail: failure }), type: 'server_error', param: null, code: null };
