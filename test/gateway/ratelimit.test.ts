@@ -54,6 +54,21 @@ describe.each(backends())('rate limits on $label', (backend) => {
     expect((await chat(c.secret)).statusCode).toBe(200);
   });
 
+  it('a streamed answer carries the x-ratelimit-* headers with its event-stream ones', async () => {
+    const c = await newCaller(g);
+    const res = await chat(c.secret, { ...usage(), stream: true });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers).toMatchObject({
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+      'x-ratelimit-limit-requests': '4',
+      'x-ratelimit-remaining-requests': '3',
+      'x-ratelimit-reset-requests': `${toNextMinute()}s`,
+    });
+    expect(res.body.trimEnd().endsWith('data: [DONE]')).toBe(true);
+  });
+
   it('the SDK sees a RateLimitError with its headers', async () => {
     const c = await newCaller(g);
     const client = sdk(g, c.secret);
