@@ -48,6 +48,15 @@ export class SseRelay {
     // Events end at a blank line; "\r\n" line ends are rare, so the plain scan is the common one.
     const crlf = text.includes('\r');
     let start = 0;
+    // Most events say nothing that matters (see `keep`): those before the first that may go on as
+    // they are, unread, and the rest are read one by one.
+    if (!crlf && this.upstreamError === undefined) {
+      const match = SAYS_SOMETHING.exec(text);
+      const last = match === null ? text.lastIndexOf('\n\n') : match.index < 2 ? -1 : text.lastIndexOf('\n\n', match.index - 2);
+      start = last === -1 ? 0 : last + 2;
+      if (start > 0) this.remember(text.slice(0, start));
+      if (match === null) return this.passOn(text, start, carried, chunk);
+    }
     let out = '';
     let copied = 0; // text before this was copied to `out`, or dropped
     while (this.upstreamError === undefined) {
@@ -61,11 +70,19 @@ export class SseRelay {
       }
       start = next;
     }
-    this.buffer = text.slice(start);
-    if (copied !== 0) return out + text.slice(copied, start);
+    if (copied !== 0) {
+      this.buffer = text.slice(start);
+      return out + text.slice(copied, start);
+    }
+    return this.passOn(text, start, carried, chunk);
+  }
+
+  /** Keeps `text` from `end` on for the next chunk; returns the whole events before it. */
+  private passOn(text: string, end: number, carried: boolean, chunk: Uint8Array): string | Uint8Array {
+    this.buffer = text.slice(end);
     // Whole events from the chunk's first byte to its last, and no byte held back by the decoder.
-    if (!carried && start === text.length && Buffer.byteLength(text) === chunk.byteLength) return chunk;
-    return text.slice(0, start);
+    if (!carried && end === text.length && Buffer.byteLength(text) === chunk.byteLength) return chunk;
+    return text.slice(0, end);
   }
 
   /** What is left when the upstream ends (an unterminated last event). */
@@ -84,9 +101,7 @@ export class SseRelay {
       this.sawDone = true;
       return true;
     }
-    this.payloads.push(data);
-    this.payloadBytes += data.length;
-    if (this.payloadBytes > PAYLOAD_BUDGET) this.fold();
+    this.remember(body);
     // Only the few events that say something (a usage, a finish reason, an error) are parsed; OpenAI
     // sends `"usage":null` and `"finish_reason":null` on every chunk, which say nothing.
     const mayMatter = valueStart(data, '"usage"') === 123 /* { */ || valueStart(data, '"finish_reason"') === 34 /* " */ || data.includes('"error"');
@@ -118,25 +133,51 @@ export class SseRelay {
     return this.folded;
   }
 
+  /** Keeps events (one or more, as they came) to be read for their text if it is ever needed. */
+  private remember(events: string): void {
+    this.payloads.push(events);
+    this.payloadBytes += events.length;
+    if (this.payloadBytes > PAYLOAD_BUDGET) this.fold();
+  }
+
   private fold(): void {
     let text = '';
-    for (const payload of this.payloads) {
-      try {
-        const chunk = JSON.parse(payload) as {
-          choices?: Array<{ delta?: { content?: string | null; tool_calls?: Array<{ function?: { arguments?: string } }> }; text?: string }>;
-        };
-        for (const choice of chunk.choices ?? []) {
-          text += choice.delta?.content ?? choice.text ?? '';
-          for (const call of choice.delta?.tool_calls ?? []) text += call.function?.arguments ?? '';
-        }
-      } catch {
-        // a malformed event produced nothing countable
+    for (const events of this.payloads) {
+      for (let start = 0; start < events.length; ) {
+        const end = eventEnd(events, start) ?? { at: events.length, length: 0 };
+        text += producedBy(dataOf(events.slice(start, end.at)));
+        start = end.at + end.length;
       }
     }
     this.folded += text;
     this.payloads = [];
     this.payloadBytes = 0;
   }
+}
+
+/**
+ * A chunk that may hold an event `keep` must read: a usage object, a finish reason, an error, the
+ * end. Whitespace is JSON's and more, so it never misses one; a false match only costs the slower
+ * event-by-event reading.
+ */
+const SAYS_SOMETHING = /"usage"\s*:\s*\{|"finish_reason"\s*:\s*"|"error"|\[DONE\]/;
+
+/** The text (content, tool-call arguments) one event's data produced. */
+function producedBy(data: string): string {
+  if (data.length === 0 || data.trim() === '[DONE]') return '';
+  let text = '';
+  try {
+    const chunk = JSON.parse(data) as {
+      choices?: Array<{ delta?: { content?: string | null; tool_calls?: Array<{ function?: { arguments?: string } }> }; text?: string }>;
+    };
+    for (const choice of chunk.choices ?? []) {
+      text += choice.delta?.content ?? choice.text ?? '';
+      for (const call of choice.delta?.tool_calls ?? []) text += call.function?.arguments ?? '';
+    }
+  } catch {
+    // a malformed event produced nothing countable
+  }
+  return text;
 }
 
 /** Where the event starting at `from` ends (its blank line), with "\n" line ends only. */
