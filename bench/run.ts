@@ -35,6 +35,8 @@ interface Row {
   p50: number;
   p99: number;
   errors: number;
+  /** What the errors were: HTTP statuses other than 2xx, connection errors, timeouts (e.g. "503×2"). */
+  errorKinds: Record<string, number>;
   ok: number;
   /** Every answered call's latency, ms (autocannon's own percentiles are whole milliseconds). */
   latencies: number[];
@@ -76,6 +78,11 @@ async function load(url: string, apiKey: string, stream: boolean, connections: n
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
     errors: result.errors + result.timeouts + result.non2xx,
+    errorKinds: {
+      ...Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).filter(([code]) => !code.startsWith('2')).map(([code, { count }]) => [code, count ?? 0])),
+      ...(result.errors > 0 ? { 'connection error': result.errors } : {}),
+      ...(result.timeouts > 0 ? { timeout: result.timeouts } : {}),
+    },
     ok: result['2xx'],
     latencies,
   };
@@ -108,6 +115,10 @@ function combine(slices: Measured[]): Measured {
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
     errors: slices.reduce((sum, s) => sum + s.errors, 0),
+    errorKinds: slices.reduce<Record<string, number>>((all, s) => {
+      for (const [kind, count] of Object.entries(s.errorKinds)) all[kind] = (all[kind] ?? 0) + count;
+      return all;
+    }, {}),
     ok: slices.reduce((sum, s) => sum + s.ok, 0),
     latencies,
   };
@@ -207,7 +218,7 @@ const lines = [
     const base = bare(r.mode, r.connections);
     const ratio = base && base.rps > 0 ? `${Math.round((r.rps / base.rps) * 100)}%` : '';
     const added = base ? (r.p50 - base.p50).toFixed(2) : '';
-    return `| ${r.target} | ${r.mode} | ${r.connections} | ${r.rps} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${ratio} | ${added} | ${r.cpuUs ?? ''} | ${r.errors} |`;
+    return `| ${r.target} | ${r.mode} | ${r.connections} | ${r.rps} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${ratio} | ${added} | ${r.cpuUs ?? ''} | ${r.errors}${r.errors > 0 ? ` (${Object.entries(r.errorKinds).map(([kind, count]) => `${kind}×${count}`).join(', ')})` : ''} |`;
   }),
   '',
   ...memory,

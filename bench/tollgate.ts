@@ -46,6 +46,10 @@ export async function startTollgate(options: {
     ADMIN_PASSWORD: ADMIN.password,
     OPENAI_BASE_URL: `${options.upstream}/v1`,
     OPENAI_API_KEY: 'sk-bench-upstream',
+    // The rate limits a user has by default (requests per minute, concurrent requests) are counted on
+    // every call, as for any user; set high enough never to refuse one. (Admins are unlimited by default.)
+    RATE_LIMIT_ADMIN_RPM: '1000000000',
+    RATE_LIMIT_ADMIN_CONCURRENCY: '100000',
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl, REDIS_PREFIX: `tollgate-bench:${options.port}:` } : {}),
   };
   // BENCH_TOLLGATE_FLAGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, go to Tollgate's node only.

@@ -129,18 +129,23 @@ describe.each(availableKvKinds())('KeyValueStore contract on %s', (kind) => {
   describe('concurrency slots', () => {
     const T0 = 1_700_000_000_000;
     const MAX_AGE = 60_000;
+    /** One slot taken alone: was it, and how many live slots the set holds now. */
+    const acquireSlot = async (key: string, slotId: string, limit: number, nowMs: number, maxAgeMs: number) => {
+      const { refused, values } = await kv.takeAll([{ kind: 'slot', key, slotId, limit, maxAgeMs }], nowMs);
+      return { taken: refused === -1, inUse: refused === -1 ? values[0]! : values[0]! - 1 };
+    };
 
     it('takes slots up to the limit, refuses beyond it without adding, and release frees one', async () => {
       const key = freshKey('slots');
-      expect(await kv.acquireSlot(key, 'a', 2, T0, MAX_AGE)).toEqual({ taken: true, inUse: 1 });
-      expect(await kv.acquireSlot(key, 'b', 2, T0 + 1, MAX_AGE)).toEqual({ taken: true, inUse: 2 });
-      expect(await kv.acquireSlot(key, 'c', 2, T0 + 2, MAX_AGE)).toEqual({ taken: false, inUse: 2 });
+      expect(await acquireSlot(key, 'a', 2, T0, MAX_AGE)).toEqual({ taken: true, inUse: 1 });
+      expect(await acquireSlot(key, 'b', 2, T0 + 1, MAX_AGE)).toEqual({ taken: true, inUse: 2 });
+      expect(await acquireSlot(key, 'c', 2, T0 + 2, MAX_AGE)).toEqual({ taken: false, inUse: 2 });
       await kv.releaseSlot(key, 'a');
       // Releasing a slot that is not there (twice, or refused) changes nothing.
       await kv.releaseSlot(key, 'a');
       await kv.releaseSlot(key, 'c');
-      expect(await kv.acquireSlot(key, 'd', 2, T0 + 3, MAX_AGE)).toEqual({ taken: true, inUse: 2 });
-      expect(await kv.acquireSlot(key, 'e', 2, T0 + 4, MAX_AGE)).toEqual({ taken: false, inUse: 2 });
+      expect(await acquireSlot(key, 'd', 2, T0 + 3, MAX_AGE)).toEqual({ taken: true, inUse: 2 });
+      expect(await acquireSlot(key, 'e', 2, T0 + 4, MAX_AGE)).toEqual({ taken: false, inUse: 2 });
       await kv.releaseSlot(key, 'b');
       await kv.releaseSlot(key, 'd');
       expect(await kv.ttl(key)).toBe(0);
@@ -149,35 +154,67 @@ describe.each(availableKvKinds())('KeyValueStore contract on %s', (kind) => {
 
     it('a slot never released stops counting once it is maxAge old', async () => {
       const key = freshKey('slots-age');
-      expect((await kv.acquireSlot(key, 'leaked', 1, T0, MAX_AGE)).taken).toBe(true);
-      expect(await kv.acquireSlot(key, 'x', 1, T0 + MAX_AGE - 1, MAX_AGE)).toEqual({ taken: false, inUse: 1 });
-      expect(await kv.acquireSlot(key, 'y', 1, T0 + MAX_AGE, MAX_AGE)).toEqual({ taken: true, inUse: 1 });
+      expect((await acquireSlot(key, 'leaked', 1, T0, MAX_AGE)).taken).toBe(true);
+      expect(await acquireSlot(key, 'x', 1, T0 + MAX_AGE - 1, MAX_AGE)).toEqual({ taken: false, inUse: 1 });
+      expect(await acquireSlot(key, 'y', 1, T0 + MAX_AGE, MAX_AGE)).toEqual({ taken: true, inUse: 1 });
       // Newer slots keep counting while older ones age out, even with calls all the time.
-      expect(await kv.acquireSlot(key, 'z', 2, T0 + MAX_AGE + 10, MAX_AGE)).toEqual({ taken: true, inUse: 2 });
-      expect(await kv.acquireSlot(key, 'w', 2, T0 + 2 * MAX_AGE, MAX_AGE)).toEqual({ taken: true, inUse: 2 });
-      expect(await kv.acquireSlot(key, 'v', 2, T0 + 2 * MAX_AGE + 5, MAX_AGE)).toEqual({ taken: false, inUse: 2 });
+      expect(await acquireSlot(key, 'z', 2, T0 + MAX_AGE + 10, MAX_AGE)).toEqual({ taken: true, inUse: 2 });
+      expect(await acquireSlot(key, 'w', 2, T0 + 2 * MAX_AGE, MAX_AGE)).toEqual({ taken: true, inUse: 2 });
+      expect(await acquireSlot(key, 'v', 2, T0 + 2 * MAX_AGE + 5, MAX_AGE)).toEqual({ taken: false, inUse: 2 });
     });
 
     it('the slot set expires maxAge after its last slot was taken', async () => {
       const key = freshKey('slots-expiry');
-      await kv.acquireSlot(key, 'a', 5, Date.now(), 60_000);
+      await acquireSlot(key, 'a', 5, Date.now(), 60_000);
       const ttl = await kv.ttl(key);
       expect(ttl).toBeGreaterThan(50_000);
       expect(ttl).toBeLessThanOrEqual(60_000);
       const short = freshKey('slots-expiry');
-      await kv.acquireSlot(short, 'a', 5, Date.now(), 80);
+      await acquireSlot(short, 'a', 5, Date.now(), 80);
       await sleep(250);
       expect(await kv.ttl(short)).toBe(0);
-      expect((await kv.acquireSlot(short, 'b', 1, Date.now(), 60_000)).inUse).toBe(1);
+      expect((await acquireSlot(short, 'b', 1, Date.now(), 60_000)).inUse).toBe(1);
     });
 
     it('CONCURRENCY: of 50 parallel acquisitions with a limit of 7, exactly 7 are taken', async () => {
       const key = freshKey('slots-race');
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => kv.acquireSlot(key, `s${i}`, 7, T0 + i, MAX_AGE)));
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => acquireSlot(key, `s${i}`, 7, T0 + i, MAX_AGE)));
       expect(results.filter((r) => r.taken)).toHaveLength(7);
       expect(results.every((r) => r.inUse <= 7)).toBe(true);
       await Promise.all(results.map((r, i) => (r.taken ? kv.releaseSlot(key, `s${i}`) : Promise.resolve())));
-      expect((await kv.acquireSlot(key, 'after', 7, T0 + 100, MAX_AGE)).inUse).toBe(1);
+      expect((await acquireSlot(key, 'after', 7, T0 + 100, MAX_AGE)).inUse).toBe(1);
+    });
+  });
+
+  describe('takeAll', () => {
+    const T0 = 1_700_000_000_000;
+    const counter = (key: string, amount: number, limit: number) => ({ kind: 'counter' as const, key, amount, limit, ttlMs: 60_000 });
+    const slot = (key: string, slotId: string, limit: number) => ({ kind: 'slot' as const, key, slotId, limit, maxAgeMs: 60_000 });
+
+    it('takes every part, or none when one would pass its limit, and names the first such', async () => {
+      const [requests, tokens, slots] = [freshKey('all-rpm'), freshKey('all-tpm'), freshKey('all-slots')];
+      expect(await kv.takeAll([counter(requests, 1, 2), counter(tokens, 70, 100), slot(slots, 'a', 5)], T0)).toEqual({ refused: -1, values: [1, 70, 1] });
+      // The tokens would pass 100: nothing is taken, not even the request counted before them.
+      expect(await kv.takeAll([counter(requests, 1, 2), counter(tokens, 40, 100), slot(slots, 'b', 5)], T0)).toEqual({ refused: 1, values: [2, 110] });
+      expect([await kv.get(requests), await kv.get(tokens)]).toEqual(['1', '70']);
+      expect(await kv.takeAll([slot(slots, 'c', 1), counter(requests, 1, 2)], T0)).toEqual({ refused: 0, values: [2] });
+      expect(await kv.get(requests)).toBe('1');
+      expect(await kv.takeAll([counter(requests, 1, 2), counter(tokens, 30, 100), slot(slots, 'd', 2)], T0)).toEqual({ refused: -1, values: [2, 100, 2] });
+      const ttl = await kv.ttl(tokens);
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+      await kv.releaseSlot(slots, 'a');
+      await kv.releaseSlot(slots, 'd');
+      expect(await kv.ttl(slots)).toBe(0);
+    });
+
+    it('CONCURRENCY: of 50 parallel takes of a request (limit 10) and a slot (limit 20), exactly 10 pass and refusals leave no trace', async () => {
+      const [requests, slots] = [freshKey('race-all-rpm'), freshKey('race-all-slots')];
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => kv.takeAll([counter(requests, 1, 10), slot(slots, `s${i}`, 20)], T0 + i)));
+      expect(results.filter((r) => r.refused === -1)).toHaveLength(10);
+      expect(results.filter((r) => r.refused === 0)).toHaveLength(40);
+      expect(await kv.get(requests)).toBe('10');
+      expect((await kv.takeAll([slot(slots, 'probe', 20)], T0 + 100)).values).toEqual([11]);
     });
   });
 

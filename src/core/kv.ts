@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ConfigError, maskUrl } from './config.ts';
 
@@ -19,18 +20,32 @@ export interface KeyValueStore {
   /** Adds `by` (default 1) and restarts the key's TTL; returns the new value. */
   increment(key: string, ttlMs: number, by?: number): Promise<number>;
   /**
-   * Takes slot `slotId` in the slot set `key` if fewer than `limit` slots are in use, atomically. Slots
-   * taken `maxAgeMs` or more before `nowMs` no longer count (and are dropped), so a slot its holder never
-   * gave back (a crash) ages out. The set itself expires `maxAgeMs` after its last taken slot, so idle
-   * sets vanish. `inUse` counts the live slots after the call (including this one when taken).
+   * Takes every part of `takes` or none, atomically, in one step (one round trip to Redis): a counter
+   * whose value with `amount` added would pass its `limit`, or a slot set already holding `limit` live
+   * slots, refuses them all, and the first such is named. A counter's TTL restarts, as in `increment`.
+   * Slots taken `maxAgeMs` or more before `nowMs` no longer count (and are dropped), so a slot its
+   * holder never gave back (a crash) ages out; a slot set expires `maxAgeMs` after its last taken slot,
+   * so idle sets vanish.
    */
-  acquireSlot(key: string, slotId: string, limit: number, nowMs: number, maxAgeMs: number): Promise<{ taken: boolean; inUse: number }>;
+  takeAll(takes: readonly Take[], nowMs: number): Promise<Taking>;
   /** Gives back slot `slotId` of the slot set `key`; nothing when it is not there. */
   releaseSlot(key: string, slotId: string): Promise<void>;
   /** Remaining lifetime in ms, or 0 when the key does not exist. */
   ttl(key: string): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One part of a `takeAll`: an amount added to a counter, or a slot taken in a slot set, up to a limit. */
+export type Take =
+  | { kind: 'counter'; key: string; amount: number; limit: number; ttlMs: number }
+  | { kind: 'slot'; key: string; slotId: string; limit: number; maxAgeMs: number };
+
+export interface Taking {
+  /** The index of the first part that would pass its limit (then nothing was taken), or -1 (all were). */
+  refused: number;
+  /** For each part up to the refused one: the counter's value, or the live slots in use, with it taken. */
+  values: number[];
 }
 
 interface Entry {
@@ -109,23 +124,41 @@ export class MemoryStore implements KeyValueStore {
   }
 
   increment(key: string, ttlMs: number, by = 1) {
-    const next = Number(this.live(key)?.value ?? 0) + by;
-    this.entries.set(key, { value: String(next), expiresAt: Date.now() + ttlMs });
-    return Promise.resolve(next);
+    return Promise.resolve(this.add(key, ttlMs, by));
   }
 
-  // Synchronous from the read to the write, so atomic within the process.
-  acquireSlot(key: string, slotId: string, limit: number, nowMs: number, maxAgeMs: number) {
-    const set = this.liveSlots(key) ?? { slots: new Map<string, number>(), expiresAt: 0 };
+  private add(key: string, ttlMs: number, by: number): number {
+    const next = Number(this.live(key)?.value ?? 0) + by;
+    this.entries.set(key, { value: String(next), expiresAt: Date.now() + ttlMs });
+    return next;
+  }
+
+  /** The live slots of set `key` at `nowMs`, the aged ones dropped. */
+  private slotsInUse(key: string, nowMs: number, maxAgeMs: number): number {
+    const set = this.liveSlots(key);
+    if (!set) return 0;
     for (const [id, takenAt] of set.slots) if (takenAt <= nowMs - maxAgeMs) set.slots.delete(id);
-    if (set.slots.size >= limit) {
-      if (set.slots.size === 0) this.slotSets.delete(key);
-      return Promise.resolve({ taken: false, inUse: set.slots.size });
+    return set.slots.size;
+  }
+
+  // Synchronous from the first read to the last write, so atomic within the process.
+  takeAll(takes: readonly Take[], nowMs: number) {
+    const values: number[] = [];
+    for (const take of takes) {
+      values.push(take.kind === 'counter' ? Number(this.live(take.key)?.value ?? 0) + take.amount : this.slotsInUse(take.key, nowMs, take.maxAgeMs) + 1);
+      if (values.at(-1)! > take.limit) return Promise.resolve({ refused: values.length - 1, values });
     }
-    set.slots.set(slotId, nowMs);
-    set.expiresAt = Date.now() + maxAgeMs;
-    this.slotSets.set(key, set);
-    return Promise.resolve({ taken: true, inUse: set.slots.size });
+    for (const take of takes) {
+      if (take.kind === 'counter') {
+        this.add(take.key, take.ttlMs, take.amount);
+        continue;
+      }
+      const set = this.liveSlots(take.key) ?? { slots: new Map<string, number>(), expiresAt: 0 };
+      set.slots.set(take.slotId, nowMs);
+      set.expiresAt = Date.now() + take.maxAgeMs;
+      this.slotSets.set(take.key, set);
+    }
+    return Promise.resolve({ refused: -1, values });
   }
 
   releaseSlot(key: string, slotId: string) {
@@ -154,18 +187,56 @@ export class MemoryStore implements KeyValueStore {
   }
 }
 
-const DELETE_IF_EQUALS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+/** A Lua script, run by its SHA1 (sent whole only when the server does not have it, e.g. after a restart). */
+class LuaScript {
+  private readonly sha: string;
 
-/** KEYS[1] slot set; ARGV slot id, limit, now (ms), max age (ms). Returns {taken (1/0), slots in use}. */
-const ACQUIRE_SLOT = `
-local now = tonumber(ARGV[3])
-local maxAge = tonumber(ARGV[4])
-redis.call('zremrangebyscore', KEYS[1], '-inf', now - maxAge)
-local inUse = redis.call('zcard', KEYS[1])
-if inUse >= tonumber(ARGV[2]) then return {0, inUse} end
-redis.call('zadd', KEYS[1], now, ARGV[1])
-redis.call('pexpire', KEYS[1], maxAge)
-return {1, inUse + 1}`;
+  constructor(private readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(client: Redis, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    try {
+      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error as Error).message.includes('NOSCRIPT')) throw error;
+      return client.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+const DELETE_IF_EQUALS = new LuaScript(`if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`);
+
+/**
+ * KEYS: the counters and slot sets; ARGV: now (ms), then four per key: 'c', amount, limit, TTL (ms)
+ * for a counter, 's', slot id, limit, max age (ms) for a slot set. Returns {refused (1-based, 0 for
+ * none), values}: see KeyValueStore.takeAll.
+ */
+const TAKE_ALL = new LuaScript(`
+local now = tonumber(ARGV[1])
+local values = {}
+for i, key in ipairs(KEYS) do
+  local at = 2 + (i - 1) * 4
+  local value
+  if ARGV[at] == 'c' then
+    value = tonumber(redis.call('get', key) or '0') + tonumber(ARGV[at + 1])
+  else
+    redis.call('zremrangebyscore', key, '-inf', now - tonumber(ARGV[at + 3]))
+    value = redis.call('zcard', key) + 1
+  end
+  values[i] = value
+  if value > tonumber(ARGV[at + 2]) then return {i, values} end
+end
+for i, key in ipairs(KEYS) do
+  local at = 2 + (i - 1) * 4
+  if ARGV[at] == 'c' then
+    redis.call('incrby', key, ARGV[at + 1])
+  else
+    redis.call('zadd', key, now, ARGV[at + 1])
+  end
+  redis.call('pexpire', key, ARGV[at + 3])
+end
+return {0, values}`);
 
 export class RedisStore implements KeyValueStore {
   readonly kind = 'redis';
@@ -215,7 +286,7 @@ export class RedisStore implements KeyValueStore {
   }
 
   async deleteIfEquals(key: string, value: string) {
-    return (await this.client.eval(DELETE_IF_EQUALS, 1, key, value)) === 1;
+    return (await DELETE_IF_EQUALS.run(this.client, [key], [value])) === 1;
   }
 
   async increment(key: string, ttlMs: number, by = 1) {
@@ -225,9 +296,18 @@ export class RedisStore implements KeyValueStore {
     return Number(value);
   }
 
-  async acquireSlot(key: string, slotId: string, limit: number, nowMs: number, maxAgeMs: number) {
-    const [taken, inUse] = (await this.client.eval(ACQUIRE_SLOT, 1, key, slotId, limit, Math.round(nowMs), Math.round(maxAgeMs))) as [number, number];
-    return { taken: taken === 1, inUse };
+  async takeAll(takes: readonly Take[], nowMs: number) {
+    const args: Array<string | number> = [Math.round(nowMs)];
+    for (const take of takes) {
+      if (take.kind === 'counter') args.push('c', take.amount, take.limit, Math.round(take.ttlMs));
+      else args.push('s', take.slotId, take.limit, Math.round(take.maxAgeMs));
+    }
+    const [refused, values] = (await TAKE_ALL.run(
+      this.client,
+      takes.map((take) => take.key),
+      args,
+    )) as [number, number[]];
+    return { refused: refused - 1, values };
   }
 
   async releaseSlot(key: string, slotId: string) {

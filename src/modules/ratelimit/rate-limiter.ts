@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '#core/clock.ts';
 import { AppError } from '#core/errors.ts';
-import type { KeyValueStore } from '#core/kv.ts';
+import type { KeyValueStore, Take } from '#core/kv.ts';
 
 /** Requests per minute, tokens per minute, concurrent requests, requests per day; 0 = unlimited. */
 export interface Limits {
@@ -40,17 +40,8 @@ const LIMIT_NAMES = {
   rpd: { zh: '每日请求数', en: 'requests per day (RPD)' },
 } as const;
 
-interface Taken {
-  key: string;
-  amount: number;
-  ttlMs: number;
-}
-
-/** Everything an admission took: counter increments and concurrency slots. */
-interface TakenAll {
-  counters: Taken[];
-  slots: { key: string; slotId: string }[];
-}
+/** No limits to count: nothing taken, nothing to give back. */
+const UNLIMITED: Admission = { headers: Object.freeze({}), release: () => Promise.resolve(), refund: () => Promise.resolve() };
 
 export interface RateLimiterOptions {
   /**
@@ -61,8 +52,10 @@ export interface RateLimiterOptions {
 }
 
 /**
- * Counters in the shared KeyValueStore (atomic INCRBY in Redis, so N instances share one limit; process
- * memory otherwise). Fixed windows per minute and per (UTC) day; a refused request takes nothing.
+ * Counters in the shared KeyValueStore (Redis, so N instances share one limit; process memory
+ * otherwise), every limit of a call taken in one atomic step (one script, one round trip in Redis):
+ * all of them or, when one would be passed, none, so a refused request takes nothing and never makes
+ * another one look over a limit meanwhile. Fixed windows per minute and per (UTC) day.
  * Concurrency is a set of slots per scope, each taken with its start time and aging out after
  * `slotMaxAgeMs`, so slots a crash left behind free themselves.
  */
@@ -81,51 +74,51 @@ export class RateLimiter {
     const now = this.clock.now();
     const minute = Math.floor(now / MINUTE);
     const day = Math.floor(now / DAY);
-    const taken: TakenAll = { counters: [], slots: [] };
-    const headers: Record<string, string> = {};
-    let tightestRequests: { limit: number; remaining: number } | undefined;
-    let tightestTokens: { limit: number; remaining: number } | undefined;
-    try {
-      for (const scope of scopes) {
-        const base = `rl:${scope.kind}:${scope.id}`;
-        const { rpm, tpm, concurrency, rpd } = scope.limits;
-        if (rpm > 0) {
-          const used = await this.take(taken, `${base}:rpm:${minute}`, 1, MINUTE + 5_000);
-          if (used > rpm) this.refuse(scope, 'rpm', rpm, Math.ceil(((minute + 1) * MINUTE - now) / 1000));
-          if (!tightestRequests || rpm - used < tightestRequests.remaining) tightestRequests = { limit: rpm, remaining: rpm - used };
-        }
-        if (tpm > 0) {
-          const used = await this.take(taken, `${base}:tpm:${minute}`, estimatedTokens, MINUTE + 5_000);
-          if (used > tpm) this.refuse(scope, 'tpm', tpm, Math.ceil(((minute + 1) * MINUTE - now) / 1000));
-          if (!tightestTokens || tpm - used < tightestTokens.remaining) tightestTokens = { limit: tpm, remaining: tpm - used };
-        }
-        if (rpd > 0) {
-          const used = await this.take(taken, `${base}:rpd:${day}`, 1, DAY + 3_600_000);
-          if (used > rpd) this.refuse(scope, 'rpd', rpd, Math.ceil(((day + 1) * DAY - now) / 1000));
-        }
-        if (concurrency > 0) {
-          // One slot per call, aging out after slotMaxAgeMs, so a crashed instance cannot hold one for ever.
-          const key = `${base}:concurrency-slots`;
-          const slotId = randomUUID();
-          const slot = await this.kv.acquireSlot(key, slotId, concurrency, now, this.slotMaxAgeMs);
-          if (!slot.taken) this.refuse(scope, 'concurrency', concurrency, 1);
-          taken.slots.push({ key, slotId });
-        }
+    const toNextMinute = Math.ceil(((minute + 1) * MINUTE - now) / 1000);
+    // Every limit of every scope, in the order a refusal names them; taken all at once or not at all.
+    const takes: Take[] = [];
+    const checks: Array<{ scope: LimitScope; limit: keyof typeof LIMIT_NAMES; retryAfter: number }> = [];
+    for (const scope of scopes) {
+      const base = `rl:${scope.kind}:${scope.id}`;
+      const { rpm, tpm, concurrency, rpd } = scope.limits;
+      if (rpm > 0) {
+        takes.push({ kind: 'counter', key: `${base}:rpm:${minute}`, amount: 1, limit: rpm, ttlMs: MINUTE + 5_000 });
+        checks.push({ scope, limit: 'rpm', retryAfter: toNextMinute });
       }
-    } catch (error) {
-      await this.giveBack(taken);
-      throw error;
+      if (tpm > 0) {
+        takes.push({ kind: 'counter', key: `${base}:tpm:${minute}`, amount: estimatedTokens, limit: tpm, ttlMs: MINUTE + 5_000 });
+        checks.push({ scope, limit: 'tpm', retryAfter: toNextMinute });
+      }
+      if (rpd > 0) {
+        takes.push({ kind: 'counter', key: `${base}:rpd:${day}`, amount: 1, limit: rpd, ttlMs: DAY + 3_600_000 });
+        checks.push({ scope, limit: 'rpd', retryAfter: Math.ceil(((day + 1) * DAY - now) / 1000) });
+      }
+      if (concurrency > 0) {
+        // One slot per call, aging out after slotMaxAgeMs, so a crashed instance cannot hold one for ever.
+        takes.push({ kind: 'slot', key: `${base}:concurrency-slots`, slotId: randomUUID(), limit: concurrency, maxAgeMs: this.slotMaxAgeMs });
+        checks.push({ scope, limit: 'concurrency', retryAfter: 1 });
+      }
     }
-    const reset = `${Math.ceil(((minute + 1) * MINUTE - now) / 1000)}s`;
-    if (tightestRequests) {
-      headers['x-ratelimit-limit-requests'] = String(tightestRequests.limit);
-      headers['x-ratelimit-remaining-requests'] = String(Math.max(0, tightestRequests.remaining));
-      headers['x-ratelimit-reset-requests'] = reset;
+    if (takes.length === 0) return UNLIMITED;
+    const { refused, values } = await this.kv.takeAll(takes, now);
+    if (refused >= 0) {
+      const { scope, limit, retryAfter } = checks[refused]!;
+      throw new RateLimitExceeded(scope, limit, takes[refused]!.limit, retryAfter);
     }
-    if (tightestTokens) {
-      headers['x-ratelimit-limit-tokens'] = String(tightestTokens.limit);
-      headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, tightestTokens.remaining));
-      headers['x-ratelimit-reset-tokens'] = reset;
+
+    const headers: Record<string, string> = {};
+    const tightest = { rpm: undefined as { limit: number; remaining: number } | undefined, tpm: undefined as { limit: number; remaining: number } | undefined };
+    checks.forEach(({ limit }, i) => {
+      if (limit !== 'rpm' && limit !== 'tpm') return;
+      const remaining = takes[i]!.limit - values[i]!;
+      if (!tightest[limit] || remaining < tightest[limit].remaining) tightest[limit] = { limit: takes[i]!.limit, remaining };
+    });
+    for (const [limit, kind] of [['rpm', 'requests'], ['tpm', 'tokens']] as const) {
+      const seen = tightest[limit];
+      if (!seen) continue;
+      headers[`x-ratelimit-limit-${kind}`] = String(seen.limit);
+      headers[`x-ratelimit-remaining-${kind}`] = String(Math.max(0, seen.remaining));
+      headers[`x-ratelimit-reset-${kind}`] = `${toNextMinute}s`;
     }
     let released = false;
     return {
@@ -133,35 +126,28 @@ export class RateLimiter {
       release: async (actualTokens: number) => {
         if (released) return;
         released = true;
-        const corrections: Taken[] = [];
-        for (const t of taken.counters) {
-          if (t.key.includes(':tpm:') && actualTokens !== estimatedTokens) corrections.push({ ...t, amount: actualTokens - estimatedTokens });
-        }
-        await Promise.all([
-          ...taken.slots.map((s) => this.quietly(() => this.kv.releaseSlot(s.key, s.slotId))),
-          ...corrections.map((c) => this.quietly(() => this.kv.increment(c.key, c.ttlMs, c.amount))),
-        ]);
+        await Promise.all(
+          takes.map((take) => {
+            if (take.kind === 'slot') return this.quietly(() => this.kv.releaseSlot(take.key, take.slotId));
+            // The token count is corrected to what the call really used.
+            if (take.key.includes(':tpm:') && actualTokens !== estimatedTokens) return this.quietly(() => this.kv.increment(take.key, take.ttlMs, actualTokens - estimatedTokens));
+            return Promise.resolve();
+          }),
+        );
       },
       refund: async () => {
         if (released) return;
         released = true;
-        await this.giveBack(taken);
+        await this.giveBack(takes);
       },
     };
   }
 
-  private async take(taken: TakenAll, key: string, amount: number, ttlMs: number): Promise<number> {
-    const used = await this.kv.increment(key, ttlMs, amount);
-    taken.counters.push({ key, amount, ttlMs });
-    return used;
-  }
-
   /** Gives back everything taken; never throws (see `quietly`). */
-  private async giveBack(taken: TakenAll): Promise<void> {
-    await Promise.all([
-      ...taken.slots.map((s) => this.quietly(() => this.kv.releaseSlot(s.key, s.slotId))),
-      ...taken.counters.map((t) => this.quietly(() => this.kv.increment(t.key, t.ttlMs, -t.amount))),
-    ]);
+  private async giveBack(takes: readonly Take[]): Promise<void> {
+    await Promise.all(
+      takes.map((take) => this.quietly(() => (take.kind === 'slot' ? this.kv.releaseSlot(take.key, take.slotId) : this.kv.increment(take.key, take.ttlMs, -take.amount)))),
+    );
   }
 
   /**
@@ -177,9 +163,6 @@ export class RateLimiter {
     }
   }
 
-  private refuse(scope: LimitScope, limit: keyof typeof LIMIT_NAMES, max: number, seconds: number): never {
-    throw new RateLimitExceeded(scope, limit, max, seconds);
-  }
 }
 
 /** RATE_LIMITED, with the `x-ratelimit-*` headers of the limit that refused (per-minute limits have them). */
