@@ -127,6 +127,18 @@ describe.each(backends())('rate limits on $label', (backend) => {
     expect((await usageRows(g, c.user.id)).map((r) => r.end_reason).sort()).toEqual(['client_disconnect', 'client_disconnect', 'stop']);
   });
 
+  it('a slot is free once the answer is: back-to-back calls on a key allowed one at a time are never refused', async () => {
+    const c = await newCaller(g, { rateLimits: { concurrency: 1 } });
+    const client = sdk(g, c.secret);
+    for (let i = 0; i < 2; i++) {
+      // (Four calls: the user's RPM here.)
+      await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], ...usage() });
+      const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true, ...usage() });
+      for await (const chunk of stream) expect(chunk.object).toBe('chat.completion.chunk');
+    }
+    expect(await usageRows(g, c.user.id)).toHaveLength(4);
+  });
+
   it("a key's own limits tighten its owner's, never loosen them; a refusal by the key takes nothing from the user", async () => {
     const c = await newCaller(g, { rateLimits: { rpm: 1 } });
     const ok = await chat(c.secret);
