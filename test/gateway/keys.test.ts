@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PermissionDeniedError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { KeyCache } from '#modules/keys/key-cache.ts';
 import { backends, call, registerUser, type RegisteredUser } from '#test/helpers/test-app.ts';
 import { chatBody, createKey, expectBooksBalanced, MODEL, newCaller, sdk, startGateway, usageRows, v1, type Gateway, type KeyView } from './helpers.ts';
 
@@ -189,5 +190,47 @@ describe.each(backends())('API keys on $label', (backend) => {
     const at = g.t.clock.now();
     await g.t.app.services.keys.flushLastUsed();
     expect((await list(c.user))[0]!.lastUsedAt).toBe(new Date(at).toISOString());
+  });
+});
+
+describe.each(backends())('API-key guessing on $label', (backend) => {
+  let g: Gateway;
+  beforeAll(async () => {
+    g = await startGateway(backend, { env: { API_KEY_GUESS_MAX_PER_IP: '3', RATE_LIMIT_USER_RPM: '0', RATE_LIMIT_USER_CONCURRENCY: '0' } });
+  });
+  afterAll(() => g.close());
+
+  const chat = (secret: string, ip: string) => v1(g, secret, 'POST', '/v1/chat/completions', chatBody(usage()), { ip });
+
+  it('one client calling with many connections at once, its key not cached yet, makes one lookup and no guesses', async () => {
+    const c = await newCaller(g);
+    const statuses = await Promise.all(Array.from({ length: 20 }, () => chat(c.secret, '203.0.113.7').then((res) => res.statusCode)));
+    expect(statuses).toEqual(Array(20).fill(200));
+    expect(await usageRows(g, c.user.id)).toHaveLength(20);
+  });
+
+  it('made-up keys from one IP are refused 401 up to the limit, then 429 with retry-after', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await chat(`sk-made-up-${i}-${Date.now()}`, '203.0.113.8')).statusCode);
+    expect(statuses).toEqual([401, 401, 401]);
+    const refused = await chat(`sk-made-up-last-${Date.now()}`, '203.0.113.8');
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    // Another address is not affected.
+    expect((await chat(`sk-made-up-elsewhere-${Date.now()}`, '203.0.113.9')).statusCode).toBe(401);
+  });
+});
+
+describe('KeyCache', () => {
+  it('does not cache what a lookup read when the key or its owner changed while it ran', () => {
+    const cache = new KeyCache<{ userId: string }>(30_000, 5_000);
+    const began = cache.generation;
+    cache.invalidate('key:abc'); // e.g. the key was disabled while the lookup was in flight
+    cache.set('abc', { userId: 'u1' }, began);
+    expect(cache.get('abc')).toBeUndefined();
+    cache.set('abc', { userId: 'u1' }, cache.generation);
+    expect(cache.get('abc')).toEqual({ userId: 'u1' });
+    cache.invalidate('user:u1');
+    expect(cache.get('abc')).toBeUndefined();
   });
 });

@@ -6,6 +6,8 @@
  */
 export class KeyCache<T extends { userId: string }> {
   private readonly entries = new Map<string, { value: T | null; expiresAt: number }>();
+  /** Counts invalidations: a lookup that began before one must not cache what it read. */
+  generation = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -24,7 +26,9 @@ export class KeyCache<T extends { userId: string }> {
     return entry.value;
   }
 
-  set(hash: string, value: T | null): void {
+  /** Caches what a lookup that began at `generation` read, unless something changed since. */
+  set(hash: string, value: T | null, generation: number): void {
+    if (generation !== this.generation) return;
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
@@ -34,6 +38,7 @@ export class KeyCache<T extends { userId: string }> {
 
   /** Topics: `key:<hash>` drops one key, `user:<id>` every key of that user. */
   invalidate(topic: string): void {
+    this.generation += 1;
     const [kind, id] = topic.split(':', 2);
     if (kind === 'key' && id) this.entries.delete(id);
     if (kind === 'user' && id) for (const [hash, entry] of this.entries) if (entry.value?.userId === id) this.entries.delete(hash);

@@ -51,6 +51,8 @@ export const API_KEY_PREFIX = 'sk-';
 /** API keys (issue 4): created with the secret shown once, stored as SHA-256, checked on every call. */
 export class KeysService {
   private readonly cache = new KeyCache<ResolvedKey>(30_000, 5_000);
+  /** Lookups in flight by key hash: calls that miss the cache for one secret at once share one. */
+  private readonly lookups = new Map<string, Promise<ResolvedKey | null>>();
   private readonly used = new Set<string>();
   private readonly guessing: KeyGuessGuard;
 
@@ -64,7 +66,11 @@ export class KeysService {
     private readonly clock: Clock,
     guessing: { store?: KeyValueStore; limits?: GuessLimits } = {},
   ) {
-    bus.subscribe((topic) => this.cache.invalidate(topic));
+    bus.subscribe((topic) => {
+      this.cache.invalidate(topic);
+      // A call after a change must read the key again, not join a lookup that began before it.
+      this.lookups.clear();
+    });
     this.guessing = new KeyGuessGuard(guessing.store ?? new MemoryStore(), guessing.limits ?? DEFAULT_GUESS_LIMITS);
   }
 
@@ -126,25 +132,45 @@ export class KeysService {
   async authenticate(secret: string, ip: string): Promise<ResolvedKey> {
     const hash = sha256Hex(secret);
     let key = this.cache.get(hash);
-    if (!key) {
-      await this.guessing.begin(ip);
-      if (key === undefined) {
-        // A lookup that fails (the database away) proves nothing about the caller: not counted.
-        const row = await this.repo.findByHash(hash).catch(async (error: unknown) => {
-          await this.guessing.giveBack(ip).catch(() => undefined);
-          throw error;
-        });
-        key = row ? resolve(row) : null;
-        this.cache.set(hash, key);
-      }
-      if (key) await this.guessing.giveBack(ip);
-    }
+    if (key === undefined) key = await this.lookUpOnce(hash, ip);
+    else if (key === null) await this.guessing.begin(ip); // a known unknown: no lookup, still a guess
     if (!key) throw new AppError('INVALID_API_KEY');
     if (!key.userActive) throw new AppError('ACCOUNT_DISABLED');
     if (!key.enabled) throw new AppError('API_KEY_DISABLED');
     if (key.expiresAt !== null && key.expiresAt <= this.clock.now()) throw new AppError('API_KEY_EXPIRED');
     if (key.allowsIp && !key.allowsIp(ip)) throw new AppError('API_KEY_IP_DENIED', { ip });
     this.used.add(key.keyId);
+    return key;
+  }
+
+  /**
+   * One lookup for every call that misses the cache for `hash` meanwhile, counted once, against the IP
+   * of the call that began it: a client's 32 connections meeting an expired cache entry together are
+   * one lookup, not 32 guesses (which passed the guessing limit and refused two of them, 429).
+   */
+  private lookUpOnce(hash: string, ip: string): Promise<ResolvedKey | null> {
+    const pending = this.lookups.get(hash);
+    if (pending) return pending;
+    const lookup = this.lookUp(hash, ip);
+    this.lookups.set(hash, lookup);
+    const forget = () => {
+      if (this.lookups.get(hash) === lookup) this.lookups.delete(hash);
+    };
+    lookup.then(forget, forget);
+    return lookup;
+  }
+
+  private async lookUp(hash: string, ip: string): Promise<ResolvedKey | null> {
+    const generation = this.cache.generation;
+    await this.guessing.begin(ip);
+    // A lookup that fails (the database away) proves nothing about the caller: not counted.
+    const row = await this.repo.findByHash(hash).catch(async (error: unknown) => {
+      await this.guessing.giveBack(ip).catch(() => undefined);
+      throw error;
+    });
+    const key = row ? resolve(row) : null;
+    this.cache.set(hash, key, generation);
+    if (key) await this.guessing.giveBack(ip);
     return key;
   }
 
