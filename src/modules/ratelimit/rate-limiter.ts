@@ -107,7 +107,7 @@ export class RateLimiter {
     }
 
     const headers: Record<string, string> = {};
-    const tightest = { rpm: undefined as { limit: number; remaining: number } | undefined, tpm: undefined as { limit: number; remaining: number } | undefined };
+    const tightest: Partial<Record<'rpm' | 'tpm', { limit: number; remaining: number }>> = {};
     checks.forEach(({ limit }, i) => {
       if (limit !== 'rpm' && limit !== 'tpm') return;
       const remaining = takes[i]!.limit - values[i]!;
@@ -127,10 +127,10 @@ export class RateLimiter {
         if (released) return;
         released = true;
         await Promise.all(
-          takes.map((take) => {
+          takes.map((take, i) => {
             if (take.kind === 'slot') return this.quietly(() => this.kv.releaseSlot(take.key, take.slotId));
             // The token count is corrected to what the call really used.
-            if (take.key.includes(':tpm:') && actualTokens !== estimatedTokens) return this.quietly(() => this.kv.increment(take.key, take.ttlMs, actualTokens - estimatedTokens));
+            if (checks[i]!.limit === 'tpm' && actualTokens !== estimatedTokens) return this.quietly(() => this.kv.increment(take.key, take.ttlMs, actualTokens - estimatedTokens));
             return Promise.resolve();
           }),
         );
