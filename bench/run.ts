@@ -16,7 +16,7 @@
 import { cpus, totalmem } from 'node:os';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { freePort, startNode, type Started } from './processes.ts';
+import { freePort, startNode, type Started } from '#test/helpers/processes.ts';
 import { startTollgate, type RunningTollgate } from './tollgate.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 6);
@@ -142,7 +142,9 @@ const stoppers: Array<() => Promise<void>> = [];
 
 try {
   const fakePort = await freePort();
-  const fake = await startNode('scripts/fakes.ts', { FAKE_OPENAI_PORT: String(fakePort), FAKE_OPENAI_KEY: 'any' }, `http://127.0.0.1:${fakePort}/v1/models`);
+  // (The fakes script starts the fake Dify too: on a free port, not its fixed one, which may be taken.)
+  const fakeEnv = { FAKE_OPENAI_PORT: String(fakePort), FAKE_OPENAI_KEY: 'any', FAKE_DIFY_PORT: String(await freePort()) };
+  const fake = await startNode('scripts/fakes.ts', fakeEnv, `http://127.0.0.1:${fakePort}/v1/models`);
   stoppers.push(() => fake.stop());
   const upstream = `http://127.0.0.1:${fakePort}`;
 

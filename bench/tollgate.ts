@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNode, type Started } from './processes.ts';
+import { startNode, type Started } from '#test/helpers/processes.ts';
 
 const ADMIN = { email: 'bench-admin@example.com', password: 'Bench1Password' };
 

@@ -1,17 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { untilAnswers } from '#test/helpers/processes.ts';
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '#test/helpers/processes.ts';
 
 /**
  * One Tollgate as `npm start` runs it: `node --import tsx src/main.ts`, a process of its own, so a
@@ -61,19 +51,7 @@ export class TollgateProcess {
     });
     child.stdout?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`instance on ${this.port} exited early (${child.exitCode}):\n${this.logs().slice(-2000)}`);
-      try {
-        const response = await fetch(`${this.url}/api/health`, { signal: AbortSignal.timeout(2_000) });
-        await response.arrayBuffer();
-        if (response.status === 200) return;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`instance on ${this.port} did not become healthy:\n${this.logs().slice(-2000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 150));
-    }
+    await untilAnswers(child, `${this.url}/api/health`, () => this.logs(), { timeoutMs, ready: (status) => status === 200 });
   }
 
   /** Sends `signal` and waits for the process to be gone. */

@@ -23,6 +23,32 @@ export interface Started {
   stop(): Promise<void>;
 }
 
+/**
+ * Waits until `url` answers (polling; with a status `ready` accepts, by default any), or throws when
+ * `child` exits first or `timeoutMs` passes; `output()` gives what the process wrote, for the error.
+ */
+export async function untilAnswers(
+  child: ChildProcess,
+  url: string,
+  output: () => string,
+  options: { timeoutMs?: number; ready?: (status: number) => boolean } = {},
+): Promise<void> {
+  const { timeoutMs = 60_000, ready = () => true } = options;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the process for ${url} exited early (${child.exitCode}):\n${output().slice(-2000)}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      await response.arrayBuffer();
+      if (ready(response.status)) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`the process for ${url} did not answer:\n${output().slice(-2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
 /** Starts `node [flags] --import tsx <script>` (in `cwd`, default this tree) and waits until `readyUrl` answers. */
 export async function startNode(
   script: string,
@@ -37,17 +63,11 @@ export async function startNode(
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${script} exited early (${child.exitCode}): ${stderr}`);
-    try {
-      const response = await fetch(readyUrl);
-      await response.arrayBuffer();
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`${script} did not come up: ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+  try {
+    await untilAnswers(child, readyUrl, () => stderr);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
   }
   return {
     child,
