@@ -62,6 +62,55 @@ describe.each(backends())('expired credit holds on $label', (backend) => {
     expect(await credits.account(userId)).toEqual({ balance: 100, held: 0, available: 100 });
   });
 
+  it('a hold kept alive (its call still running here) is renewed past its TTL and never swept; let go, it expires', async () => {
+    const userId = await userWith(100);
+    const ttl = t.config.CREDIT_HOLD_TTL * 1000;
+    t.clock.advance(ttl);
+    await credits.sweepExpiredHolds();
+    const long = await credits.reserve(userId, 40, { idempotencyKey: key() });
+    const crashed = await credits.reserve(userId, 30, { idempotencyKey: key() }); // its call died: nobody keeps it
+    credits.keepAlive(long.id);
+    for (let i = 0; i < 6; i++) {
+      t.clock.advance(ttl / 3);
+      expect(await credits.renewKeptHolds()).toBe(1);
+      await credits.sweepExpiredHolds();
+    }
+    expect(await hold(long.id)).toMatchObject({ status: 'open', expires_at: t.clock.now() + ttl });
+    expect(await hold(crashed.id)).toMatchObject({ status: 'expired' });
+    expect(await credits.account(userId)).toEqual({ balance: 100, held: 40, available: 60 });
+    credits.letGo(long.id);
+    expect(await credits.renewKeptHolds()).toBe(0);
+    t.clock.advance(ttl);
+    expect(await credits.sweepExpiredHolds()).toBe(1);
+    expect(await hold(long.id)).toMatchObject({ status: 'expired' });
+  });
+
+  it('a sweep that read a hold as expired does not expire it once a renewal moved its deadline', async () => {
+    const userId = await userWith(100);
+    const ttl = t.config.CREDIT_HOLD_TTL * 1000;
+    t.clock.advance(ttl);
+    await credits.sweepExpiredHolds();
+    const held = await credits.reserve(userId, 10, { idempotencyKey: key() });
+    t.clock.advance(ttl);
+    // The sweep reads the ids first; the renewal lands before it writes.
+    const repo = (credits as unknown as { repo: { expiredHoldIds: (now: number, limit: number) => Promise<string[]> } }).repo;
+    const read = repo.expiredHoldIds.bind(repo);
+    repo.expiredHoldIds = async (now, limit) => {
+      const ids = await read(now, limit);
+      credits.keepAlive(held.id);
+      await credits.renewKeptHolds();
+      return ids;
+    };
+    try {
+      expect(await credits.sweepExpiredHolds()).toBe(0);
+    } finally {
+      repo.expiredHoldIds = read;
+      credits.letGo(held.id);
+    }
+    expect(await hold(held.id)).toMatchObject({ status: 'open' });
+    expect(await credits.release(held.id)).toBe(true);
+  });
+
   it('still bills, once, a call that outlived its hold; a released hold is never billed', async () => {
     const userId = await userWith(100);
     const ttl = t.config.CREDIT_HOLD_TTL * 1000;

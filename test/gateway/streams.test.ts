@@ -130,6 +130,23 @@ describe.each(backends())('streams on $label', (backend) => {
     await expectBilledOnce(g, c.user.id, 1000, { credits: 4, endReason: 'stop', usageSource: 'upstream' });
   });
 
+  it('a stream running past the hold TTL keeps its hold (renewed, never swept) and is billed once; then it is let go', async () => {
+    const c = await newCaller(g);
+    const credits = g.t.app.services.credits;
+    const stream = await sdk(g, c.secret).chat.completions.create({ model: MODEL, messages, stream: true, ...fake('words=6; chunk-delay=150; usage=100,100') });
+    const chunks = stream[Symbol.asyncIterator]();
+    await chunks.next();
+    for (let i = 0; i < 4; i++) {
+      g.t.clock.advance((g.t.config.CREDIT_HOLD_TTL * 1000) / 2);
+      expect(await credits.renewKeptHolds()).toBeGreaterThanOrEqual(1);
+      await credits.sweepExpiredHolds();
+      expect(await credits.openHolds(c.user.id)).toBe(1);
+    }
+    while (!(await chunks.next()).done);
+    await expectBilledOnce(g, c.user.id, 1000, { credits: 4, endReason: 'stop', usageSource: 'upstream' });
+    expect(await credits.renewKeptHolds()).toBe(0);
+  });
+
   it('the client reads [DONE] only once its call is billed', async () => {
     const c = await newCaller(g);
     const res = await fetch(`${g.baseURL}/chat/completions`, {

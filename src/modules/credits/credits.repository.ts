@@ -356,10 +356,18 @@ export class CreditsRepository {
     now: number,
     db: Kysely<DB> = this.db,
   ): Promise<HoldRow | undefined> {
-    const query = db.updateTable('credit_holds').set({ status: to, charged, closed_at: now }).where('id', '=', id).where('status', '=', from);
+    let query = db.updateTable('credit_holds').set({ status: to, charged, closed_at: now }).where('id', '=', id).where('status', '=', from);
+    // Expiring: only if still past its deadline (a renewal may have moved it since the sweep read it).
+    if (to === 'expired') query = query.where('expires_at', '<=', now);
     if (this.returning) return query.returningAll().executeTakeFirst();
     const moved = Number((await query.executeTakeFirst()).numUpdatedRows) === 1;
     return moved ? this.findHold(id, db) : undefined;
+  }
+
+  /** Moves the deadline of the holds `ids` that are still open to `expiresAt`. */
+  async extendHolds(ids: readonly string[], expiresAt: number, db: Kysely<DB> = this.db): Promise<void> {
+    if (ids.length === 0) return;
+    await db.updateTable('credit_holds').set({ expires_at: expiresAt }).where('id', 'in', ids).where('status', '=', 'open').execute();
   }
 
   async expiredHoldIds(now: number, limit: number, db: Kysely<DB> = this.db): Promise<string[]> {

@@ -62,7 +62,13 @@ export interface AccountView {
  * and the balance always equals its sum; holds set credits aside with one conditional update, so
  * concurrent calls can never spend more than the balance.
  */
+/** How long a call may keep its hold alive by renewal; past it the hold expires as if the call had died. */
+const MAX_KEPT_MS = 24 * 3_600_000;
+
 export class CreditsService {
+  /** Holds of calls running in this process, kept from expiring (see keepAlive), with when each began. */
+  private readonly kept = new Map<string, number>();
+
   constructor(
     private readonly db: Kysely<DB>,
     private readonly repo: CreditsRepository,
@@ -290,6 +296,34 @@ export class CreditsService {
     if (!hold) return false;
     await this.repo.chargeHeld(hold.user_id, hold.amount, 0, now, trx);
     return true;
+  }
+
+  /**
+   * The call that took hold `holdId` is running here: `renewKeptHolds` keeps moving its deadline, so a
+   * call that runs longer than the hold TTL (a long stream, a slow workflow) keeps its credits set
+   * aside instead of having them freed under it. `letGo` when the call is over, whatever its end.
+   */
+  keepAlive(holdId: string): void {
+    this.kept.set(holdId, this.clock.now());
+  }
+
+  letGo(holdId: string): void {
+    this.kept.delete(holdId);
+  }
+
+  /**
+   * Moves the deadline of the holds kept alive here to a full TTL from now (run more often than the TTL;
+   * a dead process renews nothing, and its holds expire). A call kept for over a day is let go.
+   */
+  async renewKeptHolds(batch = 500): Promise<number> {
+    const now = this.clock.now();
+    const ids: string[] = [];
+    for (const [id, since] of this.kept) {
+      if (now - since > MAX_KEPT_MS) this.kept.delete(id);
+      else ids.push(id);
+    }
+    for (let i = 0; i < ids.length; i += batch) await this.repo.extendHolds(ids.slice(i, i + batch), now + this.options.holdTtlMs);
+    return ids.length;
   }
 
   /** Frees every hold past its deadline (a crashed or stuck call) and marks it expired; returns how many. */

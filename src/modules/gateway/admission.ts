@@ -84,7 +84,10 @@ export async function admitPriced(
       // The slots are freed while the money is written (one wait, not two); both are done before the answer.
       settle: (usage, source, outcome) => bothDone(billing.settle(usage, source, outcome), limits.release(usage.inputTokens + usage.outputTokens)),
       cancel: (outcome) => bothDone(billing.cancel(outcome), limits.release(0)),
-      release: () => limits.release(0),
+      release: () => {
+        billing.release();
+        return limits.release(0);
+      },
     };
   } catch (error) {
     // Refused for money: a refused request takes nothing, not even a place in the rate limits.

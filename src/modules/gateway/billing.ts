@@ -256,7 +256,13 @@ export class BillingSession {
       // Without a cap on the key nothing but the credits can refuse: the hold joins the batch's statements.
       hold = (await holdsGroup(deps).runBatched(movesOf(deps), { type: 'open', userId: context.userId, amount, reference: context.requestId })) as Hold;
     }
+    deps.credits.keepAlive(hold.id);
     return new BillingSession(deps, context, price, hold, keyCapped);
+  }
+
+  /** The call is over, whatever its end: its hold is no longer kept from expiring (see CreditsService.keepAlive). */
+  release(): void {
+    if (this.hold) this.deps.credits.letGo(this.hold.id);
   }
 
   get held(): number {
@@ -270,6 +276,7 @@ export class BillingSession {
   async settle(usage: Usage, source: UsageSource, outcome: Outcome): Promise<number> {
     if (this.closed) return 0;
     this.closed = true;
+    this.release();
     const hold = this.hold;
     if (!hold) {
       const record = this.record(usage, 0, source, 'ok', outcome);
@@ -293,6 +300,7 @@ export class BillingSession {
   async cancel(outcome: Outcome): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.release();
     const record = this.record({ inputTokens: 0, outputTokens: 0 }, 0, 'none', 'error', outcome);
     const move: MoneyMove = { type: 'cancel', hold: this.hold, capKeyId: this.keyCapped ? this.context.keyId : null, record };
     await untilWritten(() => this.deps.group.runBatched(movesOf(this.deps), move));
