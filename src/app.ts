@@ -164,8 +164,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     const expired = await credits.sweepExpiredHolds();
     if (expired > 0) app.log.warn({ expired }, 'freed expired credit holds');
   });
-  // Calls running here longer than a hold's TTL keep their holds (renewed well before the deadline).
-  runPeriodically(app, { name: 'hold renewal', everyMs: Math.max(1_000, (config.CREDIT_HOLD_TTL * 1000) / 3) }, () => credits.renewKeptHolds());
+  // Calls running here longer than a hold's TTL keep their holds and concurrency slots (renewed well before the deadline).
+  runPeriodically(app, { name: 'hold renewal', everyMs: Math.max(1_000, (config.CREDIT_HOLD_TTL * 1000) / 3) }, () =>
+    Promise.all([credits.renewKeptHolds(), services.limiter.renewSlots()]),
+  );
   runPeriodically(app, { name: 'channel probe', everyMs: config.CHANNEL_PROBE_INTERVAL * 1000 }, () => channels.probe());
   runPeriodically(app, { name: 'key last-used', everyMs: 5_000 }, () => keys.flushLastUsed());
   runPeriodically(app, { name: 'usage retention', everyMs: 3_600_000, atStart: true }, () => usage.prune());

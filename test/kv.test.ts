@@ -176,6 +176,17 @@ describe.each(availableKvKinds())('KeyValueStore contract on %s', (kind) => {
       expect((await acquireSlot(short, 'b', 1, Date.now(), 60_000)).inUse).toBe(1);
     });
 
+    it('renewing a slot restarts its age; a slot given back is not brought back', async () => {
+      const key = freshKey('slots-renew');
+      expect((await acquireSlot(key, 'long', 1, T0, MAX_AGE)).taken).toBe(true);
+      await kv.renewSlot(key, 'long', T0 + MAX_AGE - 1, MAX_AGE);
+      expect(await acquireSlot(key, 'x', 1, T0 + MAX_AGE + 10, MAX_AGE)).toEqual({ taken: false, inUse: 1 });
+      await kv.releaseSlot(key, 'long');
+      await kv.renewSlot(key, 'long', T0 + MAX_AGE + 20, MAX_AGE);
+      expect(await acquireSlot(key, 'y', 1, T0 + MAX_AGE + 30, MAX_AGE)).toEqual({ taken: true, inUse: 1 });
+      await kv.releaseSlot(key, 'y');
+    });
+
     it('CONCURRENCY: of 50 parallel acquisitions with a limit of 7, exactly 7 are taken', async () => {
       const key = freshKey('slots-race');
       const results = await Promise.all(Array.from({ length: 50 }, (_, i) => acquireSlot(key, `s${i}`, 7, T0 + i, MAX_AGE)));

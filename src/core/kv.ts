@@ -30,6 +30,11 @@ export interface KeyValueStore {
   takeAll(takes: readonly Take[], nowMs: number): Promise<Taking>;
   /** Gives back slot `slotId` of the slot set `key`; nothing when it is not there. */
   releaseSlot(key: string, slotId: string): Promise<void>;
+  /**
+   * Restarts the age of slot `slotId` of the slot set `key` at `nowMs` (its call is still running), and
+   * the set's expiry; nothing when the slot is not there (given back, or aged out).
+   */
+  renewSlot(key: string, slotId: string, nowMs: number, maxAgeMs: number): Promise<void>;
   /** Remaining lifetime in ms, or 0 when the key does not exist. */
   ttl(key: string): Promise<number>;
   ping(): Promise<void>;
@@ -170,6 +175,15 @@ export class MemoryStore implements KeyValueStore {
     return Promise.resolve();
   }
 
+  renewSlot(key: string, slotId: string, nowMs: number, maxAgeMs: number) {
+    const set = this.liveSlots(key);
+    if (set?.slots.has(slotId)) {
+      set.slots.set(slotId, nowMs);
+      set.expiresAt = Math.max(set.expiresAt, Date.now() + maxAgeMs);
+    }
+    return Promise.resolve();
+  }
+
   ttl(key: string) {
     const expiresAt = this.live(key)?.expiresAt ?? this.liveSlots(key)?.expiresAt;
     return Promise.resolve(expiresAt === undefined ? 0 : expiresAt - Date.now());
@@ -206,6 +220,11 @@ class LuaScript {
 }
 
 const DELETE_IF_EQUALS = new LuaScript(`if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`);
+
+/** KEYS[1] a slot set; ARGV now (ms), slot id, max age (ms): a slot still there starts its age again. */
+const RENEW_SLOT = new LuaScript(`
+if redis.call('zadd', KEYS[1], 'XX', 'CH', ARGV[1], ARGV[2]) == 1 then redis.call('pexpire', KEYS[1], ARGV[3]) end
+return 0`);
 
 /**
  * KEYS: the counters and slot sets; ARGV: now (ms), then four per key: 'c', amount, limit, TTL (ms)
@@ -312,6 +331,10 @@ export class RedisStore implements KeyValueStore {
 
   async releaseSlot(key: string, slotId: string) {
     await this.client.zrem(key, slotId);
+  }
+
+  async renewSlot(key: string, slotId: string, nowMs: number, maxAgeMs: number) {
+    await RENEW_SLOT.run(this.client, [key], [Math.round(nowMs), slotId, Math.round(maxAgeMs)]);
   }
 
   async ttl(key: string) {

@@ -82,6 +82,19 @@ describe.each(availableKvKinds())('concurrency slots of the RateLimiter on %s', 
     expect(await refusal()).toBe('admitted');
   });
 
+  it("a running call's slot is renewed past the maximum age and keeps counting; once released it is not renewed", async () => {
+    const scope = userScope(1);
+    const running = await limiter.admit([scope], 10);
+    for (let i = 0; i < 4; i++) {
+      clock.advance(MAX_AGE / 2);
+      expect(await limiter.renewSlots()).toBe(1);
+      await expect(limiter.admit([scope], 10)).rejects.toBeInstanceOf(RateLimitExceeded);
+    }
+    await running.release(10);
+    expect(await limiter.renewSlots()).toBe(0);
+    await (await limiter.admit([scope], 10)).release(10);
+  });
+
   it('a refused request takes no slot: the refusal by a key leaves the user its slot', async () => {
     const user = userScope(2);
     const key: LimitScope = { kind: 'key', id: `slots-key-${++scopeCounter}`, limits: limits(1) };

@@ -59,8 +59,13 @@ export interface RateLimiterOptions {
  * Concurrency is a set of slots per scope, each taken with its start time and aging out after
  * `slotMaxAgeMs`, so slots a crash left behind free themselves.
  */
+/** How long a running call's slots are renewed at most (as its hold: CreditsService's MAX_KEPT_MS). */
+const MAX_RENEWED_MS = 24 * 3_600_000;
+
 export class RateLimiter {
   private readonly slotMaxAgeMs: number;
+  /** Slots of the calls running in this process, by slot id, with when each was taken (see renewSlots). */
+  private readonly running = new Map<string, { key: string; since: number }>();
 
   constructor(
     private readonly kv: KeyValueStore,
@@ -120,12 +125,18 @@ export class RateLimiter {
       headers[`x-ratelimit-remaining-${kind}`] = String(Math.max(0, seen.remaining));
       headers[`x-ratelimit-reset-${kind}`] = `${toNextMinute}s`;
     }
+    const slots = takes.filter((take) => take.kind === 'slot');
+    for (const slot of slots) this.running.set(slot.slotId, { key: slot.key, since: now });
     let released = false;
+    const stopRenewing = () => {
+      for (const slot of slots) this.running.delete(slot.slotId);
+    };
     return {
       headers,
       release: async (actualTokens: number) => {
         if (released) return;
         released = true;
+        stopRenewing();
         await Promise.all(
           takes.map((take, i) => {
             if (take.kind === 'slot') return this.quietly(() => this.kv.releaseSlot(take.key, take.slotId));
@@ -138,9 +149,26 @@ export class RateLimiter {
       refund: async () => {
         if (released) return;
         released = true;
+        stopRenewing();
         await this.giveBack(takes);
       },
     };
+  }
+
+  /**
+   * Restarts the age of the slots of the calls still running here, so a call longer than slotMaxAgeMs
+   * keeps counting against its limits (run more often than that; a dead process renews nothing and its
+   * slots age out). A call running for over a day is let go. Never throws: a slot not renewed ages out.
+   */
+  async renewSlots(): Promise<number> {
+    const now = this.clock.now();
+    const renewing: Array<Promise<void>> = [];
+    for (const [slotId, { key, since }] of this.running) {
+      if (now - since > MAX_RENEWED_MS) this.running.delete(slotId);
+      else renewing.push(this.quietly(() => this.kv.renewSlot(key, slotId, now, this.slotMaxAgeMs)));
+    }
+    await Promise.all(renewing);
+    return renewing.length;
   }
 
   /** Gives back everything taken; never throws (see `quietly`). */
