@@ -37,6 +37,14 @@ describe.each(backends())('streams on $label', (backend) => {
   afterAll(() => g.close());
   beforeEach(() => g.fake.reset());
 
+  /** A streamed chat as raw HTTP (the bytes as they come, not the SDK's parse), the fake told `behavior`. */
+  const rawStream = (secret: string, behavior: string) =>
+    fetch(`${g.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, messages, stream: true, ...fake(behavior) }),
+    });
+
   it('a client that leaves mid-stream stops the upstream and pays the prompt plus what was produced', async () => {
     const c = await newCaller(g);
     const controller = new AbortController();
@@ -117,11 +125,7 @@ describe.each(backends())('streams on $label', (backend) => {
 
   it('a malformed event passes through and the call still settles on the upstream usage', async () => {
     const c = await newCaller(g);
-    const res = await fetch(`${g.baseURL}/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${c.secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: MODEL, messages, stream: true, ...fake('garbage-after=3; usage=100,100') }),
-    });
+    const res = await rawStream(c.secret, 'garbage-after=3; usage=100,100');
     expect(res.status).toBe(200);
     const body = await res.text();
     expect(body).toContain('data: {malformed');
@@ -149,11 +153,7 @@ describe.each(backends())('streams on $label', (backend) => {
 
   it('the client reads [DONE] only once its call is billed', async () => {
     const c = await newCaller(g);
-    const res = await fetch(`${g.baseURL}/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${c.secret}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: MODEL, messages, stream: true, ...fake('usage=100,100') }),
-    });
+    const res = await rawStream(c.secret, 'usage=100,100');
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     let text = '';

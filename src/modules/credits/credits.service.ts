@@ -5,6 +5,7 @@ import type { DB } from '#core/db/schema.ts';
 import { transact } from '#core/db/transaction.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
+import { RunningCalls } from '#core/running-calls.ts';
 import type { Outcome } from '#core/db/group-commit.ts';
 import type { DeferredWrites, Statement } from '#core/db/statements.ts';
 import {
@@ -62,12 +63,9 @@ export interface AccountView {
  * and the balance always equals its sum; holds set credits aside with one conditional update, so
  * concurrent calls can never spend more than the balance.
  */
-/** How long a call may keep its hold alive by renewal; past it the hold expires as if the call had died. */
-const MAX_KEPT_MS = 24 * 3_600_000;
-
 export class CreditsService {
-  /** Holds of calls running in this process, kept from expiring (see keepAlive), with when each began. */
-  private readonly kept = new Map<string, number>();
+  /** Holds of calls running in this process, kept from expiring (see keepAlive). */
+  private readonly kept = new RunningCalls<null>();
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -304,7 +302,7 @@ export class CreditsService {
    * aside instead of having them freed under it. `letGo` when the call is over, whatever its end.
    */
   keepAlive(holdId: string): void {
-    this.kept.set(holdId, this.clock.now());
+    this.kept.add(holdId, null, this.clock.now());
   }
 
   letGo(holdId: string): void {
@@ -317,11 +315,7 @@ export class CreditsService {
    */
   async renewKeptHolds(batch = 500): Promise<number> {
     const now = this.clock.now();
-    const ids: string[] = [];
-    for (const [id, since] of this.kept) {
-      if (now - since > MAX_KEPT_MS) this.kept.delete(id);
-      else ids.push(id);
-    }
+    const ids = this.kept.current(now).map(([id]) => id);
     for (let i = 0; i < ids.length; i += batch) await this.repo.extendHolds(ids.slice(i, i + batch), now + this.options.holdTtlMs);
     return ids.length;
   }

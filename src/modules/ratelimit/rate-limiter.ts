@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '#core/clock.ts';
 import { AppError } from '#core/errors.ts';
 import type { KeyValueStore, Take } from '#core/kv.ts';
+import { RunningCalls } from '#core/running-calls.ts';
 
 /** Requests per minute, tokens per minute, concurrent requests, requests per day; 0 = unlimited. */
 export interface Limits {
@@ -59,13 +60,10 @@ export interface RateLimiterOptions {
  * Concurrency is a set of slots per scope, each taken with its start time and aging out after
  * `slotMaxAgeMs`, so slots a crash left behind free themselves.
  */
-/** How long a running call's slots are renewed at most (as its hold: CreditsService's MAX_KEPT_MS). */
-const MAX_RENEWED_MS = 24 * 3_600_000;
-
 export class RateLimiter {
   private readonly slotMaxAgeMs: number;
-  /** Slots of the calls running in this process, by slot id, with when each was taken (see renewSlots). */
-  private readonly running = new Map<string, { key: string; since: number }>();
+  /** Slots of the calls running in this process: slot set key by slot id (see renewSlots). */
+  private readonly running = new RunningCalls<string>();
 
   constructor(
     private readonly kv: KeyValueStore,
@@ -126,7 +124,7 @@ export class RateLimiter {
       headers[`x-ratelimit-reset-${kind}`] = `${toNextMinute}s`;
     }
     const slots = takes.filter((take) => take.kind === 'slot');
-    for (const slot of slots) this.running.set(slot.slotId, { key: slot.key, since: now });
+    for (const slot of slots) this.running.add(slot.slotId, slot.key, now);
     let released = false;
     const stopRenewing = () => {
       for (const slot of slots) this.running.delete(slot.slotId);
@@ -162,13 +160,9 @@ export class RateLimiter {
    */
   async renewSlots(): Promise<number> {
     const now = this.clock.now();
-    const renewing: Array<Promise<void>> = [];
-    for (const [slotId, { key, since }] of this.running) {
-      if (now - since > MAX_RENEWED_MS) this.running.delete(slotId);
-      else renewing.push(this.quietly(() => this.kv.renewSlot(key, slotId, now, this.slotMaxAgeMs)));
-    }
-    await Promise.all(renewing);
-    return renewing.length;
+    const slots = this.running.current(now);
+    await Promise.all(slots.map(([slotId, key]) => this.quietly(() => this.kv.renewSlot(key, slotId, now, this.slotMaxAgeMs))));
+    return slots.length;
   }
 
   /** Gives back everything taken; never throws (see `quietly`). */
