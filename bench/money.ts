@@ -21,7 +21,7 @@ import { sql } from 'kysely';
 import mysql from 'mysql2';
 import pg from 'pg';
 import type { DialectName } from '#core/db/create-db.ts';
-import { BillingSession, type CallContext } from '#modules/gateway/billing.ts';
+import { BillingSession, type CallContext } from '#modules/metering/bill.ts';
 import { createTestApp, registerUser } from '#test/helpers/test-app.ts';
 
 const CALLS = Number(process.env.MONEY_CALLS ?? 2000);

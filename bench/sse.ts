@@ -4,7 +4,7 @@
  * include_usage), fed the way sockets deliver it (one event per chunk, or the whole stream at once).
  *   npx tsx bench/sse.ts
  */
-import { SseRelay } from '#modules/gateway/sse.ts';
+import { SseRelay } from '#modules/metering/openai-sse.ts';
 
 const ROUNDS = Number(process.env.SSE_ROUNDS ?? 20_000);
 const head = '{"id":"chatcmpl-3ab81f5533c7494392f3749d9b759","object":"chat.completion.chunk","created":1795318981,"model":"gpt-4o-mini","service_tier":"default","system_fingerprint":"fp_fake0001"';

@@ -26,6 +26,7 @@ import type { DifyPrices } from '#modules/channels/dify-app.ts';
 import { DifyRepository } from '#modules/dify/dify.repository.ts';
 import { DifyService } from '#modules/dify/dify.service.ts';
 import type { ChatDeps } from '#modules/gateway/chat.ts';
+import { MoneyWriter } from '#modules/metering/money-writes.ts';
 import { KeysRepository } from '#modules/keys/keys.repository.ts';
 import { KeysService } from '#modules/keys/keys.service.ts';
 import { PricingRepository } from '#modules/pricing/pricing.repository.ts';
@@ -90,13 +91,17 @@ export function createServices(infra: Infrastructure) {
   const usage = new UsageService(new UsageRepository(db, database.dialect), clock, { timeZone: config.CHECKIN_TZ, retentionDays: config.USAGE_RETENTION_DAYS });
   const limiter = new RateLimiter(kv, clock, { slotMaxAgeMs: config.CREDIT_HOLD_TTL * 1000 });
   const group = new GroupCommit(db, { relaxedDb: database.relaxed });
-  const gateway: ChatDeps = {
+  const money = new MoneyWriter({
     group,
     opening: database.dialect !== 'postgres' ? group : new GroupCommit(db, { relaxedDb: database.relaxed }),
     credits,
     keys,
-    pricing,
     usage,
+  });
+  const gateway: ChatDeps = {
+    money,
+    credits,
+    pricing,
     clock,
     channels,
     limiter,

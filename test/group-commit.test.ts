@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroupCommit, type BatchKind } from '#core/db/group-commit.ts';
+import { MoneyWriter } from '#modules/metering/money-writes.ts';
 import { AppError } from '#core/errors.ts';
-import { BillingSession, type CallContext } from '#modules/gateway/billing.ts';
+import { BillingSession, type CallContext } from '#modules/metering/bill.ts';
 import { backends, createTestApp, registerUser, type TestApp } from '#test/helpers/test-app.ts';
 
 describe.each(backends())('group commit on $label', (backend) => {
@@ -84,7 +85,8 @@ describe.each(backends())('batched billing through group commit on $label', (bac
   /** The gateway's billing with a group commit of the test's own, for its holds too. */
   function ownGroup() {
     const group = new GroupCommit(t.app.services.database.db);
-    return { ...t.app.services.gateway, group, opening: group };
+    const { credits, keys, usage } = t.app.services;
+    return { ...t.app.services.gateway, money: new MoneyWriter({ group, opening: group, credits, keys, usage }), group };
   }
   async function fundedUser(balance: number): Promise<string> {
     const user = await registerUser(t);

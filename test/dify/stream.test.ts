@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { ChatClient, CompletionClient, DifyClient } from 'dify-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countTextTokens } from '#modules/gateway/tokens.ts';
+import { countTextTokens } from '#modules/metering/tokens.ts';
 import { eventually } from '#test/gateway/helpers.ts';
 import { backends } from '#test/helpers/test-app.ts';
 import { asGateway, balanceOf, difyCharge, difyUser, expectBooksBalanced, newUser, startDify, usageRows, type DifyGateway } from './helpers.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SseRelay } from '#modules/gateway/sse.ts';
+import { SseRelay } from '#modules/metering/openai-sse.ts';
 
 const chunk = (fields: string) => `data: {"id":"c1","object":"chat.completion.chunk",${fields}}\n\n`;
 const content = (text: string) => chunk(`"choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}},"finish_reason":null}],"usage":null`);

@@ -6,12 +6,12 @@ import { langOf, type Lang } from '#core/i18n.ts';
 import { encodeJson } from '#core/upstream.ts';
 import type { ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Usage } from '#modules/pricing/price.ts';
-import { admit, type AdmissionDeps, type AdmittedCall } from './admission.ts';
-import { callContext } from './billing.ts';
-import { ClientWatch } from './client-watch.ts';
-import { sendWithFailover, type FailoverOptions } from './failover.ts';
-import { SseRelay, type UpstreamUsage } from './sse.ts';
-import { countPromptTokens, countTextTokens, guessPromptTokens, type ChatMessageLike } from './tokens.ts';
+import { admit, type AdmissionDeps, type AdmittedCall } from '#modules/metering/admission.ts';
+import { callContext } from '#modules/metering/bill.ts';
+import { ClientWatch } from '#modules/metering/client-watch.ts';
+import { sendWithFailover, type FailoverOptions } from '#modules/metering/failover.ts';
+import { SseRelay, type UpstreamUsage } from '#modules/metering/openai-sse.ts';
+import { countPromptTokens, countTextTokens, guessPromptTokens, type ChatMessageLike } from '#modules/metering/tokens.ts';
 
 export interface ChatDeps extends AdmissionDeps {
   failover: FailoverOptions;

@@ -1,6 +1,6 @@
 import { AppError } from '#core/errors.ts';
 import type { JsonEndpoint } from './json-call.ts';
-import { countTextTokens, guessPromptTokens } from './tokens.ts';
+import { countTextTokens, guessPromptTokens } from '#modules/metering/tokens.ts';
 
 type EmbeddingsBody = { model?: unknown; input?: unknown };
 type ImagesBody = { model?: unknown; prompt?: unknown; n?: unknown; quality?: unknown };

@@ -3,11 +3,11 @@ import { AppError } from '#core/errors.ts';
 import type { ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Usage } from '#modules/pricing/price.ts';
 import type { UsageSource } from '#modules/usage/usage.tables.ts';
-import { admit } from './admission.ts';
-import { callContext } from './billing.ts';
-import { ClientWatch } from './client-watch.ts';
+import { admit } from '#modules/metering/admission.ts';
+import { callContext } from '#modules/metering/bill.ts';
+import { ClientWatch } from '#modules/metering/client-watch.ts';
 import type { ChatDeps } from './chat.ts';
-import { sendWithFailover } from './failover.ts';
+import { sendWithFailover } from '#modules/metering/failover.ts';
 import { encodeJson } from '#core/upstream.ts';
 
 /** What differs between the whole-JSON endpoints (embeddings, images). */

@@ -1,4 +1,4 @@
-import { countPromptTokens, countTextTokens } from '#modules/gateway/tokens.ts';
+import { countPromptTokens, countTextTokens } from '#modules/metering/tokens.ts';
 import { adjustCredits, createKey, registerUser } from '#test/reliability/support/accounts.ts';
 import { usageByRequest } from '#test/reliability/support/books.ts';
 import type { Cluster } from '#test/reliability/support/cluster.ts';

@@ -5,7 +5,7 @@ import type { Price, Usage } from '#modules/pricing/price.ts';
 import { RateLimitExceeded, type Admission, type LimitScope, type Limits, type RateLimiter } from '#modules/ratelimit/rate-limiter.ts';
 import type { Role } from '#modules/users/users.tables.ts';
 import type { UsageSource } from '#modules/usage/usage.tables.ts';
-import { BillingSession, type BillingDeps, type CallContext, type Outcome } from './billing.ts';
+import { BillingSession, type BillingDeps, type CallContext, type Outcome } from './bill.ts';
 
 export interface AdmissionDeps extends BillingDeps {
   channels: ChannelsService;
