@@ -156,7 +156,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerPricingRoutes(app, pricing);
   registerUsageRoutes(app, usage);
   registerGatewayRoutes(app, { ...gateway, bodyLimit: config.GATEWAY_BODY_LIMIT, startedAt: clock.now() });
-  const difyRelay = { dify: services.dify, billing: gateway, defaultMaxOutput: config.DEFAULT_MAX_OUTPUT_TOKENS, stopDrainMs: 5_000 };
+  const difyRelay = { ...gateway, dify: services.dify, stopDrainMs: 5_000 };
   await registerDifyRoutes(app, { ...difyRelay, uploadLimit: config.DIFY_UPLOAD_LIMIT });
   registerRechatChatRoutes(app, { ...difyRelay, channels, difyDefaults: services.difyDefaults, defaultDifyUrl: config.DIFY_API_URL ?? 'https://api.dify.ai/v1' });
   // Holds past their deadline (a crash may have left some) are freed at start and then regularly.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SseRelay } from '#modules/metering/openai-sse.ts';
+import { OpenAiEvents } from '#modules/metering/adapters/openai-events.ts';
+import { SseFramer } from '#modules/metering/sse.ts';
 
 const chunk = (fields: string) => `data: {"id":"c1","object":"chat.completion.chunk",${fields}}\n\n`;
 const content = (text: string) => chunk(`"choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}},"finish_reason":null}],"usage":null`);
@@ -10,22 +11,23 @@ const done = 'data: [DONE]\n\n';
 const text = (piece: string | Uint8Array) => (typeof piece === 'string' ? piece : Buffer.from(piece).toString('utf8'));
 
 /** Feeds `stream` cut into pieces of `size` bytes (so events, and UTF-8 characters, are split anywhere). */
-function relay(stream: string, size: number, forwardUsage = false): { out: string; relay: SseRelay } {
-  const r = new SseRelay(forwardUsage);
+function relay(stream: string, size: number, forwardUsage = false): { out: string; relay: OpenAiEvents } {
+  const r = new OpenAiEvents(forwardUsage);
+  const framer = new SseFramer(r);
   const bytes = Buffer.from(stream);
   let out = '';
-  for (let at = 0; at < bytes.length; at += size) out += text(r.push(bytes.subarray(at, at + size)));
-  out += r.flush();
+  for (let at = 0; at < bytes.length; at += size) out += text(framer.push(bytes.subarray(at, at + size)));
+  out += framer.flush();
   return { out, relay: r };
 }
 
-describe('SseRelay', () => {
+describe('SseFramer with the OpenAI stream reader', () => {
   const stream = content('Héllo, “usage” 🌍') + content(' "usage":{"x":1}') + finish + usage + done;
 
   it.each([1, 2, 3, 7, 64, 100_000])('passes events on unchanged, reads usage, finish and [DONE], however the bytes are cut (%i)', (size) => {
     const { out, relay: r } = relay(stream, size);
     expect(out).toBe(stream.replace(usage, '')); // the usage chunk only goes to a client that asked
-    expect(r.usage).toEqual({ prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 });
+    expect(r.usage).toEqual({ inputTokens: 9, outputTokens: 4 });
     expect(r.finishReason).toBe('stop');
     expect(r.sawDone).toBe(true);
     expect(r.producedText()).toBe('Héllo, “usage” 🌍 "usage":{"x":1}');
@@ -33,7 +35,8 @@ describe('SseRelay', () => {
   });
 
   it('hands a chunk of whole events that all go on back as the same bytes; anything else as text', () => {
-    const r = new SseRelay(false);
+    const reader = new OpenAiEvents(false);
+    const r = new SseFramer(reader);
     const whole = Buffer.from(content('Héllo 🌍') + content('again'));
     expect(r.push(whole)).toBe(whole); // passed through: nothing to encode again
     const withUsage = Buffer.from(content('x') + usage);
@@ -45,7 +48,7 @@ describe('SseRelay', () => {
     const trailing = Buffer.concat([Buffer.from(content('y')), split.subarray(0, cut)]);
     expect(r.push(trailing)).toBe(content('y')); // a partial event after whole ones waits for its end
     expect(text(r.push(split.subarray(cut)))).toBe(content('🌍'));
-    expect(r.producedText()).toBe('Héllo 🌍againx🌍y🌍');
+    expect(reader.producedText()).toBe('Héllo 🌍againx🌍y🌍');
   });
 
   it('reads CRLF line ends, multi-line data, comments and spaced JSON', () => {
@@ -55,7 +58,7 @@ describe('SseRelay', () => {
       const { out, relay: r } = relay(input, size, true);
       expect(out).toBe(input);
       expect(r.finishReason).toBe('length');
-      expect(r.usage).toEqual({ prompt_tokens: 1, completion_tokens: 2 });
+      expect(r.usage).toEqual({ inputTokens: 1, outputTokens: 2 });
       expect(r.sawDone).toBe(true);
     }
   });
@@ -65,7 +68,7 @@ describe('SseRelay', () => {
     const { out, relay: r } = relay(content('partial') + error + content('never') + done, 4);
     expect(out).toBe(content('partial'));
     expect(r.upstreamError).toBe('overloaded');
-    expect(r.errorEvent).toBe(error);
+    expect(r.heldEvent).toBe(error);
     expect(r.sawDone).toBe(false);
   });
 

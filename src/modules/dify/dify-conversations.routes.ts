@@ -1,7 +1,7 @@
 import { langOf, message as say } from '#core/i18n.ts';
 import type { App } from '#core/http/route-config.ts';
 import { AppError } from '#core/errors.ts';
-import { meterFlat, type DifyRelayDeps } from './dify-relay.ts';
+import { meterFlat, type DifyCallDeps } from './dify-calls.ts';
 import { callerOf, DIFY_ACCESS, DIFY_SECURITY, DIFY_TAGS } from './dify.routes.ts';
 import { ConversationsQuery, FeedbackBody, IdParams, MessagesQuery, RenameBody, VariablesQuery } from './dify.schemas.ts';
 import { DifyService } from './dify.service.ts';
@@ -21,7 +21,7 @@ function conversationView(row: DifyConversationRow) {
 }
 
 /** Conversations and messages of the caller only: Tollgate's records decide ownership before Dify is asked. */
-export function registerDifyConversationRoutes(app: App, deps: DifyRelayDeps): void {
+export function registerDifyConversationRoutes(app: App, deps: DifyCallDeps): void {
   const { dify } = deps;
   const schema = (summary: string) => ({ tags: DIFY_TAGS, security: DIFY_SECURITY, summary });
   const user = (userId: string) => DifyService.identity(userId);

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { FormData } from 'undici';
 import { AppError } from '#core/errors.ts';
 import type { App } from '#core/http/route-config.ts';
-import { meterFlat } from './dify-relay.ts';
+import { meterFlat } from './dify-calls.ts';
 import { callerOf, DIFY_ACCESS, DIFY_SECURITY, DIFY_TAGS, requestedApp, type DifyRouteDeps } from './dify.routes.ts';
 import { TextToAudioBody } from './dify.schemas.ts';
 import { DifyService } from './dify.service.ts';

@@ -5,11 +5,11 @@ import type { App } from '#core/http/route-config.ts';
 import { registerDifyConversationRoutes } from './dify-conversations.routes.ts';
 import { registerDifyMediaRoutes } from './dify-media.routes.ts';
 import { registerDifyProxyRoute } from './dify-proxy.routes.ts';
-import { GENERATIONS, relayGeneration, type DifyRelayDeps, type Generation, type GenerationBody } from './dify-relay.ts';
+import { GENERATIONS, relayGeneration, type DifyCallDeps, type Generation, type GenerationBody } from './dify-calls.ts';
 import { ChatBody, CompletionBody, StopBody, TaskParams, WorkflowBody } from './dify.schemas.ts';
 import { DifyService, type DifyCaller } from './dify.service.ts';
 
-export interface DifyRouteDeps extends DifyRelayDeps {
+export interface DifyRouteDeps extends DifyCallDeps {
   uploadLimit: number;
 }
 

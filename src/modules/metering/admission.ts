@@ -1,30 +1,65 @@
 import { AppError } from '#core/errors.ts';
-import type { ChannelsService } from '#modules/channels/channels.service.ts';
-import type { ResolvedKey } from '#modules/keys/keys.service.ts';
+import type { KeysService, ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Price, Usage } from '#modules/pricing/price.ts';
 import { RateLimitExceeded, type Admission, type LimitScope, type Limits, type RateLimiter } from '#modules/ratelimit/rate-limiter.ts';
-import type { Role } from '#modules/users/users.tables.ts';
 import type { UsageSource } from '#modules/usage/usage.tables.ts';
-import { BillingSession, type BillingDeps, type CallContext, type Outcome } from './bill.ts';
+import type { Role } from '#modules/users/users.tables.ts';
+import { BillingSession, type BillingDeps } from './bill.ts';
+import type { CallContext, CallEnd, Overrun } from './call.ts';
 
 export interface AdmissionDeps extends BillingDeps {
-  channels: ChannelsService;
+  keys: KeysService;
   limiter: RateLimiter;
   roleLimits: Record<Role, Limits>;
 }
 
 /**
- * A call that passed admission: its hold is open and its rate-limit slots are taken. Exactly one of
- * `settle` or `cancel` closes it, before the client is answered (so an answer is only ever sent once
- * the money is durable and the slots are free); `release` in a `finally` frees the slots if neither
- * ran to the end (the hold sweeper closes a hold a crash left).
+ * What a paid call asks to be admitted with: who calls, its price, the most it may use (held), and
+ * what its cost beyond the hold is done with.
  */
-export interface AdmittedCall {
+export interface CallTerms {
+  context: CallContext;
+  /** Null for a signed-in user's own call (the Dify proxy takes sessions too). */
+  key: ResolvedKey | null;
   price: Price;
-  limits: Admission;
-  settle(usage: Usage, source: UsageSource, outcome: Outcome): Promise<number>;
-  cancel(outcome: Outcome): Promise<void>;
-  release(): Promise<void>;
+  /** The most the call may use: its cost is held. */
+  worstCase: Usage;
+  /**
+   * Credits to hold instead, for a kind that cannot bound what it uses (Dify): `most`, or when the
+   * caller cannot cover that, whatever they can spend, down to `least` (what the call costs at the
+   * least). Such a call is charged in full (its overrun is `charged`).
+   */
+  holdCredits?: { most: number; least: number };
+  /** Tokens counted against tokens-per-minute limits until the call ends (then corrected to its real use). */
+  expectedTokens: number;
+  overrun: Overrun;
+  /** Present when the call may be cut short: its output is then limited to what the balance affords. */
+  cut?: OutputCut;
+}
+
+/** A call whose output can be limited (the request set no limit of its own): see docs/money.md. */
+export interface OutputCut {
+  /** Answers the output is shared by (`n` choices of each prompt): `worstCase.outputTokens` is per answer × answers. */
+  answers: number;
+  /** Tells the upstream to write at most `perAnswer` output tokens per answer. */
+  limitOutput(perAnswer: number): void;
+}
+
+/**
+ * A paid call that passed admission: its hold is open and its rate-limit slots are taken. Exactly one
+ * of `settle` or `cancel` closes it, before the client is answered (so an answer is only ever sent once
+ * the money is durable and the slots are free); `finish`, in a `finally`, ends whatever is left open.
+ */
+export interface MeteredCall {
+  readonly context: CallContext;
+  readonly limits: Admission;
+  settle(usage: Usage, source: UsageSource, end: CallEnd): Promise<number>;
+  cancel(end: CallEnd): Promise<void>;
+  /**
+   * The call is over: its slots are given back, and a hold that neither `settle` nor `cancel` began
+   * to close (a fault in between) is cancelled, so no hold waits for the sweeper.
+   */
+  finish(): Promise<void>;
 }
 
 /** A key's own limits tighten its owner's role limits; they never loosen them (0/null = no limit of its own). */
@@ -33,67 +68,90 @@ function keyLimits(key: ResolvedKey): Limits {
 }
 
 /**
- * Everything a metered model call must pass before the upstream is called, in order: the key may use
- * the model, a channel serves it, it has a price, a channel for it is up, then `admitPriced`.
- * Anything refused here costs nothing and leaves no hold.
+ * Admits a paid call: the rate limits of the user (and of the key, for a key's call) allow it, and its
+ * worst case is held. Anything refused here costs nothing and takes nothing.
  */
-export async function admit(
-  deps: AdmissionDeps,
-  key: ResolvedKey,
-  context: CallContext,
-  worstCase: Usage,
-  reply: { headers(values: Record<string, string>): unknown },
-): Promise<AdmittedCall> {
-  if (key.allowedModels && !key.allowedModels.has(context.model)) throw new AppError('MODEL_NOT_FOUND', { model: context.model });
-  if (!deps.channels.serves(context.model)) throw new AppError('MODEL_NOT_FOUND', { model: context.model });
-  const price = deps.pricing.priceOf(context.model);
-  if (!price) throw new AppError('MODEL_NOT_PRICED', { model: context.model });
-  // Served, but every channel for it is out until a probe finds one healthy: try again later.
-  if (deps.channels.candidates(context.model).length === 0) throw new AppError('UPSTREAM_UNAVAILABLE');
-  return admitPriced(deps, key, context, price, worstCase, reply);
-}
-
-/**
- * The part every metered call shares, whatever it calls: the rate limits of the user (and of the key,
- * for a key's call) allow it, and the worst case at `price` is held. `key` is null for a signed-in
- * user's own call (the Dify proxy takes sessions too).
- */
-export async function admitPriced(
-  deps: AdmissionDeps,
-  key: ResolvedKey | null,
-  context: CallContext,
-  price: Price,
-  worstCase: Usage,
-  reply: { headers(values: Record<string, string>): unknown },
-): Promise<AdmittedCall> {
+export async function admit(deps: AdmissionDeps, terms: CallTerms, reply: { headers(values: Record<string, string>): unknown }): Promise<MeteredCall> {
+  const { context, key } = terms;
   const scopes: LimitScope[] = [{ kind: 'user', id: context.userId, limits: deps.roleLimits[context.role] }];
   if (key) scopes.push({ kind: 'key', id: key.keyId, limits: keyLimits(key) });
   let limits: Admission;
   try {
-    limits = await deps.limiter.admit(scopes, worstCase.inputTokens + worstCase.outputTokens);
+    limits = await deps.limiter.admit(scopes, terms.expectedTokens);
   } catch (error) {
     if (error instanceof RateLimitExceeded) reply.headers(error.headers);
     throw error;
   }
   reply.headers(limits.headers);
+  let billing: BillingSession;
   try {
-    const billing = await BillingSession.open(deps, context, price, worstCase, key !== null && key.creditCap !== null);
-    return {
-      price,
-      limits,
-      // The slots are freed while the money is written (one wait, not two); both are done before the answer.
-      settle: (usage, source, outcome) => bothDone(billing.settle(usage, source, outcome), limits.release(usage.inputTokens + usage.outputTokens)),
-      cancel: (outcome) => bothDone(billing.cancel(outcome), limits.release(0)),
-      release: () => {
-        billing.release();
-        return limits.release(0);
-      },
-    };
+    billing = await hold(deps, terms);
   } catch (error) {
     // Refused for money: a refused request takes nothing, not even a place in the rate limits.
     await limits.refund();
     throw error;
   }
+  return {
+    context,
+    limits,
+    // The slots are freed while the money is written (one wait, not two); both are done before the answer.
+    settle: (usage, source, end) => bothDone(billing.settle(usage, source, end), limits.release(usage.inputTokens + usage.outputTokens)),
+    cancel: (end) => bothDone(billing.cancel(end), limits.release(0)),
+    finish: async () => {
+      billing.letGo();
+      if (!billing.closed) await billing.cancel({ channelId: null, httpStatus: 500, endReason: 'internal_error' }).catch(() => undefined);
+      await limits.release(0);
+    },
+  };
+}
+
+/**
+ * Holds the call's worst case. When that is more than the caller can cover and the call can be cut
+ * short, its output is limited to what the caller can afford and that is held instead: the charge can
+ * then never pass the hold, so the balance never goes below zero. A call that cannot afford even one
+ * output token is refused as before (402).
+ */
+async function hold(deps: AdmissionDeps, terms: CallTerms): Promise<BillingSession> {
+  const { context, key, price, worstCase, overrun } = terms;
+  const keyCapped = key !== null && key.creditCap !== null;
+  const open = (amount: number) => BillingSession.open(deps, context, price, amount, keyCapped, overrun);
+  try {
+    return await open(terms.holdCredits?.most ?? BillingSession.cost(deps, context, price, worstCase));
+  } catch (error) {
+    const refusedForMoney = error instanceof AppError && (error.code === 'INSUFFICIENT_CREDITS' || error.code === 'KEY_CREDIT_CAP');
+    const { cut, holdCredits } = terms;
+    if (!refusedForMoney || (!cut && !holdCredits)) throw error;
+    const budget = await spendable(deps, context.userId, keyCapped ? context.keyId : null);
+    if (holdCredits) {
+      if (budget < Math.max(1, holdCredits.least)) throw error;
+      return open(budget);
+    }
+    if (!cut) throw error;
+    const perAnswer = affordableOutput(deps, terms, cut.answers, budget);
+    if (perAnswer < 1) throw error;
+    cut.limitOutput(perAnswer);
+    return open(BillingSession.cost(deps, context, price, { ...worstCase, outputTokens: perAnswer * cut.answers }));
+  }
+}
+
+/** Credits the caller can spend now: the available balance, and no more than the key's cap has left. */
+async function spendable(deps: AdmissionDeps, userId: string, cappedKeyId: string | null): Promise<number> {
+  const [account, capLeft] = await Promise.all([deps.credits.account(userId), cappedKeyId ? deps.keys.capLeft(cappedKeyId) : Infinity]);
+  return Math.min(account.available, capLeft);
+}
+
+/** The most output tokens per answer whose cost, with the prompt, fits in `budget` (0 when none does). */
+function affordableOutput(deps: AdmissionDeps, terms: CallTerms, answers: number, budget: number): number {
+  const costOf = (perAnswer: number) => BillingSession.cost(deps, terms.context, terms.price, { ...terms.worstCase, outputTokens: perAnswer * answers });
+  let low = 0;
+  let high = Math.floor(terms.worstCase.outputTokens / answers);
+  if (costOf(1) > budget) return 0;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (costOf(middle) <= budget) low = middle;
+    else high = middle - 1;
+  }
+  return low;
 }
 
 /** `work`'s result once `alongside` (which never throws) has finished too. */

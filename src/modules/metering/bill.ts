@@ -1,43 +1,15 @@
 import type { Clock } from '#core/clock.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
+import { retry, doubling } from '#core/retry.ts';
 import type { CreditsService, Hold } from '#modules/credits/credits.service.ts';
-import type { ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Price, Usage } from '#modules/pricing/price.ts';
 import type { PricingService } from '#modules/pricing/pricing.service.ts';
 import type { UsageRow, UsageSource } from '#modules/usage/usage.tables.ts';
-import type { Role } from '#modules/users/users.tables.ts';
+import type { CallContext, CallEnd, Overrun } from './call.ts';
 import type { MoneyMove, MoneyWriter } from './money-writes.ts';
 
-type WrittenMove = Exclude<MoneyMove, { type: 'open' }>;
-
-/** Who is calling what: fixed for the life of one metered call. */
-export interface CallContext {
-  /** The request id (x-request-id), for tracing; possibly chosen by the client. */
-  requestId: string;
-  userId: string;
-  keyId: string | null;
-  role: Role;
-  endpoint: string;
-  model: string;
-  stream: boolean;
-  /** performance.now() when the call began, for its latency. */
-  startedAt: number;
-}
-
-/** The context of a call to `endpoint`; the body must name a model. */
-export function callContext(request: { id: string }, key: ResolvedKey, endpoint: string, model: unknown, stream: boolean): CallContext {
-  if (typeof model !== 'string' || model.length === 0) throw new AppError('VALIDATION_FAILED', { detail: 'model is required' });
-  return { requestId: request.id, userId: key.userId, keyId: key.keyId, role: key.role, endpoint, model, stream, startedAt: performance.now() };
-}
-
-/** How a call ended, for its usage record. */
-export interface Outcome {
-  channelId: string | null;
-  httpStatus: number;
-  endReason: string;
-  error?: string | undefined;
-}
+type ClosingMove = Exclude<MoneyMove, { type: 'open' }>;
 
 export interface BillingDeps {
   money: MoneyWriter;
@@ -46,36 +18,23 @@ export interface BillingDeps {
   clock: Clock;
 }
 
-/** How long a call's closing write keeps trying while the database is away. */
-const CLOSING_RETRY_MS = 5_000;
-
 /**
- * Runs a call's closing write (settle, cancel, record) until the database answers. The write is
- * idempotent — the hold closes once, its ledger row is keyed by the hold, the usage record by its
- * id — so trying again after a failure whose commit may or may not have happened (a connection that
- * broke during COMMIT) either writes it or finds it written: a call that was served and billed is then
- * answered, instead of failing with its money taken. A refusal (AppError) is final, and so is a
- * failure once CLOSING_RETRY_MS is spent.
+ * A call's closing write (settle, cancel, record) is tried again while the database is away, for up
+ * to 5 s. The write is idempotent — the hold closes once, its ledger row is keyed by the hold, the
+ * usage record by its id — so trying again after a failure whose commit may or may not have happened
+ * (a connection that broke during COMMIT) either writes it or finds it written: a call that was served
+ * and billed is then answered, instead of failing with its money taken. A refusal (AppError) is final.
  */
-async function untilWritten<T>(write: () => Promise<T>): Promise<T> {
-  const deadline = performance.now() + CLOSING_RETRY_MS;
-  for (let pause = 50; ; pause = Math.min(pause * 2, 500)) {
-    try {
-      return await write();
-    } catch (error) {
-      if (error instanceof AppError || performance.now() + pause > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
-  }
-}
+const UNTIL_WRITTEN = { retryable: (error: unknown) => !(error instanceof AppError), pause: doubling(50, 500), withinMs: 5_000 };
 
 /**
- * One billing session per call (money rules 3-5): a hold before the upstream is called, then exactly
- * one of `settle` (charge what the usage costs, free the rest) or `cancel` (charge nothing). Both write
+ * The money of one paid call (docs/money.md): a hold before the upstream is called, then exactly one
+ * of `settle` (charge what the usage costs, free the rest) or `cancel` (charge nothing). Both write
  * the usage record. Whatever happens, the hold is closed once.
  */
 export class BillingSession {
-  private closed = false;
+  /** A settle or cancel has begun: nothing else closes the hold. */
+  private closing = false;
 
   private constructor(
     private readonly deps: BillingDeps,
@@ -85,90 +44,104 @@ export class BillingSession {
     private readonly hold: Hold | null,
     /** The key has a credit cap, whose counter moves with the hold (uncapped keys keep none). */
     private readonly keyCapped: boolean,
+    private readonly overrun: Overrun,
   ) {}
 
-  /** Holds the most the call may cost; INSUFFICIENT_CREDITS or KEY_CREDIT_CAP when it cannot be covered. */
-  static async open(deps: BillingDeps, context: CallContext, price: Price, worstCase: Usage, keyCapped: boolean): Promise<BillingSession> {
-    const amount = deps.pricing.charge(price, worstCase, context.role);
-    // A model priced at zero costs nothing whatever it uses (every call has a prompt, so a non-zero
-    // price rounds up to at least 1): no hold, and a spent balance or key cap does not block it.
-    if (amount === 0) return new BillingSession(deps, context, price, null, false);
+  /** What `usage` costs a call (before any cap at its hold). */
+  static cost(deps: BillingDeps, context: CallContext, price: Price, usage: Usage): number {
+    return deps.pricing.charge(price, usage, context.role);
+  }
+
+  /**
+   * Holds `amount` credits, the most the call may cost; INSUFFICIENT_CREDITS or KEY_CREDIT_CAP when it
+   * cannot be covered. A call whose most is zero (a model priced at zero costs nothing whatever it
+   * uses) holds nothing, and a spent balance or key cap does not block it.
+   */
+  static async open(deps: BillingDeps, context: CallContext, price: Price, amount: number, keyCapped: boolean, overrun: Overrun): Promise<BillingSession> {
+    if (amount === 0) return new BillingSession(deps, context, price, null, false, overrun);
     // Without a cap on the key nothing but the credits can refuse: the hold joins the batch's statements.
     const hold =
       keyCapped && context.keyId
         ? await deps.money.holdCapped(context.userId, context.keyId, amount, context.requestId)
         : await deps.money.hold(context.userId, amount, context.requestId);
     deps.credits.keepAlive(hold.id);
-    return new BillingSession(deps, context, price, hold, keyCapped);
-  }
-
-  /** The call is over, whatever its end: its hold is no longer kept from expiring (see CreditsService.keepAlive). */
-  release(): void {
-    if (this.hold) this.deps.credits.letGo(this.hold.id);
+    return new BillingSession(deps, context, price, hold, keyCapped, overrun);
   }
 
   get held(): number {
     return this.hold?.amount ?? 0;
   }
 
+  /** Whether a settle or cancel has begun. */
+  get closed(): boolean {
+    return this.closing;
+  }
+
+  /** The call is over, whatever its end: its hold is no longer kept from expiring (see CreditsService.keepAlive). */
+  letGo(): void {
+    if (this.hold) this.deps.credits.letGo(this.hold.id);
+  }
+
   /**
    * Charges the call's real usage; returns the credits charged. The ledger row, the balance, the key's
-   * cap and the usage record are written in one transaction.
+   * cap and the usage record are written together. What it cost beyond the hold is recorded as the
+   * overrun; it is charged only for a call whose overrun is `charged`.
    */
-  async settle(usage: Usage, source: UsageSource, outcome: Outcome): Promise<number> {
-    if (this.closed) return 0;
-    this.closed = true;
-    this.release();
+  async settle(usage: Usage, source: UsageSource, end: CallEnd): Promise<number> {
+    if (this.closing) return 0;
+    const cost = this.hold ? BillingSession.cost(this.deps, this.context, this.price, usage) : 0;
+    this.closing = true;
+    this.letGo();
     const hold = this.hold;
     if (!hold) {
-      const record = this.record(usage, 0, source, 'ok', outcome);
-      await untilWritten(() => this.deps.money.write({ type: 'record', record }));
+      const record = this.record(usage, source, 'ok', end, 0);
+      await retry(() => this.deps.money.write({ type: 'record', record }), UNTIL_WRITTEN);
       return 0;
     }
-    const charge = this.deps.pricing.charge(this.price, usage, this.context.role);
-    const move: WrittenMove = {
+    const move: ClosingMove = {
       type: 'settle',
       hold,
-      charge,
+      charge: this.overrun === 'capped' ? Math.min(cost, hold.amount) : cost,
       capKeyId: this.keyCapped ? this.context.keyId : null,
       reason: `${this.context.endpoint} ${this.context.model}`,
       reference: this.context.requestId,
-      record: this.record(usage, 0, source, 'ok', outcome),
+      record: this.record(usage, source, 'ok', end, Math.max(0, cost - hold.amount)),
     };
-    return untilWritten(() => this.deps.money.write(move));
+    return retry(() => this.deps.money.write(move), UNTIL_WRITTEN);
   }
 
   /** Nothing was produced (or the upstream refused): free the hold and record the failure, together. */
-  async cancel(outcome: Outcome): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.release();
-    const record = this.record({ inputTokens: 0, outputTokens: 0 }, 0, 'none', 'error', outcome);
-    const move: WrittenMove = { type: 'cancel', hold: this.hold, capKeyId: this.keyCapped ? this.context.keyId : null, record };
-    await untilWritten(() => this.deps.money.write(move));
+  async cancel(end: CallEnd): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.letGo();
+    const record = this.record({ inputTokens: 0, outputTokens: 0 }, 'none', 'error', end, 0);
+    const move: ClosingMove = { type: 'cancel', hold: this.hold, capKeyId: this.keyCapped ? this.context.keyId : null, record };
+    await retry(() => this.deps.money.write(move), UNTIL_WRITTEN);
   }
 
   /** The call's usage record (`credits` is filled in by the settle). */
-  private record(usage: Usage, credits: number, source: UsageSource, status: 'ok' | 'error', outcome: Outcome): UsageRow {
+  private record(usage: Usage, source: UsageSource, status: 'ok' | 'error', end: CallEnd, overrun: number): UsageRow {
     const now = this.deps.clock.now();
     return {
       id: newId(now),
       request_id: this.context.requestId,
       user_id: this.context.userId,
       key_id: this.context.keyId,
-      channel_id: outcome.channelId,
+      channel_id: end.channelId,
       endpoint: this.context.endpoint,
       model: this.context.model,
       stream: this.context.stream ? 1 : 0,
       input_tokens: usage.inputTokens,
       output_tokens: usage.outputTokens,
-      credits,
+      credits: 0,
+      overrun,
       latency_ms: Math.max(0, Math.round(performance.now() - this.context.startedAt)),
       status,
-      http_status: outcome.httpStatus,
-      end_reason: outcome.endReason.slice(0, 32),
+      http_status: end.httpStatus,
+      end_reason: end.endReason.slice(0, 32),
       usage_source: source,
-      error: outcome.error?.slice(0, 255) ?? null,
+      error: end.error?.slice(0, 255) ?? null,
       created_at: now,
     };
   }

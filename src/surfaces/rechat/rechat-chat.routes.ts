@@ -4,7 +4,7 @@ import type { App } from '#core/http/route-config.ts';
 import type { ChannelsService } from '#modules/channels/channels.service.ts';
 import type { DifyPrices } from '#modules/channels/dify-app.ts';
 import { callerOf, requestedApp } from '#modules/dify/dify.routes.ts';
-import { GENERATIONS, relayGeneration, type DifyRelayDeps } from '#modules/dify/dify-relay.ts';
+import { GENERATIONS, relayGeneration, type DifyCallDeps } from '#modules/dify/dify-calls.ts';
 import type { DifyConversationRow, DifyMessageRow } from '#modules/dify/dify.tables.ts';
 
 /**
@@ -77,7 +77,7 @@ function messageViews(row: DifyMessageRow) {
   ];
 }
 
-export interface RechatChatDeps extends DifyRelayDeps {
+export interface RechatChatDeps extends DifyCallDeps {
   channels: ChannelsService;
   difyDefaults: DifyPrices;
   defaultDifyUrl: string;

@@ -1,10 +1,8 @@
-import { StringDecoder } from 'node:string_decoder';
+import type { Usage } from '#modules/pricing/price.ts';
+import type { StreamReading } from '../paid-call.ts';
+import { dataOf } from '../sse.ts';
+import { reportedUsage } from '../usage.ts';
 
-/**
- * Reads a copy of a Dify SSE stream as it passes through (dify-api.md §2): the ids the proxy must
- * own (conversation, message, task, workflow run), the answer produced so far, the usage and an
- * in-band error. The bytes themselves go to the client unchanged; nothing here rewrites them.
- */
 
 /** Tokens as Dify reports them (numbers, or decimal strings in some versions). */
 export interface DifyUsageFields {
@@ -13,32 +11,20 @@ export interface DifyUsageFields {
   total_tokens?: unknown;
 }
 
-export interface DifyTokens {
-  inputTokens: number;
-  outputTokens: number;
-}
-
 export interface DifyStreamError {
   status: number;
   code: string;
   message: string;
 }
 
-/** A block that never ends (no blank line) is not SSE; past this size it is dropped, not kept. */
-const MAX_PENDING = 1024 * 1024;
-
-const count = (value: unknown): number => {
-  const n = typeof value === 'string' ? Number(value) : value;
-  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
-};
-
-/** Usage of a message (`metadata.usage`), or of a workflow whose only count is `total_tokens` (billed as input). */
-export function tokensOf(usage: DifyUsageFields | undefined | null): DifyTokens | undefined {
+/**
+ * Usage of a message (`metadata.usage`), or of a workflow whose only count is `total_tokens` (billed
+ * as input); undefined when Dify reported none, or not as counts.
+ */
+export function difyUsage(usage: DifyUsageFields | undefined | null): Usage | undefined {
   if (!usage || typeof usage !== 'object') return undefined;
-  if (usage.prompt_tokens === undefined && usage.completion_tokens === undefined) {
-    return usage.total_tokens === undefined ? undefined : { inputTokens: count(usage.total_tokens), outputTokens: 0 };
-  }
-  return { inputTokens: count(usage.prompt_tokens), outputTokens: count(usage.completion_tokens) };
+  if (usage.prompt_tokens == null && usage.completion_tokens == null) return reportedUsage(usage.total_tokens, undefined);
+  return reportedUsage(usage.prompt_tokens, usage.completion_tokens);
 }
 
 interface DifyEvent {
@@ -57,46 +43,51 @@ interface DifyEvent {
   data?: { total_tokens?: unknown; status?: string; outputs?: unknown; text?: string; error?: string | null };
 }
 
-export class DifyStreamReader {
+/**
+ * Reads a Dify stream as it passes through (dify-api.md §2): the ids the proxy must own
+ * (conversation, message, task, workflow run), the answer produced so far, the usage and an in-band
+ * error. Every event goes on to the client as it came; nothing here rewrites them.
+ */
+export class DifyEvents implements StreamReading {
+  /** Dify's error event is passed on and the stream read to its end. */
+  readonly halted = false;
   conversationId: string | undefined;
   messageId: string | undefined;
   taskId: string | undefined;
   workflowRunId: string | undefined;
   /** The answer as the client has seen it (message / agent_message deltas; message_replace replaces it; workflow text_chunk). */
   answer = '';
-  /** From message_end, else from workflow_finished. */
-  usage: DifyTokens | undefined;
-  workflowUsage: DifyTokens | undefined;
+  /** From message_end. */
+  messageUsage: Usage | undefined;
+  workflowUsage: Usage | undefined;
   workflowStatus: string | undefined;
   workflowOutputs: unknown;
   error: DifyStreamError | undefined;
   /** message_end or workflow_finished arrived: the answer is whole. */
   finished = false;
-  private pending = '';
-  private readonly decoder = new StringDecoder('utf8'); // keeps a character split across chunks
-
-  push(chunk: Uint8Array): void {
-    this.pending += this.decoder.write(chunk).replace(/\r\n/g, '\n');
-    let end: number;
-    while ((end = this.pending.indexOf('\n\n')) >= 0) {
-      const block = this.pending.slice(0, end);
-      this.pending = this.pending.slice(end + 2);
-      this.read(block);
-    }
-    if (this.pending.length > MAX_PENDING) this.pending = '';
+  /** What the call used: Dify's own count when it gave one (message_end, else workflow_finished). */
+  get usage(): Usage | undefined {
+    return this.messageUsage ?? this.workflowUsage;
   }
 
-  /** What the call used: Dify's own count when it gave one. */
-  get reportedUsage(): DifyTokens | undefined {
-    return this.usage ?? this.workflowUsage;
+  get upstreamError(): string | undefined {
+    return this.error?.message;
   }
 
-  private read(block: string): void {
-    const data = block
-      .split('\n')
-      .filter((line) => line.startsWith('data:'))
-      .map((line) => line.slice(5).trimStart())
-      .join('\n');
+  producedText(): string {
+    return this.answer;
+  }
+
+  endReason(): string {
+    return this.finished ? (this.workflowStatus ?? 'stop') : 'incomplete';
+  }
+
+  read(_event: string, body: string): boolean {
+    this.readData(dataOf(body).trimStart());
+    return true;
+  }
+
+  private readData(data: string): void {
     if (data.length === 0) return; // `event: ping` and comments carry nothing
     let event: DifyEvent;
     try {
@@ -121,11 +112,11 @@ export class DifyStreamReader {
         if (typeof event.data?.text === 'string') this.answer += event.data.text;
         break;
       case 'message_end':
-        this.usage = tokensOf(event.metadata?.usage);
+        this.messageUsage = difyUsage(event.metadata?.usage);
         this.finished = true;
         break;
       case 'workflow_finished':
-        this.workflowUsage = tokensOf({ total_tokens: event.data?.total_tokens });
+        this.workflowUsage = difyUsage({ total_tokens: event.data?.total_tokens });
         this.workflowStatus = event.data?.status;
         this.workflowOutputs = event.data?.outputs;
         this.finished = true;
