@@ -49,7 +49,7 @@ export function ledgerRows(t: TestApp, userId: string, kind: LedgerKind) {
     .execute();
 }
 
-/** Asserts money rule 1 for the user: the balance equals the sum of the ledger rows. */
+/** Asserts docs/money.md rule 1 for the user: the balance equals the sum of the ledger rows. */
 export async function expectBalanceIsLedgerSum(t: TestApp, user: RegisteredUser): Promise<void> {
   expect(await t.app.services.credits.ledgerSum(user.id)).toBe(await balance(t, user));
 }

@@ -33,7 +33,7 @@ describe.each(backends())('credit ledger on $label', (backend) => {
     return user.id;
   }
 
-  // Money rule 1 after every scenario: balance = Σ ledger rows, held = Σ open holds, for everyone touched.
+  // docs/money.md rule 1 after every scenario: balance = Σ ledger rows, held = Σ open holds, for everyone touched.
   afterEach(async () => {
     for (const userId of users.splice(0)) {
       const account = await credits.account(userId);

@@ -50,6 +50,7 @@
  *   text=T            the reply text          words=N   a reply of N generated words (long output)
  *   chunks=N          the content (or tool arguments) in exactly N chunks, cut by characters
  *   usage=P,C[,T]     report exactly these token counts (zeros too); usage=none: no usage at all
+ *   raw-usage=JSON    report this usage object as written (counts that are not counts: 5.5, "abc", -3)
  *   usage-in=chunk|last-content|finish   streams: OpenAI's separate `choices:[]` chunk, sent only
  *                     with stream_options.include_usage (default); or usage on the last content
  *                     chunk / on the finish_reason chunk, always (as some compatible upstreams do)

@@ -49,10 +49,10 @@ describe.each(availableKvKinds())('concurrency slots of the RateLimiter on %s', 
     const scope = userScope(1);
     const first = await limiter.admit([scope], 10);
     await expect(limiter.admit([scope], 10)).rejects.toBeInstanceOf(RateLimitExceeded);
-    await first.release(10);
+    await first.finish(10);
     const second = await limiter.admit([scope], 10);
     await second.refund();
-    await (await limiter.admit([scope], 10)).release(10);
+    await (await limiter.admit([scope], 10)).finish(10);
   });
 
   it('a slot a crash never gave back stops counting after the maximum age, though the user keeps calling', async () => {
@@ -72,13 +72,13 @@ describe.each(availableKvKinds())('concurrency slots of the RateLimiter on %s', 
       const b = await limiter.admit([scope], 10).catch(() => null);
       const c = await limiter.admit([scope], 10).catch(() => null);
       limitSeen.push([a, b, c].filter(Boolean).length);
-      await Promise.all([a, b, c].map((x) => (x ? x.release(10) : Promise.resolve())));
+      await Promise.all([a, b, c].map((x) => (x ? x.finish(10) : Promise.resolve())));
     }
     // Leaked at 0 and 1 min; now = 2..18 min. Both count until 15 min, the second until 16 min.
     expect(limitSeen).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 3, 3, 3]);
     const all = await Promise.all([limiter.admit([scope], 10), limiter.admit([scope], 10), limiter.admit([scope], 10)]);
     expect(await refusal()).toBe('refused');
-    await Promise.all(all.map((a) => a.release(10)));
+    await Promise.all(all.map((a) => a.finish(10)));
     expect(await refusal()).toBe('admitted');
   });
 
@@ -90,9 +90,9 @@ describe.each(availableKvKinds())('concurrency slots of the RateLimiter on %s', 
       expect(await limiter.renewSlots()).toBe(1);
       await expect(limiter.admit([scope], 10)).rejects.toBeInstanceOf(RateLimitExceeded);
     }
-    await running.release(10);
+    await running.finish(10);
     expect(await limiter.renewSlots()).toBe(0);
-    await (await limiter.admit([scope], 10)).release(10);
+    await (await limiter.admit([scope], 10)).finish(10);
   });
 
   it('a refused request takes no slot: the refusal by a key leaves the user its slot', async () => {
@@ -103,14 +103,14 @@ describe.each(availableKvKinds())('concurrency slots of the RateLimiter on %s', 
     // The user still has one slot free, the refused call did not keep one.
     const other = await limiter.admit([user], 10);
     await expect(limiter.admit([user], 10)).rejects.toBeInstanceOf(RateLimitExceeded);
-    await Promise.all([first.release(10), other.release(10)]);
+    await Promise.all([first.finish(10), other.finish(10)]);
   });
 
   it('release and refund never throw when the store fails to take things back; the slot then ages out', async () => {
     const flaky = new RateLimiter(failingGiveBacks(kv), clock, { slotMaxAgeMs: MAX_AGE });
     const scope: LimitScope = { ...userScope(1), limits: { rpm: 10, tpm: 10_000, concurrency: 1, rpd: 100 } };
     const released = await flaky.admit([scope], 100);
-    await expect(released.release(50)).resolves.toBeUndefined();
+    await expect(released.finish(50)).resolves.toBeUndefined();
     // Not given back: still counts...
     await expect(limiter.admit([scope], 100)).rejects.toBeInstanceOf(RateLimitExceeded);
     clock.advance(MAX_AGE);
@@ -119,7 +119,7 @@ describe.each(availableKvKinds())('concurrency slots of the RateLimiter on %s', 
     clock.advance(MAX_AGE);
     // ...until it ages out.
     const after = await limiter.admit([scope], 100);
-    await after.release(100);
+    await after.finish(100);
   });
 
   it('a refusal stays a RateLimitExceeded when giving back what was taken fails', async () => {
@@ -127,7 +127,7 @@ describe.each(availableKvKinds())('concurrency slots of the RateLimiter on %s', 
     const scope: LimitScope = { ...userScope(1), limits: { rpm: 10, tpm: 0, concurrency: 1, rpd: 0 } };
     const held = await limiter.admit([scope], 10);
     await expect(flaky.admit([scope], 10)).rejects.toBeInstanceOf(RateLimitExceeded);
-    await held.release(10);
+    await held.finish(10);
   });
 });
 

@@ -154,7 +154,7 @@ export async function balanceOf(g: Gateway, userId: string): Promise<number> {
   return (await g.t.app.services.credits.account(userId)).balance;
 }
 
-/** Money rules 1 and 3: the balance equals the ledger, and no hold is left open. Returns the balance. */
+/** docs/money.md, rules 1 and 3: the balance equals the ledger, and no hold is left open. Returns the balance. */
 export async function expectBooksBalanced(g: Gateway, userId: string): Promise<number> {
   const credits = g.t.app.services.credits;
   const [{ balance, held }, sum, open] = await Promise.all([credits.account(userId), credits.ledgerSum(userId), credits.openHolds(userId)]);

@@ -18,6 +18,7 @@ import {
 import type { AuthService, SignedIn } from './auth.service.ts';
 import { clearSessionCookies, readRefreshCookie, setSessionCookies } from './session-cookies.ts';
 import type { ClientInfo, TokenService } from './token.service.ts';
+import { principalOf } from '#core/http/principal.ts';
 
 export function clientOf(request: FastifyRequest): ClientInfo {
   return { ip: request.ip, userAgent: request.headers['user-agent'] };
@@ -123,7 +124,7 @@ export function registerAuthRoutes(app: App, deps: { auth: AuthService; tokens: 
     '/api/auth/logout',
     { config: { access: 'user' }, schema: { tags, summary: 'End this session', security: [{ bearer: [] }], response: { 200: MessageResponse } } },
     async (request, reply) => {
-      await tokens.endSession(request.principal!.sessionId);
+      await tokens.endSession(principalOf(request).sessionId);
       clearSessionCookies(reply);
       return { message: message(langOf(request), 'LOGGED_OUT') };
     },

@@ -3,6 +3,7 @@ import { langOf, message as say } from '#core/i18n.ts';
 import { Paged, PageQuery } from '#core/http/pagination.ts';
 import type { App } from '#core/http/route-config.ts';
 import type { CheckinService } from './checkin.service.ts';
+import { principalOf } from '#core/http/principal.ts';
 
 const CheckinResponse = Type.Object({
   success: Type.Boolean(),
@@ -34,7 +35,7 @@ export function registerCheckinRoutes(app: App, checkin: CheckinService): void {
     '/api/checkin',
     { config: { access: 'user' }, schema: { tags, security, summary: 'Check in for today (once per calendar day in CHECKIN_TZ)', response: { 200: CheckinResponse } } },
     async (request) => {
-      const result = await checkin.checkIn(request.principal!.userId);
+      const result = await checkin.checkIn(principalOf(request).userId);
       const message = say(langOf(request), 'CHECKED_IN', { credits: result.creditEarned, days: result.consecutiveDays });
       return { success: true, ...result, message };
     },
@@ -43,7 +44,7 @@ export function registerCheckinRoutes(app: App, checkin: CheckinService): void {
   app.get(
     '/api/checkin/status',
     { config: { access: 'user' }, schema: { tags, security, summary: "Today's check-in state and the current streak", response: { 200: StatusResponse } } },
-    (request) => checkin.status(request.principal!.userId),
+    (request) => checkin.status(principalOf(request).userId),
   );
 
   app.get(
@@ -51,7 +52,7 @@ export function registerCheckinRoutes(app: App, checkin: CheckinService): void {
     { config: { access: 'user' }, schema: { tags, security, summary: 'Past check-ins, newest first', querystring: PageQuery, response: { 200: Paged(HistoryItem) } } },
     async (request) => {
       const { page, limit } = request.query;
-      const { rows, total } = await checkin.history(request.principal!.userId, page, limit);
+      const { rows, total } = await checkin.history(principalOf(request).userId, page, limit);
       const items = rows.map((r) => ({ id: r.id, checkinDate: r.checkin_date, creditEarned: r.credit_earned, consecutiveDays: r.consecutive_days }));
       return { items, total, page, limit };
     },

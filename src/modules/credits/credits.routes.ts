@@ -5,6 +5,7 @@ import { AppError } from '#core/errors.ts';
 import type { UsersService } from '#modules/users/users.service.ts';
 import { AdjustBody, AdjustHeaders, AdjustResponse, BalanceResponse, LedgerItem, toLedgerItem, UserIdParams } from './credits.schemas.ts';
 import type { CreditsService } from './credits.service.ts';
+import { principalOf } from '#core/http/principal.ts';
 
 /** Seed 001 §2 for users; the admin's adjustment and ledger view under /api/admin. */
 export function registerCreditsRoutes(app: App, deps: { credits: CreditsService; users: UsersService }): void {
@@ -15,7 +16,7 @@ export function registerCreditsRoutes(app: App, deps: { credits: CreditsService;
     '/api/credits/balance',
     { config: { access: 'user' }, schema: { tags: ['credits'], security, summary: 'The credit balance', response: { 200: BalanceResponse } } },
     async (request) => {
-      const account = await credits.account(request.principal!.userId);
+      const account = await credits.account(principalOf(request).userId);
       return { credits: account.balance, held: account.held, available: account.available };
     },
   );
@@ -25,7 +26,7 @@ export function registerCreditsRoutes(app: App, deps: { credits: CreditsService;
     { config: { access: 'user' }, schema: { tags: ['credits'], security, summary: 'Credit movements, newest first', querystring: PageQuery, response: { 200: Paged(LedgerItem) } } },
     async (request) => {
       const { page, limit } = request.query;
-      const { rows, total } = await credits.history(request.principal!.userId, page, limit);
+      const { rows, total } = await credits.history(principalOf(request).userId, page, limit);
       return { items: rows.map(toLedgerItem), total, page, limit };
     },
   );
@@ -51,7 +52,7 @@ export function registerCreditsRoutes(app: App, deps: { credits: CreditsService;
       const result = await credits.grant(user.id, request.body.amount, {
         kind: 'admin_adjust',
         reason: request.body.reason,
-        reference: request.principal!.userId,
+        reference: principalOf(request).userId,
         idempotencyKey,
       });
       return { applied: result.applied, balance: result.balance, entry: toLedgerItem(result.entry) };

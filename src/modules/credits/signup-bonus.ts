@@ -6,7 +6,7 @@ import type { CreditsService } from './credits.service.ts';
 const DAY_MS = 24 * 3600 * 1000;
 
 /**
- * The sign-up bonus (money rule 7): SIGNUP_BONUS credits, once per account, granted in the same
+ * The sign-up bonus (docs/money.md, rule 7): SIGNUP_BONUS credits, once per account, granted in the same
  * transaction that creates it. Against farming, only the first SIGNUP_BONUS_PER_IP_DAILY accounts an
  * IP creates in a (UTC) day get it (0 = no limit); later ones are created with an empty balance.
  */

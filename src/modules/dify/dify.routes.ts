@@ -8,6 +8,7 @@ import { registerDifyProxyRoute } from './dify-proxy.routes.ts';
 import { GENERATIONS, relayGeneration, type DifyCallDeps, type Generation, type GenerationBody } from './dify-calls.ts';
 import { ChatBody, CompletionBody, StopBody, TaskParams, WorkflowBody } from './dify.schemas.ts';
 import { DifyService, type DifyCaller } from './dify.service.ts';
+import { principalOf } from '#core/http/principal.ts';
 
 export interface DifyRouteDeps extends DifyCallDeps {
   uploadLimit: number;
@@ -19,7 +20,7 @@ export const DIFY_SECURITY = [{ bearer: [] }];
 export const DIFY_ACCESS = { access: 'userOrKey' as const };
 
 export function callerOf(request: FastifyRequest): DifyCaller {
-  const principal = request.principal!;
+  const principal = principalOf(request);
   return { userId: principal.userId, role: principal.role, key: principal.apiKey ?? null, requestId: request.id };
 }
 

@@ -30,7 +30,7 @@ interface TaskOwner {
 const TASK_TTL_MS = 6 * 3_600_000;
 
 /**
- * The Dify proxy's rules (issue 5): which app answers, whose conversations, messages, files and tasks
+ * The Dify proxy's rules (docs/dify.md): which app answers, whose conversations, messages, files and tasks
  * are whose, and how Dify is called with Tollgate's own `user` for the caller.
  */
 export class DifyService {

@@ -5,6 +5,7 @@ import { isIpOrCidr } from './ip-allowlist.ts';
 import { CreatedKey, CreateKeyBody, KeyIdParams, KeyView, toKeyView, UpdateKeyBody } from './keys.schemas.ts';
 import type { UsageService } from '#modules/usage/usage.service.ts';
 import type { KeySettings, KeysService } from './keys.service.ts';
+import { principalOf } from '#core/http/principal.ts';
 
 type Body = {
   name?: string;
@@ -56,7 +57,7 @@ export function registerKeysRoutes(app: App, deps: { keys: KeysService; usage: U
     { config, schema: { tags, security, summary: 'Create an API key; the secret is shown once', body: CreateKeyBody, response: { 201: CreatedKey } } },
     async (request, reply) => {
       const given = settingsOf(request.body, deps.now());
-      const { key, secret } = await keys.create(request.principal!.userId, {
+      const { key, secret } = await keys.create(principalOf(request).userId, {
         name: given.name ?? request.body.name.trim(),
         enabled: true,
         expiresAt: given.expiresAt ?? null,
@@ -74,7 +75,7 @@ export function registerKeysRoutes(app: App, deps: { keys: KeysService; usage: U
     '/api/keys',
     { config, schema: { tags, security, summary: 'Your API keys (never their secrets)', response: { 200: Type.Object({ items: Type.Array(KeyView) }) } } },
     async (request) => {
-      const rows = await keys.list(request.principal!.userId);
+      const rows = await keys.list(principalOf(request).userId);
       const charged = await usage.creditsByKey(rows.map((row) => row.id));
       return { items: rows.map((row) => toKeyView(row, charged.get(row.id) ?? 0)) };
     },
@@ -85,7 +86,7 @@ export function registerKeysRoutes(app: App, deps: { keys: KeysService; usage: U
     { config, schema: { tags, security, summary: 'Change a key; takes effect at once on every instance', params: KeyIdParams, body: UpdateKeyBody, response: { 200: KeyView } } },
     async (request) => {
       const { id } = request.params;
-      const key = await keys.update(request.principal!.userId, id, settingsOf(request.body, deps.now()), () => spent(id));
+      const key = await keys.update(principalOf(request).userId, id, settingsOf(request.body, deps.now()), () => spent(id));
       return toKeyView(key, await spent(id));
     },
   );
@@ -94,7 +95,7 @@ export function registerKeysRoutes(app: App, deps: { keys: KeysService; usage: U
     '/api/keys/:id',
     { config, schema: { tags, security, summary: 'Delete a key; it stops working at once', params: KeyIdParams, response: { 204: Type.Null() } } },
     async (request, reply) => {
-      await keys.remove(request.principal!.userId, request.params.id);
+      await keys.remove(principalOf(request).userId, request.params.id);
       return reply.status(204).send(null);
     },
   );

@@ -95,12 +95,12 @@ export async function admit(deps: AdmissionDeps, terms: CallTerms, reply: { head
     context,
     limits,
     // The slots are freed while the money is written (one wait, not two); both are done before the answer.
-    settle: (usage, source, end) => bothDone(billing.settle(usage, source, end), limits.release(usage.inputTokens + usage.outputTokens)),
-    cancel: (end) => bothDone(billing.cancel(end), limits.release(0)),
+    settle: (usage, source, end) => bothDone(billing.settle(usage, source, end), limits.finish(usage.inputTokens + usage.outputTokens)),
+    cancel: (end) => bothDone(billing.cancel(end), limits.finish(0)),
     finish: async () => {
       billing.letGo();
       if (!billing.closed) await billing.cancel({ channelId: null, httpStatus: 500, endReason: 'internal_error' }).catch(() => undefined);
-      await limits.release(0);
+      await limits.finish(0);
     },
   };
 }

@@ -23,10 +23,10 @@ export interface Admission {
   /** `x-ratelimit-*` headers of the tightest per-minute limits. */
   headers: Record<string, string>;
   /**
-   * Frees the concurrency slots and corrects the token count to what the call really used. Never
-   * throws: a slot it cannot give back (the store is down) ages out instead.
+   * The call is over: frees its concurrency slots and corrects the token count to what it really used.
+   * Never throws: a slot it cannot give back (the store is down) ages out instead.
    */
-  release(actualTokens: number): Promise<void>;
+  finish(actualTokens: number): Promise<void>;
   /** The call was refused after admission (e.g. not enough credits): gives back everything it took. Never throws. */
   refund(): Promise<void>;
 }
@@ -42,7 +42,7 @@ const LIMIT_NAMES = {
 } as const;
 
 /** No limits to count: nothing taken, nothing to give back. */
-const UNLIMITED: Admission = { headers: Object.freeze({}), release: () => Promise.resolve(), refund: () => Promise.resolve() };
+const UNLIMITED: Admission = { headers: Object.freeze({}), finish: () => Promise.resolve(), refund: () => Promise.resolve() };
 
 export interface RateLimiterOptions {
   /**
@@ -125,15 +125,15 @@ export class RateLimiter {
     }
     const slots = takes.filter((take) => take.kind === 'slot');
     for (const slot of slots) this.running.add(slot.slotId, slot.key, now);
-    let released = false;
+    let over = false;
     const stopRenewing = () => {
       for (const slot of slots) this.running.delete(slot.slotId);
     };
     return {
       headers,
-      release: async (actualTokens: number) => {
-        if (released) return;
-        released = true;
+      finish: async (actualTokens: number) => {
+        if (over) return;
+        over = true;
         stopRenewing();
         await Promise.all(
           takes.map((take, i) => {
@@ -145,8 +145,8 @@ export class RateLimiter {
         );
       },
       refund: async () => {
-        if (released) return;
-        released = true;
+        if (over) return;
+        over = true;
         stopRenewing();
         await this.giveBack(takes);
       },

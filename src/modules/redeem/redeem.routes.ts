@@ -13,6 +13,7 @@ import {
   RedeemResponse,
 } from './redeem.schemas.ts';
 import type { RedeemService } from './redeem.service.ts';
+import { principalOf } from '#core/http/principal.ts';
 
 export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
   const security = [{ bearer: [] }];
@@ -23,7 +24,7 @@ export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
     '/api/credits/redeem',
     { config: { access: 'user' }, schema: { tags: ['credits'], security, summary: 'Turn a redeem code into credits', body: RedeemBody, response: { 200: RedeemResponse } } },
     async (request) => {
-      const { credits, balance } = await redeem.redeem(request.principal!.userId, request.body.code, request.ip);
+      const { credits, balance } = await redeem.redeem(principalOf(request).userId, request.body.code, request.ip);
       const message = say(langOf(request), 'REDEEMED', { credits });
       return { success: true, creditsAdded: credits, totalCredits: balance, message };
     },
@@ -36,7 +37,7 @@ export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
       const { count, credits, maxUses, expiresAt, note } = request.body;
       return redeem.createBatch(
         { count, credits, maxUses: maxUses ?? 1, expiresAt: expiresAt ? Date.parse(expiresAt) : null, note: note ?? null },
-        request.principal!.userId,
+        principalOf(request).userId,
       );
     },
   );

@@ -3,6 +3,7 @@ import type { App } from '#core/http/route-config.ts';
 import type { CheckinService } from '#modules/checkin/checkin.service.ts';
 import type { CreditsService } from '#modules/credits/credits.service.ts';
 import type { UsageService } from '#modules/usage/usage.service.ts';
+import { principalOf } from '#core/http/principal.ts';
 
 const StatsResponse = Type.Object({
   totalCredits: Type.Integer({ description: 'The balance' }),
@@ -17,7 +18,7 @@ export function registerStatsRoutes(app: App, deps: { credits: CreditsService; c
     '/api/user/stats',
     { config: { access: 'user' }, schema: { tags: ['user'], security: [{ bearer: [] }], summary: 'Credits, calls and check-ins at a glance', response: { 200: StatsResponse } } },
     async (request) => {
-      const userId = request.principal!.userId;
+      const userId = principalOf(request).userId;
       const [account, totalApiCalls, totalCheckins, status] = await Promise.all([
         deps.credits.account(userId),
         deps.usage.calls(userId),

@@ -3,6 +3,7 @@ import { PageQuery, Paged } from '#core/http/pagination.ts';
 import type { App } from '#core/http/route-config.ts';
 import type { UsageService } from './usage.service.ts';
 import type { UsageRow } from './usage.tables.ts';
+import { principalOf } from '#core/http/principal.ts';
 
 const LogItem = Type.Object({
   id: Type.String(),
@@ -76,7 +77,7 @@ export function registerUsageRoutes(app: App, usage: UsageService): void {
     async (request) => {
       const { page, limit, model, keyId, status, from, to } = request.query;
       const { rows, total } = await usage.logs(
-        { userId: request.principal!.userId, model, keyId, status, from: from ? Date.parse(from) : undefined, to: to ? Date.parse(to) : undefined },
+        { userId: principalOf(request).userId, model, keyId, status, from: from ? Date.parse(from) : undefined, to: to ? Date.parse(to) : undefined },
         page,
         limit,
       );
@@ -97,7 +98,7 @@ export function registerUsageRoutes(app: App, usage: UsageService): void {
       },
     },
     async (request) => {
-      const days = await usage.daily(request.principal!.userId, request.query.days);
+      const days = await usage.daily(principalOf(request).userId, request.query.days);
       const totals = days.reduce(
         (sum, d) => ({ requests: sum.requests + d.requests, inputTokens: sum.inputTokens + d.inputTokens, outputTokens: sum.outputTokens + d.outputTokens, credits: sum.credits + d.credits }),
         { requests: 0, inputTokens: 0, outputTokens: 0, credits: 0 },
@@ -110,7 +111,7 @@ export function registerUsageRoutes(app: App, usage: UsageService): void {
     '/api/dify/usage-stats',
     { config: { access: 'userOrKey' }, schema: { tags: ['usage'], security, summary: 'Seed 001 §4.7: requests and credits per day', querystring: DaysQuery, response: { 200: DifyUsageStats } } },
     async (request) => {
-      const days = await usage.daily(request.principal!.userId, request.query.days);
+      const days = await usage.daily(principalOf(request).userId, request.query.days);
       return {
         totalRequests: days.reduce((n, d) => n + d.requests, 0),
         totalCreditsUsed: days.reduce((n, d) => n + d.credits, 0),

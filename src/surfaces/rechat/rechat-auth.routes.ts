@@ -6,6 +6,7 @@ import { RegisterBody } from '#modules/auth/auth.schemas.ts';
 import type { AuthService, SignedIn } from '#modules/auth/auth.service.ts';
 import { PublicUserSchema, toPublicUser } from '#modules/users/users.schemas.ts';
 import type { UsersService } from '#modules/users/users.service.ts';
+import { principalOf } from '#core/http/principal.ts';
 
 /**
  * Seed 002 (Dify ReChat, a FastAPI back end): /api/v1/auth on the same services as /api/auth.
@@ -83,7 +84,7 @@ export function registerRechatAuthRoutes(app: App, deps: { auth: AuthService; us
     '/api/v1/auth/me',
     { config: { ...config, access: 'user' }, schema: { tags, summary: 'The signed-in user', security: [{ bearer: [] }], response: { 200: V1User } } },
     async (request) => {
-      const user = await deps.users.require(request.principal!.userId);
+      const user = await deps.users.require(principalOf(request).userId);
       return {
         ...toPublicUser(user),
         is_admin: user.role === 'admin',

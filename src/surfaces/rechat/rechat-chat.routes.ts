@@ -6,6 +6,7 @@ import type { DifyPrices } from '#modules/channels/dify-app.ts';
 import { callerOf, requestedApp } from '#modules/dify/dify.routes.ts';
 import { GENERATIONS, relayGeneration, type DifyCallDeps } from '#modules/dify/dify-calls.ts';
 import type { DifyConversationRow, DifyMessageRow } from '#modules/dify/dify.tables.ts';
+import { principalOf } from '#core/http/principal.ts';
 
 /**
  * Seed 002 (Dify ReChat): streaming chat and conversations on the local store the Dify proxy keeps
@@ -98,7 +99,7 @@ export function registerRechatChatRoutes(app: App, deps: RechatChatDeps): void {
   });
 
   app.get('/api/v1/conversations', { config, schema: { tags, security, summary: 'The caller’s conversations, newest first', querystring: ListQuery, response: { 200: Type.Array(ConversationView) } } }, async (request) => {
-    const rows = await dify.records.conversations(request.principal!.userId, { limit: request.query.skip + request.query.limit, order: '-updated_at' });
+    const rows = await dify.records.conversations(principalOf(request).userId, { limit: request.query.skip + request.query.limit, order: '-updated_at' });
     return rows.slice(request.query.skip).map(conversationView);
   });
 

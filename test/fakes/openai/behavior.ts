@@ -58,6 +58,11 @@ export interface Behavior {
   chunks?: number;
   /** Report exactly these numbers (zeros included), or `none` to leave usage out entirely. */
   usage?: FakeUsage | 'none';
+  /**
+   * Report this usage object as it is written (JSON), in place of the counted one: what a misbehaving
+   * compatible upstream sends (`{"prompt_tokens":5.5,"completion_tokens":"abc"}`).
+   */
+  rawUsage?: string;
   /** Streams: where usage goes (default `chunk`). */
   usageIn?: UsagePlacement;
 }
@@ -120,6 +125,16 @@ const PARSERS: Record<string, Parser> = {
     return { chunks: n };
   },
   usage: (v, k) => ({ usage: usage(v, k) }),
+  'raw-usage': (v, k) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text(v, k));
+    } catch {
+      throw new FakeBehaviorError(`fake: ${k} is a JSON object, got ${JSON.stringify(v)}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new FakeBehaviorError(`fake: ${k} is a JSON object, got ${JSON.stringify(v)}`);
+    return { rawUsage: v! };
+  },
   'usage-in': (v, k) => {
     if (v === 'chunk' || v === 'last-content' || v === 'finish') return { usageIn: v };
     throw new FakeBehaviorError(`fake: ${k} is chunk|last-content|finish, got ${JSON.stringify(v)}`);

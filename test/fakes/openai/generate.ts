@@ -202,7 +202,8 @@ export function chatCompletion(body: Body, behavior: Behavior, models: ReadonlyM
       model,
       choices: [{ index: 0, message, logprobs: null, finish_reason: finish }],
     };
-    if (usage) result.usage = chatUsage(usage);
+    if (behavior.rawUsage !== undefined) result.usage = JSON.parse(behavior.rawUsage) as unknown;
+    else if (usage) result.usage = chatUsage(usage);
     result.service_tier = 'default';
     result.system_fingerprint = SYSTEM_FINGERPRINT;
     return { kind: 'json', body: JSON.stringify(result) };
@@ -211,7 +212,7 @@ export function chatCompletion(body: Body, behavior: Behavior, models: ReadonlyM
   const choice = (delta: string, reason: string | null) => `{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${reason === null ? 'null' : `"${reason}"`}}`;
   const choices = [choice(head, null), ...pieces.map((p) => choice(piece(p), null)), choice('{}', finish)];
   const prefix = `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"service_tier":"default","system_fingerprint":"${SYSTEM_FINGERPRINT}","choices":`;
-  const usageJson = usage && JSON.stringify(chatUsage(usage));
+  const usageJson = behavior.rawUsage ?? (usage && JSON.stringify(chatUsage(usage)));
   return { kind: 'stream', events: streamEvents(prefix, choices, usageJson, usageIndex(behavior, choices.length, 1), includeUsage(body)) };
 }
 
@@ -245,11 +246,12 @@ export function textCompletion(body: Body, behavior: Behavior, models: ReadonlyM
       model,
       choices: [{ text: r.text, index: 0, logprobs: null, finish_reason: finish }],
     };
-    if (usage) result.usage = usage;
+    if (behavior.rawUsage !== undefined) result.usage = JSON.parse(behavior.rawUsage) as unknown;
+    else if (usage) result.usage = usage;
     return { kind: 'json', body: JSON.stringify(result) };
   }
   const choice = (text: string, reason: string | null) => `{"text":${JSON.stringify(text)},"index":0,"logprobs":null,"finish_reason":${reason === null ? 'null' : `"${reason}"`}}`;
   const choices = [...r.pieces.map((p) => choice(p, null)), choice('', finish)];
   const prefix = `data: {"id":"${id}","object":"text_completion","created":${created},"model":${JSON.stringify(model)},"choices":`;
-  return { kind: 'stream', events: streamEvents(prefix, choices, usage && JSON.stringify(usage), usageIndex(behavior, choices.length, 0), includeUsage(body)) };
+  return { kind: 'stream', events: streamEvents(prefix, choices, behavior.rawUsage ?? (usage && JSON.stringify(usage)), usageIndex(behavior, choices.length, 0), includeUsage(body)) };
 }

@@ -76,7 +76,7 @@ function expectedCharge(c: FaultCase, read: ReadStream | undefined): { input: nu
     case 'reported':
       return { input: c.bill.input, output: c.bill.output };
     case 'counted':
-      // A stream cut before any content reached the client produced nothing: that failure is free (rule 5).
+      // A stream cut before any content reached the client produced nothing: that failure is free (docs/money.md, rule 5).
       if (c.ends === 'error-event' && !read?.content) return 'free';
       return { input: countPromptTokens(MESSAGES), output: countTextTokens(read?.content ?? '') };
     case 'as-streamed':

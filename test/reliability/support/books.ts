@@ -10,7 +10,7 @@ import { PRICE } from './pricing.ts';
 export const DIFY_MODEL = 'dify:dify (from environment)';
 export const DIFY_PRICE = { input: PRICE.input, output: PRICE.output, perCall: PRICE.perRequest };
 
-/** What a Dify chat that used `input` and `output` tokens costs at DIFY_PRICE (money rule 4: rounded up). */
+/** What a Dify chat that used `input` and `output` tokens costs at DIFY_PRICE (docs/money.md, rule 4: rounded up). */
 export function difyChargeFor(input: number, output: number): number {
   return Math.ceil((DIFY_PRICE.perCall * 1000 + input * DIFY_PRICE.input + output * DIFY_PRICE.output) / 1000);
 }
@@ -34,7 +34,7 @@ function groupSum<T>(rows: T[], key: (row: T) => string, value: (row: T) => numb
 }
 
 /**
- * The money rules, read straight from the tables (DESIGN.md rules 1-3 and 6, docs/decisions.md):
+ * The money rules, read straight from the tables (docs/money.md rules 1-3 and 7, docs/decisions.md):
  * every balance equals its ledger and is never below zero unless a settle overshot its hold; `held` is
  * exactly what open holds keep aside; every settled hold that charged has exactly one ledger row and
  * no other hold has one; the usage records and the usage ledger agree; each check-in day and each

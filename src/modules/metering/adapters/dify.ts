@@ -113,7 +113,7 @@ export function difyCall(deps: DifyCallDeps, request: DifyRequest): PaidCall<Dif
       let answer: BlockingAnswer = {};
       try {
         const value: unknown = JSON.parse(text);
-        if (typeof value === 'object' && value !== null) answer = value as BlockingAnswer;
+        if (typeof value === 'object' && value !== null) answer = value;
       } catch {
         // not JSON: billed by counting, passed on as it came
       }

@@ -94,7 +94,7 @@ function readWholeText(text: string, endpoint: TextEndpoint): WholeReading {
   let parsed: TextAnswer = {};
   try {
     const value: unknown = JSON.parse(text);
-    if (typeof value === 'object' && value !== null) parsed = value as TextAnswer;
+    if (typeof value === 'object' && value !== null) parsed = value;
   } catch {
     // Not JSON: billed by counting, passed on as it came.
   }
