@@ -4,6 +4,7 @@ import * as credits from './20261122_0002_credits.ts';
 import * as checkinsRedeem from './20261122_0003_checkins_redeem.ts';
 import * as gateway from './20261122_0004_gateway.ts';
 import * as dify from './20261122_0005_dify.ts';
+import * as meteringLimits from './20261202_0006_metering_limits.ts';
 
 /** Every migration, in order. Append only: never edit or reorder one that has landed. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '20261122_0003_checkins_redeem': checkinsRedeem,
   '20261122_0004_gateway': gateway,
   '20261122_0005_dify': dify,
+  '20261202_0006_metering_limits': meteringLimits,
 };

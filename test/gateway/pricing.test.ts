@@ -8,6 +8,7 @@ interface PriceEntry {
   output: number;
   perRequest: number;
   perImage: number;
+  maxOutputTokens: number | null;
   source: 'admin' | 'default';
 }
 
@@ -35,10 +36,10 @@ describe.each(backends())('pricing on $label', (backend) => {
   const remove = (model: string, token = g.admin) => call(g.t.app, 'DELETE', `/api/admin/pricing/${encodeURIComponent(model)}`, { token });
 
   it('PUT, GET and DELETE prices; the shipped default comes back when the admin price goes', async () => {
-    expect((await prices()).find((p) => p.model === 'gpt-4o')).toEqual({ model: 'gpt-4o', input: 2.5, output: 10, perRequest: 0, perImage: 0, source: 'default' });
+    expect((await prices()).find((p) => p.model === 'gpt-4o')).toEqual({ model: 'gpt-4o', input: 2.5, output: 10, perRequest: 0, perImage: 0, maxOutputTokens: 16384, source: 'default' });
     const res = await put('gpt-4o', { input: 1.25, output: 3.5, perRequest: 0.002 });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ model: 'gpt-4o', input: 1.25, output: 3.5, perRequest: 0.002, perImage: 0, source: 'admin' });
+    expect(res.json()).toEqual({ model: 'gpt-4o', input: 1.25, output: 3.5, perRequest: 0.002, perImage: 0, maxOutputTokens: 16384, source: 'admin' });
     expect((await prices()).find((p) => p.model === 'gpt-4o')).toEqual(res.json());
     expect((await remove('gpt-4o')).statusCode).toBe(204);
     expect((await prices()).find((p) => p.model === 'gpt-4o')!.source).toBe('default');
@@ -47,7 +48,8 @@ describe.each(backends())('pricing on $label', (backend) => {
 
   it('refuses bad price bodies and non-admins, writing nothing', async () => {
     const before = await prices();
-    for (const body of [{}, { input: -1 }, { input: 'cheap' }, { input: 1, bonus: 2 }, { output: 2_000_000 }]) {
+    const badMaxima = [0, -1, 1.5, '4096', 10_000_001, true, {}].map((maxOutputTokens) => ({ input: 1, maxOutputTokens }));
+    for (const body of [{}, { input: -1 }, { input: 'cheap' }, { input: 1, bonus: 2 }, { output: 2_000_000 }, ...badMaxima]) {
       expect((await put('gpt-4o', body)).statusCode, JSON.stringify(body)).toBe(400);
     }
     const user = await registerUser(g.t);
@@ -56,6 +58,71 @@ describe.each(backends())('pricing on $label', (backend) => {
     expect((await call(g.t.app, 'GET', '/api/admin/pricing', { token: user.accessToken })).statusCode).toBe(403);
     expect((await call(g.t.app, 'GET', '/api/admin/pricing')).statusCode).toBe(401);
     expect(await prices()).toEqual(before);
+  });
+
+  it('lists the most output tokens of every shipped model: their vendors\' figures, none for embeddings and images', async () => {
+    // gpt-4o-mini has an admin price here (the gateway's), which sets no maximum of its own.
+    const listed = new Map((await prices()).map((p) => [p.model, p.maxOutputTokens]));
+    expect(Object.fromEntries(listed)).toEqual({
+      'gpt-5': 128000,
+      'gpt-5-mini': 128000,
+      'gpt-5-nano': 128000,
+      'gpt-4.1': 32768,
+      'gpt-4.1-mini': 32768,
+      'gpt-4.1-nano': 32768,
+      'gpt-4o': 16384,
+      'gpt-4o-mini': 16384,
+      o3: 100000,
+      'o3-mini': 100000,
+      'o4-mini': 100000,
+      'gpt-4-turbo': 4096,
+      'gpt-3.5-turbo': 4096,
+      'gpt-3.5-turbo-instruct': 4096,
+      'text-embedding-3-small': null,
+      'text-embedding-3-large': null,
+      'text-embedding-ada-002': null,
+      'dall-e-3': null,
+      'dall-e-2': null,
+      'gpt-image-1': null,
+    });
+  });
+
+  it("an admin sets a model's most output tokens; without one it takes the model's shipped figure, then the `*` row's, then none", async () => {
+    const stored = async (model: string) =>
+      (await g.t.app.services.database.db.selectFrom('model_prices').select('max_output_tokens').where('model', '=', model).executeTakeFirst())?.max_output_tokens;
+    const listed = async (model: string) => (await prices()).find((p) => p.model === model)?.maxOutputTokens;
+
+    // Set, listed, kept in the table, and what a call of the model is priced with.
+    const set = await put('gpt-4o', { input: 1, output: 2, maxOutputTokens: 50_000 });
+    expect(set.statusCode, set.body).toBe(200);
+    expect(set.json()).toMatchObject({ model: 'gpt-4o', maxOutputTokens: 50_000, source: 'admin' });
+    expect(await listed('gpt-4o')).toBe(50_000);
+    expect(await stored('gpt-4o')).toBe(50_000);
+    expect(g.t.app.services.pricing.priceOf('gpt-4o')).toMatchObject({ input: 1, output: 2, maxOutputTokens: 50_000 });
+    expect((await put('gpt-4o', { input: 1, maxOutputTokens: 10_000_000 })).json()).toMatchObject({ maxOutputTokens: 10_000_000 });
+
+    // Null, or absent: the row keeps none, and the shipped figure of the model applies again.
+    for (const body of [{ input: 1, maxOutputTokens: null }, { input: 1 }]) {
+      expect((await put('gpt-4o', body)).json(), JSON.stringify(body)).toMatchObject({ maxOutputTokens: 16384, source: 'admin' });
+      expect(await stored('gpt-4o')).toBeNull();
+      expect(await listed('gpt-4o')).toBe(16384);
+    }
+
+    // A model Tollgate ships nothing for has none, until the `*` row has one; its own figure wins over that.
+    expect((await put('house-model', { input: 1 })).json()).toMatchObject({ maxOutputTokens: null });
+    expect((await put('*', { input: 1, maxOutputTokens: 8_000 })).json()).toMatchObject({ model: '*', maxOutputTokens: 8_000 });
+    expect(await listed('house-model')).toBe(8_000);
+    expect(g.t.app.services.pricing.priceOf('unlisted-model')?.maxOutputTokens).toBe(8_000);
+    expect(await listed('gpt-4o'), "a model's shipped figure comes before the `*` row's").toBe(16384);
+    expect((await put('house-model', { input: 1, maxOutputTokens: 2_000 })).json()).toMatchObject({ maxOutputTokens: 2_000 });
+    expect((await put('house-model', { input: 1 })).json(), 'the answer of a PUT applies the `*` row too').toMatchObject({ maxOutputTokens: 8_000 });
+
+    expect((await remove('*')).statusCode).toBe(204);
+    expect(await listed('house-model')).toBeNull();
+    expect(await listed('*')).toBeUndefined();
+    expect((await remove('house-model')).statusCode).toBe(204);
+    expect((await remove('gpt-4o')).statusCode).toBe(204);
+    expect(await listed('gpt-4o')).toBe(16384);
   });
 
   it('a model without a price is refused with model_not_priced, unless the default `*` is priced', async () => {

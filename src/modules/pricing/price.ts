@@ -6,6 +6,15 @@ export interface Price {
   perImage: number;
 }
 
+/**
+ * A model's price as the pricing table gives it: the rates, and the most output tokens one answer of
+ * the model can have (null: not known). A call that sets no output limit may produce that many, so it
+ * is what the call's hold must cover (docs/money.md, 6. No balance below zero).
+ */
+export interface ModelPrice extends Price {
+  maxOutputTokens: number | null;
+}
+
 export interface Usage {
   inputTokens: number;
   outputTokens: number;
@@ -23,8 +32,9 @@ export function fromMicro(micro: number): number {
 }
 
 /**
- * Money rule 4: perRequest + input × price/1000 + output × price/1000 (+ images × perImage), times the
- * multiplier (in thousandths: 1000 = ×1), rounded UP to whole credits. Exact integer arithmetic.
+ * The price of a call (docs/money.md, 4. Price): perRequest + input × price/1000 + output × price/1000
+ * (+ images × perImage), times the multiplier (in thousandths: 1000 = ×1), rounded UP to whole
+ * credits. Exact integer arithmetic.
  */
 export function chargeFor(price: Price, usage: Usage, multiplierPermille: number): number {
   const perThousand =

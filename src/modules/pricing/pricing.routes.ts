@@ -4,6 +4,9 @@ import type { App } from '#core/http/route-config.ts';
 import { DEFAULT_MODEL, type PricingService } from './pricing.service.ts';
 
 const Credits = Type.Number({ minimum: 0, maximum: 1_000_000, description: 'Credits; kept to six decimals' });
+const MaxOutputTokens = Type.Union([Type.Integer({ minimum: 1, maximum: 10_000_000 }), Type.Null()], {
+  description: 'The most output tokens one answer of the model can have; null or absent: the shipped default of the model, else that of `*`',
+});
 
 const PriceBody = Type.Object(
   {
@@ -11,8 +14,9 @@ const PriceBody = Type.Object(
     output: Type.Optional(Credits),
     perRequest: Type.Optional(Credits),
     perImage: Type.Optional(Credits),
+    maxOutputTokens: Type.Optional(MaxOutputTokens),
   },
-  { additionalProperties: false, minProperties: 1, description: 'Credits per 1,000 input/output tokens, per request and per image' },
+  { additionalProperties: false, minProperties: 1, description: 'Credits per 1,000 input/output tokens, per request and per image (absent: 0), and the most output tokens of one answer' },
 );
 
 const PriceEntry = Type.Object({
@@ -21,6 +25,7 @@ const PriceEntry = Type.Object({
   output: Type.Number(),
   perRequest: Type.Number(),
   perImage: Type.Number(),
+  maxOutputTokens: Type.Union([Type.Integer(), Type.Null()], { description: 'The maximum that applies (the admin\'s, else the default); null: not known' }),
   source: Type.Union([Type.Literal('admin'), Type.Literal('default')]),
 });
 
@@ -43,9 +48,8 @@ export function registerPricingRoutes(app: App, pricing: PricingService): void {
     { config, schema: { tags, security, summary: `Set a model's price (${DEFAULT_MODEL} = the default for unpriced models)`, params: ModelParams, body: PriceBody, response: { 200: PriceEntry } } },
     async (request) => {
       const { model } = request.params;
-      const { input = 0, output = 0, perRequest = 0, perImage = 0 } = request.body;
-      await pricing.set(model, { input, output, perRequest, perImage });
-      return { model, input, output, perRequest, perImage, source: 'admin' as const };
+      const { input = 0, output = 0, perRequest = 0, perImage = 0, maxOutputTokens = null } = request.body;
+      return pricing.set(model, { input, output, perRequest, perImage, maxOutputTokens });
     },
   );
 

@@ -10,6 +10,8 @@ export interface ModelPricesTable {
   output_micro: number;
   per_request_micro: number;
   per_image_micro: number;
+  /** The most output tokens one answer of the model can have; null takes the shipped default (see PricingService). */
+  max_output_tokens: number | null;
   updated_at: number;
 }
 
