@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '#core/config.ts';
 import { MemoryStore, RedisStore, type KeyValueStore } from '#core/kv.ts';
 import { closedPort } from '#test/fakes/silent.ts';
-import { availableKvKinds, clearRedisPrefix, uniquePrefix } from '#test/helpers/kv.ts';
+import { availableKvKinds, clearRedisPrefix, commandsSent, rawRedis, uniquePrefix } from '#test/helpers/kv.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let keyCounter = 0;
@@ -243,6 +243,72 @@ describe.each(availableKvKinds())('KeyValueStore contract on %s', (kind) => {
       await other.close();
       if (kind === 'redis') await clearRedisPrefix(redisUrl!, otherPrefix);
     }
+  });
+});
+
+describe.runIf(process.env.TEST_REDIS_URL)('RedisStore scripts', () => {
+  const url = process.env.TEST_REDIS_URL!;
+  const prefix = uniquePrefix();
+  const T0 = 1_700_000_000_000;
+  let kv: RedisStore;
+  beforeAll(async () => {
+    kv = await RedisStore.connect(url, prefix);
+  });
+  afterAll(async () => {
+    await kv.close();
+    await clearRedisPrefix(url, prefix);
+  });
+
+  /** One call of each script, checked; returns what each answered. */
+  const runEachScript = async (tag: string) => {
+    const [requests, slots, code] = [freshKey(`${tag}-rpm`), freshKey(`${tag}-slots`), freshKey(`${tag}-code`)];
+    await kv.set(code, 'mine', 60_000);
+    const taking = await kv.takeAll(
+      [
+        { kind: 'counter', key: requests, amount: 1, limit: 5, ttlMs: 60_000 },
+        { kind: 'counter', key: `${requests}:tokens`, amount: 40, limit: 100, ttlMs: 60_000 },
+        { kind: 'slot', key: slots, slotId: 'a', limit: 2, maxAgeMs: 60_000 },
+      ],
+      T0,
+    );
+    await kv.renewSlot(slots, 'a', T0 + 59_000, 60_000);
+    const deleted = await kv.deleteIfEquals(code, 'mine');
+    // The renewed slot still counts a minute after it was first taken.
+    const after = await kv.takeAll([{ kind: 'slot', key: slots, slotId: 'b', limit: 1, maxAgeMs: 60_000 }], T0 + 60_500);
+    return { taking, deleted, after, keys: { requests, slots, code } };
+  };
+  const expected = { taking: { refused: -1, values: [1, 40, 1] }, deleted: true, after: { refused: 0, values: [2] } };
+  const names = (commands: string[][]) => commands.map((args) => args[0]!.toLowerCase());
+
+  it('runs each script by its SHA in one command: a takeAll of several counters and a slot is one EVALSHA', async () => {
+    await runEachScript('warm'); // the first use on a connection sends the scripts whole
+    let result: Awaited<ReturnType<typeof runEachScript>> | undefined;
+    const sent = await commandsSent(url, kv.client, async () => {
+      result = await runEachScript('sha');
+    });
+    expect(result).toMatchObject(expected);
+    expect(names(sent)).toEqual(['set', 'evalsha', 'evalsha', 'evalsha', 'evalsha']);
+    // The keys carry the store's prefix, the whole take in the one command.
+    expect(sent[1]!.slice(2, 6)).toEqual(['3', `${prefix}${result!.keys.requests}`, `${prefix}${result!.keys.requests}:tokens`, `${prefix}${result!.keys.slots}`]);
+  });
+
+  it('after SCRIPT FLUSH (NOSCRIPT) every script still runs, sent whole once, then by SHA again', async () => {
+    await runEachScript('before-flush');
+    const admin = await rawRedis(url);
+    try {
+      await admin.script('FLUSH');
+    } finally {
+      await admin.quit();
+    }
+    let result: Awaited<ReturnType<typeof runEachScript>> | undefined;
+    const sent = await commandsSent(url, kv.client, async () => {
+      result = await runEachScript('flushed');
+    });
+    expect(result).toMatchObject(expected);
+    // Each script is asked for by SHA, refused (NOSCRIPT), and sent whole; the last one is known by then.
+    expect(names(sent)).toEqual(['set', 'evalsha', 'eval', 'evalsha', 'eval', 'evalsha', 'eval', 'evalsha']);
+    const again = await commandsSent(url, kv.client, () => runEachScript('by-sha'));
+    expect(names(again)).toEqual(['set', 'evalsha', 'evalsha', 'evalsha', 'evalsha']);
   });
 });
 

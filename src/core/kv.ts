@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ConfigError, maskUrl } from './config.ts';
 
@@ -201,37 +200,19 @@ export class MemoryStore implements KeyValueStore {
   }
 }
 
-/** A Lua script, run by its SHA1 (sent whole only when the server does not have it, e.g. after a restart). */
-class LuaScript {
-  private readonly sha: string;
-
-  constructor(private readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
-  }
-
-  async run(client: Redis, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
-    try {
-      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error as Error).message.includes('NOSCRIPT')) throw error;
-      return client.eval(this.source, keys.length, ...keys, ...args);
-    }
-  }
-}
-
-const DELETE_IF_EQUALS = new LuaScript(`if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`);
+const DELETE_IF_EQUALS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 /** KEYS[1] a slot set; ARGV now (ms), slot id, max age (ms): a slot still there starts its age again. */
-const RENEW_SLOT = new LuaScript(`
+const RENEW_SLOT = `
 if redis.call('zadd', KEYS[1], 'XX', 'CH', ARGV[1], ARGV[2]) == 1 then redis.call('pexpire', KEYS[1], ARGV[3]) end
-return 0`);
+return 0`;
 
 /**
  * KEYS: the counters and slot sets; ARGV: now (ms), then four per key: 'c', amount, limit, TTL (ms)
  * for a counter, 's', slot id, limit, max age (ms) for a slot set. Returns {refused (1-based, 0 for
  * none), values}: see KeyValueStore.takeAll.
  */
-const TAKE_ALL = new LuaScript(`
+const TAKE_ALL = `
 local now = tonumber(ARGV[1])
 local values = {}
 for i, key in ipairs(KEYS) do
@@ -255,12 +236,34 @@ for i, key in ipairs(KEYS) do
   end
   redis.call('pexpire', key, ARGV[at + 3])
 end
-return {0, values}`);
+return {0, values}`;
+
+/**
+ * The scripts above as commands of one client (ioredis `defineCommand`): each runs by its SHA1 in one
+ * round trip, and is sent whole only when the server does not have it (first use on a connection, or
+ * NOSCRIPT after a restart or SCRIPT FLUSH). Keys get the client's prefix like any command's.
+ */
+interface ScriptCommands {
+  deleteIfEqualsScript(key: string, value: string): Promise<number>;
+  renewSlotScript(key: string, nowMs: number, slotId: string, maxAgeMs: number): Promise<number>;
+  /** The number of keys first, then the keys, then the arguments. */
+  takeAllScript(keyCount: number, ...keysThenArgs: Array<string | number>): Promise<[number, number[]]>;
+}
+
+function defineScripts(client: Redis): ScriptCommands {
+  client.defineCommand('deleteIfEqualsScript', { numberOfKeys: 1, lua: DELETE_IF_EQUALS });
+  client.defineCommand('renewSlotScript', { numberOfKeys: 1, lua: RENEW_SLOT });
+  client.defineCommand('takeAllScript', { lua: TAKE_ALL });
+  return client as unknown as ScriptCommands;
+}
 
 export class RedisStore implements KeyValueStore {
   readonly kind = 'redis';
+  private readonly scripts: ScriptCommands;
 
-  constructor(readonly client: Redis) {}
+  constructor(readonly client: Redis) {
+    this.scripts = defineScripts(client);
+  }
 
   /**
    * Connects or fails at once with a message naming REDIS_URL (and stops retrying). Later
@@ -305,7 +308,7 @@ export class RedisStore implements KeyValueStore {
   }
 
   async deleteIfEquals(key: string, value: string) {
-    return (await DELETE_IF_EQUALS.run(this.client, [key], [value])) === 1;
+    return (await this.scripts.deleteIfEqualsScript(key, value)) === 1;
   }
 
   async increment(key: string, ttlMs: number, by = 1) {
@@ -321,11 +324,7 @@ export class RedisStore implements KeyValueStore {
       if (take.kind === 'counter') args.push('c', take.amount, take.limit, Math.round(take.ttlMs));
       else args.push('s', take.slotId, take.limit, Math.round(take.maxAgeMs));
     }
-    const [refused, values] = (await TAKE_ALL.run(
-      this.client,
-      takes.map((take) => take.key),
-      args,
-    )) as [number, number[]];
+    const [refused, values] = await this.scripts.takeAllScript(takes.length, ...takes.map((take) => take.key), ...args);
     return { refused: refused - 1, values };
   }
 
@@ -334,7 +333,7 @@ export class RedisStore implements KeyValueStore {
   }
 
   async renewSlot(key: string, slotId: string, nowMs: number, maxAgeMs: number) {
-    await RENEW_SLOT.run(this.client, [key], [Math.round(nowMs), slotId, Math.round(maxAgeMs)]);
+    await this.scripts.renewSlotScript(key, Math.round(nowMs), slotId, Math.round(maxAgeMs));
   }
 
   async ttl(key: string) {
