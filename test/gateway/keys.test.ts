@@ -219,6 +219,25 @@ describe.each(backends())('API-key guessing on $label', (backend) => {
     // Another address is not affected.
     expect((await chat(`sk-made-up-elsewhere-${Date.now()}`, '203.0.113.9')).statusCode).toBe(401);
   });
+
+  it('a locked IP is told how long it stays refused, by the clock, and may try again once the window has passed', async () => {
+    const ip = '203.0.113.20';
+    const madeUp = `sk-made-up-again-${Date.now()}`;
+    // The same unknown key again and again is a guess each time, though it is remembered as unknown.
+    for (let i = 0; i < 3; i++) expect((await chat(madeUp, ip)).statusCode).toBe(401);
+    const refused = await chat(madeUp, ip);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('600');
+    // A real key not in use yet is not tried from there either.
+    const c = await newCaller(g);
+    expect((await chat(c.secret, ip)).statusCode).toBe(429);
+
+    g.t.clock.advance(599_000);
+    expect((await chat(madeUp, ip)).headers['retry-after']).toBe('1');
+    g.t.clock.advance(1_000);
+    expect((await chat(c.secret, ip)).statusCode).toBe(200);
+    expect((await chat(madeUp, ip)).statusCode).toBe(401);
+  });
 });
 
 describe('KeyCache', () => {

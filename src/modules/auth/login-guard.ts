@@ -1,3 +1,4 @@
+import { AttemptLimiter, type AttemptRule, type Subject } from '#core/attempts.ts';
 import type { Clock } from '#core/clock.ts';
 import type { Config } from '#core/config.ts';
 import { AppError } from '#core/errors.ts';
@@ -24,50 +25,57 @@ export interface CaptchaAnswer {
  * An attempt is counted before the password is checked, so parallel guesses cannot slip past the lock.
  */
 export class LoginGuard {
+  private readonly attempts: AttemptLimiter;
+  private readonly perEmail: AttemptRule;
+  /** An IP is never locked (a shared NAT would lock out innocent users): its count only asks for a captcha. */
+  private readonly perIp: AttemptRule;
+
   constructor(
-    private readonly kv: KeyValueStore,
+    kv: KeyValueStore,
     private readonly captcha: CaptchaService,
     private readonly config: Config,
-    private readonly clock: Clock,
-  ) {}
-
-  private keys(email: string | undefined, ip: string) {
-    return {
-      email: email === undefined ? undefined : `login:fail:email:${email}`,
-      ip: `login:fail:ip:${ip}`,
-      lock: email === undefined ? undefined : `login:lock:${email}`,
-    };
+    clock: Clock,
+  ) {
+    this.attempts = new AttemptLimiter(kv, clock);
+    const windowMs = config.LOGIN_FAILURE_WINDOW * 1000;
+    // A lock leaves the count just below the limit: after it a captcha is still required and the next failure locks again.
+    const lock = { after: config.LOGIN_LOCK_AFTER, ms: config.LOGIN_LOCK_MINUTES * 60_000, countAfter: config.LOGIN_LOCK_AFTER - 1 };
+    this.perEmail = { name: 'login:email', windowMs, lock };
+    this.perIp = { name: 'login:ip', windowMs };
   }
 
-  private async lockedFor(lockKey: string | undefined): Promise<number> {
-    if (!lockKey) return 0;
-    const until = Number((await this.kv.get(lockKey)) ?? 0);
-    return Math.max(0, until - this.clock.now());
+  private email(email: string): Subject {
+    return { rule: this.perEmail, id: email };
+  }
+
+  private ip(ip: string): Subject {
+    return { rule: this.perIp, id: ip };
   }
 
   async status(email: string | undefined, ip: string): Promise<LoginStatus> {
-    const keys = this.keys(email, ip);
     const [emailFailures, ipFailures, lockedMs] = await Promise.all([
-      keys.email ? this.kv.get(keys.email) : null,
-      this.kv.get(keys.ip),
-      this.lockedFor(keys.lock),
+      email === undefined ? 0 : this.attempts.failures(this.email(email)),
+      this.attempts.failures(this.ip(ip)),
+      email === undefined ? 0 : this.attempts.lockedFor(this.email(email)),
     ]);
-    // While locked the stored count already stands at LOGIN_LOCK_AFTER - 1 (see lock()); the user has failed LOGIN_LOCK_AFTER times.
-    const emailCount = lockedMs > 0 ? Math.max(Number(emailFailures ?? 0), this.config.LOGIN_LOCK_AFTER) : Number(emailFailures ?? 0);
-    const failureCount = email === undefined ? Number(ipFailures ?? 0) : emailCount;
-    const worst = Math.max(Number(emailFailures ?? 0), Number(ipFailures ?? 0));
+    // While locked the stored count stands at LOGIN_LOCK_AFTER - 1 (see the rule); the user has failed LOGIN_LOCK_AFTER times.
+    const emailCount = lockedMs > 0 ? Math.max(emailFailures, this.config.LOGIN_LOCK_AFTER) : emailFailures;
     return {
-      requiresCaptcha: worst >= this.config.LOGIN_CAPTCHA_AFTER,
+      requiresCaptcha: Math.max(emailFailures, ipFailures) >= this.config.LOGIN_CAPTCHA_AFTER,
       isLocked: lockedMs > 0,
-      failureCount,
+      failureCount: email === undefined ? ipFailures : emailCount,
       remainingLockTime: Math.ceil(lockedMs / 1000),
     };
   }
 
-  /** Refuses a locked account or a missing/wrong captcha, then counts the attempt as a failure in advance. */
+  /**
+   * Refuses a locked account or a missing/wrong captcha, then counts the attempt as a failure in
+   * advance. Returns the email's count with this attempt.
+   */
   async beginAttempt(email: string, ip: string, answer: CaptchaAnswer): Promise<number> {
-    const keys = this.keys(email, ip);
-    await this.refuseIfLocked(keys.lock!);
+    const account = this.email(email);
+    const lockedMs = await this.attempts.lockedFor(account);
+    if (lockedMs > 0) throw locked(lockedMs);
     const status = await this.status(email, ip);
     if (status.requiresCaptcha) {
       if (!answer.captchaSessionId || !answer.captchaCode) throw new AppError('CAPTCHA_REQUIRED', {}, { requiresCaptcha: true });
@@ -75,53 +83,30 @@ export class LoginGuard {
         throw new AppError('CAPTCHA_INVALID', {}, { requiresCaptcha: true });
       }
     }
-    const windowMs = this.config.LOGIN_FAILURE_WINDOW * 1000;
-    const [attempt] = await Promise.all([this.kv.increment(keys.email!, windowMs), this.kv.increment(keys.ip, windowMs)]);
-    // Parallel guesses beyond the limit are refused without touching the password.
-    if (attempt > this.config.LOGIN_LOCK_AFTER) await this.lock(email);
-    // Checked again after counting: a parallel attempt may have locked the account (and restarted the
-    // count) since the first check, and a locked account must not get its password checked.
-    await this.refuseIfLocked(keys.lock!);
-    return attempt;
+    const admission = await this.attempts.begin([account, this.ip(ip)]);
+    // Refused: the account was locked meanwhile, or attempts still running fill the limit; then this
+    // one locks it. Either way its password is not checked.
+    if (!admission.admitted) throw locked(await this.attempts.lock(account));
+    return admission.attempt.counts[0]!;
   }
 
-  /** The attempt failed; at the limit the account locks and this answer already says so. */
+  /** The attempt (the email's count `attempt`) failed; at the limit the account locks and this answer already says so. */
   async failed(email: string, attempt: number): Promise<never> {
-    if (attempt >= this.config.LOGIN_LOCK_AFTER) {
-      await this.lock(email);
-      await this.refuseIfLocked(this.keys(email, '').lock!);
-    }
+    if (attempt >= this.config.LOGIN_LOCK_AFTER) throw locked(await this.attempts.lock(this.email(email)));
     throw new AppError('INVALID_CREDENTIALS');
   }
 
   async succeeded(email: string, ip: string): Promise<void> {
-    const keys = this.keys(email, ip);
-    await this.kv.del(keys.email!, keys.ip);
+    await this.attempts.forgetFailures(this.email(email), this.ip(ip));
   }
 
   /** After a password reset the owner has proven control of the email: clear the lock and count. */
   async clear(email: string): Promise<void> {
-    const keys = this.keys(email, '');
-    await this.kv.del(keys.email!, keys.lock!);
+    await Promise.all([this.attempts.forgetFailures(this.email(email)), this.attempts.unlock(this.email(email))]);
   }
+}
 
-  /**
-   * Locks the account unless it is locked already. The count restarts just below the limit, so after
-   * the lock ends a captcha is still required and the next failure locks again.
-   */
-  private async lock(email: string): Promise<void> {
-    const keys = this.keys(email, '');
-    if ((await this.lockedFor(keys.lock)) > 0) return;
-    const ms = this.config.LOGIN_LOCK_MINUTES * 60_000;
-    await this.kv.set(keys.lock!, String(this.clock.now() + ms), ms);
-    await this.kv.set(keys.email!, String(this.config.LOGIN_LOCK_AFTER - 1), this.config.LOGIN_FAILURE_WINDOW * 1000);
-  }
-
-  private async refuseIfLocked(lockKey: string): Promise<void> {
-    const remaining = await this.lockedFor(lockKey);
-    if (remaining > 0) {
-      const minutes = Math.max(1, Math.ceil(remaining / 60_000));
-      throw new AppError('ACCOUNT_LOCKED', { minutes }, { remainingLockTime: Math.ceil(remaining / 1000) }, Math.ceil(remaining / 1000));
-    }
-  }
+function locked(ms: number): AppError {
+  const seconds = Math.ceil(ms / 1000);
+  return new AppError('ACCOUNT_LOCKED', { minutes: Math.max(1, Math.ceil(ms / 60_000)) }, { remainingLockTime: seconds }, seconds);
 }

@@ -1,10 +1,12 @@
+import { AttemptLimiter, type Attempt, type AttemptRule, type Subject } from '#core/attempts.ts';
+import type { Clock } from '#core/clock.ts';
 import { AppError } from '#core/errors.ts';
 import type { KeyValueStore } from '#core/kv.ts';
 
 export interface GuessLimits {
-  /** Unknown keys one client IP may present within `windowMs` before it is refused. */
+  /** Unknown keys one client IP may present within `windowMs`; the one that reaches it locks the IP. */
   maxFailuresPerIp: number;
-  /** How long a failure is remembered; every new attempt from a refused IP starts it again. */
+  /** How long a failure is remembered (each new one starts it again), and how long a lock lasts. */
   windowMs: number;
 }
 
@@ -18,25 +20,38 @@ export const DEFAULT_GUESS_LIMITS: GuessLimits = { maxFailuresPerIp: 30, windowM
  * guesses cannot slip past the limit, and given back when the key turns out to exist.
  */
 export class KeyGuessGuard {
-  constructor(
-    private readonly store: KeyValueStore,
-    private readonly limits: GuessLimits,
-  ) {}
+  private readonly attempts: AttemptLimiter;
+  private readonly perIp: AttemptRule;
 
-  /** Counts one attempt from `ip`; API_KEY_GUESSING (with Retry-After) when the IP is over its limit. */
-  async begin(ip: string): Promise<void> {
-    const key = counterOf(ip);
-    const attempts = await this.store.increment(key, this.limits.windowMs);
-    if (attempts > this.limits.maxFailuresPerIp) {
-      const seconds = Math.max(1, Math.ceil((await this.store.ttl(key)) / 1000));
-      throw new AppError('API_KEY_GUESSING', { seconds }, {}, seconds);
-    }
+  constructor(
+    store: KeyValueStore,
+    clock: Clock,
+    private readonly limits: GuessLimits,
+  ) {
+    this.attempts = new AttemptLimiter(store, clock);
+    this.perIp = { name: 'apikey:ip', windowMs: limits.windowMs, lock: { after: limits.maxFailuresPerIp, ms: limits.windowMs, countAfter: 0 } };
   }
 
-  /** The key existed: the attempt was no guess. */
-  async giveBack(ip: string): Promise<void> {
-    await this.store.increment(counterOf(ip), this.limits.windowMs, -1);
+  /** Who a call's attempt is counted against: its client IP. */
+  private subjects(ip: string): Subject[] {
+    return [{ rule: this.perIp, id: ip }];
+  }
+
+  /** Counts one attempt from `ip`; API_KEY_GUESSING (with Retry-After) when the IP is locked or its limit is full. */
+  async begin(ip: string): Promise<Attempt> {
+    const admission = await this.attempts.begin(this.subjects(ip));
+    if (admission.admitted) return admission.attempt;
+    const seconds = Math.max(1, Math.ceil((admission.lockedMs || this.limits.windowMs) / 1000));
+    throw new AppError('API_KEY_GUESSING', { seconds }, {}, seconds);
+  }
+
+  /** The key existed (or the lookup failed): the attempt was no guess. */
+  giveBack(attempt: Attempt): Promise<void> {
+    return this.attempts.giveBack(attempt);
+  }
+
+  /** The key does not exist; the failure that reaches the limit locks the IP for the window. */
+  async failed(attempt: Attempt): Promise<void> {
+    await this.attempts.failed(attempt);
   }
 }
-
-const counterOf = (ip: string) => `apikey:fail:ip:${ip}`;

@@ -71,7 +71,7 @@ export class KeysService {
       // A call after a change must read the key again, not join a lookup that began before it.
       this.lookups.clear();
     });
-    this.guessing = new KeyGuessGuard(guessing.store ?? new MemoryStore(), guessing.limits ?? DEFAULT_GUESS_LIMITS);
+    this.guessing = new KeyGuessGuard(guessing.store ?? new MemoryStore(), clock, guessing.limits ?? DEFAULT_GUESS_LIMITS);
   }
 
   async create(userId: string, settings: KeySettings): Promise<{ key: ApiKeyRow; secret: string }> {
@@ -133,7 +133,7 @@ export class KeysService {
     const hash = sha256Hex(secret);
     let key = this.cache.get(hash);
     if (key === undefined) key = await this.lookUpOnce(hash, ip);
-    else if (key === null) await this.guessing.begin(ip); // a known unknown: no lookup, still a guess
+    else if (key === null) await this.guessing.failed(await this.guessing.begin(ip)); // a known unknown: no lookup, still a guess
     if (!key) throw new AppError('INVALID_API_KEY');
     if (!key.userActive) throw new AppError('ACCOUNT_DISABLED');
     if (!key.enabled) throw new AppError('API_KEY_DISABLED');
@@ -162,15 +162,16 @@ export class KeysService {
 
   private async lookUp(hash: string, ip: string): Promise<ResolvedKey | null> {
     const generation = this.cache.generation;
-    await this.guessing.begin(ip);
+    const attempt = await this.guessing.begin(ip);
     // A lookup that fails (the database away) proves nothing about the caller: not counted.
     const row = await this.repo.findByHash(hash).catch(async (error: unknown) => {
-      await this.guessing.giveBack(ip).catch(() => undefined);
+      await this.guessing.giveBack(attempt).catch(() => undefined);
       throw error;
     });
     const key = row ? resolve(row) : null;
     this.cache.set(hash, key, generation);
-    if (key) await this.guessing.giveBack(ip);
+    if (key) await this.guessing.giveBack(attempt);
+    else await this.guessing.failed(attempt);
     return key;
   }
 
