@@ -87,7 +87,7 @@ export function createServices(infra: Infrastructure) {
     creditsPerUsd: config.CREDITS_PER_USD,
     multiplierPermille: { user: Math.round(config.PRICE_MULTIPLIER_USER * 1000), admin: Math.round(config.PRICE_MULTIPLIER_ADMIN * 1000) },
   });
-  const channels = new ChannelsService(new ChannelsRepository(db), box, bus, clock, { failureThreshold: config.CHANNEL_FAILURE_THRESHOLD });
+  const channels = new ChannelsService(new ChannelsRepository(db), box, bus, clock, { failureThreshold: config.CHANNEL_FAILURE_THRESHOLD, difyMaxCallCost: config.DIFY_MAX_CALL_COST });
   const usage = new UsageService(new UsageRepository(db, database.dialect), clock, { timeZone: config.CHECKIN_TZ, retentionDays: config.USAGE_RETENTION_DAYS });
   const limiter = new RateLimiter(kv, clock, { slotMaxAgeMs: config.CREDIT_HOLD_TTL * 1000 });
   const group = new GroupCommit(db, { relaxedDb: database.relaxed });
@@ -128,6 +128,7 @@ export function createServices(infra: Infrastructure) {
       suggested: 0,
       'files/upload': 0,
     },
+    maxCallCost: config.DIFY_MAX_CALL_COST,
   };
   const dify = new DifyService(new DifyRepository(db), channels, kv, clock, gateway.failover.timeouts);
 

@@ -48,6 +48,7 @@ describe('loadConfig', () => {
       LOGIN_CAPTCHA_AFTER: 3,
       LOGIN_LOCK_AFTER: 5,
       LOGIN_LOCK_MINUTES: 15,
+      DIFY_MAX_CALL_COST: 20,
       isProduction: false,
     });
     expect(config.REDIS_URL).toBeUndefined();
@@ -73,6 +74,7 @@ describe('loadConfig', () => {
     expect(config.HOST).toBe('0.0.0.0');
     expect(config.LOG_LEVEL).toBe('warn');
     expect(config.DATABASE_URL).toBe('postgres://u:p@db:5432/tollgate');
+    expect(loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, DIFY_MAX_CALL_COST: '150' }).DIFY_MAX_CALL_COST).toBe(150);
     expect(loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, TRUST_PROXY: '0' }).TRUST_PROXY).toBe(false);
     expect(loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, FROM_EMAIL: 'noreply@example.com' }).FROM_EMAIL).toBe('noreply@example.com');
     expect(loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, FROM_EMAIL: '"Tollgate 网关" <noreply@example.com>' }).FROM_EMAIL).toBe(
@@ -92,6 +94,9 @@ describe('loadConfig', () => {
     [{ FROM_EMAIL: 'Tollgate' }, 'FROM_EMAIL', '"Tollgate"'],
     [{ FROM_EMAIL: 'Tollgate <no reply@x.com>' }, 'FROM_EMAIL', 'no reply'],
     [{ MAIL_TIMEOUT: '0' }, 'MAIL_TIMEOUT', '1'],
+    [{ DIFY_MAX_CALL_COST: '0' }, 'DIFY_MAX_CALL_COST', '1'],
+    [{ DIFY_MAX_CALL_COST: '2.5' }, 'DIFY_MAX_CALL_COST', 'integer'],
+    [{ DIFY_MAX_CALL_COST: 'lots' }, 'DIFY_MAX_CALL_COST', 'integer'],
   ])('rejects %j, naming %s', (env, variable, detail) => {
     const message = configError({ DATA_DIR: tempDir(), ...TEST_SECRETS, ...env });
     expect(message).toContain(variable);

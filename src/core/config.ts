@@ -72,6 +72,7 @@ export const EnvSchema = Type.Object({
   DIFY_PRICE_INPUT: Type.Number({ default: 1, minimum: 0, maximum: 1_000_000 }),
   DIFY_PRICE_OUTPUT: Type.Number({ default: 2, minimum: 0, maximum: 1_000_000 }),
   DIFY_PRICE_PER_CALL: Type.Number({ default: 1, minimum: 0, maximum: 1_000_000 }),
+  DIFY_MAX_CALL_COST: Int(20, 1, 1_000_000),
   DIFY_UPLOAD_LIMIT: Int(15 * 1024 * 1024, 1024),
   CREDITS_PER_USD: Int(1000, 1),
   PRICE_MULTIPLIER_USER: Type.Number({ default: 1, minimum: 0, maximum: 1000 }),

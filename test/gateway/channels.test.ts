@@ -20,7 +20,7 @@ describe.each(backends())('channels on $label', (backend) => {
   let b: FakeOpenAI;
   let models = 0;
   beforeAll(async () => {
-    g = await startGateway(backend, { channel: false, env: { CHANNEL_FAILURE_THRESHOLD: '3' } });
+    g = await startGateway(backend, { channel: false, env: { CHANNEL_FAILURE_THRESHOLD: '3', DIFY_MAX_CALL_COST: '35' } });
     [a, b] = await Promise.all([FakeOpenAI.start({ apiKeys: ['sk-right-a-000'] }), FakeOpenAI.start()]);
   });
   afterAll(async () => {
@@ -78,6 +78,54 @@ describe.each(backends())('channels on $label', (backend) => {
     expect((await call(g.t.app, 'DELETE', `/api/admin/channels/${view.id}`, { token: user.accessToken })).statusCode).toBe(403);
     expect((await call(g.t.app, 'DELETE', `/api/admin/channels/${view.id}`, { token: g.admin })).statusCode).toBe(204);
     expect((await call(g.t.app, 'DELETE', `/api/admin/channels/${view.id}`, { token: g.admin })).statusCode).toBe(404);
+  });
+
+  it("a Dify app's maxCallCost: DIFY_MAX_CALL_COST unless the admin sets one; bad values are refused and change nothing", async () => {
+    type DifyView = { id: string; prices: { input: number; output: number; endpoints: Record<string, number>; maxCallCost: number } };
+    const create = (extra: Record<string, unknown>) =>
+      call(g.t.app, 'POST', '/api/admin/channels', { token: g.admin, body: { name: 'dify app', kind: 'dify', baseUrl: b.url, apiKey: 'app-0123456789', appMode: 'chat', ...extra } });
+    const patch = (id: string, body: unknown) => call(g.t.app, 'PATCH', `/api/admin/channels/${id}`, { token: g.admin, body });
+    const listed = async (id: string) => (await call(g.t.app, 'GET', '/api/admin/channels', { token: g.admin })).json<{ items: DifyView[] }>().items.find((c) => c.id === id)!;
+    /** What the Dify proxy reads when it holds for a call of the app. */
+    const held = (id: string) => g.t.app.services.channels.get(id)!.dify!.prices.maxCallCost;
+
+    const plain = await create({});
+    expect(plain.statusCode, plain.body).toBe(201);
+    const byDefault = plain.json<DifyView>();
+    expect(byDefault.prices.maxCallCost).toBe(35);
+    expect(held(byDefault.id)).toBe(35);
+
+    const own = await create({ prices: { input: 4, maxCallCost: 50 } });
+    expect(own.statusCode, own.body).toBe(201);
+    const app = own.json<DifyView>();
+    expect(app.prices).toMatchObject({ input: 4, maxCallCost: 50 });
+    expect(await listed(app.id)).toEqual(app);
+    expect(held(app.id)).toBe(50);
+
+    expect((await patch(app.id, { prices: { maxCallCost: 80 } })).json<DifyView>().prices).toMatchObject({ input: 4, maxCallCost: 80 });
+    expect((await patch(app.id, { prices: { output: 9 } })).json<DifyView>().prices, 'changing another price keeps it').toMatchObject({ input: 4, output: 9, maxCallCost: 80 });
+    expect(held(app.id)).toBe(80);
+
+    const before = await listed(app.id);
+    for (const maxCallCost of [0, -5, 2.5, '50', null, 1_000_001]) {
+      expect((await create({ prices: { maxCallCost } })).statusCode, `create with ${JSON.stringify(maxCallCost)}`).toBe(400);
+      expect((await patch(app.id, { prices: { maxCallCost } })).statusCode, `update to ${JSON.stringify(maxCallCost)}`).toBe(400);
+    }
+    expect(await listed(app.id)).toEqual(before);
+    expect((await call(g.t.app, 'GET', '/api/admin/channels', { token: g.admin })).json<{ items: DifyView[] }>().items.filter((c) => c.prices !== null)).toHaveLength(2);
+    const openai = await call(g.t.app, 'POST', '/api/admin/channels', { token: g.admin, body: { name: 'x', baseUrl: b.url, apiKey: 'sk-x', models: ['m'], prices: { maxCallCost: 5 } } });
+    expect(openai.statusCode, 'an OpenAI-compatible channel has no Dify prices').toBe(400);
+
+    // An app stored before apps had a maxCallCost holds DIFY_MAX_CALL_COST, until the admin sets one.
+    const stored = (await g.t.app.services.database.db.selectFrom('channels').select('prices').where('id', '=', app.id).executeTakeFirstOrThrow()).prices!;
+    const older = JSON.parse(stored) as Record<string, unknown>;
+    delete older.maxCallCost;
+    await g.t.app.services.database.db.updateTable('channels').set({ prices: JSON.stringify(older) }).where('id', '=', app.id).execute();
+    await g.t.app.services.channels.load();
+    expect((await listed(app.id)).prices).toMatchObject({ input: 4, output: 9, maxCallCost: 35 });
+    expect((await patch(app.id, { prices: { maxCallCost: 60 } })).json<DifyView>().prices.maxCallCost).toBe(60);
+
+    for (const id of [byDefault.id, app.id]) expect((await call(g.t.app, 'DELETE', `/api/admin/channels/${id}`, { token: g.admin })).statusCode).toBe(204);
   });
 
   it('routes to the highest priority, then by weight', async () => {

@@ -23,8 +23,15 @@ const Fields = {
       endpoints: Type.Optional(
         Type.Object(Object.fromEntries(DIFY_PRICED_ENDPOINTS.map((e) => [e, Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 }))])), { additionalProperties: false }),
       ),
+      maxCallCost: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          description: 'Whole credits held for one call (default DIFY_MAX_CALL_COST); a call that costs more is charged in full and its overrun recorded',
+        }),
+      ),
     },
-    { additionalProperties: false, description: 'Dify apps: credits per 1,000 input/output tokens and a base price per endpoint call' },
+    { additionalProperties: false, description: 'Dify apps: credits per 1,000 input/output tokens, a base price per endpoint call, and the most one call holds' },
   ),
 };
 
@@ -32,6 +39,7 @@ const PricesView = Type.Object({
   input: Type.Number(),
   output: Type.Number(),
   endpoints: Type.Record(Type.String(), Type.Number()),
+  maxCallCost: Type.Integer(),
 });
 
 const CreateBody = Type.Object(
@@ -112,13 +120,13 @@ function toView(c: Channel) {
     consecutiveFailures: c.consecutiveFailures,
     lastError: c.lastError,
     appMode: c.dify?.mode ?? null,
-    prices: c.dify ? { input: c.dify.prices.input, output: c.dify.prices.output, endpoints: { ...c.dify.prices.endpoints } } : null,
+    prices: c.dify ? { ...c.dify.prices, endpoints: { ...c.dify.prices.endpoints } } : null,
     createdAt: new Date(c.createdAt).toISOString(),
     updatedAt: new Date(c.updatedAt).toISOString(),
   };
 }
 
-type PricesBody = { input?: number; output?: number; endpoints?: Partial<Record<string, number>> };
+type PricesBody = { input?: number; output?: number; endpoints?: Partial<Record<string, number>>; maxCallCost?: number };
 type Body = Partial<{
   name: string;
   baseUrl: string;
@@ -136,7 +144,7 @@ type Body = Partial<{
 function mergePrices(base: DifyPrices, body: PricesBody | undefined): DifyPrices {
   const endpoints = { ...base.endpoints };
   for (const [name, price] of Object.entries(body?.endpoints ?? {})) if (price !== undefined) endpoints[name as keyof DifyPrices['endpoints']] = price;
-  return { input: body?.input ?? base.input, output: body?.output ?? base.output, endpoints };
+  return { input: body?.input ?? base.input, output: body?.output ?? base.output, endpoints, maxCallCost: body?.maxCallCost ?? base.maxCallCost };
 }
 
 function inputOf(body: Body, current: Channel): Partial<ChannelInput> {

@@ -62,7 +62,11 @@ export class ChannelsService {
     private readonly box: SecretBox,
     private readonly bus: InvalidationBus,
     private readonly clock: Clock,
-    private readonly options: { failureThreshold: number },
+    private readonly options: {
+      failureThreshold: number;
+      /** The maxCallCost of a Dify app stored without one (DIFY_MAX_CALL_COST). */
+      difyMaxCallCost: number;
+    },
   ) {
     const reload = reloadOnChange(() => this.load());
     bus.subscribe((topic) => {
@@ -250,6 +254,11 @@ export class ChannelsService {
     await this.bus.publish('channels');
   }
 
+  /** A Dify app's stored prices; one stored before it had a maxCallCost takes the configured one. */
+  private difyPricesOf(stored: string | null): DifyPrices {
+    return { maxCallCost: this.options.difyMaxCallCost, ...(JSON.parse(stored ?? '{}') as Partial<DifyPrices>) } as DifyPrices;
+  }
+
   private toChannel(row: ChannelRow): Channel {
     return {
       id: row.id,
@@ -265,7 +274,7 @@ export class ChannelsService {
       autoDisabled: row.auto_disabled_at !== null,
       consecutiveFailures: row.consecutive_failures,
       lastError: row.last_error,
-      dify: row.kind === 'dify' && isDifyAppMode(row.app_mode) ? { mode: row.app_mode, prices: JSON.parse(row.prices ?? '{}') as DifyPrices } : null,
+      dify: row.kind === 'dify' && isDifyAppMode(row.app_mode) ? { mode: row.app_mode, prices: this.difyPricesOf(row.prices) } : null,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
     };

@@ -1,6 +1,7 @@
 /**
  * What a channel of kind `dify` is: one Dify app, reached with its app key, of one mode, priced per
- * endpoint plus per token (issue 5). The Dify proxy (modules/dify) routes and bills by it.
+ * endpoint plus per token, with the most one call holds (docs/dify.md). The Dify proxy (modules/dify)
+ * routes and bills by it.
  */
 
 export const DIFY_APP_MODES = ['chat', 'agent-chat', 'advanced-chat', 'completion', 'workflow'] as const;
@@ -15,6 +16,13 @@ export interface DifyPrices {
   input: number;
   output: number;
   endpoints: Partial<Record<DifyPricedEndpoint, number>>;
+  /**
+   * Whole credits held for one paid call of the app. Dify cannot be told to stop at a budget, so this
+   * is the app's expected worst case: a call that costs more is still charged in full, and what it
+   * cost beyond the hold is recorded as its overrun (docs/money.md, 6. No balance below zero). An app
+   * stored without one takes DIFY_MAX_CALL_COST.
+   */
+  maxCallCost: number;
 }
 
 export interface DifyApp {
