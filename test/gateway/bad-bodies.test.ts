@@ -2,7 +2,7 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBackendUnavailable, registerErrorHandling } from '#core/http/error-handler.ts';
 import { backends } from '#test/helpers/test-app.ts';
-import { channelView, expectBooksBalanced, newCaller, startGateway, v1, type Gateway } from './helpers.ts';
+import { channelView, expectBooksBalanced, newCaller, startGateway, usageRows, v1, type Gateway } from './helpers.ts';
 
 describe.each(backends().slice(0, 1))('bodies that once broke the gateway ($label)', (backend) => {
   let g: Gateway;
@@ -14,16 +14,34 @@ describe.each(backends().slice(0, 1))('bodies that once broke the gateway ($labe
   const hello = [{ role: 'user', content: 'hi' }];
 
   it.each([
-    ['a null message', { model: 'gpt-4o-mini', messages: [null] }, 'messages[0]'],
-    ['a message that is a string', { model: 'gpt-4o-mini', messages: ['hi'] }, 'messages[0]'],
-    ['max_tokens past any model', { model: 'gpt-4o-mini', messages: hello, max_tokens: 1e300 }, 'max_tokens'],
-    ['n past any use', { model: 'gpt-4o-mini', messages: hello, n: 1e15 }, 'n must be'],
-  ])('refuses %s with 400 naming the field, holding and charging nothing', async (_, body, field) => {
+    ['a null message', { model: 'gpt-4o-mini', messages: [null] }, 'messages[0]', 'invalid_type'],
+    ['a message that is a string', { model: 'gpt-4o-mini', messages: ['hi'] }, 'messages[0]', 'invalid_type'],
+    ['max_tokens past any model', { model: 'gpt-4o-mini', messages: hello, max_tokens: 1e300 }, 'max_tokens', 'integer_above_max_value'],
+    ['n past any use', { model: 'gpt-4o-mini', messages: hello, n: 1e15 }, 'n', 'integer_above_max_value'],
+  ])('refuses %s with 400 naming the field, holding and charging nothing', async (_, body, param, code) => {
     const caller = await newCaller(g);
     const res = await v1(g, caller.secret, 'POST', '/v1/chat/completions', body);
     expect(res.statusCode, res.body).toBe(400);
-    expect(res.json<{ error: { message: string; type: string } }>().error).toMatchObject({ type: 'invalid_request_error', message: expect.stringContaining(field) });
-    await expectBooksBalanced(g, caller.user.id);
+    expect(res.json<{ error: Record<string, unknown> }>().error).toMatchObject({ type: 'invalid_request_error', param, code, message: expect.stringContaining(`'${param}'`) });
+    expect(await usageRows(g, caller.user.id)).toHaveLength(0);
+    expect(await expectBooksBalanced(g, caller.user.id)).toBe(1000);
+  });
+
+  it.each([
+    ['an array', '[]'],
+    ['a string', '"hi"'],
+    ['null', 'null'],
+    ['a number', '5'],
+  ])('refuses a body that is %s as before: 400, no field named', async (_, payload) => {
+    const caller = await newCaller(g);
+    const upstreamCalls = g.fake.stats.requests;
+    for (const url of ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/images/generations']) {
+      const res = await v1(g, caller.secret, 'POST', url, payload, { headers: { 'content-type': 'application/json', 'accept-language': 'en' } });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toEqual({ error: { message: 'Invalid request: body must be of type object', type: 'invalid_request_error', param: null, code: null } });
+    }
+    expect(g.fake.stats.requests).toBe(upstreamCalls);
+    expect(await expectBooksBalanced(g, caller.user.id)).toBe(1000);
   });
 
   it('refuses a body nested too deeply to pass on with 400, and never blames the channel for it', async () => {

@@ -3,7 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AppError, translate, type ErrorCode } from '#core/errors.ts';
 import { langOf, type Lang } from '#core/i18n.ts';
 import { openAiError } from './openai-errors.ts';
-import { describeValidationError } from './validation.ts';
+import { describeForOpenAi, describeValidationError, type FieldViolation } from './validation.ts';
 
 /** How a surface spells its errors; chosen per route with `config.errorFormat`. */
 export type ErrorFormat = 'envelope' | 'fastapi' | 'openai';
@@ -13,6 +13,8 @@ interface RenderedError {
   code: string;
   message: string;
   extra: Record<string, unknown>;
+  /** The body field at fault, named and coded as OpenAI does (OpenAI-format routes only). */
+  field?: FieldViolation;
 }
 
 /** Framework errors that are the client's fault, by Fastify error code. */
@@ -59,13 +61,16 @@ export function isBackendUnavailable(error: unknown): boolean {
   );
 }
 
-function toRendered(error: unknown, request: FastifyRequest, lang: Lang): RenderedError {
+function toRendered(error: unknown, request: FastifyRequest, lang: Lang, format: ErrorFormat): RenderedError {
   if (isBackendUnavailable(error)) return { status: 503, code: 'SERVICE_UNAVAILABLE', message: translate(lang, 'SERVICE_UNAVAILABLE'), extra: {} };
   if (error instanceof AppError) {
     return { status: error.status, code: error.code, message: translate(lang, error.code, error.params), extra: error.extra };
   }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
+    // OpenAI answers a wrong field with its own words and names the field in `param`.
+    const field = format === 'openai' && fastifyError.validationContext === 'body' ? describeForOpenAi(lang, fastifyError.validation as never, request.body) : undefined;
+    if (field) return { status: 400, code: 'VALIDATION_FAILED', message: field.message, extra: {}, field };
     const detail = describeValidationError(lang, fastifyError.validation as never, fastifyError.validationContext);
     return { status: 400, code: 'VALIDATION_FAILED', message: translate(lang, 'VALIDATION_FAILED', { detail }), extra: {} };
   }
@@ -84,7 +89,7 @@ function toRendered(error: unknown, request: FastifyRequest, lang: Lang): Render
 
 function render(format: ErrorFormat, rendered: RenderedError, request: FastifyRequest) {
   if (format === 'fastapi') return { detail: rendered.message, ...rendered.extra };
-  if (format === 'openai') return openAiError(rendered.status, rendered.code, rendered.message, rendered.extra);
+  if (format === 'openai') return openAiError(rendered.status, rendered.code, rendered.message, rendered.extra, rendered.field);
   return {
     success: false,
     statusCode: rendered.status,
@@ -104,7 +109,7 @@ function formatOf(request: FastifyRequest): ErrorFormat {
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, format: ErrorFormat = formatOf(request)): FastifyReply {
   const lang = langOf(request);
-  const rendered = toRendered(error, request, lang);
+  const rendered = toRendered(error, request, lang, format);
   if (rendered.status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: rendered.code, status: rendered.status }, 'request refused');
   if (error instanceof AppError && error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));

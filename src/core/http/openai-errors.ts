@@ -1,6 +1,7 @@
 import type { ErrorCode } from '#core/errors.ts';
+import type { FieldViolation } from './validation.ts';
 
-/** OpenAI's `{error:{type, code, param}}` for each of our codes (protocols.md §3.2). */
+/** OpenAI's `{error:{type, code, param}}` for each of our codes (docs/gateway.md, Errors). */
 const OPENAI: Partial<Record<ErrorCode, { type: string; code: string | null; param?: string }>> = {
   API_KEY_MISSING: { type: 'invalid_request_error', code: null },
   INVALID_API_KEY: { type: 'invalid_request_error', code: 'invalid_api_key' },
@@ -19,8 +20,10 @@ const OPENAI: Partial<Record<ErrorCode, { type: string; code: string | null; par
   UPSTREAM_ERROR: { type: 'server_error', code: null },
 };
 
-export function openAiError(status: number, code: string, message: string, extra: Record<string, unknown>) {
+/** `field`: a body field that broke the route's schema, whose `param` and `code` OpenAI would give. */
+export function openAiError(status: number, code: string, message: string, extra: Record<string, unknown>, field?: FieldViolation) {
   const known = OPENAI[code as ErrorCode];
   const type = code === 'RATE_LIMITED' && typeof extra.limitType === 'string' ? extra.limitType : (known?.type ?? (status >= 500 ? 'server_error' : 'invalid_request_error'));
+  if (field) return { error: { message, type, param: field.param, code: field.code } };
   return { error: { message, type, param: known?.param ?? null, code: known?.code ?? null } };
 }

@@ -7,9 +7,7 @@ import type { PricingService } from '#modules/pricing/pricing.service.ts';
 import { relayText, type ChatDeps } from './chat.ts';
 import { embeddings, images } from './endpoints.ts';
 import { relayJson } from './json-call.ts';
-
-/** Any JSON object: unknown fields go upstream untouched. */
-const AnyObject = Type.Object({}, { additionalProperties: true });
+import { ChatCompletionsSchema, CompletionsSchema, EmbeddingsSchema, ImageGenerationsSchema } from './gateway.schemas.ts';
 
 const ModelSchema = Type.Object({ id: Type.String(), object: Type.Literal('model'), created: Type.Integer(), owned_by: Type.String() });
 
@@ -25,22 +23,22 @@ export function registerGatewayRoutes(app: App, deps: ChatDeps & { bodyLimit: nu
   const config = { access: 'apikey' as const, errorFormat: 'openai' as const };
   const tags = ['OpenAI-compatible'];
   const security = [{ bearer: [] }];
-  const post = { config, bodyLimit: deps.bodyLimit, schema: { tags, security, body: AnyObject } };
+  const post = { config, bodyLimit: deps.bodyLimit, schema: { tags, security } };
   const keyOf = (request: { principal: { apiKey?: ResolvedKey } | null }) => request.principal!.apiKey!;
 
   for (const url of ['/v1/chat/completions', '/api/v1/chat/completions']) {
-    app.post(url, { ...post, schema: { ...post.schema, summary: 'Chat completions, streamed or not' } }, (request, reply) =>
+    app.post(url, { ...post, schema: { ...post.schema, summary: 'Chat completions, streamed or not', body: ChatCompletionsSchema } }, (request, reply) =>
       relayText(deps, { name: 'chat.completions', path: '/chat/completions' }, request, reply, keyOf(request)),
     );
   }
-  app.post('/v1/completions', { ...post, schema: { ...post.schema, summary: 'Legacy text completions' } }, (request, reply) =>
+  app.post('/v1/completions', { ...post, schema: { ...post.schema, summary: 'Legacy text completions', body: CompletionsSchema } }, (request, reply) =>
     relayText(deps, { name: 'completions', path: '/completions' }, request, reply, keyOf(request)),
   );
-  app.post('/v1/embeddings', { ...post, schema: { ...post.schema, summary: 'Embeddings (float or base64)' } }, (request, reply) =>
+  app.post('/v1/embeddings', { ...post, schema: { ...post.schema, summary: 'Embeddings (float or base64)', body: EmbeddingsSchema } }, (request, reply) =>
     relayJson(deps, embeddings, request, reply, keyOf(request)),
   );
   const imageEndpoint = images(deps.defaultMaxOutput);
-  app.post('/v1/images/generations', { ...post, schema: { ...post.schema, summary: 'Image generation' } }, (request, reply) =>
+  app.post('/v1/images/generations', { ...post, schema: { ...post.schema, summary: 'Image generation', body: ImageGenerationsSchema } }, (request, reply) =>
     relayJson(deps, imageEndpoint, request, reply, keyOf(request)),
   );
 
