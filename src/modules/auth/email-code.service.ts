@@ -90,29 +90,27 @@ export class EmailCodeService {
   }
 
   /**
-   * Counts one email against the daily caps; a refused send gives back what it took, so it spends
-   * nothing. Returns the refund for a send that fails later.
+   * Counts one email against the daily caps of the inbox and of the IP, both or neither (one atomic
+   * step): a refused send spends nothing. Returns the refund for a send that fails later.
    */
   private async spendDailyQuota(email: string, ip: string): Promise<() => Promise<void>> {
-    const day = new Date(this.clock.now()).toISOString().slice(0, 10);
-    const ttl = DAY_MS + 3600_000;
+    const now = this.clock.now();
+    const day = new Date(now).toISOString().slice(0, 10);
+    const ttlMs = DAY_MS + 3600_000;
     const emailKey = `mail:day:${day}:email:${email}`;
     const ipKey = `mail:day:${day}:ip:${ip}`;
-    const refuse = () => new AppError('EMAIL_DAILY_LIMIT', {}, {}, secondsUntilUtcMidnight(this.clock.now()));
-    if ((await this.kv.increment(emailKey, ttl)) > this.config.EMAIL_DAILY_CAP_PER_EMAIL) {
-      await this.kv.increment(emailKey, ttl, -1);
-      throw refuse();
-    }
-    const refund = async () => {
-      await Promise.all([this.kv.increment(ipKey, ttl, -1), this.kv.increment(emailKey, ttl, -1)]);
+    const taking = await this.kv.takeAll(
+      [
+        { kind: 'counter', key: emailKey, amount: 1, limit: this.config.EMAIL_DAILY_CAP_PER_EMAIL, ttlMs },
+        { kind: 'counter', key: ipKey, amount: 1, limit: this.config.EMAIL_DAILY_CAP_PER_IP, ttlMs },
+      ],
+      now,
+    );
+    if (taking.refused !== -1) throw new AppError('EMAIL_DAILY_LIMIT', {}, {}, secondsUntilUtcMidnight(now));
+    return async () => {
+      await Promise.all([this.kv.increment(ipKey, ttlMs, -1), this.kv.increment(emailKey, ttlMs, -1)]);
     };
-    if ((await this.kv.increment(ipKey, ttl)) > this.config.EMAIL_DAILY_CAP_PER_IP) {
-      await refund();
-      throw refuse();
-    }
-    return refund;
   }
-
 
   /** Uses up the code or throws EMAIL_CODE_INVALID. Exactly one of any number of racing callers wins. */
   async consume(email: string, purpose: CodePurpose, code: string): Promise<void> {
