@@ -12,10 +12,10 @@ import { isDifyAppMode, type DifyApp, type DifyPrices } from './dify-app.ts';
 const servesModel = (c: Channel, model: string) => c.kind === 'openai' && (c.models.includes(model) || c.models.includes('*'));
 
 /** A channel as the router uses it, with its secret opened. `*` in `models` serves every model. */
-export interface Channel {
+/** What every kind of channel has. */
+interface ChannelFields {
   id: string;
   name: string;
-  kind: ChannelKind;
   baseUrl: string;
   secret: string;
   models: readonly string[];
@@ -26,11 +26,24 @@ export interface Channel {
   autoDisabled: boolean;
   consecutiveFailures: number;
   lastError: string | null;
-  /** The Dify app behind a `dify` channel; null for other kinds. */
-  dify: DifyApp | null;
   createdAt: number;
   updatedAt: number;
 }
+
+/** An OpenAI-compatible upstream, serving models by name. */
+export interface OpenAiChannel extends ChannelFields {
+  kind: 'openai';
+  dify: null;
+}
+
+/** One Dify app, of one mode, with its prices. */
+export interface DifyChannel extends ChannelFields {
+  kind: 'dify';
+  dify: DifyApp;
+}
+
+/** An upstream channel: its kind says what it is and what it carries. */
+export type Channel = OpenAiChannel | DifyChannel;
 
 export interface ChannelInput {
   name: string;
@@ -118,12 +131,12 @@ export class ChannelsService {
   }
 
   /** The Dify apps the admin enabled (usable now or not), best first. */
-  difyApps(): Channel[] {
-    return this.channels.filter((c) => c.enabled && c.kind === 'dify');
+  difyApps(): DifyChannel[] {
+    return this.channels.filter((c): c is DifyChannel => c.enabled && c.kind === 'dify');
   }
 
   /** Picks among usable `channels` the highest priority, by weight. */
-  static pickFrom(channels: readonly Channel[]): Channel | undefined {
+  static pickFrom<C extends Channel>(channels: readonly C[]): C | undefined {
     if (channels.length === 0) return undefined;
     const top = Math.max(...channels.map((c) => c.priority));
     const group = channels.filter((c) => c.priority === top);
@@ -260,10 +273,9 @@ export class ChannelsService {
   }
 
   private toChannel(row: ChannelRow): Channel {
-    return {
+    const fields: ChannelFields = {
       id: row.id,
       name: row.name,
-      kind: row.kind,
       baseUrl: row.base_url,
       secret: this.box.open(row.secret_sealed),
       models: JSON.parse(row.models) as string[],
@@ -274,9 +286,12 @@ export class ChannelsService {
       autoDisabled: row.auto_disabled_at !== null,
       consecutiveFailures: row.consecutive_failures,
       lastError: row.last_error,
-      dify: row.kind === 'dify' && isDifyAppMode(row.app_mode) ? { mode: row.app_mode, prices: this.difyPricesOf(row.prices) } : null,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
     };
+    if (row.kind === 'openai') return { ...fields, kind: 'openai', dify: null };
+    // A Dify app of a mode this version does not know cannot be called right: it is kept, not used.
+    const mode = isDifyAppMode(row.app_mode) ? row.app_mode : undefined;
+    return { ...fields, enabled: fields.enabled && mode !== undefined, kind: 'dify', dify: { mode: mode ?? 'chat', prices: this.difyPricesOf(row.prices) } };
   }
 }

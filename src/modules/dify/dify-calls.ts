@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { newId } from '#core/ids.ts';
-import type { Channel } from '#modules/channels/channels.service.ts';
+import type { DifyChannel } from '#modules/channels/channels.service.ts';
 import { difyCall, difyCallContext, type DifyCallDeps, type DifyCallRecorder, type DifyEndpoint } from '#modules/metering/adapters/dify.ts';
 import { runFlatCall, runPaidCall } from '#modules/metering/pipeline.ts';
 import { DifyService, type DifyCaller } from './dify.service.ts';
@@ -95,7 +95,7 @@ class Recorder implements DifyCallRecorder {
   constructor(
     private readonly dify: DifyService,
     readonly caller: DifyCaller,
-    readonly channel: Channel,
+    readonly channel: DifyChannel,
     private readonly generation: Generation,
     private readonly body: GenerationBody,
   ) {}
@@ -140,7 +140,7 @@ class Recorder implements DifyCallRecorder {
 export function meterFlat<T>(
   deps: DifyCallDeps,
   caller: DifyCaller,
-  channel: Channel,
+  channel: DifyChannel,
   endpoint: 'audio-to-text' | 'text-to-audio' | 'suggested' | 'files/upload',
   reply: FastifyReply,
   work: () => Promise<T>,

@@ -80,7 +80,7 @@ function registerAppRoutes(app: App, deps: DifyRouteDeps): void {
       dify.sendForJson<Record<string, unknown>>(channel, { method: 'GET', path: '/meta' }),
       dify.sendForJson<{ name?: string; description?: string }>(channel, { method: 'GET', path: '/info' }),
     ]);
-    const app = { id: channel.id, name: info.body.name ?? channel.name, description: info.body.description ?? '', mode: channel.dify!.mode };
+    const app = { id: channel.id, name: info.body.name ?? channel.name, description: info.body.description ?? '', mode: channel.dify.mode };
     return { ...meta.body, app };
   });
 

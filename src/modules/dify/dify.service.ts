@@ -3,7 +3,7 @@ import type { Clock } from '#core/clock.ts';
 import { AppError, DifyRejected } from '#core/errors.ts';
 import type { KeyValueStore } from '#core/kv.ts';
 import { isRetryableStatus, sendUpstream, UpstreamUnreachable, type UpstreamCall, type UpstreamTimeouts } from '#core/upstream.ts';
-import { ChannelsService, type Channel } from '#modules/channels/channels.service.ts';
+import { ChannelsService, type Channel, type DifyChannel } from '#modules/channels/channels.service.ts';
 import { servesFamily, type DifyFamily, type DifyPricedEndpoint } from '#modules/channels/dify-app.ts';
 import type { ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Price } from '#modules/pricing/price.ts';
@@ -54,11 +54,11 @@ export class DifyService {
    * The app that answers: the one the client named (`X-Dify-App`: id or name), else the best usable app
    * serving `family` (any family when null, chat apps first).
    */
-  pickApp(family: DifyFamily | null, requested: string | undefined, key: ResolvedKey | null): Channel {
+  pickApp(family: DifyFamily | null, requested: string | undefined, key: ResolvedKey | null): DifyChannel {
     const apps = this.channels.difyApps();
     if (apps.length === 0) throw new AppError('DIFY_NOT_CONFIGURED');
-    const fits = (c: Channel) => family === null || servesFamily(c.dify!.mode, family);
-    let channel: Channel | undefined;
+    const fits = (c: DifyChannel) => family === null || servesFamily(c.dify.mode, family);
+    let channel: DifyChannel | undefined;
     if (requested) {
       channel = apps.find((c) => (c.id === requested || c.name === requested) && fits(c));
       if (!channel) throw new AppError('DIFY_APP_NOT_FOUND', { app: requested });
@@ -67,7 +67,7 @@ export class DifyService {
       const serving = apps.filter(fits);
       if (serving.length === 0) throw new AppError('DIFY_APP_NOT_FOUND', { app: family ?? '' });
       const usable = serving.filter((c) => !c.autoDisabled);
-      const preferred = family === null ? usable.filter((c) => servesFamily(c.dify!.mode, 'chat')) : usable;
+      const preferred = family === null ? usable.filter((c) => servesFamily(c.dify.mode, 'chat')) : usable;
       channel = ChannelsService.pickFrom(preferred.length > 0 ? preferred : usable);
       if (!channel) throw new AppError('UPSTREAM_UNAVAILABLE');
     }
@@ -76,7 +76,7 @@ export class DifyService {
   }
 
   /** The app a recorded object lives in; gone or out means the call cannot be made now. */
-  appOf(channelId: string, key: ResolvedKey | null): Channel {
+  appOf(channelId: string, key: ResolvedKey | null): DifyChannel {
     const channel = this.channels.get(channelId);
     if (!channel || !channel.enabled || channel.kind !== 'dify') throw new AppError('DIFY_NOT_CONFIGURED');
     if (channel.autoDisabled) throw new AppError('UPSTREAM_UNAVAILABLE');
@@ -95,8 +95,8 @@ export class DifyService {
   }
 
   /** The price of one call of `endpoint` on `channel`: its base price plus the app's token prices. */
-  static priceOf(channel: Channel, endpoint: DifyPricedEndpoint, withTokens: boolean): Price {
-    const prices = channel.dify!.prices;
+  static priceOf(channel: DifyChannel, endpoint: DifyPricedEndpoint, withTokens: boolean): Price {
+    const prices = channel.dify.prices;
     return { perRequest: prices.endpoints[endpoint] ?? 0, input: withTokens ? prices.input : 0, output: withTokens ? prices.output : 0, perImage: 0 };
   }
 

@@ -153,7 +153,7 @@ export function registerRechatChatRoutes(app: App, deps: RechatChatDeps): void {
     const { api_key: secret, api_url: baseUrl, app_mode: mode } = request.body;
     const channel = current();
     if (channel) {
-      await channels.update(channel.id, { secret, ...(baseUrl ? { baseUrl } : {}), ...(mode ? { dify: { mode, prices: channel.dify!.prices } } : {}) });
+      await channels.update(channel.id, { secret, ...(baseUrl ? { baseUrl } : {}), ...(mode ? { dify: { mode, prices: channel.dify.prices } } : {}) });
     } else {
       await channels.create({
         name: 'dify',

@@ -20,7 +20,7 @@ const SHAPES: Shape[] = [
   { behavior: 'usage=120,40', reported: { input: 120, output: 40 } },
   { behavior: 'usage=none', estimated: true },
   { behavior: 'words=30; chunk-delay=2' },
-  // Far more output than the hold's DEFAULT_MAX_OUTPUT_TOKENS allowed for: the settle overshoots its hold.
+  // Far more output than the app's maximum call cost allowed for: the settle overshoots its hold (charged in full).
   { behavior: 'usage=40,1500', reported: { input: 40, output: 1500 } },
 ];
 const SHAPE_WEIGHTS = [5, 3, 2, 2, 1];

@@ -1,4 +1,4 @@
-import type { Channel } from '#modules/channels/channels.service.ts';
+import type { DifyChannel } from '#modules/channels/channels.service.ts';
 import type { DifyPricedEndpoint } from '#modules/channels/dify-app.ts';
 import { DifyService, type DifyCaller } from '#modules/dify/dify.service.ts';
 import type { Usage } from '#modules/pricing/price.ts';
@@ -34,7 +34,7 @@ export interface DifyCallDeps extends AdmissionDeps {
 /** A generation call as the proxy sends it to Dify. */
 export interface DifyRequest {
   caller: DifyCaller;
-  channel: Channel;
+  channel: DifyChannel;
   endpoint: DifyEndpoint;
   /** The body Dify is sent (with Tollgate's `user`). */
   upstream: Record<string, unknown>;
@@ -65,7 +65,7 @@ interface DifyWhole extends WholeReading {
 const TYPICAL_ANSWER_TOKENS = 1024;
 
 /** The context of a proxy caller's call to a Dify endpoint (`dify.<endpoint>` in the usage records). */
-export function difyCallContext(caller: DifyCaller, channel: Channel, endpoint: string, stream: boolean): CallContext {
+export function difyCallContext(caller: DifyCaller, channel: DifyChannel, endpoint: string, stream: boolean): CallContext {
   return {
     requestId: caller.requestId,
     userId: caller.userId,
@@ -98,7 +98,7 @@ export function difyCall(deps: DifyCallDeps, request: DifyRequest): PaidCall<Dif
     price,
     worstCase: { inputTokens: readTokens, outputTokens: TYPICAL_ANSWER_TOKENS },
     expectedTokens: readTokens + TYPICAL_ANSWER_TOKENS,
-    holdCredits: { most: Math.max(channel.dify!.prices.maxCallCost, least), least },
+    holdCredits: { most: Math.max(channel.dify.prices.maxCallCost, least), least },
     overrun: 'charged',
   };
   const workflow = endpoint.family === 'workflow';
