@@ -1,7 +1,7 @@
 import { BadRequestError, type OpenAI } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends, call } from '#test/helpers/test-app.ts';
-import { expectBooksBalanced, MODEL, newCaller, sdk, setPrice, startGateway, usageRows, v1, type Gateway } from './helpers.ts';
+import { expectBooksBalanced, MODEL, newCaller, sdk, setBalance, setPrice, startGateway, usageRows, v1, type Gateway } from './helpers.ts';
 
 type Route = 'chat' | 'completions' | 'embeddings' | 'images';
 type Body = Record<string, unknown>;
@@ -136,6 +136,25 @@ describe.each(backends())('strict types at the /v1 edge on $label', (backend) =>
     }
     expect(await usageRows(g, c.user.id)).toHaveLength(4);
     await expectBooksBalanced(g, c.user.id);
+  });
+
+  it('takes null as unset: a call that sends null output limits is held and limited as one that sends none', async () => {
+    const absent = await newCaller(g);
+    const nulls = await newCaller(g);
+    // 30 credits cannot cover the model's whole output: the upstream is sent the limit the balance affords.
+    for (const c of [absent, nulls]) await setBalance(g, c.user.id, 30);
+    const sent: Body[] = [];
+    for (const [c, body] of [
+      [absent, VALID.chat],
+      [nulls, { ...VALID.chat, max_tokens: null, max_completion_tokens: null, n: null }],
+    ] as const) {
+      const res = await v1(g, c.secret, 'POST', '/v1/chat/completions', body);
+      expect(res.statusCode, res.body).toBe(200);
+      sent.push(g.fake.lastRequest('/chat/completions')!.body as Body);
+    }
+    expect(sent[0]!.max_completion_tokens).toEqual(expect.any(Number));
+    expect(sent[1]!.max_completion_tokens).toBe(sent[0]!.max_completion_tokens);
+    expect(await expectBooksBalanced(g, nulls.user.id)).toBe(await expectBooksBalanced(g, absent.user.id));
   });
 
   it("keeps the envelope of the other surfaces' validation errors", async () => {

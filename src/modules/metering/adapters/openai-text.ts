@@ -18,14 +18,14 @@ export const COMPLETIONS: TextEndpoint = { name: 'completions', path: '/completi
 /** A text request as the route's schema lets it through: the fields Tollgate reads, typed; the rest untouched. */
 export type TextBody = Record<string, unknown> & {
   model: string;
-  stream?: boolean;
+  stream?: boolean | null;
   messages?: ChatMessageLike[];
   prompt?: unknown;
-  max_tokens?: number;
-  max_completion_tokens?: number;
-  stream_options?: { include_usage?: unknown };
-  n?: number;
-  best_of?: number;
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  stream_options?: { include_usage?: unknown } | null;
+  n?: number | null;
+  best_of?: number | null;
 };
 
 /** A chat message's tool definitions and response format are read by the model too: the hold's guess counts them. */
@@ -51,7 +51,8 @@ export function textCall(deps: OpenAiDeps, endpoint: TextEndpoint, requestId: st
   const messages = endpoint === CHAT ? body.messages : undefined;
   const prompt = endpoint === COMPLETIONS ? body.prompt : undefined;
   const answers = answersOf(body, endpoint);
-  const ownLimit = body.max_completion_tokens ?? body.max_tokens;
+  // null is OpenAI's "unset": a request that sends it has no limit of its own.
+  const ownLimit = body.max_completion_tokens ?? body.max_tokens ?? undefined;
   const upstream: Record<string, unknown> = { ...body };
   // Ask for the usage chunk whatever the client asked; it is dropped on the way back if unwanted.
   if (stream) upstream.stream_options = { ...body.stream_options, include_usage: true };
