@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AttemptLimiter, type Admission, type Attempt, type AttemptRule, type Subject } from '#core/attempts.ts';
+import { AttemptLimiter, type AttemptAdmission, type Attempt, type AttemptRule, type Subject } from '#core/attempts.ts';
 import { MemoryStore, RedisStore, type KeyValueStore } from '#core/kv.ts';
 import { ManualClock, MINUTE } from '#test/helpers/clock.ts';
 import { availableKvKinds, clearRedisPrefix, uniquePrefix } from '#test/helpers/kv.ts';
@@ -14,7 +14,7 @@ const STRICT: AttemptRule = { name: 'test:strict', windowMs: 60 * MINUTE, lock: 
 /** Counted, never locked. */
 const COUNTED: AttemptRule = { name: 'test:counted', windowMs: 60 * MINUTE };
 
-function admitted(admission: Admission): Attempt {
+function admitted(admission: AttemptAdmission): Attempt {
   if (!admission.admitted) throw new Error(`refused, locked for ${admission.lockedMs} ms`);
   return admission.attempt;
 }

@@ -30,7 +30,7 @@ export interface Attempt {
   counts: readonly number[];
 }
 
-export type Admission =
+export type AttemptAdmission =
   | { admitted: true; attempt: Attempt }
   /** `lockedMs`: the longest lock among the subjects; 0 when none is locked but attempts still running fill a limit. */
   | { admitted: false; lockedMs: number };
@@ -59,7 +59,7 @@ export class AttemptLimiter {
    * would pass its limit. Locks are read after counting, so a lock that a parallel attempt set before
    * this one was counted is never missed.
    */
-  async begin(subjects: readonly Subject[]): Promise<Admission> {
+  async begin(subjects: readonly Subject[]): Promise<AttemptAdmission> {
     const taking = await this.kv.takeAll(
       subjects.map((subject) => ({ kind: 'counter', key: countKey(subject), amount: 1, limit: subject.rule.lock?.after ?? UNLIMITED, ttlMs: subject.rule.windowMs })),
       this.clock.now(),
