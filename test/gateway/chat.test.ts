@@ -243,13 +243,15 @@ describe.each(backends())('chat through the official SDK on $label', (backend) =
 
     it('too few credits: 402 insufficient_quota, the upstream never called', async () => {
       const c = await newCaller(g);
-      await setBalance(g, c.user.id, 5);
+      // Less than the prompt and one output token cost (a call the balance can pay that much of is
+      // served with the output limit it affords: test/gateway/balance-floor.test.ts).
+      await setBalance(g, c.user.id, 1);
       const error = await attempt(sdk(g, c.secret).chat.completions.create({ model: MODEL, messages: user() }));
       expect(error).toBeInstanceOf(APIError);
       expect(error).toMatchObject({ status: 402, code: 'insufficient_quota', type: 'insufficient_quota' });
       expect(g.fake.stats.requests).toBe(0);
       expect(await usageRows(g, c.user.id)).toHaveLength(0);
-      expect(await expectBooksBalanced(g, c.user.id)).toBe(5);
+      expect(await expectBooksBalanced(g, c.user.id)).toBe(1);
     });
 
     it('a bad body: 400 invalid_request_error, nothing charged', async () => {

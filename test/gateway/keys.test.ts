@@ -3,7 +3,7 @@ import { PermissionDeniedError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KeyCache } from '#modules/keys/key-cache.ts';
 import { backends, call, registerUser, type RegisteredUser } from '#test/helpers/test-app.ts';
-import { chatBody, createKey, expectBooksBalanced, MODEL, newCaller, sdk, startGateway, usageRows, v1, type Gateway, type KeyView } from './helpers.ts';
+import { chatBody, createKey, expectBooksBalanced, MODEL, newCaller, sdk, setBalance, startGateway, usageRows, v1, type Gateway, type KeyView } from './helpers.ts';
 
 const HOUR = 3_600_000;
 const usage = (spec = 'usage=100,100') => ({ fake_behavior: spec });
@@ -204,6 +204,8 @@ describe.each(backends())('API-key guessing on $label', (backend) => {
 
   it('one client calling with many connections at once, its key not cached yet, makes one lookup and no guesses', async () => {
     const c = await newCaller(g);
+    // Enough credits for twenty holds of the model's whole output at once.
+    await setBalance(g, c.user.id, 20_000);
     const statuses = await Promise.all(Array.from({ length: 20 }, () => chat(c.secret, '203.0.113.7').then((res) => res.statusCode)));
     expect(statuses).toEqual(Array(20).fill(200));
     expect(await usageRows(g, c.user.id)).toHaveLength(20);

@@ -156,7 +156,7 @@ describe.each(backends())('rate limits on $label', (backend) => {
 
   it('a call refused for credits takes no place in the limits', async () => {
     const c = await newCaller(g);
-    await setBalance(g, c.user.id, 5);
+    await setBalance(g, c.user.id, 1);
     expect(await statuses(c.secret, 3)).toEqual([402, 402, 402]);
     await setBalance(g, c.user.id, 1000);
     expect(await statuses(c.secret, 5)).toEqual([200, 200, 200, 200, 429]);

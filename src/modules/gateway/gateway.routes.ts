@@ -1,12 +1,14 @@
 import { Type } from 'typebox';
 import { AppError } from '#core/errors.ts';
+import { apiKeyOf } from '#core/http/principal.ts';
 import type { App } from '#core/http/route-config.ts';
+import { EMBEDDINGS, imagesEndpoint, jsonCall } from '#modules/metering/adapters/openai-json.ts';
+import { CHAT, COMPLETIONS, textCall } from '#modules/metering/adapters/openai-text.ts';
+import type { OpenAiDeps } from '#modules/metering/adapters/openai.ts';
+import { runPaidCall } from '#modules/metering/pipeline.ts';
 import type { ChannelsService } from '#modules/channels/channels.service.ts';
 import type { ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { PricingService } from '#modules/pricing/pricing.service.ts';
-import { relayText, type ChatDeps } from './chat.ts';
-import { embeddings, images } from './endpoints.ts';
-import { relayJson } from './json-call.ts';
 import { ChatCompletionsSchema, CompletionsSchema, EmbeddingsSchema, ImageGenerationsSchema } from './gateway.schemas.ts';
 
 const ModelSchema = Type.Object({ id: Type.String(), object: Type.Literal('model'), created: Type.Integer(), owned_by: Type.String() });
@@ -19,27 +21,26 @@ function modelsFor(key: ResolvedKey, channels: ChannelsService, pricing: Pricing
 }
 
 /** The OpenAI-compatible surface (seed 004), authenticated by Tollgate API keys, errors in OpenAI's shape. */
-export function registerGatewayRoutes(app: App, deps: ChatDeps & { bodyLimit: number; startedAt: number }): void {
+export function registerGatewayRoutes(app: App, deps: OpenAiDeps & { bodyLimit: number; startedAt: number }): void {
   const config = { access: 'apikey' as const, errorFormat: 'openai' as const };
   const tags = ['OpenAI-compatible'];
   const security = [{ bearer: [] }];
   const post = { config, bodyLimit: deps.bodyLimit, schema: { tags, security } };
-  const keyOf = (request: { principal: { apiKey?: ResolvedKey } | null }) => request.principal!.apiKey!;
 
   for (const url of ['/v1/chat/completions', '/api/v1/chat/completions']) {
     app.post(url, { ...post, schema: { ...post.schema, summary: 'Chat completions, streamed or not', body: ChatCompletionsSchema } }, (request, reply) =>
-      relayText(deps, { name: 'chat.completions', path: '/chat/completions' }, request, reply, keyOf(request)),
+      runPaidCall(deps, textCall(deps, CHAT, request.id, request.body, apiKeyOf(request)), reply),
     );
   }
   app.post('/v1/completions', { ...post, schema: { ...post.schema, summary: 'Legacy text completions', body: CompletionsSchema } }, (request, reply) =>
-    relayText(deps, { name: 'completions', path: '/completions' }, request, reply, keyOf(request)),
+    runPaidCall(deps, textCall(deps, COMPLETIONS, request.id, request.body, apiKeyOf(request)), reply),
   );
   app.post('/v1/embeddings', { ...post, schema: { ...post.schema, summary: 'Embeddings (float or base64)', body: EmbeddingsSchema } }, (request, reply) =>
-    relayJson(deps, embeddings, request, reply, keyOf(request)),
+    runPaidCall(deps, jsonCall(deps, EMBEDDINGS, request.id, request.body, apiKeyOf(request)), reply),
   );
-  const imageEndpoint = images(deps.defaultMaxOutput);
+  const images = imagesEndpoint(deps.defaultMaxOutput);
   app.post('/v1/images/generations', { ...post, schema: { ...post.schema, summary: 'Image generation', body: ImageGenerationsSchema } }, (request, reply) =>
-    relayJson(deps, imageEndpoint, request, reply, keyOf(request)),
+    runPaidCall(deps, jsonCall(deps, images, request.id, request.body, apiKeyOf(request)), reply),
   );
 
   const created = Math.floor(deps.startedAt / 1000);
@@ -49,7 +50,7 @@ export function registerGatewayRoutes(app: App, deps: ChatDeps & { bodyLimit: nu
       { config, schema: { tags, security, summary: 'The models this key may use', response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(ModelSchema) }) } } },
       (request) => ({
         object: 'list' as const,
-        data: modelsFor(keyOf(request), deps.channels, deps.pricing).map((id) => ({ id, object: 'model' as const, created, owned_by: 'tollgate' })),
+        data: modelsFor(apiKeyOf(request), deps.channels, deps.pricing).map((id) => ({ id, object: 'model' as const, created, owned_by: 'tollgate' })),
       }),
     );
   }
@@ -59,7 +60,7 @@ export function registerGatewayRoutes(app: App, deps: ChatDeps & { bodyLimit: nu
       { config, schema: { tags, security, summary: 'One model, if this key may use it', params: Type.Object({ model: Type.String() }), response: { 200: ModelSchema } } },
       (request) => {
         const model = request.params.model;
-        if (!modelsFor(keyOf(request), deps.channels, deps.pricing).includes(model)) throw new AppError('MODEL_NOT_FOUND', { model });
+        if (!modelsFor(apiKeyOf(request), deps.channels, deps.pricing).includes(model)) throw new AppError('MODEL_NOT_FOUND', { model });
         return { id: model, object: 'model' as const, created, owned_by: 'tollgate' };
       },
     );

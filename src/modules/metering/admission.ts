@@ -1,4 +1,5 @@
 import { AppError } from '#core/errors.ts';
+import type { Hold } from '#modules/credits/credits.service.ts';
 import type { KeysService, ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Price, Usage } from '#modules/pricing/price.ts';
 import { RateLimitExceeded, type Admission, type LimitScope, type Limits, type RateLimiter } from '#modules/ratelimit/rate-limiter.ts';
@@ -33,6 +34,11 @@ export interface CallTerms {
   /** Tokens counted against tokens-per-minute limits until the call ends (then corrected to its real use). */
   expectedTokens: number;
   overrun: Overrun;
+  /**
+   * How long the hold may stay open without being renewed: set for a job, which runs on after its
+   * request (see jobs.ts); a call's hold is kept alive while it runs instead.
+   */
+  holdMs?: number;
   /** Present when the call may be cut short: its output is then limited to what the balance affords. */
   cut?: OutputCut;
 }
@@ -53,6 +59,8 @@ export interface OutputCut {
 export interface MeteredCall {
   readonly context: CallContext;
   readonly limits: Admission;
+  /** The credits held (none for a free call). */
+  readonly hold: Hold | null;
   settle(usage: Usage, source: UsageSource, end: CallEnd): Promise<number>;
   cancel(end: CallEnd): Promise<void>;
   /**
@@ -94,6 +102,7 @@ export async function admit(deps: AdmissionDeps, terms: CallTerms, reply: { head
   return {
     context,
     limits,
+    hold: billing.heldCredits,
     // The slots are freed while the money is written (one wait, not two); both are done before the answer.
     settle: (usage, source, end) => bothDone(billing.settle(usage, source, end), limits.finish(usage.inputTokens + usage.outputTokens)),
     cancel: (end) => bothDone(billing.cancel(end), limits.finish(0)),
@@ -114,7 +123,7 @@ export async function admit(deps: AdmissionDeps, terms: CallTerms, reply: { head
 async function hold(deps: AdmissionDeps, terms: CallTerms): Promise<BillingSession> {
   const { context, key, price, worstCase, overrun } = terms;
   const keyCapped = key !== null && key.creditCap !== null;
-  const open = (amount: number) => BillingSession.open(deps, context, price, amount, keyCapped, overrun);
+  const open = (amount: number) => BillingSession.open(deps, context, price, amount, keyCapped, overrun, terms.holdMs);
   try {
     return await open(terms.holdCredits?.most ?? BillingSession.cost(deps, context, price, worstCase));
   } catch (error) {

@@ -3,6 +3,7 @@ import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import { retry, doubling } from '#core/retry.ts';
 import type { CreditsService, Hold } from '#modules/credits/credits.service.ts';
+import type { KeysService } from '#modules/keys/keys.service.ts';
 import type { Price, Usage } from '#modules/pricing/price.ts';
 import type { PricingService } from '#modules/pricing/pricing.service.ts';
 import type { UsageRow, UsageSource } from '#modules/usage/usage.tables.ts';
@@ -14,6 +15,7 @@ type ClosingMove = Exclude<MoneyMove, { type: 'open' }>;
 export interface BillingDeps {
   money: MoneyWriter;
   credits: CreditsService;
+  keys: KeysService;
   pricing: PricingService;
   clock: Clock;
 }
@@ -45,6 +47,8 @@ export class BillingSession {
     /** The key has a credit cap, whose counter moves with the hold (uncapped keys keep none). */
     private readonly keyCapped: boolean,
     private readonly overrun: Overrun,
+    /** Names the usage record: a job's hold id (settled from anywhere, recorded once), else a new id. */
+    private readonly recordId?: string,
   ) {}
 
   /** What `usage` costs a call (before any cap at its hold). */
@@ -57,19 +61,37 @@ export class BillingSession {
    * cannot be covered. A call whose most is zero (a model priced at zero costs nothing whatever it
    * uses) holds nothing, and a spent balance or key cap does not block it.
    */
-  static async open(deps: BillingDeps, context: CallContext, price: Price, amount: number, keyCapped: boolean, overrun: Overrun): Promise<BillingSession> {
+  static async open(
+    deps: BillingDeps,
+    context: CallContext,
+    price: Price,
+    amount: number,
+    keyCapped: boolean,
+    overrun: Overrun,
+    holdMs?: number,
+  ): Promise<BillingSession> {
     if (amount === 0) return new BillingSession(deps, context, price, null, false, overrun);
     // Without a cap on the key nothing but the credits can refuse: the hold joins the batch's statements.
     const hold =
       keyCapped && context.keyId
-        ? await deps.money.holdCapped(context.userId, context.keyId, amount, context.requestId)
-        : await deps.money.hold(context.userId, amount, context.requestId);
-    deps.credits.keepAlive(hold.id);
+        ? await deps.money.holdCapped(context.userId, context.keyId, amount, context.requestId, holdMs)
+        : await deps.money.hold(context.userId, amount, context.requestId, holdMs);
+    // A call running here keeps its hold from expiring; a job's hold has a deadline of its own.
+    if (holdMs === undefined) deps.credits.keepAlive(hold.id);
     return new BillingSession(deps, context, price, hold, keyCapped, overrun);
   }
 
-  get held(): number {
-    return this.hold?.amount ?? 0;
+  /**
+   * The session of a job's hold, taken earlier (maybe by another instance): settling or cancelling it
+   * closes the hold once, and its usage record, named by the hold, is written once.
+   */
+  static resume(deps: BillingDeps, context: CallContext, price: Price, hold: Hold | null, keyCapped: boolean): BillingSession {
+    return new BillingSession(deps, context, price, hold, keyCapped, 'capped', hold?.id);
+  }
+
+  /** The hold, if the call has one (a free call has none). */
+  get heldCredits(): Hold | null {
+    return this.hold;
   }
 
   /** Whether a settle or cancel has begun. */
@@ -84,8 +106,10 @@ export class BillingSession {
 
   /**
    * Charges the call's real usage; returns the credits charged. The ledger row, the balance, the key's
-   * cap and the usage record are written together. What it cost beyond the hold is recorded as the
-   * overrun; it is charged only for a call whose overrun is `charged`.
+   * cap and the usage record are written together. A call whose overrun is `capped` is never charged
+   * more than the caller can pay: when it cost more than its hold (a prompt that counted more than its
+   * guess), what the caller can still spend of the difference is held too and charged; what is left is
+   * recorded as the overrun. A call whose overrun is `charged` is charged in full.
    */
   async settle(usage: Usage, source: UsageSource, end: CallEnd): Promise<number> {
     if (this.closing) return 0;
@@ -98,16 +122,44 @@ export class BillingSession {
       await retry(() => this.deps.money.write({ type: 'record', record }), UNTIL_WRITTEN);
       return 0;
     }
+    const topUp = this.overrun === 'capped' && cost > hold.amount ? await this.topUp(hold, cost - hold.amount) : null;
+    const charge = this.overrun === 'capped' ? Math.min(cost, hold.amount + (topUp?.amount ?? 0)) : cost;
     const move: ClosingMove = {
       type: 'settle',
       hold,
-      charge: this.overrun === 'capped' ? Math.min(cost, hold.amount) : cost,
+      charge,
       capKeyId: this.keyCapped ? this.context.keyId : null,
       reason: `${this.context.endpoint} ${this.context.model}`,
       reference: this.context.requestId,
-      record: this.record(usage, source, 'ok', end, Math.max(0, cost - hold.amount)),
+      // What it cost beyond what was held for it: charged in full (`charged`), or not charged (`capped`).
+      record: this.record(usage, source, 'ok', end, Math.max(0, cost - hold.amount - (topUp?.amount ?? 0))),
     };
-    return retry(() => this.deps.money.write(move), UNTIL_WRITTEN);
+    try {
+      return await retry(() => this.deps.money.write(move), UNTIL_WRITTEN);
+    } finally {
+      // The top-up kept the credits it covers from other calls until the charge took them.
+      if (topUp) await this.deps.credits.release(topUp.id).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Holds what the caller can still spend of `extra` (the balance not held for other calls, within
+   * the key's cap), or nothing. Rare: a call's hold covers its worst case but for a guessed prompt.
+   */
+  private async topUp(hold: Hold, extra: number): Promise<Hold | null> {
+    const [account, capLeft] = await Promise.all([
+      this.deps.credits.account(hold.userId),
+      this.keyCapped && this.context.keyId ? this.deps.keys.capLeft(this.context.keyId) : Infinity,
+    ]);
+    const amount = Math.min(extra, account.available, capLeft);
+    if (amount <= 0) return null;
+    try {
+      return await this.deps.credits.reserve(hold.userId, amount, { idempotencyKey: `top-up:${hold.id}`, reference: this.context.requestId });
+    } catch (error) {
+      // Taken meanwhile by another call: this one is charged what its hold covers.
+      if (error instanceof AppError) return null;
+      throw error;
+    }
   }
 
   /** Nothing was produced (or the upstream refused): free the hold and record the failure, together. */
@@ -124,7 +176,7 @@ export class BillingSession {
   private record(usage: Usage, source: UsageSource, status: 'ok' | 'error', end: CallEnd, overrun: number): UsageRow {
     const now = this.deps.clock.now();
     return {
-      id: newId(now),
+      id: this.recordId ?? newId(now),
       request_id: this.context.requestId,
       user_id: this.context.userId,
       key_id: this.context.keyId,

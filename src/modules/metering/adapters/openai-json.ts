@@ -16,7 +16,7 @@ interface JsonEndpoint<B> extends OpenAiEndpoint {
 }
 
 export type EmbeddingsBody = Record<string, unknown> & { model: string; input: unknown };
-export type ImagesBody = Record<string, unknown> & { model: string; prompt: string; n?: number; quality?: string };
+export type ImagesBody = Record<string, unknown> & { model: string; prompt: string; n?: number | null; quality?: string | null };
 
 /**
  * Output tokens of one gpt-image picture at each quality, for the largest size (OpenAI's table);
