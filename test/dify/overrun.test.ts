@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backends } from '#test/helpers/test-app.ts';
+import { backends, call } from '#test/helpers/test-app.ts';
 import { addDifyApp, asGateway, balanceOf, dify, DIFY_PRICES, expectBooksBalanced, newUser, startDify, usageRows, type DifyGateway } from './helpers.ts';
 
 /**
@@ -35,6 +35,9 @@ describe.each(backends())('Dify calls that cost more than their hold, on $label'
       const balance = await expectBooksBalanced(asGateway(g), user.id);
       expect(balance).toBe(30 - row!.credits);
       expect(balance).toBeLessThan(0);
+      // The usage log shows it too.
+      const logs = await call(g.t.app, 'GET', '/api/usage/logs', { token: user.accessToken });
+      expect(logs.json<{ items: Array<{ credits: number; overrun: number }> }>().items[0]).toMatchObject({ credits: row!.credits, overrun: row!.overrun });
 
       const refused = await chat(user.accessToken, 5);
       expect(refused.statusCode, refused.body).toBe(402);

@@ -15,6 +15,8 @@ const LogItem = Type.Object({
   inputTokens: Type.Integer(),
   outputTokens: Type.Integer(),
   credits: Type.Integer(),
+  /** Credits the call cost beyond what was held for it (docs/money.md, rule 6). */
+  overrun: Type.Integer(),
   latencyMs: Type.Integer(),
   status: Type.String(),
   httpStatus: Type.Integer(),
@@ -57,6 +59,7 @@ function toLogItem(row: UsageRow) {
     inputTokens: row.input_tokens,
     outputTokens: row.output_tokens,
     credits: row.credits,
+    overrun: Number(row.overrun),
     latencyMs: row.latency_ms,
     status: row.status,
     httpStatus: row.http_status,
