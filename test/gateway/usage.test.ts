@@ -73,6 +73,7 @@ describe.each(backends())('usage records on $label', (backend) => {
       inputTokens: 100,
       outputTokens: 100,
       credits: 4,
+      overrun: 0,
       latencyMs: expect.any(Number),
       status: 'ok',
       httpStatus: 200,
