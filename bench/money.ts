@@ -21,7 +21,8 @@ import { sql } from 'kysely';
 import mysql from 'mysql2';
 import pg from 'pg';
 import type { DialectName } from '#core/db/create-db.ts';
-import { BillingSession, type CallContext } from '#modules/metering/bill.ts';
+import { BillingSession } from '#modules/metering/bill.ts';
+import type { CallContext } from '#modules/metering/call.ts';
 import { createTestApp, registerUser } from '#test/helpers/test-app.ts';
 
 const CALLS = Number(process.env.MONEY_CALLS ?? 2000);
@@ -62,7 +63,8 @@ try {
       stream: false,
       startedAt: performance.now(),
     };
-    const session = await BillingSession.open(gateway, context, price, { inputTokens: 20, outputTokens: 4096 }, false);
+    const held = BillingSession.cost(gateway, context, price, { inputTokens: 20, outputTokens: 4096 });
+    const session = await BillingSession.open(gateway, context, price, held, false, 'capped');
     await turn(); // the upstream call
     await session.settle({ inputTokens: 12, outputTokens: 30 + (i % 7) }, 'upstream', { channelId: null, httpStatus: 200, endReason: 'stop' });
   };

@@ -2,7 +2,6 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '#core/clock.ts';
 import type { Config } from '#core/config.ts';
 import { SecretBox } from '#core/crypto.ts';
-import { supportsReturning } from '#core/db/dialect.ts';
 import { GroupCommit } from '#core/db/group-commit.ts';
 import type { Database } from '#core/db/create-db.ts';
 import type { KeyValueStore } from '#core/kv.ts';
@@ -57,7 +56,7 @@ export function createServices(infra: Infrastructure) {
   const db = database.db;
 
   const users = new UsersService(db, new UsersRepository(db), clock);
-  const credits = new CreditsService(db, new CreditsRepository(db, supportsReturning(database.dialect)), clock, { holdTtlMs: config.CREDIT_HOLD_TTL * 1000 });
+  const credits = new CreditsService(db, new CreditsRepository(db, database.capabilities), clock, { holdTtlMs: config.CREDIT_HOLD_TTL * 1000 });
   const signupBonus = new SignupBonus(credits, kv, clock, { amount: config.SIGNUP_BONUS, perIpDaily: config.SIGNUP_BONUS_PER_IP_DAILY });
   const tokens = new TokenService(new SessionsRepository(db), config, clock);
   const captcha = new CaptchaService(kv, config, clock);
@@ -88,12 +87,13 @@ export function createServices(infra: Infrastructure) {
     multiplierPermille: { user: Math.round(config.PRICE_MULTIPLIER_USER * 1000), admin: Math.round(config.PRICE_MULTIPLIER_ADMIN * 1000) },
   });
   const channels = new ChannelsService(new ChannelsRepository(db), box, bus, clock, { failureThreshold: config.CHANNEL_FAILURE_THRESHOLD, difyMaxCallCost: config.DIFY_MAX_CALL_COST });
-  const usage = new UsageService(new UsageRepository(db, database.dialect), clock, { timeZone: config.CHECKIN_TZ, retentionDays: config.USAGE_RETENTION_DAYS });
+  const usage = new UsageService(new UsageRepository(db, database.capabilities), clock, { timeZone: config.CHECKIN_TZ, retentionDays: config.USAGE_RETENTION_DAYS });
   const limiter = new RateLimiter(kv, clock, { slotMaxAgeMs: config.CREDIT_HOLD_TTL * 1000 });
   const group = new GroupCommit(db, { relaxedDb: database.relaxed });
   const money = new MoneyWriter({
     group,
-    opening: database.dialect !== 'postgres' ? group : new GroupCommit(db, { relaxedDb: database.relaxed }),
+    opening: database.capabilities.holdsCommitApart ? new GroupCommit(db, { relaxedDb: database.relaxed }) : group,
+    dialect: database.capabilities,
     credits,
     keys,
     usage,

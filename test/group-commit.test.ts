@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GroupCommit, type BatchKind } from '#core/db/group-commit.ts';
+import { GroupCommit, type Asked, type BatchKind } from '#core/db/group-commit.ts';
 import { MoneyWriter } from '#modules/metering/money-writes.ts';
 import { AppError } from '#core/errors.ts';
-import { BillingSession, type CallContext } from '#modules/metering/bill.ts';
+import type { Hold } from '#modules/credits/credits.service.ts';
+import { BillingSession } from '#modules/metering/bill.ts';
+import type { CallContext } from '#modules/metering/call.ts';
+import type { Usage } from '#modules/pricing/price.ts';
 import { backends, createTestApp, registerUser, type TestApp } from '#test/helpers/test-app.ts';
 
 describe.each(backends())('group commit on $label', (backend) => {
@@ -55,7 +58,7 @@ describe.each(backends())('group commit on $label', (backend) => {
 });
 
 /** A kind that writes nothing and notes the size of every batch it was given. */
-function recordingKind(sizes: number[]): BatchKind<number, number> {
+function recordingKind(sizes: number[]): BatchKind<Asked<number, number>> {
   return {
     runMany: (_trx, items) => {
       sizes.push(items.length);
@@ -82,11 +85,17 @@ describe.each(backends())('batched billing through group commit on $label', (bac
     stream: false,
     startedAt: performance.now(),
   });
+  /** A call's billing session, holding what `worstCase` would cost. */
+  const open = (deps: ReturnType<typeof ownGroup>, userId: string, i: number, worstCase: Usage) => {
+    const call = context(userId, i);
+    return BillingSession.open(deps, call, price, BillingSession.cost(deps, call, price, worstCase), false, 'capped');
+  };
   /** The gateway's billing with a group commit of the test's own, for its holds too. */
   function ownGroup() {
     const group = new GroupCommit(t.app.services.database.db);
     const { credits, keys, usage } = t.app.services;
-    return { ...t.app.services.gateway, money: new MoneyWriter({ group, opening: group, credits, keys, usage }), group };
+    const dialect = t.app.services.database.capabilities;
+    return { ...t.app.services.gateway, money: new MoneyWriter({ group, opening: group, dialect, credits, keys, usage }), group };
   }
   async function fundedUser(balance: number): Promise<string> {
     const user = await registerUser(t);
@@ -110,7 +119,7 @@ describe.each(backends())('batched billing through group commit on $label', (bac
     const outputs = Array.from({ length: 40 }, (_, i) => 1 + (i % 9));
     // All 40 holds are asked for in one turn: one batch (the marker proves it), one update of the account.
     const sessions = await Promise.all([
-      ...outputs.map((_, i) => BillingSession.open(deps, context(userId, i), price, { inputTokens: 10, outputTokens: 10 }, false)),
+      ...outputs.map((_, i) => open(deps, userId, i, { inputTokens: 10, outputTokens: 10 })),
       deps.group.runBatched(marker, 0),
     ]);
     expect(sizes).toEqual([1]);
@@ -128,7 +137,7 @@ describe.each(backends())('batched billing through group commit on $label', (bac
   it('a unit that breaks its batch does not lose or double the money of the others: they run again, once each', async () => {
     const userId = await fundedUser(1000);
     const deps = ownGroup();
-    const opened = await Promise.all(Array.from({ length: 6 }, (_, i) => BillingSession.open(deps, context(userId, i), price, { inputTokens: 1, outputTokens: 20 }, false)));
+    const opened = await Promise.all(Array.from({ length: 6 }, (_, i) => open(deps, userId, i, { inputTokens: 1, outputTokens: 20 })));
     const outcome = { channelId: null, httpStatus: 200, endReason: 'stop' };
     // In the same batch as the six settles: a unit that writes, then fails with something that is not a
     // refusal. The whole batch rolls back and every unit runs again in a transaction of its own.
@@ -148,7 +157,7 @@ describe.each(backends())('batched billing through group commit on $label', (bac
   it('a settle whose commit went through but whose answer was lost is tried again: answered with its charge, billed once', async () => {
     const userId = await fundedUser(1000);
     const deps = ownGroup();
-    const session = await BillingSession.open(deps, context(userId, 0), price, { inputTokens: 1, outputTokens: 20 }, false);
+    const session = await open(deps, userId, 0, { inputTokens: 1, outputTokens: 20 });
     // The first write commits, then its connection breaks before the answer arrives (as a reset
     // during COMMIT, or PostgreSQL committing a statement whose client went away, does).
     const runBatched = deps.group.runBatched.bind(deps.group);
@@ -172,7 +181,7 @@ describe.each(backends())('batched billing through group commit on $label', (bac
     const { credits } = t.app.services;
     const group = new GroupCommit(t.app.services.database.db);
     const existing = await credits.reserve(userId, 5, { idempotencyKey: `dup:${userId}` });
-    const kind: BatchKind<string, unknown> = {
+    const kind: BatchKind<Asked<string, Hold>> = {
       runMany: async (trx, keys) => {
         const result = await credits.applyBatch(trx, { reserves: keys.map((idempotencyKey) => ({ userId, amount: 10, idempotencyKey })), settles: [], releases: [] });
         return result.reserves;
@@ -190,7 +199,7 @@ describe.each(backends())('batched billing through group commit on $label', (bac
     const userId = await fundedUser(100);
     const deps = ownGroup();
     // 30 calls of 11 credits each (1 + 10 output tokens) race 100 credits in one batch: 9 get a hold.
-    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => BillingSession.open(deps, context(userId, i), price, { inputTokens: 1, outputTokens: 10 }, false)));
+    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => open(deps, userId, i, { inputTokens: 1, outputTokens: 10 })));
     const opened = results.filter((r) => r.status === 'fulfilled').map((r) => (r).value);
     expect(opened).toHaveLength(9);
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'INSUFFICIENT_CREDITS' });
@@ -203,7 +212,7 @@ describe.each(backends())('batched billing through group commit on $label', (bac
   it('a kind that writes a batch in one statement may answer some items and leave the rest to a transaction', async () => {
     const group = new GroupCommit(t.app.services.database.db);
     const seen: string[] = [];
-    const kind: BatchKind<number, string> = {
+    const kind: BatchKind<Asked<number, string>> = {
       runAtomic: (_db, items) => {
         seen.push(`atomic ${items.join(',')}`);
         if (items.includes(99)) return Promise.reject(new Error('cannot')); // wrote nothing: all go the usual way

@@ -52,6 +52,7 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
     usage_source: 'upstream',
     error: null,
     created_at: Date.now(),
+    overrun: 0,
   });
 
   async function userWith(balance: number): Promise<string> {
@@ -215,7 +216,7 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
     expect(await holds(poor)).toHaveLength(0);
   });
 
-  it('settles in one statement (PostgreSQL): ledger rows in order, guarded inserts, a hold no longer open left alone', async () => {
+  it('settles in one statement (PostgreSQL): ledger rows in order, usage records with their settles, a hold no longer open left alone', async () => {
     const [alice, bob] = [await userWith(1000), await userWith(100)];
     const taken = await batch({ reserves: [reserve(alice, 50), reserve(alice, 60), reserve(bob, 30), reserve(alice, 70), reserve(alice, 80)] });
     const [a1, a2, b1, a3, a4] = taken.reserves.map((r) => (r.ok ? r.value.id : ''));
@@ -230,33 +231,18 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
       { holdId: a1!, charge: 99, movement: usage }, // the same hold again in one batch: left to the usual way
       { holdId: a4!, charge: 10, movement: usage },
       { holdId: a1!, charge: -1, movement: usage },
-    ];
-    // Beside it, the caller's usage records, one per settle, each guarded by its hold: only those whose
-    // hold the statement closed may be written.
-    const guarded: string[] = [];
-    const records = settles.map((settle, i) => usageRecord(settle.holdId === b1 ? bob : alice, `guarded-${i}`));
-    const answers = await transact(db(), (trx) =>
-      credits.settleAtomic(
-        settles,
-        (closed) => {
-          guarded.push(closed);
-          return [t.app.services.usage.guardedInsert(records, settles.map((settle) => settle.holdId), closed)];
-        },
-        trx,
-      ),
-    );
+    ].map((settle, i) => ({ ...settle, record: usageRecord(settle.holdId === b1 ? bob : alice, `with-settle-${i}`) }));
+    const answers = await transact(db(), (trx) => credits.settleAtomic(settles, trx));
     if (backend.dialect !== 'postgres') {
       expect(answers).toBeUndefined(); // only PostgreSQL can; the others take the usual way
-      expect(guarded).toEqual([]);
       await batch({ settles: settles.slice(0, 4) }); // so that the books close as on PostgreSQL
       await batch({ settles: [settles[5]!] });
       return;
     }
-    expect(guarded).toEqual(['closed']);
-    const written = await db().selectFrom('usage_records').select('request_id').where('request_id', 'like', 'guarded-%').orderBy('request_id').execute();
-    // Settles 0-3 closed their holds; 4 repeats a1 (closed by 0: its record is written by its guard
-    // too, which is why a caller passes each hold once); 5 (a4) was not open; 6 was refused.
-    expect(written.map((r) => r.request_id)).toEqual(['guarded-0', 'guarded-1', 'guarded-2', 'guarded-3', 'guarded-4', 'guarded-6']);
+    const written = await db().selectFrom('usage_records').select('request_id').where('request_id', 'like', 'with-settle-%').orderBy('request_id').execute();
+    // Only the calls whose settle the statement applied leave their record: 4 repeats a1 (settled by
+    // 0), 5 (a4) was not open, 6 was refused; the usual way writes theirs when it settles them.
+    expect(written.map((r) => r.request_id)).toEqual(['with-settle-0', 'with-settle-1', 'with-settle-2', 'with-settle-3']);
     expect(answers).toEqual([
       { ok: true, value: { applied: true, charged: 20 } },
       { ok: true, value: { applied: true, charged: 45 } },
@@ -314,10 +300,9 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
       transact(db(), (trx) =>
         credits.settleAtomic(
           [
-            { holdId: secondHold!, charge: 7, movement: usage },
-            { holdId: firstHold!, charge: 3, movement: usage },
+            { holdId: secondHold!, charge: 7, movement: usage, record: usageRecord(second!, `locks-${randomUUID()}`) },
+            { holdId: firstHold!, charge: 3, movement: usage, record: usageRecord(first!, `locks-${randomUUID()}`) },
           ],
-          () => [],
           trx,
         ),
       ),

@@ -5,11 +5,12 @@ import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type SqliteD
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
 import { ConfigError, maskUrl } from '#core/config.ts';
+import { dialectCapabilities, type DialectCapabilities, type DialectName } from './dialect.ts';
 import type { DB } from './schema.ts';
 import { checkpointInBackground, type Checkpoints } from './sqlite-checkpoints.ts';
 import { preparedNameOf } from './statements.ts';
 
-export type DialectName = 'sqlite' | 'postgres' | 'mysql';
+export type { DialectName } from './dialect.ts';
 
 export interface Database {
   readonly db: Kysely<DB>;
@@ -22,6 +23,8 @@ export interface Database {
    */
   readonly relaxed: Kysely<DB>;
   readonly dialect: DialectName;
+  /** How this database differs from the others: handed to every repository that writes SQL by hand. */
+  readonly capabilities: DialectCapabilities;
   /** Round-trips one trivial query; resolves to the latency in ms or throws. */
   ping(): Promise<number>;
   destroy(): Promise<void>;
@@ -82,6 +85,7 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
     db: kysely,
     relaxed: relaxed ?? kysely,
     dialect,
+    capabilities: dialectCapabilities(dialect),
     async ping() {
       const started = performance.now();
       await sql`select 1`.execute(kysely);

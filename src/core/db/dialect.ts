@@ -1,9 +1,120 @@
-import { MysqlAdapter, SqliteAdapter, sql, type Expression, type Kysely, type RawBuilder } from 'kysely';
-import type { DialectName } from './create-db.ts';
+import { MysqlAdapter, PostgresAdapter, sql, type Expression, type Kysely, type RawBuilder } from 'kysely';
+import { retry } from '#core/retry.ts';
 
 /**
- * The only place that knows how the three databases differ. Everything else writes one query.
+ * The only place that knows how the three databases differ. Each database's differences are one
+ * DialectCapabilities object below, made once per Database (create-db.ts) and handed to whoever
+ * writes SQL; everything else writes one query and asks that object where the dialects part.
  */
+
+export type DialectName = 'sqlite' | 'postgres' | 'mysql';
+
+/** What a database can do and how it spells it. */
+export interface DialectCapabilities {
+  readonly name: DialectName;
+  /** INSERT/UPDATE/DELETE can return rows (PostgreSQL, SQLite; not MySQL): a changed row costs no second statement. */
+  readonly returning: boolean;
+  /**
+   * Data-modifying WITH queries (PostgreSQL): several writes in ONE statement, atomic by itself. A
+   * settle then closes its holds, charges their accounts and writes its ledger rows and usage records
+   * in one round trip; new holds are taken in one outside any transaction; and the inserts a batch
+   * defers go as one chain.
+   */
+  readonly writingCtes: boolean;
+  /**
+   * New holds get a group commit of their own (server databases): a batch of holds is then sent while
+   * the previous batch of settles is still on its way, instead of after it. On SQLite a transaction
+   * runs within one turn anyway, and one commit for both is cheaper.
+   */
+  readonly holdsCommitApart: boolean;
+  /**
+   * The hot statements are kept prepared by name on each connection (PostgreSQL: parsed and planned
+   * once per connection instead of on every call); the other drivers cache statements by text already.
+   */
+  readonly preparesByName: boolean;
+  /**
+   * Kysely's migrator takes no lock and no transaction here (SQLite), so the migrations need ours
+   * (see migrationGuard); it does both itself on PostgreSQL and MySQL.
+   */
+  readonly migrationsNeedGuard: boolean;
+  /** The placeholder of a statement's `n`th parameter (from 1). */
+  readonly placeholder: (n: number) => string;
+  /** `text`'s placeholders as they read after `offset` earlier parameters (appending one statement to another). */
+  readonly shiftPlaceholders: (text: string, offset: number) => string;
+  /** Hand-written SQL whose identifiers are written `"like_this"`, quoted as this database quotes them. */
+  readonly quoteIdentifiers: (text: string) => string;
+  /** The end of an INSERT that leaves a row whose `id` is taken as it is, instead of failing. */
+  readonly insertIfNewId: string;
+  /**
+   * The day number (days since 1970-01-01 in a zone `offsetMs` from UTC) of an epoch-milliseconds
+   * column, as integer arithmetic.
+   */
+  readonly dayNumber: (column: string, offsetMs: number) => RawBuilder<number>;
+  /** A column type for long text (answers can run past MySQL's 64 KB `text`). */
+  readonly longText: 'text' | Expression<unknown>;
+}
+
+const same = (text: string): string => text;
+const question = (): string => '?';
+const slashDay = (column: string, offsetMs: number) => sql<number>`((${sql.ref(column)} + ${sql.lit(Math.trunc(offsetMs))}) / 86400000)`;
+
+const CAPABILITIES: Readonly<Record<DialectName, DialectCapabilities>> = {
+  sqlite: Object.freeze({
+    name: 'sqlite',
+    returning: true,
+    writingCtes: false,
+    holdsCommitApart: false,
+    preparesByName: false,
+    migrationsNeedGuard: true,
+    placeholder: question,
+    shiftPlaceholders: same,
+    quoteIdentifiers: same,
+    insertIfNewId: ' on conflict ("id") do nothing',
+    dayNumber: slashDay,
+    longText: 'text',
+  }),
+  postgres: Object.freeze({
+    name: 'postgres',
+    returning: true,
+    writingCtes: true,
+    holdsCommitApart: true,
+    preparesByName: true,
+    migrationsNeedGuard: false,
+    placeholder: (n: number) => `$${n}`,
+    shiftPlaceholders: (text: string, offset: number) => text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`),
+    quoteIdentifiers: same,
+    insertIfNewId: ' on conflict ("id") do nothing',
+    dayNumber: slashDay,
+    longText: 'text',
+  }),
+  mysql: Object.freeze({
+    name: 'mysql',
+    returning: false,
+    writingCtes: false,
+    holdsCommitApart: true,
+    preparesByName: false,
+    migrationsNeedGuard: false,
+    placeholder: question,
+    shiftPlaceholders: same,
+    quoteIdentifiers: (text: string) => text.replaceAll('"', '`'),
+    insertIfNewId: ' on duplicate key update "id" = "id"',
+    dayNumber: (column: string, offsetMs: number) => sql<number>`((${sql.ref(column)} + ${sql.lit(Math.trunc(offsetMs))}) DIV 86400000)`,
+    longText: sql`mediumtext`,
+  }),
+};
+
+/** The capabilities of the database named `name`. */
+export function dialectCapabilities(name: DialectName): DialectCapabilities {
+  return CAPABILITIES[name];
+}
+
+/** The capabilities of the database a Kysely instance speaks to, from its adapter (for code handed only a Kysely: migrations). */
+export function capabilitiesOf<DB>(db: Kysely<DB>): DialectCapabilities {
+  const adapter = db.getExecutor().adapter;
+  if (adapter instanceof PostgresAdapter) return CAPABILITIES.postgres;
+  if (adapter instanceof MysqlAdapter) return CAPABILITIES.mysql;
+  return CAPABILITIES.sqlite;
+}
 
 interface DriverError {
   code?: unknown;
@@ -31,7 +142,7 @@ export function isUniqueViolation(error: unknown): boolean {
  * BEGIN IMMEDIATE transaction; another instance waits for it and then finds the work done.
  */
 export async function migrationGuard<DB, T>(db: Kysely<DB>, work: (db: Kysely<DB>) => Promise<T>): Promise<T> {
-  if (!(db.getExecutor().adapter instanceof SqliteAdapter)) return work(db);
+  if (!capabilitiesOf(db).migrationsNeedGuard) return work(db);
   return db.connection().execute(async (connection) => {
     await beginImmediate(connection);
     try {
@@ -53,17 +164,12 @@ async function beginImmediate<DB>(connection: Kysely<DB>, waitMs = 60_000): Prom
   const { rows } = await sql<{ timeout: number }>`pragma busy_timeout`.execute(connection);
   const busyTimeout = Number(rows[0]?.timeout ?? 0);
   await sql`pragma busy_timeout = 0`.execute(connection);
-  const deadline = Date.now() + waitMs;
   try {
-    for (;;) {
-      try {
-        await sql`begin immediate`.execute(connection);
-        return;
-      } catch (error) {
-        if ((error as DriverError).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    }
+    await retry(() => sql`begin immediate`.execute(connection), {
+      retryable: (error) => (error as DriverError).code === 'SQLITE_BUSY',
+      pause: () => 25,
+      withinMs: waitMs,
+    });
   } finally {
     await sql.raw(`pragma busy_timeout = ${busyTimeout}`).execute(connection);
   }
@@ -87,22 +193,7 @@ export function isTransientConflict(error: unknown): boolean {
   );
 }
 
-/**
- * The day number (days since 1970-01-01 in a zone `offsetMs` from UTC) of an epoch-milliseconds
- * column, as integer arithmetic each dialect spells its own way.
- */
-export function dayNumber(dialect: DialectName, column: string, offsetMs: number): RawBuilder<number> {
-  const col = sql.ref(column);
-  const offset = sql.lit(Math.trunc(offsetMs));
-  return dialect === 'mysql' ? sql<number>`((${col} + ${offset}) DIV 86400000)` : sql<number>`((${col} + ${offset}) / 86400000)`;
-}
-
-/** PostgreSQL and SQLite can return rows from INSERT/UPDATE/DELETE; MySQL cannot. */
-export function supportsReturning(dialect: DialectName): boolean {
-  return dialect !== 'mysql';
-}
-
-/** A column for long text (answers can run past MySQL's 64 KB `text`): `mediumtext` there, `text` elsewhere. */
+/** A column for long text: `mediumtext` on MySQL, `text` elsewhere (see DialectCapabilities.longText). */
 export function longText<DB>(db: Kysely<DB>): 'text' | Expression<unknown> {
-  return db.getExecutor().adapter instanceof MysqlAdapter ? sql`mediumtext` : 'text';
+  return capabilitiesOf(db).longText;
 }

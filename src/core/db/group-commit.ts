@@ -7,7 +7,22 @@ import { transact } from './transaction.ts';
 type Work<T> = (trx: Kysely<DB>) => Promise<T>;
 
 /** A unit's answer: its value, or the error that refused it. */
-export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+export type UnitResult<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/**
+ * An item of a batch kind and the answer it gets. A kind whose answer depends on the item is a union
+ * of these (a money move: a hold is answered the Hold, a settle the credits it charged), and whoever
+ * runs an item is told the answer of that item (see AnswerTo), without a cast.
+ */
+export interface Asked<I, A> {
+  item: I;
+  answer: A;
+}
+
+/** The answer a kind of `Q` gives `item` (a union of items: the union of their answers). */
+export type AnswerTo<Q, I> = I extends unknown ? (Q extends Asked<infer Item, infer A> ? (I extends Item ? A : never) : never) : never;
+
+type AnyAsked = Asked<unknown, unknown>;
 
 /**
  * Units that are better run together than one by one: all the items of a kind that are in a batch go
@@ -17,8 +32,8 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
  * unit by unit (each kind item alone in `runMany`). Like every unit it may run more than once (a
  * deadlocked batch is retried whole), so it must touch only the database.
  */
-export interface BatchKind<I, T> {
-  runMany(trx: Kysely<DB>, items: I[]): Promise<Array<Outcome<T>>>;
+export interface BatchKind<Q extends AnyAsked> {
+  runMany(trx: Kysely<DB>, items: Array<Q['item']>): Promise<Array<UnitResult<Q['answer']>>>;
   /**
    * Optional: writes what it can of its items apart from the batch's transaction, each part one
    * statement atomic by itself, where that takes fewer round trips to a server database than the
@@ -29,7 +44,7 @@ export interface BatchKind<I, T> {
    * so whatever of it did commit must be safe to run again (idempotent). Returns undefined when it can
    * do nothing here.
    */
-  runAtomic?(db: Kysely<DB>, items: I[], relaxed: Kysely<DB>): Promise<Array<Outcome<T> | undefined> | undefined>;
+  runAtomic?(db: Kysely<DB>, items: Array<Q['item']>, relaxed: Kysely<DB>): Promise<Array<UnitResult<Q['answer']> | undefined> | undefined>;
 }
 
 interface Pending {
@@ -37,7 +52,7 @@ interface Pending {
   work: Work<unknown> | null;
   savepoint: boolean;
   /** … an item of a kind. */
-  kind: BatchKind<unknown, unknown> | null;
+  kind: BatchKind<AnyAsked> | null;
   item: unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -58,7 +73,7 @@ export interface GroupCommitOptions {
 }
 
 /**
- * Group commit (DESIGN.md, the hot path). Units of work that arrive in the same event-loop turn (or
+ * Group commit (docs/decisions.md, the money path of a metered call). Units of work that arrive in the same event-loop turn (or
  * while the previous batch is being committed) run inside ONE transaction, which commits before any of
  * them is answered: nothing is acknowledged that is not durable, a lone unit waits for nothing, and a
  * busy server pays for one commit per batch instead of one per request. Items of a `BatchKind` are run
@@ -95,12 +110,12 @@ export class GroupCommit {
     return this.enqueue(work, options.savepoint ?? true, null, undefined);
   }
 
-  /** Runs `item` in the next batch, together with the other items of its kind there. */
-  runBatched<I, T>(kind: BatchKind<I, T>, item: I): Promise<T> {
+  /** Runs `item` in the next batch, together with the other items of its kind there; answers what the kind answers that item. */
+  runBatched<Q extends AnyAsked, const I extends Q['item']>(kind: BatchKind<Q>, item: I): Promise<AnswerTo<Q, I>> {
     return this.enqueue(null, false, kind, item);
   }
 
-  private enqueue<T>(work: Work<unknown> | null, savepoint: boolean, kind: BatchKind<unknown, unknown> | null, item: unknown): Promise<T> {
+  private enqueue<T>(work: Work<unknown> | null, savepoint: boolean, kind: BatchKind<AnyAsked> | null, item: unknown): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, savepoint, kind, item, resolve: resolve as (value: unknown) => void, reject });
       this.schedule();
@@ -136,7 +151,7 @@ export class GroupCommit {
       await transact(this.db, (trx) => runAlone(trx, only)).then(only.resolve, only.reject);
       return;
     }
-    let outcomes: Array<Outcome<unknown>>;
+    let outcomes: Array<UnitResult<unknown>>;
     try {
       outcomes = await transact(this.db, (trx) => this.runAll(trx, batch));
     } catch {
@@ -149,7 +164,7 @@ export class GroupCommit {
 
   /** Gives every kind that can write without a transaction its items (see runAtomic); returns the units still to run. */
   private async tryAtomic(batch: Pending[]): Promise<Pending[]> {
-    const atomic = new Map<BatchKind<unknown, unknown>, Pending[]>();
+    const atomic = new Map<BatchKind<AnyAsked>, Pending[]>();
     for (const unit of batch) {
       if (!unit.kind?.runAtomic) continue;
       const units = atomic.get(unit.kind);
@@ -159,7 +174,7 @@ export class GroupCommit {
     if (atomic.size === 0) return batch;
     const answered = new Set<Pending>();
     for (const [kind, units] of atomic) {
-      let answers: Array<Outcome<unknown> | undefined> | undefined;
+      let answers: Array<UnitResult<unknown> | undefined> | undefined;
       try {
         answers = await kind.runAtomic!(
           this.db,
@@ -180,9 +195,9 @@ export class GroupCommit {
     return answered.size === 0 ? batch : batch.filter((unit) => !answered.has(unit));
   }
 
-  private async runAll(trx: Kysely<DB>, batch: Pending[]): Promise<Array<Outcome<unknown>>> {
-    const outcomes: Array<Outcome<unknown>> = new Array<Outcome<unknown>>(batch.length);
-    const kinds = new Map<BatchKind<unknown, unknown>, number[]>();
+  private async runAll(trx: Kysely<DB>, batch: Pending[]): Promise<Array<UnitResult<unknown>>> {
+    const outcomes: Array<UnitResult<unknown>> = new Array<UnitResult<unknown>>(batch.length);
+    const kinds = new Map<BatchKind<AnyAsked>, number[]>();
     batch.forEach((unit, i) => {
       if (!unit.kind) return;
       const indices = kinds.get(unit.kind);

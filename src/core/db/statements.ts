@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { CompiledQuery, MysqlAdapter, PostgresAdapter, type Kysely, type QueryResult } from 'kysely';
-import type { DialectName } from './create-db.ts';
+import { CompiledQuery, type Kysely, type QueryResult } from 'kysely';
+import type { DialectCapabilities } from './dialect.ts';
 import type { DB } from './schema.ts';
 
 /**
@@ -12,7 +12,9 @@ import type { DB } from './schema.ts';
  *
  * A statement built with a `shape` (a key naming everything its text depends on — which clauses, how
  * many rows) gets its text built once per shape: later ones only collect their parameters, and the
- * driver's statement cache finds the same string again without hashing a new one.
+ * driver's statement cache finds the same string again without hashing a new one. The texts of every
+ * shaped statement are committed per dialect under test/db/ and checked against what the code builds
+ * (test/db/hot-statements.test.ts), so a shape that stops naming all its text depends on is caught.
  */
 export class Statement {
   private text: string;
@@ -20,24 +22,24 @@ export class Statement {
   readonly parameters: unknown[] = [];
 
   constructor(
-    private readonly dialect: DialectName,
+    readonly dialect: DialectCapabilities,
     readonly shape?: string,
   ) {
-    const known = shape === undefined ? undefined : texts.get(`${dialect}|${shape}`);
+    const known = shape === undefined ? undefined : texts.get(`${dialect.name}|${shape}`);
     this.text = known ?? '';
     this.building = known === undefined;
   }
 
-  /** Appends SQL text. Identifiers inside it are written `"like_this"` and re-quoted for MySQL. */
+  /** Appends SQL text. Identifiers inside it are written `"like_this"` and quoted as the dialect quotes them. */
   sql(text: string): this {
-    if (this.building) this.text += this.dialect === 'mysql' ? text.replaceAll('"', '`') : text;
+    if (this.building) this.text += this.dialect.quoteIdentifiers(text);
     return this;
   }
 
   /** Appends a placeholder for `value`. */
   param(value: unknown): this {
     this.parameters.push(value);
-    if (this.building) this.text += this.dialect === 'postgres' ? `$${this.parameters.length}` : '?';
+    if (this.building) this.text += this.dialect.placeholder(this.parameters.length);
     return this;
   }
 
@@ -59,10 +61,7 @@ export class Statement {
   /** Appends another statement of the same dialect (its placeholders renumbered after this one's). */
   append(other: Statement): this {
     const offset = this.parameters.length;
-    if (this.building) {
-      const text = other.toString();
-      this.text += this.dialect === 'postgres' ? text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`) : text;
-    }
+    if (this.building) this.text += this.dialect.shiftPlaceholders(other.toString(), offset);
     this.parameters.push(...other.parameters);
     return this;
   }
@@ -79,8 +78,8 @@ export class Statement {
         preparedNames.delete(texts.get(oldest)!);
         texts.delete(oldest);
       }
-      texts.set(`${this.dialect}|${this.shape}`, this.text);
-      if (this.dialect === 'postgres') preparedNames.set(this.text, `tg_${createHash('sha1').update(this.text).digest('hex').slice(0, 24)}`);
+      texts.set(`${this.dialect.name}|${this.shape}`, this.text);
+      if (this.dialect.preparesByName) preparedNames.set(this.text, `tg_${createHash('sha1').update(this.text).digest('hex').slice(0, 24)}`);
     }
     return this.text;
   }
@@ -101,12 +100,18 @@ export function preparedNameOf(text: string): string | undefined {
   return preparedNames.get(text);
 }
 
-/** The dialect a Kysely instance speaks, from its adapter. */
-export function dialectOfDb(db: Kysely<DB>): DialectName {
-  const adapter = db.getExecutor().adapter;
-  if (adapter instanceof PostgresAdapter) return 'postgres';
-  if (adapter instanceof MysqlAdapter) return 'mysql';
-  return 'sqlite';
+/**
+ * Forgets every statement text built so far, so that the next statement of each shape is built afresh
+ * (tests compare a fresh text with the one cached for its shape).
+ */
+export function forgetStatementTexts(): void {
+  texts.clear();
+  preparedNames.clear();
+}
+
+/** The shaped texts built so far, by `dialect|shape` (tests: which shapes the code really builds). */
+export function statementTexts(): ReadonlyMap<string, string> {
+  return texts;
 }
 
 /** Rows changed by an UPDATE/INSERT/DELETE. */
@@ -116,35 +121,39 @@ export function affected(result: QueryResult<unknown>): number {
 
 /**
  * Inserts whose results nobody reads, gathered while a batch runs and sent just before it commits:
- * on PostgreSQL as ONE statement (a chain of data-modifying WITH queries, which all run, whatever the
- * last one reads: one round trip for all), elsewhere one after another. An error (a unique violation)
- * fails the flush, and so the batch, as the inserts would have one by one.
+ * where the database has data-modifying WITH queries (PostgreSQL) as ONE statement (see
+ * `chainOfWrites`: one round trip for all), elsewhere one after another. An error (a unique
+ * violation) fails the flush, and so the batch, as the inserts would have one by one.
  */
 export class DeferredWrites {
   private readonly statements: Statement[] = [];
 
-  constructor(readonly dialect: DialectName) {}
-
-  /** A new statement (see Statement's `shape`), to be filled in by the caller and run at `flush`. */
-  add(shape?: string): Statement {
-    const statement = new Statement(this.dialect, shape);
+  /** Adds `statement`, to be run at `flush`. */
+  defer(statement: Statement): void {
     this.statements.push(statement);
-    return statement;
   }
 
   async flush(db: Kysely<DB>): Promise<void> {
     const pending = this.statements.splice(0);
     if (pending.length === 0) return;
-    if (this.dialect !== 'postgres' || pending.length === 1) {
+    if (pending.length === 1 || !pending[0]!.dialect.writingCtes) {
       for (const statement of pending) await statement.run(db);
       return;
     }
-    const shapes = pending.map((s) => s.shape);
-    const chain = new Statement(this.dialect, shapes.every((s) => s !== undefined) ? `with:${shapes.join('+')}` : undefined).sql('with ');
-    pending.forEach((statement, i) => {
-      if (i === pending.length - 1) chain.sql(' ').append(statement);
-      else chain.sql(`${i > 0 ? ', ' : ''}"w${i}" as (`).append(statement).sql(')');
-    });
-    await chain.run(db);
+    await chainOfWrites(pending).run(db);
   }
+}
+
+/**
+ * (Data-modifying WITH queries.) `statements` as ONE statement: a chain of WITH queries, which all
+ * run, whatever the last one reads. Shaped when every one of them is.
+ */
+export function chainOfWrites(statements: readonly Statement[]): Statement {
+  const shapes = statements.map((s) => s.shape);
+  const chain = new Statement(statements[0]!.dialect, shapes.every((s) => s !== undefined) ? `with:${shapes.join('+')}` : undefined).sql('with ');
+  statements.forEach((statement, i) => {
+    if (i === statements.length - 1) chain.sql(' ').append(statement);
+    else chain.sql(`${i > 0 ? ', ' : ''}"w${i}" as (`).append(statement).sql(')');
+  });
+  return chain;
 }

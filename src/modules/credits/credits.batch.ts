@@ -1,10 +1,12 @@
 import type { Kysely } from 'kysely';
-import type { Outcome } from '#core/db/group-commit.ts';
+import type { UnitResult } from '#core/db/group-commit.ts';
 import type { DB } from '#core/db/schema.ts';
-import type { DeferredWrites, Statement } from '#core/db/statements.ts';
+import type { DeferredWrites } from '#core/db/statements.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
+import type { UsageRow } from '#modules/usage/usage.tables.ts';
 import type { ChargedHold, ClosedHold, CreditsRepository } from './credits.repository.ts';
+import type { Hold, SettleResult } from './credits.service.ts';
 import type { HoldRow, LedgerRow } from './credits.tables.ts';
 
 /** A new hold, as `reserveIn` takes it. */
@@ -23,6 +25,11 @@ export interface SettleRequest {
   movement: { kind?: LedgerRow['kind']; reason: string; reference?: string | null };
 }
 
+/** The settle of a metered call, with the call's usage record: both written, or neither. */
+export interface CallSettle extends SettleRequest {
+  record: UsageRow;
+}
+
 /** The money moves of many calls that commit together (GroupCommit). */
 export interface MoneyBatch {
   reserves: readonly ReserveRequest[];
@@ -30,17 +37,11 @@ export interface MoneyBatch {
   releases: readonly string[];
 }
 
-export interface HoldRef {
-  id: string;
-  userId: string;
-  amount: number;
-}
-
 /** One answer per request, in the order of the batch's lists. */
 export interface MoneyBatchResult {
-  reserves: Array<Outcome<HoldRef>>;
+  reserves: Array<UnitResult<Hold>>;
   /** `applied`/`charged` exactly as `settleIn` answers them. */
-  settles: Array<Outcome<{ applied: boolean; charged: number }>>;
+  settles: Array<UnitResult<SettleResult>>;
   /** As `releaseIn`: true when this release closed the hold. */
   releases: boolean[];
 }
@@ -52,7 +53,7 @@ export interface BatchHost {
   /** The row of a new hold; throws RangeError for a bad amount. */
   newHold(request: ReserveRequest): HoldRow;
   /** The one-by-one settle, for the few holds the batch could not close as open (expired, closed, unknown, raced). */
-  settleIn(trx: Kysely<DB>, holdId: string, charge: number, movement: SettleRequest['movement']): Promise<{ applied: boolean; charged: number }>;
+  settleIn(trx: Kysely<DB>, holdId: string, charge: number, movement: SettleRequest['movement']): Promise<SettleResult>;
 }
 
 /** Everything that happens to one account in the batch. */
@@ -100,7 +101,7 @@ export async function applyMoneyBatch(host: BatchHost, trx: Kysely<DB>, batch: M
   });
   const closing = [...firstSettle].map(([id, i]) => ({ id, charged: batch.settles[i]!.charge }));
   const settled = byId<ClosedHold | ChargedHold>(
-    repo.fuses ? await repo.closeAndCharge(closing, now, trx) : await repo.closeOpenHolds(closing, 'settled', now, trx),
+    repo.dialect.writingCtes ? await repo.closeAndCharge(closing, now, trx) : await repo.closeOpenHolds(closing, 'settled', now, trx),
   );
   batch.settles.forEach((settle, i) => {
     const hold = firstSettle.get(settle.holdId) === i ? settled.get(settle.holdId) : undefined;
@@ -173,13 +174,13 @@ export async function applyMoneyBatch(host: BatchHost, trx: Kysely<DB>, batch: M
       for (const reserve of moves.reserves) {
         const fits = (await repo.moveAccount(userId, 0, 0, reserve.row.amount, now, trx, false)) !== undefined;
         if (fits) holds.push(reserve.row);
-        result.reserves[reserve.index] = fits ? { ok: true, value: holdRef(reserve.row) } : { ok: false, error: new AppError('INSUFFICIENT_CREDITS') };
+        result.reserves[reserve.index] = fits ? { ok: true, value: holdOf(reserve.row) } : { ok: false, error: new AppError('INSUFFICIENT_CREDITS') };
       }
     } else {
       if (needBalance) balance = moved;
       for (const reserve of moves.reserves) {
         holds.push(reserve.row);
-        result.reserves[reserve.index] = { ok: true, value: holdRef(reserve.row) };
+        result.reserves[reserve.index] = { ok: true, value: holdOf(reserve.row) };
       }
     }
     if (moves.ledger.length > 0) {
@@ -210,14 +211,14 @@ export async function applyMoneyBatch(host: BatchHost, trx: Kysely<DB>, batch: M
 }
 
 /**
- * (PostgreSQL.) New holds in ONE statement outside any transaction (see CreditsRepository.holdAll);
- * undefined on the other databases. A request whose account could not cover the holds of the batch
+ * New holds in ONE statement outside any transaction (see CreditsRepository.holdAll), where the
+ * database has data-modifying WITH queries; undefined elsewhere. A request whose account could not cover the holds of the batch
  * together is answered INSUFFICIENT_CREDITS when it was the account's only one, and left undefined
  * otherwise, to be taken again one by one.
  */
-export async function reserveAtomic(host: BatchHost, db: Kysely<DB>, requests: readonly ReserveRequest[]): Promise<Array<Outcome<HoldRef> | undefined> | undefined> {
-  if (!host.repo.fuses) return undefined;
-  const answers: Array<Outcome<HoldRef> | undefined> = [];
+export async function reserveAtomic(host: BatchHost, db: Kysely<DB>, requests: readonly ReserveRequest[]): Promise<Array<UnitResult<Hold> | undefined> | undefined> {
+  if (!host.repo.dialect.writingCtes) return undefined;
+  const answers: Array<UnitResult<Hold> | undefined> = [];
   const rows: HoldRow[] = [];
   const count = new Map<string, number>();
   requests.forEach((request, i) => {
@@ -233,27 +234,22 @@ export async function reserveAtomic(host: BatchHost, db: Kysely<DB>, requests: r
   requests.forEach((_, i) => {
     if (answers[i]) return;
     const row = rows[next++]!;
-    if (taken.has(row.user_id)) answers[i] = { ok: true, value: holdRef(row) };
+    if (taken.has(row.user_id)) answers[i] = { ok: true, value: holdOf(row) };
     else if (count.get(row.user_id) === 1) answers[i] = { ok: false, error: new AppError('INSUFFICIENT_CREDITS') };
   });
   return answers;
 }
 
 /**
- * (PostgreSQL.) Settles in ONE statement on `db` (alone or in a transaction: see CreditsRepository.settleAtomic),
- * with `alongside` the caller's inserts for the same calls, guarded by the holds the statement closed;
- * undefined on the other databases. Each settle is answered as `settleIn` would answer a settle of an
- * open hold; one whose hold was not open (closed, expired, missing) or is settled twice in the batch
- * is left undefined, nothing of it written, to be settled again the usual way.
+ * Settles of metered calls in ONE statement on `db` (alone or in a transaction: see
+ * CreditsRepository.settleCalls), each with its usage record, where the database has data-modifying
+ * WITH queries; undefined elsewhere. Each settle is answered as `settleIn` would answer a settle of
+ * an open hold; one whose hold was not open (closed, expired, missing) or is settled twice in the
+ * batch is left undefined, nothing of it written (nor its record), to be settled again the usual way.
  */
-export async function settleAtomic(
-  host: BatchHost,
-  db: Kysely<DB>,
-  settles: readonly SettleRequest[],
-  alongside: (closed: string) => Statement[],
-): Promise<Array<Outcome<{ applied: boolean; charged: number }> | undefined> | undefined> {
-  if (!host.repo.fuses) return undefined;
-  const answers: Array<Outcome<{ applied: boolean; charged: number }> | undefined> = [];
+export async function settleAtomic(host: BatchHost, db: Kysely<DB>, settles: readonly CallSettle[]): Promise<Array<UnitResult<SettleResult> | undefined> | undefined> {
+  if (!host.repo.dialect.writingCtes) return undefined;
+  const answers: Array<UnitResult<SettleResult> | undefined> = [];
   const first = new Map<string, number>();
   settles.forEach((settle, i) => {
     if (!Number.isSafeInteger(settle.charge) || settle.charge < 0) {
@@ -262,7 +258,7 @@ export async function settleAtomic(
   });
   if (first.size === 0) return answers;
   const chosen = [...first.values()].map((i) => settles[i]!);
-  const closed = await host.repo.settleAtomic(
+  const closed = await host.repo.settleCalls(
     chosen.map((settle) => ({
       holdId: settle.holdId,
       charge: settle.charge,
@@ -270,10 +266,10 @@ export async function settleAtomic(
       kind: settle.movement.kind ?? 'usage',
       reason: settle.movement.reason.slice(0, 255),
       reference: settle.movement.reference ?? null,
+      record: settle.record,
     })),
     host.now,
     db,
-    alongside,
   );
   const done = new Set(closed.map((hold) => hold.id));
   for (const [holdId, i] of first) if (done.has(holdId)) answers[i] = { ok: true, value: { applied: true, charged: settles[i]!.charge } };
@@ -284,6 +280,6 @@ function byId<H extends ClosedHold>(holds: H[]): Map<string, H> {
   return new Map(holds.map((h) => [h.id, h]));
 }
 
-function holdRef(row: HoldRow): HoldRef {
+function holdOf(row: HoldRow): Hold {
   return { id: row.id, userId: row.user_id, amount: row.amount };
 }

@@ -5,19 +5,19 @@ import type { DB } from '#core/db/schema.ts';
 import { transact } from '#core/db/transaction.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
+import { retry } from '#core/retry.ts';
 import { RunningCalls } from '#core/running-calls.ts';
-import type { Outcome } from '#core/db/group-commit.ts';
-import type { DeferredWrites, Statement } from '#core/db/statements.ts';
+import type { UnitResult } from '#core/db/group-commit.ts';
+import type { DeferredWrites } from '#core/db/statements.ts';
 import {
   applyMoneyBatch,
   reserveAtomic,
   settleAtomic,
   type BatchHost,
-  type HoldRef,
+  type CallSettle,
   type MoneyBatch,
   type MoneyBatchResult,
   type ReserveRequest,
-  type SettleRequest,
 } from './credits.batch.ts';
 import type { CreditsRepository } from './credits.repository.ts';
 import type { HoldRow, LedgerKind, LedgerRow } from './credits.tables.ts';
@@ -37,6 +37,7 @@ export interface GrantResult {
   entry: LedgerRow;
 }
 
+/** Credits set aside for a call: the hold's id, whose they are and how many. */
 export interface Hold {
   id: string;
   userId: string;
@@ -59,9 +60,9 @@ export interface AccountView {
 }
 
 /**
- * The money service every paid feature calls (DESIGN.md, money rules 1-3). The ledger is append-only
- * and the balance always equals its sum; holds set credits aside with one conditional update, so
- * concurrent calls can never spend more than the balance.
+ * The money service every paid feature calls (docs/money.md: the ledger, idempotency, holds). The
+ * ledger is append-only and the balance always equals its sum; holds set credits aside with one
+ * conditional update, so concurrent calls can never spend more than the balance.
  */
 export class CreditsService {
   /** Holds of calls running in this process, kept from expiring (see keepAlive). */
@@ -90,17 +91,21 @@ export class CreditsService {
   async grant(userId: string, amount: number, movement: Movement, trx?: Kysely<DB>): Promise<GrantResult> {
     if (!Number.isSafeInteger(amount) || amount === 0) throw new RangeError(`credit amount must be a non-zero integer, got ${amount}`);
     if (trx) return { applied: true, ...(await this.apply(trx, userId, amount, movement)) };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return { applied: true, ...(await transact(this.db, (t) => this.apply(t, userId, amount, movement))) };
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
-        const entry = await this.repo.findLedgerByKey(movement.idempotencyKey);
-        if (entry) return { applied: false, balance: await this.repo.balanceOf(sameUser(entry.user_id, userId, movement.idempotencyKey)), entry };
-        // Not a replay: a concurrent call opened this user's missing account first. It exists now; go again.
-        if (attempt >= 2) throw error;
-      }
-    }
+    // A unique violation is a replayed key, or a concurrent first grant that opened this user's missing
+    // account first: then the account exists now, and one more try goes through.
+    return retry(
+      async () => {
+        try {
+          return { applied: true, ...(await transact(this.db, (t) => this.apply(t, userId, amount, movement))) };
+        } catch (error) {
+          if (!isUniqueViolation(error)) throw error;
+          const entry = await this.repo.findLedgerByKey(movement.idempotencyKey);
+          if (!entry) throw error;
+          return { applied: false, balance: await this.repo.balanceOf(sameUser(entry.user_id, userId, movement.idempotencyKey)), entry };
+        }
+      },
+      { attempts: 2, retryable: isUniqueViolation, pause: () => 0 },
+    );
   }
 
   private async apply(trx: Kysely<DB>, userId: string, amount: number, movement: Movement): Promise<{ balance: number; entry: LedgerRow }> {
@@ -175,28 +180,19 @@ export class CreditsService {
    * can (PostgreSQL; undefined elsewhere): one round trip. A request left undefined must be reserved
    * again the usual way (see reserveAtomic).
    */
-  reserveAtomic(requests: readonly ReserveRequest[], db: Kysely<DB> = this.db): Promise<Array<Outcome<HoldRef> | undefined> | undefined> {
+  reserveAtomic(requests: readonly ReserveRequest[], db: Kysely<DB> = this.db): Promise<Array<UnitResult<Hold> | undefined> | undefined> {
     return reserveAtomic(this.batchHost(), db, requests);
   }
 
-  /** Whether `reserveAtomic` and `settleAtomic` can write here (PostgreSQL); elsewhere they answer undefined. */
-  get writesAtomically(): boolean {
-    return this.repo.fuses;
-  }
-
   /**
-   * Settles of open holds in one statement, with `alongside` (inserts of the caller's for the same
-   * calls, guarded by the CTE of the closed holds), where the database can (PostgreSQL; undefined
-   * elsewhere). Sent alone it may commit though its connection broke (see CreditsRepository.settleAtomic):
-   * a caller that saw an error settles again. A settle left undefined wrote nothing and must be settled
-   * again the usual way (see settleAtomic).
+   * Settles of metered calls, each with its usage record, in one statement, where the database can
+   * (PostgreSQL; undefined elsewhere): a call's record is written exactly when its hold is closed.
+   * Sent alone it may commit though its connection broke (see CreditsRepository.settleCalls): a caller
+   * that saw an error settles again. A settle left undefined wrote nothing and must be settled again
+   * the usual way (see settleAtomic).
    */
-  settleAtomic(
-    settles: readonly SettleRequest[],
-    alongside: (closed: string) => Statement[],
-    db: Kysely<DB>,
-  ): Promise<Array<Outcome<{ applied: boolean; charged: number }> | undefined> | undefined> {
-    return settleAtomic(this.batchHost(), db, settles, alongside);
+  settleAtomic(settles: readonly CallSettle[], db: Kysely<DB>): Promise<Array<UnitResult<SettleResult> | undefined> | undefined> {
+    return settleAtomic(this.batchHost(), db, settles);
   }
 
   private batchHost(): BatchHost {

@@ -1,9 +1,8 @@
 import type { Kysely } from 'kysely';
-import type { DialectName } from '#core/db/create-db.ts';
-import { dayNumber } from '#core/db/dialect.ts';
+import type { DialectCapabilities } from '#core/db/dialect.ts';
 import type { DB } from '#core/db/schema.ts';
 import { Statement, type DeferredWrites } from '#core/db/statements.ts';
-import type { UsageRow, UsageStatus } from './usage.tables.ts';
+import { USAGE_COLUMNS, type UsageRow, type UsageStatus } from './usage.tables.ts';
 
 export interface UsageFilter {
   userId: string;
@@ -22,88 +21,39 @@ export interface DailyUsage {
   credits: number;
 }
 
-const COLUMNS = [
-  'id',
-  'request_id',
-  'user_id',
-  'key_id',
-  'channel_id',
-  'endpoint',
-  'model',
-  'stream',
-  'input_tokens',
-  'output_tokens',
-  'credits',
-  'latency_ms',
-  'status',
-  'http_status',
-  'end_reason',
-  'usage_source',
-  'error',
-  'created_at',
-] as const satisfies ReadonlyArray<keyof UsageRow>;
-const COLUMN_LIST = COLUMNS.map((c) => `"${c}"`).join(', ');
+const COLUMN_LIST = USAGE_COLUMNS.map((c) => `"${c}"`).join(', ');
 const INSERT_HEAD = `insert into "usage_records" (${COLUMN_LIST}) values `;
-/** PostgreSQL types of the columns that are not text. */
-const PG_TYPES: Partial<Record<(typeof COLUMNS)[number], string>> = {
-  stream: 'integer',
-  input_tokens: 'bigint',
-  output_tokens: 'bigint',
-  credits: 'bigint',
-  latency_ms: 'integer',
-  http_status: 'integer',
-  created_at: 'bigint',
-};
+
+/**
+ * Many records in one statement (hand-written: it runs for every metered call). A record already
+ * written (its id: one per call) is left as it is: a settle tried again after a failure whose commit
+ * may have happened (see BillingSession) must not fail on its own record.
+ */
+export function insertUsage(dialect: DialectCapabilities, rows: readonly UsageRow[]): Statement {
+  const statement = new Statement(dialect, `insertUsage:${rows.length}`).sql(INSERT_HEAD);
+  rows.forEach((row, i) => {
+    if (i > 0) statement.sql(', ');
+    statement.tuple(USAGE_COLUMNS.map((c) => row[c]));
+  });
+  return statement.sql(dialect.insertIfNewId);
+}
 
 export class UsageRepository {
   constructor(
     private readonly db: Kysely<DB>,
-    private readonly dialect: DialectName,
+    private readonly dialect: DialectCapabilities,
   ) {}
 
   async insert(row: UsageRow, db: Kysely<DB> = this.db): Promise<void> {
     await db.insertInto('usage_records').values(row).execute();
   }
 
-  /**
-   * A record already written (its id: one per call) is left as it is: a settle tried again after a
-   * failure whose commit may have happened (see BillingSession) must not fail on its own record.
-   */
-  private ignoreWritten(): string {
-    return this.dialect === 'mysql' ? ' on duplicate key update "id" = "id"' : ' on conflict ("id") do nothing';
-  }
-
-  /** Many records in one statement (hand-written: it runs for every metered call); added to `writes` when given. */
+  /** Many records in one statement (see insertUsage); deferred to `writes` when given. */
   async insertMany(rows: readonly UsageRow[], db: Kysely<DB> = this.db, writes?: DeferredWrites): Promise<void> {
     if (rows.length === 0) return;
-    const shape = `insertUsage:${rows.length}`;
-    const statement = (writes ? writes.add(shape) : new Statement(this.dialect, shape)).sql(INSERT_HEAD);
-    rows.forEach((row, i) => {
-      if (i > 0) statement.sql(', ');
-      statement.tuple(COLUMNS.map((c) => row[c]));
-    });
-    statement.sql(this.ignoreWritten());
-    if (!writes) await statement.run(db);
-  }
-
-  /**
-   * (PostgreSQL.) The insert of those of `rows` whose `guards[i]` is an `id` of `guard`, a query of the
-   * WITH chain this statement joins: written in the same statement as what decides that they exist.
-   */
-  guardedInsert(rows: readonly UsageRow[], guards: readonly string[], guard: string): Statement {
-    const statement = new Statement(this.dialect, `insertUsageGuarded:${guard}:${rows.length}`).sql(
-      `insert into "usage_records" (${COLUMN_LIST}) select ${COLUMNS.map((c) => `"v"."${c}"`).join(', ')} from (values `,
-    );
-    rows.forEach((row, i) => {
-      statement.sql(i > 0 ? ', (' : '(');
-      for (const column of COLUMNS) {
-        statement.param(row[column]);
-        // The values of a SELECT are text unless told: the other columns say their type.
-        statement.sql(`${PG_TYPES[column] ? `::${PG_TYPES[column]}` : ''}, `);
-      }
-      statement.param(guards[i]).sql(')');
-    });
-    return statement.sql(`) as "v" (${COLUMN_LIST}, "guard") where "v"."guard" in (select "id" from "${guard}")`).sql(this.ignoreWritten());
+    const insert = insertUsage(this.dialect, rows);
+    if (writes) writes.defer(insert);
+    else await insert.run(db);
   }
 
   async list(filter: UsageFilter, offset: number, limit: number): Promise<{ rows: UsageRow[]; total: number }> {
@@ -134,7 +84,7 @@ export class UsageRepository {
 
   /** Per-day sums since `from`, days counted in a zone `offsetMs` from UTC. */
   async daily(userId: string, from: number, offsetMs: number): Promise<DailyUsage[]> {
-    const day = dayNumber(this.dialect, 'created_at', offsetMs);
+    const day = this.dialect.dayNumber('created_at', offsetMs);
     const rows = await this.db
       .selectFrom('usage_records')
       .select((eb) => [

@@ -1,7 +1,7 @@
 import type { Clock } from '#core/clock.ts';
 import type { Kysely } from 'kysely';
 import type { DB } from '#core/db/schema.ts';
-import type { DeferredWrites, Statement } from '#core/db/statements.ts';
+import type { DeferredWrites } from '#core/db/statements.ts';
 import type { DailyUsage, UsageFilter, UsageRepository } from './usage.repository.ts';
 import type { UsageRow } from './usage.tables.ts';
 
@@ -43,11 +43,6 @@ export class UsageService {
   /** Many records at once (the calls of one group commit); with `writes`, left to its flush. */
   recordMany(rows: readonly UsageRow[], trx?: Kysely<DB>, writes?: DeferredWrites): Promise<void> {
     return this.repo.insertMany(rows, trx, writes);
-  }
-
-  /** (PostgreSQL.) The insert of the records whose `guards[i]` is an `id` of `guard` (see UsageRepository.guardedInsert). */
-  guardedInsert(rows: readonly UsageRow[], guards: readonly string[], guard: string): Statement {
-    return this.repo.guardedInsert(rows, guards, guard);
   }
 
   logs(filter: UsageFilter, page: number, limit: number): Promise<{ rows: UsageRow[]; total: number }> {
