@@ -1,10 +1,9 @@
 import type { Hold } from '#modules/credits/credits.service.ts';
 import type { Price, Usage } from '#modules/pricing/price.ts';
 import type { UsageSource } from '#modules/usage/usage.tables.ts';
-import type { Role } from '#modules/users/users.tables.ts';
 import { admit, type AdmissionDeps, type CallTerms } from './admission.ts';
 import { BillingSession, type BillingDeps } from './bill.ts';
-import type { CallEnd } from './call.ts';
+import type { CallContext, CallEnd } from './call.ts';
 
 /**
  * A paid call of the asynchronous kind: a job accepted now and paid when it finishes later (an image
@@ -17,12 +16,8 @@ export interface HeldJob {
   /** The hold; its id also names the job's usage record, so settling twice records once. */
   hold: Hold | null;
   keyCapped: boolean;
-  requestId: string;
-  userId: string;
-  keyId: string | null;
-  role: Role;
-  endpoint: string;
-  model: string;
+  /** Who called what (a job is never streamed, and its latency runs from `acceptedAt`). */
+  context: Omit<CallContext, 'stream' | 'startedAt'>;
   price: Price;
   /** When the job was accepted (epoch ms): its record's latency runs from here. */
   acceptedAt: number;
@@ -37,16 +32,11 @@ export async function holdJob(deps: AdmissionDeps, terms: CallTerms, holdMs: num
   const metered = await admit(deps, { ...terms, holdMs }, reply);
   // The request is counted; the job holds no slot while it runs.
   await metered.limits.finish(terms.expectedTokens);
-  const { context } = terms;
+  const { requestId, userId, keyId, role, endpoint, model } = terms.context;
   return {
     hold: metered.hold,
     keyCapped: terms.key !== null && terms.key.creditCap !== null,
-    requestId: context.requestId,
-    userId: context.userId,
-    keyId: context.keyId,
-    role: context.role,
-    endpoint: context.endpoint,
-    model: context.model,
+    context: { requestId, userId, keyId, role, endpoint, model },
     price: terms.price,
     acceptedAt: deps.clock.now(),
   };
@@ -63,15 +53,6 @@ export function cancelJob(deps: BillingDeps, job: HeldJob, end: CallEnd): Promis
 }
 
 function sessionOf(deps: BillingDeps, job: HeldJob): BillingSession {
-  const context = {
-    requestId: job.requestId,
-    userId: job.userId,
-    keyId: job.keyId,
-    role: job.role,
-    endpoint: job.endpoint,
-    model: job.model,
-    stream: false,
-    startedAt: performance.now() - Math.max(0, deps.clock.now() - job.acceptedAt),
-  };
+  const context = { ...job.context, stream: false, startedAt: performance.now() - Math.max(0, deps.clock.now() - job.acceptedAt) };
   return BillingSession.resume(deps, context, job.price, job.hold, job.keyCapped);
 }

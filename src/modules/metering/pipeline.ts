@@ -30,8 +30,9 @@ export async function runPaidCall<S extends StreamReading, W extends WholeReadin
       await metered.cancel({ channelId, httpStatus: response.statusCode, endReason: 'upstream_refused' });
       return await reply.status(response.statusCode).type(contentTypeOf(response)).send(text);
     }
-    if (call.streamed) await relayStream(call.streamed, call, metered, reply, response, client, channelId);
-    else await relayWhole(call, metered, reply, response, client, channelId);
+    const answer = { call, metered, reply, response, client, channelId };
+    if (call.streamed) await relayStream(answer, call.streamed);
+    else await relayWhole(answer);
   } catch (error) {
     if (client.aborted) {
       // The client went away before the upstream answered: the upstream was stopped; bill the prompt it read.
@@ -50,15 +51,18 @@ function contentTypeOf(response: Dispatcher.ResponseData): string {
   return String(response.headers['content-type'] ?? 'application/json');
 }
 
+/** An upstream's answer on its way to the client. */
+interface Answer<S extends StreamReading, W extends WholeReading> {
+  call: PaidCall<S, W>;
+  metered: MeteredCall;
+  reply: FastifyReply;
+  response: Dispatcher.ResponseData;
+  client: ClientWatch;
+  channelId: string;
+}
+
 /** A whole answer: billed from what it says it used (or counted), then passed on byte for byte. */
-async function relayWhole<S extends StreamReading, W extends WholeReading>(
-  call: PaidCall<S, W>,
-  metered: MeteredCall,
-  reply: FastifyReply,
-  response: Dispatcher.ResponseData,
-  client: ClientWatch,
-  channelId: string,
-): Promise<void> {
+async function relayWhole<S extends StreamReading, W extends WholeReading>({ call, metered, reply, response, client, channelId }: Answer<S, W>): Promise<void> {
   // The answer is on its way: let it arrive even if the client leaves now, and bill what it says.
   client.keepUpstream();
   const text = await response.body.text();
@@ -78,13 +82,8 @@ async function relayWhole<S extends StreamReading, W extends WholeReading>(
  * in-band error event (so it never mistakes a cut answer for a whole one).
  */
 async function relayStream<S extends StreamReading, W extends WholeReading>(
+  { call, metered, reply, response, client, channelId }: Answer<S, W>,
   streamed: Streamed<S>,
-  call: PaidCall<S, W>,
-  metered: MeteredCall,
-  reply: FastifyReply,
-  response: Dispatcher.ResponseData,
-  client: ClientWatch,
-  channelId: string,
 ): Promise<void> {
   const reading = streamed.read();
   const framer = new SseFramer(reading);
