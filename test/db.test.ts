@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '#test/helpers/clock.ts';
@@ -12,6 +13,7 @@ import { connectDatabase, createDatabase, type Database } from '#core/db/create-
 import { isUniqueViolation } from '#core/db/dialect.ts';
 import { preparedNameOf, Statement } from '#core/db/statements.ts';
 import { migrateDown, migrateToLatest } from '#core/db/migrator.ts';
+import { transact } from '#core/db/transaction.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import { UsersRepository } from '#modules/users/users.repository.ts';
@@ -208,6 +210,48 @@ describe('SQLite', () => {
       const count = await instance.db.selectFrom('users').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
       expect(Number(count.n)).toBe(3000);
     } finally {
+      await instance.destroy();
+      await own.drop();
+    }
+  });
+
+  it('a transaction the database refuses for a moment (the write lock is taken) runs again; one it keeps refusing fails after a few tries', async () => {
+    const own = await createTestDatabase('sqlite');
+    const instance = createDatabase(own.url);
+    // Another process holds the write lock; this connection does not wait for it inside SQLite.
+    const other = new SQLite(own.url.slice('sqlite:'.length));
+    try {
+      await migrateToLatest(instance.db);
+      await sql`pragma busy_timeout = 0`.execute(instance.db);
+      const insert = (email: string) => {
+        let tries = 0;
+        const done = transact(instance.db, async (trx) => {
+          tries += 1;
+          await trx.insertInto('users').values(userRow(email)).execute();
+        });
+        return { done, tries: () => tries };
+      };
+      other.exec('begin immediate');
+      const brief = insert(`busy-${newId()}@example.com`);
+      setTimeout(() => other.exec('commit'), 8);
+      await brief.done;
+      expect(brief.tries()).toBeGreaterThan(1);
+      expect(await instance.db.selectFrom('users').select('id').execute()).toHaveLength(1);
+
+      other.exec('begin immediate');
+      const kept = insert(`kept-busy-${newId()}@example.com`);
+      await expect(kept.done).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+      expect(kept.tries()).toBe(4);
+      other.exec('commit');
+
+      // Anything else is not tried again.
+      const email = `twice-${newId()}@example.com`;
+      await insert(email).done;
+      const again = insert(email);
+      expect(isUniqueViolation(await thrown(again.done))).toBe(true);
+      expect(again.tries()).toBe(1);
+    } finally {
+      other.close();
       await instance.destroy();
       await own.drop();
     }
