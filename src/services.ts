@@ -24,7 +24,7 @@ import { SignupBonus } from '#modules/credits/signup-bonus.ts';
 import type { DifyPrices } from '#modules/channels/dify-app.ts';
 import { DifyRepository } from '#modules/dify/dify.repository.ts';
 import { DifyService } from '#modules/dify/dify.service.ts';
-import type { ChatDeps } from '#modules/gateway/chat.ts';
+import type { OpenAiDeps } from '#modules/metering/adapters/openai.ts';
 import { MoneyWriter } from '#modules/metering/money-writes.ts';
 import { KeysRepository } from '#modules/keys/keys.repository.ts';
 import { KeysService } from '#modules/keys/keys.service.ts';
@@ -98,9 +98,10 @@ export function createServices(infra: Infrastructure) {
     keys,
     usage,
   });
-  const gateway: ChatDeps = {
+  const gateway: OpenAiDeps = {
     money,
     credits,
+    keys,
     pricing,
     clock,
     channels,

@@ -90,6 +90,11 @@ export class KeysRepository {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  /** A key's cap and what has been counted against it. */
+  capOf(id: string): Promise<Pick<ApiKeyRow, 'credit_cap' | 'credits_used'> | undefined> {
+    return this.db.selectFrom('api_keys').select(['credit_cap', 'credits_used']).where('id', '=', id).executeTakeFirst();
+  }
+
   /** Gives back `amount` (a hold that charged less than it held); never below zero. */
   async unspend(id: string, amount: number, db: Kysely<DB> = this.db): Promise<void> {
     await db

@@ -48,7 +48,7 @@ export const MAX_KEYS_PER_USER = 50;
 /** Every key's secret starts with it; a bearer token without it is a session token. */
 export const API_KEY_PREFIX = 'sk-';
 
-/** API keys (issue 4): created with the secret shown once, stored as SHA-256, checked on every call. */
+/** API keys (docs/gateway.md): created with the secret shown once, stored as SHA-256, checked on every call. */
 export class KeysService {
   private readonly cache = new KeyCache<ResolvedKey>(30_000, 5_000);
   /** Lookups in flight by key hash: calls that miss the cache for one secret at once share one. */
@@ -190,6 +190,13 @@ export class KeysService {
 
   unspend(keyId: string, amount: number, trx?: Kysely<DB>): Promise<void> {
     return this.repo.unspend(keyId, amount, trx);
+  }
+
+  /** Credits the key's cap has left (Infinity for a key without a cap, 0 for one that is gone). */
+  async capLeft(keyId: string): Promise<number> {
+    const row = await this.repo.capOf(keyId);
+    if (!row) return 0;
+    return row.credit_cap === null ? Infinity : Math.max(0, row.credit_cap - row.credits_used);
   }
 }
 
