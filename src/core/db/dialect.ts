@@ -22,9 +22,10 @@ export interface DialectCapabilities {
    */
   readonly writingCtes: boolean;
   /**
-   * New holds get a group commit of their own (server databases): a batch of holds is then sent while
-   * the previous batch of settles is still on its way, instead of after it. On SQLite a transaction
-   * runs within one turn anyway, and one commit for both is cheaper.
+   * New holds get a group commit of their own (PostgreSQL): a batch of holds is then sent while the
+   * previous batch of settles is still on its way, instead of after it. On SQLite a transaction runs
+   * within one turn anyway, and one commit for both is cheaper; on MySQL two transactions on one
+   * account row were no faster than one (docs/decisions.md, holds and settles in two lanes).
    */
   readonly holdsCommitApart: boolean;
   /**
@@ -91,7 +92,7 @@ const CAPABILITIES: Readonly<Record<DialectName, DialectCapabilities>> = {
     name: 'mysql',
     returning: false,
     writingCtes: false,
-    holdsCommitApart: true,
+    holdsCommitApart: false,
     preparesByName: false,
     migrationsNeedGuard: false,
     placeholder: question,

@@ -15,9 +15,8 @@ export interface MoneyWriterDeps {
   /** Every money write of a call goes through it: concurrent calls share commits. */
   group: GroupCommit;
   /**
-   * The one the holds go through, when not `group`: on a server database a batch of new holds is then
-   * sent while the previous batch of settles is still on its way, instead of after it (on SQLite,
-   * where a transaction runs within one turn, one commit for both is cheaper).
+   * The one the holds go through, when not `group` (where the database's `holdsCommitApart`): a batch
+   * of new holds is then sent while the previous batch of settles is still on its way, instead of after it.
    */
   opening?: GroupCommit;
   /** What the database can do: with data-modifying WITH queries, holds and settles are written apart from the batch's transaction (see runAtomically). */
