@@ -24,7 +24,10 @@ export async function verifyMeteredCalls(db: Kysely<DB>, tally: Tally, calls: Me
       continue;
     }
     const row = rows[0];
-    if (row) tally.check(row.credits === chargeFor(row.input_tokens, row.output_tokens), `${what}: billed ${row.credits} for ${row.input_tokens}+${row.output_tokens} tokens`);
+    // What the usage costs is charged (docs/money.md, rule 6): in full for Dify, whose overrun only says
+    // how far past its hold it went; for /v1 but for what the caller could not pay, its overrun.
+    const unpaid = call.operation.startsWith('dify') ? 0 : (row?.overrun ?? 0);
+    if (row) tally.check(row.overrun >= 0 && row.credits + unpaid === chargeFor(row.input_tokens, row.output_tokens), `${what}: billed ${row.credits} (overrun ${row.overrun}) for ${row.input_tokens}+${row.output_tokens} tokens`);
     if (call.answer !== 'answer' || lenient(call)) continue;
     if (call.status === 200) {
       if (!tally.check(row !== undefined, `${what}: answered 200 but left no usage record`) || !row) continue;

@@ -155,15 +155,15 @@ export async function checkBooks(db: Kysely<DB>, options: { openHoldsAllowed: bo
 }
 
 /** Usage records per request id, for "every answered call left exactly one record". */
-export async function usageByRequest(db: Kysely<DB>, requestIds: string[]): Promise<Map<string, Array<{ credits: number; status: string; input_tokens: number; output_tokens: number; end_reason: string; usage_source: string }>>> {
-  const found = new Map<string, Array<{ credits: number; status: string; input_tokens: number; output_tokens: number; end_reason: string; usage_source: string }>>();
+export async function usageByRequest(db: Kysely<DB>, requestIds: string[]): Promise<Map<string, Array<{ credits: number; overrun: number; status: string; input_tokens: number; output_tokens: number; end_reason: string; usage_source: string }>>> {
+  const found = new Map<string, Array<{ credits: number; overrun: number; status: string; input_tokens: number; output_tokens: number; end_reason: string; usage_source: string }>>();
   for (let i = 0; i < requestIds.length; i += 500) {
     const rows = await db
       .selectFrom('usage_records')
-      .select(['request_id', 'credits', 'status', 'input_tokens', 'output_tokens', 'end_reason', 'usage_source'])
+      .select(['request_id', 'credits', 'overrun', 'status', 'input_tokens', 'output_tokens', 'end_reason', 'usage_source'])
       .where('request_id', 'in', requestIds.slice(i, i + 500))
       .execute();
-    for (const row of rows) found.set(row.request_id, [...(found.get(row.request_id) ?? []), { ...row, credits: Number(row.credits) }]);
+    for (const row of rows) found.set(row.request_id, [...(found.get(row.request_id) ?? []), { ...row, credits: Number(row.credits), overrun: Number(row.overrun) }]);
   }
   return found;
 }
