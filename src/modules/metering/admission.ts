@@ -1,15 +1,14 @@
 import { AppError } from '#core/errors.ts';
 import type { Hold } from '#modules/credits/credits.service.ts';
-import type { KeysService, ResolvedKey } from '#modules/keys/keys.service.ts';
+import type { ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Price, Usage } from '#modules/pricing/price.ts';
 import { RateLimitExceeded, type Admission, type LimitScope, type Limits, type RateLimiter } from '#modules/ratelimit/rate-limiter.ts';
 import type { UsageSource } from '#modules/usage/usage.tables.ts';
 import type { Role } from '#modules/users/users.tables.ts';
-import { BillingSession, type BillingDeps } from './bill.ts';
+import { BillingSession, spendable, type BillingDeps } from './bill.ts';
 import type { CallContext, CallEnd, Overrun } from './call.ts';
 
 export interface AdmissionDeps extends BillingDeps {
-  keys: KeysService;
   limiter: RateLimiter;
   roleLimits: Record<Role, Limits>;
 }
@@ -141,12 +140,6 @@ async function hold(deps: AdmissionDeps, terms: CallTerms): Promise<BillingSessi
     cut.limitOutput(perAnswer);
     return open(BillingSession.cost(deps, context, price, { ...worstCase, outputTokens: perAnswer * cut.answers }));
   }
-}
-
-/** Credits the caller can spend now: the available balance, and no more than the key's cap has left. */
-async function spendable(deps: AdmissionDeps, userId: string, cappedKeyId: string | null): Promise<number> {
-  const [account, capLeft] = await Promise.all([deps.credits.account(userId), cappedKeyId ? deps.keys.capLeft(cappedKeyId) : Infinity]);
-  return Math.min(account.available, capLeft);
 }
 
 /** The most output tokens per answer whose cost, with the prompt, fits in `budget` (0 when none does). */

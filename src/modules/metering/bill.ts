@@ -147,11 +147,7 @@ export class BillingSession {
    * the key's cap), or nothing. Rare: a call's hold covers its worst case but for a guessed prompt.
    */
   private async topUp(hold: Hold, extra: number): Promise<Hold | null> {
-    const [account, capLeft] = await Promise.all([
-      this.deps.credits.account(hold.userId),
-      this.keyCapped && this.context.keyId ? this.deps.keys.capLeft(this.context.keyId) : Infinity,
-    ]);
-    const amount = Math.min(extra, account.available, capLeft);
+    const amount = Math.min(extra, await spendable(this.deps, hold.userId, this.keyCapped ? this.context.keyId : null));
     if (amount <= 0) return null;
     try {
       return await this.deps.credits.reserve(hold.userId, amount, { idempotencyKey: `top-up:${hold.id}`, reference: this.context.requestId });
@@ -197,4 +193,10 @@ export class BillingSession {
       created_at: now,
     };
   }
+}
+
+/** Credits a caller can spend now: the balance not held for other calls, and no more than the key's cap has left. */
+export async function spendable(deps: BillingDeps, userId: string, cappedKeyId: string | null): Promise<number> {
+  const [account, capLeft] = await Promise.all([deps.credits.account(userId), cappedKeyId ? deps.keys.capLeft(cappedKeyId) : Infinity]);
+  return Math.min(account.available, capLeft);
 }
