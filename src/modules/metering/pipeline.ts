@@ -96,7 +96,7 @@ async function relayStream<S extends StreamReading, W extends WholeReading>(
   try {
     for await (const chunk of response.body) {
       const out = framer.push(chunk as Buffer);
-      await streamed.onProgress?.(reading);
+      if (streamed.onProgress) await streamed.onProgress(reading); // no await (a microtask a chunk) for a kind without one
       if (client.gone) continue;
       if (reading.finished) closing.push(out);
       else if (out.length > 0) await writeToClient(raw, out);
