@@ -14,9 +14,9 @@
  * latency (to the microsecond), and the CPU per answered call, over all of them.
  */
 import { cpus, totalmem } from 'node:os';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import { freePort, startNode, type Started } from '#test/helpers/processes.ts';
+import { load, percentile, type Measured } from './load.ts';
 import { startTollgate, type RunningTollgate } from './tollgate.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 6);
@@ -25,67 +25,13 @@ const CONCURRENCY = (process.env.BENCH_CONNECTIONS ?? '1,32').split(',').map(Num
 /** BENCH_ONLY=postgres runs just the targets whose name contains it (the bare proxy always runs). */
 const ONLY = process.env.BENCH_ONLY?.toLowerCase();
 const BASELINE = process.env.BENCH_BASELINE;
-const BODY = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello to the benchmark in a few words please' }] };
 
-interface Row {
+interface Row extends Measured {
   target: string;
   mode: string;
   connections: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  /** What the errors were: HTTP statuses other than 2xx, connection errors, timeouts (e.g. "503×2"). */
-  errorKinds: Record<string, number>;
-  ok: number;
-  /** Every answered call's latency, ms (autocannon's own percentiles are whole milliseconds). */
-  latencies: number[];
   /** CPU µs the proxy or Tollgate process spent per answered call (empty for the fake itself). */
   cpuUs?: number;
-}
-
-type Measured = Omit<Row, 'target' | 'mode' | 'connections'>;
-
-/** The value below which `share` of the sorted values lie. */
-function percentile(sorted: number[], share: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * share))]!;
-}
-
-async function load(url: string, apiKey: string, stream: boolean, connections: number, seconds: number): Promise<Measured> {
-  const latencies: number[] = [];
-  let run!: autocannon.Instance;
-  const finished = new Promise<autocannon.Result>((resolve, reject) => {
-    run = autocannon(
-      {
-        url: `${url}/v1/chat/completions`,
-        method: 'POST',
-        connections,
-        duration: seconds,
-        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ ...BODY, stream }),
-      },
-      (error: unknown, result: autocannon.Result) => (error ? reject(error instanceof Error ? error : new Error('autocannon failed')) : resolve(result)),
-    );
-  });
-  // autocannon times each call to the microsecond but keeps whole milliseconds in its histogram.
-  run.on('response', (_client, status, _bytes, ms) => {
-    if (status >= 200 && status < 300) latencies.push(ms);
-  });
-  const result = await finished;
-  latencies.sort((a, b) => a - b);
-  return {
-    rps: Math.round(result.requests.average),
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
-    errors: result.errors + result.timeouts + result.non2xx,
-    errorKinds: {
-      ...Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).filter(([code]) => !code.startsWith('2')).map(([code, { count }]) => [code, count ?? 0])),
-      ...(result.errors > 0 ? { 'connection error': result.errors } : {}),
-      ...(result.timeouts > 0 ? { timeout: result.timeouts } : {}),
-    },
-    ok: result['2xx'],
-    latencies,
-  };
 }
 
 async function freshPostgresDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
@@ -182,13 +128,13 @@ try {
 
   for (const stream of (process.env.BENCH_MODES ?? 'json,stream').split(',').map((m) => m === 'stream')) {
     for (const connections of CONCURRENCY) {
-      for (const target of targets) await load(target.url, target.key, stream, Math.min(connections, 4), DURATION / ROUNDS); // warm-up
+      for (const target of targets) await load(target.url, target.key, stream, Math.min(connections, 4), { seconds: DURATION / ROUNDS }); // warm-up
       const runs = targets.map((target) => ({ target, serving: target.tollgate ?? target.proxy, slices: [] as Measured[], cpuMs: 0, before: 0 }));
       for (const run of runs) run.before = run.target.tollgate ? await settledCalls(run.target.tollgate) : 0;
       for (let round = 0; round < ROUNDS; round++) {
         for (const run of runs) {
           const cpuBefore = run.serving?.cpuMs() ?? 0;
-          run.slices.push(await load(run.target.url, run.target.key, stream, connections, DURATION / ROUNDS));
+          run.slices.push(await load(run.target.url, run.target.key, stream, connections, { seconds: DURATION / ROUNDS }));
           run.cpuMs += (run.serving?.cpuMs() ?? 0) - cpuBefore;
         }
       }

@@ -30,6 +30,9 @@ export async function startTollgate(options: {
   redisUrl?: string;
   /** Another checkout of Tollgate to run instead of this one (BENCH_BASELINE: before/after in one run). */
   tree?: string;
+  /** A program to run Tollgate's node under (bench:instructions: valgrind), and how long start-up may take then. */
+  wrapper?: string[];
+  timeoutMs?: number;
 }): Promise<RunningTollgate> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
   const url = `http://127.0.0.1:${options.port}`;
@@ -54,7 +57,7 @@ export async function startTollgate(options: {
   };
   // BENCH_TOLLGATE_FLAGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, go to Tollgate's node only.
   const flags = (process.env.BENCH_TOLLGATE_FLAGS ?? '').split(' ').filter(Boolean);
-  const started = await startNode('src/main.ts', env, `${url}/api/health`, { cwd: options.tree, flags });
+  const started = await startNode('src/main.ts', env, `${url}/api/health`, { cwd: options.tree, flags, wrapper: options.wrapper, timeoutMs: options.timeoutMs });
   const login = await json<{ access_token: string; user: { id: string } }>(`${url}/api/auth/login`, {
     method: 'POST',
     body: JSON.stringify(ADMIN),

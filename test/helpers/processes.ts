@@ -49,14 +49,18 @@ export async function untilAnswers(
   }
 }
 
-/** Starts `node [flags] --import tsx <script>` (in `cwd`, default this tree) and waits until `readyUrl` answers. */
+/**
+ * Starts `node [flags] --import tsx <script>` (in `cwd`, default this tree) and waits until `readyUrl`
+ * answers. `wrapper` runs node under another program (e.g. `['valgrind', '--tool=callgrind']`).
+ */
 export async function startNode(
   script: string,
   env: Record<string, string>,
   readyUrl: string,
-  options: { cwd?: string; flags?: string[] } = {},
+  options: { cwd?: string; flags?: string[]; wrapper?: string[]; timeoutMs?: number } = {},
 ): Promise<Started> {
-  const child = spawn(process.execPath, [...(options.flags ?? []), '--import', 'tsx', script], {
+  const [command, ...wrapperArgs] = [...(options.wrapper ?? []), process.execPath];
+  const child = spawn(command, [...wrapperArgs, ...(options.flags ?? []), '--import', 'tsx', script], {
     cwd: options.cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -64,7 +68,7 @@ export async function startNode(
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   try {
-    await untilAnswers(child, readyUrl, () => stderr);
+    await untilAnswers(child, readyUrl, () => stderr, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
