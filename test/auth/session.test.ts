@@ -112,6 +112,22 @@ describe.each(backends())('sessions on $label', (backend) => {
     expect(rows.every((r) => r.revoked_at !== null && r.revoke_reason === 'password_reset')).toBe(true);
   });
 
+  it("refuses a disabled account's refresh token (403) and ends that session, for good", async () => {
+    const user = await registerUser(t);
+    await t.app.services.users.change(user.id, { status: 'disabled' });
+    const res = await refresh(user.refreshToken);
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toMatchObject({ success: false, statusCode: 403, message: '账户已被禁用', path: '/api/auth/refresh' });
+    expect(res.json()).not.toHaveProperty('access_token');
+    expect((await sessionsOf(user.id)).map((r) => r.revoke_reason)).toEqual(['account_disabled']);
+
+    // Enabled again, the account signs in afresh: the ended session stays ended.
+    await t.app.services.users.change(user.id, { status: 'active' });
+    await expectRefreshRefused(user.refreshToken);
+    await expectUnauthorized(user.accessToken);
+    expect((await profile((await signIn(user)).accessToken)).statusCode).toBe(200);
+  });
+
   it('refuses a refresh without a token, with an unknown token, and with a malformed body', async () => {
     for (const options of [{}, { body: {} }, { body: { refresh_token: 'rt_not-a-real-token' } }]) {
       const res = await call(t.app, 'POST', '/api/auth/refresh', options);

@@ -83,12 +83,16 @@ export class TokenService {
     return { userId: session.userId, role: session.role, sessionId, via };
   }
 
-  /** Trades a refresh token for a new pair. Presenting a used token revokes its whole session. */
+  /** Trades a refresh token for a new pair. Presenting a used token revokes its whole session, and so does a disabled account's. */
   async refresh(refreshToken: string): Promise<IssuedTokens & { userId: string }> {
     const now = this.clock.now();
     const hash = sha256Hex(refreshToken);
     const row = await this.sessions.findToken(hash);
     if (!row || row.revoked_at !== null || row.expires_at <= now) throw new AppError('REFRESH_TOKEN_INVALID');
+    if (row.user_status !== 'active') {
+      await this.sessions.revoke(row.session_id, 'account_disabled', now);
+      throw new AppError('ACCOUNT_DISABLED');
+    }
     if (row.used_at !== null) {
       await this.sessions.revoke(row.session_id, 'refresh_reuse', now);
       throw new AppError('REFRESH_TOKEN_INVALID');
