@@ -60,9 +60,18 @@ const chat = (app: App, secret: string, extra: Record<string, unknown> = {}) =>
 describe.each(backends())('instances on one database ($label)', (backend) => {
   let c: Cluster;
   beforeAll(async () => {
-    c = await cluster(backend, 2, { RATE_LIMIT_USER_RPM: '0', RATE_LIMIT_USER_CONCURRENCY: '0' });
+    // The instances run on the real clock: a grace window that no slow machine outlasts.
+    c = await cluster(backend, 2, { RATE_LIMIT_USER_RPM: '0', RATE_LIMIT_USER_CONCURRENCY: '0', REFRESH_TOKEN_GRACE: '60' });
   });
   afterAll(() => c.close());
+
+  it('share sessions: parallel refreshes of one token on both instances all get the same successor', async () => {
+    const user = await c.register();
+    const answers = await Promise.all(c.apps.flatMap((app) => [1, 2, 3].map(() => call(app, 'POST', '/api/auth/refresh', { body: { refresh_token: user.refreshToken } }))));
+    expect(answers.map((res) => res.statusCode)).toEqual(Array(6).fill(200));
+    expect(new Set(answers.map((res) => res.json<{ refresh_token: string }>().refresh_token)).size).toBe(1);
+    for (const app of c.apps) expect((await call(app, 'GET', '/api/user/profile', { token: answers[0]!.json<{ access_token: string }>().access_token })).statusCode).toBe(200);
+  });
 
   it('share the money: calls racing on two instances never spend more than the balance', async () => {
     const [a, b] = c.apps as [App, App];
