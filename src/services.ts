@@ -55,7 +55,7 @@ export function createServices(infra: Infrastructure) {
   const { config, database, kv, bus, mailer, clock, logger } = infra;
   const db = database.db;
 
-  const users = new UsersService(db, new UsersRepository(db), clock);
+  const users = new UsersService(db, new UsersRepository(db), bus, clock);
   const credits = new CreditsService(db, new CreditsRepository(db, database.capabilities), clock, { holdTtlMs: config.CREDIT_HOLD_TTL * 1000 });
   const signupBonus = new SignupBonus(credits, kv, clock, { amount: config.SIGNUP_BONUS, perIpDaily: config.SIGNUP_BONUS_PER_IP_DAILY });
   const tokens = new TokenService(new SessionsRepository(db), config, clock);

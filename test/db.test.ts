@@ -15,6 +15,7 @@ import { preparedNameOf, Statement } from '#core/db/statements.ts';
 import { migrateDown, migrateToLatest } from '#core/db/migrator.ts';
 import { transact } from '#core/db/transaction.ts';
 import { AppError } from '#core/errors.ts';
+import { InvalidationBus } from '#core/invalidation.ts';
 import { newId } from '#core/ids.ts';
 import { UsersRepository } from '#modules/users/users.repository.ts';
 import { UsersService } from '#modules/users/users.service.ts';
@@ -88,7 +89,7 @@ describe.each(availableDialects())('database on %s', (dialect) => {
   });
 
   it('turns a taken email into EMAIL_ALREADY_REGISTERED, whatever its case', async () => {
-    const service = new UsersService(database.db, new UsersRepository(database.db), new ManualClock());
+    const service = new UsersService(database.db, new UsersRepository(database.db), InvalidationBus.local(), new ManualClock());
     const email = `Case-${newId()}@Example.com`;
     await service.create({ email, username: 'a', password: 'Sup3rSecret' });
     const error = await thrown(service.create({ email: email.toUpperCase(), username: 'b', password: 'Sup3rSecret' }));

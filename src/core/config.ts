@@ -29,6 +29,7 @@ export const EnvSchema = Type.Object({
   MASTER_KEY: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
   ACCESS_TOKEN_TTL: Int(3600, 60),
   REFRESH_TOKEN_TTL: Int(30 * 24 * 3600, 300),
+  REFRESH_TOKEN_GRACE: Int(5, 0, 60),
   ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email' })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 50 })),
   CORS_ORIGIN: Type.String({ default: '' }),

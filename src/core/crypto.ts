@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 
 // @node-rs/argon2 declares Algorithm as an ambient const enum; 2 is Algorithm.Argon2id.
@@ -11,6 +11,11 @@ export function sha256Hex(input: string): string {
 /** An unguessable token, URL-safe. 32 bytes = 256 bits by default. */
 export function randomToken(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');
+}
+
+/** A token derived from `input` under `secret` (HMAC-SHA256, URL-safe): the same every time, unguessable without the secret. */
+export function keyedToken(secret: string, input: string): string {
+  return createHmac('sha256', secret).update(input).digest('base64url');
 }
 
 /** `length` decimal digits from a uniform CSPRNG (leading zeros kept). */

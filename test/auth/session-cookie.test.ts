@@ -81,8 +81,22 @@ describe.each(backends())('console cookie session on $label', (backend) => {
     expect(renewed.tg_refresh!.value).not.toBe(refresh.value);
     expect((await call(t.app, 'GET', '/api/user/profile', withCookie('tg_access', renewed.tg_access!.value))).statusCode).toBe(200);
 
+    t.clock.advance(t.config.REFRESH_TOKEN_GRACE * 1000); // past the grace window of parallel refreshes
     const replay = await call(t.app, 'POST', '/api/auth/refresh', withCookie('tg_refresh', refresh.value));
     expect(replay.statusCode).toBe(401);
+  });
+
+  it('two tabs refreshing with the same cookie at once both stay signed in, with the same new cookies', async () => {
+    const user = await registerUser(t);
+    const { refresh } = await cookieSignIn(user);
+    const tabs = await Promise.all([1, 2].map(() => call(t.app, 'POST', '/api/auth/refresh', withCookie('tg_refresh', refresh.value))));
+    expect(tabs.map((res) => res.statusCode)).toEqual([200, 200]);
+    const [first, second] = tabs.map(cookiesOf) as [Record<string, SetCookie>, Record<string, SetCookie>];
+    expect(second.tg_refresh!.value).toBe(first.tg_refresh!.value);
+    for (const cookies of [first, second]) {
+      expect((await call(t.app, 'GET', '/api/user/profile', withCookie('tg_access', cookies.tg_access!.value))).statusCode).toBe(200);
+    }
+    expect((await call(t.app, 'POST', '/api/auth/refresh', withCookie('tg_refresh', first.tg_refresh!.value))).statusCode).toBe(200);
   });
 
   it('lets a bearer token win over a cookie', async () => {

@@ -61,6 +61,7 @@ describe.each(backends())('sessions on $label', (backend) => {
     const otherDevice = await signIn(user);
     const rotated = (await refresh(user.refreshToken)).json();
 
+    t.clock.advance(t.config.REFRESH_TOKEN_GRACE * 1000); // past the grace window of parallel refreshes
     await expectRefreshRefused(user.refreshToken);
     await expectUnauthorized(rotated.access_token);
     await expectRefreshRefused(rotated.refresh_token);
@@ -70,6 +71,33 @@ describe.each(backends())('sessions on $label', (backend) => {
     const rows = await sessionsOf(user.id);
     expect(rows.filter((r) => r.revoked_at !== null).map((r) => r.revoke_reason)).toEqual(['refresh_reuse']);
     expect(rows.filter((r) => r.revoked_at === null)).toHaveLength(1);
+  });
+
+  it('gives ten parallel refreshes of one token the same new pair, and the session lives on', async () => {
+    const user = await registerUser(t);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => refresh(user.refreshToken)));
+    expect(answers.map((res) => res.statusCode)).toEqual(Array(10).fill(200));
+    const successors = new Set(answers.map((res) => res.json<{ refresh_token: string }>().refresh_token));
+    expect(successors.size).toBe(1);
+    for (const res of answers) expect((await profile(res.json().access_token)).statusCode).toBe(200);
+    const [successor] = [...successors];
+    expect((await refresh(successor!)).statusCode).toBe(200);
+    expect((await sessionsOf(user.id)).map((r) => r.revoked_at)).toEqual([null]);
+  });
+
+  it('answers a rotated token with the same successor within REFRESH_TOKEN_GRACE; later, ends the session', async () => {
+    const user = await registerUser(t);
+    const rotated = (await refresh(user.refreshToken)).json();
+    t.clock.advance(t.config.REFRESH_TOKEN_GRACE * 1000 - 1);
+    const again = await refresh(user.refreshToken);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ refresh_token: rotated.refresh_token, user: { id: user.id } });
+
+    t.clock.advance(1);
+    await expectRefreshRefused(user.refreshToken);
+    await expectRefreshRefused(rotated.refresh_token);
+    await expectUnauthorized(again.json().access_token);
+    expect((await sessionsOf(user.id)).map((r) => r.revoke_reason)).toEqual(['refresh_reuse']);
   });
 
   it('ends the session on logout and leaves the user’s other sessions alone', async () => {
@@ -110,6 +138,22 @@ describe.each(backends())('sessions on $label', (backend) => {
     const rows = await sessionsOf(user.id);
     expect(rows).toHaveLength(3);
     expect(rows.every((r) => r.revoked_at !== null && r.revoke_reason === 'password_reset')).toBe(true);
+  });
+
+  it("refuses a disabled account's refresh token (403) and ends that session, for good", async () => {
+    const user = await registerUser(t);
+    await t.app.services.users.change(user.id, { status: 'disabled' });
+    const res = await refresh(user.refreshToken);
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toMatchObject({ success: false, statusCode: 403, message: '账户已被禁用', path: '/api/auth/refresh' });
+    expect(res.json()).not.toHaveProperty('access_token');
+    expect((await sessionsOf(user.id)).map((r) => r.revoke_reason)).toEqual(['account_disabled']);
+
+    // Enabled again, the account signs in afresh: the ended session stays ended.
+    await t.app.services.users.change(user.id, { status: 'active' });
+    await expectRefreshRefused(user.refreshToken);
+    await expectUnauthorized(user.accessToken);
+    expect((await profile((await signIn(user)).accessToken)).statusCode).toBe(200);
   });
 
   it('refuses a refresh without a token, with an unknown token, and with a malformed body', async () => {

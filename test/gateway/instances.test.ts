@@ -14,6 +14,8 @@ interface Cluster {
   user: RegisteredUser;
   secret: string;
   keyId: string;
+  /** Signs up another user (on the first instance). */
+  register(): Promise<RegisteredUser>;
   close(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ async function cluster(backend: Backend, n: number, env: Record<string, string> 
     user,
     secret,
     keyId: apiKey.id,
+    register: () => registerUser(asTestApp),
     async close() {
       await shared.close();
       await fake.close();
@@ -57,9 +60,18 @@ const chat = (app: App, secret: string, extra: Record<string, unknown> = {}) =>
 describe.each(backends())('instances on one database ($label)', (backend) => {
   let c: Cluster;
   beforeAll(async () => {
-    c = await cluster(backend, 2, { RATE_LIMIT_USER_RPM: '0', RATE_LIMIT_USER_CONCURRENCY: '0' });
+    // The instances run on the real clock: a grace window that no slow machine outlasts.
+    c = await cluster(backend, 2, { RATE_LIMIT_USER_RPM: '0', RATE_LIMIT_USER_CONCURRENCY: '0', REFRESH_TOKEN_GRACE: '60' });
   });
   afterAll(() => c.close());
+
+  it('share sessions: parallel refreshes of one token on both instances all get the same successor', async () => {
+    const user = await c.register();
+    const answers = await Promise.all(c.apps.flatMap((app) => [1, 2, 3].map(() => call(app, 'POST', '/api/auth/refresh', { body: { refresh_token: user.refreshToken } }))));
+    expect(answers.map((res) => res.statusCode)).toEqual(Array(6).fill(200));
+    expect(new Set(answers.map((res) => res.json<{ refresh_token: string }>().refresh_token)).size).toBe(1);
+    for (const app of c.apps) expect((await call(app, 'GET', '/api/user/profile', { token: answers[0]!.json<{ access_token: string }>().access_token })).statusCode).toBe(200);
+  });
 
   it('share the money: calls racing on two instances never spend more than the balance', async () => {
     const [a, b] = c.apps as [App, App];
@@ -122,6 +134,30 @@ describe.each(backends().filter((b) => b.kv === 'redis'))('instances sharing Red
     await call(other, 'DELETE', `/api/keys/${apiKey.id}`, { token: user.accessToken });
     await gone;
     expect((await call(a, 'GET', '/v1/models', { token: secret })).statusCode).toBe(401);
+  });
+
+  it("a user disabled or deleted on one instance: the user's keys are refused by every instance, though they had them cached", async () => {
+    const [a, b, other] = c.apps as [App, App, App];
+    const user = await c.register();
+    const created = await call(a, 'POST', '/api/keys', { token: user.accessToken, body: { name: 'cached everywhere' } });
+    const secret = created.json<{ key: string }>().key;
+    for (const app of c.apps) expect((await call(app, 'GET', '/v1/models', { token: secret })).statusCode).toBe(200);
+    const topic = (t: string) => t === `user:${user.id}`;
+
+    const disabled = Promise.all([heard(b, topic), heard(other, topic)]);
+    await a.services.users.change(user.id, { status: 'disabled' });
+    await disabled;
+    for (const app of c.apps) expect((await call(app, 'GET', '/v1/models', { token: secret })).json()).toMatchObject({ error: { code: 'account_deactivated' } });
+
+    const enabled = Promise.all([heard(a, topic), heard(other, topic)]);
+    await b.services.users.change(user.id, { status: 'active' });
+    await enabled;
+    for (const app of c.apps) expect((await call(app, 'GET', '/v1/models', { token: secret })).statusCode).toBe(200);
+
+    const deleted = Promise.all([heard(a, topic), heard(b, topic)]);
+    await other.services.users.remove(user.id);
+    await deleted;
+    for (const app of c.apps) expect((await call(app, 'GET', '/v1/models', { token: secret })).json()).toMatchObject({ error: { code: 'invalid_api_key' } });
   });
 
   it('a price or a channel changed on one instance applies on the others', async () => {

@@ -230,15 +230,39 @@ describe.each(backends())('API-key guessing on $label', (backend) => {
     const refused = await chat(madeUp, ip);
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe('600');
-    // A real key not in use yet is not tried from there either.
-    const c = await newCaller(g);
-    expect((await chat(c.secret, ip)).statusCode).toBe(429);
 
     g.t.clock.advance(599_000);
     expect((await chat(madeUp, ip)).headers['retry-after']).toBe('1');
     g.t.clock.advance(1_000);
-    expect((await chat(c.secret, ip)).statusCode).toBe(200);
     expect((await chat(madeUp, ip)).statusCode).toBe(401);
+  });
+
+  const models = (secret: string, ip: string) => v1(g, secret, 'GET', '/v1/models', undefined, { ip });
+
+  it("a real key is never refused for its address's wrong keys (one NAT, one misconfigured script)", async () => {
+    const ip = '203.0.113.30';
+    const colleague = await newCaller(g);
+    for (let i = 0; i < 3; i++) expect((await models(`sk-misconfigured-${i}`, ip)).statusCode).toBe(401);
+    expect((await models('sk-misconfigured-3', ip)).statusCode).toBe(429);
+    // The colleague's key, never used before (so not cached), works from the locked address.
+    expect((await models(colleague.secret, ip)).statusCode).toBe(200);
+    // Wrong keys stay refused meanwhile, and real ones pass, in parallel too.
+    const mixed = await Promise.all(Array.from({ length: 10 }, (_, i) => models(i % 2 ? colleague.secret : `sk-still-wrong-${i}`, ip)));
+    expect(mixed.map((res) => res.statusCode)).toEqual(Array.from({ length: 10 }, (_, i) => (i % 2 ? 200 : 429)));
+  });
+
+  it('only misses count: real keys between wrong ones neither count nor clear the count', async () => {
+    const ip = '203.0.113.31';
+    const c = await newCaller(g);
+    const statuses: number[] = [];
+    for (const secret of ['sk-wrong-a', c.secret, 'sk-wrong-b', c.secret, c.secret, 'sk-wrong-c', 'sk-wrong-d', c.secret]) statuses.push((await models(secret, ip)).statusCode);
+    expect(statuses).toEqual([401, 200, 401, 200, 200, 401, 429, 200]);
+  });
+
+  it('parallel unknown keys from one address get no more "unknown key" answers than the limit', async () => {
+    const statuses = (await Promise.all(Array.from({ length: 12 }, (_, i) => models(`sk-parallel-${i}`, '203.0.113.32')))).map((res) => res.statusCode);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(3);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(9);
   });
 });
 

@@ -33,12 +33,14 @@ export class SessionsRepository {
       .executeTakeFirst();
   }
 
-  findToken(tokenHash: string): Promise<(RefreshTokenRow & { revoked_at: number | null; user_id: string }) | undefined> {
+  /** A refresh token with its session's state and its user's current status. */
+  findToken(tokenHash: string): Promise<(RefreshTokenRow & { revoked_at: number | null; user_id: string; user_status: UserStatus }) | undefined> {
     return this.db
       .selectFrom('refresh_tokens')
       .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
       .selectAll('refresh_tokens')
-      .select(['sessions.revoked_at', 'sessions.user_id'])
+      .select(['sessions.revoked_at', 'sessions.user_id', 'users.status as user_status'])
       .where('refresh_tokens.token_hash', '=', tokenHash)
       .executeTakeFirst();
   }

@@ -1,7 +1,7 @@
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import type { Clock } from '#core/clock.ts';
 import type { Config } from '#core/config.ts';
-import { randomToken, sha256Hex } from '#core/crypto.ts';
+import { keyedToken, randomToken, sha256Hex } from '#core/crypto.ts';
 import { AppError } from '#core/errors.ts';
 import type { Principal } from '#core/http/route-config.ts';
 import { newId } from '#core/ids.ts';
@@ -31,6 +31,8 @@ const AUDIENCE = 'tollgate-api';
  */
 export class TokenService {
   private readonly key: Uint8Array;
+  /** Derives refresh-token successors; a key of its own, derived from JWT_SECRET. */
+  private readonly successorKey: string;
 
   constructor(
     private readonly sessions: SessionsRepository,
@@ -38,6 +40,7 @@ export class TokenService {
     private readonly clock: Clock,
   ) {
     this.key = new TextEncoder().encode(config.jwtSecret);
+    this.successorKey = keyedToken(config.jwtSecret, 'refresh-token successors');
   }
 
   async startSession(user: UserRow, client: ClientInfo): Promise<IssuedTokens> {
@@ -83,25 +86,44 @@ export class TokenService {
     return { userId: session.userId, role: session.role, sessionId, via };
   }
 
-  /** Trades a refresh token for a new pair. Presenting a used token revokes its whole session. */
+  /**
+   * Trades a refresh token for a new pair. A token is rotated once, into a successor derived from it;
+   * a refresh that presents it again within REFRESH_TOKEN_GRACE of that rotation (two tabs, a retry)
+   * gets the same successor, on any instance. Presented later, a used token revokes its whole session;
+   * so does any refresh of a disabled account.
+   */
   async refresh(refreshToken: string): Promise<IssuedTokens & { userId: string }> {
     const now = this.clock.now();
     const hash = sha256Hex(refreshToken);
-    const row = await this.sessions.findToken(hash);
+    let row = await this.sessions.findToken(hash);
     if (!row || row.revoked_at !== null || row.expires_at <= now) throw new AppError('REFRESH_TOKEN_INVALID');
-    if (row.used_at !== null) {
-      await this.sessions.revoke(row.session_id, 'refresh_reuse', now);
-      throw new AppError('REFRESH_TOKEN_INVALID');
+    const sessionId = row.session_id;
+    if (row.user_status !== 'active') {
+      await this.sessions.revoke(sessionId, 'account_disabled', now);
+      throw new AppError('ACCOUNT_DISABLED');
     }
     // A session lives REFRESH_TOKEN_TTL from sign-in; rotation does not extend it.
-    const next = this.newRefreshToken(row.session_id, now, row.expires_at);
-    if (!(await this.sessions.rotate(hash, next.row, now))) {
-      await this.sessions.revoke(row.session_id, 'refresh_reuse', now);
-      throw new AppError('REFRESH_TOKEN_INVALID');
+    const next = this.successorOf(refreshToken, sessionId, now, row.expires_at);
+    if (row.used_at === null) {
+      if (await this.sessions.rotate(hash, next.row, now)) return this.issue(row, next.token, now);
+      row = await this.sessions.findToken(hash); // a parallel refresh rotated it meanwhile
     }
+    if (row && (await this.wasJustRotatedInto(row, next.row.token_hash, now))) return this.issue(row, next.token, now);
+    await this.sessions.revoke(sessionId, 'refresh_reuse', now);
+    throw new AppError('REFRESH_TOKEN_INVALID');
+  }
+
+  /** Whether `row` was rotated less than REFRESH_TOKEN_GRACE ago into `successorHash`, in a session still live. */
+  private async wasJustRotatedInto(row: RefreshTokenRow & { revoked_at: number | null }, successorHash: string, now: number): Promise<boolean> {
+    if (row.revoked_at !== null || row.used_at === null || now >= row.used_at + this.config.REFRESH_TOKEN_GRACE * 1000) return false;
+    const successor = await this.sessions.findToken(successorHash);
+    return successor?.session_id === row.session_id;
+  }
+
+  private async issue(row: { user_id: string; session_id: string }, refreshToken: string, now: number): Promise<IssuedTokens & { userId: string }> {
     return {
       accessToken: await this.signAccess(row.user_id, row.session_id, now),
-      refreshToken: next.token,
+      refreshToken,
       expiresIn: this.config.ACCESS_TOKEN_TTL,
       sessionId: row.session_id,
       userId: row.user_id,
@@ -128,17 +150,20 @@ export class TokenService {
       .sign(this.key);
   }
 
+  /** A session's first refresh token: random. */
   private newRefreshToken(sessionId: string, now: number, expiresAt: number): { token: string; row: RefreshTokenRow } {
-    const token = `rt_${randomToken(32)}`;
-    return {
-      token,
-      row: {
-        token_hash: sha256Hex(token),
-        session_id: sessionId,
-        created_at: now,
-        expires_at: expiresAt,
-        used_at: null,
-      },
-    };
+    return refreshTokenOf(`rt_${randomToken(32)}`, sessionId, now, expiresAt);
   }
+
+  /**
+   * The token that replaces `token`: derived from it under a key only the server holds, so the same
+   * successor can be handed out again without being stored (only its hash is, like every refresh token).
+   */
+  private successorOf(token: string, sessionId: string, now: number, expiresAt: number): { token: string; row: RefreshTokenRow } {
+    return refreshTokenOf(`rt_${keyedToken(this.successorKey, token)}`, sessionId, now, expiresAt);
+  }
+}
+
+function refreshTokenOf(token: string, sessionId: string, now: number, expiresAt: number): { token: string; row: RefreshTokenRow } {
+  return { token, row: { token_hash: sha256Hex(token), session_id: sessionId, created_at: now, expires_at: expiresAt, used_at: null } };
 }

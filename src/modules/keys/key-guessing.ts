@@ -1,4 +1,4 @@
-import { AttemptLimiter, type Attempt, type AttemptRule, type Subject } from '#core/attempts.ts';
+import { AttemptLimiter, type AttemptRule, type Subject } from '#core/attempts.ts';
 import type { Clock } from '#core/clock.ts';
 import { AppError } from '#core/errors.ts';
 import type { KeyValueStore } from '#core/kv.ts';
@@ -13,11 +13,11 @@ export interface GuessLimits {
 export const DEFAULT_GUESS_LIMITS: GuessLimits = { maxFailuresPerIp: 30, windowMs: 10 * 60_000 };
 
 /**
- * Unknown API keys, counted per client IP. A key cannot realistically be guessed (192 random bits),
- * but every made-up key still costs a database lookup, so an IP that presents too many is refused
- * (429) before the lookup. Only calls whose key is not already cached as valid come here: the hot path
- * of a working key never touches the counter. An attempt is counted before the lookup, so parallel
- * guesses cannot slip past the limit, and given back when the key turns out to exist.
+ * Unknown API keys, counted per client IP: past the limit the IP's unknown keys are refused 429 for the
+ * window. Only misses come here, after the key was looked up: a real key is never refused, and never
+ * lowers the count, however many wrong keys its IP presented (one misconfigured script behind a NAT does
+ * not lock the colleagues out). A miss is counted and checked against the limit in one atomic step, so
+ * parallel guesses cannot get more "unknown key" answers than the limit.
  */
 export class KeyGuessGuard {
   private readonly attempts: AttemptLimiter;
@@ -32,26 +32,15 @@ export class KeyGuessGuard {
     this.perIp = { name: 'apikey:ip', windowMs: limits.windowMs, lock: { after: limits.maxFailuresPerIp, ms: limits.windowMs, countAfter: 0 } };
   }
 
-  /** Who a call's attempt is counted against: its client IP. */
-  private subjects(ip: string): Subject[] {
-    return [{ rule: this.perIp, id: ip }];
-  }
-
-  /** Counts one attempt from `ip`; API_KEY_GUESSING (with Retry-After) when the IP is locked or its limit is full. */
-  async begin(ip: string): Promise<Attempt> {
-    const admission = await this.attempts.begin(this.subjects(ip));
-    if (admission.admitted) return admission.attempt;
+  /** Counts an unknown key from `ip` (the one that reaches the limit locks it); API_KEY_GUESSING (with Retry-After) when the IP is locked or its limit is full. */
+  async miss(ip: string): Promise<void> {
+    const subjects: Subject[] = [{ rule: this.perIp, id: ip }];
+    const admission = await this.attempts.begin(subjects);
+    if (admission.admitted) {
+      await this.attempts.failed(admission.attempt);
+      return;
+    }
     const seconds = Math.max(1, Math.ceil((admission.lockedMs || this.limits.windowMs) / 1000));
     throw new AppError('API_KEY_GUESSING', { seconds }, {}, seconds);
-  }
-
-  /** The key existed (or the lookup failed): the attempt was no guess. */
-  giveBack(attempt: Attempt): Promise<void> {
-    return this.attempts.giveBack(attempt);
-  }
-
-  /** The key does not exist; the failure that reaches the limit locks the IP for the window. */
-  async failed(attempt: Attempt): Promise<void> {
-    await this.attempts.failed(attempt);
   }
 }

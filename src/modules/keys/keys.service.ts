@@ -127,14 +127,17 @@ export class KeysService {
 
   /**
    * The key behind a bearer secret, checked for state, expiry and source IP; throws otherwise. A secret
-   * not cached as a known key is counted against the caller's IP first (API_KEY_GUESSING past the limit).
+   * that is no key counts against the caller's IP (API_KEY_GUESSING past the limit); a real key is
+   * looked up first and never refused for what its IP got wrong.
    */
   async authenticate(secret: string, ip: string): Promise<ResolvedKey> {
     const hash = sha256Hex(secret);
-    let key = this.cache.get(hash);
-    if (key === undefined) key = await this.lookUpOnce(hash, ip);
-    else if (key === null) await this.guessing.failed(await this.guessing.begin(ip)); // a known unknown: no lookup, still a guess
-    if (!key) throw new AppError('INVALID_API_KEY');
+    const cached = this.cache.get(hash);
+    const key = cached === undefined ? await this.lookUpOnce(hash) : cached;
+    if (!key) {
+      await this.guessing.miss(ip);
+      throw new AppError('INVALID_API_KEY');
+    }
     if (!key.userActive) throw new AppError('ACCOUNT_DISABLED');
     if (!key.enabled) throw new AppError('API_KEY_DISABLED');
     if (key.expiresAt !== null && key.expiresAt <= this.clock.now()) throw new AppError('API_KEY_EXPIRED');
@@ -143,15 +146,11 @@ export class KeysService {
     return key;
   }
 
-  /**
-   * One lookup for every call that misses the cache for `hash` meanwhile, counted once, against the IP
-   * of the call that began it: a client's 32 connections meeting an expired cache entry together are
-   * one lookup, not 32 guesses (which passed the guessing limit and refused two of them, 429).
-   */
-  private lookUpOnce(hash: string, ip: string): Promise<ResolvedKey | null> {
+  /** One lookup for every call that misses the cache for `hash` meanwhile (a client's connections meeting an expired entry together). */
+  private lookUpOnce(hash: string): Promise<ResolvedKey | null> {
     const pending = this.lookups.get(hash);
     if (pending) return pending;
-    const lookup = this.lookUp(hash, ip);
+    const lookup = this.lookUp(hash);
     this.lookups.set(hash, lookup);
     const forget = () => {
       if (this.lookups.get(hash) === lookup) this.lookups.delete(hash);
@@ -160,18 +159,11 @@ export class KeysService {
     return lookup;
   }
 
-  private async lookUp(hash: string, ip: string): Promise<ResolvedKey | null> {
+  private async lookUp(hash: string): Promise<ResolvedKey | null> {
     const generation = this.cache.generation;
-    const attempt = await this.guessing.begin(ip);
-    // A lookup that fails (the database away) proves nothing about the caller: not counted.
-    const row = await this.repo.findByHash(hash).catch(async (error: unknown) => {
-      await this.guessing.giveBack(attempt).catch(() => undefined);
-      throw error;
-    });
+    const row = await this.repo.findByHash(hash);
     const key = row ? resolve(row) : null;
     this.cache.set(hash, key, generation);
-    if (key) await this.guessing.giveBack(attempt);
-    else await this.guessing.failed(attempt);
     return key;
   }
 

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '#core/db/schema.ts';
-import type { NewUserRow, Role, UserRow } from './users.tables.ts';
+import type { NewUserRow, Role, UserRow, UserStatus } from './users.tables.ts';
 
 export class UsersRepository {
   constructor(private readonly db: Kysely<DB>) {}
@@ -27,7 +27,13 @@ export class UsersRepository {
     await this.db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
   }
 
-  async updateRole(id: string, role: Role, now: number): Promise<void> {
-    await this.db.updateTable('users').set({ role, updated_at: now }).where('id', '=', id).execute();
+  async update(id: string, changes: { role?: Role; status?: UserStatus }, now: number): Promise<void> {
+    await this.db.updateTable('users').set({ ...changes, updated_at: now }).where('id', '=', id).execute();
+  }
+
+  /** Deletes the user and, by the foreign keys' cascade, everything the user owns. False when there is no such user. */
+  async delete(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
   }
 }

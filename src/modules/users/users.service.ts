@@ -6,8 +6,9 @@ import type { DB } from '#core/db/schema.ts';
 import { transact } from '#core/db/transaction.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
+import type { InvalidationBus } from '#core/invalidation.ts';
 import type { UsersRepository } from './users.repository.ts';
-import type { Role, UserRow } from './users.tables.ts';
+import type { Role, UserRow, UserStatus } from './users.tables.ts';
 
 export interface NewUser {
   email: string;
@@ -28,6 +29,7 @@ export class UsersService {
   constructor(
     private readonly db: Kysely<DB>,
     private readonly users: UsersRepository,
+    private readonly bus: InvalidationBus,
     private readonly clock: Clock,
   ) {}
 
@@ -82,11 +84,32 @@ export class UsersService {
     await this.users.updatePassword(id, await hashPassword(password), this.clock.now());
   }
 
+  /**
+   * Disables (or enables again) an account, or changes its role. Sessions read the user on every
+   * request; API keys are cached, so every instance is told to drop the user's keys before this returns.
+   */
+  async change(id: string, changes: { status?: UserStatus; role?: Role }): Promise<void> {
+    if (!(await this.users.findById(id))) throw new AppError('NOT_FOUND');
+    await this.users.update(id, changes, this.clock.now());
+    await this.publishChange(id);
+  }
+
+  /** Deletes an account with everything it owns (sessions, keys, credits: the tables cascade). */
+  async remove(id: string): Promise<void> {
+    if (!(await this.users.delete(id))) throw new AppError('NOT_FOUND');
+    await this.publishChange(id);
+  }
+
+  /** `user:<id>` makes every instance's key cache drop that user's keys (KeyCache.invalidate). */
+  private publishChange(id: string): Promise<void> {
+    return this.bus.publish(`user:${id}`);
+  }
+
   /** Start-up: make sure the configured first admin exists and is an admin. Never changes a password. */
   async ensureAdmin(email: string, password: string, within?: WithinCreation): Promise<{ created: boolean; userId: string }> {
     const existing = await this.findByEmail(email);
     if (existing) {
-      if (existing.role !== 'admin') await this.users.updateRole(existing.id, 'admin', this.clock.now());
+      if (existing.role !== 'admin') await this.change(existing.id, { role: 'admin' });
       return { created: false, userId: existing.id };
     }
     try {

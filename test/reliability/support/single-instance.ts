@@ -40,6 +40,8 @@ export class SingleInstance {
       ADMIN_PASSWORD: ADMIN.password,
       OPENAI_BASE_URL: fake.url,
       OPENAI_API_KEY: SECRETS_OF_THE_RUN.channelSecret,
+      // The tour refreshes a rotated token again on the real clock: a grace window no slow machine outlasts.
+      REFRESH_TOKEN_GRACE: '60',
     });
     const single = new SingleInstance(tally, instance, fake, dataDir);
     single.secrets.add('admin password', ADMIN.password);
