@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkIn, DAY, LONG_SESSIONS, MARCH_1_NOON_SHANGHAI, userAt } from '#test/checkin/helpers.ts';
+import { checkIn, DAY, MARCH_1_NOON_SHANGHAI, userAt } from '#test/checkin/helpers.ts';
+import { LONG_SESSIONS } from '#test/helpers/clock.ts';
 import { adminToken, ADMIN_ENV, backends, call, createTestApp, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
 
 describe.each(backends())('user stats on $label', (backend) => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LONG_SESSIONS } from '#test/helpers/clock.ts';
 import { backends, call, createTestApp, registerUser, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
-import { balance, checkIn, checkinRows, DAY, ledgerRows, LONG_SESSIONS, MARCH_1_NOON_SHANGHAI, marchDay, status, userAt } from './helpers.ts';
+import { balance, checkIn, checkinRows, DAY, ledgerRows, MARCH_1_NOON_SHANGHAI, marchDay, status, userAt } from './helpers.ts';
 
 const UNAUTHORIZED = '未登录或登录已过期';
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '#core/config.ts';
+import { LONG_SESSIONS } from '#test/helpers/clock.ts';
 import { backends, createTestApp, TEST_SECRETS, type TestApp } from '#test/helpers/test-app.ts';
-import { ALREADY_CHECKED_IN, balance, checkIn, checkinRows, DAY, ledgerRows, LONG_SESSIONS, status, userAt } from './helpers.ts';
+import { ALREADY_CHECKED_IN, balance, checkIn, checkinRows, DAY, ledgerRows, status, userAt } from './helpers.ts';
 
 const at = (iso: string) => Date.parse(iso);
 

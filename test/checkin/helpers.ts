@@ -5,9 +5,6 @@ import { call, registerUser, type RegisteredUser, type TestApp } from '#test/hel
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
 
-/** Sessions that outlive the weeks a test walks the clock through (the clock also ages tokens). */
-export const LONG_SESSIONS = { ACCESS_TOKEN_TTL: String(400 * 86_400), REFRESH_TOKEN_TTL: String(400 * 86_400) };
-
 export const ALREADY_CHECKED_IN = '今日已签到，请明天再来';
 
 /** Noon in Shanghai (04:00 UTC) on 1 March 2026: the first day of every walk. */

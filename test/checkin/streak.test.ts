@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LONG_SESSIONS } from '#test/helpers/clock.ts';
 import { backends, createTestApp, type TestApp } from '#test/helpers/test-app.ts';
 import {
   ALREADY_CHECKED_IN,
@@ -8,7 +9,6 @@ import {
   DAY,
   expectBalanceIsLedgerSum,
   HOUR,
-  LONG_SESSIONS,
   ledgerRows,
   MARCH_1_NOON_SHANGHAI,
   marchDay,

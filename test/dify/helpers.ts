@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import { FakeDify } from '#test/fakes/dify.ts';
 import { ADMIN_ENV, adminToken, call, createTestApp, registerUser, type Backend, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
-import { balanceOf, expectBooksBalanced, setBalance, usageRows, type Gateway } from '#test/gateway/helpers.ts';
+import { balanceOf, expectBooksBalanced, setBalance, usageRows, type Gateway } from '#test/helpers/gateway.ts';
 
 export { balanceOf, expectBooksBalanced, setBalance, usageRows };
 

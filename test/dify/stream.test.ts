@@ -2,7 +2,7 @@ import { request } from 'undici';
 import { ChatClient, CompletionClient, DifyClient } from 'dify-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countTextTokens } from '#modules/metering/tokens.ts';
-import { eventually } from '#test/gateway/helpers.ts';
+import { eventually } from '#test/helpers/gateway.ts';
 import { backends } from '#test/helpers/test-app.ts';
 import { asGateway, balanceOf, difyCharge, difyUser, expectBooksBalanced, newUser, startDify, usageRows, type DifyGateway } from './helpers.ts';
 

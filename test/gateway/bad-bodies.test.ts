@@ -2,7 +2,7 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBackendUnavailable, registerErrorHandling } from '#core/http/error-handler.ts';
 import { backends } from '#test/helpers/test-app.ts';
-import { channelView, expectBooksBalanced, newCaller, startGateway, usageRows, v1, type Gateway } from './helpers.ts';
+import { channelView, expectBooksBalanced, newCaller, startGateway, usageRows, v1, type Gateway } from '#test/helpers/gateway.ts';
 
 describe.each(backends().slice(0, 1))('bodies that once broke the gateway ($label)', (backend) => {
   let g: Gateway;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends } from '#test/helpers/test-app.ts';
-import { balanceOf, expectBooksBalanced, newCaller, setBalance, startGateway, usageRows, v1, type Gateway } from './helpers.ts';
+import { balanceOf, expectBooksBalanced, newCaller, setBalance, startGateway, usageRows, v1, type Gateway } from '#test/helpers/gateway.ts';
 
 /**
  * A balance never goes below zero through /v1 (docs/money.md): with no output limit the hold covers

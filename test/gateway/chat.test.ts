@@ -3,7 +3,7 @@ import { APIError, AuthenticationError, BadRequestError, NotFoundError } from 'o
 import type { ChatCompletionChunk, ChatCompletionCreateParams } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends, call } from '#test/helpers/test-app.ts';
-import { chargeAtPrice, chatBody, expectBilledOnce, expectBooksBalanced, MODEL, newCaller, sdk, setBalance, setPrice, startGateway, usageRows, v1, type Gateway } from './helpers.ts';
+import { chatBody, expectBilledOnce, expectBooksBalanced, MODEL, newCaller, sdk, setBalance, setPrice, startGateway, usageRows, v1, type Gateway } from '#test/helpers/gateway.ts';
 
 const PROMPT = 'Say hello to the nice people';
 const user = (content: string = PROMPT) => [{ role: 'user' as const, content }];
@@ -89,8 +89,9 @@ describe.each(backends())('chat through the official SDK on $label', (backend) =
     const answer = await create(c.secret, body);
     expect(answer).toMatchObject({ choices: [{ finish_reason: 'tool_calls', message: { tool_calls: [{ type: 'function', function: { name: 'get_weather' } }] } }] });
     expect(g.fake.lastRequest('/chat/completions')!.body).toEqual(body);
-    const usage = (answer as { usage: { prompt_tokens: number; completion_tokens: number } }).usage;
-    await expectBilledOnce(g, c.user.id, 1000, { credits: chargeAtPrice(usage.prompt_tokens, usage.completion_tokens), endReason: 'tool_calls', usageSource: 'upstream' });
+    expect(answer).toMatchObject({ usage: { prompt_tokens: 6, completion_tokens: 6 } });
+    // 1 + 6 × 10/1000 + 6 × 20/1000 = 1.18, rounded up.
+    await expectBilledOnce(g, c.user.id, 1000, { credits: 2, inputTokens: 6, outputTokens: 6, endReason: 'tool_calls', usageSource: 'upstream' });
   });
 
   it('passes image parts in messages through', async () => {
@@ -106,8 +107,9 @@ describe.each(backends())('chat through the official SDK on $label', (backend) =
     ];
     const answer = await sdk(g, c.secret).chat.completions.create({ model: MODEL, messages });
     expect((g.fake.lastRequest('/chat/completions')!.body as { messages: unknown }).messages).toEqual(messages);
-    expect(answer.usage!.prompt_tokens).toBe(5 + 85);
-    await expectBilledOnce(g, c.user.id, 1000, { credits: chargeAtPrice(90, answer.usage!.completion_tokens), inputTokens: 90, usageSource: 'upstream' });
+    expect(answer.usage).toMatchObject({ prompt_tokens: 5 + 85, completion_tokens: 6 });
+    // 1 + 90 × 10/1000 + 6 × 20/1000 = 2.02, rounded up.
+    await expectBilledOnce(g, c.user.id, 1000, { credits: 3, inputTokens: 90, outputTokens: 6, usageSource: 'upstream' });
   });
 
   it('serves legacy /v1/completions, whole and streamed, at the shipped default price', async () => {
@@ -283,7 +285,9 @@ describe.each(backends())('chat through the official SDK on $label', (backend) =
       expect((answer as { usage?: unknown }).usage).toBeUndefined();
       const input = promptTokens(PROMPT);
       const output = tokenizer('Hello there, friend of mine');
-      await expectBilledOnce(g, c.user.id, 1000, { credits: chargeAtPrice(input, output), inputTokens: input, outputTokens: output, usageSource: 'estimated' });
+      expect([input, output]).toEqual([13, 6]);
+      // 1 + 13 × 10/1000 + 6 × 20/1000 = 1.25, rounded up.
+      await expectBilledOnce(g, c.user.id, 1000, { credits: 2, inputTokens: 13, outputTokens: 6, usageSource: 'estimated' });
     });
 
     it('is counted with the tokenizer and marked estimated (stream)', async () => {
@@ -291,7 +295,9 @@ describe.each(backends())('chat through the official SDK on $label', (backend) =
       const chunks = await collect(await sdk(g, c.secret).chat.completions.create({ model: MODEL, messages: user(), stream: true, ...fake('usage=none; words=300') }));
       const text = textOf(chunks);
       const [input, output] = [promptTokens(PROMPT), tokenizer(text)];
-      await expectBilledOnce(g, c.user.id, 1000, { credits: chargeAtPrice(input, output), inputTokens: input, outputTokens: output, usageSource: 'estimated', endReason: 'stop' });
+      expect([input, output]).toEqual([13, 301]);
+      // 1 + 13 × 10/1000 + 301 × 20/1000 = 7.15, rounded up.
+      await expectBilledOnce(g, c.user.id, 1000, { credits: 8, inputTokens: 13, outputTokens: 301, usageSource: 'estimated', endReason: 'stop' });
     });
 
     it('explicit zero usage is respected: the per-request price only, not an estimate', async () => {

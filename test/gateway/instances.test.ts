@@ -5,7 +5,7 @@ import type { App } from '#core/http/route-config.ts';
 import { FakeOpenAI } from '#test/fakes/openai.ts';
 import { createSharedBackend, type SharedBackend } from '#test/helpers/instances.ts';
 import { ADMIN_ENV, backends, call, freshIp, registerUser, type Backend, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
-import { chatBody, eventually, MODEL } from './helpers.ts';
+import { chatBody, eventually, MODEL } from '#test/helpers/gateway.ts';
 
 interface Cluster {
   apps: App[];

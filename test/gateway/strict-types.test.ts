@@ -1,7 +1,7 @@
 import { BadRequestError, type OpenAI } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends, call } from '#test/helpers/test-app.ts';
-import { expectBooksBalanced, MODEL, newCaller, sdk, setBalance, setPrice, startGateway, usageRows, v1, type Gateway } from './helpers.ts';
+import { expectBooksBalanced, MODEL, newCaller, sdk, setBalance, setPrice, startGateway, usageRows, v1, type Gateway } from '#test/helpers/gateway.ts';
 
 type Route = 'chat' | 'completions' | 'embeddings' | 'images';
 type Body = Record<string, unknown>;

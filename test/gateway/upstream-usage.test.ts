@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends } from '#test/helpers/test-app.ts';
-import { chatBody, expectBooksBalanced, newCaller, startGateway, usageRows, v1, type Gateway } from './helpers.ts';
+import { chatBody, expectBooksBalanced, newCaller, startGateway, usageRows, v1, type Gateway } from '#test/helpers/gateway.ts';
 
 /**
  * An upstream's usage that is not a count (a decimal, text, a negative or an absurd number) is

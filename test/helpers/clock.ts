@@ -22,3 +22,6 @@ export class ManualClock implements Clock {
 }
 
 export const MINUTE = 60_000;
+
+/** Sessions that outlive the weeks a test walks the clock through (the clock also ages tokens). */
+export const LONG_SESSIONS = { ACCESS_TOKEN_TTL: String(400 * 86_400), REFRESH_TOKEN_TTL: String(400 * 86_400) };

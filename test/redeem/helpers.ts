@@ -1,8 +1,8 @@
 import { expect } from 'vitest';
-import { LONG_SESSIONS } from '#test/checkin/helpers.ts';
+import { LONG_SESSIONS } from '#test/helpers/clock.ts';
 import { ADMIN_ENV, call, freshIp, registerUser, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
 
-export { DAY, LONG_SESSIONS } from '#test/checkin/helpers.ts';
+export { DAY } from '#test/checkin/helpers.ts';
 
 /** The admin's first user plus sessions that survive the clock walking past code expiries. */
 export const REDEEM_ENV = { ...ADMIN_ENV, ...LONG_SESSIONS };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LONG_SESSIONS } from '#test/checkin/helpers.ts';
+import { LONG_SESSIONS } from '#test/helpers/clock.ts';
 import { backends, call, type RegisteredUser } from '#test/helpers/test-app.ts';
-import { chatBody, createKey, newCaller, startGateway, v1, type Gateway } from './helpers.ts';
+import { chatBody, createKey, newCaller, startGateway, v1, type Gateway } from '#test/helpers/gateway.ts';
 
 const DAY = 86_400_000;
 const usage = (spec = 'usage=100,100') => ({ fake_behavior: spec });

@@ -3,7 +3,7 @@ import { PermissionDeniedError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KeyCache } from '#modules/keys/key-cache.ts';
 import { backends, call, registerUser, type RegisteredUser } from '#test/helpers/test-app.ts';
-import { chatBody, createKey, expectBooksBalanced, MODEL, newCaller, sdk, setBalance, startGateway, usageRows, v1, type Gateway, type KeyView } from './helpers.ts';
+import { chatBody, createKey, expectBooksBalanced, MODEL, newCaller, sdk, setBalance, startGateway, usageRows, v1, type Gateway, type KeyView } from '#test/helpers/gateway.ts';
 
 const HOUR = 3_600_000;
 const usage = (spec = 'usage=100,100') => ({ fake_behavior: spec });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends, call, registerUser } from '#test/helpers/test-app.ts';
-import { chatBody, expectBooksBalanced, newCaller, setBalance, setPrice, startGateway, usageRows, v1, type Gateway } from './helpers.ts';
+import { chatBody, expectBooksBalanced, newCaller, setBalance, setPrice, startGateway, usageRows, v1, type Gateway } from '#test/helpers/gateway.ts';
 
 interface PriceEntry {
   model: string;

@@ -1,11 +1,10 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryStore, RedisStore, type KeyValueStore } from '#core/kv.ts';
 import { RateLimiter, RateLimitExceeded, type LimitScope } from '#modules/ratelimit/rate-limiter.ts';
-import { LONG_SESSIONS } from '#test/checkin/helpers.ts';
-import { ManualClock, MINUTE } from '#test/helpers/clock.ts';
+import { LONG_SESSIONS, ManualClock, MINUTE } from '#test/helpers/clock.ts';
 import { availableKvKinds, clearRedisPrefix, uniquePrefix } from '#test/helpers/kv.ts';
 import { backends } from '#test/helpers/test-app.ts';
-import { chatBody, newCaller, startGateway, v1, type Gateway } from './helpers.ts';
+import { chatBody, newCaller, startGateway, v1, type Gateway } from '#test/helpers/gateway.ts';
 
 const MAX_AGE = 15 * MINUTE;
 const limits = (concurrency: number) => ({ rpm: 0, tpm: 0, concurrency, rpd: 0 });

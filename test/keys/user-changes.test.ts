@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '#test/helpers/test-app.ts';
-import { chatBody, newCaller, startGateway, v1, type Gateway } from './helpers.ts';
+import { chatBody, newCaller, startGateway, v1, type Gateway } from '#test/helpers/gateway.ts';
 
 /**
  * A change to an account reaches its API keys at once, though they are cached: on one instance with

@@ -1,9 +1,8 @@
 import { RateLimitError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LONG_SESSIONS } from '#test/checkin/helpers.ts';
-import { MINUTE } from '#test/helpers/clock.ts';
+import { LONG_SESSIONS, MINUTE } from '#test/helpers/clock.ts';
 import { ADMIN_ENV, backends, call } from '#test/helpers/test-app.ts';
-import { chatBody, createKey, eventually, expectBooksBalanced, MODEL, newCaller, sdk, setBalance, startGateway, usageRows, v1, type Gateway } from './helpers.ts';
+import { chatBody, createKey, eventually, expectBooksBalanced, MODEL, newCaller, sdk, setBalance, startGateway, usageRows, v1, type Gateway } from '#test/helpers/gateway.ts';
 
 const DAY = 86_400_000;
 const usage = (spec = 'usage=100,100') => ({ fake_behavior: spec });

@@ -5,7 +5,10 @@ import type { UsageRow } from '#modules/usage/usage.tables.ts';
 import { FakeOpenAI } from '#test/fakes/openai.ts';
 import { ADMIN_ENV, adminToken, call, createTestApp, registerUser, type Backend, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
 
-/** The price every suite sets for its main model: easy sums. Credits per 1K input, per 1K output, per call. */
+/**
+ * The price every suite sets for its main model: easy sums. Credits per 1K input, per 1K output, per call:
+ * a call costs 1 + input/100 + output/50, rounded up (tests state the credits they expect literally).
+ */
 export const PRICE = { input: 10, output: 20, perRequest: 1 };
 export const MODEL = 'gpt-4o-mini';
 /** Every model the fake serves (and so the fixture's channel). */
@@ -211,11 +214,4 @@ export async function expectBilledOnce(g: Gateway, userId: string, before: numbe
   const balance = await expectBooksBalanced(g, userId);
   expect(balance, 'balance moved by the charge').toBe(before - expected.credits);
   return row;
-}
-
-/** Charge = perRequest + in×input/1000 + out×output/1000 at PRICE, rounded up (integer arithmetic). */
-export function chargeAtPrice(inputTokens: number, outputTokens: number, price = PRICE, multiplier = 1): number {
-  const milli = (n: number) => Math.round(n * 1000);
-  const numerator = (milli(price.perRequest) * 1000 + inputTokens * milli(price.input) + outputTokens * milli(price.output)) * milli(multiplier);
-  return Math.ceil(numerator / 1e9);
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOpenAI } from '#test/fakes/openai.ts';
 import { createSharedBackend } from '#test/helpers/instances.ts';
 import { backends, call, registerUser } from '#test/helpers/test-app.ts';
-import { addChannel, channelView, chatBody, expectBilledOnce, expectBooksBalanced, newCaller, setPrice, startGateway, UPSTREAM_SECRET, usageRows, v1, type Gateway } from './helpers.ts';
+import { addChannel, channelView, chatBody, expectBilledOnce, expectBooksBalanced, newCaller, setPrice, startGateway, UPSTREAM_SECRET, usageRows, v1, type Gateway } from '#test/helpers/gateway.ts';
 
 /** A port nothing listens on: connections to it are refused. */
 async function closedPort(): Promise<number> {
