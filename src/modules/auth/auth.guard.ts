@@ -1,6 +1,7 @@
 import { AppError } from '#core/errors.ts';
 import type { App } from '#core/http/route-config.ts';
-import { API_KEY_PREFIX, type KeysService } from '#modules/keys/keys.service.ts';
+import { API_KEY_PREFIX } from '#modules/keys/key-secret.ts';
+import type { KeysService } from '#modules/keys/keys.service.ts';
 import { bearerOf, readAccessToken } from './session-cookies.ts';
 import type { TokenService } from './token.service.ts';
 

@@ -1,12 +1,13 @@
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Clock } from '#core/clock.ts';
 import type { Config } from '#core/config.ts';
-import { randomDigits, safeEqual } from '#core/crypto.ts';
+import { safeEqual } from '#core/crypto.ts';
 import { AppError } from '#core/errors.ts';
 import type { Lang } from '#core/i18n.ts';
 import type { KeyValueStore } from '#core/kv.ts';
 import { MailError, type Mailer } from '#core/mailer.ts';
 import { codeEmail, type CodePurpose } from './auth.mail.ts';
+import { newEmailCode } from './email-code.format.ts';
 
 interface StoredCode {
   code: string;
@@ -40,7 +41,7 @@ export class EmailCodeService {
     }
 
     const stored: StoredCode = {
-      code: randomDigits(6),
+      code: newEmailCode(),
       purpose,
       expiresAt: this.clock.now() + this.config.EMAIL_CODE_TTL * 1000,
     };

@@ -1,3 +1,5 @@
+import type { CheckinRow } from './checkin.tables.ts';
+
 /** Seed 000's check-in rewards, configurable: base + step per consecutive day (capped) + milestones. */
 export interface CheckinRules {
   base: number;
@@ -32,4 +34,18 @@ export function localDate(epochMs: number, timeZone: string): string {
 export function previousDate(date: string): string {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
   return new Date(Date.UTC(y, m - 1, d - 1)).toISOString().slice(0, 10);
+}
+
+/** A user's latest check-in, as the streak rules read it. */
+export type LastCheckin = Pick<CheckinRow, 'checkin_date' | 'consecutive_days'>;
+
+/** The streak a check-in on `today` makes: one more than yesterday's, else a new streak of 1. */
+export function streakOn(today: string, last: LastCheckin | undefined): number {
+  return last?.checkin_date === previousDate(today) ? last.consecutive_days + 1 : 1;
+}
+
+/** The streak shown on `today`: alive while the latest check-in was today or yesterday, else 0. */
+export function liveStreak(today: string, last: LastCheckin | undefined): number {
+  const alive = last !== undefined && (last.checkin_date === today || last.checkin_date === previousDate(today));
+  return alive ? last.consecutive_days : 0;
 }

@@ -7,7 +7,7 @@ import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import type { CreditsService } from '#modules/credits/credits.service.ts';
 import type { CheckinRepository } from './checkin.repository.ts';
-import { localDate, previousDate, rewardFor, type CheckinRules } from './checkin.rules.ts';
+import { liveStreak, localDate, rewardFor, streakOn, type CheckinRules } from './checkin.rules.ts';
 import type { CheckinRow } from './checkin.tables.ts';
 
 export interface CheckinResult {
@@ -42,7 +42,7 @@ export class CheckinService {
     const today = localDate(now, this.options.timeZone);
     const last = await this.repo.latest(userId);
     if (last?.checkin_date === today) throw new AppError('CHECKIN_ALREADY_DONE');
-    const consecutiveDays = last?.checkin_date === previousDate(today) ? last.consecutive_days + 1 : 1;
+    const consecutiveDays = streakOn(today, last);
     const creditEarned = rewardFor(consecutiveDays, this.options.rules);
     const row: CheckinRow = { id: newId(now), user_id: userId, checkin_date: today, credit_earned: creditEarned, consecutive_days: consecutiveDays, created_at: now };
     try {
@@ -65,10 +65,9 @@ export class CheckinService {
   async status(userId: string): Promise<CheckinStatus> {
     const today = this.today();
     const last = await this.repo.latest(userId);
-    const streakAlive = last !== undefined && (last.checkin_date === today || last.checkin_date === previousDate(today));
     return {
       hasCheckedIn: last?.checkin_date === today,
-      consecutiveDays: streakAlive ? last.consecutive_days : 0,
+      consecutiveDays: liveStreak(today, last),
       lastCheckinDate: last?.checkin_date ?? null,
     };
   }

@@ -1,15 +1,17 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '#core/db/schema.ts';
 import type { Clock } from '#core/clock.ts';
-import { randomToken, sha256Hex } from '#core/crypto.ts';
+import { sha256Hex } from '#core/crypto.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import type { InvalidationBus } from '#core/invalidation.ts';
 import { MemoryStore, type KeyValueStore } from '#core/kv.ts';
 import type { Role } from '#modules/users/users.tables.ts';
 import { ipMatcher } from './ip-allowlist.ts';
+import { keyRefusal } from './key-access.ts';
 import { KeyCache } from './key-cache.ts';
 import { DEFAULT_GUESS_LIMITS, KeyGuessGuard, type GuessLimits } from './key-guessing.ts';
+import { newKeySecret, secretEnds } from './key-secret.ts';
 import type { KeyChanges, KeysRepository } from './keys.repository.ts';
 import type { ApiKeyRow } from './keys.tables.ts';
 
@@ -45,8 +47,6 @@ export interface ResolvedKey {
 }
 
 export const MAX_KEYS_PER_USER = 50;
-/** Every key's secret starts with it; a bearer token without it is a session token. */
-export const API_KEY_PREFIX = 'sk-';
 
 /** API keys (docs/gateway.md): created with the secret shown once, stored as SHA-256, checked on every call. */
 export class KeysService {
@@ -77,14 +77,15 @@ export class KeysService {
   async create(userId: string, settings: KeySettings): Promise<{ key: ApiKeyRow; secret: string }> {
     if ((await this.repo.countOwned(userId)) >= MAX_KEYS_PER_USER) throw new AppError('TOO_MANY_KEYS', { max: MAX_KEYS_PER_USER });
     const now = this.clock.now();
-    const secret = `${API_KEY_PREFIX}${randomToken(32)}`;
+    const secret = newKeySecret();
+    const ends = secretEnds(secret);
     const row: ApiKeyRow = {
       id: newId(now),
       user_id: userId,
       name: settings.name,
       key_hash: sha256Hex(secret),
-      key_prefix: secret.slice(0, 7),
-      key_last4: secret.slice(-4),
+      key_prefix: ends.prefix,
+      key_last4: ends.last4,
       enabled: settings.enabled ? 1 : 0,
       expires_at: settings.expiresAt,
       allowed_models: settings.allowedModels ? JSON.stringify(settings.allowedModels) : null,
@@ -138,10 +139,8 @@ export class KeysService {
       await this.guessing.miss(ip);
       throw new AppError('INVALID_API_KEY');
     }
-    if (!key.userActive) throw new AppError('ACCOUNT_DISABLED');
-    if (!key.enabled) throw new AppError('API_KEY_DISABLED');
-    if (key.expiresAt !== null && key.expiresAt <= this.clock.now()) throw new AppError('API_KEY_EXPIRED');
-    if (key.allowsIp && !key.allowsIp(ip)) throw new AppError('API_KEY_IP_DENIED', { ip });
+    const refusal = keyRefusal(key, ip, this.clock.now());
+    if (refusal) throw refusal;
     this.used.add(key.keyId);
     return key;
   }

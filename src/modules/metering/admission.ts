@@ -5,6 +5,7 @@ import type { Price, Usage } from '#modules/pricing/price.ts';
 import { RateLimitExceeded, type Admission, type LimitScope, type Limits, type RateLimiter } from '#modules/ratelimit/rate-limiter.ts';
 import type { UsageSource } from '#modules/usage/usage.tables.ts';
 import type { Role } from '#modules/users/users.tables.ts';
+import { affordableOutput } from './affordable.ts';
 import { BillingSession, spendable, type BillingDeps } from './bill.ts';
 import type { CallContext, CallEnd, Overrun } from './call.ts';
 
@@ -135,25 +136,12 @@ async function hold(deps: AdmissionDeps, terms: CallTerms): Promise<BillingSessi
       return open(budget);
     }
     if (!cut) throw error;
-    const perAnswer = affordableOutput(deps, terms, cut.answers, budget);
+    const costOf = (perAnswer: number) => BillingSession.cost(deps, context, price, { ...worstCase, outputTokens: perAnswer * cut.answers });
+    const perAnswer = affordableOutput(costOf, Math.floor(worstCase.outputTokens / cut.answers), budget);
     if (perAnswer < 1) throw error;
     cut.limitOutput(perAnswer);
-    return open(BillingSession.cost(deps, context, price, { ...worstCase, outputTokens: perAnswer * cut.answers }));
+    return open(costOf(perAnswer));
   }
-}
-
-/** The most output tokens per answer whose cost, with the prompt, fits in `budget` (0 when none does). */
-function affordableOutput(deps: AdmissionDeps, terms: CallTerms, answers: number, budget: number): number {
-  const costOf = (perAnswer: number) => BillingSession.cost(deps, terms.context, terms.price, { ...terms.worstCase, outputTokens: perAnswer * answers });
-  let low = 0;
-  let high = Math.floor(terms.worstCase.outputTokens / answers);
-  if (costOf(1) > budget) return 0;
-  while (low < high) {
-    const middle = Math.ceil((low + high) / 2);
-    if (costOf(middle) <= budget) low = middle;
-    else high = middle - 1;
-  }
-  return low;
 }
 
 /** `work`'s result once `alongside` (which never throws) has finished too. */

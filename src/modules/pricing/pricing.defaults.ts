@@ -1,3 +1,13 @@
+import type { ModelPrice } from './price.ts';
+
+/** A model's published price: US dollars per 1M input and output tokens, per image; its longest answer. */
+export interface ShippedModel {
+  input?: number;
+  output?: number;
+  perImage?: number;
+  maxOutputTokens: number | null;
+}
+
 /**
  * Shipped defaults for well-known models: prices in US dollars per 1M tokens (input, output) or per
  * image, converted to credits with CREDITS_PER_USD, and the most output tokens one answer can have
@@ -6,7 +16,7 @@
  * https://platform.openai.com/docs/models (gpt-3.5-turbo-instruct's 4,096 is its whole context window,
  * so an answer is shorter by its prompt). An admin's price always wins.
  */
-export const DEFAULT_MODELS: Record<string, { input?: number; output?: number; perImage?: number; maxOutputTokens: number | null }> = {
+export const DEFAULT_MODELS: Record<string, ShippedModel> = {
   'gpt-5': { input: 1.25, output: 10, maxOutputTokens: 128_000 },
   'gpt-5-mini': { input: 0.25, output: 2, maxOutputTokens: 128_000 },
   'gpt-5-nano': { input: 0.05, output: 0.4, maxOutputTokens: 128_000 },
@@ -28,3 +38,17 @@ export const DEFAULT_MODELS: Record<string, { input?: number; output?: number; p
   'dall-e-2': { perImage: 0.02, maxOutputTokens: null },
   'gpt-image-1': { input: 5, output: 40, maxOutputTokens: null },
 };
+
+/**
+ * A shipped default as the price Tollgate charges: US dollars per 1M tokens become credits per 1K
+ * tokens (× creditsPerUsd / 1000), dollars per image become credits per image; no per-request price.
+ */
+export function shippedPrice(shipped: ShippedModel, creditsPerUsd: number): ModelPrice {
+  return {
+    input: ((shipped.input ?? 0) * creditsPerUsd) / 1000,
+    output: ((shipped.output ?? 0) * creditsPerUsd) / 1000,
+    perRequest: 0,
+    perImage: (shipped.perImage ?? 0) * creditsPerUsd,
+    maxOutputTokens: shipped.maxOutputTokens,
+  };
+}

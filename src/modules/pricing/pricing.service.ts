@@ -2,7 +2,7 @@ import type { Clock } from '#core/clock.ts';
 import { reloadOnChange, type InvalidationBus } from '#core/invalidation.ts';
 import type { Role } from '#modules/users/users.tables.ts';
 import { chargeFor, fromMicro, toMicro, type ModelPrice, type Price, type Usage } from './price.ts';
-import { DEFAULT_MODELS } from './pricing.defaults.ts';
+import { DEFAULT_MODELS, shippedPrice } from './pricing.defaults.ts';
 import type { PricingRepository } from './pricing.repository.ts';
 import type { ModelPricesTable } from './pricing.tables.ts';
 
@@ -35,18 +35,7 @@ export class PricingService {
     private readonly options: { creditsPerUsd: number; multiplierPermille: Record<Role, number> },
   ) {
     this.defaults = new Map(
-      Object.entries(DEFAULT_MODELS).map(([model, shipped]) => [
-        model,
-        {
-          model,
-          input: ((shipped.input ?? 0) * options.creditsPerUsd) / 1000,
-          output: ((shipped.output ?? 0) * options.creditsPerUsd) / 1000,
-          perRequest: 0,
-          perImage: (shipped.perImage ?? 0) * options.creditsPerUsd,
-          maxOutputTokens: shipped.maxOutputTokens,
-          source: 'default',
-        },
-      ]),
+      Object.entries(DEFAULT_MODELS).map(([model, shipped]) => [model, { model, ...shippedPrice(shipped, options.creditsPerUsd), source: 'default' }]),
     );
     this.prices = new Map(this.defaults);
     const reload = reloadOnChange(() => this.load());
