@@ -10,11 +10,11 @@ import { readSeedNames } from './seed-env.ts';
  * they are converted, defaulted and checked here, and a bad one stops the server with its name.
  * The seeds' own names for these settings (seed-env.ts) are read first.
  */
-/** `addr@host` or `Name <addr@host>`. */
-const MAILBOX = '^([^<>@]*<[^\\s<>@]+@[^\\s<>@]+>|[^\\s<>@]+@[^\\s<>@]+)$';
-
 const Int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   Type.Integer({ default: def, minimum: min, maximum: max });
+
+/** `addr@host` or `Name <addr@host>`. */
+const MAILBOX = '^([^<>@]*<[^\\s<>@]+@[^\\s<>@]+>|[^\\s<>@]+@[^\\s<>@]+)$';
 
 export const EnvSchema = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
