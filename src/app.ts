@@ -81,6 +81,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  for (const warning of config.warnings) app.log.warn(`configuration: ${warning}`);
   app.setValidatorCompiler(validatorCompiler);
   registerErrorHandling(app);
   app.addHook('onRequest', (request, reply, done) => {

@@ -131,7 +131,7 @@ describe('loadConfig', () => {
 
   it('never repeats a secret in its message', () => {
     const cases: [Record<string, string>, string, string][] = [
-      [{ JWT_SECRET: 'hunter2-is-too-short' }, 'JWT_SECRET', 'hunter2'],
+      [{ NODE_ENV: 'production', JWT_SECRET: 'hunter2-is-too-short' }, 'JWT_SECRET', 'hunter2'],
       [{ MASTER_KEY: 'hunter2-not-hex' }, 'MASTER_KEY', 'hunter2'],
       [{ ADMIN_EMAIL: 'a@example.com', ADMIN_PASSWORD: 'hunter2' }, 'ADMIN_PASSWORD', 'hunter2'],
       [{ SMTP_URL: 'smtx://mailer:hunter2@smtp.example.com' }, 'SMTP_URL', 'hunter2'],

@@ -194,6 +194,28 @@ describe('HTTP layer', () => {
       expect(doc.paths['/api/auth/login'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('email');
       expect(doc.paths['/api/user/profile'].get.security).toEqual([{ bearer: [] }]);
     });
+
+    it("/api/redoc is seed 002's ReDoc page, served whole from Tollgate (no CDN) over plain HTTP", async () => {
+      const page = await call(t.app, 'GET', '/api/redoc');
+      expect(page.statusCode).toBe(200);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expect(page.body).toContain('spec-url="/api/docs/json"');
+      expect(page.body).not.toMatch(/(https?:)?\/\//);
+      const csp = String(page.headers['content-security-policy']);
+      expect(csp).toMatch(/worker-src 'self' blob:/);
+      expect(csp).not.toContain('upgrade-insecure-requests');
+
+      const src = /<script src="([^"]+)"/.exec(page.body)?.[1];
+      expect(src).toMatch(/^\/api\/redoc\/redoc\.standalone\.js/);
+      const bundle = await call(t.app, 'GET', src!);
+      expect(bundle.statusCode).toBe(200);
+      expect(bundle.headers['content-type']).toMatch(/^application\/javascript/);
+      expect(bundle.headers['cache-control']).toContain('max-age=31536000');
+      expect(bundle.body.length).toBeGreaterThan(100_000);
+
+      const doc = (await call(t.app, 'GET', '/api/docs/json')).json();
+      expect(Object.keys(doc.paths).filter((path) => path.startsWith('/api/redoc'))).toEqual([]);
+    });
   });
 });
 

@@ -340,6 +340,32 @@ describe('mail transports', () => {
     }
   });
 
+  it("seed 004's mail settings: RESEND_API_KEY alone sends through Resend, from EMAIL_FROM with EMAIL_REPLY_TO", async () => {
+    const resend = await FakeResend.start();
+    const seed004 = { RESEND_API_KEY: resend.apiKey, EMAIL_FROM: 'CodexAPI <noreply@codexapi.com>', EMAIL_REPLY_TO: 'support@codexapi.com' };
+    const mailer = createMailer(config({ ...seed004, RESEND_BASE_URL: resend.baseUrl }), logger);
+    try {
+      expect(mailer.transport).toBe('resend');
+      await mailer.send(message);
+      expect(resend.emails).toMatchObject([{ from: 'CodexAPI <noreply@codexapi.com>', reply_to: 'support@codexapi.com', to: message.to }]);
+    } finally {
+      await mailer.close();
+      await resend.close();
+    }
+  });
+
+  it('REPLY_TO_EMAIL is the Reply-To of an SMTP mail', async () => {
+    const smtp = await FakeSmtpServer.start();
+    const mailer = createMailer(config({ MAIL_TRANSPORT: 'smtp', SMTP_URL: smtp.url(), REPLY_TO_EMAIL: 'Support <support@example.com>' }), logger);
+    try {
+      await mailer.send(message);
+      expect(smtp.received[0]!.headers.get('reply-to')).toBe('Support <support@example.com>');
+    } finally {
+      await mailer.close();
+      await smtp.close();
+    }
+  });
+
   it('a Resend that is down, or accepts and never answers, fails instead of hanging', async () => {
     await sendFails({ MAIL_TRANSPORT: 'resend', RESEND_API_KEY: 're_x', RESEND_BASE_URL: `http://127.0.0.1:${await closedPort()}` });
     const silent = await SilentServer.start();

@@ -3,13 +3,18 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path';
 import { Type, type Static } from 'typebox';
 import Value from 'typebox/value';
+import { readSeedNames } from './seed-env.ts';
 
 /**
  * Every setting Tollgate reads from the environment, declared once. Values arrive as strings;
  * they are converted, defaulted and checked here, and a bad one stops the server with its name.
+ * The seeds' own names for these settings (seed-env.ts) are read first.
  */
 const Int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   Type.Integer({ default: def, minimum: min, maximum: max });
+
+/** `addr@host` or `Name <addr@host>`. */
+const MAILBOX = '^([^<>@]*<[^\\s<>@]+@[^\\s<>@]+>|[^\\s<>@]+@[^\\s<>@]+)$';
 
 export const EnvSchema = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
@@ -25,7 +30,7 @@ export const EnvSchema = Type.Object({
   DATABASE_URL: Type.String({ default: 'sqlite:./data/tollgate.db', pattern: '^(sqlite:|postgres(ql)?://|mysql://)' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_PREFIX: Type.String({ default: 'tollgate:' }),
-  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 1 })), // under 32 characters: refused in production, a warning elsewhere
   MASTER_KEY: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
   ACCESS_TOKEN_TTL: Int(3600, 60),
   REFRESH_TOKEN_TTL: Int(30 * 24 * 3600, 300),
@@ -39,7 +44,8 @@ export const EnvSchema = Type.Object({
   SMTP_URL: Type.Optional(Type.String({ pattern: '^smtps?://' })),
   RESEND_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   RESEND_BASE_URL: Type.String({ default: 'https://api.resend.com', pattern: '^https?://' }),
-  FROM_EMAIL: Type.String({ default: 'Tollgate <noreply@tollgate.local>', pattern: '^([^<>@]*<[^\\s<>@]+@[^\\s<>@]+>|[^\\s<>@]+@[^\\s<>@]+)$' }),
+  FROM_EMAIL: Type.String({ default: 'Tollgate <noreply@tollgate.local>', pattern: MAILBOX }),
+  REPLY_TO_EMAIL: Type.Optional(Type.String({ pattern: MAILBOX })),
   MAIL_TIMEOUT: Int(15, 1, 300),
   EMAIL_CODE_TTL: Int(300, 30),
   EMAIL_CODE_COOLDOWN: Int(60, 0),
@@ -102,6 +108,8 @@ export interface Config extends Env {
   readonly jwtSecret: string;
   readonly masterKey: string;
   readonly isProduction: boolean;
+  /** Said in the log at start: settings that work but should change, seed names that were not used. */
+  readonly warnings: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -119,19 +127,21 @@ interface FieldSchema {
 
 /** Reads the environment into a checked, frozen Config; throws ConfigError naming the variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const seedNames = readSeedNames(source);
   const raw: Record<string, string> = {};
   for (const key of Object.keys(EnvSchema.properties)) {
-    const value = source[key];
+    const value = seedNames.env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
   const converted = Value.Default(EnvSchema, convert(raw));
-  const problems = describeErrors(converted, raw);
+  const problems = [...seedNames.problems, ...describeErrors(converted, raw)];
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   const env = converted as Env;
   checkCombinations(env);
   const isProduction = env.NODE_ENV === 'production';
+  const warnings = [...seedNames.warnings, ...checkJwtSecretLength(env, isProduction)];
   const secrets = resolveSecrets(env, isProduction);
-  return Object.freeze({ ...env, ...secrets, isProduction });
+  return Object.freeze({ ...env, ...secrets, isProduction, warnings: Object.freeze(warnings) });
 }
 
 function fieldSchema(key: string): FieldSchema | undefined {
@@ -189,9 +199,6 @@ function checkCombinations(env: Env): void {
   if (Boolean(env.OPENAI_BASE_URL) !== Boolean(env.OPENAI_API_KEY)) {
     throw new ConfigError('Invalid configuration: OPENAI_BASE_URL and OPENAI_API_KEY must be set together');
   }
-  if (Boolean(env.DIFY_API_URL) !== Boolean(env.DIFY_API_KEY)) {
-    throw new ConfigError('Invalid configuration: DIFY_API_URL and DIFY_API_KEY must be set together');
-  }
   if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
     throw new ConfigError('Invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
   }
@@ -203,6 +210,14 @@ function checkCombinations(env: Env): void {
   } catch {
     throw new ConfigError(`Invalid configuration: CHECKIN_TZ must be an IANA time zone such as Asia/Shanghai or UTC (got ${JSON.stringify(env.CHECKIN_TZ)})`);
   }
+}
+
+/** A JWT_SECRET under 32 characters (seed 000's and 004's examples) stops production and is a warning elsewhere. */
+function checkJwtSecretLength(env: Env, isProduction: boolean): string[] {
+  if (!env.JWT_SECRET || env.JWT_SECRET.length >= 32) return [];
+  const rule = `JWT_SECRET must be at least 32 characters when NODE_ENV=production (got a value of ${env.JWT_SECRET.length} characters)`;
+  if (isProduction) throw new ConfigError(`Invalid configuration: ${rule}`);
+  return [`${rule}; accepted outside production, but set a longer one`];
 }
 
 /**

@@ -43,7 +43,7 @@ function logMailer(config: Config, logger: Logger): Mailer {
     async send(message) {
       try {
         await mkdir(config.DATA_DIR, { recursive: true });
-        const line = { at: new Date().toISOString(), from: config.FROM_EMAIL, ...message };
+        const line = { at: new Date().toISOString(), from: config.FROM_EMAIL, ...(config.REPLY_TO_EMAIL ? { reply_to: config.REPLY_TO_EMAIL } : {}), ...message };
         await appendFile(outbox, JSON.stringify(line) + '\n', 'utf8');
       } catch (error) {
         throw new MailError(`could not write ${outbox}`, { cause: error });
@@ -64,7 +64,7 @@ function smtpMailer(config: Config): Mailer {
     transport: 'smtp',
     async send(message) {
       try {
-        await transporter.sendMail({ from: config.FROM_EMAIL, ...message });
+        await transporter.sendMail({ from: config.FROM_EMAIL, ...(config.REPLY_TO_EMAIL ? { replyTo: config.REPLY_TO_EMAIL } : {}), ...message });
       } catch (error) {
         throw new MailError(`SMTP send failed: ${(error as Error).message}`, { cause: error });
       }
@@ -92,7 +92,7 @@ function resendMailer(config: Config): Mailer {
           method: 'POST',
           dispatcher,
           headers: { authorization: `Bearer ${config.RESEND_API_KEY!}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ from: config.FROM_EMAIL, ...message }),
+          body: JSON.stringify({ from: config.FROM_EMAIL, ...(config.REPLY_TO_EMAIL ? { reply_to: config.REPLY_TO_EMAIL } : {}), ...message }),
         });
         status = response.statusCode;
         body = await response.body.text();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, call } from '#test/helpers/test-app.ts';
+import { FakeDify } from '#test/fakes/dify.ts';
+import { ADMIN_ENV, adminToken, backends, call, createTestApp, registerUser } from '#test/helpers/test-app.ts';
 import { asGateway, balanceOf, difyCharge, expectBooksBalanced, newUser, startDify, type DifyGateway } from './helpers.ts';
 
 interface Conversation {
@@ -108,5 +109,27 @@ describe.each(backends())('ReChat chat and conversations ($label)', (backend) =>
     expect((await v1(g.admin, 'DELETE', '/admin/dify/config')).statusCode).toBe(200);
     const next = (await v1(g.admin, 'GET', '/admin/dify/config')).json<{ configured: boolean; app_mode: string | null }>();
     expect(next.app_mode).not.toBe('chat');
+  });
+});
+
+describe("seed 002's .env: DIFY_API_URL is Dify's origin, and the key is set later by the admin", () => {
+  it('the app starts without a key, and the key set through /api/v1/admin/dify/config is sent to <origin>/v1', async () => {
+    const fake = await FakeDify.start();
+    const t = await createTestApp(backends()[0], { env: { ...ADMIN_ENV, DIFY_API_URL: fake.origin } });
+    try {
+      const admin = await adminToken(t);
+      expect((await call(t.app, 'GET', '/api/v1/admin/dify/config', { token: admin })).json()).toMatchObject({ configured: false });
+      const set = await call(t.app, 'POST', '/api/v1/admin/dify/config', { token: admin, body: { api_key: 'app-fake-chat' } });
+      expect(set.statusCode, set.body).toBe(200);
+
+      const user = await registerUser(t);
+      const res = await call(t.app, 'POST', '/api/v1/chat/stream', { token: user.accessToken, body: { message: 'hello' } });
+      expect(res.statusCode, res.body).toBe(200);
+      const answers = res.body.split('\n\n').filter((b) => b.startsWith('data: ')).map((b) => (JSON.parse(b.slice(6)) as { answer?: string }).answer ?? '');
+      expect(answers.join('')).toBe('Echo: hello');
+    } finally {
+      await t.close();
+      await fake.close();
+    }
   });
 });
