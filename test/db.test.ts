@@ -341,7 +341,8 @@ describe.each(availableDialects())('npm run db:migrate on %s', (dialect) => {
     const all = await migrate('down', String(MIGRATIONS.length + 5));
     for (const name of MIGRATIONS) expect(all).toContain(`Down ${name}: Success`);
     expect(await tables()).toEqual([]);
-  });
+    // Six runs of the CLI, each a tsx start-up of a few seconds on a busy machine.
+  }, 120_000);
 });
 
 describe('npm run db:migrate', () => {
