@@ -6,10 +6,14 @@
  * program doing the same work executes the same instructions whatever else the machine is doing.
  *
  * Each server runs under `valgrind --tool=callgrind --instr-atstart=no` (the load generator and the
- * fake upstream run outside it). A warm-up load first lets V8 compile the hot paths; then collection
- * is switched on around the measured load only (callgrind_control --zero, --instr=on … --dump,
- * --instr=off), and the dump's total is divided by the calls answered. The counts cover every thread
- * of the process (the garbage collector's too) and the kernel's work is not in them.
+ * fake upstream run outside it), with V8's `--single-threaded` so that its compilers and garbage
+ * collector work on the main thread when the program reaches them, not when a helper thread happens
+ * to be scheduled. A warm-up load first lets V8 compile the hot paths; then collection is switched on
+ * around each measured load only (callgrind_control --zero, --instr=on … --dump, --instr=off), and a
+ * dump's total is divided by the calls answered. INSTR_WINDOWS loads of INSTR_CALLS calls are measured
+ * one after the other and the median is the figure, with the spread beside it: a major garbage
+ * collection falls into one window and not the next. The counts cover the whole process (collector
+ * included); the kernel's work is not in them.
  *
  *   npm run bench:instructions
  *   BENCH_BASELINE=../tollgate-before INSTR_CALLS=2000 npm run bench:instructions
@@ -20,11 +24,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, startNode, type Started } from '#test/helpers/processes.ts';
-import { load } from './load.ts';
+import { load, percentile } from './load.ts';
 import { startTollgate, type RunningTollgate } from './tollgate.ts';
 
 const CALLS = Number(process.env.INSTR_CALLS ?? 1000);
-const WARMUP = Number(process.env.INSTR_WARMUP ?? 1000);
+const WARMUP = Number(process.env.INSTR_WARMUP ?? 2000);
+const WINDOWS = Number(process.env.INSTR_WINDOWS ?? 3);
+/** The same for every server measured: compilation and collection on the main thread (see above). */
+const NODE_FLAGS = ['--single-threaded'];
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const BASELINE = process.env.BENCH_BASELINE;
 /** Starting node under valgrind is slow: tsx compiles every file at a fiftieth of its usual speed. */
@@ -57,6 +64,15 @@ async function dumpTotal(pid: number, name: string): Promise<number> {
   throw new Error(`callgrind wrote no dump "${name}" for ${pid} (files: ${readdirSync(outDir).join(', ')})`);
 }
 
+/** "median (min–max)" of the windows' instructions per call. */
+function spread(perCall: number[]): string {
+  if (perCall.length === 0) return 'none answered';
+  const sorted = [...perCall].sort((a, b) => a - b);
+  const figure = (n: number) => Math.round(n).toLocaleString('en-US');
+  const median = percentile(sorted, 0.5);
+  return sorted.length === 1 ? figure(median) : `${figure(median)} (${figure(sorted[0]!)}–${figure(sorted.at(-1)!)})`;
+}
+
 interface Target {
   name: string;
   url: string;
@@ -78,12 +94,13 @@ try {
   const proxyPort = await freePort();
   const proxy = await startNode('bench/bare-proxy.ts', { UPSTREAM: upstream, PORT: String(proxyPort) }, `http://127.0.0.1:${proxyPort}/v1/models`, {
     wrapper: callgrind,
+    flags: NODE_FLAGS,
     timeoutMs: START_TIMEOUT_MS,
   });
   stoppers.push(() => proxy.stop());
   const targets: Target[] = [{ name: 'bare undici proxy', url: `http://127.0.0.1:${proxyPort}`, key: 'sk-direct', server: proxy }];
   for (const [label, tree] of [...(BASELINE ? [[' (baseline)', BASELINE] as const] : []), ['', undefined] as const]) {
-    const tollgate = await startTollgate({ port: await freePort(), upstream, wrapper: callgrind, timeoutMs: START_TIMEOUT_MS, ...(tree ? { tree } : {}) });
+    const tollgate = await startTollgate({ port: await freePort(), upstream, wrapper: callgrind, flags: NODE_FLAGS, timeoutMs: START_TIMEOUT_MS, ...(tree ? { tree } : {}) });
     stoppers.push(() => tollgate.stop());
     targets.push({ name: `Tollgate${label}, SQLite`, url: tollgate.url, key: tollgate.apiKey, server: tollgate, tollgate });
   }
@@ -94,16 +111,24 @@ try {
       const pid = target.server.child.pid!;
       await load(target.url, target.key, stream, CONNECTIONS, { amount: WARMUP });
       const before = target.tollgate ? await target.tollgate.calls() : 0;
-      await control(pid, '--zero');
-      await control(pid, '--instr=on');
-      const measured = await load(target.url, target.key, stream, CONNECTIONS, { amount: CALLS });
-      await control(pid, `--dump=${mode}`);
-      await control(pid, '--instr=off');
-      const perCall = measured.ok > 0 ? Math.round((await dumpTotal(pid, mode)) / measured.ok) : 0;
-      rows.push(`| ${target.name} | ${mode} | ${CONNECTIONS} | ${measured.ok} | ${perCall.toLocaleString('en-US')} | ${measured.errors} |`);
+      const perCall: number[] = [];
+      let answered = 0;
+      let errors = 0;
+      for (let window = 1; window <= WINDOWS; window++) {
+        const dump = `${mode}-${window}`;
+        await control(pid, '--zero');
+        await control(pid, '--instr=on');
+        const measured = await load(target.url, target.key, stream, CONNECTIONS, { amount: CALLS });
+        await control(pid, `--dump=${dump}`);
+        await control(pid, '--instr=off');
+        answered += measured.ok;
+        errors += measured.errors;
+        if (measured.ok > 0) perCall.push((await dumpTotal(pid, dump)) / measured.ok);
+      }
+      rows.push(`| ${target.name} | ${mode} | ${CONNECTIONS} | ${answered} | ${spread(perCall)} | ${errors} |`);
       if (target.tollgate) {
         const recorded = (await target.tollgate.calls()) - before;
-        billing.push(`${target.name}, ${mode}: ${measured.ok} answered, ${recorded} usage records${recorded === measured.ok ? '' : '  ← MISMATCH'}`);
+        billing.push(`${target.name}, ${mode}: ${answered} answered, ${recorded} usage records${recorded === answered ? '' : '  ← MISMATCH'}`);
       }
     }
   }
@@ -114,7 +139,7 @@ try {
 
 console.log(
   [
-    `Instructions per answered call (valgrind callgrind, collection on around the load only); ${WARMUP} calls of warm-up, ${CALLS} measured`,
+    `Instructions per answered call (valgrind callgrind, collection on around the load only); ${WARMUP} calls of warm-up, then ${WINDOWS} windows of ${CALLS} calls: median (min–max)`,
     '',
     '| target | mode | conns | calls answered | instructions per call | errors |',
     '|---|---|---|---|---|---|',

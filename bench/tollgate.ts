@@ -33,6 +33,8 @@ export async function startTollgate(options: {
   /** A program to run Tollgate's node under (bench:instructions: valgrind), and how long start-up may take then. */
   wrapper?: string[];
   timeoutMs?: number;
+  /** Flags for Tollgate's node, before BENCH_TOLLGATE_FLAGS's. */
+  flags?: string[];
 }): Promise<RunningTollgate> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
   const url = `http://127.0.0.1:${options.port}`;
@@ -56,7 +58,7 @@ export async function startTollgate(options: {
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl, REDIS_PREFIX: `tollgate-bench:${options.port}:` } : {}),
   };
   // BENCH_TOLLGATE_FLAGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, go to Tollgate's node only.
-  const flags = (process.env.BENCH_TOLLGATE_FLAGS ?? '').split(' ').filter(Boolean);
+  const flags = [...(options.flags ?? []), ...(process.env.BENCH_TOLLGATE_FLAGS ?? '').split(' ').filter(Boolean)];
   const started = await startNode('src/main.ts', env, `${url}/api/health`, { cwd: options.tree, flags, wrapper: options.wrapper, timeoutMs: options.timeoutMs });
   const login = await json<{ access_token: string; user: { id: string } }>(`${url}/api/auth/login`, {
     method: 'POST',
