@@ -58,7 +58,7 @@ export const EnvSchema = Type.Object({
   CHECKIN_TZ: Type.String({ default: 'Asia/Shanghai', minLength: 1 }),
   CHECKIN_BASE: Int(10, 0),
   CHECKIN_STREAK_STEP: Int(5, 0),
-  CHECKIN_STREAK_CAP: Int(145, 0),
+  CHECKIN_STREAK_CAP: Int(0, 0),
   CHECKIN_MILESTONES: Type.String({ default: '7:50,15:100,30:200', pattern: '^$|^\\d+:\\d+(,\\d+:\\d+)*$' }),
   REDEEM_MAX_FAILURES_PER_USER: Int(10, 1),
   REDEEM_MAX_FAILURES_PER_IP: Int(30, 1),
