@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Type, type Static } from 'typebox';
 import Value from 'typebox/value';
+import { makeOwnerOnlyDir } from './data-dir.ts';
 
 /**
  * Every setting Tollgate reads from the environment, declared once. Values arrive as strings;
@@ -131,6 +132,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
   checkCombinations(env);
   const isProduction = env.NODE_ENV === 'production';
   const secrets = resolveSecrets(env, isProduction);
+  if (isProduction && raw.MAIL_TRANSPORT === undefined) {
+    throw new ConfigError(
+      'Invalid configuration: NODE_ENV=production needs a real mail transport: set MAIL_TRANSPORT=smtp with SMTP_URL, or MAIL_TRANSPORT=resend with RESEND_API_KEY (or MAIL_TRANSPORT=log explicitly to keep sign-up and reset codes in DATA_DIR/outbox.jsonl)',
+    );
+  }
   return Object.freeze({ ...env, ...secrets, isProduction });
 }
 
@@ -224,7 +230,7 @@ function resolveSecrets(env: Env, isProduction: boolean): { jwtSecret: string; m
   };
   if (generated.jwtSecret !== stored.jwtSecret || generated.masterKey !== stored.masterKey) {
     try {
-      mkdirSync(dir, { recursive: true });
+      makeOwnerOnlyDir(dir);
       writeFileSync(file, JSON.stringify(generated, null, 2) + '\n', { mode: 0o600 });
       chmodSync(file, 0o600); // an existing file keeps its old mode on rewrite
     } catch (error) {
