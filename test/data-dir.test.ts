@@ -70,4 +70,18 @@ describe('the data folder and its files', () => {
       other.close();
     }
   });
+
+  it('a DATA_DIR that cannot be made private does not stop a start that does not use it', async () => {
+    const place = tempDir();
+    const notADirectory = join(place, 'data-is-a-file');
+    writeFileSync(notADirectory, '');
+    const config = testConfig({ databaseUrl: `sqlite:${join(place, 'db', 'tollgate.db')}`, dataDir: notADirectory, redisUrl: undefined, prefix: 'modes:' });
+    const app = await buildApp(config);
+    try {
+      expect((await call(app, 'GET', '/api/health')).statusCode).toBe(200);
+      expect(modeOf(join(place, 'db'))).toBe(0o700);
+    } finally {
+      await app.close();
+    }
+  });
 });
