@@ -40,6 +40,7 @@ export async function startTollgate(options: {
   const url = `http://127.0.0.1:${options.port}`;
   const env: Record<string, string> = {
     NODE_ENV: 'production',
+    MAIL_TRANSPORT: 'log', // no mail is sent in a bench; production refuses the default without it
     PORT: String(options.port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import { systemClock, type Clock } from '#core/clock.ts';
 import { ConfigError, type Config } from '#core/config.ts';
+import { secureDataDir } from '#core/data-dir.ts';
 import { connectDatabase, type Database } from '#core/db/create-db.ts';
 import { migrateToLatest } from '#core/db/migrator.ts';
 import { newId } from '#core/ids.ts';
@@ -97,6 +98,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
+  try {
+    secureDataDir(config.DATA_DIR);
+  } catch (error) {
+    // Not fatal: DATA_DIR may be unused (SMTP or Resend, a server database) or another account's volume.
+    app.log.warn({ err: error, dataDir: config.DATA_DIR }, 'DATA_DIR could not be made readable by its owner only');
+  }
   const clock = overrides.clock ?? systemClock;
   const database = overrides.database ?? (await connectDatabase(config.DATABASE_URL, { onIdleError: (error) => app.log.warn({ err: error }, 'idle database connection lost') }));
   let kv: KeyValueStore;

@@ -145,6 +145,26 @@ describe('loadConfig', () => {
   });
 });
 
+describe('mail in production', () => {
+  const production = (env: Record<string, string>) => ({ NODE_ENV: 'production', DATA_DIR: tempDir(), ...TEST_SECRETS, ...env });
+
+  it('refuses to start with the log transport by default, naming the settings to set', () => {
+    const message = configError(production({}));
+    expect(message).toContain('NODE_ENV=production');
+    for (const setting of ['MAIL_TRANSPORT=smtp', 'SMTP_URL', 'MAIL_TRANSPORT=resend', 'RESEND_API_KEY', 'MAIL_TRANSPORT=log']) expect(message).toContain(setting);
+  });
+
+  it('starts with a real transport, or with MAIL_TRANSPORT=log set explicitly', () => {
+    expect(loadConfig(production({ MAIL_TRANSPORT: 'smtp', SMTP_URL: 'smtp://mail.example.com:587' })).MAIL_TRANSPORT).toBe('smtp');
+    expect(loadConfig(production({ MAIL_TRANSPORT: 'resend', RESEND_API_KEY: 're_test' })).MAIL_TRANSPORT).toBe('resend');
+    expect(loadConfig(production({ MAIL_TRANSPORT: 'log' })).MAIL_TRANSPORT).toBe('log');
+  });
+
+  it('outside production the log transport stays the default', () => {
+    expect(loadConfig({ NODE_ENV: 'development', DATA_DIR: tempDir(), ...TEST_SECRETS }).MAIL_TRANSPORT).toBe('log');
+  });
+});
+
 describe('secrets', () => {
   it('in production, a missing JWT_SECRET or MASTER_KEY stops start-up and nothing is generated', () => {
     const dir = tempDir();
@@ -155,7 +175,7 @@ describe('secrets', () => {
     expect(both).toContain('MASTER_KEY');
     expect(existsSync(join(dir, 'secrets.json'))).toBe(false);
 
-    const config = loadConfig({ NODE_ENV: 'production', DATA_DIR: dir, ...TEST_SECRETS });
+    const config = loadConfig({ NODE_ENV: 'production', DATA_DIR: dir, MAIL_TRANSPORT: 'log', ...TEST_SECRETS });
     expect(config.isProduction).toBe(true);
     expect(config.jwtSecret).toBe(TEST_SECRETS.JWT_SECRET);
     expect(config.masterKey).toBe(TEST_SECRETS.MASTER_KEY);
@@ -170,6 +190,8 @@ describe('secrets', () => {
 
     const file = join(dir, 'secrets.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, '..')).mode & 0o777).toBe(0o700);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ jwtSecret: first.jwtSecret, masterKey: first.masterKey });
 
     const second = loadConfig({ DATA_DIR: dir });

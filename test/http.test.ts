@@ -65,7 +65,7 @@ describe('HTTP layer', () => {
     });
 
     it('in production HSTS is sent', async () => {
-      const prod = await createTestApp(undefined, { env: { NODE_ENV: 'production' } });
+      const prod = await createTestApp(undefined, { env: { NODE_ENV: 'production', MAIL_TRANSPORT: 'log' } });
       try {
         const res = await call(prod.app, 'GET', '/api/health');
         expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);

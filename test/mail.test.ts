@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -282,6 +282,38 @@ describe('mail transports', () => {
     }
     throw new Error('the send succeeded');
   }
+
+  describe('the log transport', () => {
+    /** A logger whose lines are kept, at info level as a server runs. */
+    function capturingLogger() {
+      const lines: string[] = [];
+      return { lines, logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }) };
+    }
+
+    it('in production writes the code to the outbox only: the log line names the mail, never its text', async () => {
+      const { lines, logger: captured } = capturingLogger();
+      const mailer = createMailer(config({ NODE_ENV: 'production', MAIL_TRANSPORT: 'log' }), captured);
+      await mailer.send(message);
+      expect(readFileSync(join(dataDir, 'outbox.jsonl'), 'utf8')).toContain('123456');
+      const logged = lines.join('');
+      expect(logged).toContain('mail written to outbox');
+      expect(logged).toContain(message.to);
+      expect(logged).not.toContain('123456');
+    });
+
+    it('outside production the log line carries the text, for a developer without mail', async () => {
+      const { lines, logger: captured } = capturingLogger();
+      await createMailer(config({}), captured).send(message);
+      expect(lines.join('')).toContain('Code 123456');
+    });
+
+    it('creates a missing data folder readable by its owner only, and the outbox too', async () => {
+      const fresh = join(dataDir, 'fresh', 'data');
+      await createMailer(loadConfig({ DATA_DIR: fresh, ...TEST_SECRETS }), logger).send(message);
+      expect(statSync(fresh).mode & 0o777).toBe(0o700);
+      expect(statSync(join(fresh, 'outbox.jsonl')).mode & 0o777).toBe(0o600);
+    });
+  });
 
   it('SMTP with a wrong password is refused (535)', async () => {
     const smtp = await FakeSmtpServer.start();

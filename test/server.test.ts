@@ -112,6 +112,7 @@ describe('the server process (src/main.ts)', () => {
     ['PORT=abc', { PORT: 'abc' }, 'PORT'],
     ['MAIL_TRANSPORT=fax', { MAIL_TRANSPORT: 'fax' }, 'MAIL_TRANSPORT must be one of log, smtp, resend'],
     ['production without secrets', { NODE_ENV: 'production' }, 'JWT_SECRET'],
+    ['production with the default mail transport', { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), MASTER_KEY: '0'.repeat(64) }, 'MAIL_TRANSPORT=smtp'],
     ['a weak ADMIN_PASSWORD', { ADMIN_EMAIL: 'admin@example.com', ADMIN_PASSWORD: 'weakpassword1' }, 'ADMIN_PASSWORD'],
     ['an unreachable database', { DATABASE_URL: 'postgres://app:hunter2@127.0.0.1:1/tollgate' }, 'DATABASE_URL=postgres://***@127.0.0.1:1/tollgate'],
   ])('%s → exits non-zero with one line naming the problem', async (_label, env, expected) => {

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Type, type Static } from 'typebox';
 import Value from 'typebox/value';
 import { readSeedNames } from './seed-env.ts';
+import { makeOwnerOnlyDir } from './data-dir.ts';
 
 /**
  * Every setting Tollgate reads from the environment, declared once. Values arrive as strings;
@@ -64,7 +65,7 @@ export const EnvSchema = Type.Object({
   CHECKIN_TZ: Type.String({ default: 'Asia/Shanghai', minLength: 1 }),
   CHECKIN_BASE: Int(10, 0),
   CHECKIN_STREAK_STEP: Int(5, 0),
-  CHECKIN_STREAK_CAP: Int(145, 0),
+  CHECKIN_STREAK_CAP: Int(0, 0),
   CHECKIN_MILESTONES: Type.String({ default: '7:50,15:100,30:200', pattern: '^$|^\\d+:\\d+(,\\d+:\\d+)*$' }),
   REDEEM_MAX_FAILURES_PER_USER: Int(10, 1),
   REDEEM_MAX_FAILURES_PER_IP: Int(30, 1),
@@ -141,6 +142,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
   const isProduction = env.NODE_ENV === 'production';
   const warnings = [...seedNames.warnings, ...checkJwtSecretLength(env, isProduction)];
   const secrets = resolveSecrets(env, isProduction);
+  if (isProduction && raw.MAIL_TRANSPORT === undefined) {
+    throw new ConfigError(
+      'Invalid configuration: NODE_ENV=production needs a real mail transport: set MAIL_TRANSPORT=smtp with SMTP_URL, or MAIL_TRANSPORT=resend with RESEND_API_KEY (or MAIL_TRANSPORT=log explicitly to keep sign-up and reset codes in DATA_DIR/outbox.jsonl)',
+    );
+  }
   return Object.freeze({ ...env, ...secrets, isProduction, warnings: Object.freeze(warnings) });
 }
 
@@ -239,7 +245,7 @@ function resolveSecrets(env: Env, isProduction: boolean): { jwtSecret: string; m
   };
   if (generated.jwtSecret !== stored.jwtSecret || generated.masterKey !== stored.masterKey) {
     try {
-      mkdirSync(dir, { recursive: true });
+      makeOwnerOnlyDir(dir);
       writeFileSync(file, JSON.stringify(generated, null, 2) + '\n', { mode: 0o600 });
       chmodSync(file, 0o600); // an existing file keeps its old mode on rewrite
     } catch (error) {

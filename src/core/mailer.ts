@@ -1,10 +1,11 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import { Agent, request } from 'undici';
 import type { Config } from './config.ts';
+import { makeOwnerOnlyDir, OWNER_ONLY_FILE } from './data-dir.ts';
 
 export interface MailMessage {
   to: string;
@@ -35,20 +36,25 @@ export function createMailer(config: Config, logger: Logger): Mailer {
   }
 }
 
-/** Development default: the message goes to the log and to DATA_DIR/outbox.jsonl. */
+/**
+ * Development default: the message goes to DATA_DIR/outbox.jsonl (readable by the owner only) and to the
+ * log. In production (where it must be chosen explicitly) the log line never carries the message itself:
+ * its codes stay in the outbox.
+ */
 function logMailer(config: Config, logger: Logger): Mailer {
   const outbox = join(config.DATA_DIR, 'outbox.jsonl');
   return {
     transport: 'log',
     async send(message) {
       try {
-        await mkdir(config.DATA_DIR, { recursive: true });
+        makeOwnerOnlyDir(config.DATA_DIR);
         const line = { at: new Date().toISOString(), from: config.FROM_EMAIL, ...(config.REPLY_TO_EMAIL ? { reply_to: config.REPLY_TO_EMAIL } : {}), ...message };
-        await appendFile(outbox, JSON.stringify(line) + '\n', 'utf8');
+        await appendFile(outbox, JSON.stringify(line) + '\n', { encoding: 'utf8', mode: OWNER_ONLY_FILE });
       } catch (error) {
         throw new MailError(`could not write ${outbox}`, { cause: error });
       }
-      logger.info({ mail: { to: message.to, subject: message.subject, text: message.text } }, 'mail written to outbox');
+      const mail = config.isProduction ? { to: message.to, subject: message.subject } : { to: message.to, subject: message.subject, text: message.text };
+      logger.info({ mail, outbox }, 'mail written to outbox');
     },
     close: () => Promise.resolve(),
   };

@@ -148,7 +148,6 @@ describe.each(backends())('registration on $label', (backend) => {
       { name: 'missing code', body: { ...good, code: undefined }, status: 400, message: '请求参数无效：缺少必填字段 code' },
       { name: 'missing email', body: { ...good, email: undefined }, status: 400, message: '请求参数无效：缺少必填字段 email' },
       { name: 'missing password', body: { ...good, password: undefined }, status: 400, message: '请求参数无效：缺少必填字段 password' },
-      { name: 'missing username', body: { ...good, username: undefined }, status: 400, message: '请求参数无效：缺少必填字段 username' },
       { name: 'unknown field', body: { ...good, role: 'admin' }, status: 400, message: '请求参数无效：不允许的字段 role' },
       { name: 'code as a number', body: { ...good, code: Number(code) }, status: 400, message: /code/ },
       { name: 'password as a number', body: { ...good, password: 12345678 }, status: 400, message: /password/ },
@@ -156,6 +155,9 @@ describe.each(backends())('registration on $label', (backend) => {
       { name: 'invalid email', body: { ...good, email: 'nobody' }, status: 400, message: /email/ },
       { name: 'five-digit code', body: { ...good, code: code.slice(1) }, status: 400, message: /code/ },
       { name: 'blank username', body: { ...good, username: '   ' }, status: 400, message: /username/ },
+      { name: 'empty username', body: { ...good, username: '' }, status: 400, message: /username/ },
+      { name: 'username of 65 characters', body: { ...good, username: 'x'.repeat(65) }, status: 400, message: /username/ },
+      { name: 'username as a number', body: { ...good, username: 42 }, status: 400, message: /username/ },
       { name: 'malformed JSON', body: '{"email": "a@b.c",', headers: json, status: 400, message: '请求体不是有效的 JSON' },
       { name: 'empty JSON body', body: '', headers: json, status: 400, message: '请求体不能为空' },
       { name: 'JSON null', body: 'null', headers: json, status: 400, message: /请求参数无效/ },
@@ -177,6 +179,79 @@ describe.each(backends())('registration on $label', (backend) => {
     }
     expect(await usersWithEmail(email)).toBe(0);
     expect((await register(good)).statusCode).toBe(200);
+  });
+
+  describe('without a username (seed 000 sends none)', () => {
+    /** A domain of its own per call, so the local parts below are this test's alone. */
+    let domains = 0;
+    const at = (local: string) => `${local}@d${++domains}-${Date.now().toString(36)}.example.com`;
+    const usernameOf = async (email: string) => (await registerWithout(email)).json().user.username as string;
+
+    async function registerWithout(email: string, path = '/api/auth/register') {
+      const { code } = await codeFor(email);
+      const res = await call(t.app, 'POST', path, { body: { email, password: STRONG_PASSWORD, code }, ip: freshIp() });
+      expect(res.statusCode, `${path} ${email}: ${res.body}`).toBe(200);
+      return res;
+    }
+
+    it('registers on /api/auth/register with the email\'s local part as the username, and signs in', async () => {
+      const email = at('zoe');
+      const res = await registerWithout(email);
+      expect(res.json().user).toMatchObject({ email, username: 'zoe', role: 'user' });
+      const profile = await call(t.app, 'GET', '/api/user/profile', { token: res.json().access_token });
+      expect(profile.json()).toMatchObject({ email, username: 'zoe' });
+      expect((await call(t.app, 'POST', '/api/auth/login', { body: { email, password: STRONG_PASSWORD }, ip: freshIp() })).statusCode).toBe(200);
+    });
+
+    it('registers on seed 002\'s /api/v1/auth/register the same way', async () => {
+      const email = at('yann');
+      const res = await registerWithout(email, '/api/v1/auth/register');
+      expect(res.json()).toMatchObject({ token_type: 'bearer', user: { email, username: 'yann' } });
+      const me = await call(t.app, 'GET', '/api/v1/auth/me', { token: res.json().access_token });
+      expect(me.json()).toMatchObject({ email, username: 'yann' });
+    });
+
+    it('gives a name already in use a numeric suffix, whether it was made up or chosen', async () => {
+      expect(await usernameOf(at('bob'))).toBe('bob');
+      expect(await usernameOf(at('bob'))).toBe('bob_2');
+      expect(await usernameOf(at('Bob+newsletter'))).toBe('bob_3');
+      const { email, code } = await codeFor(at('somebody'));
+      expect((await register({ email, password: STRONG_PASSWORD, username: 'carol', code })).json().user.username).toBe('carol');
+      expect(await usernameOf(at('carol'))).toBe('carol_2');
+    });
+
+    it('keeps only letters, digits, dots, dashes and underscores, within 64 characters', async () => {
+      expect(await usernameOf(at("__o'Brien!{x}__"))).toBe('obrienx');
+      expect(await usernameOf(at('first.last-name_1'))).toBe('first.last-name_1');
+      expect(await usernameOf(at("!#$%&'*"))).toBe('user');
+      const long = 'a'.repeat(64);
+      expect(await usernameOf(at(long))).toBe(long);
+      expect(await usernameOf(at(long))).toBe(`${'a'.repeat(62)}_2`);
+    });
+
+    it('gives 10 sign-ups racing for one name 10 different names, each an account', async () => {
+      const emails = Array.from({ length: 10 }, () => at('racy'));
+      const codes = await Promise.all(emails.map((email) => codeFor(email)));
+      const results = await Promise.all(codes.map(({ email, code }) => register({ email, password: STRONG_PASSWORD, code })));
+      expect(results.map((r) => r.statusCode)).toEqual(Array<number>(10).fill(200));
+      const names = results.map((r) => r.json().user.username as string);
+      expect(new Set(names).size).toBe(10);
+      for (const name of names) expect(name).toMatch(/^racy(_\d+)?$/);
+      expect(names).toContain('racy');
+      for (const email of emails) expect(await usersWithEmail(email)).toBe(1);
+    });
+
+    it('a taken email is still 409, and a chosen username may repeat as before', async () => {
+      const email = at('dup');
+      await registerWithout(email);
+      const again = await register({ email, password: STRONG_PASSWORD, code: '123456' });
+      expect(again.statusCode).toBe(409);
+      expect(again.json().message).toBe('该邮箱已注册，请直接登录或使用密码重置功能');
+      for (const other of [at('one'), at('two')]) {
+        const { code } = await codeFor(other);
+        expect((await register({ email: other, password: STRONG_PASSWORD, username: 'Same Name', code })).json().user.username).toBe('Same Name');
+      }
+    });
   });
 
   it('treats emails case-insensitively', async () => {

@@ -126,6 +126,6 @@ describe('check-in settings at start-up', () => {
 
   it('accepts any IANA zone and defaults to Asia/Shanghai with the seed rules', () => {
     expect(start({ CHECKIN_TZ: 'America/New_York' })().CHECKIN_TZ).toBe('America/New_York');
-    expect(start({})()).toMatchObject({ CHECKIN_TZ: 'Asia/Shanghai', CHECKIN_BASE: 10, CHECKIN_STREAK_STEP: 5, CHECKIN_STREAK_CAP: 145, CHECKIN_MILESTONES: '7:50,15:100,30:200' });
+    expect(start({})()).toMatchObject({ CHECKIN_TZ: 'Asia/Shanghai', CHECKIN_BASE: 10, CHECKIN_STREAK_STEP: 5, CHECKIN_STREAK_CAP: 0, CHECKIN_MILESTONES: '7:50,15:100,30:200' });
   });
 });

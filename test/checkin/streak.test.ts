@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_CHECKIN_REWARD, rewardFor } from '#modules/checkin/checkin.rules.ts';
 import { LONG_SESSIONS } from '#test/helpers/clock.ts';
 import { backends, createTestApp, type TestApp } from '#test/helpers/test-app.ts';
 import {
@@ -17,12 +18,10 @@ import {
 } from './helpers.ts';
 
 /**
- * Seed 000 day by day: 10 + 5·(n−1), +50 on day 7, +100 on day 15, +200 on day 30; the streak part is
- * capped at CHECKIN_STREAK_CAP (145), so day 31 earns 10 + 145.
+ * Seed 000 day by day: 10 + 5·(n−1), +50 on day 7, +100 on day 15, +200 on day 30, and "+5 for each
+ * consecutive day" with no cap (CHECKIN_STREAK_CAP=0, the default), so day 31 earns 160 and day 40 205.
  */
-const SEED_REWARDS = [
-  10, 15, 20, 25, 30, 35, 40 + 50, 45, 50, 55, 60, 65, 70, 75, 80 + 100, 85, 90, 95, 100, 105, 110, 115, 120, 125, 130, 135, 140, 145, 150, 155 + 200, 155,
-];
+const SEED_REWARDS = Array.from({ length: 40 }, (_, i) => 10 + 5 * i + ({ 7: 50, 15: 100, 30: 200 }[i + 1] ?? 0));
 
 describe.each(backends())('check-in streaks on $label', (backend) => {
   let t: TestApp;
@@ -31,11 +30,12 @@ describe.each(backends())('check-in streaks on $label', (backend) => {
   });
   afterAll(() => t.close());
 
-  it('walks a user through 31 consecutive days with the seed reward of each day, the milestones and the cap', async () => {
-    expect(SEED_REWARDS).toHaveLength(31);
+  it('walks a user through 40 consecutive days with the seed reward of each day and the milestones, uncapped', async () => {
+    expect(SEED_REWARDS.slice(0, 8)).toEqual([10, 15, 20, 25, 30, 35, 40 + 50, 45]);
+    expect(SEED_REWARDS.slice(28)).toEqual([150, 155 + 200, 160, 165, 170, 175, 180, 185, 190, 195, 200, 205]);
     const user = await userAt(t, MARCH_1_NOON_SHANGHAI);
     let total = 1000;
-    for (let n = 1; n <= 31; n++) {
+    for (let n = 1; n <= 40; n++) {
       const earned = SEED_REWARDS[n - 1]!;
       total += earned;
       const res = await checkIn(t, user);
@@ -51,14 +51,14 @@ describe.each(backends())('check-in streaks on $label', (backend) => {
       t.clock.advance(DAY);
     }
 
-    expect(await balance(t, user)).toBe(1000 + 2_980);
-    expect(total).toBe(1000 + 2_980);
+    expect(await balance(t, user)).toBe(1000 + 4_650);
+    expect(total).toBe(1000 + 4_650);
     const rows = await checkinRows(t, user.id);
     expect(rows.map((r) => [r.checkin_date, r.consecutive_days, r.credit_earned])).toEqual(SEED_REWARDS.map((earned, i) => [marchDay(i), i + 1, earned]));
     const ledger = await ledgerRows(t, user.id, 'checkin');
     expect(ledger.map((r) => r.amount)).toEqual(SEED_REWARDS);
     expect(ledger.map((r) => r.balance_after)).toEqual(SEED_REWARDS.map((_, i) => 1000 + SEED_REWARDS.slice(0, i + 1).reduce((a, b) => a + b, 0)));
-    expect(new Set(ledger.map((r) => r.idempotency_key)).size).toBe(31);
+    expect(new Set(ledger.map((r) => r.idempotency_key)).size).toBe(40);
     await expectBalanceIsLedgerSum(t, user);
   });
 
@@ -139,5 +139,49 @@ describe.each(backends())('check-in streaks on $label', (backend) => {
     expect(next.filter((a) => a.statusCode === 409)).toHaveLength(19);
     expect(await balance(t, user)).toBe(1025);
     expect(await checkinRows(t, user.id)).toHaveLength(2);
+  });
+});
+
+describe.each(backends())('check-in streak caps on $label', (backend) => {
+  it('a positive CHECKIN_STREAK_CAP caps the streak part: with 145, day 30 is the seed\'s and every later day earns 155', async () => {
+    const t = await createTestApp(backend, { env: { ...LONG_SESSIONS, CHECKIN_STREAK_CAP: '145' } });
+    try {
+      const user = await userAt(t, MARCH_1_NOON_SHANGHAI);
+      const earned: number[] = [];
+      for (let n = 1; n <= 32; n++) {
+        earned.push((await checkIn(t, user)).json().creditEarned);
+        t.clock.advance(DAY);
+      }
+      expect(earned.slice(27)).toEqual([145, 150, 155 + 200, 155, 155]);
+      await expectBalanceIsLedgerSum(t, user);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('an uncapped reward never passes the largest single grant, however long the streak or large the settings', async () => {
+    const huge = String(Number.MAX_SAFE_INTEGER);
+    const t = await createTestApp(backend, { env: { ...LONG_SESSIONS, CHECKIN_BASE: huge, CHECKIN_STREAK_STEP: huge, CHECKIN_MILESTONES: `2:${huge}` } });
+    try {
+      const user = await userAt(t, MARCH_1_NOON_SHANGHAI);
+      for (let n = 1; n <= 3; n++) {
+        const res = await checkIn(t, user);
+        expect(res.statusCode, `day ${n}`).toBe(200);
+        expect(res.json(), `day ${n}`).toMatchObject({ creditEarned: MAX_CHECKIN_REWARD, consecutiveDays: n, totalCredits: 1000 + n * MAX_CHECKIN_REWARD });
+        t.clock.advance(DAY);
+      }
+      expect((await ledgerRows(t, user.id, 'checkin')).map((r) => r.amount)).toEqual([MAX_CHECKIN_REWARD, MAX_CHECKIN_REWARD, MAX_CHECKIN_REWARD]);
+      await expectBalanceIsLedgerSum(t, user);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('the check-in reward bound', () => {
+  it('with the default rules a streak of ten thousand years still earns a whole number below the bound', () => {
+    const rules = { base: 10, streakStep: 5, streakCap: 0, milestones: new Map([[7, 50]]) };
+    expect(rewardFor(3_650_000, rules)).toBe(10 + 5 * 3_649_999);
+    expect(rewardFor(Number.MAX_SAFE_INTEGER, rules)).toBe(MAX_CHECKIN_REWARD);
   });
 });

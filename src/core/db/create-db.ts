@@ -1,10 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
 import { ConfigError, maskUrl } from '#core/config.ts';
+import { makeOwnerOnlyDir, makeOwnerOnlyFile, narrowExisting } from '#core/data-dir.ts';
 import { dialectCapabilities, type DialectCapabilities, type DialectName } from './dialect.ts';
 import type { DB } from './schema.ts';
 import { checkpointInBackground, type Checkpoints } from './sqlite-checkpoints.ts';
@@ -55,9 +55,16 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
   switch (dialect) {
     case 'sqlite': {
       const file = url.slice('sqlite:'.length);
-      if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+      const onDisk = file !== ':memory:' && file !== '';
+      // The database file, its WAL and shared memory are the owner's alone (SQLite gives the last two
+      // the mode of the first when it creates them); files an older version left wider are narrowed.
+      if (onDisk) {
+        makeOwnerOnlyDir(dirname(resolve(file)));
+        makeOwnerOnlyFile(file);
+      }
       const connection = new SQLite(file);
       connection.pragma('journal_mode = WAL');
+      if (onDisk) narrowExisting([`${file}-wal`, `${file}-shm`]);
       connection.pragma('synchronous = NORMAL');
       connection.pragma('busy_timeout = 5000');
       connection.pragma('foreign_keys = ON');

@@ -198,3 +198,9 @@ export function isTransientConflict(error: unknown): boolean {
 export function longText<DB>(db: Kysely<DB>): 'text' | Expression<unknown> {
   return capabilitiesOf(db).longText;
 }
+
+/** Drops an index of `table`: MySQL names the table (`drop index … on …`), the others must not. */
+export function dropIndex<DB>(db: Kysely<DB>, name: string, table: string): Promise<void> {
+  const drop = db.schema.dropIndex(name);
+  return (capabilitiesOf(db).name === 'mysql' ? drop.on(table) : drop).execute();
+}

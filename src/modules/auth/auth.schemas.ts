@@ -13,7 +13,9 @@ export const RegisterBody = Type.Object(
   {
     email: Email,
     password: NewPassword,
-    username: Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' }),
+    username: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, pattern: '\\S', description: 'Optional (seed 000 sends none): made up from the email, e.g. bob or bob_2' }),
+    ),
     code: EmailCode,
   },
   { additionalProperties: false },

@@ -11,7 +11,8 @@ import type { ClientInfo, IssuedTokens, TokenService } from './token.service.ts'
 export interface RegisterInput {
   email: string;
   password: string;
-  username: string;
+  /** Absent: made up from the email. */
+  username?: string;
   code: string;
 }
 

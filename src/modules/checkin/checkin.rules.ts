@@ -1,17 +1,26 @@
 import type { CheckinRow } from './checkin.tables.ts';
 
-/** Seed 000's check-in rewards, configurable: base + step per consecutive day (capped) + milestones. */
+/** Seed 000's check-in rewards, configurable: base + step per consecutive day (capped if set) + milestones. */
 export interface CheckinRules {
   base: number;
   streakStep: number;
+  /** The most the streak part may add; 0 = no cap (seed 000: "+5 for each consecutive day"). */
   streakCap: number;
   /** Consecutive day → extra credits on that day. */
   milestones: ReadonlyMap<number, number>;
 }
 
+/**
+ * The most one check-in grants, whatever the streak and the settings: the largest single grant
+ * anywhere (an admin adjustment, a redeem code), so an endless streak or a huge setting stays a
+ * whole number far inside the credits columns and a balance far below 2^53.
+ */
+export const MAX_CHECKIN_REWARD = 1_000_000_000;
+
 export function rewardFor(consecutiveDays: number, rules: CheckinRules): number {
-  const streakBonus = Math.min(rules.streakStep * (consecutiveDays - 1), rules.streakCap);
-  return rules.base + streakBonus + (rules.milestones.get(consecutiveDays) ?? 0);
+  const streakPart = rules.streakStep * (consecutiveDays - 1);
+  const streakBonus = rules.streakCap > 0 ? Math.min(streakPart, rules.streakCap) : streakPart;
+  return Math.min(rules.base + streakBonus + (rules.milestones.get(consecutiveDays) ?? 0), MAX_CHECKIN_REWARD);
 }
 
 /** `7:50,15:100,30:200` → Map; throws on anything else. */

@@ -18,7 +18,13 @@ export class UsersRepository {
     return row !== undefined;
   }
 
-  /** Throws the driver's unique violation when the email is taken (see core/db/dialect.ts). */
+  /** Which of `names` some account uses as its username (chosen or made up). */
+  async takenUsernames(names: string[]): Promise<Set<string>> {
+    const rows = await this.db.selectFrom('users').select('username').where('username', 'in', names).execute();
+    return new Set(rows.map((row) => row.username));
+  }
+
+  /** Throws the driver's unique violation when the email, or the made-up username, is taken (see core/db/dialect.ts). */
   async insert(row: NewUserRow, db: Kysely<DB> = this.db): Promise<void> {
     await db.insertInto('users').values(row).execute();
   }

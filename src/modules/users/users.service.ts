@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '#core/clock.ts';
 import { hashPassword } from '#core/crypto.ts';
@@ -9,10 +10,12 @@ import { newId } from '#core/ids.ts';
 import type { InvalidationBus } from '#core/invalidation.ts';
 import type { UsersRepository } from './users.repository.ts';
 import type { Role, UserRow, UserStatus } from './users.tables.ts';
+import { usernameFromEmail, withSuffix } from './usernames.ts';
 
 export interface NewUser {
   email: string;
-  username: string;
+  /** Absent: one is made up from the email (see usernames.ts), unique among made-up names. */
+  username?: string;
   password: string;
   role?: Role;
 }
@@ -21,6 +24,11 @@ export interface NewUser {
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
+
+/** Sign-ups racing for one made-up username: each lost race tries again with the next free name. */
+const DERIVED_NAME_ATTEMPTS = 5;
+/** Suffixes looked up at once for a free made-up name (`bob`, `bob_2` … `bob_20`); past them a random one. */
+const SUFFIXES_LOOKED_UP = 20;
 
 /** Work another module adds to the transaction that creates a user (e.g. opening the credit account). */
 export type WithinCreation = (trx: Kysely<DB>, user: UserRow) => Promise<void>;
@@ -53,7 +61,9 @@ export class UsersService {
 
   /**
    * Creates the account, and runs `within` (the sign-up bonus) in the same transaction: both happen or
-   * neither. A taken email is EMAIL_ALREADY_REGISTERED, decided by the unique index, not a read.
+   * neither. A taken email is EMAIL_ALREADY_REGISTERED, decided by the unique index, not a read. Without
+   * a username one is made up from the email: the first of `bob`, `bob_2`… in use by nobody, and when
+   * another sign-up takes it at the same moment (the unique index of made-up names), the next one.
    */
   async create(input: NewUser, within?: WithinCreation): Promise<UserRow> {
     const passwordHash = await hashPassword(input.password); // before the transaction: it takes a while
@@ -61,23 +71,51 @@ export class UsersService {
     const row: UserRow = {
       id: newId(now),
       email: normalizeEmail(input.email),
-      username: input.username.trim(),
+      username: input.username?.trim() ?? '',
+      derived_username: null,
       password_hash: passwordHash,
       role: input.role ?? 'user',
       status: 'active',
       created_at: now,
       updated_at: now,
     };
+    if (input.username !== undefined) {
+      await this.insert(row, within);
+      return row;
+    }
+    const base = usernameFromEmail(row.email);
+    for (let attempt = 1; ; attempt++) {
+      const name = await this.freeUsername(base, attempt);
+      const named = { ...row, username: name, derived_username: name };
+      if (await this.insert(named, within)) return named;
+      if (attempt === DERIVED_NAME_ATTEMPTS) throw new Error(`no free username for ${base} after ${attempt} attempts`);
+    }
+  }
+
+  /** True when the row was inserted; false when only its made-up username was taken meanwhile. */
+  private async insert(row: UserRow, within?: WithinCreation): Promise<boolean> {
     try {
       await transact(this.db, async (trx) => {
         await this.users.insert(row, trx);
         if (within) await within(trx, row);
       });
+      return true;
     } catch (error) {
-      if (isUniqueViolation(error)) throw new AppError('EMAIL_ALREADY_REGISTERED');
-      throw error;
+      if (!isUniqueViolation(error)) throw error;
+      if (row.derived_username !== null && !(await this.users.existsByEmail(row.email))) return false;
+      throw new AppError('EMAIL_ALREADY_REGISTERED');
     }
-    return row;
+  }
+
+  /** The first of `base`, `base_2`… that no account uses; a random suffix once those are all taken or a race was lost twice. */
+  private async freeUsername(base: string, attempt: number): Promise<string> {
+    if (attempt <= 2) {
+      const names = Array.from({ length: SUFFIXES_LOOKED_UP }, (_, i) => withSuffix(base, i + 1));
+      const taken = await this.users.takenUsernames(names);
+      const free = names.find((name) => !taken.has(name));
+      if (free) return free;
+    }
+    return withSuffix(base, randomInt(SUFFIXES_LOOKED_UP + 1, 1_000_000));
   }
 
   async setPassword(id: string, password: string): Promise<void> {
@@ -113,7 +151,7 @@ export class UsersService {
       return { created: false, userId: existing.id };
     }
     try {
-      const user = await this.create({ email, password, username: email.split('@')[0] ?? 'admin', role: 'admin' }, within);
+      const user = await this.create({ email, password, role: 'admin' }, within);
       return { created: true, userId: user.id };
     } catch (error) {
       // Another instance created it at the same moment.

@@ -8,6 +8,8 @@ export interface UsersTable {
   /** Lower-cased and trimmed; unique. */
   email: string;
   username: string;
+  /** The username when Tollgate made it up from the email (registered without one); unique. Null when chosen. */
+  derived_username: string | null;
   password_hash: string;
   role: Generated<Role>;
   status: Generated<UserStatus>;

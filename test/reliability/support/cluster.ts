@@ -24,6 +24,7 @@ export const ADMIN = { email: 'reliability-admin@example.com', password: 'Rel1ab
 function sharedEnv(place: { dataDir: string; databaseUrl: string; redisUrl: string; prefix: string; upstream: string }): Record<string, string> {
   return {
     NODE_ENV: 'production',
+    MAIL_TRANSPORT: 'log', // sign-up codes are read from the outbox
     LOG_LEVEL: 'debug',
     DATA_DIR: place.dataDir,
     DATABASE_URL: place.databaseUrl,

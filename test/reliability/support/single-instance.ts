@@ -31,6 +31,7 @@ export class SingleInstance {
     const fake = await FakeOpenAI.start();
     const instance = new TollgateProcess(await freePort(), {
       NODE_ENV: 'production',
+      MAIL_TRANSPORT: 'log', // sign-up codes are read from the outbox
       LOG_LEVEL: 'trace',
       DATA_DIR: dataDir,
       DATABASE_URL: `sqlite:${join(dataDir, 'tollgate.db')}`,
