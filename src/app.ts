@@ -10,6 +10,7 @@ import { MemoryStore, RedisStore, type KeyValueStore } from '#core/kv.ts';
 import { createMailer, type Mailer } from '#core/mailer.ts';
 import { registerDocs } from '#core/http/docs.ts';
 import { frameworkErrorHandler, registerErrorHandling } from '#core/http/error-handler.ts';
+import { registerJsonBodyParser } from '#core/http/json-body.ts';
 import type { App } from '#core/http/route-config.ts';
 import { registerSecurity } from '#core/http/security.ts';
 import { validatorCompiler } from '#core/http/validation.ts';
@@ -92,6 +93,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     const guarded = /^\/(api|v1)(\/|$)/.test(route.url) && !route.url.startsWith('/api/docs');
     if (guarded && !route.config?.access) throw new Error(`Route ${String(route.method)} ${route.url} does not declare config.access`);
   });
+  registerJsonBodyParser(app);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });

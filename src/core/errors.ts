@@ -16,6 +16,7 @@ interface ErrorSpec {
 const ERRORS = {
   VALIDATION_FAILED: { status: 400, zh: '请求参数无效：{detail}', en: 'Invalid request: {detail}' },
   INVALID_JSON: { status: 400, zh: '请求体不是有效的 JSON', en: 'The request body is not valid JSON' },
+  JSON_TOO_DEEP: { status: 400, zh: '请求体 JSON 嵌套超过 {max} 层', en: 'The request body is nested more than {max} levels deep' },
   EMPTY_BODY: { status: 400, zh: '请求体不能为空', en: 'The request body must not be empty' },
   BODY_TOO_LARGE: { status: 413, zh: '请求体过大', en: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: {
