@@ -134,6 +134,11 @@ const ERRORS = {
   FILE_NOT_FOUND: { status: 404, zh: '文件不存在', en: 'File not found' },
   TASK_NOT_FOUND: { status: 404, zh: '任务不存在或已结束', en: 'Task not found' },
   FILE_REQUIRED: { status: 400, zh: '请上传文件（字段 file）', en: 'Upload a file in the field `file`' },
+  MALFORMED_UPLOAD: {
+    status: 400,
+    zh: '上传内容不是有效的 multipart/form-data（需要 boundary，并在字段 file 中带一个文件）',
+    en: 'The upload is not a valid multipart/form-data body (with a boundary, and a file in the field `file`)',
+  },
   FILE_TOO_LARGE: { status: 413, zh: '文件过大（上限 {max} 字节）', en: 'The file is too large (limit {max} bytes)' },
   PROXY_ENDPOINT_NOT_ALLOWED: { status: 400, zh: '不允许代理此 Dify 接口：{endpoint}', en: 'This Dify endpoint may not be proxied: {endpoint}' },
   SERVICE_UNAVAILABLE: { status: 503, zh: '服务暂时不可用，请稍后重试', en: 'Service temporarily unavailable' },
