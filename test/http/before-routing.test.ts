@@ -1,51 +1,8 @@
 import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientErrorHandler } from '#core/http/before-routing.ts';
+import { parseResponses, rawExchange as exchange, type RawResponse } from '#test/helpers/raw-http.ts';
 import { backends, call, createTestApp, type TestApp } from '#test/helpers/test-app.ts';
-
-interface RawResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** Sends raw bytes on a fresh connection and reads every response until the server closes it (or 5 s pass). */
-function exchange(port: number, bytes: string | Buffer): Promise<RawResponse[]> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => socket.destroy(), 5_000);
-    socket.on('data', (chunk) => chunks.push(chunk));
-    // The server may cut the connection while the rest of a large request is still being written.
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      try {
-        resolve(parseResponses(Buffer.concat(chunks).toString('utf8')));
-      } catch (error) {
-        reject(error instanceof Error ? error : new Error(String(error)));
-      }
-    });
-    socket.write(bytes);
-  });
-}
-
-function parseResponses(text: string): RawResponse[] {
-  const responses: RawResponse[] = [];
-  let rest = text;
-  while (rest.length > 0) {
-    const end = rest.indexOf('\r\n\r\n');
-    if (end === -1) throw new Error(`not an HTTP response: ${JSON.stringify(rest.slice(0, 200))}`);
-    const [statusLine = '', ...lines] = rest.slice(0, end).split('\r\n');
-    const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(statusLine)?.[1]);
-    const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
-    const length = Number(headers['content-length'] ?? 0);
-    const bodyBytes = Buffer.from(rest.slice(end + 4), 'utf8');
-    responses.push({ status, headers, body: bodyBytes.subarray(0, length).toString('utf8') });
-    rest = bodyBytes.subarray(length).toString('utf8');
-  }
-  return responses;
-}
 
 /** Seed 001's envelope with the given status and code, and the request id that names it in the log. */
 function expectEnvelope(response: RawResponse | undefined, status: number, code: string, path: string, message?: string) {
@@ -114,14 +71,8 @@ describe.each(backends().slice(0, 1))('answers given before routing ($label)', (
   });
 
   it('a body shorter than its Content-Length, then the end of what the client sends, is a 400 envelope', async () => {
-    const responses = await new Promise<RawResponse[]>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      const chunks: Buffer[] = [];
-      socket.on('data', (chunk) => chunks.push(chunk));
-      socket.on('error', () => undefined);
-      socket.on('close', () => resolve(parseResponses(Buffer.concat(chunks).toString('utf8'))));
-      socket.end('POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"email":');
-    });
+    const request = 'POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"email":';
+    const responses = await exchange(port, request, { end: true });
     expect(responses).toHaveLength(1);
     // The parser's error at the end of the stream carries no bytes of the request: no path to name.
     expectEnvelope(responses[0], 400, 'MALFORMED_REQUEST', '');
@@ -190,7 +141,7 @@ describe('a request that arrives while the server closes', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       release();
       await ended;
-      const [first, second] = parseResponses(Buffer.concat(chunks).toString('utf8'));
+      const [first, second] = parseResponses(Buffer.concat(chunks));
       expect(first!.status, 'the call in flight is answered').toBe(401);
       expectEnvelope(second, 503, 'SERVICE_UNAVAILABLE', '/api/health', 'Service temporarily unavailable');
       expect(second!.headers.connection).toBe('close');
