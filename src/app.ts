@@ -9,8 +9,10 @@ import { migrateToLatest } from '#core/db/migrator.ts';
 import { newId } from '#core/ids.ts';
 import { MemoryStore, RedisStore, type KeyValueStore } from '#core/kv.ts';
 import { createMailer, type Mailer } from '#core/mailer.ts';
+import { clientErrorHandler, refuseRequestsWhileClosing } from '#core/http/before-routing.ts';
 import { registerDocs } from '#core/http/docs.ts';
 import { frameworkErrorHandler, registerErrorHandling } from '#core/http/error-handler.ts';
+import { registerJsonBodyParser } from '#core/http/json-body.ts';
 import type { App } from '#core/http/route-config.ts';
 import { registerSecurity } from '#core/http/security.ts';
 import { validatorCompiler } from '#core/http/validation.ts';
@@ -78,8 +80,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
-    return503OnClosing: true,
+    // Requests during close are refused by refuseRequestsWhileClosing, in the envelope.
+    return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   for (const warning of config.warnings) app.log.warn(`configuration: ${warning}`);
@@ -89,11 +93,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     reply.header('x-request-id', request.id);
     done();
   });
+  refuseRequestsWhileClosing(app);
   // Every /api and /v1 route states who may call it; forgetting is a start-up error, not an open door.
   app.addHook('onRoute', (route) => {
     const guarded = /^\/(api|v1)(\/|$)/.test(route.url) && !route.url.startsWith('/api/docs');
     if (guarded && !route.config?.access) throw new Error(`Route ${String(route.method)} ${route.url} does not declare config.access`);
   });
+  registerJsonBodyParser(app);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });

@@ -16,6 +16,7 @@ interface ErrorSpec {
 const ERRORS = {
   VALIDATION_FAILED: { status: 400, zh: '请求参数无效：{detail}', en: 'Invalid request: {detail}' },
   INVALID_JSON: { status: 400, zh: '请求体不是有效的 JSON', en: 'The request body is not valid JSON' },
+  JSON_TOO_DEEP: { status: 400, zh: '请求体 JSON 嵌套超过 {max} 层', en: 'The request body is nested more than {max} levels deep' },
   EMPTY_BODY: { status: 400, zh: '请求体不能为空', en: 'The request body must not be empty' },
   BODY_TOO_LARGE: { status: 413, zh: '请求体过大', en: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: {
@@ -23,6 +24,9 @@ const ERRORS = {
     zh: '不支持的 Content-Type：{type}',
     en: 'Unsupported Content-Type: {type}',
   },
+  MALFORMED_REQUEST: { status: 400, zh: '请求不是有效的 HTTP 请求', en: 'The request is not valid HTTP' },
+  HEADERS_TOO_LARGE: { status: 431, zh: '请求头过大', en: 'The request headers are too large' },
+  REQUEST_TIMEOUT: { status: 408, zh: '请求超时：未在规定时间内收到完整请求', en: 'The request did not arrive in time' },
   BAD_URL: { status: 400, zh: '请求地址无效', en: 'The request URL is invalid' },
   ROUTE_NOT_FOUND: { status: 404, zh: '接口不存在：{method} {url}', en: 'Route {method} {url} not found' },
   NOT_FOUND: { status: 404, zh: '资源不存在', en: 'Not found' },
@@ -133,6 +137,11 @@ const ERRORS = {
   FILE_NOT_FOUND: { status: 404, zh: '文件不存在', en: 'File not found' },
   TASK_NOT_FOUND: { status: 404, zh: '任务不存在或已结束', en: 'Task not found' },
   FILE_REQUIRED: { status: 400, zh: '请上传文件（字段 file）', en: 'Upload a file in the field `file`' },
+  MALFORMED_UPLOAD: {
+    status: 400,
+    zh: '上传内容不是有效的 multipart/form-data（需要 boundary，并在字段 file 中带一个文件）',
+    en: 'The upload is not a valid multipart/form-data body (with a boundary, and a file in the field `file`)',
+  },
   FILE_TOO_LARGE: { status: 413, zh: '文件过大（上限 {max} 字节）', en: 'The file is too large (limit {max} bytes)' },
   PROXY_ENDPOINT_NOT_ALLOWED: { status: 400, zh: '不允许代理此 Dify 接口：{endpoint}', en: 'This Dify endpoint may not be proxied: {endpoint}' },
   SERVICE_UNAVAILABLE: { status: 503, zh: '服务暂时不可用，请稍后重试', en: 'Service temporarily unavailable' },

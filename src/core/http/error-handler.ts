@@ -87,7 +87,7 @@ function toRendered(error: unknown, request: FastifyRequest, lang: Lang, format:
   return { status: 500, code: 'INTERNAL', message: translate(lang, 'INTERNAL'), extra: {} };
 }
 
-function render(format: ErrorFormat, rendered: RenderedError, request: FastifyRequest) {
+function render(format: ErrorFormat, rendered: RenderedError, path: string) {
   if (format === 'fastapi') return { detail: rendered.message, ...rendered.extra };
   if (format === 'openai') return openAiError(rendered.status, rendered.code, rendered.message, rendered.extra, rendered.field);
   return {
@@ -98,8 +98,22 @@ function render(format: ErrorFormat, rendered: RenderedError, request: FastifyRe
     message: rendered.message,
     ...rendered.extra,
     timestamp: new Date().toISOString(),
-    path: request.url,
+    path,
   };
+}
+
+/** The error format of a path no route has taken: the OpenAI surface answers as OpenAI does, the rest in the envelope. */
+export function formatOfPath(path: string): ErrorFormat {
+  return path.startsWith('/v1/') ? 'openai' : 'envelope';
+}
+
+/**
+ * An AppError as a status and a body, for answers written outside a reply (on the raw socket of a
+ * request HTTP could not parse): `path` as far as it could be read, `format` by formatOfPath.
+ */
+export function renderAppError(error: AppError, lang: Lang, path: string): { status: number; body: unknown } {
+  const rendered = { status: error.status, code: error.code, message: translate(lang, error.code, error.params), extra: error.extra };
+  return { status: error.status, body: render(formatOfPath(path), rendered, path) };
 }
 
 /** The route's error format (`config.errorFormat`), the envelope unless the route chose another. */
@@ -116,7 +130,8 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   else if (rendered.code === 'SERVICE_UNAVAILABLE') reply.header('retry-after', '1');
   // FastAPI answers schema violations with 422.
   if (format === 'fastapi' && rendered.code === 'VALIDATION_FAILED') rendered.status = 422;
-  return reply.status(rendered.status).send(render(format, rendered, request));
+  // An error body is never shaped by the route's response schema for that status (/api/health has one for 503).
+  return reply.status(rendered.status).type('application/json; charset=utf-8').serializer(JSON.stringify).send(render(format, rendered, request.url));
 }
 
 /**
@@ -133,6 +148,6 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     // The OpenAI surface answers unknown paths the way OpenAI does.
-    sendError(new AppError('ROUTE_NOT_FOUND', { method: request.method, url: path }), request, reply, path.startsWith('/v1/') ? 'openai' : undefined);
+    sendError(new AppError('ROUTE_NOT_FOUND', { method: request.method, url: path }), request, reply, formatOfPath(path));
   });
 }

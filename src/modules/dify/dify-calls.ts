@@ -36,15 +36,23 @@ export interface GenerationBody {
   workflow_id?: string;
 }
 
-/** Every `upload_file_id` the request refers to, in `files` and in file variables of `inputs`. */
-function fileIdsOf(value: unknown, found: Set<string> = new Set(), depth = 0): Set<string> {
-  if (depth > 6 || typeof value !== 'object' || value === null) return found;
-  if (Array.isArray(value)) for (const item of value) fileIdsOf(item, found, depth + 1);
-  else
-    for (const [name, item] of Object.entries(value)) {
-      if (name === 'upload_file_id' && typeof item === 'string') found.add(item);
-      else fileIdsOf(item, found, depth + 1);
-    }
+/**
+ * Every `upload_file_id` the request refers to, in `files` and in file variables of `inputs`, down to
+ * six levels: a walk with a list of its own, never the call stack, over what the client sent.
+ */
+function fileIdsOf(value: unknown): Set<string> {
+  const found = new Set<string>();
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, depth] = next;
+    if (depth > 6 || typeof item !== 'object' || item === null) continue;
+    if (Array.isArray(item)) for (const child of item) pending.push([child, depth + 1]);
+    else
+      for (const [name, child] of Object.entries(item)) {
+        if (name === 'upload_file_id' && typeof child === 'string') found.add(child);
+        else pending.push([child, depth + 1]);
+      }
+  }
   return found;
 }
 

@@ -13,17 +13,37 @@ interface Upload {
   mimeType: string;
 }
 
+/** The multipart plugin's limits past `fileSize` (parts, fields, files): their own 413 stays. */
+const UPLOAD_LIMIT_CODES = new Set(['FST_PARTS_LIMIT', 'FST_FILES_LIMIT', 'FST_FIELDS_LIMIT']);
+/** A multipart Content-Type's boundary parameter, not empty (without one no part can be found). */
+const BOUNDARY = /;\s*boundary=("[^"]+"|[^;\s]+)/i;
+
+/**
+ * What went wrong reading an upload, as the client's error: a file over the limit is FILE_TOO_LARGE; a
+ * body the multipart parser cannot read (no boundary, cut off, broken part headers) is MALFORMED_UPLOAD,
+ * never a 500.
+ */
+function uploadError(error: unknown, limit: number): unknown {
+  if (error instanceof AppError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'FST_REQ_FILE_TOO_LARGE') return new AppError('FILE_TOO_LARGE', { max: limit });
+  if (typeof code === 'string' && UPLOAD_LIMIT_CODES.has(code)) return error;
+  return new AppError('MALFORMED_UPLOAD');
+}
+
 /** The one file of a multipart request (field `file`); other fields, `user` above all, are dropped. */
 async function uploadOf(request: FastifyRequest, limit: number): Promise<Upload> {
   if (!request.isMultipart()) throw new AppError('FILE_REQUIRED');
+  if (!BOUNDARY.test(request.headers['content-type'] ?? '')) throw new AppError('MALFORMED_UPLOAD');
   let upload: Upload | undefined;
-  for await (const part of request.parts()) {
-    if (part.type !== 'file') continue;
-    const file = await part.toBuffer().catch((error: { code?: string }) => {
-      if (error.code === 'FST_REQ_FILE_TOO_LARGE') throw new AppError('FILE_TOO_LARGE', { max: limit });
-      throw error;
-    });
-    if (part.fieldname === 'file' && !upload) upload = { file, filename: part.filename, mimeType: part.mimetype };
+  try {
+    for await (const part of request.parts()) {
+      if (part.type !== 'file') continue;
+      const file = await part.toBuffer();
+      if (part.fieldname === 'file' && !upload) upload = { file, filename: part.filename, mimeType: part.mimetype };
+    }
+  } catch (error) {
+    throw uploadError(error, limit);
   }
   if (!upload || upload.file.length === 0) throw new AppError('FILE_REQUIRED');
   // Dify refuses a path in a file name; it would be a trick here anyway.

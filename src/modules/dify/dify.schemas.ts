@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { Paging } from '#core/http/pagination.ts';
 
 /**
  * Request shapes of the Dify proxy. Dify ignores keys it does not know, and so does the proxy: they
@@ -68,19 +69,19 @@ export const TextToAudioBody = Type.Object(
 export const ConversationsQuery = Type.Object(
   {
     last_id: Type.Optional(DifyId),
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    limit: Paging.limit({ default: 20 }),
     sort_by: Type.Union(['created_at', '-created_at', 'updated_at', '-updated_at'].map((s) => Type.Literal(s)), { default: '-updated_at' }),
   },
   Open,
 );
 
 export const MessagesQuery = Type.Object(
-  { conversation_id: DifyId, first_id: Type.Optional(DifyId), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })) },
+  { conversation_id: DifyId, first_id: Type.Optional(DifyId), limit: Type.Optional(Paging.limit()) },
   Open,
 );
 
 export const VariablesQuery = Type.Object(
-  { last_id: Type.Optional(DifyId), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })), variable_name: Type.Optional(Type.String({ maxLength: 255, pattern: '^[A-Za-z0-9._-]+$' })) },
+  { last_id: Type.Optional(DifyId), limit: Type.Optional(Paging.limit()), variable_name: Type.Optional(Type.String({ maxLength: 255, pattern: '^[A-Za-z0-9._-]+$' })) },
   Open,
 );
 

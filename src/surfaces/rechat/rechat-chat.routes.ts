@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { AppError } from '#core/errors.ts';
+import { Paging } from '#core/http/pagination.ts';
 import type { App } from '#core/http/route-config.ts';
 import type { ChannelsService } from '#modules/channels/channels.service.ts';
 import type { DifyPrices } from '#modules/channels/dify-app.ts';
@@ -43,7 +44,7 @@ const MessageView = Type.Object({
 });
 
 const ListQuery = Type.Object(
-  { skip: Type.Integer({ minimum: 0, default: 0 }), limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }) },
+  { skip: Paging.skip(), limit: Paging.limit({ default: 50 }) },
   { additionalProperties: false },
 );
 
