@@ -119,7 +119,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     throw error;
   }
 
-  const bus = kv instanceof RedisStore ? await InvalidationBus.redis(kv.client, config.REDIS_PREFIX) : InvalidationBus.local();
+  const bus =
+    kv instanceof RedisStore
+      ? await InvalidationBus.redis(kv.client, config.REDIS_PREFIX, (error, topic) =>
+          app.log.warn({ err: error, topic }, 'a change could not be announced to the other instances; they pick it up at their next reconcile'),
+        )
+      : InvalidationBus.local();
   app.addHook('onClose', () => bus.close());
   const services = createServices({ config, database, kv, bus, mailer, clock, logger: app.log });
   const { users, auth, tokens, captcha, credits, checkin, redeem, keys, pricing, channels, usage, gateway } = services;
@@ -168,6 +173,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   runPeriodically(app, { name: 'hold renewal', everyMs: Math.max(1_000, (config.CREDIT_HOLD_TTL * 1000) / 3) }, () =>
     Promise.all([credits.renewKeptHolds(), services.limiter.renewSlots()]),
   );
+  // Prices and channels are read again regularly: a change whose announcement was lost (Redis away) still arrives.
+  if (config.CACHE_RECONCILE_SECONDS > 0) {
+    runPeriodically(app, { name: 'cache reconcile', everyMs: config.CACHE_RECONCILE_SECONDS * 1000 }, () => Promise.all([pricing.load(), channels.load()]));
+  }
   runPeriodically(app, { name: 'channel probe', everyMs: config.CHANNEL_PROBE_INTERVAL * 1000 }, () => channels.probe());
   runPeriodically(app, { name: 'key last-used', everyMs: 5_000 }, () => keys.flushLastUsed());
   runPeriodically(app, { name: 'usage retention', everyMs: 3_600_000, atStart: true }, () => usage.prune());
