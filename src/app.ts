@@ -10,6 +10,7 @@ import { MemoryStore, RedisStore, type KeyValueStore } from '#core/kv.ts';
 import { createMailer, type Mailer } from '#core/mailer.ts';
 import { registerDocs } from '#core/http/docs.ts';
 import { frameworkErrorHandler, registerErrorHandling } from '#core/http/error-handler.ts';
+import { registerGracefulClose } from '#core/http/graceful-close.ts';
 import type { App } from '#core/http/route-config.ts';
 import { registerSecurity } from '#core/http/security.ts';
 import { validatorCompiler } from '#core/http/validation.ts';
@@ -181,6 +182,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   runPeriodically(app, { name: 'key last-used', everyMs: 5_000 }, () => keys.flushLastUsed());
   runPeriodically(app, { name: 'usage retention', everyMs: 3_600_000, atStart: true }, () => usage.prune());
   app.addHook('onClose', () => keys.flushLastUsed());
+  registerGracefulClose(app, { drainMs: config.SHUTDOWN_DRAIN_SECONDS * 1000, work: gateway.inFlight });
 
   await app.ready();
   return app;

@@ -6,11 +6,14 @@ import { RateLimitExceeded, type Admission, type LimitScope, type Limits, type R
 import type { UsageSource } from '#modules/usage/usage.tables.ts';
 import type { Role } from '#modules/users/users.tables.ts';
 import { BillingSession, spendable, type BillingDeps } from './bill.ts';
+import type { CallsInFlight } from './calls-in-flight.ts';
 import type { CallContext, CallEnd, Overrun } from './call.ts';
 
 export interface AdmissionDeps extends BillingDeps {
   limiter: RateLimiter;
   roleLimits: Record<Role, Limits>;
+  /** The calls running here, let finish (or cut and billed) when the app closes. */
+  inFlight: CallsInFlight;
 }
 
 /**
