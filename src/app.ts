@@ -12,6 +12,7 @@ import { createMailer, type Mailer } from '#core/mailer.ts';
 import { clientErrorHandler, refuseRequestsWhileClosing } from '#core/http/before-routing.ts';
 import { registerDocs } from '#core/http/docs.ts';
 import { frameworkErrorHandler, registerErrorHandling } from '#core/http/error-handler.ts';
+import { registerGracefulClose } from '#core/http/graceful-close.ts';
 import { registerJsonBodyParser } from '#core/http/json-body.ts';
 import type { App } from '#core/http/route-config.ts';
 import { registerSecurity } from '#core/http/security.ts';
@@ -133,7 +134,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     throw error;
   }
 
-  const bus = kv instanceof RedisStore ? await InvalidationBus.redis(kv.client, config.REDIS_PREFIX) : InvalidationBus.local();
+  const bus =
+    kv instanceof RedisStore
+      ? await InvalidationBus.redis(kv.client, config.REDIS_PREFIX, (error, topic) =>
+          app.log.warn({ err: error, topic }, 'a change could not be announced to the other instances; they pick it up at their next reconcile'),
+        )
+      : InvalidationBus.local();
   app.addHook('onClose', () => bus.close());
   const services = createServices({ config, database, kv, bus, mailer, clock, logger: app.log });
   const { users, auth, tokens, captcha, credits, checkin, redeem, keys, pricing, channels, usage, gateway } = services;
@@ -182,10 +188,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   runPeriodically(app, { name: 'hold renewal', everyMs: Math.max(1_000, (config.CREDIT_HOLD_TTL * 1000) / 3) }, () =>
     Promise.all([credits.renewKeptHolds(), services.limiter.renewSlots()]),
   );
+  // Prices and channels are read again regularly: a change whose announcement was lost (Redis away) still arrives.
+  if (config.CACHE_RECONCILE_SECONDS > 0) {
+    runPeriodically(app, { name: 'cache reconcile', everyMs: config.CACHE_RECONCILE_SECONDS * 1000 }, () => Promise.all([pricing.load(), channels.load()]));
+  }
   runPeriodically(app, { name: 'channel probe', everyMs: config.CHANNEL_PROBE_INTERVAL * 1000 }, () => channels.probe());
   runPeriodically(app, { name: 'key last-used', everyMs: 5_000 }, () => keys.flushLastUsed());
   runPeriodically(app, { name: 'usage retention', everyMs: 3_600_000, atStart: true }, () => usage.prune());
   app.addHook('onClose', () => keys.flushLastUsed());
+  registerGracefulClose(app, { drainMs: config.SHUTDOWN_DRAIN_SECONDS * 1000, work: gateway.inFlight });
 
   await app.ready();
   return app;

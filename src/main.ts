@@ -20,10 +20,11 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down');
+    // The calls running get SHUTDOWN_DRAIN_SECONDS, then are cut and billed (registerGracefulClose); past that and a margin, give up.
     const force = setTimeout(() => {
       app.log.error('shutdown took too long; exiting');
       process.exit(1);
-    }, 10_000);
+    }, (config.SHUTDOWN_DRAIN_SECONDS + 15) * 1000);
     force.unref();
     app.close().then(
       () => process.exit(0),

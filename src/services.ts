@@ -33,6 +33,7 @@ import { PricingService } from '#modules/pricing/pricing.service.ts';
 import { RateLimiter } from '#modules/ratelimit/rate-limiter.ts';
 import { RedeemRepository } from '#modules/redeem/redeem.repository.ts';
 import { RedeemService } from '#modules/redeem/redeem.service.ts';
+import { CallsInFlight } from '#modules/metering/calls-in-flight.ts';
 import { UsageRepository } from '#modules/usage/usage.repository.ts';
 import { UsageService } from '#modules/usage/usage.service.ts';
 import { UsersRepository } from '#modules/users/users.repository.ts';
@@ -99,6 +100,7 @@ export function createServices(infra: Infrastructure) {
     usage,
   });
   const gateway: OpenAiDeps = {
+    inFlight: new CallsInFlight(),
     money,
     credits,
     keys,

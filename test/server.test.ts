@@ -5,6 +5,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { connectDatabase } from '#core/db/create-db.ts';
+import { FakeOpenAI } from '#test/fakes/openai.ts';
 import { closedPort } from '#test/fakes/silent.ts';
 import { STRONG_PASSWORD } from '#test/helpers/test-app.ts';
 
@@ -99,6 +101,52 @@ describe('the server process (src/main.ts)', () => {
     expect(logs.some((l) => l.msg === 'shutting down')).toBe(true);
     expect(server.stdout()).not.toContain(token);
     expect(server.stdout()).not.toContain(STRONG_PASSWORD);
+  });
+
+  it('on SIGTERM with a stream in flight: refuses new connections, cuts the stream at SHUTDOWN_DRAIN_SECONDS, bills it, exits 0', async () => {
+    const fake = await FakeOpenAI.start();
+    try {
+      const admin = { email: 'admin@example.com', password: 'Adm1nPassw0rd' };
+      const server = await startServer({ ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password, OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-fake-upstream', SHUTDOWN_DRAIN_SECONDS: '1' });
+      await waitUntilUp(server);
+      const login = (await (await post(server, '/api/auth/login', admin)).json()) as { access_token: string; user: { id: string } };
+      const bearer = { authorization: `Bearer ${login.access_token}` };
+      expect((await post(server, `/api/admin/users/${login.user.id}/credits`, { amount: 1000, reason: 'test' }, bearer)).status).toBe(200);
+      const { key } = (await (await post(server, '/api/keys', { name: 'stream' }, bearer)).json()) as { key: string };
+      const stream = await post(
+        server,
+        '/v1/chat/completions',
+        { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Hello' }], fake_behavior: 'words=400; chunk-delay=50' },
+        { authorization: `Bearer ${key}` },
+      );
+      expect(stream.status).toBe(200);
+      const reading = stream.text().then(
+        (text) => ({ text, cut: false }),
+        () => ({ text: '', cut: true }),
+      );
+      const signalled = Date.now();
+      server.child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      await expect(fetch(`http://127.0.0.1:${server.port}/api/health`)).rejects.toThrow();
+      expect(await server.exited).toBe(0);
+      expect(Date.now() - signalled).toBeGreaterThanOrEqual(900);
+      const answer = await reading;
+      expect(answer.cut || !answer.text.includes('[DONE]'), 'the stream was cut, not finished').toBe(true);
+      expect(fake.stats.streamsAborted, 'the upstream was stopped').toBe(1);
+      expect(server.stdout()).toContain('cutting the calls still running');
+      // Settled before the process ended: its usage record written, its hold closed.
+      const database = await connectDatabase(`sqlite:${join(server.dataDir, 't.db')}`);
+      try {
+        const records = await database.db.selectFrom('usage_records').select(['end_reason', 'output_tokens', 'credits']).execute();
+        expect(records).toEqual([{ end_reason: 'shutdown', output_tokens: expect.any(Number) as number, credits: expect.any(Number) as number }]);
+        expect(records[0]!.output_tokens).toBeGreaterThan(0);
+        expect(await database.db.selectFrom('credit_holds').select('id').where('status', '=', 'open').execute()).toEqual([]);
+      } finally {
+        await database.destroy();
+      }
+    } finally {
+      await fake.close();
+    }
   });
 
   it('exits 0 on SIGINT too', async () => {

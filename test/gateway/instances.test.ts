@@ -2,10 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '#core/http/route-config.ts';
+import type { RedisStore } from '#core/kv.ts';
+import { toMicro } from '#modules/pricing/price.ts';
 import { FakeOpenAI } from '#test/fakes/openai.ts';
 import { createSharedBackend, type SharedBackend } from '#test/helpers/instances.ts';
+import { rawRedis } from '#test/helpers/kv.ts';
 import { ADMIN_ENV, backends, call, freshIp, registerUser, type Backend, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
-import { chatBody, eventually, MODEL } from '#test/helpers/gateway.ts';
+import { chatBody, eventually, FAKE_MODELS, MODEL, UPSTREAM_SECRET } from '#test/helpers/gateway.ts';
 
 interface Cluster {
   apps: App[];
@@ -14,6 +17,8 @@ interface Cluster {
   user: RegisteredUser;
   secret: string;
   keyId: string;
+  /** The Redis key prefix the instances share. */
+  prefix: string;
   /** Signs up another user (on the first instance). */
   register(): Promise<RegisteredUser>;
   close(): Promise<void>;
@@ -46,6 +51,7 @@ async function cluster(backend: Backend, n: number, env: Record<string, string> 
     user,
     secret,
     keyId: apiKey.id,
+    prefix: shared.prefix,
     register: () => registerUser(asTestApp),
     async close() {
       await shared.close();
@@ -168,5 +174,80 @@ describe.each(backends().filter((b) => b.kv === 'redis'))('instances sharing Red
     await call(a, 'PATCH', `/api/admin/channels/${channel.id}`, { token: c.admin, body: { enabled: false } });
     await eventually(() => b.services.channels.candidates(MODEL).length === 0, 'the channel change reached instance b');
     expect((await chat(b, c.secret)).statusCode).toBe(404);
+  });
+});
+
+/** What one chat on `app` charged `userId` (the price is 1 per call + 1 + 2 for the fake's 100 + 100 tokens). */
+async function chargedFor(app: App, c: Cluster): Promise<number> {
+  const before = (await app.services.credits.account(c.user.id)).balance;
+  const res = await chat(app, c.secret);
+  expect(res.statusCode, res.body).toBe(200);
+  return before - (await app.services.credits.account(c.user.id)).balance;
+}
+
+describe.each(backends())('an instance that missed a change catches up at the reconcile ($label)', (backend) => {
+  let c: Cluster;
+  let other: FakeOpenAI;
+  beforeAll(async () => {
+    c = await cluster(backend, 2, { RATE_LIMIT_USER_RPM: '0', CACHE_RECONCILE_SECONDS: '1' });
+    other = await FakeOpenAI.start();
+  });
+  afterAll(async () => {
+    await c.close();
+    await other.close();
+  });
+
+  it('a price and a channel changed while the change could not be announced: answered 200, applied here at once, there within the interval', async () => {
+    const [a, b] = c.apps as [App, App];
+    expect(await chargedFor(b, c)).toBe(4);
+    // With Redis, this instance's connection is gone when it announces the change (without Redis there is no announcing at all).
+    const redis = backend.kv === 'redis' ? (a.services.kv as RedisStore).client : undefined;
+    redis?.disconnect();
+    try {
+      const priced = await call(a, 'PUT', `/api/admin/pricing/${MODEL}`, { token: c.admin, body: { input: 10, output: 20, perRequest: 7 } });
+      expect(priced.statusCode, priced.body).toBe(200);
+      const added = await call(a, 'POST', '/api/admin/channels', {
+        token: c.admin,
+        body: { name: 'newer', baseUrl: other.url, apiKey: UPSTREAM_SECRET, models: FAKE_MODELS, priority: 10 },
+      });
+      expect(added.statusCode, added.body).toBe(201);
+      // The instance that made the change has it already.
+      const listed = await call(a, 'GET', '/api/admin/pricing', { token: c.admin });
+      expect(listed.json<{ items: Array<{ model: string; perRequest: number }> }>().items.find((p) => p.model === MODEL)?.perRequest).toBe(7);
+    } finally {
+      await redis?.connect();
+    }
+    expect(await chargedFor(a, c)).toBe(10);
+    await eventually(() => b.services.pricing.priceOf(MODEL)?.perRequest === 7 && b.services.channels.all().length === 2, 'the reconcile reached instance b');
+    const served = other.stats.requests;
+    expect(await chargedFor(b, c)).toBe(10);
+    expect(other.stats.requests, 'the new channel serves instance b').toBe(served + 1);
+  });
+});
+
+describe.each(backends().filter((b) => b.kv === 'redis'))('an instance whose invalidation subscriber reconnects ($label)', (backend) => {
+  let c: Cluster;
+  beforeAll(async () => {
+    c = await cluster(backend, 2, { RATE_LIMIT_USER_RPM: '0', CACHE_RECONCILE_SECONDS: '0' });
+  });
+  afterAll(() => c.close());
+
+  it('reloads prices and channels: what changed while it was away applies', async () => {
+    const b = c.apps[1]!;
+    expect(await chargedFor(b, c)).toBe(4);
+    // A change whose announcement nobody heard: in the database, and nowhere else.
+    await b.services.database.db.updateTable('model_prices').set({ per_request_micro: toMicro(7) }).where('model', '=', MODEL).execute();
+    expect(await chargedFor(b, c)).toBe(4);
+    const redis = await rawRedis(process.env.TEST_REDIS_URL!);
+    try {
+      const clients = String(await redis.client('LIST')).split('\n');
+      const subscribers = clients.filter((line) => line.includes(` name=${c.prefix}invalidation `)).map((line) => /\bid=(\d+)/.exec(line)![1]!);
+      expect(subscribers).toHaveLength(2);
+      for (const id of subscribers) await redis.client('KILL', 'ID', id);
+    } finally {
+      await redis.quit();
+    }
+    await eventually(() => b.services.pricing.priceOf(MODEL)?.perRequest === 7, 'instance b reloaded on reconnecting');
+    expect(await chargedFor(b, c)).toBe(10);
   });
 });

@@ -15,6 +15,8 @@ import { testConfig, type Backend } from './test-app.ts';
 export interface SharedBackend {
   readonly database: TestDatabase;
   readonly dataDir: string;
+  /** The Redis key prefix (REDIS_PREFIX) the instances share. */
+  readonly prefix: string;
   /** Builds (does not listen) a new instance; `env` adds to or overrides the test environment. */
   start(env?: Record<string, string>): Promise<App>;
   close(): Promise<void>;
@@ -29,6 +31,7 @@ export async function createSharedBackend(backend: Backend): Promise<SharedBacke
   return {
     database,
     dataDir,
+    prefix,
     async start(env = {}) {
       const config = testConfig({ databaseUrl: database.url, dataDir, redisUrl, prefix }, env);
       const app = await buildApp(config);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '#core/http/json-body.ts';
 import { FakeDify } from '#test/fakes/dify.ts';
 import { addDifyApp, APP_KEYS } from '#test/dify/helpers.ts';
-import { expectBooksBalanced, newCaller, startGateway, usageRows, type Caller, type Gateway } from '#test/gateway/helpers.ts';
+import { expectBooksBalanced, newCaller, startGateway, usageRows, type Caller, type Gateway } from '#test/helpers/gateway.ts';
 import { backends, call } from '#test/helpers/test-app.ts';
 
 const DEPTH = 100_000;

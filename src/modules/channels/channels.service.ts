@@ -2,7 +2,7 @@ import type { Clock } from '#core/clock.ts';
 import type { SecretBox } from '#core/crypto.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
-import { reloadOnChange, type InvalidationBus } from '#core/invalidation.ts';
+import { InvalidationBus, reloadOnChange } from '#core/invalidation.ts';
 import { getJson, isRetryableStatus } from '#core/upstream.ts';
 import type { ChannelChanges, ChannelsRepository } from './channels.repository.ts';
 import type { ChannelKind, ChannelRow } from './channels.tables.ts';
@@ -83,7 +83,7 @@ export class ChannelsService {
   ) {
     const reload = reloadOnChange(() => this.load());
     bus.subscribe((topic) => {
-      if (topic === 'channels') reload();
+      if (topic === 'channels' || topic === InvalidationBus.EVERYTHING) reload();
     });
   }
 

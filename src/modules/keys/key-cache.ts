@@ -1,3 +1,5 @@
+import { InvalidationBus } from '#core/invalidation.ts';
+
 /**
  * Authenticated keys by hash, so the hot path does not read the database on every call. Entries live
  * `ttlMs` at most and are dropped at once when the key or its owner changes (through the
@@ -36,9 +38,10 @@ export class KeyCache<T extends { userId: string }> {
     this.entries.set(hash, { value, expiresAt: Date.now() + (value ? this.ttlMs : this.negativeTtlMs) });
   }
 
-  /** Topics: `key:<hash>` drops one key, `user:<id>` every key of that user. */
+  /** Topics: `key:<hash>` drops one key, `user:<id>` every key of that user, EVERYTHING all. */
   invalidate(topic: string): void {
     this.generation += 1;
+    if (topic === InvalidationBus.EVERYTHING) return this.clear();
     const [kind, id] = topic.split(':', 2);
     if (kind === 'key' && id) this.entries.delete(id);
     if (kind === 'user' && id) for (const [hash, entry] of this.entries) if (entry.value?.userId === id) this.entries.delete(hash);

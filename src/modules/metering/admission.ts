@@ -7,11 +7,14 @@ import type { UsageSource } from '#modules/usage/usage.tables.ts';
 import type { Role } from '#modules/users/users.tables.ts';
 import { affordableOutput } from './affordable.ts';
 import { BillingSession, spendable, type BillingDeps } from './bill.ts';
+import type { CallsInFlight } from './calls-in-flight.ts';
 import type { CallContext, CallEnd, Overrun } from './call.ts';
 
 export interface AdmissionDeps extends BillingDeps {
   limiter: RateLimiter;
   roleLimits: Record<Role, Limits>;
+  /** The calls running here, let finish (or cut and billed) when the app closes. */
+  inFlight: CallsInFlight;
 }
 
 /**

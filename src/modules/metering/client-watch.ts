@@ -11,8 +11,10 @@ export class ClientWatch {
   private readonly upstreamAbort = new UpstreamAbort();
   private abortOnGone = true;
   private listeners: Array<() => void> = [];
-  /** True once the client closed the connection before its answer was complete. */
+  /** True once the client closed the connection before its answer was complete (or `cut` closed it). */
   gone = false;
+  /** True when the server ended the answer early (`cut`), not the client. */
+  private cutByServer = false;
 
   constructor(private readonly raw: ServerResponse) {
     raw.on('close', this.onClose);
@@ -34,6 +36,20 @@ export class ClientWatch {
   /** Stops the upstream call now (after `keepUpstream`, when the caller decides the rest is not worth waiting for). */
   abort(): void {
     this.upstreamAbort.abort();
+  }
+
+  /**
+   * Ends the answer now by closing the client's connection (shutdown, at the end of its drain time):
+   * from there the call goes on exactly as if the client had left, and is billed for what it produced.
+   */
+  cut(): void {
+    this.cutByServer = true;
+    this.raw.destroy();
+  }
+
+  /** What a usage record says of an answer that ended because the client went away (or was cut). */
+  get goneReason(): 'client_disconnect' | 'shutdown' {
+    return this.cutByServer ? 'shutdown' : 'client_disconnect';
   }
 
   /** Calls `listener` once if the client goes away before its answer is complete. */

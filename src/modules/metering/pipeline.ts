@@ -19,6 +19,7 @@ export async function runPaidCall<S extends StreamReading, W extends WholeReadin
 ): Promise<void> {
   const metered = await admit(deps, call.terms, reply);
   const client = new ClientWatch(reply.raw);
+  const ended = deps.inFlight.add(client);
   let channelId: string | null = null;
   try {
     const sent = await call.send(client.signal);
@@ -36,7 +37,7 @@ export async function runPaidCall<S extends StreamReading, W extends WholeReadin
   } catch (error) {
     if (client.aborted) {
       // The client went away before the upstream answered: the upstream was stopped; bill the prompt it read.
-      await metered.settle(call.estimate(''), 'estimated', { channelId, httpStatus: 499, endReason: 'client_disconnect', error: 'client closed the connection' });
+      await metered.settle(call.estimate(''), 'estimated', { channelId, httpStatus: 499, endReason: client.goneReason, error: 'client closed the connection' });
     } else {
       await metered.cancel({ channelId, httpStatus: error instanceof AppError ? error.status : 502, endReason: 'upstream_error', error: (error as Error).message });
     }
@@ -44,6 +45,7 @@ export async function runPaidCall<S extends StreamReading, W extends WholeReadin
   } finally {
     client.dispose();
     await metered.finish();
+    ended();
   }
 }
 
@@ -67,7 +69,7 @@ async function relayWhole<S extends StreamReading, W extends WholeReading>({ cal
   client.keepUpstream();
   const text = await response.body.text();
   const answer = call.readWhole(text);
-  const endReason = client.gone ? 'client_disconnect' : answer.endReason;
+  const endReason = client.gone ? client.goneReason : answer.endReason;
   const end = { channelId, httpStatus: response.statusCode, endReason };
   if (answer.usage) await metered.settle(answer.usage, 'upstream', end);
   else await metered.settle(call.estimate(answer.produced), 'estimated', end);
@@ -112,7 +114,7 @@ async function relayStream<S extends StreamReading, W extends WholeReading>(
 
   const disconnected = client.gone;
   const upstreamFailed = !disconnected && (failure !== undefined || reading.upstreamError !== undefined);
-  const endReason = disconnected ? 'client_disconnect' : upstreamFailed ? 'upstream_error' : reading.endReason();
+  const endReason = disconnected ? client.goneReason : upstreamFailed ? 'upstream_error' : reading.endReason();
   const end = { channelId, httpStatus: 200, endReason, error: failure ?? reading.upstreamError };
   try {
     // The text is read back (every event parsed) only when the upstream gave no usage to bill by.
@@ -138,6 +140,8 @@ async function relayStream<S extends StreamReading, W extends WholeReading>(
  */
 export async function runFlatCall<T>(deps: AdmissionDeps, terms: CallTerms, channelId: string, reply: FastifyReply, work: () => Promise<T>): Promise<T> {
   const metered = await admit(deps, terms, reply);
+  // Its work cannot be stopped half-way: at shutdown it is let finish (cutting it would not stop it).
+  const ended = deps.inFlight.add({ cut: () => undefined });
   try {
     const result = await work();
     await metered.settle(terms.worstCase, 'upstream', { channelId, httpStatus: 200, endReason: 'stop' });
@@ -147,5 +151,6 @@ export async function runFlatCall<T>(deps: AdmissionDeps, terms: CallTerms, chan
     throw error;
   } finally {
     await metered.finish();
+    ended();
   }
 }

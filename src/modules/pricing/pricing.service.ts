@@ -1,5 +1,5 @@
 import type { Clock } from '#core/clock.ts';
-import { reloadOnChange, type InvalidationBus } from '#core/invalidation.ts';
+import { InvalidationBus, reloadOnChange } from '#core/invalidation.ts';
 import type { Role } from '#modules/users/users.tables.ts';
 import { chargeFor, fromMicro, toMicro, type ModelPrice, type Price, type Usage } from './price.ts';
 import { DEFAULT_MODELS, shippedPrice } from './pricing.defaults.ts';
@@ -40,7 +40,7 @@ export class PricingService {
     this.prices = new Map(this.defaults);
     const reload = reloadOnChange(() => this.load());
     bus.subscribe((topic) => {
-      if (topic === 'pricing') reload();
+      if (topic === 'pricing' || topic === InvalidationBus.EVERYTHING) reload();
     });
   }
 
