@@ -13,11 +13,16 @@ const server = createServer((req, res) => {
   request(`${upstream}${req.url ?? '/'}`, {
     method: req.method as 'GET' | 'POST',
     dispatcher: agent,
-    headers: { authorization: req.headers.authorization ?? '', 'content-type': req.headers['content-type'] ?? 'application/json' },
+    headers: {
+      authorization: req.headers.authorization ?? '',
+      'content-type': req.headers['content-type'] ?? 'application/json',
+    },
     body: req.method === 'GET' ? undefined : req,
   }).then(
     (answer) => {
-      res.writeHead(answer.statusCode, { 'content-type': String(answer.headers['content-type'] ?? 'application/json') });
+      res.writeHead(answer.statusCode, {
+        'content-type': String(answer.headers['content-type'] ?? 'application/json'),
+      });
       answer.body.pipe(res);
     },
     (error: Error) => {

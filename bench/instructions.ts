@@ -41,7 +41,12 @@ const START_TIMEOUT_MS = 15 * 60_000;
 // address to listen on: every process of this run sees the same value, or the two would not meet.
 process.env.HOST = '127.0.0.1';
 const outDir = mkdtempSync(join(tmpdir(), 'tollgate-callgrind-'));
-const callgrind = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(outDir, 'callgrind.%p')}`];
+const callgrind = [
+  'valgrind',
+  '--tool=callgrind',
+  '--instr-atstart=no',
+  `--callgrind-out-file=${join(outDir, 'callgrind.%p')}`,
+];
 /** callgrind_control exits 0 even when it finds no such process: its output tells. */
 async function control(pid: number, ...args: string[]): Promise<void> {
   const { stdout, stderr } = await promisify(execFile)('callgrind_control', [...args, String(pid)]);
@@ -86,23 +91,47 @@ const billing: string[] = [];
 const stoppers: Array<() => Promise<void>> = [];
 try {
   const fakePort = await freePort();
-  const fakeEnv = { FAKE_OPENAI_PORT: String(fakePort), FAKE_OPENAI_KEY: 'any', FAKE_DIFY_PORT: String(await freePort()) };
+  const fakeEnv = {
+    FAKE_OPENAI_PORT: String(fakePort),
+    FAKE_OPENAI_KEY: 'any',
+    FAKE_DIFY_PORT: String(await freePort()),
+  };
   const fake = await startNode('scripts/fakes.ts', fakeEnv, `http://127.0.0.1:${fakePort}/v1/models`);
   stoppers.push(() => fake.stop());
   const upstream = `http://127.0.0.1:${fakePort}`;
 
   const proxyPort = await freePort();
-  const proxy = await startNode('bench/bare-proxy.ts', { UPSTREAM: upstream, PORT: String(proxyPort) }, `http://127.0.0.1:${proxyPort}/v1/models`, {
-    wrapper: callgrind,
-    flags: NODE_FLAGS,
-    timeoutMs: START_TIMEOUT_MS,
-  });
+  const proxy = await startNode(
+    'bench/bare-proxy.ts',
+    { UPSTREAM: upstream, PORT: String(proxyPort) },
+    `http://127.0.0.1:${proxyPort}/v1/models`,
+    {
+      wrapper: callgrind,
+      flags: NODE_FLAGS,
+      timeoutMs: START_TIMEOUT_MS,
+    },
+  );
   stoppers.push(() => proxy.stop());
-  const targets: Target[] = [{ name: 'bare undici proxy', url: `http://127.0.0.1:${proxyPort}`, key: 'sk-direct', server: proxy }];
+  const targets: Target[] = [
+    { name: 'bare undici proxy', url: `http://127.0.0.1:${proxyPort}`, key: 'sk-direct', server: proxy },
+  ];
   for (const [label, tree] of [...(BASELINE ? [[' (baseline)', BASELINE] as const] : []), ['', undefined] as const]) {
-    const tollgate = await startTollgate({ port: await freePort(), upstream, wrapper: callgrind, flags: NODE_FLAGS, timeoutMs: START_TIMEOUT_MS, ...(tree ? { tree } : {}) });
+    const tollgate = await startTollgate({
+      port: await freePort(),
+      upstream,
+      wrapper: callgrind,
+      flags: NODE_FLAGS,
+      timeoutMs: START_TIMEOUT_MS,
+      ...(tree ? { tree } : {}),
+    });
     stoppers.push(() => tollgate.stop());
-    targets.push({ name: `Tollgate${label}, SQLite`, url: tollgate.url, key: tollgate.apiKey, server: tollgate, tollgate });
+    targets.push({
+      name: `Tollgate${label}, SQLite`,
+      url: tollgate.url,
+      key: tollgate.apiKey,
+      server: tollgate,
+      tollgate,
+    });
   }
 
   for (const mode of (process.env.BENCH_MODES ?? 'json,stream').split(',')) {
@@ -128,7 +157,9 @@ try {
       rows.push(`| ${target.name} | ${mode} | ${CONNECTIONS} | ${answered} | ${spread(perCall)} | ${errors} |`);
       if (target.tollgate) {
         const recorded = (await target.tollgate.calls()) - before;
-        billing.push(`${target.name}, ${mode}: ${answered} answered, ${recorded} usage records${recorded === answered ? '' : '  ← MISMATCH'}`);
+        billing.push(
+          `${target.name}, ${mode}: ${answered} answered, ${recorded} usage records${recorded === answered ? '' : '  ← MISMATCH'}`,
+        );
       }
     }
   }

@@ -4,7 +4,10 @@
  */
 import autocannon from 'autocannon';
 
-export const BENCH_BODY = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello to the benchmark in a few words please' }] };
+export const BENCH_BODY = {
+  model: 'gpt-4o-mini',
+  messages: [{ role: 'user', content: 'Say hello to the benchmark in a few words please' }],
+};
 
 export interface Measured {
   rps: number;
@@ -42,7 +45,8 @@ export async function load(
         headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
         body: JSON.stringify({ ...BENCH_BODY, stream }),
       },
-      (error: unknown, result: autocannon.Result) => (error ? reject(error instanceof Error ? error : new Error('autocannon failed')) : resolve(result)),
+      (error: unknown, result: autocannon.Result) =>
+        error ? reject(error instanceof Error ? error : new Error('autocannon failed')) : resolve(result),
     );
   });
   // autocannon times each call to the microsecond but keeps whole milliseconds in its histogram.
@@ -57,7 +61,11 @@ export async function load(
     p99: percentile(latencies, 0.99),
     errors: result.errors + result.timeouts + result.non2xx,
     errorKinds: {
-      ...Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).filter(([code]) => !code.startsWith('2')).map(([code, { count }]) => [code, count ?? 0])),
+      ...Object.fromEntries(
+        Object.entries(result.statusCodeStats ?? {})
+          .filter(([code]) => !code.startsWith('2'))
+          .map(([code, { count }]) => [code, count ?? 0]),
+      ),
       ...(result.errors > 0 ? { 'connection error': result.errors } : {}),
       ...(result.timeouts > 0 ? { timeout: result.timeouts } : {}),
     },

@@ -43,14 +43,27 @@ function countCalls<T extends object>(proto: T, names: Array<keyof T>): void {
   }
 }
 countCalls(pg.Client.prototype, ['query']);
-countCalls((mysql as unknown as { Connection: { prototype: object } }).Connection.prototype as { query: unknown; execute: unknown }, ['query', 'execute']);
-countCalls(Object.getPrototypeOf(new SQLite(':memory:').prepare('select 1')) as { run: unknown; all: unknown; get: unknown }, ['run', 'all', 'get']);
+countCalls(
+  (mysql as unknown as { Connection: { prototype: object } }).Connection.prototype as {
+    query: unknown;
+    execute: unknown;
+  },
+  ['query', 'execute'],
+);
+countCalls(
+  Object.getPrototypeOf(new SQLite(':memory:').prepare('select 1')) as { run: unknown; all: unknown; get: unknown },
+  ['run', 'all', 'get'],
+);
 
 const t = await createTestApp({ label: dialect, dialect, kv: 'memory' }, { env: { SIGNUP_BONUS: '0' } });
 try {
   const user = await registerUser(t);
   const { gateway, credits, usage } = t.app.services;
-  await credits.grant(user.id, 1_000_000_000, { kind: 'admin_adjust', reason: 'bench', idempotencyKey: `bench:${user.id}` });
+  await credits.grant(user.id, 1_000_000_000, {
+    kind: 'admin_adjust',
+    reason: 'bench',
+    idempotencyKey: `bench:${user.id}`,
+  });
 
   const oneCall = async (i: number): Promise<void> => {
     const context: CallContext = {
@@ -66,7 +79,11 @@ try {
     const held = BillingSession.cost(gateway, context, price, { inputTokens: 20, outputTokens: 4096 });
     const session = await BillingSession.open(gateway, context, price, held, false, 'capped');
     await turn(); // the upstream call
-    await session.settle({ inputTokens: 12, outputTokens: 30 + (i % 7) }, 'upstream', { channelId: null, httpStatus: 200, endReason: 'stop' });
+    await session.settle({ inputTokens: 12, outputTokens: 30 + (i % 7) }, 'upstream', {
+      channelId: null,
+      httpStatus: 200,
+      endReason: 'stop',
+    });
   };
 
   const run = async (concurrency: number, calls: number): Promise<{ wallUs: number; cpuUs: number }> => {
@@ -83,7 +100,8 @@ try {
   };
 
   if (process.env.MONEY_PRAGMA) await sql.raw(`pragma ${process.env.MONEY_PRAGMA}`).execute(t.app.services.database.db);
-  const callgrind = (...args: string[]) => (process.env.MONEY_CALLGRIND ? promisify(execFile)('callgrind_control', [...args, String(process.pid)]) : undefined);
+  const callgrind = (...args: string[]) =>
+    process.env.MONEY_CALLGRIND ? promisify(execFile)('callgrind_control', [...args, String(process.pid)]) : undefined;
   for (const concurrency of CONCURRENCY) {
     await run(concurrency, WARMUP); // so that the JIT has done its work before the count starts
     const before = await usage.calls(user.id);

@@ -89,13 +89,21 @@ const stoppers: Array<() => Promise<void>> = [];
 try {
   const fakePort = await freePort();
   // (The fakes script starts the fake Dify too: on a free port, not its fixed one, which may be taken.)
-  const fakeEnv = { FAKE_OPENAI_PORT: String(fakePort), FAKE_OPENAI_KEY: 'any', FAKE_DIFY_PORT: String(await freePort()) };
+  const fakeEnv = {
+    FAKE_OPENAI_PORT: String(fakePort),
+    FAKE_OPENAI_KEY: 'any',
+    FAKE_DIFY_PORT: String(await freePort()),
+  };
   const fake = await startNode('scripts/fakes.ts', fakeEnv, `http://127.0.0.1:${fakePort}/v1/models`);
   stoppers.push(() => fake.stop());
   const upstream = `http://127.0.0.1:${fakePort}`;
 
   const proxyPort = await freePort();
-  const proxy: Started = await startNode('bench/bare-proxy.ts', { UPSTREAM: upstream, PORT: String(proxyPort) }, `http://127.0.0.1:${proxyPort}/v1/models`);
+  const proxy: Started = await startNode(
+    'bench/bare-proxy.ts',
+    { UPSTREAM: upstream, PORT: String(proxyPort) },
+    `http://127.0.0.1:${proxyPort}/v1/models`,
+  );
   stoppers.push(() => proxy.stop());
 
   const targets: Array<{ name: string; url: string; key: string; tollgate?: RunningTollgate; proxy?: Started }> = [
@@ -120,43 +128,75 @@ try {
     for (const { label, tree } of trees) {
       const database = await freshPostgresDatabase(pgServer);
       stoppers.push(() => database.drop());
-      const pgTollgate = await startTollgate({ port: await freePort(), upstream, databaseUrl: database.url, redisUrl, ...(tree ? { tree } : {}) });
+      const pgTollgate = await startTollgate({
+        port: await freePort(),
+        upstream,
+        databaseUrl: database.url,
+        redisUrl,
+        ...(tree ? { tree } : {}),
+      });
       stoppers.unshift(() => pgTollgate.stop());
-      targets.push({ name: `Tollgate${label}, PostgreSQL + Redis`, url: pgTollgate.url, key: pgTollgate.apiKey, tollgate: pgTollgate });
+      targets.push({
+        name: `Tollgate${label}, PostgreSQL + Redis`,
+        url: pgTollgate.url,
+        key: pgTollgate.apiKey,
+        tollgate: pgTollgate,
+      });
     }
   }
 
   for (const stream of (process.env.BENCH_MODES ?? 'json,stream').split(',').map((m) => m === 'stream')) {
     for (const connections of CONCURRENCY) {
-      for (const target of targets) await load(target.url, target.key, stream, Math.min(connections, 4), { seconds: DURATION / ROUNDS }); // warm-up
-      const runs = targets.map((target) => ({ target, serving: target.tollgate ?? target.proxy, slices: [] as Measured[], cpuMs: 0, before: 0 }));
+      for (const target of targets)
+        await load(target.url, target.key, stream, Math.min(connections, 4), { seconds: DURATION / ROUNDS }); // warm-up
+      const runs = targets.map((target) => ({
+        target,
+        serving: target.tollgate ?? target.proxy,
+        slices: [] as Measured[],
+        cpuMs: 0,
+        before: 0,
+      }));
       for (const run of runs) run.before = run.target.tollgate ? await settledCalls(run.target.tollgate) : 0;
       for (let round = 0; round < ROUNDS; round++) {
         for (const run of runs) {
           const cpuBefore = run.serving?.cpuMs() ?? 0;
-          run.slices.push(await load(run.target.url, run.target.key, stream, connections, { seconds: DURATION / ROUNDS }));
+          run.slices.push(
+            await load(run.target.url, run.target.key, stream, connections, { seconds: DURATION / ROUNDS }),
+          );
           run.cpuMs += (run.serving?.cpuMs() ?? 0) - cpuBefore;
         }
       }
       for (const { target, serving, slices, cpuMs, before } of runs) {
         const measured = combine(slices);
         const cpuUs = serving && measured.ok > 0 ? Math.round((cpuMs * 1000) / measured.ok) : undefined;
-        rows.push({ target: target.name, mode: stream ? 'stream' : 'json', connections, ...measured, latencies: [], ...(cpuUs === undefined ? {} : { cpuUs }) });
+        rows.push({
+          target: target.name,
+          mode: stream ? 'stream' : 'json',
+          connections,
+          ...measured,
+          latencies: [],
+          ...(cpuUs === undefined ? {} : { cpuUs }),
+        });
         if (target.tollgate) {
           const recorded = (await settledCalls(target.tollgate)) - before;
           // Calls still in flight when a slice stops are answered (and billed) after it counts: at most one per connection and slice.
           const fine = recorded >= measured.ok && recorded <= measured.ok + connections * ROUNDS;
-          billing.push(`${target.name}, ${stream ? 'stream' : 'json'}, c=${connections}: ${measured.ok} answered, ${recorded} usage records${fine ? '' : '  ← MISMATCH'}`);
+          billing.push(
+            `${target.name}, ${stream ? 'stream' : 'json'}, c=${connections}: ${measured.ok} answered, ${recorded} usage records${fine ? '' : '  ← MISMATCH'}`,
+          );
         }
       }
     }
   }
-  for (const target of targets) if (target.tollgate ?? target.proxy) memory.push(`${target.name}: peak RSS ${(target.tollgate ?? target.proxy)!.peakRssMiB()} MiB`);
+  for (const target of targets)
+    if (target.tollgate ?? target.proxy)
+      memory.push(`${target.name}: peak RSS ${(target.tollgate ?? target.proxy)!.peakRssMiB()} MiB`);
 } finally {
   for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
 }
 
-const bare = (mode: string, connections: number) => rows.find((r) => r.target === 'bare undici proxy' && r.mode === mode && r.connections === connections);
+const bare = (mode: string, connections: number) =>
+  rows.find((r) => r.target === 'bare undici proxy' && r.mode === mode && r.connections === connections);
 const lines = [
   `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${DURATION}s per load, in ${ROUNDS} slices taken in turns`,
   '',
@@ -166,7 +206,13 @@ const lines = [
     const base = bare(r.mode, r.connections);
     const ratio = base && base.rps > 0 ? `${Math.round((r.rps / base.rps) * 100)}%` : '';
     const added = base ? (r.p50 - base.p50).toFixed(2) : '';
-    return `| ${r.target} | ${r.mode} | ${r.connections} | ${r.rps} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${ratio} | ${added} | ${r.cpuUs ?? ''} | ${r.errors}${r.errors > 0 ? ` (${Object.entries(r.errorKinds).map(([kind, count]) => `${kind}×${count}`).join(', ')})` : ''} |`;
+    return `| ${r.target} | ${r.mode} | ${r.connections} | ${r.rps} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${ratio} | ${added} | ${r.cpuUs ?? ''} | ${r.errors}${
+      r.errors > 0
+        ? ` (${Object.entries(r.errorKinds)
+            .map(([kind, count]) => `${kind}×${count}`)
+            .join(', ')})`
+        : ''
+    } |`;
   }),
   '',
   ...memory,

@@ -8,12 +8,16 @@ import { OpenAiEvents } from '#modules/metering/adapters/openai-events.ts';
 import { SseFramer } from '#modules/metering/sse.ts';
 
 const ROUNDS = Number(process.env.SSE_ROUNDS ?? 20_000);
-const head = '{"id":"chatcmpl-3ab81f5533c7494392f3749d9b759","object":"chat.completion.chunk","created":1795318981,"model":"gpt-4o-mini","service_tier":"default","system_fingerprint":"fp_fake0001"';
+const head =
+  '{"id":"chatcmpl-3ab81f5533c7494392f3749d9b759","object":"chat.completion.chunk","created":1795318981,"model":"gpt-4o-mini","service_tier":"default","system_fingerprint":"fp_fake0001"';
 const events = [
   `data: ${head},"choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}\n\n`,
-  ...'Echo: Say hello to the benchmark in a few words please'.split(' ').map(
-    (word) => `data: ${head},"choices":[{"index":0,"delta":{"content":" ${word}"},"logprobs":null,"finish_reason":null}],"usage":null}\n\n`,
-  ),
+  ...'Echo: Say hello to the benchmark in a few words please'
+    .split(' ')
+    .map(
+      (word) =>
+        `data: ${head},"choices":[{"index":0,"delta":{"content":" ${word}"},"logprobs":null,"finish_reason":null}],"usage":null}\n\n`,
+    ),
   `data: ${head},"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null}\n\n`,
   `data: ${head},"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":11,"total_tokens":20}}\n\n`,
   'data: [DONE]\n\n',
@@ -29,7 +33,8 @@ function run(label: string, chunks: Buffer[]): void {
     const framer = new SseFramer(relay);
     for (const chunk of chunks) out += framer.push(chunk).length;
     out += framer.flush().length;
-    if (relay.usage?.outputTokens !== 11 || relay.finishReason !== 'stop' || !relay.sawDone) throw new Error('relay missed the usage, the finish or [DONE]');
+    if (relay.usage?.outputTokens !== 11 || relay.finishReason !== 'stop' || !relay.sawDone)
+      throw new Error('relay missed the usage, the finish or [DONE]');
   }
   const us = ((performance.now() - started) * 1000) / ROUNDS;
   console.log(`${label}: ${us.toFixed(1)} µs per stream of ${events.length} events (${out} bytes relayed)`);

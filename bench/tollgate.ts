@@ -60,7 +60,12 @@ export async function startTollgate(options: {
   };
   // BENCH_TOLLGATE_FLAGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, go to Tollgate's node only.
   const flags = [...(options.flags ?? []), ...(process.env.BENCH_TOLLGATE_FLAGS ?? '').split(' ').filter(Boolean)];
-  const started = await startNode('src/main.ts', env, `${url}/api/health`, { cwd: options.tree, flags, wrapper: options.wrapper, timeoutMs: options.timeoutMs });
+  const started = await startNode('src/main.ts', env, `${url}/api/health`, {
+    cwd: options.tree,
+    flags,
+    wrapper: options.wrapper,
+    timeoutMs: options.timeoutMs,
+  });
   const login = await json<{ access_token: string; user: { id: string } }>(`${url}/api/auth/login`, {
     method: 'POST',
     body: JSON.stringify(ADMIN),
@@ -71,7 +76,11 @@ export async function startTollgate(options: {
     headers: auth,
     body: JSON.stringify({ amount: 1_000_000_000, reason: 'benchmark funds' }),
   });
-  const key = await json<{ key: string; apiKey: { id: string } }>(`${url}/api/keys`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'bench' }) });
+  const key = await json<{ key: string; apiKey: { id: string } }>(`${url}/api/keys`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ name: 'bench' }),
+  });
   return {
     ...started,
     url,

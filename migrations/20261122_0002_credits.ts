@@ -21,7 +21,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('idempotency_key', 'varchar(191)', (c) => c.notNull().unique())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('credit_ledger_user_created_idx').on('credit_ledger').columns(['user_id', 'created_at']).execute();
+  await db.schema
+    .createIndex('credit_ledger_user_created_idx')
+    .on('credit_ledger')
+    .columns(['user_id', 'created_at'])
+    .execute();
 
   await db.schema
     .createTable('credit_holds')
@@ -36,12 +40,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('closed_at', 'bigint')
     .addColumn('charged', 'bigint')
     .execute();
-  await db.schema.createIndex('credit_holds_status_expires_idx').on('credit_holds').columns(['status', 'expires_at']).execute();
+  await db.schema
+    .createIndex('credit_holds_status_expires_idx')
+    .on('credit_holds')
+    .columns(['status', 'expires_at'])
+    .execute();
   await db.schema.createIndex('credit_holds_user_idx').on('credit_holds').column('user_id').execute();
 
   // Users who signed up before credits existed get an empty account (no bonus), so that no path has to
   // open one lazily, where two first movements at the same moment would race to create it.
-  await sql`insert into credit_accounts (user_id, balance, held, updated_at) select id, 0, 0, ${Date.now()} from users`.execute(db);
+  await sql`insert into credit_accounts (user_id, balance, held, updated_at) select id, 0, 0, ${Date.now()} from users`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

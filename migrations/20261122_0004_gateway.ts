@@ -76,9 +76,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('error', 'varchar(255)')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('usage_records_user_created_idx').on('usage_records').columns(['user_id', 'created_at']).execute();
+  await db.schema
+    .createIndex('usage_records_user_created_idx')
+    .on('usage_records')
+    .columns(['user_id', 'created_at'])
+    .execute();
   await db.schema.createIndex('usage_records_created_idx').on('usage_records').column('created_at').execute();
-  await db.schema.createIndex('usage_records_key_created_idx').on('usage_records').columns(['key_id', 'created_at']).execute();
+  await db.schema
+    .createIndex('usage_records_key_created_idx')
+    .on('usage_records')
+    .columns(['key_id', 'created_at'])
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

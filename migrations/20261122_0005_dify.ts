@@ -20,7 +20,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addColumn('deleted_at', 'bigint')
     .execute();
-  await db.schema.createIndex('dify_conversations_user_idx').on('dify_conversations').columns(['user_id', 'updated_at']).execute();
+  await db.schema
+    .createIndex('dify_conversations_user_idx')
+    .on('dify_conversations')
+    .columns(['user_id', 'updated_at'])
+    .execute();
 
   await db.schema
     .createTable('dify_messages')
@@ -37,7 +41,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('rating', 'varchar(8)')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('dify_messages_conversation_idx').on('dify_messages').columns(['conversation_id', 'ordinal']).execute();
+  await db.schema
+    .createIndex('dify_messages_conversation_idx')
+    .on('dify_messages')
+    .columns(['conversation_id', 'ordinal'])
+    .execute();
   await db.schema.createIndex('dify_messages_task_idx').on('dify_messages').column('task_id').execute();
 
   await db.schema

@@ -8,7 +8,10 @@ import type { Kysely } from 'kysely';
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('model_prices').addColumn('max_output_tokens', 'integer').execute();
-  await db.schema.alterTable('usage_records').addColumn('overrun', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('usage_records')
+    .addColumn('overrun', 'bigint', (c) => c.notNull().defaultTo(0))
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

@@ -9,7 +9,12 @@ import { dropIndex } from '#core/db/dialect.ts';
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('users').addColumn('derived_username', 'varchar(64)').execute();
-  await db.schema.createIndex('users_derived_username_unique').on('users').column('derived_username').unique().execute();
+  await db.schema
+    .createIndex('users_derived_username_unique')
+    .on('users')
+    .column('derived_username')
+    .unique()
+    .execute();
   await db.schema.createIndex('users_username_idx').on('users').column('username').execute();
 }
 

@@ -24,7 +24,8 @@ type FakeStarter = () => Promise<RunningFake>;
 function port(variable: string, fallback: number): number {
   const raw = process.env[variable];
   const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${variable} must be a port number, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(value) || value < 1 || value > 65535)
+    throw new Error(`${variable} must be a port number, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -49,7 +50,11 @@ const startOpenAI: FakeStarter = async () => {
 
 const startDify: FakeStarter = async () => {
   const key = process.env.FAKE_DIFY_KEY ?? 'app-fake-chat';
-  const fake = await FakeDify.start({ port: port('FAKE_DIFY_PORT', 4020), behavior: process.env.FAKE_DIFY_BEHAVIOR, record: false });
+  const fake = await FakeDify.start({
+    port: port('FAKE_DIFY_PORT', 4020),
+    behavior: process.env.FAKE_DIFY_BEHAVIOR,
+    record: false,
+  });
   // An unknown FAKE_DIFY_KEY becomes one more chat app, so any key can be tried.
   if (!fake.apps.has(key)) fake.apps.set(key, difyApp({ key, mode: 'chat', name: 'Fake Chat (FAKE_DIFY_KEY)' }));
   return {

@@ -47,14 +47,14 @@ export interface AppOverrides {
   clock?: Clock;
 }
 
-
 declare module 'fastify' {
   interface FastifyInstance {
     services: Services;
   }
 }
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
 
 /** Builds the whole application without listening. Start-up work (migrations, first admin) happens here. */
@@ -63,7 +63,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     try {
       assertStrongPassword(config.ADMIN_PASSWORD);
     } catch {
-      throw new ConfigError('Invalid configuration: ADMIN_PASSWORD must be 8-50 characters with upper-case, lower-case and a digit');
+      throw new ConfigError(
+        'Invalid configuration: ADMIN_PASSWORD must be 8-50 characters with upper-case, lower-case and a digit',
+      );
     }
   }
 
@@ -71,7 +73,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     logger: {
       level: config.LOG_LEVEL,
       redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-admin-key"]', 'res.headers["set-cookie"]'],
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'req.headers["x-admin-key"]',
+          'res.headers["set-cookie"]',
+        ],
         censor: '[redacted]',
       },
     },
@@ -98,7 +105,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   // Every /api and /v1 route states who may call it; forgetting is a start-up error, not an open door.
   app.addHook('onRoute', (route) => {
     const guarded = /^\/(api|v1)(\/|$)/.test(route.url) && !route.url.startsWith('/api/docs');
-    if (guarded && !route.config?.access) throw new Error(`Route ${String(route.method)} ${route.url} does not declare config.access`);
+    if (guarded && !route.config?.access)
+      throw new Error(`Route ${String(route.method)} ${route.url} does not declare config.access`);
   });
   registerJsonBodyParser(app);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
@@ -112,7 +120,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     app.log.warn({ err: error, dataDir: config.DATA_DIR }, 'DATA_DIR could not be made readable by its owner only');
   }
   const clock = overrides.clock ?? systemClock;
-  const database = overrides.database ?? (await connectDatabase(config.DATABASE_URL, { onIdleError: (error) => app.log.warn({ err: error }, 'idle database connection lost') }));
+  const database =
+    overrides.database ??
+    (await connectDatabase(config.DATABASE_URL, {
+      onIdleError: (error) => app.log.warn({ err: error }, 'idle database connection lost'),
+    }));
   let kv: KeyValueStore;
   try {
     kv = overrides.kv ?? (config.REDIS_URL ? await connectRedis(config, app) : new MemoryStore());
@@ -137,7 +149,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const bus =
     kv instanceof RedisStore
       ? await InvalidationBus.redis(kv.client, config.REDIS_PREFIX, (error, topic) =>
-          app.log.warn({ err: error, topic }, 'a change could not be announced to the other instances; they pick it up at their next reconcile'),
+          app.log.warn(
+            { err: error, topic },
+            'a change could not be announced to the other instances; they pick it up at their next reconcile',
+          ),
         )
       : InvalidationBus.local();
   app.addHook('onClose', () => bus.close());
@@ -149,13 +164,22 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     if (created) app.log.info({ baseUrl: created.baseUrl }, 'first channel created from OPENAI_BASE_URL');
   }
   if (config.DIFY_API_URL && config.DIFY_API_KEY) {
-    const created = await channels.bootstrapDify(config.DIFY_API_URL, config.DIFY_API_KEY, { mode: config.DIFY_APP_MODE, prices: services.difyDefaults });
-    if (created) app.log.info({ baseUrl: created.baseUrl, mode: config.DIFY_APP_MODE }, 'first Dify app created from DIFY_API_URL');
+    const created = await channels.bootstrapDify(config.DIFY_API_URL, config.DIFY_API_KEY, {
+      mode: config.DIFY_APP_MODE,
+      prices: services.difyDefaults,
+    });
+    if (created)
+      app.log.info(
+        { baseUrl: created.baseUrl, mode: config.DIFY_APP_MODE },
+        'first Dify app created from DIFY_API_URL',
+      );
   }
   app.decorate('services', services);
 
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
-    const admin = await users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD, (trx, user) => credits.openAccount(trx, user.id, 0));
+    const admin = await users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD, (trx, user) =>
+      credits.openAccount(trx, user.id, 0),
+    );
     if (admin.created) app.log.info({ email: config.ADMIN_EMAIL }, 'first admin created');
   }
 
@@ -178,7 +202,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerGatewayRoutes(app, { ...gateway, bodyLimit: config.GATEWAY_BODY_LIMIT, startedAt: clock.now() });
   const difyRelay = { ...gateway, dify: services.dify, stopDrainMs: 5_000 };
   await registerDifyRoutes(app, { ...difyRelay, uploadLimit: config.DIFY_UPLOAD_LIMIT });
-  registerRechatChatRoutes(app, { ...difyRelay, channels, difyDefaults: services.difyDefaults, defaultDifyUrl: config.DIFY_API_URL ?? 'https://api.dify.ai/v1' });
+  registerRechatChatRoutes(app, {
+    ...difyRelay,
+    channels,
+    difyDefaults: services.difyDefaults,
+    defaultDifyUrl: config.DIFY_API_URL ?? 'https://api.dify.ai/v1',
+  });
   // Holds past their deadline (a crash may have left some) are freed at start and then regularly.
   runPeriodically(app, { name: 'hold sweep', everyMs: config.HOLD_SWEEP_INTERVAL * 1000, atStart: true }, async () => {
     const expired = await credits.sweepExpiredHolds();
@@ -190,9 +219,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   );
   // Prices and channels are read again regularly: a change whose announcement was lost (Redis away) still arrives.
   if (config.CACHE_RECONCILE_SECONDS > 0) {
-    runPeriodically(app, { name: 'cache reconcile', everyMs: config.CACHE_RECONCILE_SECONDS * 1000 }, () => Promise.all([pricing.load(), channels.load()]));
+    runPeriodically(app, { name: 'cache reconcile', everyMs: config.CACHE_RECONCILE_SECONDS * 1000 }, () =>
+      Promise.all([pricing.load(), channels.load()]),
+    );
   }
-  runPeriodically(app, { name: 'channel probe', everyMs: config.CHANNEL_PROBE_INTERVAL * 1000 }, () => channels.probe());
+  runPeriodically(app, { name: 'channel probe', everyMs: config.CHANNEL_PROBE_INTERVAL * 1000 }, () =>
+    channels.probe(),
+  );
   runPeriodically(app, { name: 'key last-used', everyMs: 5_000 }, () => keys.flushLastUsed());
   runPeriodically(app, { name: 'usage retention', everyMs: 3_600_000, atStart: true }, () => usage.prune());
   app.addHook('onClose', () => keys.flushLastUsed());
@@ -203,5 +236,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 }
 
 function connectRedis(config: Config, app: App): Promise<RedisStore> {
-  return RedisStore.connect(config.REDIS_URL!, config.REDIS_PREFIX, (error) => app.log.warn({ err: error }, 'Redis connection error'));
+  return RedisStore.connect(config.REDIS_URL!, config.REDIS_PREFIX, (error) =>
+    app.log.warn({ err: error }, 'Redis connection error'),
+  );
 }

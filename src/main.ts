@@ -21,10 +21,13 @@ async function main(): Promise<void> {
     closing = true;
     app.log.info({ signal }, 'shutting down');
     // The calls running get SHUTDOWN_DRAIN_SECONDS, then are cut and billed (registerGracefulClose); past that and a margin, give up.
-    const force = setTimeout(() => {
-      app.log.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, (config.SHUTDOWN_DRAIN_SECONDS + 15) * 1000);
+    const force = setTimeout(
+      () => {
+        app.log.error('shutdown took too long; exiting');
+        process.exit(1);
+      },
+      (config.SHUTDOWN_DRAIN_SECONDS + 15) * 1000,
+    );
     force.unref();
     app.close().then(
       () => process.exit(0),
@@ -42,7 +45,9 @@ async function main(): Promise<void> {
     await app.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new ConfigError(`Cannot listen on HOST=${config.HOST} PORT=${config.PORT}: ${(error as Error).message}`, { cause: error });
+      throw new ConfigError(`Cannot listen on HOST=${config.HOST} PORT=${config.PORT}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     throw error;
   }

@@ -57,12 +57,19 @@ export function createServices(infra: Infrastructure) {
   const db = database.db;
 
   const users = new UsersService(db, new UsersRepository(db), bus, clock);
-  const credits = new CreditsService(db, new CreditsRepository(db, database.capabilities), clock, { holdTtlMs: config.CREDIT_HOLD_TTL * 1000 });
-  const signupBonus = new SignupBonus(credits, kv, clock, { amount: config.SIGNUP_BONUS, perIpDaily: config.SIGNUP_BONUS_PER_IP_DAILY });
+  const credits = new CreditsService(db, new CreditsRepository(db, database.capabilities), clock, {
+    holdTtlMs: config.CREDIT_HOLD_TTL * 1000,
+  });
+  const signupBonus = new SignupBonus(credits, kv, clock, {
+    amount: config.SIGNUP_BONUS,
+    perIpDaily: config.SIGNUP_BONUS_PER_IP_DAILY,
+  });
   const tokens = new TokenService(new SessionsRepository(db), config, clock);
   const captcha = new CaptchaService(kv, config, clock);
   const codes = new EmailCodeService(kv, mailer, config, clock, logger);
-  const auth = new AuthService(users, tokens, codes, new LoginGuard(kv, captcha, config, clock), (ip) => signupBonus.forAccountFrom(ip));
+  const auth = new AuthService(users, tokens, codes, new LoginGuard(kv, captcha, config, clock), (ip) =>
+    signupBonus.forAccountFrom(ip),
+  );
   const checkin = new CheckinService(db, new CheckinRepository(db), credits, clock, {
     timeZone: config.CHECKIN_TZ,
     rules: {
@@ -85,10 +92,19 @@ export function createServices(infra: Infrastructure) {
   });
   const pricing = new PricingService(new PricingRepository(db), bus, clock, {
     creditsPerUsd: config.CREDITS_PER_USD,
-    multiplierPermille: { user: Math.round(config.PRICE_MULTIPLIER_USER * 1000), admin: Math.round(config.PRICE_MULTIPLIER_ADMIN * 1000) },
+    multiplierPermille: {
+      user: Math.round(config.PRICE_MULTIPLIER_USER * 1000),
+      admin: Math.round(config.PRICE_MULTIPLIER_ADMIN * 1000),
+    },
   });
-  const channels = new ChannelsService(new ChannelsRepository(db), box, bus, clock, { failureThreshold: config.CHANNEL_FAILURE_THRESHOLD, difyMaxCallCost: config.DIFY_MAX_CALL_COST });
-  const usage = new UsageService(new UsageRepository(db, database.capabilities), clock, { timeZone: config.CHECKIN_TZ, retentionDays: config.USAGE_RETENTION_DAYS });
+  const channels = new ChannelsService(new ChannelsRepository(db), box, bus, clock, {
+    failureThreshold: config.CHANNEL_FAILURE_THRESHOLD,
+    difyMaxCallCost: config.DIFY_MAX_CALL_COST,
+  });
+  const usage = new UsageService(new UsageRepository(db, database.capabilities), clock, {
+    timeZone: config.CHECKIN_TZ,
+    retentionDays: config.USAGE_RETENTION_DAYS,
+  });
   const limiter = new RateLimiter(kv, clock, { slotMaxAgeMs: config.CREDIT_HOLD_TTL * 1000 });
   const group = new GroupCommit(db, { relaxedDb: database.relaxed });
   const money = new MoneyWriter({
@@ -109,8 +125,18 @@ export function createServices(infra: Infrastructure) {
     channels,
     limiter,
     roleLimits: {
-      user: { rpm: config.RATE_LIMIT_USER_RPM, tpm: config.RATE_LIMIT_USER_TPM, concurrency: config.RATE_LIMIT_USER_CONCURRENCY, rpd: config.RATE_LIMIT_USER_RPD },
-      admin: { rpm: config.RATE_LIMIT_ADMIN_RPM, tpm: config.RATE_LIMIT_ADMIN_TPM, concurrency: config.RATE_LIMIT_ADMIN_CONCURRENCY, rpd: config.RATE_LIMIT_ADMIN_RPD },
+      user: {
+        rpm: config.RATE_LIMIT_USER_RPM,
+        tpm: config.RATE_LIMIT_USER_TPM,
+        concurrency: config.RATE_LIMIT_USER_CONCURRENCY,
+        rpd: config.RATE_LIMIT_USER_RPD,
+      },
+      admin: {
+        rpm: config.RATE_LIMIT_ADMIN_RPM,
+        tpm: config.RATE_LIMIT_ADMIN_TPM,
+        concurrency: config.RATE_LIMIT_ADMIN_CONCURRENCY,
+        rpd: config.RATE_LIMIT_ADMIN_RPD,
+      },
     },
     failover: {
       maxAttempts: config.UPSTREAM_MAX_ATTEMPTS,
@@ -135,5 +161,25 @@ export function createServices(infra: Infrastructure) {
   };
   const dify = new DifyService(new DifyRepository(db), channels, kv, clock, gateway.failover.timeouts);
 
-  return { database, kv, bus, clock, users, auth, tokens, captcha, credits, checkin, redeem, keys, pricing, channels, usage, limiter, gateway, dify, difyDefaults };
+  return {
+    database,
+    kv,
+    bus,
+    clock,
+    users,
+    auth,
+    tokens,
+    captcha,
+    credits,
+    checkin,
+    redeem,
+    keys,
+    pricing,
+    channels,
+    usage,
+    limiter,
+    gateway,
+    dify,
+    difyDefaults,
+  };
 }

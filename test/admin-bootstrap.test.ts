@@ -13,7 +13,11 @@ async function login(app: App, email: string, password: string) {
 }
 
 async function countUsers(app: App, email: string): Promise<number> {
-  const rows = await app.services.database.db.selectFrom('users').select('id').where('email', '=', email.toLowerCase()).execute();
+  const rows = await app.services.database.db
+    .selectFrom('users')
+    .select('id')
+    .where('email', '=', email.toLowerCase())
+    .execute();
   return rows.length;
 }
 
@@ -59,7 +63,10 @@ describe.each(backends())('first admin on $label', (backend) => {
     expect((await call(plain, 'POST', '/api/auth/send-code', { body: { email }, ip })).statusCode).toBe(200);
     const lines = readFileSync(join(shared.dataDir, 'outbox.jsonl'), 'utf8').trim().split('\n');
     const code = /\b(\d{6})\b/.exec((JSON.parse(lines.at(-1)!) as { text: string }).text)![1]!;
-    const registered = await call(plain, 'POST', '/api/auth/register', { body: { email, password: STRONG_PASSWORD, username: 'plain', code }, ip });
+    const registered = await call(plain, 'POST', '/api/auth/register', {
+      body: { email, password: STRONG_PASSWORD, username: 'plain', code },
+      ip,
+    });
     expect(registered.json().user.role).toBe('user');
 
     const app = await shared.start({ ADMIN_EMAIL: email, ADMIN_PASSWORD });

@@ -8,9 +8,17 @@ let subjectCounter = 0;
 const subjectOf = (rule: AttemptRule): Subject => ({ rule, id: `s${++subjectCounter}` });
 
 /** Three tries allowed, then a 10-minute lock that starts afresh. */
-const AFRESH: AttemptRule = { name: 'test:afresh', windowMs: 60 * MINUTE, lock: { after: 3, ms: 10 * MINUTE, countAfter: 0 } };
+const AFRESH: AttemptRule = {
+  name: 'test:afresh',
+  windowMs: 60 * MINUTE,
+  lock: { after: 3, ms: 10 * MINUTE, countAfter: 0 },
+};
 /** Three tries allowed, then a 15-minute lock after which the next failure locks again. */
-const STRICT: AttemptRule = { name: 'test:strict', windowMs: 60 * MINUTE, lock: { after: 3, ms: 15 * MINUTE, countAfter: 2 } };
+const STRICT: AttemptRule = {
+  name: 'test:strict',
+  windowMs: 60 * MINUTE,
+  lock: { after: 3, ms: 15 * MINUTE, countAfter: 2 },
+};
 /** Counted, never locked. */
 const COUNTED: AttemptRule = { name: 'test:counted', windowMs: 60 * MINUTE };
 
@@ -131,7 +139,10 @@ describe.each(availableKvKinds())('AttemptLimiter on %s', (kind) => {
     const subject = subjectOf(STRICT);
     await fail([subject], 2);
     const last = admitted(await attempts.begin([subject]));
-    const [lockedMs, ...parallel] = await Promise.all([attempts.failed(last), ...Array.from({ length: 10 }, () => attempts.begin([subject]))]);
+    const [lockedMs, ...parallel] = await Promise.all([
+      attempts.failed(last),
+      ...Array.from({ length: 10 }, () => attempts.begin([subject])),
+    ]);
     expect(lockedMs).toBe(15 * MINUTE);
     expect(parallel.filter((a) => a.admitted)).toEqual([]);
     expect(await attempts.failures(subject)).toBe(2);

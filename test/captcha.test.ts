@@ -57,7 +57,8 @@ describe.each(backends())('captcha on $label', (backend) => {
     for (let i = 0; i < t.config.LOGIN_CAPTCHA_AFTER; i++) {
       await call(t.app, 'POST', '/api/auth/login', { body: { email: user.email, password: 'Wr0ngPassword' }, ip });
     }
-    const login = (extra: object) => call(t.app, 'POST', '/api/auth/login', { body: { email: user.email, password: 'Wr0ngPassword', ...extra }, ip });
+    const login = (extra: object) =>
+      call(t.app, 'POST', '/api/auth/login', { body: { email: user.email, password: 'Wr0ngPassword', ...extra }, ip });
     const first = await login({ captchaSessionId: sessionId, captchaCode: answer });
     expect(first.json().message).toBe('邮箱或密码错误');
 
@@ -77,7 +78,9 @@ describe.each(backends())('captcha on $label', (backend) => {
   it('is case-sensitive', async () => {
     let captcha = await kit.generate();
     while (!/[A-Za-z]/.test(captcha.answer)) captcha = await kit.generate();
-    const swapped = [...captcha.answer].map((c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())).join('');
+    const swapped = [...captcha.answer]
+      .map((c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()))
+      .join('');
     expectRejected(await kit.verify(captcha.sessionId, swapped));
     expectRejected(await kit.verify(captcha.sessionId, captcha.answer));
   });
@@ -88,7 +91,13 @@ describe.each(backends())('captcha on $label', (backend) => {
 
   it('refuses malformed verify requests with 400 and leaves the captcha alone', async () => {
     const { sessionId, answer } = await kit.generate();
-    for (const body of [{ sessionId }, { code: answer }, { sessionId, code: 1234 }, { sessionId, code: answer, extra: 1 }, { sessionId, code: '' }]) {
+    for (const body of [
+      { sessionId },
+      { code: answer },
+      { sessionId, code: 1234 },
+      { sessionId, code: answer, extra: 1 },
+      { sessionId, code: '' },
+    ]) {
       const res = await call(t.app, 'POST', '/api/captcha/verify', { body });
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
       expect(res.json()).toMatchObject({ success: false, code: 'VALIDATION_FAILED' });
@@ -99,7 +108,9 @@ describe.each(backends())('captcha on $label', (backend) => {
   it('speaks English when asked', async () => {
     const { sessionId, answer } = await kit.generate();
     expect((await kit.verify(sessionId, answer, 'en')).json()).toEqual({ message: 'Captcha verified', valid: true });
-    expect((await kit.verify('no-such-captcha', 'ABCD', 'en')).json().message).toBe('The captcha is invalid or has expired');
+    expect((await kit.verify('no-such-captcha', 'ABCD', 'en')).json().message).toBe(
+      'The captcha is invalid or has expired',
+    );
   });
 });
 
@@ -128,7 +139,10 @@ describe.each(backends())('captcha expiry on $label', (backend) => {
     }
     const { sessionId, answer } = await kit.generate();
     t.clock.advance(10 * MINUTE);
-    const res = await call(t.app, 'POST', '/api/auth/login', { body: { email: user.email, password: user.password, captchaSessionId: sessionId, captchaCode: answer }, ip });
+    const res = await call(t.app, 'POST', '/api/auth/login', {
+      body: { email: user.email, password: user.password, captchaSessionId: sessionId, captchaCode: answer },
+      ip,
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().message).toBe('图形验证码错误或已过期');
   });

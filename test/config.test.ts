@@ -74,12 +74,17 @@ describe('loadConfig', () => {
     expect(config.HOST).toBe('0.0.0.0');
     expect(config.LOG_LEVEL).toBe('warn');
     expect(config.DATABASE_URL).toBe('postgres://u:p@db:5432/tollgate');
-    expect(loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, DIFY_MAX_CALL_COST: '150' }).DIFY_MAX_CALL_COST).toBe(150);
-    expect(loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, TRUST_PROXY: '0' }).TRUST_PROXY).toBe(false);
-    expect(loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, FROM_EMAIL: 'noreply@example.com' }).FROM_EMAIL).toBe('noreply@example.com');
-    expect(loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, FROM_EMAIL: '"Tollgate 网关" <noreply@example.com>' }).FROM_EMAIL).toBe(
-      '"Tollgate 网关" <noreply@example.com>',
+    expect(loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, DIFY_MAX_CALL_COST: '150' }).DIFY_MAX_CALL_COST).toBe(
+      150,
     );
+    expect(loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, TRUST_PROXY: '0' }).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, FROM_EMAIL: 'noreply@example.com' }).FROM_EMAIL).toBe(
+      'noreply@example.com',
+    );
+    expect(
+      loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, FROM_EMAIL: '"Tollgate 网关" <noreply@example.com>' })
+        .FROM_EMAIL,
+    ).toBe('"Tollgate 网关" <noreply@example.com>');
   });
 
   it.each([
@@ -146,17 +151,33 @@ describe('loadConfig', () => {
 });
 
 describe('mail in production', () => {
-  const production = (env: Record<string, string>) => ({ NODE_ENV: 'production', DATA_DIR: tempDir(), ...TEST_SECRETS, ...env });
+  const production = (env: Record<string, string>) => ({
+    NODE_ENV: 'production',
+    DATA_DIR: tempDir(),
+    ...TEST_SECRETS,
+    ...env,
+  });
 
   it('refuses to start with the log transport by default, naming the settings to set', () => {
     const message = configError(production({}));
     expect(message).toContain('NODE_ENV=production');
-    for (const setting of ['MAIL_TRANSPORT=smtp', 'SMTP_URL', 'MAIL_TRANSPORT=resend', 'RESEND_API_KEY', 'MAIL_TRANSPORT=log']) expect(message).toContain(setting);
+    for (const setting of [
+      'MAIL_TRANSPORT=smtp',
+      'SMTP_URL',
+      'MAIL_TRANSPORT=resend',
+      'RESEND_API_KEY',
+      'MAIL_TRANSPORT=log',
+    ])
+      expect(message).toContain(setting);
   });
 
   it('starts with a real transport, or with MAIL_TRANSPORT=log set explicitly', () => {
-    expect(loadConfig(production({ MAIL_TRANSPORT: 'smtp', SMTP_URL: 'smtp://mail.example.com:587' })).MAIL_TRANSPORT).toBe('smtp');
-    expect(loadConfig(production({ MAIL_TRANSPORT: 'resend', RESEND_API_KEY: 're_test' })).MAIL_TRANSPORT).toBe('resend');
+    expect(
+      loadConfig(production({ MAIL_TRANSPORT: 'smtp', SMTP_URL: 'smtp://mail.example.com:587' })).MAIL_TRANSPORT,
+    ).toBe('smtp');
+    expect(loadConfig(production({ MAIL_TRANSPORT: 'resend', RESEND_API_KEY: 're_test' })).MAIL_TRANSPORT).toBe(
+      'resend',
+    );
     expect(loadConfig(production({ MAIL_TRANSPORT: 'log' })).MAIL_TRANSPORT).toBe('log');
   });
 
@@ -168,8 +189,12 @@ describe('mail in production', () => {
 describe('secrets', () => {
   it('in production, a missing JWT_SECRET or MASTER_KEY stops start-up and nothing is generated', () => {
     const dir = tempDir();
-    expect(configError({ NODE_ENV: 'production', DATA_DIR: dir, MASTER_KEY: TEST_SECRETS.MASTER_KEY })).toMatch(/JWT_SECRET.*production/);
-    expect(configError({ NODE_ENV: 'production', DATA_DIR: dir, JWT_SECRET: TEST_SECRETS.JWT_SECRET })).toMatch(/MASTER_KEY.*production/);
+    expect(configError({ NODE_ENV: 'production', DATA_DIR: dir, MASTER_KEY: TEST_SECRETS.MASTER_KEY })).toMatch(
+      /JWT_SECRET.*production/,
+    );
+    expect(configError({ NODE_ENV: 'production', DATA_DIR: dir, JWT_SECRET: TEST_SECRETS.JWT_SECRET })).toMatch(
+      /MASTER_KEY.*production/,
+    );
     const both = configError({ NODE_ENV: 'production', DATA_DIR: dir });
     expect(both).toContain('JWT_SECRET');
     expect(both).toContain('MASTER_KEY');

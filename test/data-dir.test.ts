@@ -35,9 +35,12 @@ describe('the data folder and its files', () => {
     const dataDir = join(tempDir(), 'new', 'data');
     const { app, db } = await start(dataDir);
     try {
-      expect(await call(app, 'POST', '/api/auth/send-code', { body: { email: freshEmail('modes') }, ip: freshIp() })).toMatchObject({ statusCode: 200 });
+      expect(
+        await call(app, 'POST', '/api/auth/send-code', { body: { email: freshEmail('modes') }, ip: freshIp() }),
+      ).toMatchObject({ statusCode: 200 });
       expect(modeOf(dataDir)).toBe(0o700);
-      for (const file of [db, `${db}-wal`, `${db}-shm`, join(dataDir, 'outbox.jsonl')]) expect(modeOf(file), file).toBe(0o600);
+      for (const file of [db, `${db}-wal`, `${db}-shm`, join(dataDir, 'outbox.jsonl')])
+        expect(modeOf(file), file).toBe(0o600);
     } finally {
       await app.close();
     }
@@ -75,7 +78,12 @@ describe('the data folder and its files', () => {
     const place = tempDir();
     const notADirectory = join(place, 'data-is-a-file');
     writeFileSync(notADirectory, '');
-    const config = testConfig({ databaseUrl: `sqlite:${join(place, 'db', 'tollgate.db')}`, dataDir: notADirectory, redisUrl: undefined, prefix: 'modes:' });
+    const config = testConfig({
+      databaseUrl: `sqlite:${join(place, 'db', 'tollgate.db')}`,
+      dataDir: notADirectory,
+      redisUrl: undefined,
+      prefix: 'modes:',
+    });
     const app = await buildApp(config);
     try {
       expect((await call(app, 'GET', '/api/health')).statusCode).toBe(200);

@@ -29,7 +29,10 @@ const NEWEST = MIGRATIONS.at(-1)!;
 /** Application tables (Kysely's own bookkeeping tables left out). */
 async function appTables(database: Database): Promise<string[]> {
   const tables = await database.db.introspection.getTables();
-  return tables.map((t) => t.name).filter((name) => !name.startsWith('kysely_')).sort();
+  return tables
+    .map((t) => t.name)
+    .filter((name) => !name.startsWith('kysely_'))
+    .sort();
 }
 
 async function thrown(promise: Promise<unknown>): Promise<unknown> {
@@ -60,11 +63,15 @@ describe.each(availableDialects())('database on %s', (dialect) => {
 
   it('migrates up, down to nothing, and up again; a second up has nothing to do', async () => {
     const up = await migrateToLatest(database.db);
-    expect(up.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual(MIGRATIONS.map((name) => [name, 'Up', 'Success']));
+    expect(up.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual(
+      MIGRATIONS.map((name) => [name, 'Up', 'Success']),
+    );
     expect(await appTables(database)).toEqual(expect.arrayContaining(['refresh_tokens', 'sessions', 'users']));
 
     const down = await migrateDown(database.db);
-    expect(down.results?.map((r) => [r.migrationName, r.status])).toEqual([...MIGRATIONS].reverse().map((name) => [name, 'Success']));
+    expect(down.results?.map((r) => [r.migrationName, r.status])).toEqual(
+      [...MIGRATIONS].reverse().map((name) => [name, 'Success']),
+    );
     expect(await appTables(database)).toEqual([]);
 
     const again = await migrateToLatest(database.db);
@@ -89,13 +96,22 @@ describe.each(availableDialects())('database on %s', (dialect) => {
   });
 
   it('turns a taken email into EMAIL_ALREADY_REGISTERED, whatever its case', async () => {
-    const service = new UsersService(database.db, new UsersRepository(database.db), InvalidationBus.local(), new ManualClock());
+    const service = new UsersService(
+      database.db,
+      new UsersRepository(database.db),
+      InvalidationBus.local(),
+      new ManualClock(),
+    );
     const email = `Case-${newId()}@Example.com`;
     await service.create({ email, username: 'a', password: 'Sup3rSecret' });
     const error = await thrown(service.create({ email: email.toUpperCase(), username: 'b', password: 'Sup3rSecret' }));
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe('EMAIL_ALREADY_REGISTERED');
-    const found = await database.db.selectFrom('users').select('email').where('email', '=', email.toLowerCase()).execute();
+    const found = await database.db
+      .selectFrom('users')
+      .select('email')
+      .where('email', '=', email.toLowerCase())
+      .execute();
     expect(found).toHaveLength(1);
   });
 
@@ -113,7 +129,11 @@ describe.each(availableDialects())('database on %s', (dialect) => {
     const millis = 1_763_700_000_123;
     const user = userRow(`big-${newId()}@example.com`, millis);
     await new UsersRepository(database.db).insert({ ...user, updated_at: huge });
-    const row = await database.db.selectFrom('users').select(['created_at', 'updated_at']).where('id', '=', user.id).executeTakeFirstOrThrow();
+    const row = await database.db
+      .selectFrom('users')
+      .select(['created_at', 'updated_at'])
+      .where('id', '=', user.id)
+      .executeTakeFirstOrThrow();
     expect(row.created_at).toBe(millis);
     expect(row.updated_at).toBe(huge);
 
@@ -139,14 +159,17 @@ describe.each(availableDialects())('database on %s', (dialect) => {
       await own.destroy();
       return;
     }
-    const setting = async (db: Database['db']) => (await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(db)).rows[0]!.synchronous_commit;
+    const setting = async (db: Database['db']) =>
+      (await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(db)).rows[0]!.synchronous_commit;
     expect(await setting(own.relaxed)).toBe('off');
     expect(await setting(own.db)).toBe('on');
     // What one writes the other sees at once: a relaxed commit is still a commit.
     await migrateToLatest(own.db);
     const row = userRow(`relaxed-${newId()}@example.com`);
     await own.relaxed.insertInto('users').values(row).execute();
-    expect(await own.db.selectFrom('users').select('email').where('id', '=', row.id).executeTakeFirst()).toEqual({ email: row.email });
+    expect(await own.db.selectFrom('users').select('email').where('id', '=', row.id).executeTakeFirst()).toEqual({
+      email: row.email,
+    });
     await own.destroy();
     await expect(sql`select 1`.execute(own.relaxed)).rejects.toThrow();
   });
@@ -154,16 +177,23 @@ describe.each(availableDialects())('database on %s', (dialect) => {
   it('the hot statements (shaped) are prepared once per connection on PostgreSQL; other queries are not', async () => {
     const shape = `test-prepared:${newId()}`;
     if (!database.capabilities.preparesByName) {
-      const text = new Statement(database.capabilities, shape).sql('select ').param(41).sql(' + 1 as "answer"').toString();
+      const text = new Statement(database.capabilities, shape)
+        .sql('select ')
+        .param(41)
+        .sql(' + 1 as "answer"')
+        .toString();
       expect(preparedNameOf(text)).toBeUndefined(); // the drivers of the others cache by text already
       return;
     }
-    const statement = () => new Statement(database.capabilities, shape).sql('select ').param(41).sql('::int + 1 as "answer"');
+    const statement = () =>
+      new Statement(database.capabilities, shape).sql('select ').param(41).sql('::int + 1 as "answer"');
     const prepared = await database.db.transaction().execute(async (trx) => {
       expect((await statement().run<{ answer: number }>(trx)).rows).toEqual([{ answer: 42 }]);
       expect((await statement().run<{ answer: number }>(trx)).rows).toEqual([{ answer: 42 }]);
       await sql`select ${1}::int as "other"`.execute(trx);
-      return (await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements`.execute(trx)).rows;
+      return (
+        await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements`.execute(trx)
+      ).rows;
     });
     const text = statement().toString();
     expect(prepared.filter((p) => p.statement === text)).toEqual([{ name: preparedNameOf(text), statement: text }]);
@@ -184,7 +214,8 @@ describe('SQLite', () => {
   });
 
   it('runs in WAL mode with a busy timeout and foreign keys on', async () => {
-    const pragma = async (name: string) => (await sql.raw<Record<string, unknown>>(`pragma ${name}`).execute(database.db)).rows[0];
+    const pragma = async (name: string) =>
+      (await sql.raw<Record<string, unknown>>(`pragma ${name}`).execute(database.db)).rows[0];
     expect(await pragma('journal_mode')).toEqual({ journal_mode: 'wal' });
     expect(Number(Object.values((await pragma('busy_timeout'))!)[0])).toBeGreaterThanOrEqual(1000);
     expect(await pragma('foreign_keys')).toEqual({ foreign_keys: 1 });
@@ -195,20 +226,30 @@ describe('SQLite', () => {
     const file = own.url.slice('sqlite:'.length);
     const instance = createDatabase(own.url);
     try {
-      expect((await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(instance.db)).rows[0]).toEqual({ wal_autocheckpoint: 0 });
+      expect(
+        (await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(instance.db)).rows[0],
+      ).toEqual({ wal_autocheckpoint: 0 });
       await migrateToLatest(instance.db);
       const before = statSync(file).size;
       // ~3 MB of users: far past the 1000 pages at which a commit would otherwise stop to checkpoint.
       for (let batch = 0; batch < 30; batch++) {
         await instance.db.transaction().execute(async (trx) => {
-          for (let i = 0; i < 100; i++) await trx.insertInto('users').values({ ...userRow(`wal-${batch}-${i}-${newId()}@example.com`), username: 'x'.repeat(900) }).execute();
+          for (let i = 0; i < 100; i++)
+            await trx
+              .insertInto('users')
+              .values({ ...userRow(`wal-${batch}-${i}-${newId()}@example.com`), username: 'x'.repeat(900) })
+              .execute();
         });
       }
       // The commits only appended to the WAL; the pages reach the database file when the thread copies them.
       const deadline = Date.now() + 5000;
-      while (statSync(file).size < before + 2_000_000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (statSync(file).size < before + 2_000_000 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50));
       expect(statSync(file).size).toBeGreaterThan(before + 2_000_000);
-      const count = await instance.db.selectFrom('users').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+      const count = await instance.db
+        .selectFrom('users')
+        .select(sql<number>`count(*)`.as('n'))
+        .executeTakeFirstOrThrow();
       expect(Number(count.n)).toBe(3000);
     } finally {
       await instance.destroy();
@@ -261,12 +302,16 @@ describe('SQLite', () => {
   it('instances migrating one file at the same moment apply each migration once, and all succeed', async () => {
     const shared = await createTestDatabase('sqlite');
     const instances = [1, 2, 3].map(() => createDatabase(shared.url));
-    const busyTimeout = async () => (await sql<{ timeout: number }>`pragma busy_timeout`.execute(instances[1]!.db)).rows[0]!.timeout;
+    const busyTimeout = async () =>
+      (await sql<{ timeout: number }>`pragma busy_timeout`.execute(instances[1]!.db)).rows[0]!.timeout;
     try {
       const before = await busyTimeout();
       const results = await Promise.all(instances.map((instance) => migrateToLatest(instance.db)));
       expect(results.flatMap((r) => r.results ?? []).map((r) => r.migrationName)).toEqual(MIGRATIONS);
-      const applied = await instances[0]!.db.selectFrom('kysely_migration' as never).select(sql`count(*)`.as('n')).executeTakeFirstOrThrow();
+      const applied = await instances[0]!.db
+        .selectFrom('kysely_migration' as never)
+        .select(sql`count(*)`.as('n'))
+        .executeTakeFirstOrThrow();
       expect(Number(applied.n)).toBe(MIGRATIONS.length);
       // The busy timeout the guard lowered while waiting is back.
       expect(await busyTimeout()).toBe(before);
@@ -349,11 +394,17 @@ describe('npm run db:migrate', () => {
   it('reads DATABASE_URL from a .env file in the working directory', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-env-'));
     try {
-      writeFileSync(join(dir, '.env'), `DATABASE_URL=sqlite:${join(dir, 'from-env.db')}\nDATA_DIR=${join(dir, 'data')}\n`);
+      writeFileSync(
+        join(dir, '.env'),
+        `DATABASE_URL=sqlite:${join(dir, 'from-env.db')}\nDATA_DIR=${join(dir, 'data')}\n`,
+      );
       const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test' };
       delete env.DATABASE_URL;
       delete env.DATA_DIR;
-      const { stdout } = await run(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'src/core/db/migrate-cli.ts')], { cwd: dir, env });
+      const { stdout } = await run(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'src/core/db/migrate-cli.ts')], {
+        cwd: dir,
+        env,
+      });
       expect(stdout).toContain(`Up ${MIGRATIONS[0]!}: Success`);
       const database = createDatabase(`sqlite:${join(dir, 'from-env.db')}`);
       expect(await appTables(database)).toContain('users');
@@ -367,7 +418,13 @@ describe('npm run db:migrate', () => {
     const failure = await thrown(
       run('npm', ['run', '--silent', 'db:migrate'], {
         cwd: ROOT,
-        env: { ...process.env, DATABASE_URL: 'mysql://root:hunter2@127.0.0.1:1/nothing', NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(40), MASTER_KEY: '0'.repeat(64) },
+        env: {
+          ...process.env,
+          DATABASE_URL: 'mysql://root:hunter2@127.0.0.1:1/nothing',
+          NODE_ENV: 'test',
+          JWT_SECRET: 'x'.repeat(40),
+          MASTER_KEY: '0'.repeat(64),
+        },
       }),
     );
     const { code, stderr } = failure as { code: number; stderr: string };

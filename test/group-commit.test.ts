@@ -22,7 +22,9 @@ describe.each(backends())('group commit on $label', (backend) => {
     const { credits } = t.app.services;
     // 30 holds of 7 race a balance of 100: exactly 14 fit; the other 16 are refused and leave no hold row.
     const results = await Promise.allSettled(
-      Array.from({ length: 30 }, (_, i) => group.run((trx) => credits.reserveIn(trx, user.id, 7, { idempotencyKey: `gc:${user.id}:${i}` }))),
+      Array.from({ length: 30 }, (_, i) =>
+        group.run((trx) => credits.reserveIn(trx, user.id, 7, { idempotencyKey: `gc:${user.id}:${i}` })),
+      ),
     );
     const held = results.filter((r) => r.status === 'fulfilled');
     const refused = results.filter((r) => r.status === 'rejected');
@@ -33,7 +35,11 @@ describe.each(backends())('group commit on $label', (backend) => {
 
     // Settle them together: each charges its own amount once; the ledger and the balance agree.
     const holds = held.map((r) => (r as PromiseFulfilledResult<{ id: string }>).value);
-    await Promise.all(holds.map((hold, i) => group.run((trx) => credits.settleIn(trx, hold.id, i % 2 === 0 ? 7 : 3, { reason: 'batch' }))));
+    await Promise.all(
+      holds.map((hold, i) =>
+        group.run((trx) => credits.settleIn(trx, hold.id, i % 2 === 0 ? 7 : 3, { reason: 'batch' })),
+      ),
+    );
     const charged = holds.reduce((sum, _, i) => sum + (i % 2 === 0 ? 7 : 3), 0);
     expect(await credits.account(user.id)).toEqual({ balance: 100 - charged, held: 0, available: 100 - charged });
     expect(await credits.ledgerSum(user.id)).toBe(100 - charged);
@@ -95,11 +101,19 @@ describe.each(backends())('batched billing through group commit on $label', (bac
     const group = new GroupCommit(t.app.services.database.db);
     const { credits, keys, usage } = t.app.services;
     const dialect = t.app.services.database.capabilities;
-    return { ...t.app.services.gateway, money: new MoneyWriter({ group, opening: group, dialect, credits, keys, usage }), group };
+    return {
+      ...t.app.services.gateway,
+      money: new MoneyWriter({ group, opening: group, dialect, credits, keys, usage }),
+      group,
+    };
   }
   async function fundedUser(balance: number): Promise<string> {
     const user = await registerUser(t);
-    await t.app.services.credits.grant(user.id, balance, { kind: 'recharge', reason: 'Top-up', idempotencyKey: `top-up:${user.id}` });
+    await t.app.services.credits.grant(user.id, balance, {
+      kind: 'recharge',
+      reason: 'Top-up',
+      idempotencyKey: `top-up:${user.id}`,
+    });
     return user.id;
   }
   async function expectBooksBalance(userId: string, calls: number): Promise<void> {
@@ -125,33 +139,55 @@ describe.each(backends())('batched billing through group commit on $label', (bac
     expect(sizes).toEqual([1]);
     const opened = sessions.slice(0, -1) as BillingSession[];
     expect((await t.app.services.credits.account(userId)).held).toBe(40 * 11);
-    const charged = await Promise.all(opened.map((s, i) => s.settle({ inputTokens: 10, outputTokens: outputs[i]! }, 'upstream', { channelId: null, httpStatus: 200, endReason: 'stop' })));
+    const charged = await Promise.all(
+      opened.map((s, i) =>
+        s.settle({ inputTokens: 10, outputTokens: outputs[i]! }, 'upstream', {
+          channelId: null,
+          httpStatus: 200,
+          endReason: 'stop',
+        }),
+      ),
+    );
     expect(charged).toEqual(outputs.map((o) => 1 + o));
     const total = charged.reduce((a, b) => a + b, 0);
     expect((await t.app.services.credits.account(userId)).balance).toBe(100_000 - total);
     await expectBooksBalance(userId, 40);
     const records = await t.app.services.usage.logs({ userId }, 1, 100);
-    expect(records.rows.map((r) => Number(r.credits)).sort((a, b) => a - b)).toEqual([...charged].sort((a, b) => a - b));
+    expect(records.rows.map((r) => Number(r.credits)).sort((a, b) => a - b)).toEqual(
+      [...charged].sort((a, b) => a - b),
+    );
   });
 
   it('a unit that breaks its batch does not lose or double the money of the others: they run again, once each', async () => {
     const userId = await fundedUser(1000);
     const deps = ownGroup();
-    const opened = await Promise.all(Array.from({ length: 6 }, (_, i) => open(deps, userId, i, { inputTokens: 1, outputTokens: 20 })));
+    const opened = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => open(deps, userId, i, { inputTokens: 1, outputTokens: 20 })),
+    );
     const outcome = { channelId: null, httpStatus: 200, endReason: 'stop' };
     // In the same batch as the six settles: a unit that writes, then fails with something that is not a
     // refusal. The whole batch rolls back and every unit runs again in a transaction of its own.
     const results = await Promise.allSettled([
       ...opened.map((s) => s.settle({ inputTokens: 1, outputTokens: 4 }, 'upstream', outcome)),
-      deps.group.run(async (trx) => {
-        await t.app.services.credits.grant(userId, 7, { kind: 'recharge', reason: 'doomed', idempotencyKey: `doomed:${userId}` }, trx);
-        throw new Error('disk on fire');
-      }, { savepoint: false }),
+      deps.group.run(
+        async (trx) => {
+          await t.app.services.credits.grant(
+            userId,
+            7,
+            { kind: 'recharge', reason: 'doomed', idempotencyKey: `doomed:${userId}` },
+            trx,
+          );
+          throw new Error('disk on fire');
+        },
+        { savepoint: false },
+      ),
     ]);
     expect(results.map((r) => r.status)).toEqual([...Array<string>(6).fill('fulfilled'), 'rejected']);
     expect((await t.app.services.credits.account(userId)).balance).toBe(1000 - 6 * 5);
     await expectBooksBalance(userId, 6);
-    expect((await t.app.services.credits.history(userId, 1, 100)).rows.filter((r) => r.kind === 'usage')).toHaveLength(6);
+    expect((await t.app.services.credits.history(userId, 1, 100)).rows.filter((r) => r.kind === 'usage')).toHaveLength(
+      6,
+    );
   });
 
   it('a settle whose commit went through but whose answer was lost is tried again: answered with its charge, billed once', async () => {
@@ -168,12 +204,18 @@ describe.each(backends())('batched billing through group commit on $label', (bac
       if (attempts === 1) throw new Error('Connection terminated unexpectedly');
       return answer;
     };
-    const charged = await session.settle({ inputTokens: 1, outputTokens: 4 }, 'upstream', { channelId: null, httpStatus: 200, endReason: 'stop' });
+    const charged = await session.settle({ inputTokens: 1, outputTokens: 4 }, 'upstream', {
+      channelId: null,
+      httpStatus: 200,
+      endReason: 'stop',
+    });
     expect(attempts).toBe(2);
     expect(charged).toBe(5);
     expect(await t.app.services.credits.account(userId)).toEqual({ balance: 995, held: 0, available: 995 });
     await expectBooksBalance(userId, 1);
-    expect((await t.app.services.credits.history(userId, 1, 100)).rows.filter((r) => r.kind === 'usage')).toHaveLength(1);
+    expect((await t.app.services.credits.history(userId, 1, 100)).rows.filter((r) => r.kind === 'usage')).toHaveLength(
+      1,
+    );
   });
 
   it('a statement failure inside a kind runs its items again one by one: only the bad one fails', async () => {
@@ -183,12 +225,18 @@ describe.each(backends())('batched billing through group commit on $label', (bac
     const existing = await credits.reserve(userId, 5, { idempotencyKey: `dup:${userId}` });
     const kind: BatchKind<Asked<string, Hold>> = {
       runMany: async (trx, keys) => {
-        const result = await credits.applyBatch(trx, { reserves: keys.map((idempotencyKey) => ({ userId, amount: 10, idempotencyKey })), settles: [], releases: [] });
+        const result = await credits.applyBatch(trx, {
+          reserves: keys.map((idempotencyKey) => ({ userId, amount: 10, idempotencyKey })),
+          settles: [],
+          releases: [],
+        });
         return result.reserves;
       },
     };
     // One reserve reuses a key: the multi-row insert of the batch hits the unique index and fails.
-    const results = await Promise.allSettled([`a:${userId}`, `dup:${userId}`, `b:${userId}`].map((k) => group.runBatched(kind, k)));
+    const results = await Promise.allSettled(
+      [`a:${userId}`, `dup:${userId}`, `b:${userId}`].map((k) => group.runBatched(kind, k)),
+    );
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(await credits.account(userId)).toEqual({ balance: 1000, held: 25, available: 975 });
     expect(await credits.openHolds(userId)).toBe(3);
@@ -199,10 +247,13 @@ describe.each(backends())('batched billing through group commit on $label', (bac
     const userId = await fundedUser(100);
     const deps = ownGroup();
     // 30 calls of 11 credits each (1 + 10 output tokens) race 100 credits in one batch: 9 get a hold.
-    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => open(deps, userId, i, { inputTokens: 1, outputTokens: 10 })));
-    const opened = results.filter((r) => r.status === 'fulfilled').map((r) => (r).value);
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) => open(deps, userId, i, { inputTokens: 1, outputTokens: 10 })),
+    );
+    const opened = results.filter((r) => r.status === 'fulfilled').map((r) => r.value);
     expect(opened).toHaveLength(9);
-    for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'INSUFFICIENT_CREDITS' });
+    for (const r of results)
+      if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'INSUFFICIENT_CREDITS' });
     expect(await t.app.services.credits.account(userId)).toEqual({ balance: 100, held: 99, available: 1 });
     await Promise.all(opened.map((s) => s.cancel({ channelId: null, httpStatus: 502, endReason: 'upstream_error' })));
     expect(await t.app.services.credits.account(userId)).toEqual({ balance: 100, held: 0, available: 100 });
@@ -216,14 +267,21 @@ describe.each(backends())('batched billing through group commit on $label', (bac
       runAtomic: (_db, items) => {
         seen.push(`atomic ${items.join(',')}`);
         if (items.includes(99)) return Promise.reject(new Error('cannot')); // wrote nothing: all go the usual way
-        return Promise.resolve(items.map((n) => (n % 2 === 0 ? { ok: true as const, value: `atomic ${n}` } : undefined)));
+        return Promise.resolve(
+          items.map((n) => (n % 2 === 0 ? { ok: true as const, value: `atomic ${n}` } : undefined)),
+        );
       },
       runMany: (_trx, items) => {
         seen.push(`many ${items.join(',')}`);
         return Promise.resolve(items.map((n) => ({ ok: true as const, value: `many ${n}` })));
       },
     };
-    expect(await Promise.all([1, 2, 3, 4].map((n) => group.runBatched(kind, n)))).toEqual(['many 1', 'atomic 2', 'many 3', 'atomic 4']);
+    expect(await Promise.all([1, 2, 3, 4].map((n) => group.runBatched(kind, n)))).toEqual([
+      'many 1',
+      'atomic 2',
+      'many 3',
+      'atomic 4',
+    ]);
     expect(await Promise.all([98, 99].map((n) => group.runBatched(kind, n)))).toEqual(['many 98', 'many 99']);
     expect(seen).toEqual(['atomic 1,2,3,4', 'many 1,3', 'atomic 98,99', 'many 98,99']);
   });

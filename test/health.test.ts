@@ -31,7 +31,15 @@ describe.each(backends())('health on $label', (backend) => {
     expect(body.uptime).toBeGreaterThan(0);
     expect(typeof body.database.latencyMs).toBe('number');
     if (backend.kv === 'redis') expect(typeof body.redis.latencyMs).toBe('number');
-    expect(Object.keys(body).sort()).toEqual(['database', 'environment', 'redis', 'status', 'success', 'timestamp', 'uptime']);
+    expect(Object.keys(body).sort()).toEqual([
+      'database',
+      'environment',
+      'redis',
+      'status',
+      'success',
+      'timestamp',
+      'uptime',
+    ]);
   });
 
   it('needs no credentials and is listed in the API docs', async () => {
@@ -76,6 +84,11 @@ describe.each(backends().filter((b) => b.kv === 'redis'))('health with Redis dow
     await t.app.services.kv.close();
     const res = await call(t.app, 'GET', '/api/health');
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toMatchObject({ success: false, status: 'error', database: { status: 'up' }, redis: { status: 'down' } });
+    expect(res.json()).toMatchObject({
+      success: false,
+      status: 'error',
+      database: { status: 'up' },
+      redis: { status: 'down' },
+    });
   });
 });

@@ -5,7 +5,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /** The seed-001 error envelope, checked field by field. */
-function expectEnvelope(res: { statusCode: number; json: () => unknown }, status: number, error: string, message: string | RegExp, path: string) {
+function expectEnvelope(
+  res: { statusCode: number; json: () => unknown },
+  status: number,
+  error: string,
+  message: string | RegExp,
+  path: string,
+) {
   expect(res.statusCode).toBe(status);
   const body = res.json() as Record<string, unknown>;
   expect(body).toMatchObject({ success: false, statusCode: status, error, path });
@@ -53,7 +59,11 @@ describe('HTTP layer', () => {
 
   describe('security headers', () => {
     it('helmet headers on pages, JSON and errors; no HSTS and no https upgrade outside production', async () => {
-      for (const res of [await call(t.app, 'GET', '/'), await call(t.app, 'GET', '/api/health'), await call(t.app, 'GET', '/nope')]) {
+      for (const res of [
+        await call(t.app, 'GET', '/'),
+        await call(t.app, 'GET', '/api/health'),
+        await call(t.app, 'GET', '/nope'),
+      ]) {
         expect(res.headers['x-content-type-options']).toBe('nosniff');
         expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
         expect(res.headers['referrer-policy']).toBe('no-referrer');
@@ -87,10 +97,16 @@ describe('HTTP layer', () => {
     });
 
     it('CORS_ORIGIN allows the listed origins (with credentials), and only them', async () => {
-      const cors = await createTestApp(undefined, { env: { CORS_ORIGIN: 'https://console.example, https://admin.example' } });
+      const cors = await createTestApp(undefined, {
+        env: { CORS_ORIGIN: 'https://console.example, https://admin.example' },
+      });
       try {
         const preflight = await call(cors.app, 'OPTIONS', '/api/auth/login', {
-          headers: { origin: 'https://admin.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+          headers: {
+            origin: 'https://admin.example',
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'content-type,authorization',
+          },
         });
         expect(preflight.statusCode).toBe(204);
         expect(preflight.headers['access-control-allow-origin']).toBe('https://admin.example');
@@ -124,7 +140,9 @@ describe('HTTP layer', () => {
     it('an unknown route is a 404 envelope', async () => {
       const res = await call(t.app, 'GET', '/api/nothing-here?x=1');
       expectEnvelope(res, 404, 'Not Found', '接口不存在：GET /api/nothing-here', '/api/nothing-here?x=1');
-      expect(Object.keys(res.json())).toEqual(expect.arrayContaining(['success', 'statusCode', 'error', 'message', 'timestamp', 'path']));
+      expect(Object.keys(res.json())).toEqual(
+        expect.arrayContaining(['success', 'statusCode', 'error', 'message', 'timestamp', 'path']),
+      );
       const wrongMethod = await call(t.app, 'DELETE', '/api/health');
       expectEnvelope(wrongMethod, 404, 'Not Found', '接口不存在：DELETE /api/health', '/api/health');
     });
@@ -135,14 +153,35 @@ describe('HTTP layer', () => {
 
     it('malformed JSON, an empty JSON body and a prototype-poisoning body are 400 envelopes', async () => {
       const path = '/api/auth/login';
-      expectEnvelope(await call(t.app, 'POST', path, { body: '{"email":', headers: JSON_HEADERS }), 400, 'Bad Request', '请求体不是有效的 JSON', path);
-      expectEnvelope(await call(t.app, 'POST', path, { body: '', headers: JSON_HEADERS }), 400, 'Bad Request', '请求体不能为空', path);
+      expectEnvelope(
+        await call(t.app, 'POST', path, { body: '{"email":', headers: JSON_HEADERS }),
+        400,
+        'Bad Request',
+        '请求体不是有效的 JSON',
+        path,
+      );
+      expectEnvelope(
+        await call(t.app, 'POST', path, { body: '', headers: JSON_HEADERS }),
+        400,
+        'Bad Request',
+        '请求体不能为空',
+        path,
+      );
       const poisoned = '{"__proto__":{"admin":true},"email":"a@example.com","password":"x"}';
-      expectEnvelope(await call(t.app, 'POST', path, { body: poisoned, headers: JSON_HEADERS }), 400, 'Bad Request', '请求体不是有效的 JSON', path);
+      expectEnvelope(
+        await call(t.app, 'POST', path, { body: poisoned, headers: JSON_HEADERS }),
+        400,
+        'Bad Request',
+        '请求体不是有效的 JSON',
+        path,
+      );
     });
 
     it('an unsupported content type is a 415 envelope', async () => {
-      const res = await call(t.app, 'POST', '/api/auth/login', { body: '<login/>', headers: { 'content-type': 'text/xml' } });
+      const res = await call(t.app, 'POST', '/api/auth/login', {
+        body: '<login/>',
+        headers: { 'content-type': 'text/xml' },
+      });
       expectEnvelope(res, 415, 'Unsupported Media Type', '不支持的 Content-Type：text/xml', '/api/auth/login');
     });
 
@@ -161,13 +200,42 @@ describe('HTTP layer', () => {
 
     it('Accept-Language: en switches messages to English', async () => {
       const lang = 'en';
-      expectEnvelope(await call(t.app, 'GET', '/nope', { lang }), 404, 'Not Found', 'Route GET /nope not found', '/nope');
-      expectEnvelope(await call(t.app, 'POST', '/api/auth/login', { body: '{', headers: JSON_HEADERS, lang }), 400, 'Bad Request', 'The request body is not valid JSON', '/api/auth/login');
-      expectEnvelope(await call(t.app, 'GET', '/api/user/profile', { lang }), 401, 'Unauthorized', 'Not signed in, or the session has expired', '/api/user/profile');
-      const validation = await call(t.app, 'POST', '/api/auth/login', { body: { email: 'a@example.com', password: 5 }, lang });
-      expectEnvelope(validation, 400, 'Bad Request', /^Invalid request: password must be of type string$/, '/api/auth/login');
+      expectEnvelope(
+        await call(t.app, 'GET', '/nope', { lang }),
+        404,
+        'Not Found',
+        'Route GET /nope not found',
+        '/nope',
+      );
+      expectEnvelope(
+        await call(t.app, 'POST', '/api/auth/login', { body: '{', headers: JSON_HEADERS, lang }),
+        400,
+        'Bad Request',
+        'The request body is not valid JSON',
+        '/api/auth/login',
+      );
+      expectEnvelope(
+        await call(t.app, 'GET', '/api/user/profile', { lang }),
+        401,
+        'Unauthorized',
+        'Not signed in, or the session has expired',
+        '/api/user/profile',
+      );
+      const validation = await call(t.app, 'POST', '/api/auth/login', {
+        body: { email: 'a@example.com', password: 5 },
+        lang,
+      });
+      expectEnvelope(
+        validation,
+        400,
+        'Bad Request',
+        /^Invalid request: password must be of type string$/,
+        '/api/auth/login',
+      );
       // Chinese stays the default when English is not preferred.
-      expect((await call(t.app, 'GET', '/nope', { lang: 'zh-CN,zh;q=0.9,en;q=0.8' })).json().message).toBe('接口不存在：GET /nope');
+      expect((await call(t.app, 'GET', '/nope', { lang: 'zh-CN,zh;q=0.9,en;q=0.8' })).json().message).toBe(
+        '接口不存在：GET /nope',
+      );
     });
   });
 
@@ -190,8 +258,18 @@ describe('HTTP layer', () => {
       const doc = res.json();
       expect(doc.openapi).toMatch(/^3\./);
       expect(doc.info.title).toBe('Tollgate API');
-      expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/auth/login', '/api/auth/register', '/api/auth/send-code', '/api/user/profile', '/api/health']));
-      expect(doc.paths['/api/auth/login'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('email');
+      expect(Object.keys(doc.paths)).toEqual(
+        expect.arrayContaining([
+          '/api/auth/login',
+          '/api/auth/register',
+          '/api/auth/send-code',
+          '/api/user/profile',
+          '/api/health',
+        ]),
+      );
+      expect(
+        doc.paths['/api/auth/login'].post.requestBody.content['application/json'].schema.properties,
+      ).toHaveProperty('email');
       expect(doc.paths['/api/user/profile'].get.security).toEqual([{ bearer: [] }]);
     });
 
@@ -233,10 +311,24 @@ describe.each(backends())('internal errors on $label', (backend) => {
 
     for (const lang of [undefined, 'en']) {
       const res = await call(t.app, 'GET', '/api/user/profile', { token: user.accessToken, ...(lang ? { lang } : {}) });
-      expectEnvelope(res, 500, 'Internal Server Error', lang ? 'Internal server error' : '服务器内部错误', '/api/user/profile');
+      expectEnvelope(
+        res,
+        500,
+        'Internal Server Error',
+        lang ? 'Internal server error' : '服务器内部错误',
+        '/api/user/profile',
+      );
       expect(res.headers['x-request-id']).toMatch(UUID);
       expect(res.body).not.toMatch(/destroyed|driver|sqlite|postgres|mysql|kysely|stack|at \w+ \(|\.ts:\d+/i);
-      expect(Object.keys(res.json()).sort()).toEqual(['code', 'error', 'message', 'path', 'statusCode', 'success', 'timestamp']);
+      expect(Object.keys(res.json()).sort()).toEqual([
+        'code',
+        'error',
+        'message',
+        'path',
+        'statusCode',
+        'success',
+        'timestamp',
+      ]);
     }
   });
 });

@@ -189,7 +189,9 @@ describe.each(availableKvKinds())('KeyValueStore contract on %s', (kind) => {
 
     it('CONCURRENCY: of 50 parallel acquisitions with a limit of 7, exactly 7 are taken', async () => {
       const key = freshKey('slots-race');
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => acquireSlot(key, `s${i}`, 7, T0 + i, MAX_AGE)));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => acquireSlot(key, `s${i}`, 7, T0 + i, MAX_AGE)),
+      );
       expect(results.filter((r) => r.taken)).toHaveLength(7);
       expect(results.every((r) => r.inUse <= 7)).toBe(true);
       await Promise.all(results.map((r, i) => (r.taken ? kv.releaseSlot(key, `s${i}`) : Promise.resolve())));
@@ -199,18 +201,39 @@ describe.each(availableKvKinds())('KeyValueStore contract on %s', (kind) => {
 
   describe('takeAll', () => {
     const T0 = 1_700_000_000_000;
-    const counter = (key: string, amount: number, limit: number) => ({ kind: 'counter' as const, key, amount, limit, ttlMs: 60_000 });
-    const slot = (key: string, slotId: string, limit: number) => ({ kind: 'slot' as const, key, slotId, limit, maxAgeMs: 60_000 });
+    const counter = (key: string, amount: number, limit: number) => ({
+      kind: 'counter' as const,
+      key,
+      amount,
+      limit,
+      ttlMs: 60_000,
+    });
+    const slot = (key: string, slotId: string, limit: number) => ({
+      kind: 'slot' as const,
+      key,
+      slotId,
+      limit,
+      maxAgeMs: 60_000,
+    });
 
     it('takes every part, or none when one would pass its limit, and names the first such', async () => {
       const [requests, tokens, slots] = [freshKey('all-rpm'), freshKey('all-tpm'), freshKey('all-slots')];
-      expect(await kv.takeAll([counter(requests, 1, 2), counter(tokens, 70, 100), slot(slots, 'a', 5)], T0)).toEqual({ refused: -1, values: [1, 70, 1] });
+      expect(await kv.takeAll([counter(requests, 1, 2), counter(tokens, 70, 100), slot(slots, 'a', 5)], T0)).toEqual({
+        refused: -1,
+        values: [1, 70, 1],
+      });
       // The tokens would pass 100: nothing is taken, not even the request counted before them.
-      expect(await kv.takeAll([counter(requests, 1, 2), counter(tokens, 40, 100), slot(slots, 'b', 5)], T0)).toEqual({ refused: 1, values: [2, 110] });
+      expect(await kv.takeAll([counter(requests, 1, 2), counter(tokens, 40, 100), slot(slots, 'b', 5)], T0)).toEqual({
+        refused: 1,
+        values: [2, 110],
+      });
       expect([await kv.get(requests), await kv.get(tokens)]).toEqual(['1', '70']);
       expect(await kv.takeAll([slot(slots, 'c', 1), counter(requests, 1, 2)], T0)).toEqual({ refused: 0, values: [2] });
       expect(await kv.get(requests)).toBe('1');
-      expect(await kv.takeAll([counter(requests, 1, 2), counter(tokens, 30, 100), slot(slots, 'd', 2)], T0)).toEqual({ refused: -1, values: [2, 100, 2] });
+      expect(await kv.takeAll([counter(requests, 1, 2), counter(tokens, 30, 100), slot(slots, 'd', 2)], T0)).toEqual({
+        refused: -1,
+        values: [2, 100, 2],
+      });
       const ttl = await kv.ttl(tokens);
       expect(ttl).toBeGreaterThan(50_000);
       expect(ttl).toBeLessThanOrEqual(60_000);
@@ -221,7 +244,9 @@ describe.each(availableKvKinds())('KeyValueStore contract on %s', (kind) => {
 
     it('CONCURRENCY: of 50 parallel takes of a request (limit 10) and a slot (limit 20), exactly 10 pass and refusals leave no trace', async () => {
       const [requests, slots] = [freshKey('race-all-rpm'), freshKey('race-all-slots')];
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => kv.takeAll([counter(requests, 1, 10), slot(slots, `s${i}`, 20)], T0 + i)));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => kv.takeAll([counter(requests, 1, 10), slot(slots, `s${i}`, 20)], T0 + i)),
+      );
       expect(results.filter((r) => r.refused === -1)).toHaveLength(10);
       expect(results.filter((r) => r.refused === 0)).toHaveLength(40);
       expect(await kv.get(requests)).toBe('10');
@@ -274,7 +299,10 @@ describe.runIf(process.env.TEST_REDIS_URL)('RedisStore scripts', () => {
     await kv.renewSlot(slots, 'a', T0 + 59_000, 60_000);
     const deleted = await kv.deleteIfEquals(code, 'mine');
     // The renewed slot still counts a minute after it was first taken.
-    const after = await kv.takeAll([{ kind: 'slot', key: slots, slotId: 'b', limit: 1, maxAgeMs: 60_000 }], T0 + 60_500);
+    const after = await kv.takeAll(
+      [{ kind: 'slot', key: slots, slotId: 'b', limit: 1, maxAgeMs: 60_000 }],
+      T0 + 60_500,
+    );
     return { taking, deleted, after, keys: { requests, slots, code } };
   };
   const expected = { taking: { refused: -1, values: [1, 40, 1] }, deleted: true, after: { refused: 0, values: [2] } };
@@ -289,7 +317,12 @@ describe.runIf(process.env.TEST_REDIS_URL)('RedisStore scripts', () => {
     expect(result).toMatchObject(expected);
     expect(names(sent)).toEqual(['set', 'evalsha', 'evalsha', 'evalsha', 'evalsha']);
     // The keys carry the store's prefix, the whole take in the one command.
-    expect(sent[1]!.slice(2, 6)).toEqual(['3', `${prefix}${result!.keys.requests}`, `${prefix}${result!.keys.requests}:tokens`, `${prefix}${result!.keys.slots}`]);
+    expect(sent[1]!.slice(2, 6)).toEqual([
+      '3',
+      `${prefix}${result!.keys.requests}`,
+      `${prefix}${result!.keys.requests}:tokens`,
+      `${prefix}${result!.keys.slots}`,
+    ]);
   });
 
   it('after SCRIPT FLUSH (NOSCRIPT) every script still runs, sent whole once, then by SHA again', async () => {

@@ -8,7 +8,16 @@ import { createMailer, MailError, type MailMessage } from '#core/mailer.ts';
 import { FakeResend, RESEND_FAILURES } from '#test/fakes/resend.ts';
 import { closedPort, SilentServer } from '#test/fakes/silent.ts';
 import { FakeSmtpServer } from '#test/fakes/smtp.ts';
-import { backends, call, createTestApp, freshEmail, freshIp, STRONG_PASSWORD, TEST_SECRETS, type TestApp } from '#test/helpers/test-app.ts';
+import {
+  backends,
+  call,
+  createTestApp,
+  freshEmail,
+  freshIp,
+  STRONG_PASSWORD,
+  TEST_SECRETS,
+  type TestApp,
+} from '#test/helpers/test-app.ts';
 
 const MAIL_FAILED_ZH = '邮件发送失败，请稍后重试';
 const MAIL_FAILED_EN = 'The email could not be sent; please try again later';
@@ -29,13 +38,19 @@ async function userCount(t: TestApp): Promise<number> {
 
 /** Registration with `code` is refused as an invalid code: the code is not live. */
 async function expectCodeDead(t: TestApp, email: string, code: string, ip: string): Promise<void> {
-  const res = await call(t.app, 'POST', '/api/auth/register', { body: { email, password: STRONG_PASSWORD, username: 'x', code }, ip });
+  const res = await call(t.app, 'POST', '/api/auth/register', {
+    body: { email, password: STRONG_PASSWORD, username: 'x', code },
+    ip,
+  });
   expect(res.statusCode).toBe(400);
   expect(res.json().message).toBe('验证码无效或已过期');
 }
 
 async function expectRegisters(t: TestApp, email: string, code: string, ip: string): Promise<void> {
-  const res = await call(t.app, 'POST', '/api/auth/register', { body: { email, password: STRONG_PASSWORD, username: 'mailed', code }, ip });
+  const res = await call(t.app, 'POST', '/api/auth/register', {
+    body: { email, password: STRONG_PASSWORD, username: 'mailed', code },
+    ip,
+  });
   expect(res.statusCode).toBe(200);
   expect(res.json().user.email).toBe(email);
 }
@@ -66,12 +81,20 @@ describe.each(backends())('mail on $label', (backend) => {
       expect(res.statusCode).toBe(200);
       const lines = readFileSync(join(t.dataDir, 'outbox.jsonl'), 'utf8').trimEnd().split('\n');
       const line = JSON.parse(lines.at(-1)!);
-      expect(line).toMatchObject({ from: 'Tollgate <noreply@tollgate.local>', to: email, subject: 'Tollgate 注册验证码' });
+      expect(line).toMatchObject({
+        from: 'Tollgate <noreply@tollgate.local>',
+        to: email,
+        subject: 'Tollgate 注册验证码',
+      });
       expect(new Date(line.at).toISOString()).toBe(line.at);
       const code = codeIn(line.text);
       expect(line.html).toContain(code);
 
-      await call(t.app, 'POST', '/api/auth/send-code', { body: { email: freshEmail('outbox') }, ip: freshIp(), lang: 'en' });
+      await call(t.app, 'POST', '/api/auth/send-code', {
+        body: { email: freshEmail('outbox') },
+        ip: freshIp(),
+        lang: 'en',
+      });
       const after = readFileSync(join(t.dataDir, 'outbox.jsonl'), 'utf8').trimEnd().split('\n');
       expect(after).toHaveLength(lines.length + 1);
       expect(JSON.parse(after.at(-1)!).subject).toBe('Your Tollgate sign-up code');
@@ -133,7 +156,11 @@ describe.each(backends())('mail on $label', (backend) => {
     it('writes in English when the request asks with Accept-Language: en', async () => {
       smtp.mode = 'accept';
       const email = freshEmail('smtp-en');
-      const res = await call(t.app, 'POST', '/api/auth/send-code', { body: { email }, ip: freshIp(), lang: 'en-US,en;q=0.9' });
+      const res = await call(t.app, 'POST', '/api/auth/send-code', {
+        body: { email },
+        ip: freshIp(),
+        lang: 'en-US,en;q=0.9',
+      });
       expect(res.statusCode).toBe(200);
       expect(res.json()).toEqual({ message: 'The verification code has been sent to your email' });
       const mail = smtp.lastTo(email)!;
@@ -170,7 +197,12 @@ describe.each(backends())('mail on $label', (backend) => {
     beforeAll(async () => {
       smtp = await FakeSmtpServer.start();
       t = await createTestApp(backend, {
-        env: { MAIL_TRANSPORT: 'smtp', SMTP_URL: smtp.url(), EMAIL_DAILY_CAP_PER_EMAIL: '1', EMAIL_DAILY_CAP_PER_IP: '1' },
+        env: {
+          MAIL_TRANSPORT: 'smtp',
+          SMTP_URL: smtp.url(),
+          EMAIL_DAILY_CAP_PER_EMAIL: '1',
+          EMAIL_DAILY_CAP_PER_IP: '1',
+        },
       });
     });
     afterAll(async () => {
@@ -193,7 +225,9 @@ describe.each(backends())('mail on $label', (backend) => {
   describe('SMTP server down', () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await createTestApp(backend, { env: { MAIL_TRANSPORT: 'smtp', SMTP_URL: `smtp://u:p@127.0.0.1:${await closedPort()}` } });
+      t = await createTestApp(backend, {
+        env: { MAIL_TRANSPORT: 'smtp', SMTP_URL: `smtp://u:p@127.0.0.1:${await closedPort()}` },
+      });
     });
     afterAll(() => t.close());
 
@@ -214,7 +248,12 @@ describe.each(backends())('mail on $label', (backend) => {
     beforeAll(async () => {
       resend = await FakeResend.start();
       t = await createTestApp(backend, {
-        env: { MAIL_TRANSPORT: 'resend', RESEND_API_KEY: resend.apiKey, RESEND_BASE_URL: resend.baseUrl, FROM_EMAIL: 'Tollgate <noreply@example.com>' },
+        env: {
+          MAIL_TRANSPORT: 'resend',
+          RESEND_API_KEY: resend.apiKey,
+          RESEND_BASE_URL: resend.baseUrl,
+          FROM_EMAIL: 'Tollgate <noreply@example.com>',
+        },
       });
     });
     afterAll(async () => {
@@ -262,7 +301,12 @@ describe.each(backends())('mail on $label', (backend) => {
 /** The transports on their own (no database): failures a misconfigured or hung peer causes. */
 describe('mail transports', () => {
   const logger = pino({ level: 'silent' });
-  const message: MailMessage = { to: 'someone@example.com', subject: 'Hello 你好', text: 'Code 123456', html: '<p>Code <b>123456</b></p>' };
+  const message: MailMessage = {
+    to: 'someone@example.com',
+    subject: 'Hello 你好',
+    text: 'Code 123456',
+    html: '<p>Code <b>123456</b></p>',
+  };
   let dataDir: string;
   beforeAll(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'tollgate-mail-'));
@@ -351,7 +395,11 @@ describe('mail transports', () => {
   it('Resend with a wrong API key is refused (403 invalid_api_key)', async () => {
     const resend = await FakeResend.start();
     try {
-      const error = await sendFails({ MAIL_TRANSPORT: 'resend', RESEND_API_KEY: 're_wrong', RESEND_BASE_URL: resend.baseUrl });
+      const error = await sendFails({
+        MAIL_TRANSPORT: 'resend',
+        RESEND_API_KEY: 're_wrong',
+        RESEND_BASE_URL: resend.baseUrl,
+      });
       expect(error.message).toContain('403');
       expect(error.message).toContain('invalid_api_key');
       expect(resend.seen).toEqual([]);
@@ -362,10 +410,15 @@ describe('mail transports', () => {
 
   it('Resend behind a base URL with a path (a relay) is reached at <base>/emails', async () => {
     const resend = await FakeResend.start({ basePath: '/relay/resend' });
-    const mailer = createMailer(config({ MAIL_TRANSPORT: 'resend', RESEND_API_KEY: resend.apiKey, RESEND_BASE_URL: `${resend.baseUrl}/` }), logger);
+    const mailer = createMailer(
+      config({ MAIL_TRANSPORT: 'resend', RESEND_API_KEY: resend.apiKey, RESEND_BASE_URL: `${resend.baseUrl}/` }),
+      logger,
+    );
     try {
       await mailer.send(message);
-      expect(resend.emails).toMatchObject([{ to: message.to, subject: message.subject, text: message.text, html: message.html }]);
+      expect(resend.emails).toMatchObject([
+        { to: message.to, subject: message.subject, text: message.text, html: message.html },
+      ]);
     } finally {
       await mailer.close();
       await resend.close();
@@ -374,12 +427,18 @@ describe('mail transports', () => {
 
   it("seed 004's mail settings: RESEND_API_KEY alone sends through Resend, from EMAIL_FROM with EMAIL_REPLY_TO", async () => {
     const resend = await FakeResend.start();
-    const seed004 = { RESEND_API_KEY: resend.apiKey, EMAIL_FROM: 'CodexAPI <noreply@codexapi.com>', EMAIL_REPLY_TO: 'support@codexapi.com' };
+    const seed004 = {
+      RESEND_API_KEY: resend.apiKey,
+      EMAIL_FROM: 'CodexAPI <noreply@codexapi.com>',
+      EMAIL_REPLY_TO: 'support@codexapi.com',
+    };
     const mailer = createMailer(config({ ...seed004, RESEND_BASE_URL: resend.baseUrl }), logger);
     try {
       expect(mailer.transport).toBe('resend');
       await mailer.send(message);
-      expect(resend.emails).toMatchObject([{ from: 'CodexAPI <noreply@codexapi.com>', reply_to: 'support@codexapi.com', to: message.to }]);
+      expect(resend.emails).toMatchObject([
+        { from: 'CodexAPI <noreply@codexapi.com>', reply_to: 'support@codexapi.com', to: message.to },
+      ]);
     } finally {
       await mailer.close();
       await resend.close();
@@ -388,7 +447,10 @@ describe('mail transports', () => {
 
   it('REPLY_TO_EMAIL is the Reply-To of an SMTP mail', async () => {
     const smtp = await FakeSmtpServer.start();
-    const mailer = createMailer(config({ MAIL_TRANSPORT: 'smtp', SMTP_URL: smtp.url(), REPLY_TO_EMAIL: 'Support <support@example.com>' }), logger);
+    const mailer = createMailer(
+      config({ MAIL_TRANSPORT: 'smtp', SMTP_URL: smtp.url(), REPLY_TO_EMAIL: 'Support <support@example.com>' }),
+      logger,
+    );
     try {
       await mailer.send(message);
       expect(smtp.received[0]!.headers.get('reply-to')).toBe('Support <support@example.com>');
@@ -399,10 +461,19 @@ describe('mail transports', () => {
   });
 
   it('a Resend that is down, or accepts and never answers, fails instead of hanging', async () => {
-    await sendFails({ MAIL_TRANSPORT: 'resend', RESEND_API_KEY: 're_x', RESEND_BASE_URL: `http://127.0.0.1:${await closedPort()}` });
+    await sendFails({
+      MAIL_TRANSPORT: 'resend',
+      RESEND_API_KEY: 're_x',
+      RESEND_BASE_URL: `http://127.0.0.1:${await closedPort()}`,
+    });
     const silent = await SilentServer.start();
     try {
-      await sendFails({ MAIL_TRANSPORT: 'resend', RESEND_API_KEY: 're_x', RESEND_BASE_URL: `http://127.0.0.1:${silent.port}`, MAIL_TIMEOUT: '1' });
+      await sendFails({
+        MAIL_TRANSPORT: 'resend',
+        RESEND_API_KEY: 're_x',
+        RESEND_BASE_URL: `http://127.0.0.1:${silent.port}`,
+        MAIL_TIMEOUT: '1',
+      });
     } finally {
       await silent.close();
     }

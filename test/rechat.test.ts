@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, call, createTestApp, freshEmail, freshIp, registerUser, STRONG_PASSWORD, type TestApp } from '#test/helpers/test-app.ts';
+import {
+  backends,
+  call,
+  createTestApp,
+  freshEmail,
+  freshIp,
+  registerUser,
+  STRONG_PASSWORD,
+  type TestApp,
+} from '#test/helpers/test-app.ts';
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
@@ -12,7 +21,13 @@ describe.each(backends())('ReChat /api/v1/auth on $label', (backend) => {
   afterAll(() => t.close());
 
   const usersWithEmail = async (email: string) =>
-    (await t.app.services.database.db.selectFrom('users').select('id').where('email', '=', email.toLowerCase()).execute()).length;
+    (
+      await t.app.services.database.db
+        .selectFrom('users')
+        .select('id')
+        .where('email', '=', email.toLowerCase())
+        .execute()
+    ).length;
 
   function expectDetail(res: Awaited<ReturnType<typeof call>>, status: number, detail?: string) {
     expect(res.statusCode).toBe(status);
@@ -43,15 +58,30 @@ describe.each(backends())('ReChat /api/v1/auth on $label', (backend) => {
 
     const profile = await me(body.access_token);
     expect(profile.statusCode).toBe(200);
-    expect(profile.json()).toMatchObject({ id: body.user.id, email, username: 'Rita', role: 'user', is_admin: false, is_active: true });
+    expect(profile.json()).toMatchObject({
+      id: body.user.id,
+      email,
+      username: 'Rita',
+      role: 'user',
+      is_admin: false,
+      is_active: true,
+    });
     expect(new Date(profile.json().created_at).toISOString()).toBe(profile.json().created_at);
   });
 
   it('answers registration errors as {detail} and creates nothing', async () => {
     const { email, code } = await codeFor();
     const good = { email, password: STRONG_PASSWORD, username: 'R', code };
-    expectDetail(await v1Register({ ...good, code: code === '000000' ? '111111' : '000000' }), 400, '验证码无效或已过期');
-    expectDetail(await v1Register({ ...good, password: 'weakpass' }), 400, '密码长度为8-50位，且必须包含大写字母、小写字母和数字');
+    expectDetail(
+      await v1Register({ ...good, code: code === '000000' ? '111111' : '000000' }),
+      400,
+      '验证码无效或已过期',
+    );
+    expectDetail(
+      await v1Register({ ...good, password: 'weakpass' }),
+      400,
+      '密码长度为8-50位，且必须包含大写字母、小写字母和数字',
+    );
     expectDetail(await v1Register({ email, password: STRONG_PASSWORD, username: 'R' }), 422);
     expectDetail(await v1Register({ ...good, is_admin: true }), 422);
     expectDetail(await v1Register({ ...good, code: 123456 }), 422);
@@ -72,20 +102,31 @@ describe.each(backends())('ReChat /api/v1/auth on $label', (backend) => {
 
   it('signs in with an OAuth2 password form (username = the email)', async () => {
     const user = await registerUser(t);
-    const form = new URLSearchParams({ grant_type: 'password', username: user.email, password: user.password }).toString();
+    const form = new URLSearchParams({
+      grant_type: 'password',
+      username: user.email,
+      password: user.password,
+    }).toString();
     const res = await v1Login(form, FORM);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ token_type: 'bearer', user: { id: user.id } });
     expect((await me(res.json().access_token)).statusCode).toBe(200);
 
-    const bare = await v1Login(new URLSearchParams({ username: user.email.toUpperCase(), password: user.password }).toString(), FORM);
+    const bare = await v1Login(
+      new URLSearchParams({ username: user.email.toUpperCase(), password: user.password }).toString(),
+      FORM,
+    );
     expect(bare.statusCode).toBe(200);
   });
 
   it('answers bad credentials with 401 {detail}, for JSON and form alike', async () => {
     const user = await registerUser(t);
     expectDetail(await v1Login({ email: user.email, password: 'Wr0ngPassword' }), 401, '邮箱或密码错误');
-    expectDetail(await v1Login(new URLSearchParams({ username: freshEmail('ghost'), password: 'Wr0ngPassword' }).toString(), FORM), 401, '邮箱或密码错误');
+    expectDetail(
+      await v1Login(new URLSearchParams({ username: freshEmail('ghost'), password: 'Wr0ngPassword' }).toString(), FORM),
+      401,
+      '邮箱或密码错误',
+    );
   });
 
   it('answers schema violations with 422 {detail} and counts no failure', async () => {
@@ -96,15 +137,21 @@ describe.each(backends())('ReChat /api/v1/auth on $label', (backend) => {
     expectDetail(await v1Login({ email: user.email, password: user.password, remember_me: true }), 422);
     expectDetail(await v1Login({ email: user.email, password: 12345678 }), 422);
     expectDetail(await v1Login(new URLSearchParams({ password: user.password }).toString(), FORM), 422);
-    const status = await call(t.app, 'GET', `/api/auth/login-status?email=${encodeURIComponent(user.email)}`, { ip: freshIp() });
+    const status = await call(t.app, 'GET', `/api/auth/login-status?email=${encodeURIComponent(user.email)}`, {
+      ip: freshIp(),
+    });
     expect(status.json().failureCount).toBe(0);
   });
 
   it('applies the same captcha rule as /api/auth/login', async () => {
     const user = await registerUser(t);
     const ip = freshIp();
-    for (let i = 0; i < 3; i++) await call(t.app, 'POST', '/api/v1/auth/login', { body: { email: user.email, password: 'Wr0ngPassword' }, ip });
-    const res = await call(t.app, 'POST', '/api/v1/auth/login', { body: { email: user.email, password: user.password }, ip });
+    for (let i = 0; i < 3; i++)
+      await call(t.app, 'POST', '/api/v1/auth/login', { body: { email: user.email, password: 'Wr0ngPassword' }, ip });
+    const res = await call(t.app, 'POST', '/api/v1/auth/login', {
+      body: { email: user.email, password: user.password },
+      ip,
+    });
     expectDetail(res, 400, '需要输入图形验证码');
   });
 

@@ -49,7 +49,14 @@ describe('retry', () => {
 
   it('returns the first success and tries no more', async () => {
     const { work, tries } = flakyWork({ succeedsAt: 3 });
-    expect(await settle(retry(work, onBusy(() => 10, { attempts: 10 })))).toEqual({ value: 'done at 3' });
+    expect(
+      await settle(
+        retry(
+          work,
+          onBusy(() => 10, { attempts: 10 }),
+        ),
+      ),
+    ).toEqual({ value: 'done at 3' });
     expect(tries).toEqual([1, 2, 3]);
   });
 
@@ -63,7 +70,12 @@ describe('retry', () => {
 
   it('stops after `attempts` tries and throws what the last one threw', async () => {
     const { work, tries } = flakyWork();
-    const { error } = await settle(retry(work, onBusy(() => 10, { attempts: 4 })));
+    const { error } = await settle(
+      retry(
+        work,
+        onBusy(() => 10, { attempts: 4 }),
+      ),
+    );
     expect(error).toBeInstanceOf(Busy);
     expect((error as Error).message).toBe('busy 4');
     expect(tries).toEqual([1, 2, 3, 4]);
@@ -71,28 +83,53 @@ describe('retry', () => {
 
   it('stops when the next try would start more than `withinMs` after the first', async () => {
     const { work, starts } = flakyWork();
-    const { error } = await settle(retry(work, onBusy(() => 100, { withinMs: 250 })));
+    const { error } = await settle(
+      retry(
+        work,
+        onBusy(() => 100, { withinMs: 250 }),
+      ),
+    );
     expect((error as Error).message).toBe('busy 3');
     expect(starts).toEqual([0, 100, 200]);
   });
 
   it('a try may start exactly `withinMs` after the first, and the time the tries take counts', async () => {
     const onTime = flakyWork();
-    await settle(retry(onTime.work, onBusy(() => 125, { withinMs: 250 })));
+    await settle(
+      retry(
+        onTime.work,
+        onBusy(() => 125, { withinMs: 250 }),
+      ),
+    );
     expect(onTime.starts).toEqual([0, 125, 250]);
 
     const slow = flakyWork({ takesMs: 200 });
-    const { error } = await settle(retry(slow.work, onBusy(() => 10, { withinMs: 300 })));
+    const { error } = await settle(
+      retry(
+        slow.work,
+        onBusy(() => 10, { withinMs: 300 }),
+      ),
+    );
     expect((error as Error).message).toBe('busy 2');
     expect(slow.starts).toEqual([0, 210]);
   });
 
   it('the first of `attempts` and `withinMs` to run out ends it', async () => {
     const fewTries = flakyWork();
-    await settle(retry(fewTries.work, onBusy(() => 10, { attempts: 2, withinMs: 10_000 })));
+    await settle(
+      retry(
+        fewTries.work,
+        onBusy(() => 10, { attempts: 2, withinMs: 10_000 }),
+      ),
+    );
     expect(fewTries.tries).toEqual([1, 2]);
     const shortTime = flakyWork();
-    await settle(retry(shortTime.work, onBusy(() => 10, { attempts: 100, withinMs: 25 })));
+    await settle(
+      retry(
+        shortTime.work,
+        onBusy(() => 10, { attempts: 100, withinMs: 25 }),
+      ),
+    );
     expect(shortTime.tries).toEqual([1, 2, 3]);
   });
 
@@ -101,10 +138,13 @@ describe('retry', () => {
     const retryable = vi.fn((error: unknown) => error instanceof Busy);
     const pause = vi.fn(() => 1000);
     let calls = 0;
-    const running = retry(() => {
-      calls += 1;
-      return Promise.reject(calls === 1 ? new Busy('busy 1') : broken);
-    }, { retryable, pause, attempts: 5 });
+    const running = retry(
+      () => {
+        calls += 1;
+        return Promise.reject(calls === 1 ? new Busy('busy 1') : broken);
+      },
+      { retryable, pause, attempts: 5 },
+    );
     const { error } = await settle(running);
     expect(error).toBe(broken);
     expect(calls).toBe(2);
@@ -126,7 +166,10 @@ describe('retry', () => {
 
   it('does not try again before the pause is over', async () => {
     const { work, tries } = flakyWork({ succeedsAt: 2 });
-    const running = retry(work, onBusy(() => 500));
+    const running = retry(
+      work,
+      onBusy(() => 500),
+    );
     await vi.advanceTimersByTimeAsync(499);
     expect(tries).toEqual([1]);
     await vi.advanceTimersByTimeAsync(1);

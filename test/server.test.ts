@@ -24,7 +24,8 @@ interface Server {
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -33,10 +34,19 @@ async function startServer(env: Record<string, string> = {}): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-server-'));
   dirs.push(dataDir);
   const port = await closedPort();
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => ['PATH', 'HOME', 'TMPDIR', 'LANG'].includes(key)));
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => ['PATH', 'HOME', 'TMPDIR', 'LANG'].includes(key)),
+  );
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...inherited, DATA_DIR: dataDir, DATABASE_URL: `sqlite:${join(dataDir, 't.db')}`, PORT: String(port), HOST: '127.0.0.1', ...env },
+    env: {
+      ...inherited,
+      DATA_DIR: dataDir,
+      DATABASE_URL: `sqlite:${join(dataDir, 't.db')}`,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ...env,
+    },
   });
   children.push(child);
   let out = '';
@@ -60,7 +70,11 @@ async function waitUntilUp(server: Server): Promise<Response> {
 }
 
 async function post(server: Server, path: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(`http://127.0.0.1:${server.port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return fetch(`http://127.0.0.1:${server.port}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 describe('the server process (src/main.ts)', () => {
@@ -68,14 +82,21 @@ describe('the server process (src/main.ts)', () => {
     const server = await startServer();
     const health = await waitUntilUp(server);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'ok', environment: 'development', database: { status: 'up', kind: 'sqlite' } });
+    expect(await health.json()).toMatchObject({
+      status: 'ok',
+      environment: 'development',
+      database: { status: 'up', kind: 'sqlite' },
+    });
 
     // A newcomer registers with the code from DATA_DIR/outbox.jsonl, signs in and reads the profile.
     const email = 'newcomer@example.com';
     expect((await post(server, '/api/auth/send-code', { email })).status).toBe(200);
     const lines = readFileSync(join(server.dataDir, 'outbox.jsonl'), 'utf8').trim().split('\n');
     const code = /\b(\d{6})\b/.exec((JSON.parse(lines.at(-1)!) as { text: string }).text)![1]!;
-    expect((await post(server, '/api/auth/register', { email, password: STRONG_PASSWORD, username: 'newcomer', code })).status).toBe(200);
+    expect(
+      (await post(server, '/api/auth/register', { email, password: STRONG_PASSWORD, username: 'newcomer', code }))
+        .status,
+    ).toBe(200);
     const login = await post(server, '/api/auth/login', { email, password: STRONG_PASSWORD });
     const { access_token: token } = (await login.json()) as { access_token: string };
     const profile = await fetch(`http://127.0.0.1:${server.port}/api/user/profile`, {
@@ -107,16 +128,33 @@ describe('the server process (src/main.ts)', () => {
     const fake = await FakeOpenAI.start();
     try {
       const admin = { email: 'admin@example.com', password: 'Adm1nPassw0rd' };
-      const server = await startServer({ ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password, OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'sk-fake-upstream', SHUTDOWN_DRAIN_SECONDS: '1' });
+      const server = await startServer({
+        ADMIN_EMAIL: admin.email,
+        ADMIN_PASSWORD: admin.password,
+        OPENAI_BASE_URL: fake.url,
+        OPENAI_API_KEY: 'sk-fake-upstream',
+        SHUTDOWN_DRAIN_SECONDS: '1',
+      });
       await waitUntilUp(server);
-      const login = (await (await post(server, '/api/auth/login', admin)).json()) as { access_token: string; user: { id: string } };
+      const login = (await (await post(server, '/api/auth/login', admin)).json()) as {
+        access_token: string;
+        user: { id: string };
+      };
       const bearer = { authorization: `Bearer ${login.access_token}` };
-      expect((await post(server, `/api/admin/users/${login.user.id}/credits`, { amount: 1000, reason: 'test' }, bearer)).status).toBe(200);
+      expect(
+        (await post(server, `/api/admin/users/${login.user.id}/credits`, { amount: 1000, reason: 'test' }, bearer))
+          .status,
+      ).toBe(200);
       const { key } = (await (await post(server, '/api/keys', { name: 'stream' }, bearer)).json()) as { key: string };
       const stream = await post(
         server,
         '/v1/chat/completions',
-        { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Hello' }], fake_behavior: 'words=400; chunk-delay=50' },
+        {
+          model: 'gpt-4o-mini',
+          stream: true,
+          messages: [{ role: 'user', content: 'Hello' }],
+          fake_behavior: 'words=400; chunk-delay=50',
+        },
         { authorization: `Bearer ${key}` },
       );
       expect(stream.status).toBe(200);
@@ -137,10 +175,21 @@ describe('the server process (src/main.ts)', () => {
       // Settled before the process ended: its usage record written, its hold closed.
       const database = await connectDatabase(`sqlite:${join(server.dataDir, 't.db')}`);
       try {
-        const records = await database.db.selectFrom('usage_records').select(['end_reason', 'output_tokens', 'credits']).execute();
-        expect(records).toEqual([{ end_reason: 'shutdown', output_tokens: expect.any(Number) as number, credits: expect.any(Number) as number }]);
+        const records = await database.db
+          .selectFrom('usage_records')
+          .select(['end_reason', 'output_tokens', 'credits'])
+          .execute();
+        expect(records).toEqual([
+          {
+            end_reason: 'shutdown',
+            output_tokens: expect.any(Number) as number,
+            credits: expect.any(Number) as number,
+          },
+        ]);
         expect(records[0]!.output_tokens).toBeGreaterThan(0);
-        expect(await database.db.selectFrom('credit_holds').select('id').where('status', '=', 'open').execute()).toEqual([]);
+        expect(
+          await database.db.selectFrom('credit_holds').select('id').where('status', '=', 'open').execute(),
+        ).toEqual([]);
       } finally {
         await database.destroy();
       }
@@ -160,9 +209,17 @@ describe('the server process (src/main.ts)', () => {
     ['PORT=abc', { PORT: 'abc' }, 'PORT'],
     ['MAIL_TRANSPORT=fax', { MAIL_TRANSPORT: 'fax' }, 'MAIL_TRANSPORT must be one of log, smtp, resend'],
     ['production without secrets', { NODE_ENV: 'production' }, 'JWT_SECRET'],
-    ['production with the default mail transport', { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), MASTER_KEY: '0'.repeat(64) }, 'MAIL_TRANSPORT=smtp'],
+    [
+      'production with the default mail transport',
+      { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), MASTER_KEY: '0'.repeat(64) },
+      'MAIL_TRANSPORT=smtp',
+    ],
     ['a weak ADMIN_PASSWORD', { ADMIN_EMAIL: 'admin@example.com', ADMIN_PASSWORD: 'weakpassword1' }, 'ADMIN_PASSWORD'],
-    ['an unreachable database', { DATABASE_URL: 'postgres://app:hunter2@127.0.0.1:1/tollgate' }, 'DATABASE_URL=postgres://***@127.0.0.1:1/tollgate'],
+    [
+      'an unreachable database',
+      { DATABASE_URL: 'postgres://app:hunter2@127.0.0.1:1/tollgate' },
+      'DATABASE_URL=postgres://***@127.0.0.1:1/tollgate',
+    ],
   ])('%s → exits non-zero with one line naming the problem', async (_label, env, expected) => {
     const server = await startServer(env);
     expect(await server.exited).not.toBe(0);

@@ -61,7 +61,13 @@ export class AttemptLimiter {
    */
   async begin(subjects: readonly Subject[]): Promise<AttemptAdmission> {
     const taking = await this.kv.takeAll(
-      subjects.map((subject) => ({ kind: 'counter', key: countKey(subject), amount: 1, limit: subject.rule.lock?.after ?? UNLIMITED, ttlMs: subject.rule.windowMs })),
+      subjects.map((subject) => ({
+        kind: 'counter',
+        key: countKey(subject),
+        amount: 1,
+        limit: subject.rule.lock?.after ?? UNLIMITED,
+        ttlMs: subject.rule.windowMs,
+      })),
       this.clock.now(),
     );
     const lockedMs = Math.max(0, ...(await Promise.all(subjects.map((subject) => this.lockedFor(subject)))));
@@ -74,7 +80,9 @@ export class AttemptLimiter {
 
   /** The attempt was no guess (it succeeded, or the server failed): its count is given back. */
   async giveBack(attempt: Attempt): Promise<void> {
-    await Promise.all(attempt.subjects.map((subject) => this.kv.increment(countKey(subject), subject.rule.windowMs, -1)));
+    await Promise.all(
+      attempt.subjects.map((subject) => this.kv.increment(countKey(subject), subject.rule.windowMs, -1)),
+    );
   }
 
   /** The attempt failed: each subject it brought to its limit is locked. Returns the longest lock's ms left, 0 for none. */

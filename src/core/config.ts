@@ -76,7 +76,10 @@ export const EnvSchema = Type.Object({
   OPENAI_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   DIFY_API_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   DIFY_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
-  DIFY_APP_MODE: Type.Union(['chat', 'agent-chat', 'advanced-chat', 'completion', 'workflow'].map((m) => Type.Literal(m)), { default: 'chat' }),
+  DIFY_APP_MODE: Type.Union(
+    ['chat', 'agent-chat', 'advanced-chat', 'completion', 'workflow'].map((m) => Type.Literal(m)),
+    { default: 'chat' },
+  ),
   DIFY_PRICE_INPUT: Type.Number({ default: 1, minimum: 0, maximum: 1_000_000 }),
   DIFY_PRICE_OUTPUT: Type.Number({ default: 2, minimum: 0, maximum: 1_000_000 }),
   DIFY_PRICE_PER_CALL: Type.Number({ default: 1, minimum: 0, maximum: 1_000_000 }),
@@ -120,8 +123,24 @@ export class ConfigError extends Error {
 }
 
 /** Values never echoed in an error message; URLs are shown with their credentials masked. */
-const SECRET_VARS = new Set(['JWT_SECRET', 'MASTER_KEY', 'ADMIN_PASSWORD', 'RESEND_API_KEY', 'OPENAI_API_KEY', 'DIFY_API_KEY']);
-const BOOLEANS: Record<string, boolean> = { true: true, false: false, '1': true, '0': false, yes: true, no: false, on: true, off: false };
+const SECRET_VARS = new Set([
+  'JWT_SECRET',
+  'MASTER_KEY',
+  'ADMIN_PASSWORD',
+  'RESEND_API_KEY',
+  'OPENAI_API_KEY',
+  'DIFY_API_KEY',
+]);
+const BOOLEANS: Record<string, boolean> = {
+  true: true,
+  false: false,
+  '1': true,
+  '0': false,
+  yes: true,
+  no: false,
+  on: true,
+  off: false,
+};
 
 interface FieldSchema {
   type?: string;
@@ -216,7 +235,9 @@ function checkCombinations(env: Env): void {
   try {
     new Intl.DateTimeFormat('en-CA', { timeZone: env.CHECKIN_TZ });
   } catch {
-    throw new ConfigError(`Invalid configuration: CHECKIN_TZ must be an IANA time zone such as Asia/Shanghai or UTC (got ${JSON.stringify(env.CHECKIN_TZ)})`);
+    throw new ConfigError(
+      `Invalid configuration: CHECKIN_TZ must be an IANA time zone such as Asia/Shanghai or UTC (got ${JSON.stringify(env.CHECKIN_TZ)})`,
+    );
   }
 }
 
@@ -235,8 +256,12 @@ function checkJwtSecretLength(env: Env, isProduction: boolean): string[] {
 function resolveSecrets(env: Env, isProduction: boolean): { jwtSecret: string; masterKey: string } {
   if (env.JWT_SECRET && env.MASTER_KEY) return { jwtSecret: env.JWT_SECRET, masterKey: env.MASTER_KEY };
   if (isProduction) {
-    const missing = [env.JWT_SECRET ? undefined : 'JWT_SECRET', env.MASTER_KEY ? undefined : 'MASTER_KEY'].filter(Boolean);
-    throw new ConfigError(`Invalid configuration: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required when NODE_ENV=production`);
+    const missing = [env.JWT_SECRET ? undefined : 'JWT_SECRET', env.MASTER_KEY ? undefined : 'MASTER_KEY'].filter(
+      Boolean,
+    );
+    throw new ConfigError(
+      `Invalid configuration: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required when NODE_ENV=production`,
+    );
   }
   const dir = resolve(env.DATA_DIR);
   const file = join(dir, 'secrets.json');
@@ -251,7 +276,9 @@ function resolveSecrets(env: Env, isProduction: boolean): { jwtSecret: string; m
       writeFileSync(file, JSON.stringify(generated, null, 2) + '\n', { mode: 0o600 });
       chmodSync(file, 0o600); // an existing file keeps its old mode on rewrite
     } catch (error) {
-      throw new ConfigError(`Invalid configuration: DATA_DIR ${dir} is not writable (${(error as Error).message}); set JWT_SECRET and MASTER_KEY or fix DATA_DIR`);
+      throw new ConfigError(
+        `Invalid configuration: DATA_DIR ${dir} is not writable (${(error as Error).message}); set JWT_SECRET and MASTER_KEY or fix DATA_DIR`,
+      );
     }
   }
   return { jwtSecret: env.JWT_SECRET ?? generated.jwtSecret, masterKey: env.MASTER_KEY ?? generated.masterKey };
@@ -263,12 +290,17 @@ function readStoredSecrets(file: string): { jwtSecret?: string; masterKey?: stri
   try {
     stored = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new ConfigError(`Invalid configuration: ${file} cannot be read (${(error as Error).message}); fix it, or remove it to generate new secrets (sessions and encrypted secrets are then lost)`);
+    throw new ConfigError(
+      `Invalid configuration: ${file} cannot be read (${(error as Error).message}); fix it, or remove it to generate new secrets (sessions and encrypted secrets are then lost)`,
+    );
   }
   const { jwtSecret, masterKey } = (stored ?? {}) as { jwtSecret?: unknown; masterKey?: unknown };
   const valid =
     (jwtSecret === undefined || (typeof jwtSecret === 'string' && jwtSecret.length >= 32)) &&
     (masterKey === undefined || (typeof masterKey === 'string' && /^[0-9a-fA-F]{64}$/.test(masterKey)));
-  if (!valid) throw new ConfigError(`Invalid configuration: ${file} holds a malformed jwtSecret or masterKey; fix it, or remove it to generate new secrets (sessions and encrypted secrets are then lost)`);
+  if (!valid)
+    throw new ConfigError(
+      `Invalid configuration: ${file} holds a malformed jwtSecret or masterKey; fix it, or remove it to generate new secrets (sessions and encrypted secrets are then lost)`,
+    );
   return { jwtSecret, masterKey };
 }

@@ -1,6 +1,5 @@
 import { fill, type Lang } from './i18n.ts';
 
-
 /**
  * The one error hierarchy. Services throw AppError with a stable code; the HTTP layer
  * (core/http/error-handler.ts) turns it into a status and a body, in one place.
@@ -16,7 +15,11 @@ interface ErrorSpec {
 const ERRORS = {
   VALIDATION_FAILED: { status: 400, zh: '请求参数无效：{detail}', en: 'Invalid request: {detail}' },
   INVALID_JSON: { status: 400, zh: '请求体不是有效的 JSON', en: 'The request body is not valid JSON' },
-  JSON_TOO_DEEP: { status: 400, zh: '请求体 JSON 嵌套超过 {max} 层', en: 'The request body is nested more than {max} levels deep' },
+  JSON_TOO_DEEP: {
+    status: 400,
+    zh: '请求体 JSON 嵌套超过 {max} 层',
+    en: 'The request body is nested more than {max} levels deep',
+  },
   EMPTY_BODY: { status: 400, zh: '请求体不能为空', en: 'The request body must not be empty' },
   BODY_TOO_LARGE: { status: 413, zh: '请求体过大', en: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: {
@@ -26,7 +29,11 @@ const ERRORS = {
   },
   MALFORMED_REQUEST: { status: 400, zh: '请求不是有效的 HTTP 请求', en: 'The request is not valid HTTP' },
   HEADERS_TOO_LARGE: { status: 431, zh: '请求头过大', en: 'The request headers are too large' },
-  REQUEST_TIMEOUT: { status: 408, zh: '请求超时：未在规定时间内收到完整请求', en: 'The request did not arrive in time' },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    zh: '请求超时：未在规定时间内收到完整请求',
+    en: 'The request did not arrive in time',
+  },
   BAD_URL: { status: 400, zh: '请求地址无效', en: 'The request URL is invalid' },
   ROUTE_NOT_FOUND: { status: 404, zh: '接口不存在：{method} {url}', en: 'Route {method} {url} not found' },
   NOT_FOUND: { status: 404, zh: '资源不存在', en: 'Not found' },
@@ -79,9 +86,17 @@ const ERRORS = {
     zh: '刷新令牌无效或已过期，请重新登录',
     en: 'The refresh token is invalid or has expired; please sign in again',
   },
-  EXPIRES_AT_IN_PAST: { status: 400, zh: 'expiresAt（过期时间）必须晚于当前时间', en: 'expiresAt must be in the future' },
+  EXPIRES_AT_IN_PAST: {
+    status: 400,
+    zh: 'expiresAt（过期时间）必须晚于当前时间',
+    en: 'expiresAt must be in the future',
+  },
   INSUFFICIENT_CREDITS: { status: 402, zh: '积分不足', en: 'Not enough credits' },
-  CHECKIN_ALREADY_DONE: { status: 409, zh: '今日已签到，请明天再来', en: 'Already checked in today; come back tomorrow' },
+  CHECKIN_ALREADY_DONE: {
+    status: 409,
+    zh: '今日已签到，请明天再来',
+    en: 'Already checked in today; come back tomorrow',
+  },
   REDEEM_CODE_INVALID: { status: 400, zh: '兑换码无效', en: 'This redeem code is not valid' },
   REDEEM_CODE_USED: { status: 409, zh: '兑换码已被使用', en: 'This redeem code has been used up' },
   REDEEM_CODE_EXPIRED: { status: 400, zh: '兑换码已过期', en: 'This redeem code has expired' },
@@ -92,7 +107,11 @@ const ERRORS = {
     zh: '兑换失败次数过多，请 {minutes} 分钟后重试',
     en: 'Too many failed redeem attempts; try again in {minutes} minutes',
   },
-  TOO_MANY_KEYS: { status: 409, zh: '每个账户最多 {max} 个 API 密钥', en: 'An account may have at most {max} API keys' },
+  TOO_MANY_KEYS: {
+    status: 409,
+    zh: '每个账户最多 {max} 个 API 密钥',
+    en: 'An account may have at most {max} API keys',
+  },
   API_KEY_MISSING: {
     status: 401,
     zh: '未提供 API 密钥，请在 Authorization 请求头中使用 Bearer 方式携带',
@@ -129,8 +148,16 @@ const ERRORS = {
     en: 'The upstream service is unavailable; please retry later (nothing was charged)',
   },
   UPSTREAM_ERROR: { status: 502, zh: '上游服务返回错误：{detail}', en: 'The upstream service failed: {detail}' },
-  DIFY_NOT_CONFIGURED: { status: 503, zh: '暂无可用的 Dify 应用，请联系管理员', en: 'No Dify app is available; ask the administrator' },
-  DIFY_APP_NOT_FOUND: { status: 404, zh: 'Dify 应用不存在或不支持此接口：{app}', en: 'No Dify app {app} serves this endpoint' },
+  DIFY_NOT_CONFIGURED: {
+    status: 503,
+    zh: '暂无可用的 Dify 应用，请联系管理员',
+    en: 'No Dify app is available; ask the administrator',
+  },
+  DIFY_APP_NOT_FOUND: {
+    status: 404,
+    zh: 'Dify 应用不存在或不支持此接口：{app}',
+    en: 'No Dify app {app} serves this endpoint',
+  },
   DIFY_REJECTED: { status: 400, zh: 'Dify 拒绝了请求：{detail}', en: 'Dify refused the request: {detail}' },
   CONVERSATION_NOT_FOUND: { status: 404, zh: '会话不存在', en: 'Conversation Not Exists.' },
   MESSAGE_NOT_FOUND: { status: 404, zh: '消息不存在', en: 'Message Not Exists.' },
@@ -143,7 +170,11 @@ const ERRORS = {
     en: 'The upload is not a valid multipart/form-data body (with a boundary, and a file in the field `file`)',
   },
   FILE_TOO_LARGE: { status: 413, zh: '文件过大（上限 {max} 字节）', en: 'The file is too large (limit {max} bytes)' },
-  PROXY_ENDPOINT_NOT_ALLOWED: { status: 400, zh: '不允许代理此 Dify 接口：{endpoint}', en: 'This Dify endpoint may not be proxied: {endpoint}' },
+  PROXY_ENDPOINT_NOT_ALLOWED: {
+    status: 400,
+    zh: '不允许代理此 Dify 接口：{endpoint}',
+    en: 'This Dify endpoint may not be proxied: {endpoint}',
+  },
   SERVICE_UNAVAILABLE: { status: 503, zh: '服务暂时不可用，请稍后重试', en: 'Service temporarily unavailable' },
   INTERNAL: { status: 500, zh: '服务器内部错误', en: 'Internal server error' },
 } as const satisfies Record<string, ErrorSpec>;

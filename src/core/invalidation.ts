@@ -79,7 +79,10 @@ export class InvalidationBus {
  * is retried every `everyMs`, up to `attempts` times, rather than left as an unhandled rejection (which
  * ends the process) or as stale prices and channels until the next change.
  */
-export function reloadOnChange(load: () => Promise<void>, options: { attempts: number; everyMs: number } = { attempts: 30, everyMs: 1_000 }): () => void {
+export function reloadOnChange(
+  load: () => Promise<void>,
+  options: { attempts: number; everyMs: number } = { attempts: 30, everyMs: 1_000 },
+): () => void {
   return () => {
     let attempt = 0;
     const run = (): void => {

@@ -149,7 +149,11 @@ export class MemoryStore implements KeyValueStore {
   takeAll(takes: readonly Take[], nowMs: number) {
     const values: number[] = [];
     for (const take of takes) {
-      values.push(take.kind === 'counter' ? Number(this.live(take.key)?.value ?? 0) + take.amount : this.slotsInUse(take.key, nowMs, take.maxAgeMs) + 1);
+      values.push(
+        take.kind === 'counter'
+          ? Number(this.live(take.key)?.value ?? 0) + take.amount
+          : this.slotsInUse(take.key, nowMs, take.maxAgeMs) + 1,
+      );
       if (values.at(-1)! > take.limit) return Promise.resolve({ refused: values.length - 1, values });
     }
     for (const take of takes) {
@@ -286,7 +290,9 @@ export class RedisStore implements KeyValueStore {
     } catch (error) {
       client.disconnect();
       const reason = (lastError ?? (error as Error)).message;
-      throw new ConfigError(`Cannot connect to Redis at REDIS_URL=${maskUrl(url)}: ${reason}`, { cause: lastError ?? error });
+      throw new ConfigError(`Cannot connect to Redis at REDIS_URL=${maskUrl(url)}: ${reason}`, {
+        cause: lastError ?? error,
+      });
     }
     return new RedisStore(client);
   }

@@ -48,12 +48,19 @@ function logMailer(config: Config, logger: Logger): Mailer {
     async send(message) {
       try {
         makeOwnerOnlyDir(config.DATA_DIR);
-        const line = { at: new Date().toISOString(), from: config.FROM_EMAIL, ...(config.REPLY_TO_EMAIL ? { reply_to: config.REPLY_TO_EMAIL } : {}), ...message };
+        const line = {
+          at: new Date().toISOString(),
+          from: config.FROM_EMAIL,
+          ...(config.REPLY_TO_EMAIL ? { reply_to: config.REPLY_TO_EMAIL } : {}),
+          ...message,
+        };
         await appendFile(outbox, JSON.stringify(line) + '\n', { encoding: 'utf8', mode: OWNER_ONLY_FILE });
       } catch (error) {
         throw new MailError(`could not write ${outbox}`, { cause: error });
       }
-      const mail = config.isProduction ? { to: message.to, subject: message.subject } : { to: message.to, subject: message.subject, text: message.text };
+      const mail = config.isProduction
+        ? { to: message.to, subject: message.subject }
+        : { to: message.to, subject: message.subject, text: message.text };
       logger.info({ mail, outbox }, 'mail written to outbox');
     },
     close: () => Promise.resolve(),
@@ -64,13 +71,22 @@ function logMailer(config: Config, logger: Logger): Mailer {
 function smtpMailer(config: Config): Mailer {
   const timeout = config.MAIL_TIMEOUT * 1000;
   const transporter = createTransport(
-    new SMTPTransport({ url: config.SMTP_URL, connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout }),
+    new SMTPTransport({
+      url: config.SMTP_URL,
+      connectionTimeout: timeout,
+      greetingTimeout: timeout,
+      socketTimeout: timeout,
+    }),
   );
   return {
     transport: 'smtp',
     async send(message) {
       try {
-        await transporter.sendMail({ from: config.FROM_EMAIL, ...(config.REPLY_TO_EMAIL ? { replyTo: config.REPLY_TO_EMAIL } : {}), ...message });
+        await transporter.sendMail({
+          from: config.FROM_EMAIL,
+          ...(config.REPLY_TO_EMAIL ? { replyTo: config.REPLY_TO_EMAIL } : {}),
+          ...message,
+        });
       } catch (error) {
         throw new MailError(`SMTP send failed: ${(error as Error).message}`, { cause: error });
       }
@@ -98,7 +114,11 @@ function resendMailer(config: Config): Mailer {
           method: 'POST',
           dispatcher,
           headers: { authorization: `Bearer ${config.RESEND_API_KEY!}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ from: config.FROM_EMAIL, ...(config.REPLY_TO_EMAIL ? { reply_to: config.REPLY_TO_EMAIL } : {}), ...message }),
+          body: JSON.stringify({
+            from: config.FROM_EMAIL,
+            ...(config.REPLY_TO_EMAIL ? { reply_to: config.REPLY_TO_EMAIL } : {}),
+            ...message,
+          }),
         });
         status = response.statusCode;
         body = await response.body.text();

@@ -77,7 +77,8 @@ export function encodeJson(value: unknown): string {
 /** A request failed before an answer: the caller's own abort stays as it is, anything else is the upstream's fault. */
 function unreachable(error: unknown, signal: UpstreamAbort | undefined): unknown {
   if (signal?.aborted) return error;
-  const timedOut = error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.ConnectTimeoutError;
+  const timedOut =
+    error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.ConnectTimeoutError;
   return new UpstreamUnreachable((error as Error).message, timedOut);
 }
 
@@ -93,9 +94,17 @@ export interface UpstreamCall {
 }
 
 /** Any call to `baseUrl + path` with the channel's secret (the Dify proxy's many endpoints). The body stays a stream. */
-export async function sendUpstream(baseUrl: string, secret: string, call: UpstreamCall): Promise<Dispatcher.ResponseData> {
-  const query = call.query && Object.keys(call.query).length > 0 ? `?${new URLSearchParams(call.query).toString()}` : '';
-  const headers: Record<string, string> = { authorization: `Bearer ${secret}`, accept: 'application/json, text/event-stream, */*' };
+export async function sendUpstream(
+  baseUrl: string,
+  secret: string,
+  call: UpstreamCall,
+): Promise<Dispatcher.ResponseData> {
+  const query =
+    call.query && Object.keys(call.query).length > 0 ? `?${new URLSearchParams(call.query).toString()}` : '';
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${secret}`,
+    accept: 'application/json, text/event-stream, */*',
+  };
   let body: string | FormData | undefined;
   if (call.body && 'json' in call.body) {
     headers['content-type'] = 'application/json';
@@ -119,7 +128,12 @@ export async function sendUpstream(baseUrl: string, secret: string, call: Upstre
 }
 
 /** GETs `baseUrl + path` (health probes, model lists). */
-export async function getJson(baseUrl: string, path: string, secret: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+export async function getJson(
+  baseUrl: string,
+  path: string,
+  secret: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
   const response = await request(`${baseUrl}${path}`, {
     method: 'GET',
     dispatcher: agent,

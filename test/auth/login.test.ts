@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, call, createTestApp, freshEmail, freshIp, registerUser, type TestApp } from '#test/helpers/test-app.ts';
+import {
+  backends,
+  call,
+  createTestApp,
+  freshEmail,
+  freshIp,
+  registerUser,
+  type TestApp,
+} from '#test/helpers/test-app.ts';
 
 const INVALID_CREDENTIALS = '邮箱或密码错误';
 const CAPTCHA_REQUIRED = '需要输入图形验证码';
@@ -35,7 +43,11 @@ describe.each(backends())('login on $label', (backend) => {
     const res = await login({ email: user.email, password: user.password }, freshIp());
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: t.config.ACCESS_TOKEN_TTL, user: { id: user.id, email: user.email, username: user.username, role: 'user' } });
+    expect(body).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: t.config.ACCESS_TOKEN_TTL,
+      user: { id: user.id, email: user.email, username: user.username, role: 'user' },
+    });
     expect(body.refresh_token).toMatch(/^rt_/);
     expect(res.body).not.toContain('password');
 
@@ -50,7 +62,13 @@ describe.each(backends())('login on $label', (backend) => {
     const unknown = await login({ email: freshEmail('ghost'), password: WRONG_PASSWORD }, freshIp());
     for (const res of [wrong, unknown]) {
       expect(res.statusCode).toBe(401);
-      expect(res.json()).toMatchObject({ success: false, statusCode: 401, error: 'Unauthorized', message: INVALID_CREDENTIALS, path: '/api/auth/login' });
+      expect(res.json()).toMatchObject({
+        success: false,
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: INVALID_CREDENTIALS,
+        path: '/api/auth/login',
+      });
       expect(res.headers['set-cookie']).toBeUndefined();
     }
     const withoutTime = (body: Record<string, unknown>) => ({ ...body, timestamp: undefined });
@@ -60,36 +78,71 @@ describe.each(backends())('login on $label', (backend) => {
   it('counts failures per email and clears them on success', async () => {
     const user = await registerUser(t);
     const ip = freshIp();
-    expect(await loginStatus(ip, user.email)).toEqual({ requiresCaptcha: false, isLocked: false, failureCount: 0, remainingLockTime: 0 });
+    expect(await loginStatus(ip, user.email)).toEqual({
+      requiresCaptcha: false,
+      isLocked: false,
+      failureCount: 0,
+      remainingLockTime: 0,
+    });
     await login({ email: user.email, password: WRONG_PASSWORD }, ip);
     await login({ email: user.email, password: WRONG_PASSWORD }, ip);
-    expect(await loginStatus(ip, user.email)).toEqual({ requiresCaptcha: false, isLocked: false, failureCount: 2, remainingLockTime: 0 });
+    expect(await loginStatus(ip, user.email)).toEqual({
+      requiresCaptcha: false,
+      isLocked: false,
+      failureCount: 2,
+      remainingLockTime: 0,
+    });
 
     expect((await login({ email: user.email, password: user.password }, ip)).statusCode).toBe(200);
-    expect(await loginStatus(ip, user.email)).toEqual({ requiresCaptcha: false, isLocked: false, failureCount: 0, remainingLockTime: 0 });
+    expect(await loginStatus(ip, user.email)).toEqual({
+      requiresCaptcha: false,
+      isLocked: false,
+      failureCount: 0,
+      remainingLockTime: 0,
+    });
     expect(await loginStatus(ip)).toMatchObject({ failureCount: 0 });
   });
 
   it('demands a captcha from the 3rd failure; refusals for a missing or wrong captcha are not counted', async () => {
     const user = await registerUser(t);
     const ip = freshIp();
-    for (let i = 0; i < 3; i++) expect((await login({ email: user.email, password: WRONG_PASSWORD }, ip)).statusCode).toBe(401);
-    expect(await loginStatus(ip, user.email)).toEqual({ requiresCaptcha: true, isLocked: false, failureCount: 3, remainingLockTime: 0 });
+    for (let i = 0; i < 3; i++)
+      expect((await login({ email: user.email, password: WRONG_PASSWORD }, ip)).statusCode).toBe(401);
+    expect(await loginStatus(ip, user.email)).toEqual({
+      requiresCaptcha: true,
+      isLocked: false,
+      failureCount: 3,
+      remainingLockTime: 0,
+    });
 
     const without = await login({ email: user.email, password: user.password }, ip);
     expect(without.statusCode).toBe(400);
-    expect(without.json()).toMatchObject({ success: false, statusCode: 400, error: 'Bad Request', message: CAPTCHA_REQUIRED, requiresCaptcha: true });
+    expect(without.json()).toMatchObject({
+      success: false,
+      statusCode: 400,
+      error: 'Bad Request',
+      message: CAPTCHA_REQUIRED,
+      requiresCaptcha: true,
+    });
     expect(without.headers['set-cookie']).toBeUndefined();
 
     const captcha = await solvedCaptcha();
-    const wrongCaptcha = await login({ email: user.email, password: user.password, captchaSessionId: captcha.captchaSessionId, captchaCode: 'zzzz' }, ip);
+    const wrongCaptcha = await login(
+      { email: user.email, password: user.password, captchaSessionId: captcha.captchaSessionId, captchaCode: 'zzzz' },
+      ip,
+    );
     expect(wrongCaptcha.statusCode).toBe(400);
     expect(wrongCaptcha.json().message).toBe('图形验证码错误或已过期');
     expect((await loginStatus(ip, user.email)).failureCount).toBe(3);
 
     const solved = await login({ email: user.email, password: user.password, ...(await solvedCaptcha()) }, ip);
     expect(solved.statusCode).toBe(200);
-    expect(await loginStatus(ip, user.email)).toEqual({ requiresCaptcha: false, isLocked: false, failureCount: 0, remainingLockTime: 0 });
+    expect(await loginStatus(ip, user.email)).toEqual({
+      requiresCaptcha: false,
+      isLocked: false,
+      failureCount: 0,
+      remainingLockTime: 0,
+    });
   });
 
   it('counts a wrong password that came with a correct captcha, and locks at the 5th failure', async () => {
@@ -121,8 +174,14 @@ describe.each(backends())('login on $label', (backend) => {
 
   it('counts failures per IP too: many emails from one address meet the captcha, other addresses do not', async () => {
     const ip = freshIp();
-    for (let i = 0; i < 3; i++) expect((await login({ email: freshEmail('spray'), password: WRONG_PASSWORD }, ip)).statusCode).toBe(401);
-    expect(await loginStatus(ip)).toEqual({ requiresCaptcha: true, isLocked: false, failureCount: 3, remainingLockTime: 0 });
+    for (let i = 0; i < 3; i++)
+      expect((await login({ email: freshEmail('spray'), password: WRONG_PASSWORD }, ip)).statusCode).toBe(401);
+    expect(await loginStatus(ip)).toEqual({
+      requiresCaptcha: true,
+      isLocked: false,
+      failureCount: 3,
+      remainingLockTime: 0,
+    });
 
     const user = await registerUser(t);
     expect(await loginStatus(ip, user.email)).toMatchObject({ requiresCaptcha: true, failureCount: 0 });
@@ -131,7 +190,9 @@ describe.each(backends())('login on $label', (backend) => {
     expect(refused.json().message).toBe(CAPTCHA_REQUIRED);
 
     expect((await login({ email: user.email, password: user.password }, freshIp())).statusCode).toBe(200);
-    expect((await login({ email: user.email, password: user.password, ...(await solvedCaptcha()) }, ip)).statusCode).toBe(200);
+    expect(
+      (await login({ email: user.email, password: user.password, ...(await solvedCaptcha()) }, ip)).statusCode,
+    ).toBe(200);
   });
 
   it('never locks an account for failures spread over other emails from its IP', async () => {
@@ -142,14 +203,18 @@ describe.each(backends())('login on $label', (backend) => {
     }
     const user = await registerUser(t);
     expect(await loginStatus(ip, user.email)).toMatchObject({ isLocked: false });
-    expect((await login({ email: user.email, password: user.password, ...(await solvedCaptcha()) }, ip)).statusCode).toBe(200);
+    expect(
+      (await login({ email: user.email, password: user.password, ...(await solvedCaptcha()) }, ip)).statusCode,
+    ).toBe(200);
   });
 
   it('holds the lock against 20 parallel wrong guesses, each with a solved captcha', async () => {
     const user = await registerUser(t);
     const ip = freshIp();
     const captchas = await Promise.all(Array.from({ length: 20 }, () => solvedCaptcha()));
-    const results = await Promise.all(captchas.map((captcha) => login({ email: user.email, password: WRONG_PASSWORD, ...captcha }, ip)));
+    const results = await Promise.all(
+      captchas.map((captcha) => login({ email: user.email, password: WRONG_PASSWORD, ...captcha }, ip)),
+    );
 
     const messages = results.map((r) => {
       expect(r.statusCode).toBe(401);
@@ -160,7 +225,11 @@ describe.each(backends())('login on $label', (backend) => {
     expect(messages.filter((m) => m === LOCKED).length).toBeGreaterThanOrEqual(20 - (t.config.LOGIN_LOCK_AFTER - 1));
     expect(messages.every((m) => m === INVALID_CREDENTIALS || m === LOCKED)).toBe(true);
 
-    expect(await loginStatus(ip, user.email)).toMatchObject({ isLocked: true, requiresCaptcha: true, remainingLockTime: 15 * 60 });
+    expect(await loginStatus(ip, user.email)).toMatchObject({
+      isLocked: true,
+      requiresCaptcha: true,
+      remainingLockTime: 15 * 60,
+    });
     const right = await login({ email: user.email, password: user.password, ...(await solvedCaptcha()) }, freshIp());
     expect(right.statusCode).toBe(401);
     expect(right.json().message).toBe(LOCKED);
@@ -182,15 +251,28 @@ describe.each(backends())('login on $label', (backend) => {
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
       expect(res.json()).toMatchObject({ success: false, statusCode: 400, code: 'VALIDATION_FAILED' });
     }
-    const malformed = await call(t.app, 'POST', '/api/auth/login', { body: '{"email":', headers: { 'content-type': 'application/json' }, ip });
+    const malformed = await call(t.app, 'POST', '/api/auth/login', {
+      body: '{"email":',
+      headers: { 'content-type': 'application/json' },
+      ip,
+    });
     expect(malformed.statusCode).toBe(400);
-    expect(await loginStatus(ip, user.email)).toEqual({ requiresCaptcha: false, isLocked: false, failureCount: 0, remainingLockTime: 0 });
+    expect(await loginStatus(ip, user.email)).toEqual({
+      requiresCaptcha: false,
+      isLocked: false,
+      failureCount: 0,
+      remainingLockTime: 0,
+    });
   });
 
   it('refuses a malformed login-status query with 400', async () => {
     const res = await call(t.app, 'GET', '/api/auth/login-status?email=not-an-email', { ip: freshIp() });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ success: false, statusCode: 400, path: '/api/auth/login-status?email=not-an-email' });
+    expect(res.json()).toMatchObject({
+      success: false,
+      statusCode: 400,
+      path: '/api/auth/login-status?email=not-an-email',
+    });
   });
 
   it('speaks English with Accept-Language: en', async () => {
@@ -200,8 +282,13 @@ describe.each(backends())('login on $label', (backend) => {
     expect(wrong.json()).toMatchObject({ statusCode: 401, message: 'Incorrect email or password' });
     await login({ email: user.email, password: WRONG_PASSWORD }, ip, 'en');
     await login({ email: user.email, password: WRONG_PASSWORD }, ip, 'en');
-    expect((await login({ email: user.email, password: user.password }, ip, 'en')).json().message).toBe('A captcha is required');
-    for (let i = 0; i < 2; i++) await login({ email: user.email, password: WRONG_PASSWORD, ...(await solvedCaptcha()) }, ip, 'en');
-    expect((await login({ email: user.email, password: user.password }, ip, 'en')).json().message).toBe('The account is locked; try again in 15 minutes');
+    expect((await login({ email: user.email, password: user.password }, ip, 'en')).json().message).toBe(
+      'A captcha is required',
+    );
+    for (let i = 0; i < 2; i++)
+      await login({ email: user.email, password: WRONG_PASSWORD, ...(await solvedCaptcha()) }, ip, 'en');
+    expect((await login({ email: user.email, password: user.password }, ip, 'en')).json().message).toBe(
+      'The account is locked; try again in 15 minutes',
+    );
   });
 });

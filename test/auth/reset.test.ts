@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MINUTE } from '#test/helpers/clock.ts';
-import { backends, call, createTestApp, freshEmail, freshIp, registerUser, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
+import {
+  backends,
+  call,
+  createTestApp,
+  freshEmail,
+  freshIp,
+  registerUser,
+  type RegisteredUser,
+  type TestApp,
+} from '#test/helpers/test-app.ts';
 
 const CODE_INVALID = '验证码无效或已过期';
 const NEW_PASSWORD = 'Br4ndNewPass';
@@ -32,9 +41,15 @@ describe.each(backends())('password reset on $label', (backend) => {
   it('mails a reset code to a registered email, in any letter case', async () => {
     const user = await registerUser(t);
     t.clock.advance(MINUTE);
-    const res = await call(t.app, 'POST', '/api/auth/send-reset-code', { body: { email: user.email.toUpperCase() }, ip: freshIp() });
+    const res = await call(t.app, 'POST', '/api/auth/send-reset-code', {
+      body: { email: user.email.toUpperCase() },
+      ip: freshIp(),
+    });
     expect(res.statusCode).toBe(200);
-    const mail = t.outbox().filter((m) => m.to === user.email).at(-1)!;
+    const mail = t
+      .outbox()
+      .filter((m) => m.to === user.email)
+      .at(-1)!;
     expect(mail.subject).toBe('Tollgate 密码重置验证码');
   });
 
@@ -42,7 +57,13 @@ describe.each(backends())('password reset on $label', (backend) => {
     const email = freshEmail('stranger');
     const res = await call(t.app, 'POST', '/api/auth/send-reset-code', { body: { email }, ip: freshIp() });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ success: false, statusCode: 400, error: 'Bad Request', message: '该邮箱未注册', path: '/api/auth/send-reset-code' });
+    expect(res.json()).toMatchObject({
+      success: false,
+      statusCode: 400,
+      error: 'Bad Request',
+      message: '该邮箱未注册',
+      path: '/api/auth/send-reset-code',
+    });
     expect(t.outbox().filter((m) => m.to === email)).toHaveLength(0);
   });
 
@@ -122,12 +143,17 @@ describe.each(backends())('password reset on $label', (backend) => {
     for (let i = 0; i < t.config.LOGIN_LOCK_AFTER; i++) {
       const { sessionId } = (await call(t.app, 'GET', '/api/captcha/generate')).json();
       const captchaCode = (await t.app.services.captcha.peek(sessionId))!;
-      await call(t.app, 'POST', '/api/auth/login', { body: { email: user.email, password: WRONG_PASSWORD, captchaSessionId: sessionId, captchaCode }, ip });
+      await call(t.app, 'POST', '/api/auth/login', {
+        body: { email: user.email, password: WRONG_PASSWORD, captchaSessionId: sessionId, captchaCode },
+        ip,
+      });
     }
     expect((await login(user.email, user.password)).json().message).toBe('账户已被锁定，请在 15 分钟后重试');
 
     expect((await resetPassword({ email: user.email, code, newPassword: NEW_PASSWORD })).statusCode).toBe(200);
-    const status = await call(t.app, 'GET', `/api/auth/login-status?email=${encodeURIComponent(user.email)}`, { ip: freshIp() });
+    const status = await call(t.app, 'GET', `/api/auth/login-status?email=${encodeURIComponent(user.email)}`, {
+      ip: freshIp(),
+    });
     expect(status.json()).toEqual({ requiresCaptcha: false, isLocked: false, failureCount: 0, remainingLockTime: 0 });
     expect((await login(user.email, NEW_PASSWORD)).statusCode).toBe(200);
   });

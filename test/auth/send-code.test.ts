@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, call, createTestApp, freshEmail, freshIp, registerUser, STRONG_PASSWORD, type TestApp } from '#test/helpers/test-app.ts';
+import {
+  backends,
+  call,
+  createTestApp,
+  freshEmail,
+  freshIp,
+  registerUser,
+  STRONG_PASSWORD,
+  type TestApp,
+} from '#test/helpers/test-app.ts';
 
 const CODE_SENT = '验证码已发送到您的邮箱';
 const DAILY_LIMIT = '今日验证码发送次数已达上限，请明天再试';
@@ -14,7 +23,10 @@ function sendCode(t: TestApp, email: string, ip: string, lang?: string) {
 }
 
 function register(t: TestApp, email: string, code: string) {
-  return call(t.app, 'POST', '/api/auth/register', { body: { email, password: STRONG_PASSWORD, username: 'someone', code }, ip: freshIp() });
+  return call(t.app, 'POST', '/api/auth/register', {
+    body: { email, password: STRONG_PASSWORD, username: 'someone', code },
+    ip: freshIp(),
+  });
 }
 
 describe.each(backends())('send-code on $label', (backend) => {
@@ -68,7 +80,12 @@ describe.each(backends())('send-code on $label', (backend) => {
     const before = t.outbox().length;
     const res = await call(t.app, 'POST', '/api/auth/send-code', { body, ip: freshIp() });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ success: false, statusCode: 400, error: 'Bad Request', code: 'VALIDATION_FAILED' });
+    expect(res.json()).toMatchObject({
+      success: false,
+      statusCode: 400,
+      error: 'Bad Request',
+      code: 'VALIDATION_FAILED',
+    });
     expect(t.outbox()).toHaveLength(before);
   });
 
@@ -81,7 +98,11 @@ describe.each(backends())('send-code on $label', (backend) => {
     const early = await sendCode(t, email, freshIp());
     expect(early.statusCode).toBe(429);
     expect(early.headers['retry-after']).toBe('60');
-    expect(early.json()).toMatchObject({ statusCode: 429, error: 'Too Many Requests', message: '验证码发送过于频繁，请 60 秒后重试' });
+    expect(early.json()).toMatchObject({
+      statusCode: 429,
+      error: 'Too Many Requests',
+      message: '验证码发送过于频繁，请 60 秒后重试',
+    });
 
     t.clock.advance(45 * SECOND);
     const stillEarly = await sendCode(t, email, ip);

@@ -1,6 +1,14 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, call, createTestApp, freshIp, registerUser, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
+import {
+  backends,
+  call,
+  createTestApp,
+  freshIp,
+  registerUser,
+  type RegisteredUser,
+  type TestApp,
+} from '#test/helpers/test-app.ts';
 
 interface SetCookie {
   name: string;
@@ -25,19 +33,35 @@ describe.each(backends())('console cookie session on $label', (backend) => {
 
   /** Signs in and returns the two cookies the browser would keep. */
   async function cookieSignIn(user: RegisteredUser) {
-    const res = await call(t.app, 'POST', '/api/auth/login', { body: { email: user.email, password: user.password }, ip: freshIp() });
+    const res = await call(t.app, 'POST', '/api/auth/login', {
+      body: { email: user.email, password: user.password },
+      ip: freshIp(),
+    });
     expect(res.statusCode).toBe(200);
     const cookies = cookiesOf(res);
     return { res, access: cookies.tg_access!, refresh: cookies.tg_refresh! };
   }
 
-  const withCookie = (name: string, value: string, headers: Record<string, string> = {}) => ({ headers: { cookie: `${name}=${value}`, ...headers } });
+  const withCookie = (name: string, value: string, headers: Record<string, string> = {}) => ({
+    headers: { cookie: `${name}=${value}`, ...headers },
+  });
 
   it('sets HttpOnly, SameSite=Strict cookies carrying the same session as the JSON answer', async () => {
     const user = await registerUser(t);
     const { res, access, refresh } = await cookieSignIn(user);
-    expect(access).toMatchObject({ value: res.json().access_token, path: '/', httpOnly: true, sameSite: 'Strict', maxAge: t.config.ACCESS_TOKEN_TTL });
-    expect(refresh).toMatchObject({ value: res.json().refresh_token, path: '/api/auth', httpOnly: true, sameSite: 'Strict' });
+    expect(access).toMatchObject({
+      value: res.json().access_token,
+      path: '/',
+      httpOnly: true,
+      sameSite: 'Strict',
+      maxAge: t.config.ACCESS_TOKEN_TTL,
+    });
+    expect(refresh).toMatchObject({
+      value: res.json().refresh_token,
+      path: '/api/auth',
+      httpOnly: true,
+      sameSite: 'Strict',
+    });
   });
 
   it('reads the profile with only the cookie', async () => {
@@ -62,7 +86,12 @@ describe.each(backends())('console cookie session on $label', (backend) => {
     });
     expect((await call(t.app, 'GET', '/api/user/profile', withCookie('tg_access', access.value))).statusCode).toBe(200);
 
-    const real = await call(t.app, 'POST', '/api/auth/logout', withCookie('tg_access', access.value, { 'x-requested-with': 'XMLHttpRequest' }));
+    const real = await call(
+      t.app,
+      'POST',
+      '/api/auth/logout',
+      withCookie('tg_access', access.value, { 'x-requested-with': 'XMLHttpRequest' }),
+    );
     expect(real.statusCode).toBe(200);
     const cleared = cookiesOf(real);
     expect(cleared.tg_access?.value).toBe('');
@@ -79,7 +108,9 @@ describe.each(backends())('console cookie session on $label', (backend) => {
     const renewed = cookiesOf(res);
     expect(renewed.tg_refresh!.value).toBe(res.json().refresh_token);
     expect(renewed.tg_refresh!.value).not.toBe(refresh.value);
-    expect((await call(t.app, 'GET', '/api/user/profile', withCookie('tg_access', renewed.tg_access!.value))).statusCode).toBe(200);
+    expect(
+      (await call(t.app, 'GET', '/api/user/profile', withCookie('tg_access', renewed.tg_access!.value))).statusCode,
+    ).toBe(200);
 
     t.clock.advance(t.config.REFRESH_TOKEN_GRACE * 1000); // past the grace window of parallel refreshes
     const replay = await call(t.app, 'POST', '/api/auth/refresh', withCookie('tg_refresh', refresh.value));
@@ -89,20 +120,29 @@ describe.each(backends())('console cookie session on $label', (backend) => {
   it('two tabs refreshing with the same cookie at once both stay signed in, with the same new cookies', async () => {
     const user = await registerUser(t);
     const { refresh } = await cookieSignIn(user);
-    const tabs = await Promise.all([1, 2].map(() => call(t.app, 'POST', '/api/auth/refresh', withCookie('tg_refresh', refresh.value))));
+    const tabs = await Promise.all(
+      [1, 2].map(() => call(t.app, 'POST', '/api/auth/refresh', withCookie('tg_refresh', refresh.value))),
+    );
     expect(tabs.map((res) => res.statusCode)).toEqual([200, 200]);
     const [first, second] = tabs.map(cookiesOf) as [Record<string, SetCookie>, Record<string, SetCookie>];
     expect(second.tg_refresh!.value).toBe(first.tg_refresh!.value);
     for (const cookies of [first, second]) {
-      expect((await call(t.app, 'GET', '/api/user/profile', withCookie('tg_access', cookies.tg_access!.value))).statusCode).toBe(200);
+      expect(
+        (await call(t.app, 'GET', '/api/user/profile', withCookie('tg_access', cookies.tg_access!.value))).statusCode,
+      ).toBe(200);
     }
-    expect((await call(t.app, 'POST', '/api/auth/refresh', withCookie('tg_refresh', first.tg_refresh!.value))).statusCode).toBe(200);
+    expect(
+      (await call(t.app, 'POST', '/api/auth/refresh', withCookie('tg_refresh', first.tg_refresh!.value))).statusCode,
+    ).toBe(200);
   });
 
   it('lets a bearer token win over a cookie', async () => {
     const user = await registerUser(t);
     const { access } = await cookieSignIn(user);
-    const res = await call(t.app, 'GET', '/api/user/profile', { token: 'garbage', ...withCookie('tg_access', access.value) });
+    const res = await call(t.app, 'GET', '/api/user/profile', {
+      token: 'garbage',
+      ...withCookie('tg_access', access.value),
+    });
     expect(res.statusCode).toBe(401);
   });
 });

@@ -1,6 +1,15 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, call, createTestApp, freshIp, registerUser, TEST_SECRETS, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
+import {
+  backends,
+  call,
+  createTestApp,
+  freshIp,
+  registerUser,
+  TEST_SECRETS,
+  type RegisteredUser,
+  type TestApp,
+} from '#test/helpers/test-app.ts';
 
 const UNAUTHORIZED = '未登录或登录已过期';
 const REFRESH_INVALID = '刷新令牌无效或已过期，请重新登录';
@@ -18,28 +27,47 @@ describe.each(backends())('sessions on $label', (backend) => {
   afterAll(() => t.close());
 
   async function signIn(user: RegisteredUser): Promise<Session> {
-    const res = await call(t.app, 'POST', '/api/auth/login', { body: { email: user.email, password: user.password }, ip: freshIp() });
+    const res = await call(t.app, 'POST', '/api/auth/login', {
+      body: { email: user.email, password: user.password },
+      ip: freshIp(),
+    });
     expect(res.statusCode).toBe(200);
     return { accessToken: res.json().access_token, refreshToken: res.json().refresh_token };
   }
 
   const profile = (token: string) => call(t.app, 'GET', '/api/user/profile', { token });
-  const refresh = (refreshToken: string) => call(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } });
+  const refresh = (refreshToken: string) =>
+    call(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: refreshToken } });
 
   async function expectUnauthorized(token: string) {
     const res = await profile(token);
     expect(res.statusCode).toBe(401);
-    expect(res.json()).toMatchObject({ success: false, statusCode: 401, error: 'Unauthorized', message: UNAUTHORIZED, path: '/api/user/profile' });
+    expect(res.json()).toMatchObject({
+      success: false,
+      statusCode: 401,
+      error: 'Unauthorized',
+      message: UNAUTHORIZED,
+      path: '/api/user/profile',
+    });
   }
 
   async function expectRefreshRefused(refreshToken: string) {
     const res = await refresh(refreshToken);
     expect(res.statusCode).toBe(401);
-    expect(res.json()).toMatchObject({ success: false, statusCode: 401, message: REFRESH_INVALID, path: '/api/auth/refresh' });
+    expect(res.json()).toMatchObject({
+      success: false,
+      statusCode: 401,
+      message: REFRESH_INVALID,
+      path: '/api/auth/refresh',
+    });
   }
 
   const sessionsOf = (userId: string) =>
-    t.app.services.database.db.selectFrom('sessions').select(['id', 'revoked_at', 'revoke_reason']).where('user_id', '=', userId).execute();
+    t.app.services.database.db
+      .selectFrom('sessions')
+      .select(['id', 'revoked_at', 'revoke_reason'])
+      .where('user_id', '=', userId)
+      .execute();
 
   it('rotates the refresh token: the new pair works, the old refresh token does not', async () => {
     const user = await registerUser(t);
@@ -121,10 +149,16 @@ describe.each(backends())('sessions on $label', (backend) => {
 
   it('ends every session of the user when the password is reset', async () => {
     const user = await registerUser(t);
-    const sessions = [{ accessToken: user.accessToken, refreshToken: user.refreshToken }, await signIn(user), await signIn(user)];
+    const sessions = [
+      { accessToken: user.accessToken, refreshToken: user.refreshToken },
+      await signIn(user),
+      await signIn(user),
+    ];
     const ip = freshIp();
     t.clock.advance(60_000); // the resend cooldown since the sign-up code
-    expect((await call(t.app, 'POST', '/api/auth/send-reset-code', { body: { email: user.email }, ip })).statusCode).toBe(200);
+    expect(
+      (await call(t.app, 'POST', '/api/auth/send-reset-code', { body: { email: user.email }, ip })).statusCode,
+    ).toBe(200);
     const reset = await call(t.app, 'POST', '/api/auth/reset-password', {
       body: { email: user.email, code: t.lastCode(user.email), newPassword: 'N3wPassword' },
       ip,
@@ -145,7 +179,12 @@ describe.each(backends())('sessions on $label', (backend) => {
     await t.app.services.users.change(user.id, { status: 'disabled' });
     const res = await refresh(user.refreshToken);
     expect(res.statusCode).toBe(403);
-    expect(res.json()).toMatchObject({ success: false, statusCode: 403, message: '账户已被禁用', path: '/api/auth/refresh' });
+    expect(res.json()).toMatchObject({
+      success: false,
+      statusCode: 403,
+      message: '账户已被禁用',
+      path: '/api/auth/refresh',
+    });
     expect(res.json()).not.toHaveProperty('access_token');
     expect((await sessionsOf(user.id)).map((r) => r.revoke_reason)).toEqual(['account_disabled']);
 
@@ -259,7 +298,9 @@ describe.each(backends())('session expiry on $label', (backend) => {
 
     const renewed = await call(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: user.refreshToken } });
     expect(renewed.statusCode).toBe(200);
-    expect((await call(t.app, 'GET', '/api/user/profile', { token: renewed.json().access_token })).statusCode).toBe(200);
+    expect((await call(t.app, 'GET', '/api/user/profile', { token: renewed.json().access_token })).statusCode).toBe(
+      200,
+    );
   });
 
   it('ends the session REFRESH_TOKEN_TTL after sign-in, however often it was refreshed', async () => {
@@ -269,7 +310,9 @@ describe.each(backends())('session expiry on $label', (backend) => {
     expect(late.statusCode).toBe(200);
 
     t.clock.advance(61 * 1000);
-    const tooLate = await call(t.app, 'POST', '/api/auth/refresh', { body: { refresh_token: late.json().refresh_token } });
+    const tooLate = await call(t.app, 'POST', '/api/auth/refresh', {
+      body: { refresh_token: late.json().refresh_token },
+    });
     expect(tooLate.statusCode).toBe(401);
     expect((await call(t.app, 'GET', '/api/user/profile', { token: late.json().access_token })).statusCode).toBe(401);
   });

@@ -3,7 +3,20 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOpenAI } from '#test/fakes/openai.ts';
 import { createSharedBackend } from '#test/helpers/instances.ts';
 import { backends, call, registerUser } from '#test/helpers/test-app.ts';
-import { addChannel, channelView, chatBody, expectBilledOnce, expectBooksBalanced, newCaller, setPrice, startGateway, UPSTREAM_SECRET, usageRows, v1, type Gateway } from '#test/helpers/gateway.ts';
+import {
+  addChannel,
+  channelView,
+  chatBody,
+  expectBilledOnce,
+  expectBooksBalanced,
+  newCaller,
+  setPrice,
+  startGateway,
+  UPSTREAM_SECRET,
+  usageRows,
+  v1,
+  type Gateway,
+} from '#test/helpers/gateway.ts';
 
 /** A port nothing listens on: connections to it are refused. */
 async function closedPort(): Promise<number> {
@@ -20,7 +33,10 @@ describe.each(backends())('channels on $label', (backend) => {
   let b: FakeOpenAI;
   let models = 0;
   beforeAll(async () => {
-    g = await startGateway(backend, { channel: false, env: { CHANNEL_FAILURE_THRESHOLD: '3', DIFY_MAX_CALL_COST: '35' } });
+    g = await startGateway(backend, {
+      channel: false,
+      env: { CHANNEL_FAILURE_THRESHOLD: '3', DIFY_MAX_CALL_COST: '35' },
+    });
     [a, b] = await Promise.all([FakeOpenAI.start({ apiKeys: ['sk-right-a-000'] }), FakeOpenAI.start()]);
   });
   afterAll(async () => {
@@ -52,40 +68,88 @@ describe.each(backends())('channels on $label', (backend) => {
   it('admin CRUD; the secret is sealed and never returned', async () => {
     const created = await call(g.t.app, 'POST', '/api/admin/channels', {
       token: g.admin,
-      body: { name: 'primary', baseUrl: `${b.url}/`, apiKey: 'sk-live-abcdefghijklmnop', models: ['gpt-4o'], priority: 5, weight: 2 },
+      body: {
+        name: 'primary',
+        baseUrl: `${b.url}/`,
+        apiKey: 'sk-live-abcdefghijklmnop',
+        models: ['gpt-4o'],
+        priority: 5,
+        weight: 2,
+      },
     });
     expect(created.statusCode).toBe(201);
     const view = created.json<{ id: string }>();
-    expect(view).toMatchObject({ name: 'primary', baseUrl: b.url, apiKeyPreview: 'sk-…mnop', models: ['gpt-4o'], modelMap: {}, priority: 5, weight: 2, enabled: true, autoDisabled: false });
+    expect(view).toMatchObject({
+      name: 'primary',
+      baseUrl: b.url,
+      apiKeyPreview: 'sk-…mnop',
+      models: ['gpt-4o'],
+      modelMap: {},
+      priority: 5,
+      weight: 2,
+      enabled: true,
+      autoDisabled: false,
+    });
     expect(created.body).not.toContain('abcdefghijkl');
     const listed = await call(g.t.app, 'GET', '/api/admin/channels', { token: g.admin });
     expect(listed.body).not.toContain('abcdefghijkl');
-    const row = await g.t.app.services.database.db.selectFrom('channels').selectAll().where('id', '=', view.id).executeTakeFirstOrThrow();
+    const row = await g.t.app.services.database.db
+      .selectFrom('channels')
+      .selectAll()
+      .where('id', '=', view.id)
+      .executeTakeFirstOrThrow();
     expect(row.secret_sealed).not.toContain('abcdefghijkl');
 
-    const changed = await call(g.t.app, 'PATCH', `/api/admin/channels/${view.id}`, { token: g.admin, body: { name: 'renamed', apiKey: 'sk-rotated-zyxwvutsrq', weight: 7 } });
+    const changed = await call(g.t.app, 'PATCH', `/api/admin/channels/${view.id}`, {
+      token: g.admin,
+      body: { name: 'renamed', apiKey: 'sk-rotated-zyxwvutsrq', weight: 7 },
+    });
     expect(changed.statusCode).toBe(200);
     expect(changed.json()).toMatchObject({ name: 'renamed', apiKeyPreview: 'sk-…tsrq', weight: 7, priority: 5 });
-    expect((await call(g.t.app, 'POST', `/api/admin/channels/${view.id}/test`, { token: g.admin })).json()).toMatchObject({ ok: true, status: 200 });
+    expect(
+      (await call(g.t.app, 'POST', `/api/admin/channels/${view.id}/test`, { token: g.admin })).json(),
+    ).toMatchObject({ ok: true, status: 200 });
     expect(b.lastRequest('/models')!.headers.authorization).toBe('Bearer sk-rotated-zyxwvutsrq');
 
     for (const body of [{}, { baseUrl: 'ftp://x' }, { weight: -1 }, { models: [] }, { secret: 'x' }]) {
-      expect((await call(g.t.app, 'PATCH', `/api/admin/channels/${view.id}`, { token: g.admin, body })).statusCode, JSON.stringify(body)).toBe(400);
+      expect(
+        (await call(g.t.app, 'PATCH', `/api/admin/channels/${view.id}`, { token: g.admin, body })).statusCode,
+        JSON.stringify(body),
+      ).toBe(400);
     }
     const user = await registerUser(g.t);
     expect((await call(g.t.app, 'GET', '/api/admin/channels', { token: user.accessToken })).statusCode).toBe(403);
-    expect((await call(g.t.app, 'POST', '/api/admin/channels', { token: user.accessToken, body: { name: 'x', baseUrl: b.url, apiKey: 'k', models: ['m'] } })).statusCode).toBe(403);
-    expect((await call(g.t.app, 'DELETE', `/api/admin/channels/${view.id}`, { token: user.accessToken })).statusCode).toBe(403);
+    expect(
+      (
+        await call(g.t.app, 'POST', '/api/admin/channels', {
+          token: user.accessToken,
+          body: { name: 'x', baseUrl: b.url, apiKey: 'k', models: ['m'] },
+        })
+      ).statusCode,
+    ).toBe(403);
+    expect(
+      (await call(g.t.app, 'DELETE', `/api/admin/channels/${view.id}`, { token: user.accessToken })).statusCode,
+    ).toBe(403);
     expect((await call(g.t.app, 'DELETE', `/api/admin/channels/${view.id}`, { token: g.admin })).statusCode).toBe(204);
     expect((await call(g.t.app, 'DELETE', `/api/admin/channels/${view.id}`, { token: g.admin })).statusCode).toBe(404);
   });
 
   it("a Dify app's maxCallCost: DIFY_MAX_CALL_COST unless the admin sets one; bad values are refused and change nothing", async () => {
-    type DifyView = { id: string; prices: { input: number; output: number; endpoints: Record<string, number>; maxCallCost: number } };
+    type DifyView = {
+      id: string;
+      prices: { input: number; output: number; endpoints: Record<string, number>; maxCallCost: number };
+    };
     const create = (extra: Record<string, unknown>) =>
-      call(g.t.app, 'POST', '/api/admin/channels', { token: g.admin, body: { name: 'dify app', kind: 'dify', baseUrl: b.url, apiKey: 'app-0123456789', appMode: 'chat', ...extra } });
-    const patch = (id: string, body: unknown) => call(g.t.app, 'PATCH', `/api/admin/channels/${id}`, { token: g.admin, body });
-    const listed = async (id: string) => (await call(g.t.app, 'GET', '/api/admin/channels', { token: g.admin })).json<{ items: DifyView[] }>().items.find((c) => c.id === id)!;
+      call(g.t.app, 'POST', '/api/admin/channels', {
+        token: g.admin,
+        body: { name: 'dify app', kind: 'dify', baseUrl: b.url, apiKey: 'app-0123456789', appMode: 'chat', ...extra },
+      });
+    const patch = (id: string, body: unknown) =>
+      call(g.t.app, 'PATCH', `/api/admin/channels/${id}`, { token: g.admin, body });
+    const listed = async (id: string) =>
+      (await call(g.t.app, 'GET', '/api/admin/channels', { token: g.admin }))
+        .json<{ items: DifyView[] }>()
+        .items.find((c) => c.id === id)!;
     /** What the Dify proxy reads when it holds for a call of the app. */
     const held = (id: string) => g.t.app.services.channels.get(id)!.dify!.prices.maxCallCost;
 
@@ -102,30 +166,59 @@ describe.each(backends())('channels on $label', (backend) => {
     expect(await listed(app.id)).toEqual(app);
     expect(held(app.id)).toBe(50);
 
-    expect((await patch(app.id, { prices: { maxCallCost: 80 } })).json<DifyView>().prices).toMatchObject({ input: 4, maxCallCost: 80 });
-    expect((await patch(app.id, { prices: { output: 9 } })).json<DifyView>().prices, 'changing another price keeps it').toMatchObject({ input: 4, output: 9, maxCallCost: 80 });
+    expect((await patch(app.id, { prices: { maxCallCost: 80 } })).json<DifyView>().prices).toMatchObject({
+      input: 4,
+      maxCallCost: 80,
+    });
+    expect(
+      (await patch(app.id, { prices: { output: 9 } })).json<DifyView>().prices,
+      'changing another price keeps it',
+    ).toMatchObject({ input: 4, output: 9, maxCallCost: 80 });
     expect(held(app.id)).toBe(80);
 
     const before = await listed(app.id);
     for (const maxCallCost of [0, -5, 2.5, '50', null, 1_000_001]) {
-      expect((await create({ prices: { maxCallCost } })).statusCode, `create with ${JSON.stringify(maxCallCost)}`).toBe(400);
-      expect((await patch(app.id, { prices: { maxCallCost } })).statusCode, `update to ${JSON.stringify(maxCallCost)}`).toBe(400);
+      expect((await create({ prices: { maxCallCost } })).statusCode, `create with ${JSON.stringify(maxCallCost)}`).toBe(
+        400,
+      );
+      expect(
+        (await patch(app.id, { prices: { maxCallCost } })).statusCode,
+        `update to ${JSON.stringify(maxCallCost)}`,
+      ).toBe(400);
     }
     expect(await listed(app.id)).toEqual(before);
-    expect((await call(g.t.app, 'GET', '/api/admin/channels', { token: g.admin })).json<{ items: DifyView[] }>().items.filter((c) => c.prices !== null)).toHaveLength(2);
-    const openai = await call(g.t.app, 'POST', '/api/admin/channels', { token: g.admin, body: { name: 'x', baseUrl: b.url, apiKey: 'sk-x', models: ['m'], prices: { maxCallCost: 5 } } });
+    expect(
+      (await call(g.t.app, 'GET', '/api/admin/channels', { token: g.admin }))
+        .json<{ items: DifyView[] }>()
+        .items.filter((c) => c.prices !== null),
+    ).toHaveLength(2);
+    const openai = await call(g.t.app, 'POST', '/api/admin/channels', {
+      token: g.admin,
+      body: { name: 'x', baseUrl: b.url, apiKey: 'sk-x', models: ['m'], prices: { maxCallCost: 5 } },
+    });
     expect(openai.statusCode, 'an OpenAI-compatible channel has no Dify prices').toBe(400);
 
     // An app stored before apps had a maxCallCost holds DIFY_MAX_CALL_COST, until the admin sets one.
-    const stored = (await g.t.app.services.database.db.selectFrom('channels').select('prices').where('id', '=', app.id).executeTakeFirstOrThrow()).prices!;
+    const stored = (
+      await g.t.app.services.database.db
+        .selectFrom('channels')
+        .select('prices')
+        .where('id', '=', app.id)
+        .executeTakeFirstOrThrow()
+    ).prices!;
     const older = JSON.parse(stored) as Record<string, unknown>;
     delete older.maxCallCost;
-    await g.t.app.services.database.db.updateTable('channels').set({ prices: JSON.stringify(older) }).where('id', '=', app.id).execute();
+    await g.t.app.services.database.db
+      .updateTable('channels')
+      .set({ prices: JSON.stringify(older) })
+      .where('id', '=', app.id)
+      .execute();
     await g.t.app.services.channels.load();
     expect((await listed(app.id)).prices).toMatchObject({ input: 4, output: 9, maxCallCost: 35 });
     expect((await patch(app.id, { prices: { maxCallCost: 60 } })).json<DifyView>().prices.maxCallCost).toBe(60);
 
-    for (const id of [byDefault.id, app.id]) expect((await call(g.t.app, 'DELETE', `/api/admin/channels/${id}`, { token: g.admin })).statusCode).toBe(204);
+    for (const id of [byDefault.id, app.id])
+      expect((await call(g.t.app, 'DELETE', `/api/admin/channels/${id}`, { token: g.admin })).statusCode).toBe(204);
   });
 
   it('routes to the highest priority, then by weight', async () => {
@@ -144,7 +237,10 @@ describe.each(backends())('channels on $label', (backend) => {
       }
       return [counts.get(high.id) ?? 0, counts.get(low.id) ?? 0];
     };
-    await call(g.t.app, 'PATCH', `/api/admin/channels/${high.id}`, { token: g.admin, body: { priority: 0, weight: 0 } });
+    await call(g.t.app, 'PATCH', `/api/admin/channels/${high.id}`, {
+      token: g.admin,
+      body: { priority: 0, weight: 0 },
+    });
     expect(picks()).toEqual([0, 4000]);
     await call(g.t.app, 'PATCH', `/api/admin/channels/${high.id}`, { token: g.admin, body: { weight: 3 } });
     const [heavy, light] = picks();
@@ -170,7 +266,10 @@ describe.each(backends())('channels on $label', (backend) => {
     ['a refused connection', 'refused'],
   ])('when the first channel answers %s the call succeeds on the next, billed once', async (_, failure) => {
     const model = await freshModel();
-    const first = failure === 'refused' ? await channel(model, `http://127.0.0.1:${await closedPort()}/v1`, { priority: 10 }) : await channel(model, a, { priority: 10 });
+    const first =
+      failure === 'refused'
+        ? await channel(model, `http://127.0.0.1:${await closedPort()}/v1`, { priority: 10 })
+        : await channel(model, a, { priority: 10 });
     if (failure !== 'refused') a.always(failure);
     const second = await channel(model, b);
     const c = await newCaller(g);
@@ -179,7 +278,11 @@ describe.each(backends())('channels on $label', (backend) => {
     expect(b.stats.requests).toBe(1);
     const row = await expectBilledOnce(g, c.user.id, 1000, { credits: 4, status: 'ok' });
     expect(row.channel_id).toBe(second.id);
-    expect(await channelView(g.t, g.admin, first.id)).toMatchObject({ consecutiveFailures: 1, autoDisabled: false, lastError: expect.any(String) });
+    expect(await channelView(g.t, g.admin, first.id)).toMatchObject({
+      consecutiveFailures: 1,
+      autoDisabled: false,
+      lastError: expect.any(String),
+    });
     // Streams fail over the same way (before anything was sent to the client).
     const streamed = await chat(c.secret, model, { stream: true });
     expect(streamed.statusCode).toBe(200);
@@ -194,13 +297,21 @@ describe.each(backends())('channels on $label', (backend) => {
     const c = await newCaller(g);
     a.always('status=503');
     for (let i = 0; i < 3; i++) expect((await chat(c.secret, model)).statusCode).toBe(200);
-    expect(await channelView(g.t, g.admin, flaky.id)).toMatchObject({ autoDisabled: true, enabled: true, consecutiveFailures: 3 });
+    expect(await channelView(g.t, g.admin, flaky.id)).toMatchObject({
+      autoDisabled: true,
+      enabled: true,
+      consecutiveFailures: 3,
+    });
     for (let i = 0; i < 3; i++) expect((await chat(c.secret, model)).statusCode).toBe(200);
     expect(a.stats.requests).toBe(3);
     expect(await g.t.app.services.channels.probe()).toBe(0);
     a.always();
     expect(await g.t.app.services.channels.probe()).toBe(1);
-    expect(await channelView(g.t, g.admin, flaky.id)).toMatchObject({ autoDisabled: false, consecutiveFailures: 0, lastError: null });
+    expect(await channelView(g.t, g.admin, flaky.id)).toMatchObject({
+      autoDisabled: false,
+      consecutiveFailures: 0,
+      lastError: null,
+    });
     expect((await chat(c.secret, model)).statusCode).toBe(200);
     expect(a.requestsTo('/chat/completions')).toHaveLength(4);
     expect((await usageRows(g, c.user.id)).map((r) => r.credits)).toEqual(Array(7).fill(4));
@@ -223,7 +334,7 @@ describe.each(backends())('channels on $label', (backend) => {
     expect(await expectBooksBalanced(g, c.user.id)).toBe(1000 - 4);
   });
 
-  it("never turns on a channel the admin turned off, probe or test", async () => {
+  it('never turns on a channel the admin turned off, probe or test', async () => {
     const model = await freshModel();
     const off = await channel(model, a, { priority: 10 });
     await channel(model, b);
@@ -234,7 +345,9 @@ describe.each(backends())('channels on $label', (backend) => {
     await call(g.t.app, 'PATCH', `/api/admin/channels/${off.id}`, { token: g.admin, body: { enabled: false } });
     a.always();
     await g.t.app.services.channels.probe();
-    expect((await call(g.t.app, 'POST', `/api/admin/channels/${off.id}/test`, { token: g.admin })).json()).toMatchObject({ ok: true });
+    expect(
+      (await call(g.t.app, 'POST', `/api/admin/channels/${off.id}/test`, { token: g.admin })).json(),
+    ).toMatchObject({ ok: true });
     expect(await channelView(g.t, g.admin, off.id)).toMatchObject({ enabled: false });
     a.clearRequests();
     for (let i = 0; i < 3; i++) expect((await chat(c.secret, model)).statusCode).toBe(200);

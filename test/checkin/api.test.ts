@@ -1,7 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LONG_SESSIONS } from '#test/helpers/clock.ts';
-import { backends, call, createTestApp, registerUser, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
-import { balance, checkIn, checkinRows, DAY, ledgerRows, MARCH_1_NOON_SHANGHAI, marchDay, status, userAt } from './helpers.ts';
+import {
+  backends,
+  call,
+  createTestApp,
+  registerUser,
+  type RegisteredUser,
+  type TestApp,
+} from '#test/helpers/test-app.ts';
+import {
+  balance,
+  checkIn,
+  checkinRows,
+  DAY,
+  ledgerRows,
+  MARCH_1_NOON_SHANGHAI,
+  marchDay,
+  status,
+  userAt,
+} from './helpers.ts';
 
 const UNAUTHORIZED = '未登录或登录已过期';
 
@@ -12,7 +29,8 @@ describe.each(backends())('check-in API on $label', (backend) => {
   });
   afterAll(() => t.close());
 
-  const history = (user: RegisteredUser, query = '') => call(t.app, 'GET', `/api/checkin/history${query}`, { token: user.accessToken });
+  const history = (user: RegisteredUser, query = '') =>
+    call(t.app, 'GET', `/api/checkin/history${query}`, { token: user.accessToken });
 
   /** A user who checked in on `days` consecutive days from 1 March; the clock is left on the last of them. */
   async function userWithDays(days: number): Promise<RegisteredUser> {
@@ -31,7 +49,13 @@ describe.each(backends())('check-in API on $label', (backend) => {
 
     const res = await checkIn(t, user);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ success: true, creditEarned: 10, consecutiveDays: 1, totalCredits: 1010, message: '签到成功，获得 10 积分，已连续签到 1 天' });
+    expect(res.json()).toEqual({
+      success: true,
+      creditEarned: 10,
+      consecutiveDays: 1,
+      totalCredits: 1010,
+      message: '签到成功，获得 10 积分，已连续签到 1 天',
+    });
     expect(await balance(t, user)).toBe(1010);
 
     const credits = await call(t.app, 'GET', '/api/credits/history', { token: user.accessToken });
@@ -44,7 +68,12 @@ describe.each(backends())('check-in API on $label', (backend) => {
     const [row] = await checkinRows(t, user.id);
     const mine = await history(user);
     expect(mine.statusCode).toBe(200);
-    expect(mine.json()).toEqual({ items: [{ id: row!.id, checkinDate: '2026-03-01', creditEarned: 10, consecutiveDays: 1 }], total: 1, page: 1, limit: 20 });
+    expect(mine.json()).toEqual({
+      items: [{ id: row!.id, checkinDate: '2026-03-01', creditEarned: 10, consecutiveDays: 1 }],
+      total: 1,
+      page: 1,
+      limit: 20,
+    });
   });
 
   it('lets no request field choose the day or the reward', async () => {
@@ -68,13 +97,18 @@ describe.each(backends())('check-in API on $label', (backend) => {
     expect(items.map((i: { checkinDate: string }) => i.checkinDate)).toEqual([4, 3, 2, 1, 0].map(marchDay));
     expect(items.map((i: { creditEarned: number }) => i.creditEarned)).toEqual([30, 25, 20, 15, 10]);
     expect(items.map((i: { consecutiveDays: number }) => i.consecutiveDays)).toEqual([5, 4, 3, 2, 1]);
-    for (const item of items) expect(Object.keys(item).sort()).toEqual(['checkinDate', 'consecutiveDays', 'creditEarned', 'id']);
-    expect(new Set(items.map((i: { id: string }) => i.id))).toEqual(new Set((await checkinRows(t, user.id)).map((r) => r.id)));
+    for (const item of items)
+      expect(Object.keys(item).sort()).toEqual(['checkinDate', 'consecutiveDays', 'creditEarned', 'id']);
+    expect(new Set(items.map((i: { id: string }) => i.id))).toEqual(
+      new Set((await checkinRows(t, user.id)).map((r) => r.id)),
+    );
 
     const pages = await Promise.all([1, 2, 3, 4].map((page) => history(user, `?page=${page}&limit=2`)));
     expect(pages.map((p) => p.json().items.length)).toEqual([2, 2, 1, 0]);
     for (const [i, p] of pages.entries()) expect(p.json()).toMatchObject({ total: 5, page: i + 1, limit: 2 });
-    expect(pages.flatMap((p) => p.json().items.map((item: { id: string }) => item.id))).toEqual(items.map((i: { id: string }) => i.id));
+    expect(pages.flatMap((p) => p.json().items.map((item: { id: string }) => item.id))).toEqual(
+      items.map((i: { id: string }) => i.id),
+    );
   });
 
   it('shows each user only their own check-ins and streak', async () => {
@@ -96,7 +130,13 @@ describe.each(backends())('check-in API on $label', (backend) => {
     const user = await userWithDays(1);
     const res = await history(user, query);
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ success: false, statusCode: 400, error: 'Bad Request', code: 'VALIDATION_FAILED', path: `/api/checkin/history${query}` });
+    expect(res.json()).toMatchObject({
+      success: false,
+      statusCode: 400,
+      error: 'Bad Request',
+      code: 'VALIDATION_FAILED',
+      path: `/api/checkin/history${query}`,
+    });
     expect(res.json().message).toMatch(/^请求参数无效：/);
   });
 
@@ -106,7 +146,15 @@ describe.each(backends())('check-in API on $label', (backend) => {
   });
 
   it('answers 401 without a valid token on every check-in route and writes nothing', async () => {
-    const countAll = async () => Number((await t.app.services.database.db.selectFrom('checkins').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const countAll = async () =>
+      Number(
+        (
+          await t.app.services.database.db
+            .selectFrom('checkins')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     const before = await countAll();
     for (const [method, url] of [
       ['POST', '/api/checkin'],
@@ -116,7 +164,13 @@ describe.each(backends())('check-in API on $label', (backend) => {
       for (const token of [undefined, 'not-a-token']) {
         const res = await call(t.app, method, url, token ? { token } : {});
         expect(res.statusCode, `${method} ${url}`).toBe(401);
-        expect(res.json()).toMatchObject({ success: false, statusCode: 401, error: 'Unauthorized', message: UNAUTHORIZED, path: url });
+        expect(res.json()).toMatchObject({
+          success: false,
+          statusCode: 401,
+          error: 'Unauthorized',
+          message: UNAUTHORIZED,
+          path: url,
+        });
       }
     }
     expect(await countAll()).toBe(before);
@@ -124,7 +178,9 @@ describe.each(backends())('check-in API on $label', (backend) => {
 
   it('refuses a signed-out session, and the check-in of that session is not made', async () => {
     const user = await userAt(t, MARCH_1_NOON_SHANGHAI);
-    expect((await call(t.app, 'POST', '/api/auth/logout', { token: user.accessToken, body: {} })).statusCode).toBeLessThan(300);
+    expect(
+      (await call(t.app, 'POST', '/api/auth/logout', { token: user.accessToken, body: {} })).statusCode,
+    ).toBeLessThan(300);
     expect((await checkIn(t, user)).statusCode).toBe(401);
     expect(await checkinRows(t, user.id)).toHaveLength(0);
     expect(await ledgerRows(t, user.id, 'checkin')).toHaveLength(0);

@@ -90,7 +90,13 @@ describe.each(backends())('the check-in day on $label', (backend) => {
     let t: TestApp;
     beforeAll(async () => {
       t = await createTestApp(backend, {
-        env: { ...LONG_SESSIONS, CHECKIN_BASE: '20', CHECKIN_STREAK_STEP: '3', CHECKIN_STREAK_CAP: '6', CHECKIN_MILESTONES: '2:7,4:1' },
+        env: {
+          ...LONG_SESSIONS,
+          CHECKIN_BASE: '20',
+          CHECKIN_STREAK_STEP: '3',
+          CHECKIN_STREAK_CAP: '6',
+          CHECKIN_MILESTONES: '2:7,4:1',
+        },
       });
     });
     afterAll(() => t.close());
@@ -100,7 +106,10 @@ describe.each(backends())('the check-in day on $label', (backend) => {
       // day 1: 20; day 2: 20+3+7; day 3: 20+6; day 4: 20+6(cap)+1; day 5: 20+6; day 7 (a seed milestone): no bonus here.
       const expected = [20, 30, 26, 27, 26, 26, 26];
       for (const [i, earned] of expected.entries()) {
-        expect((await checkIn(t, user)).json(), `day ${i + 1}`).toMatchObject({ creditEarned: earned, consecutiveDays: i + 1 });
+        expect((await checkIn(t, user)).json(), `day ${i + 1}`).toMatchObject({
+          creditEarned: earned,
+          consecutiveDays: i + 1,
+        });
         t.clock.advance(DAY);
       }
       expect((await ledgerRows(t, user.id, 'checkin')).map((r) => r.amount)).toEqual(expected);
@@ -126,6 +135,12 @@ describe('check-in settings at start-up', () => {
 
   it('accepts any IANA zone and defaults to Asia/Shanghai with the seed rules', () => {
     expect(start({ CHECKIN_TZ: 'America/New_York' })().CHECKIN_TZ).toBe('America/New_York');
-    expect(start({})()).toMatchObject({ CHECKIN_TZ: 'Asia/Shanghai', CHECKIN_BASE: 10, CHECKIN_STREAK_STEP: 5, CHECKIN_STREAK_CAP: 0, CHECKIN_MILESTONES: '7:50,15:100,30:200' });
+    expect(start({})()).toMatchObject({
+      CHECKIN_TZ: 'Asia/Shanghai',
+      CHECKIN_BASE: 10,
+      CHECKIN_STREAK_STEP: 5,
+      CHECKIN_STREAK_CAP: 0,
+      CHECKIN_MILESTONES: '7:50,15:100,30:200',
+    });
   });
 });

@@ -15,7 +15,8 @@ export function marchDay(offset: number): string {
   return new Date(Date.UTC(2026, 2, 1 + offset)).toISOString().slice(0, 10);
 }
 
-export const checkIn = (t: TestApp, user: RegisteredUser, lang?: string) => call(t.app, 'POST', '/api/checkin', { token: user.accessToken, ...(lang ? { lang } : {}) });
+export const checkIn = (t: TestApp, user: RegisteredUser, lang?: string) =>
+  call(t.app, 'POST', '/api/checkin', { token: user.accessToken, ...(lang ? { lang } : {}) });
 
 export async function status(t: TestApp, user: RegisteredUser) {
   const res = await call(t.app, 'GET', '/api/checkin/status', { token: user.accessToken });
@@ -31,7 +32,12 @@ export async function balance(t: TestApp, user: RegisteredUser): Promise<number>
 
 /** The user's check-in rows, oldest first. */
 export function checkinRows(t: TestApp, userId: string) {
-  return t.app.services.database.db.selectFrom('checkins').selectAll().where('user_id', '=', userId).orderBy('checkin_date').execute();
+  return t.app.services.database.db
+    .selectFrom('checkins')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .orderBy('checkin_date')
+    .execute();
 }
 
 /** The user's ledger rows of one kind, oldest first. */

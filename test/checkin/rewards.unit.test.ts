@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { liveStreak, localDate, parseMilestones, previousDate, rewardFor, streakOn, type CheckinRules } from '#modules/checkin/checkin.rules.ts';
+import {
+  liveStreak,
+  localDate,
+  parseMilestones,
+  previousDate,
+  rewardFor,
+  streakOn,
+  type CheckinRules,
+} from '#modules/checkin/checkin.rules.ts';
 
 const MILESTONES = parseMilestones('7:50,15:100,30:200');
 /** Seed 000's rules: 10, +5 for each consecutive day after the first, +50/+100/+200 on days 7/15/30; the streak bonus capped at 145. */
@@ -31,8 +39,21 @@ describe('rewardFor: base + step × (day − 1), capped, + the milestone of the 
 
 describe('CHECKIN_MILESTONES: `day:credits,…`', () => {
   it.each([
-    { text: '7:50,15:100,30:200', milestones: [[7, 50], [15, 100], [30, 200]] },
-    { text: ' 7:50 , 15:100 ', milestones: [[7, 50], [15, 100]] },
+    {
+      text: '7:50,15:100,30:200',
+      milestones: [
+        [7, 50],
+        [15, 100],
+        [30, 200],
+      ],
+    },
+    {
+      text: ' 7:50 , 15:100 ',
+      milestones: [
+        [7, 50],
+        [15, 100],
+      ],
+    },
     { text: '7:50,', milestones: [[7, 50]] },
     { text: '', milestones: [] },
     { text: '7:50,7:60', milestones: [[7, 60]] },

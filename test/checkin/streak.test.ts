@@ -47,17 +47,25 @@ describe.each(backends())('check-in streaks on $label', (backend) => {
         totalCredits: total,
         message: `签到成功，获得 ${earned} 积分，已连续签到 ${n} 天`,
       });
-      expect(await status(t, user), `day ${n}`).toEqual({ hasCheckedIn: true, consecutiveDays: n, lastCheckinDate: marchDay(n - 1) });
+      expect(await status(t, user), `day ${n}`).toEqual({
+        hasCheckedIn: true,
+        consecutiveDays: n,
+        lastCheckinDate: marchDay(n - 1),
+      });
       t.clock.advance(DAY);
     }
 
     expect(await balance(t, user)).toBe(1000 + 4_650);
     expect(total).toBe(1000 + 4_650);
     const rows = await checkinRows(t, user.id);
-    expect(rows.map((r) => [r.checkin_date, r.consecutive_days, r.credit_earned])).toEqual(SEED_REWARDS.map((earned, i) => [marchDay(i), i + 1, earned]));
+    expect(rows.map((r) => [r.checkin_date, r.consecutive_days, r.credit_earned])).toEqual(
+      SEED_REWARDS.map((earned, i) => [marchDay(i), i + 1, earned]),
+    );
     const ledger = await ledgerRows(t, user.id, 'checkin');
     expect(ledger.map((r) => r.amount)).toEqual(SEED_REWARDS);
-    expect(ledger.map((r) => r.balance_after)).toEqual(SEED_REWARDS.map((_, i) => 1000 + SEED_REWARDS.slice(0, i + 1).reduce((a, b) => a + b, 0)));
+    expect(ledger.map((r) => r.balance_after)).toEqual(
+      SEED_REWARDS.map((_, i) => 1000 + SEED_REWARDS.slice(0, i + 1).reduce((a, b) => a + b, 0)),
+    );
     expect(new Set(ledger.map((r) => r.idempotency_key)).size).toBe(40);
     await expectBalanceIsLedgerSum(t, user);
   });
@@ -81,7 +89,11 @@ describe.each(backends())('check-in streaks on $label', (backend) => {
 
     // ...and grows again from there.
     t.clock.advance(DAY);
-    expect((await checkIn(t, user)).json()).toMatchObject({ creditEarned: 15, consecutiveDays: 2, totalCredits: 1000 + 45 + 10 + 15 });
+    expect((await checkIn(t, user)).json()).toMatchObject({
+      creditEarned: 15,
+      consecutiveDays: 2,
+      totalCredits: 1000 + 45 + 10 + 15,
+    });
     expect((await checkinRows(t, user.id)).map((r) => r.consecutive_days)).toEqual([1, 2, 3, 1, 2]);
     await expectBalanceIsLedgerSum(t, user);
   });
@@ -106,7 +118,13 @@ describe.each(backends())('check-in streaks on $label', (backend) => {
       t.clock.set(MARCH_1_NOON_SHANGHAI + later);
       const again = await checkIn(t, user);
       expect(again.statusCode).toBe(409);
-      expect(again.json()).toMatchObject({ success: false, statusCode: 409, error: 'Conflict', message: ALREADY_CHECKED_IN, path: '/api/checkin' });
+      expect(again.json()).toMatchObject({
+        success: false,
+        statusCode: 409,
+        error: 'Conflict',
+        message: ALREADY_CHECKED_IN,
+        path: '/api/checkin',
+      });
       expect(typeof again.json().timestamp).toBe('string');
     }
     const english = await checkIn(t, user, 'en');
@@ -124,8 +142,13 @@ describe.each(backends())('check-in streaks on $label', (backend) => {
     const answers = await Promise.all(Array.from({ length: 20 }, () => checkIn(t, user)));
     const codes = answers.map((a) => a.statusCode).sort();
     expect(codes).toEqual([200, ...Array<number>(19).fill(409)]);
-    for (const refused of answers.filter((a) => a.statusCode === 409)) expect(refused.json().message).toBe(ALREADY_CHECKED_IN);
-    expect(answers.find((a) => a.statusCode === 200)!.json()).toMatchObject({ creditEarned: 10, consecutiveDays: 1, totalCredits: 1010 });
+    for (const refused of answers.filter((a) => a.statusCode === 409))
+      expect(refused.json().message).toBe(ALREADY_CHECKED_IN);
+    expect(answers.find((a) => a.statusCode === 200)!.json()).toMatchObject({
+      creditEarned: 10,
+      consecutiveDays: 1,
+      totalCredits: 1010,
+    });
 
     expect(await checkinRows(t, user.id)).toHaveLength(1);
     expect(await ledgerRows(t, user.id, 'checkin')).toHaveLength(1);
@@ -143,7 +166,7 @@ describe.each(backends())('check-in streaks on $label', (backend) => {
 });
 
 describe.each(backends())('check-in streak caps on $label', (backend) => {
-  it('a positive CHECKIN_STREAK_CAP caps the streak part: with 145, day 30 is the seed\'s and every later day earns 155', async () => {
+  it("a positive CHECKIN_STREAK_CAP caps the streak part: with 145, day 30 is the seed's and every later day earns 155", async () => {
     const t = await createTestApp(backend, { env: { ...LONG_SESSIONS, CHECKIN_STREAK_CAP: '145' } });
     try {
       const user = await userAt(t, MARCH_1_NOON_SHANGHAI);
@@ -161,16 +184,26 @@ describe.each(backends())('check-in streak caps on $label', (backend) => {
 
   it('an uncapped reward never passes the largest single grant, however long the streak or large the settings', async () => {
     const huge = String(Number.MAX_SAFE_INTEGER);
-    const t = await createTestApp(backend, { env: { ...LONG_SESSIONS, CHECKIN_BASE: huge, CHECKIN_STREAK_STEP: huge, CHECKIN_MILESTONES: `2:${huge}` } });
+    const t = await createTestApp(backend, {
+      env: { ...LONG_SESSIONS, CHECKIN_BASE: huge, CHECKIN_STREAK_STEP: huge, CHECKIN_MILESTONES: `2:${huge}` },
+    });
     try {
       const user = await userAt(t, MARCH_1_NOON_SHANGHAI);
       for (let n = 1; n <= 3; n++) {
         const res = await checkIn(t, user);
         expect(res.statusCode, `day ${n}`).toBe(200);
-        expect(res.json(), `day ${n}`).toMatchObject({ creditEarned: MAX_CHECKIN_REWARD, consecutiveDays: n, totalCredits: 1000 + n * MAX_CHECKIN_REWARD });
+        expect(res.json(), `day ${n}`).toMatchObject({
+          creditEarned: MAX_CHECKIN_REWARD,
+          consecutiveDays: n,
+          totalCredits: 1000 + n * MAX_CHECKIN_REWARD,
+        });
         t.clock.advance(DAY);
       }
-      expect((await ledgerRows(t, user.id, 'checkin')).map((r) => r.amount)).toEqual([MAX_CHECKIN_REWARD, MAX_CHECKIN_REWARD, MAX_CHECKIN_REWARD]);
+      expect((await ledgerRows(t, user.id, 'checkin')).map((r) => r.amount)).toEqual([
+        MAX_CHECKIN_REWARD,
+        MAX_CHECKIN_REWARD,
+        MAX_CHECKIN_REWARD,
+      ]);
       await expectBalanceIsLedgerSum(t, user);
     } finally {
       await t.close();

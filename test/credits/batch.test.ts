@@ -26,9 +26,11 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
   afterAll(() => t.close());
 
   const db = () => t.app.services.database.db;
-  const ledger = (userId: string) => db().selectFrom('credit_ledger').selectAll().where('user_id', '=', userId).orderBy('id').execute();
+  const ledger = (userId: string) =>
+    db().selectFrom('credit_ledger').selectAll().where('user_id', '=', userId).orderBy('id').execute();
   const holds = (userId: string) => db().selectFrom('credit_holds').selectAll().where('user_id', '=', userId).execute();
-  const hold = (id: string) => db().selectFrom('credit_holds').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const hold = (id: string) =>
+    db().selectFrom('credit_holds').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   const batch = (moves: Partial<MoneyBatch>): Promise<MoneyBatchResult> =>
     transact(db(), (trx) => credits.applyBatch(trx, { reserves: [], settles: [], releases: [], ...moves }));
   const reserve = (userId: string, amount: number) => ({ userId, amount, idempotencyKey: key('hold') });
@@ -56,11 +58,13 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
   });
 
   async function userWith(balance: number): Promise<string> {
-    const user = await t.app.services.users.create({ email: freshEmail('batch'), username: 'batch', password: STRONG_PASSWORD }, (trx, row) =>
-      credits.openAccount(trx, row.id, 0),
+    const user = await t.app.services.users.create(
+      { email: freshEmail('batch'), username: 'batch', password: STRONG_PASSWORD },
+      (trx, row) => credits.openAccount(trx, row.id, 0),
     );
     users.push(user.id);
-    if (balance > 0) await credits.grant(user.id, balance, { kind: 'recharge', reason: 'Top-up', idempotencyKey: key('top-up') });
+    if (balance > 0)
+      await credits.grant(user.id, balance, { kind: 'recharge', reason: 'Top-up', idempotencyKey: key('top-up') });
     return user.id;
   }
 
@@ -101,14 +105,19 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
     const taken = await batch({ reserves: Array.from({ length: 12 }, (_, i) => reserve(userId, 40 + i)) });
     const ids = taken.reserves.map((r) => (r.ok ? r.value.id : ''));
     const charges = ids.map((_, i) => (i % 3 === 0 ? 0 : 10 + i * 5)); // some zero, some above their hold
-    const settled = await batch({ settles: ids.map((holdId, i) => ({ holdId, charge: charges[i]!, movement: usage })) });
+    const settled = await batch({
+      settles: ids.map((holdId, i) => ({ holdId, charge: charges[i]!, movement: usage })),
+    });
     expect(settled.settles).toEqual(charges.map((charged) => ({ ok: true, value: { applied: true, charged } })));
     const total = charges.reduce((a, b) => a + b, 0);
     expect(await credits.account(userId)).toEqual({ balance: 1000 - total, held: 0, available: 1000 - total });
     const rows = await ledger(userId);
     expect(rows).toHaveLength(1 + charges.filter((c) => c > 0).length); // no row for a zero charge
-    expect(rows.slice(1).map((r) => r.idempotency_key)).toEqual(ids.filter((_, i) => charges[i]! > 0).map((id) => `hold:${id}`));
-    for (const [i, id] of ids.entries()) expect(await hold(id)).toMatchObject({ status: 'settled', charged: charges[i] });
+    expect(rows.slice(1).map((r) => r.idempotency_key)).toEqual(
+      ids.filter((_, i) => charges[i]! > 0).map((id) => `hold:${id}`),
+    );
+    for (const [i, id] of ids.entries())
+      expect(await hold(id)).toMatchObject({ status: 'settled', charged: charges[i] });
   });
 
   it('a settle and new holds of one account in one batch: the holds count the credits the settle frees, never more', async () => {
@@ -129,7 +138,10 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
   it('a settle into debt in the same batch refuses every new hold of that account', async () => {
     const userId = await userWith(50);
     const [first] = (await batch({ reserves: [reserve(userId, 50)] })).reserves;
-    const result = await batch({ settles: [{ holdId: first!.ok ? first!.value.id : '', charge: 80, movement: usage }], reserves: [reserve(userId, 1)] });
+    const result = await batch({
+      settles: [{ holdId: first!.ok ? first!.value.id : '', charge: 80, movement: usage }],
+      reserves: [reserve(userId, 1)],
+    });
     expect(result.settles[0]).toEqual({ ok: true, value: { applied: true, charged: 80 } });
     expect(result.reserves[0]).toMatchObject({ ok: false, error: { code: 'INSUFFICIENT_CREDITS' } });
     expect(await credits.account(userId)).toEqual({ balance: -30, held: 0, available: -30 });
@@ -182,7 +194,9 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
 
   it('moves several accounts in one batch, each by its own calls only', async () => {
     const [alice, bob, carol] = [await userWith(100), await userWith(100), await userWith(5)];
-    const taken = await batch({ reserves: [reserve(alice, 40), reserve(bob, 60), reserve(carol, 10), reserve(alice, 10)] });
+    const taken = await batch({
+      reserves: [reserve(alice, 40), reserve(bob, 60), reserve(carol, 10), reserve(alice, 10)],
+    });
     expect(taken.reserves.map((r) => r.ok)).toEqual([true, true, false, true]);
     const id = (i: number) => (taken.reserves[i]!.ok ? (taken.reserves[i] as { value: { id: string } }).value.id : '');
     await batch({
@@ -200,7 +214,14 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
 
   it('holds in one statement outside a transaction (PostgreSQL): an account that cannot cover its batch takes none of it', async () => {
     const [rich, poor, single] = [await userWith(100), await userWith(20), await userWith(5)];
-    const requests = [reserve(rich, 30), reserve(poor, 15), reserve(rich, 40), reserve(poor, 15), reserve(single, 6), { ...reserve(rich, 1), amount: -1 }];
+    const requests = [
+      reserve(rich, 30),
+      reserve(poor, 15),
+      reserve(rich, 40),
+      reserve(poor, 15),
+      reserve(single, 6),
+      { ...reserve(rich, 1), amount: -1 },
+    ];
     const answers = await credits.reserveAtomic(requests);
     if (backend.dialect !== 'postgres') {
       expect(answers).toBeUndefined(); // only PostgreSQL can; the others take the usual way
@@ -218,7 +239,9 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
 
   it('settles in one statement (PostgreSQL): ledger rows in order, usage records with their settles, a hold no longer open left alone', async () => {
     const [alice, bob] = [await userWith(1000), await userWith(100)];
-    const taken = await batch({ reserves: [reserve(alice, 50), reserve(alice, 60), reserve(bob, 30), reserve(alice, 70), reserve(alice, 80)] });
+    const taken = await batch({
+      reserves: [reserve(alice, 50), reserve(alice, 60), reserve(bob, 30), reserve(alice, 70), reserve(alice, 80)],
+    });
     const [a1, a2, b1, a3, a4] = taken.reserves.map((r) => (r.ok ? r.value.id : ''));
     // a4's deadline passes and the sweeper frees it: it is no longer open, so the statement must leave it alone.
     await db().updateTable('credit_holds').set({ expires_at: 0 }).where('id', '=', a4!).execute();
@@ -239,10 +262,20 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
       await batch({ settles: [settles[5]!] });
       return;
     }
-    const written = await db().selectFrom('usage_records').select('request_id').where('request_id', 'like', 'with-settle-%').orderBy('request_id').execute();
+    const written = await db()
+      .selectFrom('usage_records')
+      .select('request_id')
+      .where('request_id', 'like', 'with-settle-%')
+      .orderBy('request_id')
+      .execute();
     // Only the calls whose settle the statement applied leave their record: 4 repeats a1 (settled by
     // 0), 5 (a4) was not open, 6 was refused; the usual way writes theirs when it settles them.
-    expect(written.map((r) => r.request_id)).toEqual(['with-settle-0', 'with-settle-1', 'with-settle-2', 'with-settle-3']);
+    expect(written.map((r) => r.request_id)).toEqual([
+      'with-settle-0',
+      'with-settle-1',
+      'with-settle-2',
+      'with-settle-3',
+    ]);
     expect(answers).toEqual([
       { ok: true, value: { applied: true, charged: 20 } },
       { ok: true, value: { applied: true, charged: 45 } },
@@ -272,7 +305,12 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
     const [firstHold, secondHold] = taken.reserves.map((r) => (r.ok ? r.value.id : ''));
     if (backend.dialect !== 'postgres') {
       expect(await credits.reserveAtomic([reserve(first!, 1)])).toBeUndefined(); // only PostgreSQL moves several accounts in one statement
-      await batch({ settles: [{ holdId: firstHold!, charge: 0, movement: usage }, { holdId: secondHold!, charge: 0, movement: usage }] });
+      await batch({
+        settles: [
+          { holdId: firstHold!, charge: 0, movement: usage },
+          { holdId: secondHold!, charge: 0, movement: usage },
+        ],
+      });
       return;
     }
     // Another transaction holds the first account; each statement names the second account first. If it
@@ -285,12 +323,18 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
           await sql`select 1 from credit_accounts where user_id = ${first} for update`.execute(other);
           const running = statement();
           for (let waited = 0; ; waited += 10) {
-            const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db());
+            const { rows } = await sql<{
+              n: number;
+            }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(
+              db(),
+            );
             if (rows[0]!.n > 0) break;
             if (waited > 10_000) throw new Error('the statement never waited for the locked account');
             await new Promise((resolve) => setTimeout(resolve, 10));
           }
-          await expect(sql`select 1 from credit_accounts where user_id = ${second} for update nowait`.execute(other)).resolves.toBeDefined();
+          await expect(
+            sql`select 1 from credit_accounts where user_id = ${second} for update nowait`.execute(other),
+          ).resolves.toBeDefined();
           return { running }; // wrapped: the transaction commits (and frees the first account) before the statement ends
         })
         .then(({ running }) => running);
@@ -310,7 +354,12 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
     expect(settled!.map((a) => a?.ok)).toEqual([true, true]);
     expect(await credits.account(first!)).toEqual({ balance: 97, held: 5, available: 92 });
     expect(await credits.account(second!)).toEqual({ balance: 93, held: 5, available: 88 });
-    await batch({ releases: (await holds(first!)).concat(await holds(second!)).filter((h) => h.status === 'open').map((h) => h.id) });
+    await batch({
+      releases: (await holds(first!))
+        .concat(await holds(second!))
+        .filter((h) => h.status === 'open')
+        .map((h) => h.id),
+    });
   });
 
   it('a usage record written again (a settle tried again after a commit it could not see) stays one record', async () => {
@@ -318,7 +367,12 @@ describe.each(backends())('batched credit moves on $label', (backend) => {
     const record = usageRecord(userId, `again-${randomUUID()}`);
     await t.app.services.usage.recordMany([record]);
     await t.app.services.usage.recordMany([{ ...record, credits: 99 }, usageRecord(userId, record.request_id)]);
-    const rows = await db().selectFrom('usage_records').select(['id', 'credits']).where('request_id', '=', record.request_id).orderBy('id').execute();
+    const rows = await db()
+      .selectFrom('usage_records')
+      .select(['id', 'credits'])
+      .where('request_id', '=', record.request_id)
+      .orderBy('id')
+      .execute();
     expect(rows).toHaveLength(2); // the repeated id left as it was; the new record written
     expect(rows.find((r) => r.id === record.id)).toEqual({ id: record.id, credits: 5 });
   });

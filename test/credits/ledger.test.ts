@@ -19,14 +19,17 @@ describe.each(backends())('credit ledger on $label', (backend) => {
   afterAll(() => t.close());
 
   const db = () => t.app.services.database.db;
-  const ledger = (userId: string) => db().selectFrom('credit_ledger').selectAll().where('user_id', '=', userId).orderBy('id').execute();
+  const ledger = (userId: string) =>
+    db().selectFrom('credit_ledger').selectAll().where('user_id', '=', userId).orderBy('id').execute();
   const holds = (userId: string) => db().selectFrom('credit_holds').selectAll().where('user_id', '=', userId).execute();
-  const hold = (id: string) => db().selectFrom('credit_holds').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const hold = (id: string) =>
+    db().selectFrom('credit_holds').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 
   /** A user with an empty credit account, then topped up to `balance` (one ledger row). */
   async function userWith(balance: number): Promise<string> {
-    const user = await t.app.services.users.create({ email: freshEmail('ledger'), username: 'ledger', password: STRONG_PASSWORD }, (trx, row) =>
-      credits.openAccount(trx, row.id, 0),
+    const user = await t.app.services.users.create(
+      { email: freshEmail('ledger'), username: 'ledger', password: STRONG_PASSWORD },
+      (trx, row) => credits.openAccount(trx, row.id, 0),
     );
     users.push(user.id);
     if (balance > 0) await credits.grant(user.id, balance, topUp());
@@ -48,9 +51,21 @@ describe.each(backends())('credit ledger on $label', (backend) => {
   describe('grant', () => {
     it('adds one ledger row and moves the balance by exactly the amount', async () => {
       const userId = await userWith(0);
-      const result = await credits.grant(userId, 250, { kind: 'recharge', reason: 'Top-up', reference: 'order-1', idempotencyKey: key() });
+      const result = await credits.grant(userId, 250, {
+        kind: 'recharge',
+        reason: 'Top-up',
+        reference: 'order-1',
+        idempotencyKey: key(),
+      });
       expect(result).toMatchObject({ applied: true, balance: 250 });
-      expect(result.entry).toMatchObject({ user_id: userId, amount: 250, balance_after: 250, kind: 'recharge', reason: 'Top-up', reference: 'order-1' });
+      expect(result.entry).toMatchObject({
+        user_id: userId,
+        amount: 250,
+        balance_after: 250,
+        kind: 'recharge',
+        reason: 'Top-up',
+        reference: 'order-1',
+      });
       expect(await credits.account(userId)).toEqual({ balance: 250, held: 0, available: 250 });
       expect(await ledger(userId)).toEqual([expect.objectContaining({ id: result.entry.id, amount: 250 })]);
     });
@@ -86,7 +101,9 @@ describe.each(backends())('credit ledger on $label', (backend) => {
       const userId = await userWith(100);
       await credits.reserve(userId, 30, { idempotencyKey: key() });
       const before = await ledger(userId);
-      await expect(credits.grant(userId, -71, { kind: 'admin_adjust', reason: 'take', idempotencyKey: key() })).rejects.toMatchObject(insufficient);
+      await expect(
+        credits.grant(userId, -71, { kind: 'admin_adjust', reason: 'take', idempotencyKey: key() }),
+      ).rejects.toMatchObject(insufficient);
       expect(await credits.account(userId)).toEqual({ balance: 100, held: 30, available: 70 });
       expect(await ledger(userId)).toEqual(before);
 
@@ -98,7 +115,9 @@ describe.each(backends())('credit ledger on $label', (backend) => {
     it('concurrent negative grants take at most what is there', async () => {
       const userId = await userWith(100);
       const outcomes = await Promise.allSettled(
-        Array.from({ length: 12 }, () => credits.grant(userId, -15, { kind: 'admin_adjust', reason: 'take', idempotencyKey: key() })),
+        Array.from({ length: 12 }, () =>
+          credits.grant(userId, -15, { kind: 'admin_adjust', reason: 'take', idempotencyKey: key() }),
+        ),
       );
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(6);
       for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject(insufficient);
@@ -106,7 +125,11 @@ describe.each(backends())('credit ledger on $label', (backend) => {
     });
 
     it('opens the account of a user who has none (the bootstrap admin) on the first grants, even when they race', async () => {
-      const user = await t.app.services.users.create({ email: freshEmail('no-account'), username: 'legacy', password: STRONG_PASSWORD });
+      const user = await t.app.services.users.create({
+        email: freshEmail('no-account'),
+        username: 'legacy',
+        password: STRONG_PASSWORD,
+      });
       users.push(user.id);
       expect(await credits.account(user.id)).toEqual({ balance: 0, held: 0, available: 0 });
       await expect(credits.reserve(user.id, 1, { idempotencyKey: key() })).rejects.toMatchObject(insufficient);
@@ -117,7 +140,8 @@ describe.each(backends())('credit ledger on $label', (backend) => {
 
     it('refuses a zero or fractional amount and writes nothing', async () => {
       const userId = await userWith(50);
-      for (const amount of [0, 1.5, Number.NaN]) await expect(credits.grant(userId, amount, topUp())).rejects.toThrow(RangeError);
+      for (const amount of [0, 1.5, Number.NaN])
+        await expect(credits.grant(userId, amount, topUp())).rejects.toThrow(RangeError);
       expect(await ledger(userId)).toHaveLength(1);
     });
   });
@@ -128,7 +152,12 @@ describe.each(backends())('credit ledger on $label', (backend) => {
       const h = await credits.reserve(userId, 40, { idempotencyKey: key(), reference: 'req-1' });
       expect(h).toEqual({ id: expect.any(String), userId, amount: 40 });
       expect(await credits.account(userId)).toEqual({ balance: 100, held: 40, available: 60 });
-      expect(await hold(h.id)).toMatchObject({ status: 'open', amount: 40, reference: 'req-1', expires_at: t.clock.now() + t.config.CREDIT_HOLD_TTL * 1000 });
+      expect(await hold(h.id)).toMatchObject({
+        status: 'open',
+        amount: 40,
+        reference: 'req-1',
+        expires_at: t.clock.now() + t.config.CREDIT_HOLD_TTL * 1000,
+      });
       expect(await ledger(userId)).toHaveLength(1);
     });
 
@@ -144,7 +173,9 @@ describe.each(backends())('credit ledger on $label', (backend) => {
 
     it('50 concurrent holds never exceed the balance: exactly floor(balance / amount) succeed', async () => {
       const userId = await userWith(100);
-      const outcomes = await Promise.allSettled(Array.from({ length: 50 }, () => credits.reserve(userId, 7, { idempotencyKey: key() })));
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 50 }, () => credits.reserve(userId, 7, { idempotencyKey: key() })),
+      );
       const won = outcomes.filter((o) => o.status === 'fulfilled');
       expect(won).toHaveLength(Math.floor(100 / 7));
       for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject(insufficient);
@@ -159,7 +190,9 @@ describe.each(backends())('credit ledger on $label', (backend) => {
       expect(await credits.reserve(userId, 30, { idempotencyKey })).toEqual(first);
 
       const raced = key();
-      const results = await Promise.all(Array.from({ length: 8 }, () => credits.reserve(userId, 20, { idempotencyKey: raced })));
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => credits.reserve(userId, 20, { idempotencyKey: raced })),
+      );
       expect(new Set(results.map((r) => r.id)).size).toBe(1);
       expect(await credits.account(userId)).toEqual({ balance: 100, held: 50, available: 50 });
 
@@ -175,7 +208,13 @@ describe.each(backends())('credit ledger on $label', (backend) => {
       const h = await credits.reserve(userId, 40, { idempotencyKey: key(), reference: 'req-2' });
       expect(await credits.settle(h.id, 25, usage)).toEqual({ applied: true, charged: 25 });
       expect(await credits.account(userId)).toEqual({ balance: 75, held: 0, available: 75 });
-      expect((await ledger(userId)).at(-1)).toMatchObject({ amount: -25, balance_after: 75, kind: 'usage', reference: 'req-2', idempotency_key: `hold:${h.id}` });
+      expect((await ledger(userId)).at(-1)).toMatchObject({
+        amount: -25,
+        balance_after: 75,
+        kind: 'usage',
+        reference: 'req-2',
+        idempotency_key: `hold:${h.id}`,
+      });
       expect(await hold(h.id)).toMatchObject({ status: 'settled', charged: 25, closed_at: t.clock.now() });
     });
 
@@ -186,7 +225,9 @@ describe.each(backends())('credit ledger on $label', (backend) => {
       expect(await credits.account(userId)).toEqual({ balance: -30, held: 0, available: -30 });
       expect(await hold(h.id)).toMatchObject({ amount: 50, charged: 80 });
       await expect(credits.reserve(userId, 1, { idempotencyKey: key() })).rejects.toMatchObject(insufficient);
-      await expect(credits.grant(userId, -1, { kind: 'admin_adjust', reason: 'take', idempotencyKey: key() })).rejects.toMatchObject(insufficient);
+      await expect(
+        credits.grant(userId, -1, { kind: 'admin_adjust', reason: 'take', idempotencyKey: key() }),
+      ).rejects.toMatchObject(insufficient);
 
       await credits.grant(userId, 40, topUp());
       await credits.reserve(userId, 10, { idempotencyKey: key() });

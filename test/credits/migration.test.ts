@@ -24,10 +24,22 @@ describe.each(backends())('the credits migration on $label', (backend) => {
     const accounts = await db.selectFrom('credit_accounts').selectAll().execute();
     expect(accounts).toEqual([expect.objectContaining({ user_id: before.id, balance: 0, held: 0 })]);
     expect(await db.selectFrom('credit_ledger').selectAll().execute()).toEqual([]);
-    expect((await call(t.app, 'GET', '/api/credits/balance', { token: before.accessToken })).json()).toEqual({ credits: 0, held: 0, available: 0 });
+    expect((await call(t.app, 'GET', '/api/credits/balance', { token: before.accessToken })).json()).toEqual({
+      credits: 0,
+      held: 0,
+      available: 0,
+    });
 
     // Concurrent first movements need no lazy account any more, and new sign-ups still get their bonus.
-    const grants = await Promise.all([1, 2, 3].map((n) => t.app.services.credits.grant(before.id, n, { kind: 'recharge', reason: 'r', idempotencyKey: `m:${before.id}:${n}` })));
+    const grants = await Promise.all(
+      [1, 2, 3].map((n) =>
+        t.app.services.credits.grant(before.id, n, {
+          kind: 'recharge',
+          reason: 'r',
+          idempotencyKey: `m:${before.id}:${n}`,
+        }),
+      ),
+    );
     expect(grants.every((g) => g.applied)).toBe(true);
     expect(await t.app.services.credits.account(before.id)).toEqual({ balance: 6, held: 0, available: 6 });
     const after = await registerUser(t);
@@ -50,7 +62,9 @@ describe.each(backends())('the metering limits migration on $label', (backend) =
   /** A usage record as the code before the migration wrote it: every column but the overrun. */
   const recordUsage = (id: string, userId: string) =>
     sql`insert into usage_records (id, request_id, user_id, key_id, channel_id, endpoint, model, stream, input_tokens, output_tokens, credits, latency_ms, status, http_status, end_reason, usage_source, error, created_at)
-      values (${id}, ${id}, ${userId}, null, null, 'chat.completions', 'gpt-4o', 0, 10, 20, 7, 5, 'ok', 200, 'stop', 'upstream', null, 1)`.execute(t.app.services.database.db);
+      values (${id}, ${id}, ${userId}, null, null, 'chat.completions', 'gpt-4o', 0, 10, 20, 7, 5, 'ok', 200, 'stop', 'upstream', null, 1)`.execute(
+      t.app.services.database.db,
+    );
 
   it('adds the most output tokens of a price and the overrun of a usage record to tables that have rows, and takes them away again', async () => {
     const db = t.app.services.database.db;
@@ -63,16 +77,26 @@ describe.each(backends())('the metering limits migration on $label', (backend) =
     expect(await columns('usage_records')).not.toContain('overrun');
 
     // Rows written before the migration, as the code of that time wrote them.
-    await sql`insert into model_prices (model, input_micro, output_micro, per_request_micro, per_image_micro, updated_at) values ('gpt-4o', 1000000, 2000000, 0, 0, 1), ('house-model', 3000000, 0, 0, 0, 1)`.execute(db);
+    await sql`insert into model_prices (model, input_micro, output_micro, per_request_micro, per_image_micro, updated_at) values ('gpt-4o', 1000000, 2000000, 0, 0, 1), ('house-model', 3000000, 0, 0, 0, 1)`.execute(
+      db,
+    );
     await recordUsage('u-before', user.id);
 
     await migrateToLatest(db);
     expect(await columns('model_prices')).toContain('max_output_tokens');
     expect(await columns('usage_records')).toContain('overrun');
-    const overruns = async () => (await sql<{ id: string; overrun: number | string }>`select id, overrun from usage_records order by id`.execute(db)).rows.map((r) => [r.id, Number(r.overrun)]);
+    const overruns = async () =>
+      (
+        await sql<{ id: string; overrun: number | string }>`select id, overrun from usage_records order by id`.execute(
+          db,
+        )
+      ).rows.map((r) => [r.id, Number(r.overrun)]);
     expect(await overruns(), 'a call recorded before had no overrun').toEqual([['u-before', 0]]);
     await recordUsage('u-after', user.id);
-    expect(await overruns(), 'an insert that names no overrun records none').toEqual([['u-after', 0], ['u-before', 0]]);
+    expect(await overruns(), 'an insert that names no overrun records none').toEqual([
+      ['u-after', 0],
+      ['u-before', 0],
+    ]);
 
     // A price set before has no maximum of its own: it takes its model's shipped one, or none.
     const pricing = t.app.services.pricing;
@@ -86,7 +110,9 @@ describe.each(backends())('the metering limits migration on $label', (backend) =
     await migrateDown(db, sinceLimits);
     expect(await columns('model_prices')).not.toContain('max_output_tokens');
     expect(await columns('usage_records')).not.toContain('overrun');
-    expect((await db.selectFrom('model_prices').select('model').orderBy('model').execute()).map((r) => r.model)).toEqual(['gpt-4o', 'house-model']);
+    expect(
+      (await db.selectFrom('model_prices').select('model').orderBy('model').execute()).map((r) => r.model),
+    ).toEqual(['gpt-4o', 'house-model']);
     expect(await db.selectFrom('usage_records').select('id').execute()).toHaveLength(2);
     await migrateToLatest(db);
     await pricing.load();

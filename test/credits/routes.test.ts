@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_ENV, adminToken, backends, call, createTestApp, registerUser, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
+import {
+  ADMIN_ENV,
+  adminToken,
+  backends,
+  call,
+  createTestApp,
+  registerUser,
+  type RegisteredUser,
+  type TestApp,
+} from '#test/helpers/test-app.ts';
 
 const INSUFFICIENT = '积分不足';
 
@@ -16,8 +25,17 @@ describe.each(backends())('credits routes on $label', (backend) => {
   afterAll(() => t.close());
 
   const db = () => t.app.services.database.db;
-  const allLedgerRows = async () => Number((await db().selectFrom('credit_ledger').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-  const balance = async (user: RegisteredUser) => (await call(t.app, 'GET', '/api/credits/balance', { token: user.accessToken })).json();
+  const allLedgerRows = async () =>
+    Number(
+      (
+        await db()
+          .selectFrom('credit_ledger')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  const balance = async (user: RegisteredUser) =>
+    (await call(t.app, 'GET', '/api/credits/balance', { token: user.accessToken })).json();
   const adjust = (userId: string, body: unknown, options: { token?: string; key?: string } = {}) =>
     call(t.app, 'POST', `/api/admin/users/${userId}/credits`, {
       token: options.token ?? admin,
@@ -26,11 +44,21 @@ describe.each(backends())('credits routes on $label', (backend) => {
     });
 
   /** Asserts a 4xx envelope and that not one ledger row was written meanwhile. */
-  async function refused(request: () => Promise<{ statusCode: number; json(): unknown }>, status: number, code?: string) {
+  async function refused(
+    request: () => Promise<{ statusCode: number; json(): unknown }>,
+    status: number,
+    code?: string,
+  ) {
     const before = await allLedgerRows();
     const res = await request();
     expect(res.statusCode).toBe(status);
-    expect(res.json()).toMatchObject({ success: false, statusCode: status, message: expect.any(String), path: expect.stringMatching(/^\/api\//), ...(code ? { code } : {}) });
+    expect(res.json()).toMatchObject({
+      success: false,
+      statusCode: status,
+      message: expect.any(String),
+      path: expect.stringMatching(/^\/api\//),
+      ...(code ? { code } : {}),
+    });
     expect(await allLedgerRows()).toBe(before);
     return res.json() as Record<string, unknown>;
   }
@@ -62,7 +90,11 @@ describe.each(backends())('credits routes on $label', (backend) => {
       user = await registerUser(t);
       for (let i = 1; i <= 24; i++) {
         t.clock.advance(1000);
-        await t.app.services.credits.grant(user.id, i, { kind: 'recharge', reason: `top-up ${i}`, idempotencyKey: `test:history:${user.id}:${i}` });
+        await t.app.services.credits.grant(user.id, i, {
+          kind: 'recharge',
+          reason: `top-up ${i}`,
+          idempotencyKey: `test:history:${user.id}:${i}`,
+        });
       }
     });
     const history = (query = '') => call(t.app, 'GET', `/api/credits/history${query}`, { token: user.accessToken });
@@ -84,7 +116,9 @@ describe.each(backends())('credits routes on $label', (backend) => {
       });
       const times = body.items.map((item: { createdAt: string }) => Date.parse(item.createdAt));
       expect(times).toEqual([...times].sort((a, b) => b - a));
-      expect(body.items.map((item: { amount: number }) => item.amount)).toEqual(Array.from({ length: 20 }, (_, i) => 24 - i));
+      expect(body.items.map((item: { amount: number }) => item.amount)).toEqual(
+        Array.from({ length: 20 }, (_, i) => 24 - i),
+      );
     });
 
     it('walks every page once, ending with the sign-up bonus', async () => {
@@ -102,13 +136,21 @@ describe.each(backends())('credits routes on $label', (backend) => {
       expect((await history('?page=9&limit=100')).json()).toEqual({ items: [], total: 25, page: 9, limit: 100 });
     });
 
-    it.each(['?page=0', '?page=-1', '?page=1.5', '?limit=0', '?limit=101', '?limit=1000', '?limit=abc', '?page=x', '?foo=1', '?page=1&sort=asc'])(
-      'refuses %s with a 400 envelope',
-      async (query) => {
-        const body = await refused(() => history(query), 400, 'VALIDATION_FAILED');
-        expect(body.error).toBe('Bad Request');
-      },
-    );
+    it.each([
+      '?page=0',
+      '?page=-1',
+      '?page=1.5',
+      '?limit=0',
+      '?limit=101',
+      '?limit=1000',
+      '?limit=abc',
+      '?page=x',
+      '?foo=1',
+      '?page=1&sort=asc',
+    ])('refuses %s with a 400 envelope', async (query) => {
+      const body = await refused(() => history(query), 400, 'VALIDATION_FAILED');
+      expect(body.error).toBe('Bad Request');
+    });
   });
 
   describe('POST /api/admin/users/:id/credits', () => {
@@ -116,9 +158,17 @@ describe.each(backends())('credits routes on $label', (backend) => {
       const user = await registerUser(t);
       const added = await adjust(user.id, { amount: 500, reason: '补偿' });
       expect(added.statusCode).toBe(200);
-      expect(added.json()).toMatchObject({ applied: true, balance: 1500, entry: { amount: 500, type: 'admin_adjust', reason: '补偿', reference: adminId, balanceAfter: 1500 } });
+      expect(added.json()).toMatchObject({
+        applied: true,
+        balance: 1500,
+        entry: { amount: 500, type: 'admin_adjust', reason: '补偿', reference: adminId, balanceAfter: 1500 },
+      });
       const taken = await adjust(user.id, { amount: -300, reason: 'correction' });
-      expect(taken.json()).toMatchObject({ applied: true, balance: 1200, entry: { amount: -300, type: 'admin_adjust' } });
+      expect(taken.json()).toMatchObject({
+        applied: true,
+        balance: 1200,
+        entry: { amount: -300, type: 'admin_adjust' },
+      });
       expect(await balance(user)).toEqual({ credits: 1200, held: 0, available: 1200 });
       const items = (await call(t.app, 'GET', '/api/credits/history', { token: user.accessToken })).json().items;
       expect(items.map((i: { type: string; amount: number }) => [i.type, i.amount])).toEqual([
@@ -130,7 +180,11 @@ describe.each(backends())('credits routes on $label', (backend) => {
 
     it('refuses to take more than the available credits with 402 and writes nothing', async () => {
       const user = await registerUser(t);
-      const body = await refused(() => adjust(user.id, { amount: -1001, reason: 'too much' }), 402, 'INSUFFICIENT_CREDITS');
+      const body = await refused(
+        () => adjust(user.id, { amount: -1001, reason: 'too much' }),
+        402,
+        'INSUFFICIENT_CREDITS',
+      );
       expect(body.message).toBe(INSUFFICIENT);
       await t.app.services.credits.reserve(user.id, 400, { idempotencyKey: `test:${randomUUID()}` });
       await refused(() => adjust(user.id, { amount: -601, reason: 'held credits are not available' }), 402);
@@ -167,7 +221,9 @@ describe.each(backends())('credits routes on $label', (backend) => {
       expect(again.json()).toMatchObject({ applied: false, balance: 1250, entry: { id: first.json().entry.id } });
 
       const raced = randomUUID();
-      const results = await Promise.all(Array.from({ length: 5 }, () => adjust(user.id, { amount: -50, reason: 'fee' }, { key: raced })));
+      const results = await Promise.all(
+        Array.from({ length: 5 }, () => adjust(user.id, { amount: -50, reason: 'fee' }, { key: raced })),
+      );
       expect(results.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 200]);
       expect(results.filter((r) => r.json().applied)).toHaveLength(1);
       expect(await balance(user)).toMatchObject({ credits: 1200 });
@@ -182,7 +238,8 @@ describe.each(backends())('credits routes on $label', (backend) => {
 
     it('refuses an empty or over-long Idempotency-Key rather than ignoring it', async () => {
       const user = await registerUser(t);
-      for (const key of ['', 'k'.repeat(129)]) await refused(() => adjust(user.id, { amount: 5, reason: 'x' }, { key }), 400, 'VALIDATION_FAILED');
+      for (const key of ['', 'k'.repeat(129)])
+        await refused(() => adjust(user.id, { amount: 5, reason: 'x' }, { key }), 400, 'VALIDATION_FAILED');
       expect(await balance(user)).toMatchObject({ credits: 1000 });
     });
   });
@@ -193,9 +250,20 @@ describe.each(backends())('credits routes on $label', (backend) => {
       await adjust(user.id, { amount: 7, reason: 'gift' });
       const res = await call(t.app, 'GET', `/api/admin/users/${user.id}/credits/history?limit=1`, { token: admin });
       expect(res.statusCode).toBe(200);
-      expect(res.json()).toMatchObject({ total: 2, page: 1, limit: 1, items: [{ amount: 7, type: 'admin_adjust', reason: 'gift' }] });
-      await refused(() => call(t.app, 'GET', `/api/admin/users/${randomUUID()}/credits/history`, { token: admin }), 404);
-      await refused(() => call(t.app, 'GET', `/api/admin/users/${user.id}/credits/history?limit=0`, { token: admin }), 400);
+      expect(res.json()).toMatchObject({
+        total: 2,
+        page: 1,
+        limit: 1,
+        items: [{ amount: 7, type: 'admin_adjust', reason: 'gift' }],
+      });
+      await refused(
+        () => call(t.app, 'GET', `/api/admin/users/${randomUUID()}/credits/history`, { token: admin }),
+        404,
+      );
+      await refused(
+        () => call(t.app, 'GET', `/api/admin/users/${user.id}/credits/history?limit=0`, { token: admin }),
+        400,
+      );
     });
   });
 
@@ -204,8 +272,16 @@ describe.each(backends())('credits routes on $label', (backend) => {
       const user = await registerUser(t);
       const victim = await registerUser(t);
       for (const target of [user.id, victim.id]) {
-        await refused(() => adjust(target, { amount: 1_000_000, reason: 'free money' }, { token: user.accessToken }), 403, 'FORBIDDEN');
-        await refused(() => call(t.app, 'GET', `/api/admin/users/${target}/credits/history`, { token: user.accessToken }), 403, 'FORBIDDEN');
+        await refused(
+          () => adjust(target, { amount: 1_000_000, reason: 'free money' }, { token: user.accessToken }),
+          403,
+          'FORBIDDEN',
+        );
+        await refused(
+          () => call(t.app, 'GET', `/api/admin/users/${target}/credits/history`, { token: user.accessToken }),
+          403,
+          'FORBIDDEN',
+        );
       }
       await refused(() => adjust(victim.id, { amount: 5, reason: 'x' }, { token: '' }), 401);
       expect(await balance(user)).toEqual({ credits: 1000, held: 0, available: 1000 });

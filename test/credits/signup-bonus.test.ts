@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, backends, createTestApp, freshEmail, freshIp, registerUser, STRONG_PASSWORD, type TestApp } from '#test/helpers/test-app.ts';
+import {
+  call,
+  backends,
+  createTestApp,
+  freshEmail,
+  freshIp,
+  registerUser,
+  STRONG_PASSWORD,
+  type TestApp,
+} from '#test/helpers/test-app.ts';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -8,10 +17,35 @@ function reader(t: TestApp) {
   const db = () => t.app.services.database.db;
   return {
     ledger: (userId: string) => db().selectFrom('credit_ledger').selectAll().where('user_id', '=', userId).execute(),
-    allLedgerRows: async () => Number((await db().selectFrom('credit_ledger').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
-    users: async (email: string) => Number((await db().selectFrom('users').select((eb) => eb.fn.countAll().as('n')).where('email', '=', email).executeTakeFirstOrThrow()).n),
+    allLedgerRows: async () =>
+      Number(
+        (
+          await db()
+            .selectFrom('credit_ledger')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
+    users: async (email: string) =>
+      Number(
+        (
+          await db()
+            .selectFrom('users')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('email', '=', email)
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
     accounts: async (userId: string) =>
-      Number((await db().selectFrom('credit_accounts').select((eb) => eb.fn.countAll().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow()).n),
+      Number(
+        (
+          await db()
+            .selectFrom('credit_accounts')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('user_id', '=', userId)
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
     balance: async (token: string) => (await call(t.app, 'GET', '/api/credits/balance', { token })).json(),
   };
 }
@@ -31,7 +65,12 @@ describe.each(backends())('sign-up bonus on $label', (backend) => {
       const user = await registerUser(t);
       expect(await read.balance(user.accessToken)).toEqual({ credits: 1000, held: 0, available: 1000 });
       expect(await read.ledger(user.id)).toEqual([
-        expect.objectContaining({ amount: 1000, balance_after: 1000, kind: 'signup_bonus', idempotency_key: `signup:${user.id}` }),
+        expect.objectContaining({
+          amount: 1000,
+          balance_after: 1000,
+          kind: 'signup_bonus',
+          idempotency_key: `signup:${user.id}`,
+        }),
       ]);
       const history = (await call(t.app, 'GET', '/api/credits/history', { token: user.accessToken })).json();
       expect(history).toMatchObject({ total: 1, items: [{ amount: 1000, type: 'signup_bonus' }] });
@@ -41,11 +80,14 @@ describe.each(backends())('sign-up bonus on $label', (backend) => {
       const email = freshEmail('rollback');
       const rowsBefore = await read.allLedgerRows();
       let createdId = '';
-      const creation = t.app.services.users.create({ email, username: 'rollback', password: STRONG_PASSWORD }, async (trx, user) => {
-        createdId = user.id;
-        await t.app.services.credits.openAccount(trx, user.id, 1000);
-        throw new Error('the disk filled up after the bonus');
-      });
+      const creation = t.app.services.users.create(
+        { email, username: 'rollback', password: STRONG_PASSWORD },
+        async (trx, user) => {
+          createdId = user.id;
+          await t.app.services.credits.openAccount(trx, user.id, 1000);
+          throw new Error('the disk filled up after the bonus');
+        },
+      );
       await expect(creation).rejects.toThrow('the disk filled up');
       expect(createdId).not.toBe('');
       expect(await read.users(email)).toBe(0);
@@ -60,15 +102,25 @@ describe.each(backends())('sign-up bonus on $label', (backend) => {
       await call(t.app, 'POST', '/api/auth/send-code', { body: { email }, ip });
       const code = t.lastCode(email);
       const rowsBefore = await read.allLedgerRows();
-      const wrong = await call(t.app, 'POST', '/api/auth/register', { body: { email, password: STRONG_PASSWORD, username: 'r', code: code === '000000' ? '111111' : '000000' }, ip });
+      const wrong = await call(t.app, 'POST', '/api/auth/register', {
+        body: { email, password: STRONG_PASSWORD, username: 'r', code: code === '000000' ? '111111' : '000000' },
+        ip,
+      });
       expect(wrong.statusCode).toBe(400);
       expect(await read.users(email)).toBe(0);
       expect(await read.allLedgerRows()).toBe(rowsBefore);
 
-      const ok = await call(t.app, 'POST', '/api/auth/register', { body: { email, password: STRONG_PASSWORD, username: 'r', code }, ip });
+      const ok = await call(t.app, 'POST', '/api/auth/register', {
+        body: { email, password: STRONG_PASSWORD, username: 'r', code },
+        ip,
+      });
       expect(ok.statusCode).toBe(200);
       const user = ok.json<{ user: { id: string } }>().user;
-      await expect(t.app.services.users.create({ email, username: 'again', password: STRONG_PASSWORD }, (trx, row) => t.app.services.credits.openAccount(trx, row.id, 1000))).rejects.toMatchObject({
+      await expect(
+        t.app.services.users.create({ email, username: 'again', password: STRONG_PASSWORD }, (trx, row) =>
+          t.app.services.credits.openAccount(trx, row.id, 1000),
+        ),
+      ).rejects.toMatchObject({
         code: 'EMAIL_ALREADY_REGISTERED',
       });
       expect(await read.allLedgerRows()).toBe(rowsBefore + 1);
@@ -89,7 +141,12 @@ describe.each(backends())('sign-up bonus on $label', (backend) => {
       expect(await read.balance(user.accessToken)).toEqual({ credits: 0, held: 0, available: 0 });
       expect(await read.ledger(user.id)).toEqual([]);
       expect(await read.accounts(user.id)).toBe(1);
-      expect((await call(t.app, 'GET', '/api/credits/history', { token: user.accessToken })).json()).toEqual({ items: [], total: 0, page: 1, limit: 20 });
+      expect((await call(t.app, 'GET', '/api/credits/history', { token: user.accessToken })).json()).toEqual({
+        items: [],
+        total: 0,
+        page: 1,
+        limit: 20,
+      });
     });
   });
 

@@ -14,7 +14,11 @@ describe.each(backends())('holds left by a crashed instance on $label', (backend
     const env = { ...ADMIN_ENV, HOLD_SWEEP_INTERVAL: '3600' };
     const first = await shared.start(env);
     const admin = await first.services.users.findByEmail(ADMIN_ENV.ADMIN_EMAIL);
-    await first.services.credits.grant(admin!.id, 500, { kind: 'admin_adjust', reason: 'funds', idempotencyKey: 'startup-sweep:funds' });
+    await first.services.credits.grant(admin!.id, 500, {
+      kind: 'admin_adjust',
+      reason: 'funds',
+      idempotencyKey: 'startup-sweep:funds',
+    });
     // A call in flight: its hold may live 1 ms, and the instance goes away before closing it.
     await first.services.credits.reserve(admin!.id, 200, { idempotencyKey: 'startup-sweep:call', ttlMs: 1 });
     expect(await first.services.credits.account(admin!.id)).toEqual({ balance: 500, held: 200, available: 300 });

@@ -19,11 +19,13 @@ describe.each(backends())('expired credit holds on $label', (backend) => {
   });
   afterAll(() => t.close());
 
-  const hold = (id: string) => t.app.services.database.db.selectFrom('credit_holds').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const hold = (id: string) =>
+    t.app.services.database.db.selectFrom('credit_holds').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 
   async function userWith(balance: number): Promise<string> {
-    const user = await t.app.services.users.create({ email: freshEmail('sweep'), username: 'sweep', password: STRONG_PASSWORD }, (trx, row) =>
-      credits.openAccount(trx, row.id, 0),
+    const user = await t.app.services.users.create(
+      { email: freshEmail('sweep'), username: 'sweep', password: STRONG_PASSWORD },
+      (trx, row) => credits.openAccount(trx, row.id, 0),
     );
     users.push(user.id);
     await credits.grant(user.id, balance, topUp());
@@ -33,7 +35,12 @@ describe.each(backends())('expired credit holds on $label', (backend) => {
   afterEach(async () => {
     for (const userId of users.splice(0)) {
       const account = await credits.account(userId);
-      const open = await t.app.services.database.db.selectFrom('credit_holds').selectAll().where('user_id', '=', userId).where('status', '=', 'open').execute();
+      const open = await t.app.services.database.db
+        .selectFrom('credit_holds')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('status', '=', 'open')
+        .execute();
       expect(account.balance).toBe(await credits.ledgerSum(userId));
       expect(account.held).toBe(open.reduce((sum, h) => sum + Number(h.amount), 0));
     }
@@ -93,7 +100,8 @@ describe.each(backends())('expired credit holds on $label', (backend) => {
     const held = await credits.reserve(userId, 10, { idempotencyKey: key() });
     t.clock.advance(ttl);
     // The sweep reads the ids first; the renewal lands before it writes.
-    const repo = (credits as unknown as { repo: { expiredHoldIds: (now: number, limit: number) => Promise<string[]> } }).repo;
+    const repo = (credits as unknown as { repo: { expiredHoldIds: (now: number, limit: number) => Promise<string[]> } })
+      .repo;
     const read = repo.expiredHoldIds.bind(repo);
     repo.expiredHoldIds = async (now, limit) => {
       const ids = await read(now, limit);

@@ -105,16 +105,34 @@ interface Entry {
 const COUNTS = [1, 3];
 const writingCtes = (dialect: DialectCapabilities) => dialect.writingCtes;
 const deferredInserts = {
-  ledger: (d: DialectCapabilities, seed: number, n: number) => credits.insertLedgerRows(d, range(n).map((i) => ledgerRow(seed, i))),
-  holds: (d: DialectCapabilities, seed: number, n: number) => credits.insertHolds(d, range(n).map((i) => holdRow(seed, i))),
-  usage: (d: DialectCapabilities, seed: number, n: number) => insertUsage(d, range(n).map((i) => usageRow(seed, i))),
+  ledger: (d: DialectCapabilities, seed: number, n: number) =>
+    credits.insertLedgerRows(
+      d,
+      range(n).map((i) => ledgerRow(seed, i)),
+    ),
+  holds: (d: DialectCapabilities, seed: number, n: number) =>
+    credits.insertHolds(
+      d,
+      range(n).map((i) => holdRow(seed, i)),
+    ),
+  usage: (d: DialectCapabilities, seed: number, n: number) =>
+    insertUsage(
+      d,
+      range(n).map((i) => usageRow(seed, i)),
+    ),
 };
 
 const CATALOG: Entry[] = [
   {
     name: 'lockOpenHolds',
     when: (d) => !d.returning,
-    variants: COUNTS.map((n) => (d, seed) => credits.lockOpenHolds(d, range(n).map((i) => `hold-${seed}-${i}`))),
+    variants: COUNTS.map(
+      (n) => (d, seed) =>
+        credits.lockOpenHolds(
+          d,
+          range(n).map((i) => `hold-${seed}-${i}`),
+        ),
+    ),
   },
   {
     name: 'closeOpenHolds',
@@ -122,8 +140,18 @@ const CATALOG: Entry[] = [
       (['settled', 'released'] as const).flatMap((to) =>
         // Where there is no RETURNING, the holds found open (lockOpenHolds) may be fewer than asked for.
         [n, 1].map((found) => (d: DialectCapabilities, seed: number) => {
-          const holds = range(n).map((i) => ({ id: `hold-${seed}-${i}`, charged: to === 'released' ? null : seed + i }));
-          return credits.closeOpenHolds(d, holds, to, NOW + seed, holds.slice(0, d.returning ? n : found).map((h) => h.id), !d.returning);
+          const holds = range(n).map((i) => ({
+            id: `hold-${seed}-${i}`,
+            charged: to === 'released' ? null : seed + i,
+          }));
+          return credits.closeOpenHolds(
+            d,
+            holds,
+            to,
+            NOW + seed,
+            holds.slice(0, d.returning ? n : found).map((h) => h.id),
+            !d.returning,
+          );
         }),
       ),
     ),
@@ -132,7 +160,17 @@ const CATALOG: Entry[] = [
     name: 'moveAccount',
     variants: [5, 0, -3].flatMap((charge) =>
       [10, 0].flatMap((free) =>
-        [7, 0, -2].map((hold) => (d: DialectCapabilities, seed: number) => credits.moveAccount(d, `user-${seed}`, charge && charge + seed, free && free + seed, hold && hold + Math.sign(hold) * seed, NOW + seed)),
+        [7, 0, -2].map(
+          (hold) => (d: DialectCapabilities, seed: number) =>
+            credits.moveAccount(
+              d,
+              `user-${seed}`,
+              charge && charge + seed,
+              free && free + seed,
+              hold && hold + Math.sign(hold) * seed,
+              NOW + seed,
+            ),
+        ),
       ),
     ),
   },
@@ -143,18 +181,41 @@ const CATALOG: Entry[] = [
   {
     name: 'closeAndCharge',
     when: writingCtes,
-    variants: COUNTS.map((n) => (d, seed) => credits.closeAndCharge(d, range(n).map((i) => ({ id: `hold-${seed}-${i}`, charged: seed * i })), NOW + seed)),
+    variants: COUNTS.map(
+      (n) => (d, seed) =>
+        credits.closeAndCharge(
+          d,
+          range(n).map((i) => ({ id: `hold-${seed}-${i}`, charged: seed * i })),
+          NOW + seed,
+        ),
+    ),
   },
   {
     name: 'settleCalls',
     when: writingCtes,
-    variants: COUNTS.map((n) => (d, seed) => credits.settleCalls(d, range(n).map((i) => callSettle(seed, i)), NOW + seed)),
+    variants: COUNTS.map(
+      (n) => (d, seed) =>
+        credits.settleCalls(
+          d,
+          range(n).map((i) => callSettle(seed, i)),
+          NOW + seed,
+        ),
+    ),
   },
   {
     name: 'holdAll',
     when: writingCtes,
     // One account, or two (the holds of several calls of one account are summed into one update).
-    variants: COUNTS.flatMap((n) => [1, 2].map((accounts) => (d: DialectCapabilities, seed: number) => credits.holdAll(d, range(n).map((i) => holdRow(seed, i, `user-${seed}-${i % accounts}`)), NOW + seed))),
+    variants: COUNTS.flatMap((n) =>
+      [1, 2].map(
+        (accounts) => (d: DialectCapabilities, seed: number) =>
+          credits.holdAll(
+            d,
+            range(n).map((i) => holdRow(seed, i, `user-${seed}-${i % accounts}`)),
+            NOW + seed,
+          ),
+      ),
+    ),
   },
   {
     name: 'with',
@@ -167,7 +228,10 @@ const CATALOG: Entry[] = [
       ['holds', 'usage'],
       ['ledger', 'holds'],
     ].flatMap((parts) =>
-      COUNTS.map((n) => (d: DialectCapabilities, seed: number) => chainOfWrites(parts.map((part) => deferredInserts[part as keyof typeof deferredInserts](d, seed, n)))),
+      COUNTS.map(
+        (n) => (d: DialectCapabilities, seed: number) =>
+          chainOfWrites(parts.map((part) => deferredInserts[part as keyof typeof deferredInserts](d, seed, n))),
+      ),
     ),
   },
 ];
@@ -185,7 +249,9 @@ function built(statement: Statement): Built {
 
 /** Every variant of every entry the dialect uses, with two seeds each. */
 function variantsOf(dialect: DialectCapabilities): Variant[] {
-  return CATALOG.filter((entry) => entry.when?.(dialect) ?? true).flatMap((entry) => entry.variants.map((build) => ({ name: entry.name, build })));
+  return CATALOG.filter((entry) => entry.when?.(dialect) ?? true).flatMap((entry) =>
+    entry.variants.map((build) => ({ name: entry.name, build })),
+  );
 }
 
 /** Shape → text, as the snapshot file reads. */
@@ -206,7 +272,9 @@ function formatSnapshot(dialect: DialectName, texts: ReadonlyMap<string, string>
     '-- Checked by test/db/hot-statements.test.ts; regenerate after a deliberate change with',
     '--   UPDATE_SQL_SNAPSHOTS=1 npx vitest run test/db/hot-statements.test.ts',
   ].join('\n');
-  const body = [...texts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([shape, text]) => `-- shape: ${shape}\n${text};`);
+  const body = [...texts]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([shape, text]) => `-- shape: ${shape}\n${text};`);
   return [header, ...body].join('\n\n') + '\n';
 }
 
@@ -233,11 +301,14 @@ describe.each(DIALECTS)('the hot statements on %s', (name) => {
         expect(b.shape.split(':')[0]).toBe(variant.name);
         const texts = textsOf.get(b.shape) ?? new Set<string>();
         textsOf.set(b.shape, texts.add(b.text));
-        const placeholders = dialect.placeholder(1) === '?' ? b.text.split('?').length - 1 : new Set(b.text.match(/\$\d+/g)).size;
+        const placeholders =
+          dialect.placeholder(1) === '?' ? b.text.split('?').length - 1 : new Set(b.text.match(/\$\d+/g)).size;
         expect(placeholders, b.shape).toBe(b.parameters.length);
       }
     }
-    const clashes = [...textsOf].filter(([, texts]) => texts.size > 1).map(([shape, texts]) => ({ shape, texts: [...texts] }));
+    const clashes = [...textsOf]
+      .filter(([, texts]) => texts.size > 1)
+      .map(([shape, texts]) => ({ shape, texts: [...texts] }));
     expect(clashes).toEqual([]);
   });
 
@@ -245,7 +316,8 @@ describe.each(DIALECTS)('the hot statements on %s', (name) => {
     forgetStatementTexts();
     for (const [variant, builds] of fresh) {
       // The first seed caches the text of the shape; the second is built from it.
-      for (const [seed, expected] of builds.entries()) expect(built(variant.build(dialect, seed + 1)), variant.name).toEqual(expected);
+      for (const [seed, expected] of builds.entries())
+        expect(built(variant.build(dialect, seed + 1)), variant.name).toEqual(expected);
     }
     forgetStatementTexts();
   });
@@ -273,21 +345,44 @@ describe.each(availableDialects())('the money path on %s', (name) => {
     await service.grant(user.id, 1000, { kind: 'recharge', reason: 'Top-up', idempotencyKey: `top-up:${user.id}` });
     const group = new GroupCommit(database.db, { relaxedDb: database.relaxed });
     const money = new MoneyWriter({ group, opening: group, dialect, credits: service, keys, usage });
-    const record = (): UsageRow => ({ ...usageRow(1, 0), id: randomUUID(), request_id: `req-${randomUUID()}`, user_id: user.id, key_id: null, channel_id: null });
-    const settle = (hold: Awaited<ReturnType<MoneyWriter['hold']>>, charge: number) => ({ type: 'settle' as const, hold, charge, capKeyId: null, reason: 'r', reference: 'q', record: record() });
+    const record = (): UsageRow => ({
+      ...usageRow(1, 0),
+      id: randomUUID(),
+      request_id: `req-${randomUUID()}`,
+      user_id: user.id,
+      key_id: null,
+      channel_id: null,
+    });
+    const settle = (hold: Awaited<ReturnType<MoneyWriter['hold']>>, charge: number) => ({
+      type: 'settle' as const,
+      hold,
+      charge,
+      capKeyId: null,
+      reason: 'r',
+      reference: 'q',
+      record: record(),
+    });
 
     forgetStatementTexts();
     // A lone call, then three at once (settled, cancelled, settled), and a lone usage record.
     const lone = await money.hold(user.id, 10, 'lone');
     expect(await money.write(settle(lone, 4))).toBe(4);
     const three = await Promise.all([1, 2, 3].map((i) => money.hold(user.id, 10, `call-${i}`)));
-    expect(await Promise.all([money.write(settle(three[0]!, 5)), money.write({ type: 'cancel', hold: three[1]!, capKeyId: null, record: record() }), money.write(settle(three[2]!, 6))])).toEqual([5, 0, 6]);
+    expect(
+      await Promise.all([
+        money.write(settle(three[0]!, 5)),
+        money.write({ type: 'cancel', hold: three[1]!, capKeyId: null, record: record() }),
+        money.write(settle(three[2]!, 6)),
+      ]),
+    ).toEqual([5, 0, 6]);
     await money.write({ type: 'record', record: record() });
     expect(await service.account(user.id)).toEqual({ balance: 985, held: 0, available: 985 });
 
     const names = new Set(CATALOG.map((entry) => entry.name));
     const committed = parseSnapshot(readFileSync(snapshotFile(name), 'utf8'));
-    const seen = [...statementTexts()].filter(([key]) => key.startsWith(`${name}|`)).map(([key, text]) => ({ shape: key.slice(name.length + 1), text }));
+    const seen = [...statementTexts()]
+      .filter(([key]) => key.startsWith(`${name}|`))
+      .map(([key, text]) => ({ shape: key.slice(name.length + 1), text }));
     expect(seen.length).toBeGreaterThan(0);
     for (const { shape, text } of seen) {
       expect(names, `${shape} is built by the money path but is not in the catalog`).toContain(shape.split(':')[0]);

@@ -1,6 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '#test/helpers/test-app.ts';
-import { APP_KEYS, asGateway, balanceOf, dify, difyCharge, difyUser, expectBooksBalanced, newUser, startDify, tokens, usageRows, type DifyGateway } from './helpers.ts';
+import {
+  APP_KEYS,
+  asGateway,
+  balanceOf,
+  dify,
+  difyCharge,
+  difyUser,
+  expectBooksBalanced,
+  newUser,
+  startDify,
+  tokens,
+  usageRows,
+  type DifyGateway,
+} from './helpers.ts';
 
 interface ChatAnswer {
   answer: string;
@@ -19,7 +32,12 @@ describe.each(backends())('Dify proxy: blocking calls, billing and isolation ($l
 
   it('answers a chat and charges exactly the base price plus Dify’s reported tokens', async () => {
     const user = await newUser(g, 500);
-    const res = await dify(g, user.accessToken, 'POST', '/chat-messages', { inputs: {}, query: 'Hello there, proxy', response_mode: 'blocking', user: 'somebody-else' });
+    const res = await dify(g, user.accessToken, 'POST', '/chat-messages', {
+      inputs: {},
+      query: 'Hello there, proxy',
+      response_mode: 'blocking',
+      user: 'somebody-else',
+    });
     expect(res.statusCode, res.body).toBe(200);
     const answer = res.json<ChatAnswer>();
     expect(answer.answer).toBe('Echo: Hello there, proxy');
@@ -32,13 +50,26 @@ describe.each(backends())('Dify proxy: blocking calls, billing and isolation ($l
     expect(await balanceOf(asGateway(g), user.id)).toBe(500 - charge);
     await expectBooksBalanced(asGateway(g), user.id);
     const [row] = await usageRows(asGateway(g), user.id);
-    expect(row).toMatchObject({ endpoint: 'dify.chat-messages', model: 'dify:Fake chat app', credits: charge, input_tokens: input, output_tokens: output, usage_source: 'upstream', status: 'ok' });
+    expect(row).toMatchObject({
+      endpoint: 'dify.chat-messages',
+      model: 'dify:Fake chat app',
+      credits: charge,
+      input_tokens: input,
+      output_tokens: output,
+      usage_source: 'upstream',
+      status: 'ok',
+    });
   });
 
   it('continues an own conversation on the app that holds it; lists only the caller’s conversations', async () => {
     const user = await newUser(g, 500);
-    const first = (await dify(g, user.accessToken, 'POST', '/chat-messages', { query: 'first question' })).json<ChatAnswer>();
-    const second = await dify(g, user.accessToken, 'POST', '/chat-messages', { query: 'second question', conversation_id: first.conversation_id });
+    const first = (
+      await dify(g, user.accessToken, 'POST', '/chat-messages', { query: 'first question' })
+    ).json<ChatAnswer>();
+    const second = await dify(g, user.accessToken, 'POST', '/chat-messages', {
+      query: 'second question',
+      conversation_id: first.conversation_id,
+    });
     expect(second.statusCode, second.body).toBe(200);
     expect(second.json<ChatAnswer>().conversation_id).toBe(first.conversation_id);
 
@@ -47,7 +78,10 @@ describe.each(backends())('Dify proxy: blocking calls, billing and isolation ($l
 
     const list = await dify(g, user.accessToken, 'GET', '/conversations?limit=10&user=ignored');
     expect(list.statusCode, list.body).toBe(200);
-    const { data, has_more: hasMore } = list.json<{ data: Array<{ id: string; name: string; created_at: string }>; has_more: boolean }>();
+    const { data, has_more: hasMore } = list.json<{
+      data: Array<{ id: string; name: string; created_at: string }>;
+      has_more: boolean;
+    }>();
     expect(data.map((c) => c.id)).toEqual([first.conversation_id]);
     expect(hasMore).toBe(false);
     expect(data[0]!.name).toBe('first question');
@@ -55,7 +89,9 @@ describe.each(backends())('Dify proxy: blocking calls, billing and isolation ($l
 
     const messages = await dify(g, user.accessToken, 'GET', `/conversations/${first.conversation_id}/messages`);
     expect(messages.statusCode, messages.body).toBe(200);
-    expect(messages.json<{ data: Array<{ role: string; content: string }> }>().data.map((m) => [m.role, m.content])).toEqual([
+    expect(
+      messages.json<{ data: Array<{ role: string; content: string }> }>().data.map((m) => [m.role, m.content]),
+    ).toEqual([
       ['user', 'first question'],
       ['assistant', 'Echo: first question'],
       ['user', 'second question'],
@@ -64,23 +100,36 @@ describe.each(backends())('Dify proxy: blocking calls, billing and isolation ($l
 
     const history = await dify(g, user.accessToken, 'GET', `/messages?conversation_id=${first.conversation_id}`);
     expect(history.statusCode, history.body).toBe(200);
-    expect(history.json<{ data: Array<{ query: string }> }>().data.map((m) => m.query)).toEqual(['first question', 'second question']);
+    expect(history.json<{ data: Array<{ query: string }> }>().data.map((m) => m.query)).toEqual([
+      'first question',
+      'second question',
+    ]);
   });
 
   it('pages the caller’s conversations with last_id and has_more, newest first', async () => {
     const user = await newUser(g, 500);
     const ids: string[] = [];
     for (const query of ['one', 'two', 'three']) {
-      ids.push((await dify(g, user.accessToken, 'POST', '/chat-messages', { query })).json<ChatAnswer>().conversation_id);
+      ids.push(
+        (await dify(g, user.accessToken, 'POST', '/chat-messages', { query })).json<ChatAnswer>().conversation_id,
+      );
       g.t.clock.advance(1000);
     }
-    const page1 = (await dify(g, user.accessToken, 'GET', '/conversations?limit=2')).json<{ data: Array<{ id: string }>; has_more: boolean }>();
+    const page1 = (await dify(g, user.accessToken, 'GET', '/conversations?limit=2')).json<{
+      data: Array<{ id: string }>;
+      has_more: boolean;
+    }>();
     expect(page1.data.map((c) => c.id)).toEqual([ids[2], ids[1]]);
     expect(page1.has_more).toBe(true);
-    const page2 = (await dify(g, user.accessToken, 'GET', `/conversations?limit=2&last_id=${ids[1]}`)).json<{ data: Array<{ id: string }>; has_more: boolean }>();
+    const page2 = (await dify(g, user.accessToken, 'GET', `/conversations?limit=2&last_id=${ids[1]}`)).json<{
+      data: Array<{ id: string }>;
+      has_more: boolean;
+    }>();
     expect(page2.data.map((c) => c.id)).toEqual([ids[0]]);
     expect(page2.has_more).toBe(false);
-    const oldest = (await dify(g, user.accessToken, 'GET', '/conversations?sort_by=created_at&limit=1')).json<{ data: Array<{ id: string }> }>();
+    const oldest = (await dify(g, user.accessToken, 'GET', '/conversations?sort_by=created_at&limit=1')).json<{
+      data: Array<{ id: string }>;
+    }>();
     expect(oldest.data.map((c) => c.id)).toEqual([ids[0]]);
     const foreign = await dify(g, (await newUser(g)).accessToken, 'GET', `/conversations?last_id=${ids[0]}`);
     expect(foreign.statusCode).toBe(404);
@@ -89,7 +138,9 @@ describe.each(backends())('Dify proxy: blocking calls, billing and isolation ($l
   it('gives another user 404 for every use of a conversation or message they do not own, and changes nothing', async () => {
     const owner = await newUser(g, 500);
     const intruder = await newUser(g, 500);
-    const chat = (await dify(g, owner.accessToken, 'POST', '/chat-messages', { query: 'private matters' })).json<ChatAnswer>();
+    const chat = (
+      await dify(g, owner.accessToken, 'POST', '/chat-messages', { query: 'private matters' })
+    ).json<ChatAnswer>();
     const conversation = chat.conversation_id;
     const message = chat.message_id;
     const before = await balanceOf(asGateway(g), intruder.id);
@@ -116,7 +167,9 @@ describe.each(backends())('Dify proxy: blocking calls, billing and isolation ($l
     expect(await usageRows(asGateway(g), intruder.id)).toHaveLength(0);
 
     // The owner's conversation is untouched and still theirs.
-    const list = (await dify(g, owner.accessToken, 'GET', '/conversations')).json<{ data: Array<{ id: string; name: string }> }>();
+    const list = (await dify(g, owner.accessToken, 'GET', '/conversations')).json<{
+      data: Array<{ id: string; name: string }>;
+    }>();
     expect(list.data).toEqual([expect.objectContaining({ id: conversation, name: 'private matters' })]);
     expect(g.fake.conversationsOf(APP_KEYS.chat, difyUser(owner.id)).map((c) => c.id)).toEqual([conversation]);
   });
@@ -124,7 +177,9 @@ describe.each(backends())('Dify proxy: blocking calls, billing and isolation ($l
   it('renames, reads variables, takes feedback and deletes an own conversation', async () => {
     const user = await newUser(g, 500);
     const chat = (await dify(g, user.accessToken, 'POST', '/chat-messages', { query: 'name me' })).json<ChatAnswer>();
-    const renamed = await dify(g, user.accessToken, 'POST', `/conversations/${chat.conversation_id}/name`, { name: 'Renamed' });
+    const renamed = await dify(g, user.accessToken, 'POST', `/conversations/${chat.conversation_id}/name`, {
+      name: 'Renamed',
+    });
     expect(renamed.statusCode, renamed.body).toBe(200);
     expect(renamed.json()).toMatchObject({ success: true, name: 'Renamed', id: chat.conversation_id });
     expect(g.fake.conversationsOf(APP_KEYS.chat, difyUser(user.id))[0]!.name).toBe('Renamed');
@@ -136,7 +191,10 @@ describe.each(backends())('Dify proxy: blocking calls, billing and isolation ($l
     const liked = await dify(g, user.accessToken, 'POST', `/messages/${chat.message_id}/feedbacks`, { rating: 'like' });
     expect(liked.statusCode, liked.body).toBe(200);
     expect(liked.json()).toMatchObject({ success: true, result: 'success' });
-    expect((await dify(g, user.accessToken, 'GET', `/messages/${chat.message_id}/feedback-stats`)).json()).toEqual({ likes: 1, dislikes: 0 });
+    expect((await dify(g, user.accessToken, 'GET', `/messages/${chat.message_id}/feedback-stats`)).json()).toEqual({
+      likes: 1,
+      dislikes: 0,
+    });
 
     const before = await balanceOf(asGateway(g), user.id);
     const suggested = await dify(g, user.accessToken, 'GET', `/messages/${chat.message_id}/suggested`);
@@ -151,12 +209,22 @@ describe.each(backends())('Dify proxy: blocking calls, billing and isolation ($l
     expect(deleted.json()).toMatchObject({ success: true });
     expect(g.fake.conversationsOf(APP_KEYS.chat, difyUser(user.id))).toHaveLength(0);
     expect((await dify(g, user.accessToken, 'GET', '/conversations')).json<{ data: unknown[] }>().data).toHaveLength(0);
-    expect((await dify(g, user.accessToken, 'POST', '/chat-messages', { query: 'again', conversation_id: chat.conversation_id })).statusCode).toBe(404);
+    expect(
+      (
+        await dify(g, user.accessToken, 'POST', '/chat-messages', {
+          query: 'again',
+          conversation_id: chat.conversation_id,
+        })
+      ).statusCode,
+    ).toBe(404);
   });
 
   it('bills completions and workflows by their own prices and token counts', async () => {
     const user = await newUser(g, 500);
-    const completion = await dify(g, user.accessToken, 'POST', '/completion-messages', { inputs: { query: 'complete this' }, response_mode: 'blocking' });
+    const completion = await dify(g, user.accessToken, 'POST', '/completion-messages', {
+      inputs: { query: 'complete this' },
+      response_mode: 'blocking',
+    });
     expect(completion.statusCode, completion.body).toBe(200);
     const usage = completion.json<ChatAnswer>().metadata.usage;
     const workflow = await dify(g, user.accessToken, 'POST', '/workflows/run', { inputs: { topic: 'tides' } });

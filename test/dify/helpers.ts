@@ -1,15 +1,42 @@
 import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import { FakeDify } from '#test/fakes/dify.ts';
-import { ADMIN_ENV, adminToken, call, createTestApp, registerUser, type Backend, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
+import {
+  ADMIN_ENV,
+  adminToken,
+  call,
+  createTestApp,
+  registerUser,
+  type Backend,
+  type RegisteredUser,
+  type TestApp,
+} from '#test/helpers/test-app.ts';
 import { balanceOf, expectBooksBalanced, setBalance, usageRows, type Gateway } from '#test/helpers/gateway.ts';
 
 export { balanceOf, expectBooksBalanced, setBalance, usageRows };
 
 /** Prices every Dify suite gives its apps: easy sums. Credits per 1K input/output tokens, and per call. */
-export const DIFY_PRICES = { input: 10, output: 20, endpoints: { 'chat-messages': 1, 'completion-messages': 2, 'workflows/run': 3, suggested: 1, 'audio-to-text': 4, 'text-to-audio': 5, 'files/upload': 0 } };
+export const DIFY_PRICES = {
+  input: 10,
+  output: 20,
+  endpoints: {
+    'chat-messages': 1,
+    'completion-messages': 2,
+    'workflows/run': 3,
+    suggested: 1,
+    'audio-to-text': 4,
+    'text-to-audio': 5,
+    'files/upload': 0,
+  },
+};
 
-export const APP_KEYS = { chat: 'app-fake-chat', agent: 'app-fake-agent', chatflow: 'app-fake-chatflow', completion: 'app-fake-completion', workflow: 'app-fake-workflow' } as const;
+export const APP_KEYS = {
+  chat: 'app-fake-chat',
+  agent: 'app-fake-agent',
+  chatflow: 'app-fake-chatflow',
+  completion: 'app-fake-completion',
+  workflow: 'app-fake-workflow',
+} as const;
 
 /** Tollgate with an admin and the fake Dify's apps as channels of kind `dify` (chat, completion and workflow by default). */
 export interface DifyGateway {
@@ -25,7 +52,12 @@ export interface DifyGateway {
 
 export async function startDify(
   backend: Backend,
-  options: { env?: Record<string, string>; listen?: boolean; apps?: Array<{ key: string; mode: string }>; pingIntervalMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    listen?: boolean;
+    apps?: Array<{ key: string; mode: string }>;
+    pingIntervalMs?: number;
+  } = {},
 ): Promise<DifyGateway> {
   const fake = await FakeDify.start({ pingIntervalMs: options.pingIntervalMs ?? 10_000 });
   let t: TestApp;
@@ -62,10 +94,25 @@ export async function startDify(
   };
 }
 
-export async function addDifyApp(t: TestApp, admin: string, fake: FakeDify, key: string, mode: string, extra: Record<string, unknown> = {}): Promise<{ id: string }> {
+export async function addDifyApp(
+  t: TestApp,
+  admin: string,
+  fake: FakeDify,
+  key: string,
+  mode: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ id: string }> {
   const res = await call(t.app, 'POST', '/api/admin/channels', {
     token: admin,
-    body: { name: `Fake ${mode} app`, kind: 'dify', baseUrl: fake.url, apiKey: key, appMode: mode, prices: DIFY_PRICES, ...extra },
+    body: {
+      name: `Fake ${mode} app`,
+      kind: 'dify',
+      baseUrl: fake.url,
+      apiKey: key,
+      appMode: mode,
+      prices: DIFY_PRICES,
+      ...extra,
+    },
   });
   expect(res.statusCode, res.body).toBe(201);
   return res.json();
@@ -83,8 +130,19 @@ export async function newUser(g: DifyGateway, balance?: number): Promise<Registe
 }
 
 /** A call to /api/dify/* through inject, as `token` (a session token or an API key). */
-export function dify(g: DifyGateway, token: string | undefined, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, headers: Record<string, string> = {}) {
-  return call(g.t.app, method, `/api/dify${path}`, { ...(token ? { token } : {}), ...(body === undefined ? {} : { body }), headers });
+export function dify(
+  g: DifyGateway,
+  token: string | undefined,
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  return call(g.t.app, method, `/api/dify${path}`, {
+    ...(token ? { token } : {}),
+    ...(body === undefined ? {} : { body }),
+    headers,
+  });
 }
 
 /** Charge = base + in×input/1000 + out×output/1000, rounded up, at DIFY_PRICES. */

@@ -2,7 +2,17 @@ import { FormData, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_ENV, adminToken, backends, call, createTestApp, registerUser } from '#test/helpers/test-app.ts';
 import { FakeDify } from '#test/fakes/dify.ts';
-import { asGateway, balanceOf, dify, difyUser, expectBooksBalanced, newUser, startDify, usageRows, type DifyGateway } from './helpers.ts';
+import {
+  asGateway,
+  balanceOf,
+  dify,
+  difyUser,
+  expectBooksBalanced,
+  newUser,
+  startDify,
+  usageRows,
+  type DifyGateway,
+} from './helpers.ts';
 
 describe.each(backends())('Dify proxy: files, speech, the generic proxy and the apps ($label)', (backend) => {
   let g: DifyGateway;
@@ -11,24 +21,46 @@ describe.each(backends())('Dify proxy: files, speech, the generic proxy and the 
   });
   afterAll(() => g.close());
 
-  const upload = async (token: string, path: string, file: Blob, filename: string, extra: Record<string, string> = {}) => {
+  const upload = async (
+    token: string,
+    path: string,
+    file: Blob,
+    filename: string,
+    extra: Record<string, string> = {},
+  ) => {
     const form = new FormData();
     for (const [name, value] of Object.entries(extra)) form.append(name, value);
     form.append('file', file, filename);
-    const res = await request(`${g.baseURL}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+    const res = await request(`${g.baseURL}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: form,
+    });
     return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
   };
 
   it('uploads a file for its owner only: the file name loses its path, Dify gets Tollgate’s user, others cannot attach it', async () => {
     const owner = await newUser(g, 500);
-    const res = await upload(owner.accessToken, '/files/upload', new Blob(['hello image'], { type: 'image/png' }), '../../etc/passwd.png', { user: 'spoofed' });
+    const res = await upload(
+      owner.accessToken,
+      '/files/upload',
+      new Blob(['hello image'], { type: 'image/png' }),
+      '../../etc/passwd.png',
+      { user: 'spoofed' },
+    );
     expect(res.status, JSON.stringify(res.body)).toBe(201);
-    const sent = g.fake.lastRequest('/files/upload')!.body as { fields: Record<string, string>; files: Array<{ filename: string; size: number }> };
+    const sent = g.fake.lastRequest('/files/upload')!.body as {
+      fields: Record<string, string>;
+      files: Array<{ filename: string; size: number }>;
+    };
     expect(sent.fields.user).toBe(difyUser(owner.id));
     expect(sent.files[0]).toMatchObject({ filename: 'passwd.png', size: 11 });
     const fileId = res.body.id as string;
 
-    const attach = { query: 'look at this', files: [{ type: 'image', transfer_method: 'local_file', upload_file_id: fileId }] };
+    const attach = {
+      query: 'look at this',
+      files: [{ type: 'image', transfer_method: 'local_file', upload_file_id: fileId }],
+    };
     const other = await newUser(g, 500);
     const refused = await dify(g, other.accessToken, 'POST', '/chat-messages', attach);
     expect(refused.statusCode, refused.body).toBe(404);
@@ -40,7 +72,11 @@ describe.each(backends())('Dify proxy: files, speech, the generic proxy and the 
     const user = await newUser(g, 500);
     const form = new FormData();
     form.append('user', 'x');
-    const empty = await request(`${g.baseURL}/files/upload`, { method: 'POST', headers: { authorization: `Bearer ${user.accessToken}` }, body: form });
+    const empty = await request(`${g.baseURL}/files/upload`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.accessToken}` },
+      body: form,
+    });
     expect(empty.statusCode).toBe(400);
     await empty.body.dump();
     const json = await dify(g, user.accessToken, 'POST', '/audio-to-text', { file: 'not a file' });
@@ -50,7 +86,12 @@ describe.each(backends())('Dify proxy: files, speech, the generic proxy and the 
 
   it('turns speech into text and text into speech, each at its base price', async () => {
     const user = await newUser(g, 500);
-    const heard = await upload(user.accessToken, '/audio-to-text', new Blob([new Uint8Array(64)], { type: 'audio/wav' }), 'clip.wav');
+    const heard = await upload(
+      user.accessToken,
+      '/audio-to-text',
+      new Blob([new Uint8Array(64)], { type: 'audio/wav' }),
+      'clip.wav',
+    );
     expect(heard.status, JSON.stringify(heard.body)).toBe(200);
     expect(typeof heard.body.text).toBe('string');
 
@@ -58,7 +99,14 @@ describe.each(backends())('Dify proxy: files, speech, the generic proxy and the 
     expect(spoken.statusCode, spoken.body).toBe(200);
     const { audio_base64: audio } = spoken.json<{ audio_base64: string }>();
     expect(Buffer.from(audio, 'base64').length).toBeGreaterThan(0);
-    const binary = await dify(g, user.accessToken, 'POST', '/text-to-audio', { text: 'say this' }, { accept: 'audio/mpeg' });
+    const binary = await dify(
+      g,
+      user.accessToken,
+      'POST',
+      '/text-to-audio',
+      { text: 'say this' },
+      { accept: 'audio/mpeg' },
+    );
     expect(binary.headers['content-type']).toContain('audio/');
     expect(binary.rawPayload.length).toBeGreaterThan(0);
     expect((await usageRows(asGateway(g), user.id)).map((r) => [r.endpoint, r.credits])).toEqual([
@@ -71,7 +119,11 @@ describe.each(backends())('Dify proxy: files, speech, the generic proxy and the 
 
   it('the generic proxy runs an allowed endpoint as the caller’s own call, and nothing else', async () => {
     const user = await newUser(g, 500);
-    const chat = await dify(g, user.accessToken, 'POST', '/proxy', { endpoint: '/chat-messages', data: { query: 'via proxy', response_mode: 'streaming', user: 'x' }, headers: { authorization: 'Bearer app-stolen' } });
+    const chat = await dify(g, user.accessToken, 'POST', '/proxy', {
+      endpoint: '/chat-messages',
+      data: { query: 'via proxy', response_mode: 'streaming', user: 'x' },
+      headers: { authorization: 'Bearer app-stolen' },
+    });
     expect(chat.statusCode, chat.body).toBe(200);
     expect(chat.json<{ data: { answer: string } }>().data.answer).toBe('Echo: via proxy');
     expect(g.fake.lastRequest('/chat-messages')!.headers.authorization).toBe('Bearer app-fake-chat');
@@ -79,11 +131,23 @@ describe.each(backends())('Dify proxy: files, speech, the generic proxy and the 
     expect(params.statusCode, params.body).toBe(200);
 
     const before = g.fake.requests.length;
-    for (const endpoint of ['http://169.254.169.254/latest', '//evil.example/v1/chat-messages', '../admin/channels', 'apps/annotations', 'app/feedbacks', 'workflows/logs', 'end-users/abc', 'chat-messages?x=1', '/v1/../../etc']) {
+    for (const endpoint of [
+      'http://169.254.169.254/latest',
+      '//evil.example/v1/chat-messages',
+      '../admin/channels',
+      'apps/annotations',
+      'app/feedbacks',
+      'workflows/logs',
+      'end-users/abc',
+      'chat-messages?x=1',
+      '/v1/../../etc',
+    ]) {
       const res = await dify(g, user.accessToken, 'POST', '/proxy', { endpoint, data: {} });
       expect(res.statusCode, `${endpoint}: ${res.body}`).toBe(400);
     }
-    expect((await dify(g, user.accessToken, 'POST', '/proxy', { endpoint: 'conversations', method: 'POST' })).statusCode).toBe(400);
+    expect(
+      (await dify(g, user.accessToken, 'POST', '/proxy', { endpoint: 'conversations', method: 'POST' })).statusCode,
+    ).toBe(400);
     expect(g.fake.requests.length, 'nothing reached Dify').toBe(before);
     expect((await usageRows(asGateway(g), user.id)).map((r) => r.endpoint)).toEqual(['dify.chat-messages']);
   });
@@ -92,7 +156,10 @@ describe.each(backends())('Dify proxy: files, speech, the generic proxy and the 
     const user = await newUser(g, 500);
     const meta = await dify(g, user.accessToken, 'GET', '/meta');
     expect(meta.statusCode, meta.body).toBe(200);
-    expect(meta.json<{ app: { id: string; name: string } }>().app).toMatchObject({ id: g.apps['app-fake-chat'], name: expect.any(String) });
+    expect(meta.json<{ app: { id: string; name: string } }>().app).toMatchObject({
+      id: g.apps['app-fake-chat'],
+      name: expect.any(String),
+    });
     const params = await dify(g, user.accessToken, 'GET', '/parameters');
     expect(params.json<{ parameters: object }>().parameters).toBeTypeOf('object');
     expect((await dify(g, user.accessToken, 'GET', '/info')).statusCode).toBe(200);
@@ -100,17 +167,41 @@ describe.each(backends())('Dify proxy: files, speech, the generic proxy and the 
 
   it('an admin manages Dify apps as channels: secrets never shown, per-endpoint prices kept, the SDK’s app picked by X-Dify-App', async () => {
     const list = await call(g.t.app, 'GET', '/api/admin/channels', { token: g.admin });
-    const apps = list.json<{ items: Array<{ kind: string; appMode: string; apiKeyPreview: string; prices: { endpoints: Record<string, number> } }> }>().items;
-    expect(apps.map((a) => [a.kind, a.appMode])).toEqual(expect.arrayContaining([['dify', 'chat'], ['dify', 'workflow']]));
+    const apps = list.json<{
+      items: Array<{
+        kind: string;
+        appMode: string;
+        apiKeyPreview: string;
+        prices: { endpoints: Record<string, number> };
+      }>;
+    }>().items;
+    expect(apps.map((a) => [a.kind, a.appMode])).toEqual(
+      expect.arrayContaining([
+        ['dify', 'chat'],
+        ['dify', 'workflow'],
+      ]),
+    );
     expect(list.body, 'app keys never leave Tollgate').not.toContain('app-fake-chat');
     expect(apps[0]!.apiKeyPreview).toBe('app…chat');
     expect(apps[0]!.prices.endpoints['chat-messages']).toBe(1);
-    const bad = await call(g.t.app, 'POST', '/api/admin/channels', { token: g.admin, body: { name: 'no mode', kind: 'dify', baseUrl: g.fake.url, apiKey: 'app-x' } });
+    const bad = await call(g.t.app, 'POST', '/api/admin/channels', {
+      token: g.admin,
+      body: { name: 'no mode', kind: 'dify', baseUrl: g.fake.url, apiKey: 'app-x' },
+    });
     expect(bad.statusCode).toBe(400);
     const user = await newUser(g, 500);
-    const wrongFamily = await dify(g, user.accessToken, 'POST', '/chat-messages', { query: 'x' }, { 'x-dify-app': g.apps['app-fake-workflow']! });
+    const wrongFamily = await dify(
+      g,
+      user.accessToken,
+      'POST',
+      '/chat-messages',
+      { query: 'x' },
+      { 'x-dify-app': g.apps['app-fake-workflow']! },
+    );
     expect(wrongFamily.statusCode).toBe(404);
-    const tested = await call(g.t.app, 'POST', `/api/admin/channels/${g.apps['app-fake-chat']}/test`, { token: g.admin });
+    const tested = await call(g.t.app, 'POST', `/api/admin/channels/${g.apps['app-fake-chat']}/test`, {
+      token: g.admin,
+    });
     expect(tested.json()).toMatchObject({ ok: true });
   });
 });
@@ -118,13 +209,20 @@ describe.each(backends())('Dify proxy: files, speech, the generic proxy and the 
 describe('DIFY_API_URL / DIFY_API_KEY', () => {
   it('creates the first Dify app at start, and a person can chat through it at once', async () => {
     const fake = await FakeDify.start();
-    const t = await createTestApp(backends()[0], { env: { ...ADMIN_ENV, DIFY_API_URL: fake.url, DIFY_API_KEY: 'app-fake-chat' } });
+    const t = await createTestApp(backends()[0], {
+      env: { ...ADMIN_ENV, DIFY_API_URL: fake.url, DIFY_API_KEY: 'app-fake-chat' },
+    });
     try {
       const admin = await adminToken(t);
-      const channels = (await call(t.app, 'GET', '/api/admin/channels', { token: admin })).json<{ items: Array<{ kind: string; appMode: string }> }>().items;
+      const channels = (await call(t.app, 'GET', '/api/admin/channels', { token: admin })).json<{
+        items: Array<{ kind: string; appMode: string }>;
+      }>().items;
       expect(channels).toEqual([expect.objectContaining({ kind: 'dify', appMode: 'chat' })]);
       const user = await registerUser(t);
-      const res = await call(t.app, 'POST', '/api/dify/chat-messages', { token: user.accessToken, body: { query: 'hello from the environment' } });
+      const res = await call(t.app, 'POST', '/api/dify/chat-messages', {
+        token: user.accessToken,
+        body: { query: 'hello from the environment' },
+      });
       expect(res.statusCode, res.body).toBe(200);
     } finally {
       await t.close();

@@ -1,6 +1,17 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends, call } from '#test/helpers/test-app.ts';
-import { addDifyApp, asGateway, balanceOf, dify, DIFY_PRICES, expectBooksBalanced, newUser, startDify, usageRows, type DifyGateway } from './helpers.ts';
+import {
+  addDifyApp,
+  asGateway,
+  balanceOf,
+  dify,
+  DIFY_PRICES,
+  expectBooksBalanced,
+  newUser,
+  startDify,
+  usageRows,
+  type DifyGateway,
+} from './helpers.ts';
 
 /**
  * Dify cannot be cut short (docs/money.md, rule 6): a call holds the app's maximum call cost, is
@@ -14,13 +25,29 @@ describe.each(backends())('Dify calls that cost more than their hold, on $label'
   let app: string;
   beforeAll(async () => {
     g = await startDify(backend, { apps: [], env: { RATE_LIMIT_USER_RPM: '0' } });
-    app = (await addDifyApp(g.t, g.admin, g.fake, 'app-fake-chat', 'chat', { name: 'capped chat', prices: { ...DIFY_PRICES, maxCallCost: MAX_CALL_COST } })).id;
+    app = (
+      await addDifyApp(g.t, g.admin, g.fake, 'app-fake-chat', 'chat', {
+        name: 'capped chat',
+        prices: { ...DIFY_PRICES, maxCallCost: MAX_CALL_COST },
+      })
+    ).id;
   });
   afterAll(() => g.close());
   beforeEach(() => g.fake.reset());
 
   const chat = (token: string, words: number, streaming = false) =>
-    dify(g, token, 'POST', '/chat-messages', { query: 'Tell me everything', inputs: { fake_behavior: `words=${words}` }, response_mode: streaming ? 'streaming' : 'blocking' }, { 'x-dify-app': app });
+    dify(
+      g,
+      token,
+      'POST',
+      '/chat-messages',
+      {
+        query: 'Tell me everything',
+        inputs: { fake_behavior: `words=${words}` },
+        response_mode: streaming ? 'streaming' : 'blocking',
+      },
+      { 'x-dify-app': app },
+    );
 
   for (const streaming of [false, true]) {
     it(`${streaming ? 'a stream' : 'a blocking answer'} is charged in full past its hold, the overrun recorded, and the next paid call refused`, async () => {
@@ -37,7 +64,10 @@ describe.each(backends())('Dify calls that cost more than their hold, on $label'
       expect(balance).toBeLessThan(0);
       // The usage log shows it too.
       const logs = await call(g.t.app, 'GET', '/api/usage/logs', { token: user.accessToken });
-      expect(logs.json<{ items: Array<{ credits: number; overrun: number }> }>().items[0]).toMatchObject({ credits: row!.credits, overrun: row!.overrun });
+      expect(logs.json<{ items: Array<{ credits: number; overrun: number }> }>().items[0]).toMatchObject({
+        credits: row!.credits,
+        overrun: row!.overrun,
+      });
 
       const refused = await chat(user.accessToken, 5);
       expect(refused.statusCode, refused.body).toBe(402);

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeDify } from '#test/fakes/dify.ts';
 import { ADMIN_ENV, adminToken, backends, call, createTestApp, registerUser } from '#test/helpers/test-app.ts';
-import { asGateway, balanceOf, difyCharge, expectBooksBalanced, newUser, startDify, type DifyGateway } from './helpers.ts';
+import {
+  asGateway,
+  balanceOf,
+  difyCharge,
+  expectBooksBalanced,
+  newUser,
+  startDify,
+  type DifyGateway,
+} from './helpers.ts';
 
 interface Conversation {
   id: string;
@@ -23,15 +31,30 @@ describe.each(backends())('ReChat chat and conversations ($label)', (backend) =>
 
   /** Streams one message; returns the conversation id from Dify's events and the usage of message_end. */
   async function chat(token: string, message: string, conversationId?: string) {
-    const res = await v1(token, 'POST', '/chat/stream', { message, ...(conversationId ? { conversation_id: conversationId } : {}) });
+    const res = await v1(token, 'POST', '/chat/stream', {
+      message,
+      ...(conversationId ? { conversation_id: conversationId } : {}),
+    });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.headers['content-type']).toContain('text/event-stream');
     const events = res.body
       .split('\n\n')
       .filter((b) => b.startsWith('data: '))
-      .map((b) => JSON.parse(b.slice(6)) as { event: string; conversation_id: string; answer?: string; metadata?: { usage: { prompt_tokens: number; completion_tokens: number } } });
+      .map(
+        (b) =>
+          JSON.parse(b.slice(6)) as {
+            event: string;
+            conversation_id: string;
+            answer?: string;
+            metadata?: { usage: { prompt_tokens: number; completion_tokens: number } };
+          },
+      );
     const end = events.find((e) => e.event === 'message_end')!;
-    return { conversationId: end.conversation_id, answer: events.map((e) => e.answer ?? '').join(''), usage: end.metadata!.usage };
+    return {
+      conversationId: end.conversation_id,
+      answer: events.map((e) => e.answer ?? '').join(''),
+      usage: end.metadata!.usage,
+    };
   }
 
   it('streams a chat, keeps the conversation and its messages locally, and bills it exactly', async () => {
@@ -40,13 +63,17 @@ describe.each(backends())('ReChat chat and conversations ($label)', (backend) =>
     expect(first.answer).toBe('Echo: What is a tollgate?');
     const second = await chat(user.accessToken, 'And a toll road?', first.conversationId);
     expect(second.conversationId).toBe(first.conversationId);
-    const spent = difyCharge(1, first.usage.prompt_tokens, first.usage.completion_tokens) + difyCharge(1, second.usage.prompt_tokens, second.usage.completion_tokens);
+    const spent =
+      difyCharge(1, first.usage.prompt_tokens, first.usage.completion_tokens) +
+      difyCharge(1, second.usage.prompt_tokens, second.usage.completion_tokens);
     expect(await balanceOf(asGateway(g), user.id)).toBe(300 - spent);
     await expectBooksBalanced(asGateway(g), user.id);
 
     const list = await v1(user.accessToken, 'GET', '/conversations');
     expect(list.statusCode, list.body).toBe(200);
-    expect(list.json<Conversation[]>()).toEqual([expect.objectContaining({ id: first.conversationId, title: 'What is a tollgate?' })]);
+    expect(list.json<Conversation[]>()).toEqual([
+      expect.objectContaining({ id: first.conversationId, title: 'What is a tollgate?' }),
+    ]);
     const one = await v1(user.accessToken, 'GET', `/conversations/${first.conversationId}`);
     expect(one.json<Conversation>().id).toBe(first.conversationId);
     const messages = await v1(user.accessToken, 'GET', `/conversations/${first.conversationId}/messages`);
@@ -102,12 +129,17 @@ describe.each(backends())('ReChat chat and conversations ($label)', (backend) =>
     const set = await v1(g.admin, 'POST', '/admin/dify/config', { api_key: 'app-fake-agent', app_mode: 'agent-chat' });
     expect(set.statusCode, set.body).toBe(200);
     expect(set.json()).toMatchObject({ configured: true, app_mode: 'agent-chat', api_key_masked: 'app-…gent' });
-    const channels = (await call(g.t.app, 'GET', '/api/admin/channels', { token: g.admin })).json<{ items: Array<{ id: string; appMode: string }> }>().items;
+    const channels = (await call(g.t.app, 'GET', '/api/admin/channels', { token: g.admin })).json<{
+      items: Array<{ id: string; appMode: string }>;
+    }>().items;
     expect(channels.find((c) => c.id === set.json<{ id: string }>().id)!.appMode).toBe('agent-chat');
     // Put it back for the other suites' sake, then remove and re-create through the same endpoint.
     await v1(g.admin, 'POST', '/admin/dify/config', { api_key: 'app-fake-chat', app_mode: 'chat' });
     expect((await v1(g.admin, 'DELETE', '/admin/dify/config')).statusCode).toBe(200);
-    const next = (await v1(g.admin, 'GET', '/admin/dify/config')).json<{ configured: boolean; app_mode: string | null }>();
+    const next = (await v1(g.admin, 'GET', '/admin/dify/config')).json<{
+      configured: boolean;
+      app_mode: string | null;
+    }>();
     expect(next.app_mode).not.toBe('chat');
   });
 });
@@ -118,14 +150,25 @@ describe("seed 002's .env: DIFY_API_URL is Dify's origin, and the key is set lat
     const t = await createTestApp(backends()[0], { env: { ...ADMIN_ENV, DIFY_API_URL: fake.origin } });
     try {
       const admin = await adminToken(t);
-      expect((await call(t.app, 'GET', '/api/v1/admin/dify/config', { token: admin })).json()).toMatchObject({ configured: false });
-      const set = await call(t.app, 'POST', '/api/v1/admin/dify/config', { token: admin, body: { api_key: 'app-fake-chat' } });
+      expect((await call(t.app, 'GET', '/api/v1/admin/dify/config', { token: admin })).json()).toMatchObject({
+        configured: false,
+      });
+      const set = await call(t.app, 'POST', '/api/v1/admin/dify/config', {
+        token: admin,
+        body: { api_key: 'app-fake-chat' },
+      });
       expect(set.statusCode, set.body).toBe(200);
 
       const user = await registerUser(t);
-      const res = await call(t.app, 'POST', '/api/v1/chat/stream', { token: user.accessToken, body: { message: 'hello' } });
+      const res = await call(t.app, 'POST', '/api/v1/chat/stream', {
+        token: user.accessToken,
+        body: { message: 'hello' },
+      });
       expect(res.statusCode, res.body).toBe(200);
-      const answers = res.body.split('\n\n').filter((b) => b.startsWith('data: ')).map((b) => (JSON.parse(b.slice(6)) as { answer?: string }).answer ?? '');
+      const answers = res.body
+        .split('\n\n')
+        .filter((b) => b.startsWith('data: '))
+        .map((b) => (JSON.parse(b.slice(6)) as { answer?: string }).answer ?? '');
       expect(answers.join('')).toBe('Echo: hello');
     } finally {
       await t.close();

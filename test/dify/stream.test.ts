@@ -4,7 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countTextTokens } from '#modules/metering/tokens.ts';
 import { eventually } from '#test/helpers/gateway.ts';
 import { backends } from '#test/helpers/test-app.ts';
-import { asGateway, balanceOf, difyCharge, difyUser, expectBooksBalanced, newUser, startDify, usageRows, type DifyGateway } from './helpers.ts';
+import {
+  asGateway,
+  balanceOf,
+  difyCharge,
+  difyUser,
+  expectBooksBalanced,
+  newUser,
+  startDify,
+  usageRows,
+  type DifyGateway,
+} from './helpers.ts';
 
 interface SseEvent {
   event?: string;
@@ -19,7 +29,9 @@ function frames(body: string): Array<SseEvent | 'ping'> {
   return body
     .split('\n\n')
     .filter((block) => block.trim().length > 0)
-    .map((block) => (block.startsWith('event: ping') ? 'ping' : (JSON.parse(block.replace(/^data: /, '')) as SseEvent)));
+    .map((block) =>
+      block.startsWith('event: ping') ? 'ping' : (JSON.parse(block.replace(/^data: /, '')) as SseEvent),
+    );
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -32,12 +44,20 @@ describe.each(backends())('Dify proxy: streams and the official dify-client SDK 
   let g: DifyGateway;
   beforeAll(async () => {
     // Rate limits are another suite's concern: here only money may refuse a call.
-    g = await startDify(backend, { listen: true, pingIntervalMs: 20, env: { RATE_LIMIT_USER_CONCURRENCY: '0', RATE_LIMIT_USER_RPM: '0' } });
+    g = await startDify(backend, {
+      listen: true,
+      pingIntervalMs: 20,
+      env: { RATE_LIMIT_USER_CONCURRENCY: '0', RATE_LIMIT_USER_RPM: '0' },
+    });
   });
   afterAll(() => g.close());
 
   const post = (token: string, path: string, body: unknown) =>
-    request(`${g.baseURL}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    request(`${g.baseURL}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 
   it('streams a chat through the SDK with a session token, events (pings too) as Dify sent them, billed from message_end', async () => {
     const user = await newUser(g, 500);
@@ -48,18 +68,36 @@ describe.each(backends())('Dify proxy: streams and the official dify-client SDK 
     const events = frames(await readAll(response.data as NodeJS.ReadableStream));
     expect(events).toContain('ping');
     const data = events.filter((e): e is SseEvent => e !== 'ping');
-    expect(data.filter((e) => e.event === 'message').map((e) => e.answer).join('')).toBe('Echo: stream me a few words please');
+    expect(
+      data
+        .filter((e) => e.event === 'message')
+        .map((e) => e.answer)
+        .join(''),
+    ).toBe('Echo: stream me a few words please');
     const end = data.find((e) => e.event === 'message_end')!;
     const usage = end.metadata!.usage!;
-    expect(await balanceOf(asGateway(g), user.id)).toBe(500 - difyCharge(1, usage.prompt_tokens, usage.completion_tokens));
+    expect(await balanceOf(asGateway(g), user.id)).toBe(
+      500 - difyCharge(1, usage.prompt_tokens, usage.completion_tokens),
+    );
     expect((g.fake.lastRequest('/chat-messages')!.body as { user: string }).user).toBe(difyUser(user.id));
     const [row] = await usageRows(asGateway(g), user.id);
-    expect(row).toMatchObject({ stream: 1, usage_source: 'upstream', end_reason: 'stop', input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens });
+    expect(row).toMatchObject({
+      stream: 1,
+      usage_source: 'upstream',
+      end_reason: 'stop',
+      input_tokens: usage.prompt_tokens,
+      output_tokens: usage.completion_tokens,
+    });
   });
 
   it('the client reads message_end only once its call is billed', async () => {
     const user = await newUser(g, 500);
-    const response = await post(user.accessToken, '/chat-messages', { inputs: {}, query: 'bill me before the end', user: 'x', response_mode: 'streaming' });
+    const response = await post(user.accessToken, '/chat-messages', {
+      inputs: {},
+      query: 'bill me before the end',
+      user: 'x',
+      response_mode: 'streaming',
+    });
     expect(response.statusCode).toBe(200);
     let text = '';
     for await (const chunk of response.body) {
@@ -77,20 +115,36 @@ describe.each(backends())('Dify proxy: streams and the official dify-client SDK 
 
   it('works with a Tollgate API key for the SDK’s conversation calls, and sees only the key owner’s data', async () => {
     const user = await newUser(g, 500);
-    const key = await g.t.app.inject({ method: 'POST', url: '/api/keys', headers: { authorization: `Bearer ${user.accessToken}` }, payload: { name: 'dify sdk' } });
+    const key = await g.t.app.inject({
+      method: 'POST',
+      url: '/api/keys',
+      headers: { authorization: `Bearer ${user.accessToken}` },
+      payload: { name: 'dify sdk' },
+    });
     const secret = key.json<{ key: string }>().key;
     const client = new ChatClient(secret, g.baseURL);
-    const answer = (await client.createChatMessage({}, 'via a key', 'x', false, null, null)).data as { conversation_id: string; answer: string };
+    const answer = (await client.createChatMessage({}, 'via a key', 'x', false, null, null)).data as {
+      conversation_id: string;
+      answer: string;
+    };
     expect(answer.answer).toBe('Echo: via a key');
     const list = (await client.getConversations('x')).data as { data: Array<{ id: string }> };
     expect(list.data.map((c) => c.id)).toEqual([answer.conversation_id]);
-    const messages = (await client.getConversationMessages('x', answer.conversation_id)).data as { data: Array<{ answer: string }> };
+    const messages = (await client.getConversationMessages('x', answer.conversation_id)).data as {
+      data: Array<{ answer: string }>;
+    };
     expect(messages.data.map((m) => m.answer)).toEqual(['Echo: via a key']);
-    const renamed = (await client.renameConversation(answer.conversation_id, 'From the SDK', 'x')).data as { name: string };
+    const renamed = (await client.renameConversation(answer.conversation_id, 'From the SDK', 'x')).data as {
+      name: string;
+    };
     expect(renamed.name).toBe('From the SDK');
-    const params = (await new DifyClient(secret, g.baseURL).getApplicationParameters('x')).data as { parameters: object };
+    const params = (await new DifyClient(secret, g.baseURL).getApplicationParameters('x')).data as {
+      parameters: object;
+    };
     expect(params.parameters).toBeTypeOf('object');
-    const completion = (await new CompletionClient(secret, g.baseURL).createCompletionMessage({ query: 'finish it' }, 'x', false)).data as { answer: string };
+    const completion = (
+      await new CompletionClient(secret, g.baseURL).createCompletionMessage({ query: 'finish it' }, 'x', false)
+    ).data as { answer: string };
     expect(completion.answer).toContain('finish it');
     const deleted = await client.deleteConversation(answer.conversation_id, 'x');
     expect(deleted.status).toBe(200);
@@ -108,9 +162,15 @@ describe.each(backends())('Dify proxy: streams and the official dify-client SDK 
     expect(await balanceOf(asGateway(g), user.id)).toBe(500);
 
     g.fake.next('error-after=3', { path: '/chat-messages' });
-    const late = await post(user.accessToken, '/chat-messages', { query: 'fail after a few words of answer', response_mode: 'streaming' });
+    const late = await post(user.accessToken, '/chat-messages', {
+      query: 'fail after a few words of answer',
+      response_mode: 'streaming',
+    });
     const lateEvents = frames(await late.body.text()).filter((e): e is SseEvent => e !== 'ping');
-    const produced = lateEvents.filter((e) => e.event === 'message').map((e) => e.answer).join('');
+    const produced = lateEvents
+      .filter((e) => e.event === 'message')
+      .map((e) => e.answer)
+      .join('');
     expect(lateEvents.at(-1)!.event).toBe('error');
     const rows = await usageRows(asGateway(g), user.id);
     expect(rows.map((r) => [r.status, r.end_reason, r.usage_source])).toEqual([
@@ -158,7 +218,10 @@ describe.each(backends())('Dify proxy: streams and the official dify-client SDK 
     const owner = await newUser(g, 500);
     const other = await newUser(g, 500);
     g.fake.next('chunk-delay=30; words=300', { path: '/chat-messages' });
-    const response = await post(owner.accessToken, '/chat-messages', { query: 'long answer', response_mode: 'streaming' });
+    const response = await post(owner.accessToken, '/chat-messages', {
+      query: 'long answer',
+      response_mode: 'streaming',
+    });
     let taskId: string | undefined;
     let text = '';
     for await (const chunk of response.body) {
@@ -176,7 +239,11 @@ describe.each(backends())('Dify proxy: streams and the official dify-client SDK 
       }
     }
     expect(g.fake.stops.filter((s) => s.taskId === taskId)).toHaveLength(1);
-    expect(frames(text).filter((e): e is SseEvent => e !== 'ping').at(-1)!.event).toBe('message_end');
+    expect(
+      frames(text)
+        .filter((e): e is SseEvent => e !== 'ping')
+        .at(-1)!.event,
+    ).toBe('message_end');
     await expectBooksBalanced(asGateway(g), owner.id);
     expect(await balanceOf(asGateway(g), other.id)).toBe(500);
   });
@@ -187,7 +254,10 @@ describe.each(backends())('Dify proxy: streams and the official dify-client SDK 
     try {
       const results = await Promise.all(
         Array.from({ length: 20 }, async () => {
-          const res = await post(user.accessToken, '/chat-messages', { query: 'race for the credits', response_mode: 'streaming' });
+          const res = await post(user.accessToken, '/chat-messages', {
+            query: 'race for the credits',
+            response_mode: 'streaming',
+          });
           await res.body.text();
           return res.statusCode;
         }),
@@ -206,11 +276,20 @@ describe.each(backends())('Dify proxy: streams and the official dify-client SDK 
 
   it('runs a streamed workflow billed by workflow_finished.total_tokens', async () => {
     const user = await newUser(g, 500);
-    const res = await post(user.accessToken, '/workflows/run', { inputs: { topic: 'stars' }, response_mode: 'streaming' });
-    const events = frames(await res.body.text()).filter((e): e is SseEvent & { data?: { total_tokens?: number } } => e !== 'ping');
+    const res = await post(user.accessToken, '/workflows/run', {
+      inputs: { topic: 'stars' },
+      response_mode: 'streaming',
+    });
+    const events = frames(await res.body.text()).filter(
+      (e): e is SseEvent & { data?: { total_tokens?: number } } => e !== 'ping',
+    );
     const finished = events.find((e) => e.event === 'workflow_finished')!;
     const [row] = await usageRows(asGateway(g), user.id);
-    expect(row).toMatchObject({ endpoint: 'dify.workflows/run', input_tokens: finished.data!.total_tokens, credits: difyCharge(3, finished.data!.total_tokens!, 0) });
+    expect(row).toMatchObject({
+      endpoint: 'dify.workflows/run',
+      input_tokens: finished.data!.total_tokens,
+      credits: difyCharge(3, finished.data!.total_tokens!, 0),
+    });
   });
 });
 
@@ -234,28 +313,46 @@ describe.each(backends())('Dify proxy: chatflow and agent apps ($label)', (backe
       body: JSON.stringify(body),
     });
 
-  it.each(['workflow-first', 'message-first'])('bills a chatflow stream from message_end whichever terminal event comes first (%s)', async (order) => {
-    const user = await newUser(g, 500);
-    g.fake.next(`order=${order}`, { path: '/chat-messages' });
-    const res = await post(user.accessToken, 'app-fake-chatflow', { query: 'flow through the nodes', response_mode: 'streaming' });
-    const events = frames(await res.body.text()).filter((e): e is SseEvent => e !== 'ping');
-    expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['workflow_started', 'workflow_finished', 'message_end']));
-    const usage = events.find((e) => e.event === 'message_end')!.metadata!.usage!;
-    const [row] = await usageRows(asGateway(g), user.id);
-    expect(row).toMatchObject({ input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens, credits: difyCharge(1, usage.prompt_tokens, usage.completion_tokens), usage_source: 'upstream' });
-    expect(await balanceOf(asGateway(g), user.id)).toBe(500 - row!.credits);
-  });
+  it.each(['workflow-first', 'message-first'])(
+    'bills a chatflow stream from message_end whichever terminal event comes first (%s)',
+    async (order) => {
+      const user = await newUser(g, 500);
+      g.fake.next(`order=${order}`, { path: '/chat-messages' });
+      const res = await post(user.accessToken, 'app-fake-chatflow', {
+        query: 'flow through the nodes',
+        response_mode: 'streaming',
+      });
+      const events = frames(await res.body.text()).filter((e): e is SseEvent => e !== 'ping');
+      expect(events.map((e) => e.event)).toEqual(
+        expect.arrayContaining(['workflow_started', 'workflow_finished', 'message_end']),
+      );
+      const usage = events.find((e) => e.event === 'message_end')!.metadata!.usage!;
+      const [row] = await usageRows(asGateway(g), user.id);
+      expect(row).toMatchObject({
+        input_tokens: usage.prompt_tokens,
+        output_tokens: usage.completion_tokens,
+        credits: difyCharge(1, usage.prompt_tokens, usage.completion_tokens),
+        usage_source: 'upstream',
+      });
+      expect(await balanceOf(asGateway(g), user.id)).toBe(500 - row!.credits);
+    },
+  );
 
   it('streams an agent’s answer (agent_message) billed from message_end; a blocking call is Dify’s 400, free', async () => {
     const user = await newUser(g, 500);
-    const res = await post(user.accessToken, 'app-fake-agent', { query: 'think and answer', response_mode: 'streaming' });
+    const res = await post(user.accessToken, 'app-fake-agent', {
+      query: 'think and answer',
+      response_mode: 'streaming',
+    });
     const events = frames(await res.body.text()).filter((e): e is SseEvent => e !== 'ping');
     expect(events.some((e) => e.event === 'agent_message')).toBe(true);
     const usage = events.find((e) => e.event === 'message_end')!.metadata!.usage!;
     const blocking = await post(user.accessToken, 'app-fake-agent', { query: 'now blocking' });
     expect(blocking.statusCode).toBe(400);
     expect(await blocking.body.json()).toMatchObject({ dify_code: 'invalid_param', success: false });
-    expect(await balanceOf(asGateway(g), user.id)).toBe(500 - difyCharge(1, usage.prompt_tokens, usage.completion_tokens));
+    expect(await balanceOf(asGateway(g), user.id)).toBe(
+      500 - difyCharge(1, usage.prompt_tokens, usage.completion_tokens),
+    );
     await expectBooksBalanced(asGateway(g), user.id);
   });
 });

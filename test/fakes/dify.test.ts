@@ -32,13 +32,30 @@ interface CallOptions {
 function send(key: string | undefined, path: string, options: CallOptions = {}): Promise<Response> {
   const url = new URL(`${fake.url}${path}`);
   for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, value);
-  const body = options.body === undefined ? undefined : typeof options.body === 'string' || options.body instanceof FormData ? options.body : JSON.stringify(options.body);
-  const headers: Record<string, string> = { ...(key === undefined ? {} : { authorization: `Bearer ${key}` }), ...options.headers };
+  const body =
+    options.body === undefined
+      ? undefined
+      : typeof options.body === 'string' || options.body instanceof FormData
+        ? options.body
+        : JSON.stringify(options.body);
+  const headers: Record<string, string> = {
+    ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
+    ...options.headers,
+  };
   if (typeof body === 'string') headers['content-type'] ??= 'application/json';
-  return fetch(url, { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, ...(options.signal ? { signal: options.signal } : {}) });
+  return fetch(url, {
+    method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+    headers,
+    body,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 }
 
-async function call(key: string | undefined, path: string, options: CallOptions = {}): Promise<{ status: number; headers: Headers; json: Json; text: string }> {
+async function call(
+  key: string | undefined,
+  path: string,
+  options: CallOptions = {},
+): Promise<{ status: number; headers: Headers; json: Json; text: string }> {
   const response = await send(key, path, options);
   const text = await response.text();
   let json: Json;
@@ -120,13 +137,26 @@ class FrameReader {
   }
 }
 
-async function openStream(key: string, path: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ response: Response; reader: FrameReader }> {
-  const response = await send(key, path, { body: { response_mode: 'streaming', inputs: {}, user: 'alice', ...body }, headers });
+async function openStream(
+  key: string,
+  path: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<{ response: Response; reader: FrameReader }> {
+  const response = await send(key, path, {
+    body: { response_mode: 'streaming', inputs: {}, user: 'alice', ...body },
+    headers,
+  });
   expect(response.status).toBe(200);
   return { response, reader: new FrameReader(response.body!.getReader()) };
 }
 
-async function streamAll(key: string, path: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Frame[]> {
+async function streamAll(
+  key: string,
+  path: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<Frame[]> {
   const { reader } = await openStream(key, path, body, headers);
   return (await reader.rest()).filter((f) => f.event !== 'ping');
 }
@@ -134,7 +164,10 @@ async function streamAll(key: string, path: string, body: Record<string, unknown
 const chat = (body: Record<string, unknown>, headers: Record<string, string> = {}, key = CHAT) =>
   call(key, '/chat-messages', { body: { inputs: {}, user: 'alice', ...body }, headers });
 const deltas = (frames: Frame[], event = 'message') => frames.filter((f) => f.event === event);
-const joined = (frames: Frame[], event = 'message') => deltas(frames, event).map((f) => f.data.answer ?? f.data.data?.text).join('');
+const joined = (frames: Frame[], event = 'message') =>
+  deltas(frames, event)
+    .map((f) => f.data.answer ?? f.data.data?.text)
+    .join('');
 const ECHO = (query: string) => `Echo: ${query}`;
 
 describe('routing, auth and errors', () => {
@@ -171,7 +204,11 @@ describe('routing, auth and errors', () => {
 
   it('answers bad or empty JSON bodies with 400 bad_request', async () => {
     const bad = await call(CHAT, '/chat-messages', { body: '{not json' });
-    expect(bad.json).toEqual({ code: 'bad_request', message: 'Invalid JSON payload received or JSON payload is empty.', status: 400 });
+    expect(bad.json).toEqual({
+      code: 'bad_request',
+      message: 'Invalid JSON payload received or JSON payload is empty.',
+      status: 400,
+    });
     const conversation = (await chat({ query: 'hi' })).json.conversation_id;
     const empty = await call(CHAT, `/conversations/${conversation}`, { method: 'DELETE' });
     expect(empty.json).toMatchObject({ code: 'bad_request', status: 400 });
@@ -179,15 +216,29 @@ describe('routing, auth and errors', () => {
 
   it('gates routes by app mode', async () => {
     const notChat = await call(COMPLETION, '/chat-messages', { body: { inputs: {}, query: 'x', user: 'u' } });
-    expect(notChat.json).toEqual({ code: 'not_chat_app', message: 'Please check if your app mode matches the right API route.', status: 400 });
-    expect((await call(WORKFLOW, '/messages', { query: { conversation_id: crypto.randomUUID() } })).json.code).toBe('not_chat_app');
+    expect(notChat.json).toEqual({
+      code: 'not_chat_app',
+      message: 'Please check if your app mode matches the right API route.',
+      status: 400,
+    });
+    expect((await call(WORKFLOW, '/messages', { query: { conversation_id: crypto.randomUUID() } })).json.code).toBe(
+      'not_chat_app',
+    );
     expect((await call(WORKFLOW, '/conversations')).json.code).toBe('not_chat_app');
-    expect((await call(CHAT, '/completion-messages', { body: { inputs: {}, user: 'u' } })).json.code).toBe('app_unavailable');
-    expect((await call(CHAT, '/workflows/run', { body: { inputs: {}, user: 'u' } })).json.code).toBe('not_workflow_app');
+    expect((await call(CHAT, '/completion-messages', { body: { inputs: {}, user: 'u' } })).json.code).toBe(
+      'app_unavailable',
+    );
+    expect((await call(CHAT, '/workflows/run', { body: { inputs: {}, user: 'u' } })).json.code).toBe(
+      'not_workflow_app',
+    );
     expect((await call(CHAT, `/workflows/run/${crypto.randomUUID()}`)).json.code).toBe('not_workflow_app');
     expect((await call(COMPLETION, '/chat-messages/t/stop', { body: { user: 'u' } })).json.code).toBe('not_chat_app');
     const agent = await chat({ query: 'x' }, {}, AGENT);
-    expect(agent.json).toEqual({ code: 'invalid_param', message: 'Agent Chat App does not support blocking mode', status: 400 });
+    expect(agent.json).toEqual({
+      code: 'invalid_param',
+      message: 'Agent Chat App does not support blocking mode',
+      status: 400,
+    });
   });
 
   it('validates payloads with pydantic-worded invalid_param errors', async () => {
@@ -232,14 +283,29 @@ describe('the user field', () => {
 describe('chat messages', () => {
   it('answers blocking with Dify’s shape and deterministic usage (inputs count, fake_behavior does not)', async () => {
     const query = 'What is the weather like today';
-    const { status, json } = await chat({ query, inputs: { context: 'sunny place', count: 3, fake_behavior: 'delay=0' } });
+    const { status, json } = await chat({
+      query,
+      inputs: { context: 'sunny place', count: 3, fake_behavior: 'delay=0' },
+    });
     expect(status).toBe(200);
     const prompt = countTokens(query) + countTokens('sunny place');
     const completion = countTokens(ECHO(query));
-    expect(json).toMatchObject({ event: 'message', mode: 'chat', answer: ECHO(query), metadata: { usage: usageOf(prompt, completion), retriever_resources: [] } });
+    expect(json).toMatchObject({
+      event: 'message',
+      mode: 'chat',
+      answer: ECHO(query),
+      metadata: { usage: usageOf(prompt, completion), retriever_resources: [] },
+    });
     expect(json.id).toBe(json.message_id);
     for (const field of ['task_id', 'message_id', 'conversation_id']) expect(json[field]).toMatch(/^[0-9a-f-]{36}$/);
-    expect(json.metadata.usage).toMatchObject({ prompt_tokens: 8, prompt_price: '0.0000080', completion_tokens: 7, completion_price: '0.0000140', total_price: '0.0000220', currency: 'USD' });
+    expect(json.metadata.usage).toMatchObject({
+      prompt_tokens: 8,
+      prompt_price: '0.0000080',
+      completion_tokens: 7,
+      completion_price: '0.0000140',
+      total_price: '0.0000220',
+      currency: 'USD',
+    });
     expect(typeof json.metadata.usage.latency).toBe('number');
     expect(json.created_at).toBeGreaterThan(1_600_000_000);
   });
@@ -253,7 +319,9 @@ describe('chat messages', () => {
 
   it('streams one message event per token, with the chat envelope, then message_end with usage', async () => {
     const query = 'Tell me a short story';
-    const response = await send(CHAT, '/chat-messages', { body: { inputs: {}, query, user: 'alice', response_mode: 'streaming' } });
+    const response = await send(CHAT, '/chat-messages', {
+      body: { inputs: {}, query, user: 'alice', response_mode: 'streaming' },
+    });
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     const frames = framesOf(await response.text());
     const messages = deltas(frames);
@@ -262,16 +330,32 @@ describe('chat messages', () => {
     const end = frames.at(-1)!;
     expect(end.event).toBe('message_end');
     for (const frame of frames) {
-      expect(Object.keys(frame.data).slice(0, 5)).toEqual(['event', 'conversation_id', 'message_id', 'created_at', 'task_id']);
+      expect(Object.keys(frame.data).slice(0, 5)).toEqual([
+        'event',
+        'conversation_id',
+        'message_id',
+        'created_at',
+        'task_id',
+      ]);
       expect(frame.data.message_id).toBe(end.data.message_id);
     }
-    expect(end.data).toMatchObject({ id: end.data.message_id, files: null, metadata: { usage: usageOf(countTokens(query), messages.length) } });
+    expect(end.data).toMatchObject({
+      id: end.data.message_id,
+      files: null,
+      metadata: { usage: usageOf(countTokens(query), messages.length) },
+    });
     expect(fake.stats).toMatchObject({ streamsStarted: 1, streamsCompleted: 1, streamsAborted: 0 });
-    expect(fake.messagesOf(CHAT, end.data.conversation_id)[0]).toMatchObject({ query, answer: ECHO(query), status: 'normal' });
+    expect(fake.messagesOf(CHAT, end.data.conversation_id)[0]).toMatchObject({
+      query,
+      answer: ECHO(query),
+      status: 'normal',
+    });
   });
 
   it('sends ping frames every pingIntervalMs while a stream is open', async () => {
-    const frames = (await (await openStream(CHAT, '/chat-messages', { query: 'a b c' }, { 'x-fake-behavior': `chunk-delay=${PING_MS * 3}` })).reader.rest());
+    const frames = await (
+      await openStream(CHAT, '/chat-messages', { query: 'a b c' }, { 'x-fake-behavior': `chunk-delay=${PING_MS * 3}` })
+    ).reader.rest();
     expect(frames.filter((f) => f.event === 'ping').length).toBeGreaterThanOrEqual(3);
     expect(frames.find((f) => f.event === 'ping')!.raw).toBe('event: ping');
     expect(frames.at(-1)!.event).toBe('message_end');
@@ -284,10 +368,15 @@ describe('chat messages', () => {
     expect(second.json.conversation_id).toBe(id);
     const [conversation] = fake.conversationsOf(CHAT, 'alice');
     expect(conversation).toMatchObject({ id, name: 'A rather long first ' });
-    expect(fake.messagesOf(CHAT, id).map((m) => m.query)).toEqual(['A rather long first question here', 'And a second one']);
+    expect(fake.messagesOf(CHAT, id).map((m) => m.query)).toEqual([
+      'A rather long first question here',
+      'And a second one',
+    ]);
     expect(fake.messagesOf(CHAT, id)[1]!.parentMessageId).toBe(first.json.message_id);
 
-    const intruder = await call(CHAT, '/chat-messages', { body: { inputs: {}, query: 'x', user: 'mallory', conversation_id: id } });
+    const intruder = await call(CHAT, '/chat-messages', {
+      body: { inputs: {}, query: 'x', user: 'mallory', conversation_id: id },
+    });
     expect(intruder.json).toEqual({ code: 'not_found', message: 'Conversation Not Exists.', status: 404 });
     expect((await chat({ query: 'x', conversation_id: crypto.randomUUID() })).status).toBe(404);
     expect((await call(CHAT, '/messages', { query: { conversation_id: id, user: 'mallory' } })).status).toBe(404);
@@ -296,12 +385,20 @@ describe('chat messages', () => {
 
   it('keeps "New conversation" when auto_generate_name is false', async () => {
     const { json } = await chat({ query: 'no title please', auto_generate_name: false });
-    expect(fake.conversationsOf(CHAT, 'alice')[0]).toMatchObject({ id: json.conversation_id, name: 'New conversation' });
+    expect(fake.conversationsOf(CHAT, 'alice')[0]).toMatchObject({
+      id: json.conversation_id,
+      name: 'New conversation',
+    });
   });
 
   it('streams agent thoughts and agent_message deltas', async () => {
     const frames = await streamAll(AGENT, '/chat-messages', { query: 'use a tool' });
-    expect(frames.map((f) => f.event)).toEqual(['agent_thought', ...deltas(frames, 'agent_message').map(() => 'agent_message'), 'agent_thought', 'message_end']);
+    expect(frames.map((f) => f.event)).toEqual([
+      'agent_thought',
+      ...deltas(frames, 'agent_message').map(() => 'agent_message'),
+      'agent_thought',
+      'message_end',
+    ]);
     expect(joined(frames, 'agent_message')).toBe(ECHO('use a tool'));
     expect(frames[0]!.data).toMatchObject({ position: 1, thought: '', tool: '', message_files: [] });
     expect(frames.at(-2)!.data.thought).toBe(ECHO('use a tool'));
@@ -316,8 +413,16 @@ describe('chat messages', () => {
     expect(events.slice(-2)).toEqual(['workflow_finished', 'message_end']);
     const llm = frames.find((f) => f.event === 'node_finished' && f.data.data.node_type === 'llm')!;
     const usage = frames.at(-1)!.data.metadata.usage;
-    expect(llm.data.data.execution_metadata).toEqual({ total_tokens: usage.total_tokens, total_price: usage.total_price, currency: 'USD' });
-    expect(frames.at(-2)!.data.data).toMatchObject({ status: 'succeeded', total_tokens: usage.total_tokens, outputs: { text: ECHO('flow please') } });
+    expect(llm.data.data.execution_metadata).toEqual({
+      total_tokens: usage.total_tokens,
+      total_price: usage.total_price,
+      currency: 'USD',
+    });
+    expect(frames.at(-2)!.data.data).toMatchObject({
+      status: 'succeeded',
+      total_tokens: usage.total_tokens,
+      outputs: { text: ECHO('flow please') },
+    });
     expect(frames[0]!.data.workflow_run_id).toBe(frames[0]!.data.data.id);
     const run = await call(CHATFLOW, `/workflows/run/${frames[0]!.data.workflow_run_id}`);
     expect(run.json).toMatchObject({ status: 'succeeded', total_tokens: usage.total_tokens, inputs: '{}' });
@@ -328,10 +433,14 @@ describe('chat messages', () => {
 
 describe('completion and workflow apps', () => {
   it('completes from query, inputs.query, or the inputs as JSON; no conversation_id', async () => {
-    const fromQuery = await call(COMPLETION, '/completion-messages', { body: { inputs: {}, query: 'legacy text', user: 'u' } });
+    const fromQuery = await call(COMPLETION, '/completion-messages', {
+      body: { inputs: {}, query: 'legacy text', user: 'u' },
+    });
     expect(fromQuery.json).toMatchObject({ event: 'message', mode: 'completion', answer: ECHO('legacy text') });
     expect(fromQuery.json).not.toHaveProperty('conversation_id');
-    const fromInput = await call(COMPLETION, '/completion-messages', { body: { inputs: { query: 'write a haiku' }, user: 'u' } });
+    const fromInput = await call(COMPLETION, '/completion-messages', {
+      body: { inputs: { query: 'write a haiku' }, user: 'u' },
+    });
     expect(fromInput.json.answer).toBe(ECHO('write a haiku'));
     expect(fromInput.json.metadata.usage.prompt_tokens).toBe(3);
     const fromJson = await call(COMPLETION, '/completion-messages', { body: { inputs: { topic: 'cats' }, user: 'u' } });
@@ -358,28 +467,54 @@ describe('completion and workflow apps', () => {
       finished_at: expect.any(Number),
     });
     const run = await call(WORKFLOW, `/workflows/run/${json.workflow_run_id}`);
-    expect(run.json).toMatchObject({ id: json.workflow_run_id, status: 'succeeded', inputs: JSON.stringify(inputs), outputs: { text: answer }, total_tokens: 2 + countTokens(answer) });
-    expect((await call(WORKFLOW, `/workflows/run/${crypto.randomUUID()}`)).json).toEqual({ code: 'not_found', message: 'Workflow run not found.', status: 404 });
+    expect(run.json).toMatchObject({
+      id: json.workflow_run_id,
+      status: 'succeeded',
+      inputs: JSON.stringify(inputs),
+      outputs: { text: answer },
+      total_tokens: 2 + countTokens(answer),
+    });
+    expect((await call(WORKFLOW, `/workflows/run/${crypto.randomUUID()}`)).json).toEqual({
+      code: 'not_found',
+      message: 'Workflow run not found.',
+      status: 404,
+    });
   });
 
   it('streams a workflow: start → llm → end node events, text_chunk deltas, workflow_finished', async () => {
     const frames = await streamAll(WORKFLOW, '/workflows/run', { inputs: { query: 'stream it' } });
     const nodes = frames.filter((f) => f.event.startsWith('node_')).map((f) => `${f.event}:${f.data.data.node_type}`);
-    expect(nodes).toEqual(['node_started:start', 'node_finished:start', 'node_started:llm', 'node_finished:llm', 'node_started:end', 'node_finished:end']);
-    for (const frame of frames) expect(Object.keys(frame.data)).toEqual(['event', 'workflow_run_id', 'task_id', 'data']);
+    expect(nodes).toEqual([
+      'node_started:start',
+      'node_finished:start',
+      'node_started:llm',
+      'node_finished:llm',
+      'node_started:end',
+      'node_finished:end',
+    ]);
+    for (const frame of frames)
+      expect(Object.keys(frame.data)).toEqual(['event', 'workflow_run_id', 'task_id', 'data']);
     expect(joined(frames, 'text_chunk')).toBe(ECHO('{"query":"stream it"}'));
     const finished = frames.at(-1)!;
     expect(finished.event).toBe('workflow_finished');
-    expect(finished.data.data).toMatchObject({ status: 'succeeded', total_tokens: 2 + deltas(frames, 'text_chunk').length });
+    expect(finished.data.data).toMatchObject({
+      status: 'succeeded',
+      total_tokens: 2 + deltas(frames, 'text_chunk').length,
+    });
     const llm = frames.find((f) => f.event === 'node_finished' && f.data.data.node_id === 'llm')!;
-    expect(llm.data.data.execution_metadata).toMatchObject({ total_tokens: finished.data.data.total_tokens, currency: 'USD', total_price: expect.stringMatching(/^0\.\d{7}$/) });
+    expect(llm.data.data.execution_metadata).toMatchObject({
+      total_tokens: finished.data.data.total_tokens,
+      currency: 'USD',
+      total_price: expect.stringMatching(/^0\.\d{7}$/),
+    });
   });
 });
 
 describe('history and conversations', () => {
   async function conversationWith(count: number, user = 'alice'): Promise<string> {
     let id: string | undefined;
-    for (let i = 1; i <= count; i++) id = (await chat({ query: `question ${i}`, user, ...(id ? { conversation_id: id } : {}) })).json.conversation_id;
+    for (let i = 1; i <= count; i++)
+      id = (await chat({ query: `question ${i}`, user, ...(id ? { conversation_id: id } : {}) })).json.conversation_id;
     return id!;
   }
 
@@ -388,15 +523,30 @@ describe('history and conversations', () => {
     const page1 = await call(CHAT, '/messages', { query: { conversation_id: id, user: 'alice', limit: '2' } });
     expect(page1.json).toMatchObject({ limit: 2, has_more: true });
     expect(page1.json.data.map((m: Json) => m.query)).toEqual(['question 4', 'question 5']);
-    expect(page1.json.data[1]).toMatchObject({ answer: 'Echo: question 5', conversation_id: id, status: 'normal', feedback: null, message_files: [], agent_thoughts: [] });
-    const page2 = await call(CHAT, '/messages', { query: { conversation_id: id, user: 'alice', limit: '2', first_id: page1.json.data[0].id } });
+    expect(page1.json.data[1]).toMatchObject({
+      answer: 'Echo: question 5',
+      conversation_id: id,
+      status: 'normal',
+      feedback: null,
+      message_files: [],
+      agent_thoughts: [],
+    });
+    const page2 = await call(CHAT, '/messages', {
+      query: { conversation_id: id, user: 'alice', limit: '2', first_id: page1.json.data[0].id },
+    });
     expect(page2.json.data.map((m: Json) => m.query)).toEqual(['question 2', 'question 3']);
-    const page3 = await call(CHAT, '/messages', { query: { conversation_id: id, user: 'alice', limit: '2', first_id: page2.json.data[0].id } });
+    const page3 = await call(CHAT, '/messages', {
+      query: { conversation_id: id, user: 'alice', limit: '2', first_id: page2.json.data[0].id },
+    });
     expect(page3.json).toMatchObject({ has_more: false, data: [{ query: 'question 1' }] });
-    const unknown = await call(CHAT, '/messages', { query: { conversation_id: id, user: 'alice', first_id: crypto.randomUUID() } });
+    const unknown = await call(CHAT, '/messages', {
+      query: { conversation_id: id, user: 'alice', first_id: crypto.randomUUID() },
+    });
     expect(unknown.json).toEqual({ code: 'not_found', message: 'First Message Not Exists.', status: 404 });
     expect((await call(CHAT, '/messages', { query: { user: 'alice' } })).json.code).toBe('invalid_param');
-    expect((await call(CHAT, '/messages', { query: { conversation_id: id, user: 'alice', limit: '101' } })).json.code).toBe('invalid_param');
+    expect(
+      (await call(CHAT, '/messages', { query: { conversation_id: id, user: 'alice', limit: '101' } })).json.code,
+    ).toBe('invalid_param');
   });
 
   it('pages GET /conversations by last_id, sorts, and 404s an unknown last_id', async () => {
@@ -405,7 +555,15 @@ describe('history and conversations', () => {
     const page1 = await call(CHAT, '/conversations', { query: { user: 'alice', limit: '2' } });
     expect(page1.json).toMatchObject({ limit: 2, has_more: true });
     expect(page1.json.data.map((c: Json) => c.id)).toEqual([ids[0], ids[2]]);
-    expect(page1.json.data[0]).toEqual({ id: ids[0], name: 'question 1', inputs: {}, status: 'normal', introduction: '', created_at: expect.any(Number), updated_at: expect.any(Number) });
+    expect(page1.json.data[0]).toEqual({
+      id: ids[0],
+      name: 'question 1',
+      inputs: {},
+      status: 'normal',
+      introduction: '',
+      created_at: expect.any(Number),
+      updated_at: expect.any(Number),
+    });
     const page2 = await call(CHAT, '/conversations', { query: { user: 'alice', limit: '2', last_id: ids[2]! } });
     expect(page2.json).toMatchObject({ has_more: false, data: [{ id: ids[1] }] });
     const oldest = await call(CHAT, '/conversations', { query: { user: 'alice', sort_by: 'created_at' } });
@@ -423,7 +581,9 @@ describe('history and conversations', () => {
     expect(renamed.json).toMatchObject({ id, name: 'Trip plans', status: 'normal' });
     const auto = await call(CHAT, `/conversations/${id}/name`, { body: { auto_generate: true, user: 'alice' } });
     expect(auto.json.name).toBe('question 1');
-    expect((await call(CHAT, `/conversations/${id}/name`, { body: { user: 'alice' } })).json.code).toBe('invalid_param');
+    expect((await call(CHAT, `/conversations/${id}/name`, { body: { user: 'alice' } })).json.code).toBe(
+      'invalid_param',
+    );
     expect((await call(CHAT, `/conversations/${id}/name`, { body: { name: 'x', user: 'bob' } })).status).toBe(404);
 
     expect((await call(CHAT, `/conversations/${id}`, { method: 'DELETE', body: { user: 'bob' } })).status).toBe(404);
@@ -443,7 +603,9 @@ describe('history and conversations', () => {
       ['topic', 'string', 'question 1'],
       ['turns', 'number', '3'],
     ]);
-    const one = await call(CHAT, `/conversations/${id}/variables`, { query: { user: 'alice', variable_name: 'turns' } });
+    const one = await call(CHAT, `/conversations/${id}/variables`, {
+      query: { user: 'alice', variable_name: 'turns' },
+    });
     expect(one.json.data).toHaveLength(1);
     const paged = await call(CHAT, `/conversations/${id}/variables`, { query: { user: 'alice', limit: '1' } });
     expect(paged.json).toMatchObject({ has_more: true, data: [{ name: 'topic' }] });
@@ -453,14 +615,28 @@ describe('history and conversations', () => {
   it('records feedback per message (owner only), lists it app-wide, and revokes with null', async () => {
     const { json } = await chat({ query: 'rate me' });
     const path = `/messages/${json.message_id}/feedbacks`;
-    expect((await call(CHAT, path, { body: { rating: 'like', user: 'alice', content: 'nice' } })).json).toEqual({ result: 'success' });
-    expect((await call(CHAT, path, { body: { rating: 'like', user: 'bob' } })).json).toEqual({ code: 'not_found', message: 'Message Not Exists.', status: 404 });
+    expect((await call(CHAT, path, { body: { rating: 'like', user: 'alice', content: 'nice' } })).json).toEqual({
+      result: 'success',
+    });
+    expect((await call(CHAT, path, { body: { rating: 'like', user: 'bob' } })).json).toEqual({
+      code: 'not_found',
+      message: 'Message Not Exists.',
+      status: 404,
+    });
     expect((await call(CHAT, path, { body: { rating: 'great', user: 'alice' } })).json.code).toBe('invalid_param');
     const history = await call(CHAT, '/messages', { query: { conversation_id: json.conversation_id, user: 'alice' } });
     expect(history.json.data[0].feedback).toEqual({ rating: 'like' });
     const list = await call(CHAT, '/app/feedbacks');
     expect(list.json.data).toEqual([
-      expect.objectContaining({ message_id: json.message_id, conversation_id: json.conversation_id, rating: 'like', content: 'nice', from_source: 'user', from_account_id: null, app_id: fake.apps.get(CHAT)!.id }),
+      expect.objectContaining({
+        message_id: json.message_id,
+        conversation_id: json.conversation_id,
+        rating: 'like',
+        content: 'nice',
+        from_source: 'user',
+        from_account_id: null,
+        app_id: fake.apps.get(CHAT)!.id,
+      }),
     ]);
     expect(list.json.data[0].created_at).toMatch(/^\d{4}-\d\d-\d\dT/);
     await call(CHAT, path, { body: { rating: null, user: 'alice' } });
@@ -470,26 +646,53 @@ describe('history and conversations', () => {
   it('suggests three questions for the owner’s message only', async () => {
     const { json } = await chat({ query: 'suggest things' });
     const suggested = await call(CHAT, `/messages/${json.message_id}/suggested`, { query: { user: 'alice' } });
-    expect(suggested.json).toEqual({ result: 'success', data: [expect.any(String), expect.any(String), expect.any(String)] });
+    expect(suggested.json).toEqual({
+      result: 'success',
+      data: [expect.any(String), expect.any(String), expect.any(String)],
+    });
     expect((await call(CHAT, `/messages/${json.message_id}/suggested`, { query: { user: 'bob' } })).status).toBe(404);
-    expect((await call(COMPLETION, `/messages/${json.message_id}/suggested`, { query: { user: 'alice' } })).json.code).toBe('not_chat_app');
+    expect(
+      (await call(COMPLETION, `/messages/${json.message_id}/suggested`, { query: { user: 'alice' } })).json.code,
+    ).toBe('not_chat_app');
   });
 
   it('answers 400 for suggested questions, TTS and STT when the app has them off', async () => {
-    const quiet = await FakeDify.start({ apps: [{ key: 'app-quiet', mode: 'chat', suggested: false, tts: false, stt: false }] });
+    const quiet = await FakeDify.start({
+      apps: [{ key: 'app-quiet', mode: 'chat', suggested: false, tts: false, stt: false }],
+    });
     const request = async (path: string, body?: unknown): Promise<Json> => {
-      const init = body === undefined ? {} : { method: 'POST', body: body instanceof FormData ? body : JSON.stringify(body) };
-      const headers: Record<string, string> = { authorization: 'Bearer app-quiet', ...(body === undefined || body instanceof FormData ? {} : { 'content-type': 'application/json' }) };
+      const init =
+        body === undefined ? {} : { method: 'POST', body: body instanceof FormData ? body : JSON.stringify(body) };
+      const headers: Record<string, string> = {
+        authorization: 'Bearer app-quiet',
+        ...(body === undefined || body instanceof FormData ? {} : { 'content-type': 'application/json' }),
+      };
       return (await fetch(`${quiet.url}${path}`, { ...init, headers })).json();
     };
     try {
       const message = await request('/chat-messages', { inputs: {}, query: 'q', user: 'u' });
-      expect(await request(`/messages/${message.message_id}/suggested?user=u`)).toEqual({ code: 'bad_request', message: 'Suggested Questions Is Disabled.', status: 400 });
-      expect(await request('/parameters')).toMatchObject({ suggested_questions_after_answer: { enabled: false }, text_to_speech: { enabled: false }, speech_to_text: { enabled: false } });
-      expect(await request('/text-to-audio', { text: 'hi', user: 'u' })).toEqual({ code: 'invalid_param', message: 'TTS is not enabled', status: 400 });
+      expect(await request(`/messages/${message.message_id}/suggested?user=u`)).toEqual({
+        code: 'bad_request',
+        message: 'Suggested Questions Is Disabled.',
+        status: 400,
+      });
+      expect(await request('/parameters')).toMatchObject({
+        suggested_questions_after_answer: { enabled: false },
+        text_to_speech: { enabled: false },
+        speech_to_text: { enabled: false },
+      });
+      expect(await request('/text-to-audio', { text: 'hi', user: 'u' })).toEqual({
+        code: 'invalid_param',
+        message: 'TTS is not enabled',
+        status: 400,
+      });
       const audio = new FormData();
       audio.append('file', new Blob([Buffer.alloc(4)], { type: 'audio/wav' }), 'a.wav');
-      expect(await request('/audio-to-text', audio)).toEqual({ code: 'invalid_param', message: 'Speech to text is not enabled', status: 400 });
+      expect(await request('/audio-to-text', audio)).toEqual({
+        code: 'invalid_param',
+        message: 'Speech to text is not enabled',
+        status: 400,
+      });
     } finally {
       await quiet.close();
     }
@@ -498,10 +701,17 @@ describe('history and conversations', () => {
 
 describe('stop', () => {
   it('ends a running chat stream with message_end carrying the usage produced so far', async () => {
-    const { reader } = await openStream(CHAT, '/chat-messages', { query: 'stop me' }, { 'x-fake-behavior': 'words=40; chunk-delay=30' });
+    const { reader } = await openStream(
+      CHAT,
+      '/chat-messages',
+      { query: 'stop me' },
+      { 'x-fake-behavior': 'words=40; chunk-delay=30' },
+    );
     await reader.waitFor('message', 3);
     const taskId = reader.frames.find((f) => f.event === 'message')!.data.task_id;
-    expect((await call(CHAT, `/chat-messages/${taskId}/stop`, { body: { user: 'alice' } })).json).toEqual({ result: 'success' });
+    expect((await call(CHAT, `/chat-messages/${taskId}/stop`, { body: { user: 'alice' } })).json).toEqual({
+      result: 'success',
+    });
     const frames = (await reader.rest()).filter((f) => f.event !== 'ping');
     const produced = deltas(frames).length;
     expect(produced).toBeLessThan(40);
@@ -514,11 +724,20 @@ describe('stop', () => {
   });
 
   it('ignores (with success) a stop by another user or for an unknown task', async () => {
-    const { reader } = await openStream(CHAT, '/chat-messages', { query: 'keep going' }, { 'x-fake-behavior': 'words=8; chunk-delay=15' });
+    const { reader } = await openStream(
+      CHAT,
+      '/chat-messages',
+      { query: 'keep going' },
+      { 'x-fake-behavior': 'words=8; chunk-delay=15' },
+    );
     await reader.waitFor('message');
     const taskId = reader.frames[0]!.data.task_id;
-    expect((await call(CHAT, `/chat-messages/${taskId}/stop`, { body: { user: 'mallory' } })).json).toEqual({ result: 'success' });
-    expect((await call(CHAT, '/chat-messages/no-such-task/stop', { body: { user: 'alice' } })).json).toEqual({ result: 'success' });
+    expect((await call(CHAT, `/chat-messages/${taskId}/stop`, { body: { user: 'mallory' } })).json).toEqual({
+      result: 'success',
+    });
+    expect((await call(CHAT, '/chat-messages/no-such-task/stop', { body: { user: 'alice' } })).json).toEqual({
+      result: 'success',
+    });
     const frames = (await reader.rest()).filter((f) => f.event !== 'ping');
     expect(deltas(frames)).toHaveLength(8);
     expect(frames.at(-1)!.data.metadata.usage.completion_tokens).toBe(8);
@@ -526,25 +745,45 @@ describe('stop', () => {
   });
 
   it('stops a workflow run (any user) with workflow_finished status stopped', async () => {
-    const { reader } = await openStream(WORKFLOW, '/workflows/run', { inputs: { query: 'x' } }, { 'x-fake-behavior': 'words=30; chunk-delay=25' });
+    const { reader } = await openStream(
+      WORKFLOW,
+      '/workflows/run',
+      { inputs: { query: 'x' } },
+      { 'x-fake-behavior': 'words=30; chunk-delay=25' },
+    );
     await reader.waitFor('text_chunk', 2);
     const taskId = reader.frames.find((f) => f.event === 'text_chunk')!.data.task_id;
     await call(WORKFLOW, `/workflows/tasks/${taskId}/stop`, { body: { user: 'someone-else' } });
     const frames = (await reader.rest()).filter((f) => f.event !== 'ping');
     const finished = frames.at(-1)!;
     expect(finished.event).toBe('workflow_finished');
-    expect(finished.data.data).toMatchObject({ status: 'stopped', total_tokens: 1 + deltas(frames, 'text_chunk').length });
+    expect(finished.data.data).toMatchObject({
+      status: 'stopped',
+      total_tokens: 1 + deltas(frames, 'text_chunk').length,
+    });
     const run = await call(WORKFLOW, `/workflows/run/${finished.data.workflow_run_id}`);
     expect(run.json.status).toBe('stopped');
   });
 
   it('stops a completion stream, and a chatflow with workflow_finished stopped and message_end', async () => {
-    const completion = await openStream(COMPLETION, '/completion-messages', { inputs: { query: 'abc' } }, { 'x-fake-behavior': 'words=30; chunk-delay=25' });
+    const completion = await openStream(
+      COMPLETION,
+      '/completion-messages',
+      { inputs: { query: 'abc' } },
+      { 'x-fake-behavior': 'words=30; chunk-delay=25' },
+    );
     await completion.reader.waitFor('message', 2);
-    await call(COMPLETION, `/completion-messages/${completion.reader.frames[0]!.data.task_id}/stop`, { body: { user: 'alice' } });
+    await call(COMPLETION, `/completion-messages/${completion.reader.frames[0]!.data.task_id}/stop`, {
+      body: { user: 'alice' },
+    });
     expect((await completion.reader.rest()).at(-1)!.event).toBe('message_end');
 
-    const flow = await openStream(CHATFLOW, '/chat-messages', { query: 'abc' }, { 'x-fake-behavior': 'words=30; chunk-delay=25' });
+    const flow = await openStream(
+      CHATFLOW,
+      '/chat-messages',
+      { query: 'abc' },
+      { 'x-fake-behavior': 'words=30; chunk-delay=25' },
+    );
     await flow.reader.waitFor('message', 2);
     await call(CHATFLOW, `/chat-messages/${flow.reader.frames[0]!.data.task_id}/stop`, { body: { user: 'alice' } });
     const frames = (await flow.reader.rest()).filter((f) => f.event !== 'ping');
@@ -554,7 +793,12 @@ describe('stop', () => {
   });
 
   it('with stop-wait keeps sending deltas for a while before the end', async () => {
-    const { reader } = await openStream(CHAT, '/chat-messages', { query: 'slow stop' }, { 'x-fake-behavior': 'words=200; chunk-delay=10; stop-wait=120' });
+    const { reader } = await openStream(
+      CHAT,
+      '/chat-messages',
+      { query: 'slow stop' },
+      { 'x-fake-behavior': 'words=200; chunk-delay=10; stop-wait=120' },
+    );
     await reader.waitFor('message', 2);
     await call(CHAT, `/chat-messages/${reader.frames[0]!.data.task_id}/stop`, { body: { user: 'alice' } });
     const atStop = deltas(reader.frames).length;
@@ -583,9 +827,16 @@ describe('behaviours', () => {
     const limited = await chat({ query: 'x' }, { 'x-fake-behavior': 'status=429' });
     expect(limited.headers.get('retry-after')).toBe('1');
     expect(limited.json.message).toMatch(/^Too many requests\. Please try again later\./);
-    expect((await chat({ query: 'x' }, { 'x-fake-behavior': 'status=429; retry-after=none' })).headers.get('retry-after')).toBeNull();
-    expect((await chat({ query: 'x' }, { 'x-fake-behavior': 'status=401' })).headers.get('www-authenticate')).toBe('Bearer realm="api"');
-    const custom = await chat({ query: 'x' }, { 'x-fake-behavior': 'status=400; code=provider_quota_exceeded; message=no%20quota' });
+    expect(
+      (await chat({ query: 'x' }, { 'x-fake-behavior': 'status=429; retry-after=none' })).headers.get('retry-after'),
+    ).toBeNull();
+    expect((await chat({ query: 'x' }, { 'x-fake-behavior': 'status=401' })).headers.get('www-authenticate')).toBe(
+      'Bearer realm="api"',
+    );
+    const custom = await chat(
+      { query: 'x' },
+      { 'x-fake-behavior': 'status=400; code=provider_quota_exceeded; message=no%20quota' },
+    );
     expect(custom.json).toEqual({ code: 'provider_quota_exceeded', message: 'no quota', status: 400 });
     const gateway = await chat({ query: 'x' }, { 'x-fake-behavior': 'status=502' });
     expect(gateway.status).toBe(502);
@@ -615,7 +866,13 @@ describe('behaviours', () => {
     const started = Date.now();
     await chat({ query: 'x' }, { 'x-fake-behavior': 'delay=120' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(110);
-    await expect(send(CHAT, '/chat-messages', { body: { inputs: {}, query: 'x', user: 'u' }, headers: { 'x-fake-behavior': 'hang' }, signal: AbortSignal.timeout(80) })).rejects.toThrow();
+    await expect(
+      send(CHAT, '/chat-messages', {
+        body: { inputs: {}, query: 'x', user: 'u' },
+        headers: { 'x-fake-behavior': 'hang' },
+        signal: AbortSignal.timeout(80),
+      }),
+    ).rejects.toThrow();
     await fake.until((f) => f.stats.clientAborts === 1 && f.stats.inFlight === 0);
   });
 
@@ -627,19 +884,33 @@ describe('behaviours', () => {
   });
 
   it('stall-after keeps the stream open (pinging) until the client leaves', async () => {
-    const { reader } = await openStream(CHAT, '/chat-messages', { query: 'a b c d' }, { 'x-fake-behavior': 'stall-after=2' });
+    const { reader } = await openStream(
+      CHAT,
+      '/chat-messages',
+      { query: 'a b c d' },
+      { 'x-fake-behavior': 'stall-after=2' },
+    );
     await reader.waitFor('message', 2);
     await reader.waitFor('ping', 2);
     expect(deltas(reader.frames)).toHaveLength(2);
     await reader.cancel();
     await fake.until((f) => f.stats.streamsAborted === 1);
     expect(fake.stats).toMatchObject({ streamsStarted: 1, streamsCompleted: 0, clientAborts: 1 });
-    const blocking = await send(CHAT, '/chat-messages', { body: { inputs: {}, query: 'x', user: 'u' }, headers: { 'x-fake-behavior': 'stall-after=0' }, signal: AbortSignal.timeout(60) }).catch((error: unknown) => error);
+    const blocking = await send(CHAT, '/chat-messages', {
+      body: { inputs: {}, query: 'x', user: 'u' },
+      headers: { 'x-fake-behavior': 'stall-after=0' },
+      signal: AbortSignal.timeout(60),
+    }).catch((error: unknown) => error);
     expect(blocking).toBeInstanceOf(Error);
   });
 
   it('no-ping leaves the ping frames out', async () => {
-    const { reader } = await openStream(CHAT, '/chat-messages', { query: 'a b' }, { 'x-fake-behavior': `chunk-delay=${PING_MS * 3}; no-ping` });
+    const { reader } = await openStream(
+      CHAT,
+      '/chat-messages',
+      { query: 'a b' },
+      { 'x-fake-behavior': `chunk-delay=${PING_MS * 3}; no-ping` },
+    );
     expect((await reader.rest()).filter((f) => f.event === 'ping')).toEqual([]);
   });
 
@@ -656,24 +927,55 @@ describe('behaviours', () => {
   });
 
   it('error-after sends an error event (no task_id, no message_end); blocking turns it into HTTP', async () => {
-    const frames = await streamAll(CHAT, '/chat-messages', { query: 'a b c d' }, { 'x-fake-behavior': 'error-after=2' });
+    const frames = await streamAll(
+      CHAT,
+      '/chat-messages',
+      { query: 'a b c d' },
+      { 'x-fake-behavior': 'error-after=2' },
+    );
     expect(frames.map((f) => f.event)).toEqual(['message', 'message', 'error']);
     const error = frames[2]!.data;
-    expect(error).toMatchObject({ status: 500, code: 'internal_server_error', message: 'Internal Server Error, please contact support.', conversation_id: frames[0]!.data.conversation_id });
+    expect(error).toMatchObject({
+      status: 500,
+      code: 'internal_server_error',
+      message: 'Internal Server Error, please contact support.',
+      conversation_id: frames[0]!.data.conversation_id,
+    });
     expect(error).not.toHaveProperty('task_id');
     const [message] = fake.messagesOf(CHAT, error.conversation_id);
     expect(message).toMatchObject({ status: 'error', answer: joined(frames) });
 
-    const coded = await streamAll(CHAT, '/chat-messages', { query: 'a' }, { 'x-fake-behavior': 'error-after=0; code=provider_quota_exceeded' });
-    expect(coded).toEqual([expect.objectContaining({ event: 'error', data: expect.objectContaining({ status: 400, code: 'provider_quota_exceeded' }) })]);
+    const coded = await streamAll(
+      CHAT,
+      '/chat-messages',
+      { query: 'a' },
+      { 'x-fake-behavior': 'error-after=0; code=provider_quota_exceeded' },
+    );
+    expect(coded).toEqual([
+      expect.objectContaining({
+        event: 'error',
+        data: expect.objectContaining({ status: 400, code: 'provider_quota_exceeded' }),
+      }),
+    ]);
 
-    const flow = await streamAll(CHATFLOW, '/chat-messages', { query: 'a b c' }, { 'x-fake-behavior': 'error-after=5; message=model%20down' });
+    const flow = await streamAll(
+      CHATFLOW,
+      '/chat-messages',
+      { query: 'a b c' },
+      { 'x-fake-behavior': 'error-after=5; message=model%20down' },
+    );
     expect(flow.slice(-2).map((f) => f.event)).toEqual(['workflow_finished', 'error']);
     expect(flow.at(-2)!.data.data).toMatchObject({ status: 'failed', error: 'model down' });
 
     const blocking = await chat({ query: 'x' }, { 'x-fake-behavior': 'error-after=1; code=completion_request_error' });
-    expect(blocking.json).toEqual({ code: 'completion_request_error', message: 'Completion request failed.', status: 400 });
-    const workflow = await call(WORKFLOW, '/workflows/run', { body: { inputs: {}, user: 'u', fake_behavior: 'error-after=1; message=boom' } });
+    expect(blocking.json).toEqual({
+      code: 'completion_request_error',
+      message: 'Completion request failed.',
+      status: 400,
+    });
+    const workflow = await call(WORKFLOW, '/workflows/run', {
+      body: { inputs: {}, user: 'u', fake_behavior: 'error-after=1; message=boom' },
+    });
     expect(workflow.status).toBe(200);
     expect(workflow.json.data).toMatchObject({ status: 'failed', error: 'boom', outputs: {} });
   });
@@ -694,17 +996,30 @@ describe('behaviours', () => {
   });
 
   it('usage=P,C forces the counts; usage=none leaves usage out', async () => {
-    expect((await chat({ query: 'x' }, { 'x-fake-behavior': 'usage=1000,200' })).json.metadata.usage).toEqual(usageOf(1000, 200));
-    expect(usageOf(1033, 128)).toMatchObject({ prompt_price: '0.0010330', completion_price: '0.0002560', total_price: '0.0012890' });
+    expect((await chat({ query: 'x' }, { 'x-fake-behavior': 'usage=1000,200' })).json.metadata.usage).toEqual(
+      usageOf(1000, 200),
+    );
+    expect(usageOf(1033, 128)).toMatchObject({
+      prompt_price: '0.0010330',
+      completion_price: '0.0002560',
+      total_price: '0.0012890',
+    });
     const none = await streamAll(CHAT, '/chat-messages', { query: 'x' }, { 'x-fake-behavior': 'usage=none' });
     expect(none.at(-1)!.data.metadata).toEqual({ retriever_resources: [] });
     const flow = await streamAll(WORKFLOW, '/workflows/run', { inputs: {} }, { 'x-fake-behavior': 'usage=none' });
     expect(flow.at(-1)!.data.data).not.toHaveProperty('total_tokens');
-    expect(flow.find((f) => f.data.data?.node_type === 'llm' && f.event === 'node_finished')!.data.data.execution_metadata).toEqual({});
+    expect(
+      flow.find((f) => f.data.data?.node_type === 'llm' && f.event === 'node_finished')!.data.data.execution_metadata,
+    ).toEqual({});
   });
 
   it('replace= sends message_replace before message_end and stores the replacement', async () => {
-    const frames = await streamAll(CHAT, '/chat-messages', { query: 'bad words' }, { 'x-fake-behavior': 'replace=[redacted]' });
+    const frames = await streamAll(
+      CHAT,
+      '/chat-messages',
+      { query: 'bad words' },
+      { 'x-fake-behavior': 'replace=[redacted]' },
+    );
     expect(frames.slice(-2).map((f) => f.event)).toEqual(['message_replace', 'message_end']);
     expect(frames.at(-2)!.data).toMatchObject({ answer: '[redacted]', reason: 'output_moderation' });
     expect(fake.messagesOf(CHAT, frames[0]!.data.conversation_id)[0]!.answer).toBe('[redacted]');
@@ -714,16 +1029,32 @@ describe('behaviours', () => {
   it('annotation puts annotation_reply in metadata with a zero usage', async () => {
     const { json } = await chat({ query: 'known question' }, { 'x-fake-behavior': 'annotation' });
     expect(json.metadata.annotation_reply).toMatchObject({ id: expect.any(String), account: { name: 'Fake Admin' } });
-    expect(json.metadata.usage).toMatchObject({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, total_price: '0', currency: 'USD' });
+    expect(json.metadata.usage).toMatchObject({
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      total_tokens: 0,
+      total_price: '0',
+      currency: 'USD',
+    });
   });
 
   it('order=message-first puts message_end before workflow_finished in a chatflow', async () => {
-    const frames = await streamAll(CHATFLOW, '/chat-messages', { query: 'x' }, { 'x-fake-behavior': 'order=message-first' });
+    const frames = await streamAll(
+      CHATFLOW,
+      '/chat-messages',
+      { query: 'x' },
+      { 'x-fake-behavior': 'order=message-first' },
+    );
     expect(frames.slice(-2).map((f) => f.event)).toEqual(['message_end', 'workflow_finished']);
   });
 
   it('spaced writes Python json.dumps style JSON', async () => {
-    const { reader } = await openStream(CHAT, '/chat-messages', { query: 'héllo wörld' }, { 'x-fake-behavior': 'spaced' });
+    const { reader } = await openStream(
+      CHAT,
+      '/chat-messages',
+      { query: 'héllo wörld' },
+      { 'x-fake-behavior': 'spaced' },
+    );
     const frames = await reader.rest();
     expect(frames[0]!.raw).toMatch(/^data: \{"event": "message", "conversation_id": "/);
     expect(frames.map((f) => f.raw).join('')).toContain('h\\u00e9llo');
@@ -733,7 +1064,9 @@ describe('behaviours', () => {
   });
 
   it('parses specs and rejects bad ones', () => {
-    expect(parseDifyBehavior('status=429; code=rate_limit_error; usage=3,4; order=message-first; no-end; stop-wait=5')).toEqual({
+    expect(
+      parseDifyBehavior('status=429; code=rate_limit_error; usage=3,4; order=message-first; no-end; stop-wait=5'),
+    ).toEqual({
       status: 429,
       code: 'rate_limit_error',
       usage: { prompt_tokens: 3, completion_tokens: 4 },
@@ -741,7 +1074,8 @@ describe('behaviours', () => {
       noEnd: true,
       stopWait: 5,
     });
-    for (const bad of ['nope', 'status=abc', 'usage=1', 'order=sideways', 'status=99']) expect(() => parseDifyBehavior(bad)).toThrow(/fake:/);
+    for (const bad of ['nope', 'status=abc', 'usage=1', 'order=sideways', 'status=99'])
+      expect(() => parseDifyBehavior(bad)).toThrow(/fake:/);
   });
 });
 
@@ -757,36 +1091,89 @@ describe('files and audio', () => {
   const png = () => new Blob([Buffer.from('89504e470d0a1a0a', 'hex')], { type: 'image/png' });
 
   it('uploads a file (201) for the form’s user, records the parts, and lets only that user attach it', async () => {
-    const { status, json } = await call(CHAT, '/files/upload', { body: form([['file', png(), 'pic.png'], ['user', 'alice']]) });
+    const { status, json } = await call(CHAT, '/files/upload', {
+      body: form([
+        ['file', png(), 'pic.png'],
+        ['user', 'alice'],
+      ]),
+    });
     expect(status).toBe(201);
-    expect(json).toMatchObject({ id: expect.any(String), name: 'pic.png', size: 8, extension: 'png', mime_type: 'image/png', created_by: fake.store.findEndUser(CHAT, 'alice')!.id, preview_url: null });
-    expect(fake.lastRequest('/files/upload')!.body).toEqual({ fields: { user: 'alice' }, files: [{ field: 'file', filename: 'pic.png', mimeType: 'image/png', size: 8 }] });
+    expect(json).toMatchObject({
+      id: expect.any(String),
+      name: 'pic.png',
+      size: 8,
+      extension: 'png',
+      mime_type: 'image/png',
+      created_by: fake.store.findEndUser(CHAT, 'alice')!.id,
+      preview_url: null,
+    });
+    expect(fake.lastRequest('/files/upload')!.body).toEqual({
+      fields: { user: 'alice' },
+      files: [{ field: 'file', filename: 'pic.png', mimeType: 'image/png', size: 8 }],
+    });
     const files = [{ type: 'image', transfer_method: 'local_file', upload_file_id: json.id }];
     const used = await chat({ query: 'look', files });
     expect(used.status).toBe(200);
-    expect(fake.messagesOf(CHAT, used.json.conversation_id)[0]!.files[0]).toMatchObject({ upload_file_id: json.id, filename: 'pic.png' });
-    expect((await chat({ query: 'look', files, user: 'bob' })).json).toMatchObject({ code: 'invalid_param', message: 'Invalid upload file' });
+    expect(fake.messagesOf(CHAT, used.json.conversation_id)[0]!.files[0]).toMatchObject({
+      upload_file_id: json.id,
+      filename: 'pic.png',
+    });
+    expect((await chat({ query: 'look', files, user: 'bob' })).json).toMatchObject({
+      code: 'invalid_param',
+      message: 'Invalid upload file',
+    });
   });
 
   it('rejects uploads without a file, with two, with a path in the name, or without a MIME type', async () => {
-    expect((await call(CHAT, '/files/upload', { body: form([['user', 'alice']]) })).json).toEqual({ code: 'no_file_uploaded', message: 'Please upload your file.', status: 400 });
-    expect((await call(CHAT, '/files/upload', { body: form([['file', png(), 'a.png'], ['file', png(), 'b.png']]) })).json.code).toBe('too_many_files');
+    expect((await call(CHAT, '/files/upload', { body: form([['user', 'alice']]) })).json).toEqual({
+      code: 'no_file_uploaded',
+      message: 'Please upload your file.',
+      status: 400,
+    });
+    expect(
+      (
+        await call(CHAT, '/files/upload', {
+          body: form([
+            ['file', png(), 'a.png'],
+            ['file', png(), 'b.png'],
+          ]),
+        })
+      ).json.code,
+    ).toBe('too_many_files');
     for (const name of ['dir/a.png', 'dir\\a.png']) {
       const reply = await call(CHAT, '/files/upload', { body: form([['file', png(), name]]) });
       expect(reply.json).toMatchObject({ status: 400, code: 'invalid_param' });
     }
     const boundary = 'fakeboundary123';
     const raw = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.bin"\r\n\r\nabc\r\n--${boundary}--\r\n`;
-    const untyped = await call(CHAT, '/files/upload', { body: raw, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+    const untyped = await call(CHAT, '/files/upload', {
+      body: raw,
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    });
     expect(untyped.json).toEqual({ code: 'unsupported_file_type', message: 'File type not allowed.', status: 415 });
   });
 
   it('transcribes allowed audio types and rejects audio/mpeg', async () => {
     const wav = new Blob([Buffer.alloc(100)], { type: 'audio/wav' });
-    expect((await call(CHAT, '/audio-to-text', { body: form([['file', wav, 'hello.wav'], ['user', 'alice']]) })).json).toEqual({ text: 'Fake transcript of hello.wav (100 bytes)' });
+    expect(
+      (
+        await call(CHAT, '/audio-to-text', {
+          body: form([
+            ['file', wav, 'hello.wav'],
+            ['user', 'alice'],
+          ]),
+        })
+      ).json,
+    ).toEqual({ text: 'Fake transcript of hello.wav (100 bytes)' });
     const mpeg = new Blob([Buffer.alloc(10)], { type: 'audio/mpeg' });
-    expect((await call(CHAT, '/audio-to-text', { body: form([['file', mpeg, 'a.mp3']]) })).json).toEqual({ code: 'unsupported_audio_type', message: 'Audio type not allowed.', status: 415 });
-    expect((await call(CHAT, '/audio-to-text', { body: form([['user', 'alice']]) })).json.code).toBe('no_audio_uploaded');
+    expect((await call(CHAT, '/audio-to-text', { body: form([['file', mpeg, 'a.mp3']]) })).json).toEqual({
+      code: 'unsupported_audio_type',
+      message: 'Audio type not allowed.',
+      status: 415,
+    });
+    expect((await call(CHAT, '/audio-to-text', { body: form([['user', 'alice']]) })).json.code).toBe(
+      'no_audio_uploaded',
+    );
   });
 
   it('speaks text or a message’s answer as audio/mpeg bytes', async () => {
@@ -798,7 +1185,11 @@ describe('files and audio', () => {
     const { json } = await chat({ query: 'speak' });
     const spoken = await send(CHAT, '/text-to-audio', { body: { message_id: json.message_id, user: 'alice' } });
     expect(spoken.status).toBe(200);
-    expect((await call(CHAT, '/text-to-audio', { body: { user: 'alice' } })).json).toEqual({ code: 'invalid_param', message: 'Text is required', status: 400 });
+    expect((await call(CHAT, '/text-to-audio', { body: { user: 'alice' } })).json).toEqual({
+      code: 'invalid_param',
+      message: 'Text is required',
+      status: 400,
+    });
   });
 
   it('parses multipart edge cases: quoted boundary, RFC 5987 filename, escaped quotes', () => {
@@ -809,21 +1200,38 @@ describe('files and audio', () => {
         '--XY\r\nContent-Disposition: form-data; name="note"\r\n\r\nsay %22hi%22\r\n--XY--\r\n',
     );
     const parsed = parseMultipart(body, 'XY');
-    expect(parsed.files).toEqual([{ field: 'file', filename: 'été.txt', mimeType: 'text/plain', size: 6, data: Buffer.from('summer') }]);
+    expect(parsed.files).toEqual([
+      { field: 'file', filename: 'été.txt', mimeType: 'text/plain', size: 6, data: Buffer.from('summer') },
+    ]);
     expect(parsed.fields).toEqual({ note: 'say %22hi%22' });
   });
 });
 
 describe('app metadata', () => {
   it('answers /info, /parameters, /meta and /site per app', async () => {
-    expect((await call(CHAT, '/info')).json).toEqual({ name: 'Fake Chat', description: expect.any(String), tags: [], mode: 'chat', author_name: expect.any(String) });
+    expect((await call(CHAT, '/info')).json).toEqual({
+      name: 'Fake Chat',
+      description: expect.any(String),
+      tags: [],
+      mode: 'chat',
+      author_name: expect.any(String),
+    });
     expect((await call(WORKFLOW, '/info')).json.mode).toBe('workflow');
     const parameters = (await call(COMPLETION, '/parameters', { query: { user: 'alice' } })).json;
-    expect(parameters).toMatchObject({ suggested_questions_after_answer: { enabled: true }, speech_to_text: { enabled: true }, text_to_speech: { enabled: true }, system_parameters: { file_size_limit: 15 } });
+    expect(parameters).toMatchObject({
+      suggested_questions_after_answer: { enabled: true },
+      speech_to_text: { enabled: true },
+      text_to_speech: { enabled: true },
+      system_parameters: { file_size_limit: 15 },
+    });
     expect(parameters.user_input_form[0].paragraph.variable).toBe('query');
     expect(Object.keys((await call(AGENT, '/meta')).json.tool_icons).length).toBeGreaterThan(0);
     expect((await call(CHAT, '/meta')).json).toEqual({ tool_icons: {} });
-    expect((await call(CHAT, '/site')).json).toMatchObject({ title: 'Fake Chat', icon_type: 'emoji', default_language: 'en-US' });
+    expect((await call(CHAT, '/site')).json).toMatchObject({
+      title: 'Fake Chat',
+      icon_type: 'emoji',
+      default_language: 'en-US',
+    });
   });
 });
 
@@ -838,7 +1246,11 @@ describe('with the dify-client SDK', () => {
     const client = new ChatClient(CHAT, fake.url);
     const first = await client.createChatMessage({ context: 'sdk' }, 'Hello from the SDK', 'sdk-user');
     expect(first.data).toMatchObject({ answer: 'Echo: Hello from the SDK', metadata: { usage: { prompt_tokens: 5 } } });
-    expect(fake.lastRequest('/v1/chat-messages')!.body).toMatchObject({ response_mode: 'blocking', files: null, user: 'sdk-user' });
+    expect(fake.lastRequest('/v1/chat-messages')!.body).toMatchObject({
+      response_mode: 'blocking',
+      files: null,
+      user: 'sdk-user',
+    });
     const conversationId: string = first.data.conversation_id;
 
     const streamed = await client.createChatMessage({}, 'And a stream', 'sdk-user', true, conversationId);
@@ -869,7 +1281,9 @@ describe('with the dify-client SDK', () => {
     expect(joined(await sdkFrames(streamed.data as Readable))).toBe('Echo: stream me');
 
     // runWorkflow exists in the 2.3.2 JavaScript but not in its type declarations.
-    const workflow = new CompletionClient(WORKFLOW, fake.url) as CompletionClient & { runWorkflow(inputs: object, user: string, stream?: boolean): Promise<{ data: Json }> };
+    const workflow = new CompletionClient(WORKFLOW, fake.url) as CompletionClient & {
+      runWorkflow(inputs: object, user: string, stream?: boolean): Promise<{ data: Json }>;
+    };
     const run = await workflow.runWorkflow({ query: 'go' }, 'sdk-user');
     expect(run.data.data).toMatchObject({ status: 'succeeded', outputs: { text: 'Echo: {"query":"go"}' } });
 
@@ -885,7 +1299,9 @@ describe('with the dify-client SDK', () => {
 
   it('surfaces auth errors as axios errors with the Dify envelope', async () => {
     const client = new ChatClient('app-wrong', fake.url);
-    await expect(client.createChatMessage({}, 'x', 'u')).rejects.toMatchObject({ response: { status: 401, data: { code: 'unauthorized', message: 'Access token is invalid' } } });
+    await expect(client.createChatMessage({}, 'x', 'u')).rejects.toMatchObject({
+      response: { status: 401, data: { code: 'unauthorized', message: 'Access token is invalid' } },
+    });
   });
 });
 
@@ -894,7 +1310,12 @@ describe('inspection', () => {
     await call(CHAT, '/conversations', { query: { user: 'alice', limit: '3' } });
     await chat({ query: 'recorded' });
     expect(fake.requestsTo('/conversations')).toHaveLength(1);
-    expect(fake.lastRequest('/conversations')).toMatchObject({ method: 'GET', path: '/v1/conversations', query: { user: 'alice', limit: '3' }, body: undefined });
+    expect(fake.lastRequest('/conversations')).toMatchObject({
+      method: 'GET',
+      path: '/v1/conversations',
+      query: { user: 'alice', limit: '3' },
+      body: undefined,
+    });
     expect(fake.lastRequest()).toMatchObject({ path: '/v1/chat-messages', body: { query: 'recorded' } });
     expect(fake.lastRequest('/v1/chat-messages')!.headers.authorization).toBe(`Bearer ${CHAT}`);
     fake.clearRequests();
@@ -902,7 +1323,12 @@ describe('inspection', () => {
   });
 
   it('counts in-flight requests and client aborts mid-stream', async () => {
-    const { reader } = await openStream(CHAT, '/chat-messages', { query: 'x' }, { 'x-fake-behavior': 'words=50; chunk-delay=20' });
+    const { reader } = await openStream(
+      CHAT,
+      '/chat-messages',
+      { query: 'x' },
+      { 'x-fake-behavior': 'words=50; chunk-delay=20' },
+    );
     await reader.waitFor('message', 2);
     expect(fake.stats.inFlight).toBe(1);
     await reader.cancel();

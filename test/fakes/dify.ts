@@ -74,11 +74,23 @@
  * and state (apps stay); close().
  */
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resetConnection, type Exchange } from '#test/fakes/openai/stream.ts';
 import { DEFAULT_DIFY_APPS, difyApp, type FakeDifyApp, type FakeDifyAppInput } from './dify/apps.ts';
-import { BehaviorControl, DifyBehaviorError, pathMatches, type DifyBehavior, type DifyBehaviorInput } from './dify/behavior.ts';
+import {
+  BehaviorControl,
+  DifyBehaviorError,
+  pathMatches,
+  type DifyBehavior,
+  type DifyBehaviorInput,
+} from './dify/behavior.ts';
 import { isObject, type Outcome, type RouteContext } from './dify/context.ts';
 import { sortConversations } from './dify/conversations.ts';
 import { DifyError, difyErrors, fail, forcedError } from './dify/errors.ts';
@@ -95,7 +107,13 @@ export { parseDifyBehavior } from './dify/behavior.ts';
 export { usageOf, zeroUsage, ECHO_TOKENS, type DifyUsage } from './dify/content.ts';
 export { DEFAULT_USER } from './dify/store.ts';
 export type { RecordedMultipart } from './dify/request.ts';
-export type { FakeDifyConversation, FakeDifyMessage, FakeDifyEndUser, FakeDifyUpload, FakeDifyWorkflowRun } from './dify/store.ts';
+export type {
+  FakeDifyConversation,
+  FakeDifyMessage,
+  FakeDifyEndUser,
+  FakeDifyUpload,
+  FakeDifyWorkflowRun,
+} from './dify/store.ts';
 export { countTokens, generatedWords } from '#test/fakes/openai/tokens.ts';
 
 export interface FakeDifyOptions {
@@ -147,7 +165,17 @@ interface DifyExchange extends Exchange {
 const SSE = 'text/event-stream; charset=utf-8';
 const WELCOME = { welcome: 'Dify OpenAPI', api_version: 'v1', server_version: '1.9.2' };
 
-const zeroStats = (): FakeDifyStats => ({ requests: 0, inFlight: 0, maxInFlight: 0, streamsStarted: 0, streamsCompleted: 0, streamsAborted: 0, clientAborts: 0, resets: 0, stops: 0 });
+const zeroStats = (): FakeDifyStats => ({
+  requests: 0,
+  inFlight: 0,
+  maxInFlight: 0,
+  streamsStarted: 0,
+  streamsCompleted: 0,
+  streamsAborted: 0,
+  clientAborts: 0,
+  resets: 0,
+  stops: 0,
+});
 
 export class FakeDify {
   /** Base URL for the SDK and DIFY_API_URL, with `/v1`. */
@@ -269,7 +297,13 @@ export class FakeDify {
   }
 
   private onRequest(request: IncomingMessage, response: ServerResponse): void {
-    const ex: DifyExchange = { start: Date.now(), closed: false, streaming: false, resetByFake: false, timer: undefined };
+    const ex: DifyExchange = {
+      start: Date.now(),
+      closed: false,
+      streaming: false,
+      resetByFake: false,
+      timer: undefined,
+    };
     const stats = this.stats;
     stats.requests++;
     if (++stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight;
@@ -295,7 +329,8 @@ export class FakeDify {
     if (ex.closed) return;
     const method = request.method ?? 'GET';
     const read = readRequest(new URL(request.url ?? '/', this.origin), request.headers, raw);
-    if (this.record) this.requests.push({ method, path: read.path, query: read.query, headers: request.headers, body: read.body });
+    if (this.record)
+      this.requests.push({ method, path: read.path, query: read.query, headers: request.headers, body: read.body });
     this.changed();
     let behavior: DifyBehavior;
     try {
@@ -310,12 +345,20 @@ export class FakeDify {
     else go();
   }
 
-  private respond(request: IncomingMessage, response: ServerResponse, ex: DifyExchange, method: string, read: ReadRequest, behavior: DifyBehavior): void {
+  private respond(
+    request: IncomingMessage,
+    response: ServerResponse,
+    ex: DifyExchange,
+    method: string,
+    read: ReadRequest,
+    behavior: DifyBehavior,
+  ): void {
     ex.timer = undefined;
     if (ex.closed || behavior.hang) return;
     const { path } = read;
     try {
-      if (method === 'GET' && (path === '/' || path === '/v1' || path === '/v1/')) return this.deliver(response, ex, { kind: 'json', body: WELCOME }, behavior);
+      if (method === 'GET' && (path === '/' || path === '/v1' || path === '/v1/'))
+        return this.deliver(response, ex, { kind: 'json', body: WELCOME }, behavior);
       const match = path.startsWith('/v1/') ? matchRoute(method, path.slice(3)) : undefined;
       if (match === undefined) throw difyErrors.urlNotFound();
       if (match === 'method-not-allowed') throw difyErrors.methodNotAllowed();
@@ -324,7 +367,11 @@ export class FakeDify {
       if (route.stop) this.recordStop(params[0]!, read.body, path);
       if (behavior.status !== undefined) {
         const { code, message, retryAfter } = behavior;
-        return writeError(response, forcedError(behavior.status, { code, message, retryAfter, appId: app.id }), behavior.spaced);
+        return writeError(
+          response,
+          forcedError(behavior.status, { code, message, retryAfter, appId: app.id }),
+          behavior.spaced,
+        );
       }
       const body = route.body === 'json' ? (read.badJson ? undefined : read.body) : {};
       if (!isObject(body)) throw difyErrors.badJson();
@@ -344,7 +391,8 @@ export class FakeDify {
       };
       this.deliver(response, ex, route.handle(ctx), behavior);
     } catch (error) {
-      const reply = error instanceof DifyError ? error.reply : fail(500, 'internal_server_error', `fake: ${String(error)}`).reply;
+      const reply =
+        error instanceof DifyError ? error.reply : fail(500, 'internal_server_error', `fake: ${String(error)}`).reply;
       writeError(response, reply, behavior.spaced);
     }
   }

@@ -27,7 +27,9 @@ function splitPart(raw: string): Part {
 }
 
 function decodeQuotedPrintable(text: string): Buffer {
-  const binary = text.replace(/=\r?\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  const binary = text
+    .replace(/=\r?\n/g, '')
+    .replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
   return Buffer.from(binary, 'latin1');
 }
 
@@ -54,7 +56,9 @@ export function decodeWords(value: string): string {
       out += between;
     }
     const [, , kind, data = ''] = match;
-    bytes.push(kind!.toUpperCase() === 'B' ? Buffer.from(data, 'base64') : decodeQuotedPrintable(data.replace(/_/g, ' ')));
+    bytes.push(
+      kind!.toUpperCase() === 'B' ? Buffer.from(data, 'base64') : decodeQuotedPrintable(data.replace(/_/g, ' ')),
+    );
     last = match.index + match[0].length;
   }
   flush();
@@ -72,7 +76,8 @@ function leaves(part: Part): Part[] {
 export function parseMail(raw: string): ParsedMail {
   const root = splitPart(raw);
   const parts = leaves(root);
-  const ofType = (type: string) => parts.find((p) => (p.headers.get('content-type') ?? 'text/plain').toLowerCase().startsWith(type));
+  const ofType = (type: string) =>
+    parts.find((p) => (p.headers.get('content-type') ?? 'text/plain').toLowerCase().startsWith(type));
   const text = ofType('text/plain');
   const html = ofType('text/html');
   return {

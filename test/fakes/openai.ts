@@ -67,7 +67,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FakeBehaviorError, parseBehavior, toBehavior, type Behavior, type BehaviorInput } from './openai/behavior.ts';
 import { errors, forcedError, MESSAGES, type ErrorReply } from './openai/errors.ts';
@@ -134,8 +141,18 @@ const RATE_LIMIT_HEADERS = {
 };
 
 const matches = (path: string, wanted: string) => path === wanted || path === `/v1${wanted}`;
-const isObject = (value: unknown): value is Body => typeof value === 'object' && value !== null && !Array.isArray(value);
-const zeroStats = (): FakeStats => ({ requests: 0, inFlight: 0, maxInFlight: 0, streamsStarted: 0, streamsCompleted: 0, streamsAborted: 0, clientAborts: 0, resets: 0 });
+const isObject = (value: unknown): value is Body =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const zeroStats = (): FakeStats => ({
+  requests: 0,
+  inFlight: 0,
+  maxInFlight: 0,
+  streamsStarted: 0,
+  streamsCompleted: 0,
+  streamsAborted: 0,
+  clientAborts: 0,
+  resets: 0,
+});
 
 export class FakeOpenAI {
   /** Base URL for the SDK, with `/v1`. */
@@ -263,7 +280,9 @@ export class FakeOpenAI {
     });
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => this.handle(request, response, ex, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    request.on('end', () =>
+      this.handle(request, response, ex, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)),
+    );
   }
 
   private handle(request: IncomingMessage, response: ServerResponse, ex: Exchange, raw: Buffer): void {
@@ -319,7 +338,16 @@ export class FakeOpenAI {
     return behavior;
   }
 
-  private respond(request: IncomingMessage, response: ServerResponse, ex: Exchange, method: string, path: string, body: unknown, badJson: boolean, behavior: Behavior): void {
+  private respond(
+    request: IncomingMessage,
+    response: ServerResponse,
+    ex: Exchange,
+    method: string,
+    path: string,
+    body: unknown,
+    badJson: boolean,
+    behavior: Behavior,
+  ): void {
     ex.timer = undefined;
     if (ex.closed || behavior.hang) return;
     const authorization = request.headers.authorization ?? '';
@@ -328,11 +356,21 @@ export class FakeOpenAI {
     if (this.apiKeys && !this.apiKeys.has(key)) return this.sendError(response, ex, errors.badKey(key));
     const fields: Body = isObject(body) ? body : {};
     if (behavior.status !== undefined) {
-      const model = typeof fields.model === 'string' ? fields.model : path.startsWith('/v1/models/') ? path.slice(11) : 'gpt-4o-mini';
+      const model =
+        typeof fields.model === 'string'
+          ? fields.model
+          : path.startsWith('/v1/models/')
+            ? path.slice(11)
+            : 'gpt-4o-mini';
       const { code, message, retryAfter } = behavior;
-      return this.sendError(response, ex, forcedError(behavior.status, { model, key, code, message, retryAfter, organization: this.organization }));
+      return this.sendError(
+        response,
+        ex,
+        forcedError(behavior.status, { model, key, code, message, retryAfter, organization: this.organization }),
+      );
     }
-    if (badJson || (body !== undefined && !isObject(body))) return this.sendError(response, ex, errors.badRequest(MESSAGES.badJson));
+    if (badJson || (body !== undefined && !isObject(body)))
+      return this.sendError(response, ex, errors.badRequest(MESSAGES.badJson));
 
     const outcome = this.route(method, path, fields, behavior);
     if (outcome.kind === 'error') return this.sendError(response, ex, outcome.reply);
@@ -351,7 +389,8 @@ export class FakeOpenAI {
   }
 
   private route(method: string, path: string, body: Body, behavior: Behavior): Outcome {
-    const post = (handler: () => Outcome): Outcome => (method === 'POST' ? handler() : { kind: 'error', reply: errors.badMethod(method, path) });
+    const post = (handler: () => Outcome): Outcome =>
+      method === 'POST' ? handler() : { kind: 'error', reply: errors.badMethod(method, path) };
     switch (path) {
       case '/v1/chat/completions':
         return post(() => chatCompletion(body, behavior, this.models));

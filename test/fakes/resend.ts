@@ -25,16 +25,27 @@ export const RESEND_FAILURES = {
   invalidFrom: {
     status: 422,
     name: 'invalid_from_address',
-    message: 'Invalid `from` field. The email address needs to follow the `email@example.com` or `Name <email@example.com>` format.',
+    message:
+      'Invalid `from` field. The email address needs to follow the `email@example.com` or `Name <email@example.com>` format.',
   },
   internal: { status: 500, name: 'internal_server_error', message: 'An unexpected error occurred.' },
   rateLimited: {
     status: 429,
     name: 'rate_limit_exceeded',
     message: 'Too many requests. You can only make 2 requests per second.',
-    headers: { 'retry-after': '1', 'ratelimit-limit': '2', 'ratelimit-remaining': '0', 'ratelimit-reset': '1', 'ratelimit-policy': '2;w=1' },
+    headers: {
+      'retry-after': '1',
+      'ratelimit-limit': '2',
+      'ratelimit-remaining': '0',
+      'ratelimit-reset': '1',
+      'ratelimit-policy': '2;w=1',
+    },
   },
-  dailyQuota: { status: 429, name: 'daily_quota_exceeded', message: 'You have reached your daily email sending quota.' },
+  dailyQuota: {
+    status: 429,
+    name: 'daily_quota_exceeded',
+    message: 'You have reached your daily email sending quota.',
+  },
 } satisfies Record<string, ResendFailure>;
 
 const FROM = /^([^<>@]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/;
@@ -105,12 +116,18 @@ export class FakeResend {
       send(status, { statusCode: status, message, name }, headers);
 
     if (request.url !== `${basePath}/emails`) return error(404, 'not_found', 'The requested endpoint does not exist.');
-    if (request.method !== 'POST') return error(405, 'method_not_allowed', 'Method is not allowed for the requested path.');
+    if (request.method !== 'POST')
+      return error(405, 'method_not_allowed', 'Method is not allowed for the requested path.');
     const authorization = request.headers.authorization;
     if (!authorization?.startsWith('Bearer ')) {
-      return error(401, 'missing_api_key', 'Missing API key in the authorization header. Include the following header in your request: Authorization: Bearer YOUR_API_KEY');
+      return error(
+        401,
+        'missing_api_key',
+        'Missing API key in the authorization header. Include the following header in your request: Authorization: Bearer YOUR_API_KEY',
+      );
     }
-    if (authorization.slice('Bearer '.length) !== this.apiKey) return error(403, 'invalid_api_key', 'API key is invalid');
+    if (authorization.slice('Bearer '.length) !== this.apiKey)
+      return error(403, 'invalid_api_key', 'API key is invalid');
     if (!request.headers['content-type']?.startsWith('application/json')) {
       return error(422, 'validation_error', 'Invalid `content-type` header. Use `application/json`.');
     }
@@ -123,8 +140,10 @@ export class FakeResend {
     for (const field of ['from', 'to', 'subject'] as const) {
       if (!email[field]) return error(422, 'missing_required_field', `Missing \`${field}\` field.`);
     }
-    if (typeof email.from !== 'string' || !FROM.test(email.from)) return error(422, RESEND_FAILURES.invalidFrom.name, RESEND_FAILURES.invalidFrom.message);
-    if (email.html === undefined && email.text === undefined) return error(422, 'validation_error', 'Missing `html` or `text` field.');
+    if (typeof email.from !== 'string' || !FROM.test(email.from))
+      return error(422, RESEND_FAILURES.invalidFrom.name, RESEND_FAILURES.invalidFrom.message);
+    if (email.html === undefined && email.text === undefined)
+      return error(422, 'validation_error', 'Missing `html` or `text` field.');
 
     const id = randomUUID();
     this.seen.push({ ...email, id });

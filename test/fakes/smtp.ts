@@ -47,7 +47,8 @@ export class FakeSmtpServer {
       logger: false,
       closeTimeout: 2_000,
       onAuth(auth, _session, callback) {
-        if (auth.username === credentials.username && auth.password === credentials.password) callback(null, { user: auth.username });
+        if (auth.username === credentials.username && auth.password === credentials.password)
+          callback(null, { user: auth.username });
         else callback(smtpError('Authentication credentials invalid', 535));
       },
       onRcptTo(_address, _session, callback) {
@@ -68,7 +69,8 @@ export class FakeSmtpServer {
             raw,
           };
           fake.seen.push(mail);
-          if (fake.mode === 'reject-data') return callback(smtpError('Requested action aborted: local error in processing', 451));
+          if (fake.mode === 'reject-data')
+            return callback(smtpError('Requested action aborted: local error in processing', 451));
           fake.received.push(mail);
           callback();
         });

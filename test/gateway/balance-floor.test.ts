@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends } from '#test/helpers/test-app.ts';
-import { balanceOf, expectBooksBalanced, newCaller, setBalance, startGateway, usageRows, v1, type Gateway } from '#test/helpers/gateway.ts';
+import {
+  balanceOf,
+  expectBooksBalanced,
+  newCaller,
+  setBalance,
+  startGateway,
+  usageRows,
+  v1,
+  type Gateway,
+} from '#test/helpers/gateway.ts';
 
 /**
  * A balance never goes below zero through /v1 (docs/money.md): with no output limit the hold covers
@@ -9,7 +18,12 @@ import { balanceOf, expectBooksBalanced, newCaller, setBalance, startGateway, us
  */
 const MODEL = 'gpt-4o';
 const LONG_ANSWER = 'words=3000';
-const body = (extra: Record<string, unknown> = {}) => ({ model: MODEL, messages: [{ role: 'user', content: 'Write a long story' }], fake_behavior: LONG_ANSWER, ...extra });
+const body = (extra: Record<string, unknown> = {}) => ({
+  model: MODEL,
+  messages: [{ role: 'user', content: 'Write a long story' }],
+  fake_behavior: LONG_ANSWER,
+  ...extra,
+});
 
 describe.each(backends())('the balance floor on $label', (backend) => {
   let g: Gateway;
@@ -27,21 +41,31 @@ describe.each(backends())('the balance floor on $label', (backend) => {
     const after = await expectBooksBalanced(g, c.user.id);
     const rows = await usageRows(g, c.user.id);
     expect(after, 'the balance never goes below zero').toBeGreaterThanOrEqual(0);
-    expect(rows.reduce((sum, r) => sum + r.credits, 0), 'every credit charged is on a usage record').toBe(balance - after);
+    expect(
+      rows.reduce((sum, r) => sum + r.credits, 0),
+      'every credit charged is on a usage record',
+    ).toBe(balance - after);
     for (const answer of answers) expect([200, 402], answer.body).toContain(answer.statusCode);
     return { c, answers, after, rows };
   }
 
   it('ten parallel calls without max_tokens whose answers run long never take 100 credits below zero', async () => {
-    const { answers, rows } = await race(100, Array.from({ length: 10 }, () => body()));
+    const { answers, rows } = await race(
+      100,
+      Array.from({ length: 10 }, () => body()),
+    );
     const served = answers.filter((a) => a.statusCode === 200);
     expect(served.length).toBeGreaterThanOrEqual(1);
     expect(rows.filter((r) => r.status === 'ok')).toHaveLength(served.length);
-    for (const refused of answers.filter((a) => a.statusCode === 402)) expect(refused.json().error.code).toBe('insufficient_quota');
+    for (const refused of answers.filter((a) => a.statusCode === 402))
+      expect(refused.json().error.code).toBe('insufficient_quota');
   });
 
   it('the same with streamed answers', async () => {
-    const { answers } = await race(100, Array.from({ length: 10 }, () => body({ stream: true })));
+    const { answers } = await race(
+      100,
+      Array.from({ length: 10 }, () => body({ stream: true })),
+    );
     expect(answers.some((a) => a.statusCode === 200)).toBe(true);
   });
 
@@ -57,7 +81,10 @@ describe.each(backends())('the balance floor on $label', (backend) => {
     await setBalance(g, c.user.id, 20);
     const res = await v1(g, c.secret, 'POST', '/v1/chat/completions', body());
     expect(res.statusCode, res.body).toBe(200);
-    const sent = g.fake.lastRequest('/chat/completions')!.body as { max_completion_tokens?: number; max_tokens?: number };
+    const sent = g.fake.lastRequest('/chat/completions')!.body as {
+      max_completion_tokens?: number;
+      max_tokens?: number;
+    };
     expect(sent.max_tokens).toBeUndefined();
     // 20 credits buy a little under 2,000 output tokens of gpt-4o once the prompt is paid for.
     expect(sent.max_completion_tokens).toBeGreaterThan(1_800);
@@ -70,7 +97,7 @@ describe.each(backends())('the balance floor on $label', (backend) => {
     expect(after).toBeLessThan(20);
   });
 
-  it('a call the balance covers is sent no limit of Tollgate\'s, and is charged what it used', async () => {
+  it("a call the balance covers is sent no limit of Tollgate's, and is charged what it used", async () => {
     const c = await newCaller(g);
     await setBalance(g, c.user.id, 1_000);
     const res = await v1(g, c.secret, 'POST', '/v1/chat/completions', body());
@@ -104,7 +131,7 @@ describe.each(backends())('the balance floor on $label', (backend) => {
     expect(await expectBooksBalanced(g, c.user.id)).toBe(0);
   });
 
-  it('a key\'s credit cap limits the output the same way', async () => {
+  it("a key's credit cap limits the output the same way", async () => {
     const c = await newCaller(g, { creditCap: 15 });
     await setBalance(g, c.user.id, 1_000);
     const res = await v1(g, c.secret, 'POST', '/v1/chat/completions', body());

@@ -63,14 +63,20 @@ describe.each(backends())('shutdown with streams in flight ($label)', (backend) 
     expect(cut.text).not.toContain('[DONE]');
     await closing;
     const elapsed = Date.now() - startedAt;
-    expect(elapsed, 'the long stream was given the drain time, no more').toBeGreaterThanOrEqual(DRAIN_SECONDS * 1000 - 100);
+    expect(elapsed, 'the long stream was given the drain time, no more').toBeGreaterThanOrEqual(
+      DRAIN_SECONDS * 1000 - 100,
+    );
     expect(elapsed).toBeLessThan(DRAIN_SECONDS * 1000 + 5_000);
 
     // The books as the next instance finds them: both calls settled, nothing left to the sweeper.
     const next = await buildApp(g.t.config);
     try {
       const { credits, database } = next.services;
-      const records = await database.db.selectFrom('usage_records').selectAll().where('user_id', 'in', [short.user.id, long.user.id]).execute();
+      const records = await database.db
+        .selectFrom('usage_records')
+        .selectAll()
+        .where('user_id', 'in', [short.user.id, long.user.id])
+        .execute();
       const of = (caller: Caller) => records.filter((r) => r.user_id === caller.user.id);
       expect(of(short)).toHaveLength(1);
       expect(of(long)).toHaveLength(1);
@@ -97,5 +103,9 @@ describe.each(backends())('shutdown with streams in flight ($label)', (backend) 
 
 /** What a record's tokens cost at the test price, by the price rule itself (its own table tests the rule). */
 function charged(record: { input_tokens: number; output_tokens: number }): number {
-  return chargeFor({ ...PRICE, perImage: 0 }, { inputTokens: record.input_tokens, outputTokens: record.output_tokens }, 1000);
+  return chargeFor(
+    { ...PRICE, perImage: 0 },
+    { inputTokens: record.input_tokens, outputTokens: record.output_tokens },
+    1000,
+  );
 }

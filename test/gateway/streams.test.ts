@@ -4,7 +4,19 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generatedWords } from '#test/fakes/openai.ts';
 import { backends } from '#test/helpers/test-app.ts';
-import { balanceOf, eventually, expectBilledOnce, expectBooksBalanced, MODEL, newCaller, sdk, setBalance, startGateway, usageRows, type Gateway } from '#test/helpers/gateway.ts';
+import {
+  balanceOf,
+  eventually,
+  expectBilledOnce,
+  expectBooksBalanced,
+  MODEL,
+  newCaller,
+  sdk,
+  setBalance,
+  startGateway,
+  usageRows,
+  type Gateway,
+} from '#test/helpers/gateway.ts';
 
 const PROMPT = 'Say hello to the nice people';
 const messages = [{ role: 'user' as const, content: PROMPT }];
@@ -34,7 +46,10 @@ describe.each(backends())('streams on $label', (backend) => {
   let g: Gateway;
   beforeAll(async () => {
     // No rate limits here (the race below is about money), and failures never take the one channel out.
-    g = await startGateway(backend, { listen: true, env: { RATE_LIMIT_USER_RPM: '0', RATE_LIMIT_USER_CONCURRENCY: '0', CHANNEL_FAILURE_THRESHOLD: '1000' } });
+    g = await startGateway(backend, {
+      listen: true,
+      env: { RATE_LIMIT_USER_RPM: '0', RATE_LIMIT_USER_CONCURRENCY: '0', CHANNEL_FAILURE_THRESHOLD: '1000' },
+    });
   });
   afterAll(() => g.close());
   beforeEach(() => g.fake.reset());
@@ -50,7 +65,10 @@ describe.each(backends())('streams on $label', (backend) => {
   it('a client that leaves mid-stream stops the upstream and pays the prompt plus what was produced', async () => {
     const c = await newCaller(g);
     const controller = new AbortController();
-    const stream = await sdk(g, c.secret).chat.completions.create({ model: MODEL, messages, stream: true, ...fake('words=400; chunk-delay=25') }, { signal: controller.signal });
+    const stream = await sdk(g, c.secret).chat.completions.create(
+      { model: MODEL, messages, stream: true, ...fake('words=400; chunk-delay=25') },
+      { signal: controller.signal },
+    );
     const { text, error } = await drain(stream, 6, () => controller.abort());
     // The SDK ends an aborted stream quietly (or throws its abort error).
     if (error !== undefined) expect(error).toBeInstanceOf(APIUserAbortError);
@@ -84,8 +102,18 @@ describe.each(backends())('streams on $label', (backend) => {
     controller.abort();
     expect(await pending).toBeInstanceOf(APIUserAbortError);
     await g.fake.until((f) => f.stats.clientAborts >= 1);
-    await eventually(async () => (await usageRows(g, c.user.id)).length === 1 && (await g.t.app.services.credits.openHolds(c.user.id)) === 0, 'the call settled');
-    await expectBilledOnce(g, c.user.id, 1000, { credits: SHORT_CALL_CREDITS, inputTokens: PROMPT_TOKENS, outputTokens: 0, endReason: 'client_disconnect', usageSource: 'estimated' });
+    await eventually(
+      async () =>
+        (await usageRows(g, c.user.id)).length === 1 && (await g.t.app.services.credits.openHolds(c.user.id)) === 0,
+      'the call settled',
+    );
+    await expectBilledOnce(g, c.user.id, 1000, {
+      credits: SHORT_CALL_CREDITS,
+      inputTokens: PROMPT_TOKENS,
+      outputTokens: 0,
+      endReason: 'client_disconnect',
+      usageSource: 'estimated',
+    });
   });
 
   it('an upstream that fails before any output is not charged (HTTP 500 on every channel)', async () => {
@@ -93,37 +121,58 @@ describe.each(backends())('streams on $label', (backend) => {
     g.fake.always('status=500');
     const error = await sdk(g, c.secret)
       .chat.completions.create({ model: MODEL, messages, stream: true })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(InternalServerError);
     expect(error).toMatchObject({ status: 503 });
-    await expectBilledOnce(g, c.user.id, 1000, { credits: 0, status: 'error', endReason: 'upstream_error', usageSource: 'none' });
+    await expectBilledOnce(g, c.user.id, 1000, {
+      credits: 0,
+      status: 'error',
+      endReason: 'upstream_error',
+      usageSource: 'none',
+    });
   });
 
   it('an upstream that drops the stream before any output is not charged, and the client is told', async () => {
     const c = await newCaller(g);
-    const stream = await sdk(g, c.secret).chat.completions.create({ model: MODEL, messages, stream: true, ...fake('reset-after=0') });
+    const stream = await sdk(g, c.secret).chat.completions.create({
+      model: MODEL,
+      messages,
+      stream: true,
+      ...fake('reset-after=0'),
+    });
     const { text, error } = await drain(stream);
     expect(text).toBe('');
     expect(error).toBeInstanceOf(APIError);
     await expectBilledOnce(g, c.user.id, 1000, { credits: 0, status: 'error', endReason: 'upstream_error' });
   });
 
-  it.each(['reset-after=4', 'reset-after=4; rst', 'error-after=4'])('a stream cut after some output (%s) bills what was produced and tells the client', async (spec) => {
-    const c = await newCaller(g);
-    const stream = await sdk(g, c.secret).chat.completions.create({ model: MODEL, messages, stream: true, ...fake(`words=50; ${spec}`) });
-    const { text, error } = await drain(stream);
-    // Event 1 is the role chunk, then one word per event.
-    expect(text).toBe(generatedWords(3));
-    expect(error).toBeInstanceOf(APIError);
-    const output = tokenizer(text);
-    await expectBilledOnce(g, c.user.id, 1000, {
-      credits: SHORT_CALL_CREDITS,
-      inputTokens: PROMPT_TOKENS,
-      outputTokens: output,
-      endReason: 'upstream_error',
-      usageSource: 'estimated',
-    });
-  });
+  it.each(['reset-after=4', 'reset-after=4; rst', 'error-after=4'])(
+    'a stream cut after some output (%s) bills what was produced and tells the client',
+    async (spec) => {
+      const c = await newCaller(g);
+      const stream = await sdk(g, c.secret).chat.completions.create({
+        model: MODEL,
+        messages,
+        stream: true,
+        ...fake(`words=50; ${spec}`),
+      });
+      const { text, error } = await drain(stream);
+      // Event 1 is the role chunk, then one word per event.
+      expect(text).toBe(generatedWords(3));
+      expect(error).toBeInstanceOf(APIError);
+      const output = tokenizer(text);
+      await expectBilledOnce(g, c.user.id, 1000, {
+        credits: SHORT_CALL_CREDITS,
+        inputTokens: PROMPT_TOKENS,
+        outputTokens: output,
+        endReason: 'upstream_error',
+        usageSource: 'estimated',
+      });
+    },
+  );
 
   it('a malformed event passes through and the call still settles on the upstream usage', async () => {
     const c = await newCaller(g);
@@ -139,7 +188,12 @@ describe.each(backends())('streams on $label', (backend) => {
   it('a stream running past the hold TTL keeps its hold (renewed, never swept) and is billed once; then it is let go', async () => {
     const c = await newCaller(g);
     const credits = g.t.app.services.credits;
-    const stream = await sdk(g, c.secret).chat.completions.create({ model: MODEL, messages, stream: true, ...fake('words=6; chunk-delay=150; usage=100,100') });
+    const stream = await sdk(g, c.secret).chat.completions.create({
+      model: MODEL,
+      messages,
+      stream: true,
+      ...fake('words=6; chunk-delay=150; usage=100,100'),
+    });
     const chunks = stream[Symbol.asyncIterator]();
     await chunks.next();
     for (let i = 0; i < 4; i++) {
@@ -174,7 +228,14 @@ describe.each(backends())('streams on $label', (backend) => {
 
   it('a stream without [DONE] still ends cleanly for the client and settles', async () => {
     const c = await newCaller(g);
-    const { text, error } = await drain(await sdk(g, c.secret).chat.completions.create({ model: MODEL, messages, stream: true, ...fake('no-done; usage=100,100') }));
+    const { text, error } = await drain(
+      await sdk(g, c.secret).chat.completions.create({
+        model: MODEL,
+        messages,
+        stream: true,
+        ...fake('no-done; usage=100,100'),
+      }),
+    );
     expect(error).toBeUndefined();
     expect(text).toBe(`Echo: ${PROMPT}`);
     await expectBilledOnce(g, c.user.id, 1000, { credits: 4, endReason: 'stop', usageSource: 'upstream' });
@@ -185,10 +246,17 @@ describe.each(backends())('streams on $label', (backend) => {
     await setBalance(g, c.user.id, 30);
     // Each call holds 1 + ~0.1 + 500 × 20/1K ≈ 12 credits (only two fit at once) and costs 4 (1 + 1 + 2).
     const client = sdk(g, c.secret);
-    const outcomeOf = (error: unknown) => (error instanceof APIError ? `${error.status} ${String(error.code)}` : String(error));
+    const outcomeOf = (error: unknown) =>
+      error instanceof APIError ? `${error.status} ${String(error.code)}` : String(error);
     const one = async () => {
       try {
-        const stream = await client.chat.completions.create({ model: MODEL, messages, stream: true, max_tokens: 500, ...fake('usage=100,100; text=a b c d e; chunk-delay=5') });
+        const stream = await client.chat.completions.create({
+          model: MODEL,
+          messages,
+          stream: true,
+          max_tokens: 500,
+          ...fake('usage=100,100; text=a b c d e; chunk-delay=5'),
+        });
         const { text, error } = await drain(stream);
         if (error !== undefined) return `mid-stream: ${outcomeOf(error)}`;
         return text === 'a b c d e' ? 'ok' : `short: ${text}`;

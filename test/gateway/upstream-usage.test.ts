@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends } from '#test/helpers/test-app.ts';
-import { chatBody, expectBooksBalanced, newCaller, startGateway, usageRows, v1, type Gateway } from '#test/helpers/gateway.ts';
+import {
+  chatBody,
+  expectBooksBalanced,
+  newCaller,
+  startGateway,
+  usageRows,
+  v1,
+  type Gateway,
+} from '#test/helpers/gateway.ts';
 
 /**
  * An upstream's usage that is not a count (a decimal, text, a negative or an absurd number) is
@@ -23,18 +31,31 @@ describe.each(backends())('usage that is not a count, on $label', (backend) => {
   beforeEach(() => g.fake.reset());
 
   for (const stream of [false, true]) {
-    it.each(NOT_COUNTS)(`${stream ? 'a stream' : 'a whole answer'} reporting %s is answered, counted and billed once`, async (usage) => {
-      const c = await newCaller(g);
-      const before = await expectBooksBalanced(g, c.user.id);
-      const res = await v1(g, c.secret, 'POST', '/v1/chat/completions', chatBody({ stream, ...(stream ? { stream_options: { include_usage: true } } : {}), fake_behavior: { text: 'Hello there, nice people', rawUsage: usage } }));
-      expect(res.statusCode, res.body).toBe(200);
-      expect(res.body).toContain(stream ? 'Hello' : 'Hello there, nice people');
-      const rows = await usageRows(g, c.user.id);
-      expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ status: 'ok', usage_source: 'estimated', output_tokens: 5 });
-      expect(rows[0]!.input_tokens).toBeGreaterThan(0);
-      expect(rows[0]!.credits).toBeGreaterThan(0);
-      expect(await expectBooksBalanced(g, c.user.id)).toBe(before - rows[0]!.credits);
-    });
+    it.each(NOT_COUNTS)(
+      `${stream ? 'a stream' : 'a whole answer'} reporting %s is answered, counted and billed once`,
+      async (usage) => {
+        const c = await newCaller(g);
+        const before = await expectBooksBalanced(g, c.user.id);
+        const res = await v1(
+          g,
+          c.secret,
+          'POST',
+          '/v1/chat/completions',
+          chatBody({
+            stream,
+            ...(stream ? { stream_options: { include_usage: true } } : {}),
+            fake_behavior: { text: 'Hello there, nice people', rawUsage: usage },
+          }),
+        );
+        expect(res.statusCode, res.body).toBe(200);
+        expect(res.body).toContain(stream ? 'Hello' : 'Hello there, nice people');
+        const rows = await usageRows(g, c.user.id);
+        expect(rows).toHaveLength(1);
+        expect(rows[0]).toMatchObject({ status: 'ok', usage_source: 'estimated', output_tokens: 5 });
+        expect(rows[0]!.input_tokens).toBeGreaterThan(0);
+        expect(rows[0]!.credits).toBeGreaterThan(0);
+        expect(await expectBooksBalanced(g, c.user.id)).toBe(before - rows[0]!.credits);
+      },
+    );
   }
 });

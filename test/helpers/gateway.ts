@@ -3,7 +3,16 @@ import OpenAI from 'openai';
 import { expect } from 'vitest';
 import type { UsageRow } from '#modules/usage/usage.tables.ts';
 import { FakeOpenAI } from '#test/fakes/openai.ts';
-import { ADMIN_ENV, adminToken, call, createTestApp, registerUser, type Backend, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
+import {
+  ADMIN_ENV,
+  adminToken,
+  call,
+  createTestApp,
+  registerUser,
+  type Backend,
+  type RegisteredUser,
+  type TestApp,
+} from '#test/helpers/test-app.ts';
 
 /**
  * The price every suite sets for its main model: easy sums. Credits per 1K input, per 1K output, per call:
@@ -12,7 +21,16 @@ import { ADMIN_ENV, adminToken, call, createTestApp, registerUser, type Backend,
 export const PRICE = { input: 10, output: 20, perRequest: 1 };
 export const MODEL = 'gpt-4o-mini';
 /** Every model the fake serves (and so the fixture's channel). */
-export const FAKE_MODELS = ['gpt-4o-mini', 'gpt-4o', 'gpt-3.5-turbo-instruct', 'text-embedding-3-small', 'text-embedding-3-large', 'dall-e-2', 'dall-e-3', 'gpt-image-1'];
+export const FAKE_MODELS = [
+  'gpt-4o-mini',
+  'gpt-4o',
+  'gpt-3.5-turbo-instruct',
+  'text-embedding-3-small',
+  'text-embedding-3-large',
+  'dall-e-2',
+  'dall-e-3',
+  'gpt-image-1',
+];
 export const UPSTREAM_SECRET = 'sk-upstream-secret-0123456789';
 
 /** Tollgate on a fresh backend, with an admin, a fake upstream as its one channel, and prices set. */
@@ -26,7 +44,10 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(backend: Backend, options: { env?: Record<string, string>; listen?: boolean; channel?: boolean } = {}): Promise<Gateway> {
+export async function startGateway(
+  backend: Backend,
+  options: { env?: Record<string, string>; listen?: boolean; channel?: boolean } = {},
+): Promise<Gateway> {
   const fake = await FakeOpenAI.start();
   let t: TestApp;
   try {
@@ -92,7 +113,10 @@ export async function channelView(t: TestApp, admin: string, id: string): Promis
 }
 
 export async function setPrice(t: TestApp, admin: string, model: string, price: Record<string, number>): Promise<void> {
-  const res = await call(t.app, 'PUT', `/api/admin/pricing/${encodeURIComponent(model)}`, { token: admin, body: price });
+  const res = await call(t.app, 'PUT', `/api/admin/pricing/${encodeURIComponent(model)}`, {
+    token: admin,
+    body: price,
+  });
   expect(res.statusCode, res.body).toBe(200);
 }
 
@@ -112,7 +136,11 @@ export interface KeyView {
 }
 
 /** Creates a key through the API; returns the secret (shown this once) and its view. */
-export async function createKey(t: TestApp, user: RegisteredUser, body: Record<string, unknown> = {}): Promise<{ secret: string; key: KeyView }> {
+export async function createKey(
+  t: TestApp,
+  user: RegisteredUser,
+  body: Record<string, unknown> = {},
+): Promise<{ secret: string; key: KeyView }> {
   const res = await call(t.app, 'POST', '/api/keys', { token: user.accessToken, body: { name: 'test key', ...body } });
   expect(res.statusCode, res.body).toBe(201);
   const { key, apiKey } = res.json<{ key: string; apiKey: KeyView }>();
@@ -133,23 +161,45 @@ export async function newCaller(g: Gateway, keyBody: Record<string, unknown> = {
 }
 
 /** The official SDK pointed at the listening Tollgate (no retries unless asked). */
-export function sdk(g: Gateway, apiKey: string, options: Partial<ConstructorParameters<typeof OpenAI>[0]> = {}): OpenAI {
+export function sdk(
+  g: Gateway,
+  apiKey: string,
+  options: Partial<ConstructorParameters<typeof OpenAI>[0]> = {},
+): OpenAI {
   if (!g.baseURL) throw new Error('the gateway is not listening');
   return new OpenAI({ baseURL: g.baseURL, apiKey, maxRetries: 0, logLevel: 'off', ...options });
 }
 
 /** A raw call to the OpenAI surface through inject. */
-export function v1(g: Gateway, secret: string | undefined, method: 'GET' | 'POST', url: string, body?: unknown, extra: { ip?: string; headers?: Record<string, string> } = {}) {
-  return call(g.t.app, method, url, { ...(secret ? { token: secret } : {}), ...(body === undefined ? {} : { body }), ...extra });
+export function v1(
+  g: Gateway,
+  secret: string | undefined,
+  method: 'GET' | 'POST',
+  url: string,
+  body?: unknown,
+  extra: { ip?: string; headers?: Record<string, string> } = {},
+) {
+  return call(g.t.app, method, url, {
+    ...(secret ? { token: secret } : {}),
+    ...(body === undefined ? {} : { body }),
+    ...extra,
+  });
 }
 
-export const chatBody = (extra: Record<string, unknown> = {}) => ({ model: MODEL, messages: [{ role: 'user', content: 'Say hello to the nice people' }], ...extra });
+export const chatBody = (extra: Record<string, unknown> = {}) => ({
+  model: MODEL,
+  messages: [{ role: 'user', content: 'Say hello to the nice people' }],
+  ...extra,
+});
 
 /** Sets the user's balance to exactly `amount` with an admin adjustment. */
 export async function setBalance(g: Gateway, userId: string, amount: number): Promise<void> {
   const { balance } = await g.t.app.services.credits.account(userId);
   if (balance === amount) return;
-  const res = await call(g.t.app, 'POST', `/api/admin/users/${userId}/credits`, { token: g.admin, body: { amount: amount - balance, reason: 'test' } });
+  const res = await call(g.t.app, 'POST', `/api/admin/users/${userId}/credits`, {
+    token: g.admin,
+    body: { amount: amount - balance, reason: 'test' },
+  });
   expect(res.statusCode, res.body).toBe(200);
 }
 
@@ -160,7 +210,11 @@ export async function balanceOf(g: Gateway, userId: string): Promise<number> {
 /** docs/money.md, rules 1 and 3: the balance equals the ledger, and no hold is left open. Returns the balance. */
 export async function expectBooksBalanced(g: Gateway, userId: string): Promise<number> {
   const credits = g.t.app.services.credits;
-  const [{ balance, held }, sum, open] = await Promise.all([credits.account(userId), credits.ledgerSum(userId), credits.openHolds(userId)]);
+  const [{ balance, held }, sum, open] = await Promise.all([
+    credits.account(userId),
+    credits.ledgerSum(userId),
+    credits.openHolds(userId),
+  ]);
   expect(balance, 'balance == Σ ledger').toBe(sum);
   expect(open, 'open holds').toBe(0);
   expect(held, 'credits held').toBe(0);
@@ -168,11 +222,21 @@ export async function expectBooksBalanced(g: Gateway, userId: string): Promise<n
 }
 
 export function usageRows(g: Gateway, userId: string): Promise<UsageRow[]> {
-  return g.t.app.services.database.db.selectFrom('usage_records').selectAll().where('user_id', '=', userId).orderBy('created_at').orderBy('id').execute();
+  return g.t.app.services.database.db
+    .selectFrom('usage_records')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
 }
 
 /** Waits (bounded) until `check` holds: for work that finishes after the client has gone. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 5_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  timeoutMs = 5_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -197,7 +261,12 @@ export interface Expected {
  * After one call by a fresh caller: exactly one usage record as expected, the balance moved by exactly
  * its credits from `before`, balance == ledger, no hold open. Returns the record.
  */
-export async function expectBilledOnce(g: Gateway, userId: string, before: number, expected: Expected): Promise<UsageRow> {
+export async function expectBilledOnce(
+  g: Gateway,
+  userId: string,
+  before: number,
+  expected: Expected,
+): Promise<UsageRow> {
   const rows = await usageRows(g, userId);
   expect(rows, 'one usage record').toHaveLength(1);
   const row = rows[0]!;

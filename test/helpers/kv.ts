@@ -53,7 +53,8 @@ export async function commandsSent(url: string, client: Redis, work: () => Promi
     // The watcher sees this connection's commands in order: once the marker is there, so is the rest.
     const marker = `end-of-work-${randomBytes(4).toString('hex')}`;
     await client.echo(marker);
-    for (let i = 0; i < 200 && !seen.some((args) => args[1] === marker); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 0; i < 200 && !seen.some((args) => args[1] === marker); i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     return seen.filter((args) => args[1] !== marker);
   } finally {
     watcher.disconnect();

@@ -36,7 +36,8 @@ export async function untilAnswers(
   const { timeoutMs = 60_000, ready = () => true } = options;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the process for ${url} exited early (${child.exitCode}):\n${output().slice(-2000)}`);
+    if (child.exitCode !== null)
+      throw new Error(`the process for ${url} exited early (${child.exitCode}):\n${output().slice(-2000)}`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       await response.arrayBuffer();
@@ -68,7 +69,12 @@ export async function startNode(
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   try {
-    await untilAnswers(child, readyUrl, () => stderr, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
+    await untilAnswers(
+      child,
+      readyUrl,
+      () => stderr,
+      options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs },
+    );
   } catch (error) {
     child.kill('SIGKILL');
     throw error;

@@ -12,7 +12,11 @@ export interface RawResponse {
  * Content-Length that lies, bytes that are not HTTP) and reads every response until the server closes
  * the connection or `timeoutMs` pass. `end` half-closes the connection after the bytes.
  */
-export function rawExchange(port: number, bytes: string | Buffer, options: { end?: boolean; timeoutMs?: number } = {}): Promise<RawResponse[]> {
+export function rawExchange(
+  port: number,
+  bytes: string | Buffer,
+  options: { end?: boolean; timeoutMs?: number } = {},
+): Promise<RawResponse[]> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -39,10 +43,13 @@ export function parseResponses(received: Buffer): RawResponse[] {
   let rest = received;
   while (rest.length > 0) {
     const end = rest.indexOf('\r\n\r\n');
-    if (end === -1) throw new Error(`not an HTTP response: ${JSON.stringify(rest.subarray(0, 200).toString('latin1'))}`);
+    if (end === -1)
+      throw new Error(`not an HTTP response: ${JSON.stringify(rest.subarray(0, 200).toString('latin1'))}`);
     const [statusLine = '', ...lines] = rest.subarray(0, end).toString('latin1').split('\r\n');
     const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(statusLine)?.[1]);
-    const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+    const headers = Object.fromEntries(
+      lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+    );
     const length = Number(headers['content-length'] ?? 0);
     const body = rest.subarray(end + 4, end + 4 + length);
     responses.push({ status, headers, body: body.toString('utf8') });

@@ -84,7 +84,10 @@ export async function createTestApp(
   const prefix = uniquePrefix();
   const redisUrl = backend.kv === 'redis' ? process.env.TEST_REDIS_URL : undefined;
   // The configuration is checked before anything is created, so a bad one leaves nothing behind.
-  testConfig({ databaseUrl: 'sqlite::memory:', dataDir: tmpdir(), redisUrl, prefix }, { JWT_SECRET: TEST_SECRETS.JWT_SECRET, ...options.env });
+  testConfig(
+    { databaseUrl: 'sqlite::memory:', dataDir: tmpdir(), redisUrl, prefix },
+    { JWT_SECRET: TEST_SECRETS.JWT_SECRET, ...options.env },
+  );
   const database = await createTestDatabase(backend.dialect);
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-data-'));
   const config = testConfig({ databaseUrl: database.url, dataDir, redisUrl, prefix }, options.env);
@@ -112,7 +115,9 @@ export async function createTestApp(
     dataDir,
     outbox,
     lastCode(email) {
-      const message = outbox().filter((m) => m.to === email.toLowerCase()).at(-1);
+      const message = outbox()
+        .filter((m) => m.to === email.toLowerCase())
+        .at(-1);
       const code = message?.text.match(/\b(\d{6})\b/)?.[1];
       if (!code) throw new Error(`no code was mailed to ${email}`);
       return code;
@@ -147,7 +152,12 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-export function call(app: App, method: InjectOptions['method'], url: string, options: CallOptions = {}): Promise<LightMyRequestResponse> {
+export function call(
+  app: App,
+  method: InjectOptions['method'],
+  url: string,
+  options: CallOptions = {},
+): Promise<LightMyRequestResponse> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.lang) headers['accept-language'] = options.lang;
@@ -156,7 +166,11 @@ export function call(app: App, method: InjectOptions['method'], url: string, opt
     url,
     headers,
     remoteAddress: options.ip ?? '127.0.0.1',
-    ...(options.body === undefined ? {} : typeof options.body === 'string' ? { payload: options.body } : { payload: options.body as object }),
+    ...(options.body === undefined
+      ? {}
+      : typeof options.body === 'string'
+        ? { payload: options.body }
+        : { payload: options.body as object }),
   });
 }
 
@@ -172,7 +186,10 @@ export interface RegisteredUser {
 }
 
 /** Signs a new user up the way a person does: send-code, read the mail, register. */
-export async function registerUser(t: TestApp, options: { email?: string; password?: string; ip?: string } = {}): Promise<RegisteredUser> {
+export async function registerUser(
+  t: TestApp,
+  options: { email?: string; password?: string; ip?: string } = {},
+): Promise<RegisteredUser> {
   const email = options.email ?? freshEmail();
   const password = options.password ?? STRONG_PASSWORD;
   const ip = options.ip ?? freshIp();
@@ -185,7 +202,14 @@ export async function registerUser(t: TestApp, options: { email?: string; passwo
   });
   if (registered.statusCode !== 200) throw new Error(`register failed: ${registered.statusCode} ${registered.body}`);
   const body = registered.json<{ access_token: string; refresh_token: string; user: { id: string } }>();
-  return { id: body.user.id, email, password, username, accessToken: body.access_token, refreshToken: body.refresh_token };
+  return {
+    id: body.user.id,
+    email,
+    password,
+    username,
+    accessToken: body.access_token,
+    refreshToken: body.refresh_token,
+  };
 }
 
 /** The first admin, created at start when createTestApp gets `env: ADMIN_ENV`. */

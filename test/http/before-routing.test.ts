@@ -5,7 +5,13 @@ import { parseResponses, rawExchange as exchange, type RawResponse } from '#test
 import { backends, call, createTestApp, type TestApp } from '#test/helpers/test-app.ts';
 
 /** Seed 001's envelope with the given status and code, and the request id that names it in the log. */
-function expectEnvelope(response: RawResponse | undefined, status: number, code: string, path: string, message?: string) {
+function expectEnvelope(
+  response: RawResponse | undefined,
+  status: number,
+  code: string,
+  path: string,
+  message?: string,
+) {
   expect(response, 'a response').toBeDefined();
   expect(response!.status).toBe(status);
   expect(response!.headers['content-type']).toMatch(/^application\/json/);
@@ -44,7 +50,8 @@ describe.each(backends().slice(0, 1))('answers given before routing ($label)', (
     const request = `POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n${body}`;
     const responses = await exchange(port, request);
     expect(responses.length).toBeGreaterThan(0);
-    for (const response of responses) expect(JSON.parse(response.body)).toMatchObject({ success: false, statusCode: response.status });
+    for (const response of responses)
+      expect(JSON.parse(response.body)).toMatchObject({ success: false, statusCode: response.status });
     const last = responses.at(-1)!;
     // The path is the request the stray bytes came behind.
     expectEnvelope(last, 400, 'MALFORMED_REQUEST', '/api/auth/login', '请求不是有效的 HTTP 请求');
@@ -53,9 +60,21 @@ describe.each(backends().slice(0, 1))('answers given before routing ($label)', (
 
   it.each([
     ['bytes that are not HTTP', 'HELLO THERE\r\n\r\n', ''],
-    ['both Content-Length and Transfer-Encoding', 'POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', '/api/auth/login'],
-    ['a bad chunk size', 'POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n', '/api/auth/login'],
-    ['a header line without a colon', 'GET /api/health HTTP/1.1\r\nHost: x\r\nthis is not a header\r\n\r\n', '/api/health'],
+    [
+      'both Content-Length and Transfer-Encoding',
+      'POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      '/api/auth/login',
+    ],
+    [
+      'a bad chunk size',
+      'POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
+      '/api/auth/login',
+    ],
+    [
+      'a header line without a colon',
+      'GET /api/health HTTP/1.1\r\nHost: x\r\nthis is not a header\r\n\r\n',
+      '/api/health',
+    ],
   ])('%s is 400 MALFORMED_REQUEST in the envelope', async (_, request, path) => {
     const responses = await exchange(port, request);
     expect(responses).toHaveLength(1);
@@ -67,11 +86,14 @@ describe.each(backends().slice(0, 1))('answers given before routing ($label)', (
     const request = `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAccept-Language: en\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`;
     const [response] = await exchange(port, request);
     expect(response!.status).toBe(431);
-    expect(JSON.parse(response!.body)).toEqual({ error: { message: 'The request headers are too large', type: 'invalid_request_error', param: null, code: null } });
+    expect(JSON.parse(response!.body)).toEqual({
+      error: { message: 'The request headers are too large', type: 'invalid_request_error', param: null, code: null },
+    });
   });
 
   it('a body shorter than its Content-Length, then the end of what the client sends, is a 400 envelope', async () => {
-    const request = 'POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"email":';
+    const request =
+      'POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"email":';
     const responses = await exchange(port, request, { end: true });
     expect(responses).toHaveLength(1);
     // The parser's error at the end of the stream carries no bytes of the request: no path to name.
@@ -79,18 +101,43 @@ describe.each(backends().slice(0, 1))('answers given before routing ($label)', (
   });
 
   it('a Content-Length the body does not match (the parser’s own check) is a 400 envelope', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/json', 'content-length': '5' }, payload: '{"email":"a@example.com"}' });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      headers: { 'content-type': 'application/json', 'content-length': '5' },
+      payload: '{"email":"a@example.com"}',
+    });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ success: false, statusCode: 400, code: 'VALIDATION_FAILED', path: '/api/auth/login' });
+    expect(res.json()).toMatchObject({
+      success: false,
+      statusCode: 400,
+      code: 'VALIDATION_FAILED',
+      path: '/api/auth/login',
+    });
   });
 
   it('unknown routes, an unknown method, a bad URL, a wrong type and a body too large stay envelopes', async () => {
-    expect((await call(t.app, 'GET', '/nope')).json()).toMatchObject({ success: false, statusCode: 404, code: 'ROUTE_NOT_FOUND' });
-    expect((await call(t.app, 'PATCH', '/api/health')).json()).toMatchObject({ success: false, statusCode: 404, code: 'ROUTE_NOT_FOUND' });
-    expect((await call(t.app, 'GET', '/api/%zz')).json()).toMatchObject({ success: false, statusCode: 400, code: 'BAD_URL' });
+    expect((await call(t.app, 'GET', '/nope')).json()).toMatchObject({
+      success: false,
+      statusCode: 404,
+      code: 'ROUTE_NOT_FOUND',
+    });
+    expect((await call(t.app, 'PATCH', '/api/health')).json()).toMatchObject({
+      success: false,
+      statusCode: 404,
+      code: 'ROUTE_NOT_FOUND',
+    });
+    expect((await call(t.app, 'GET', '/api/%zz')).json()).toMatchObject({
+      success: false,
+      statusCode: 400,
+      code: 'BAD_URL',
+    });
     const xml = await call(t.app, 'POST', '/api/auth/login', { body: '<a/>', headers: { 'content-type': 'text/xml' } });
     expect(xml.json()).toMatchObject({ success: false, statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
-    const big = await call(t.app, 'POST', '/api/auth/login', { body: JSON.stringify({ email: 'x'.repeat(2_000_000) }), headers: { 'content-type': 'application/json' } });
+    const big = await call(t.app, 'POST', '/api/auth/login', {
+      body: JSON.stringify({ email: 'x'.repeat(2_000_000) }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(big.json()).toMatchObject({ success: false, statusCode: 413, code: 'BODY_TOO_LARGE' });
   });
 });
@@ -98,14 +145,26 @@ describe.each(backends().slice(0, 1))('answers given before routing ($label)', (
 describe('clientErrorHandler', () => {
   it('answers a request that did not arrive in time 408, and writes nothing on a socket already gone', () => {
     const written: string[] = [];
-    const socket = { writable: true, destroyed: false, write: (text: string) => written.push(text), destroy: () => undefined };
+    const socket = {
+      writable: true,
+      destroyed: false,
+      write: (text: string) => written.push(text),
+      destroy: () => undefined,
+    };
     const app = { log: { info: () => undefined } };
-    clientErrorHandler.call(app as never, Object.assign(new Error('timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket as never);
+    clientErrorHandler.call(
+      app as never,
+      Object.assign(new Error('timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }),
+      socket as never,
+    );
     expect(written[0]).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
     const body = JSON.parse(written[0]!.slice(written[0]!.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
     expect(body).toMatchObject({ success: false, statusCode: 408, code: 'REQUEST_TIMEOUT', path: '' });
     clientErrorHandler.call(app as never, Object.assign(new Error('reset'), { code: 'ECONNRESET' }), socket as never);
-    clientErrorHandler.call(app as never, Object.assign(new Error('bad'), { code: 'HPE_INVALID_METHOD' }), { ...socket, destroyed: true } as never);
+    clientErrorHandler.call(app as never, Object.assign(new Error('bad'), { code: 'HPE_INVALID_METHOD' }), {
+      ...socket,
+      destroyed: true,
+    } as never);
     expect(written).toHaveLength(1);
   });
 });
@@ -133,7 +192,9 @@ describe('a request that arrives while the server closes', () => {
       socket.on('data', (chunk) => chunks.push(chunk));
       const ended = new Promise((resolve) => socket.once('close', resolve));
       const body = '{"email":"a@example.com","password":"x"}';
-      socket.write(`POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      socket.write(
+        `POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
       await inside;
       closing.done = t.app.close();
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -39,12 +39,16 @@ describe.each(backends())('paging parameters ($label)', (backend) => {
   });
   afterAll(() => g.close());
 
-  const urlOf = (list: (typeof LISTS)[number], query: string) => `${list.path.replace(':me', user.id)}?${[list.base, query].filter(Boolean).join('&')}`;
+  const urlOf = (list: (typeof LISTS)[number], query: string) =>
+    `${list.path.replace(':me', user.id)}?${[list.base, query].filter(Boolean).join('&')}`;
 
   it.each(LISTS)('$path refuses every bad $params with a 4xx in its shape', async (list) => {
     for (const param of list.params) {
       for (const value of BAD) {
-        const res = await call(g.t.app, 'GET', urlOf(list, `${param}=${value}`), { token: tokens[list.caller], lang: 'en' });
+        const res = await call(g.t.app, 'GET', urlOf(list, `${param}=${value}`), {
+          token: tokens[list.caller],
+          lang: 'en',
+        });
         const what = `${param}=${value} → ${res.statusCode} ${res.body.slice(0, 200)}`;
         if (list.shape === 'fastapi') {
           // Seed 002 is a FastAPI app: a query that breaks its schema is 422 {detail}, as FastAPI answers it.
@@ -52,22 +56,36 @@ describe.each(backends())('paging parameters ($label)', (backend) => {
           expect(res.json<{ detail: string }>().detail, what).toMatch(new RegExp(`^Invalid request: ${param}`));
         } else {
           expect(res.statusCode, what).toBe(400);
-          expect(res.json(), what).toMatchObject({ success: false, statusCode: 400, code: 'VALIDATION_FAILED', message: expect.stringMatching(new RegExp(`^Invalid request: ${param}`)) });
+          expect(res.json(), what).toMatchObject({
+            success: false,
+            statusCode: 400,
+            code: 'VALIDATION_FAILED',
+            message: expect.stringMatching(new RegExp(`^Invalid request: ${param}`)),
+          });
         }
       }
     }
   });
 
   it('takes the largest page and skip there are, and answers an empty page', async () => {
-    const credits = await call(g.t.app, 'GET', `/api/credits/history?page=${MAX_PAGE}&limit=100`, { token: user.accessToken });
+    const credits = await call(g.t.app, 'GET', `/api/credits/history?page=${MAX_PAGE}&limit=100`, {
+      token: user.accessToken,
+    });
     expect(credits.statusCode, credits.body).toBe(200);
     expect(credits.json()).toMatchObject({ items: [], total: 1, page: MAX_PAGE, limit: 100 });
-    expect((await call(g.t.app, 'GET', `/api/credits/history?page=${MAX_PAGE + 1}`, { token: user.accessToken })).statusCode).toBe(400);
+    expect(
+      (await call(g.t.app, 'GET', `/api/credits/history?page=${MAX_PAGE + 1}`, { token: user.accessToken })).statusCode,
+    ).toBe(400);
 
-    const conversations = await call(g.t.app, 'GET', `/api/v1/conversations?skip=${MAX_SKIP}&limit=100`, { token: user.accessToken });
+    const conversations = await call(g.t.app, 'GET', `/api/v1/conversations?skip=${MAX_SKIP}&limit=100`, {
+      token: user.accessToken,
+    });
     expect(conversations.statusCode, conversations.body).toBe(200);
     expect(conversations.json()).toEqual([]);
-    expect((await call(g.t.app, 'GET', `/api/v1/conversations?skip=${MAX_SKIP + 1}`, { token: user.accessToken })).statusCode).toBe(422);
+    expect(
+      (await call(g.t.app, 'GET', `/api/v1/conversations?skip=${MAX_SKIP + 1}`, { token: user.accessToken }))
+        .statusCode,
+    ).toBe(422);
 
     // A number written as an exponent is still the integer it names.
     const exponent = await call(g.t.app, 'GET', '/api/credits/history?page=1e0&limit=1e1', { token: user.accessToken });

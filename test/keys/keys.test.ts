@@ -3,7 +3,20 @@ import { PermissionDeniedError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KeyCache } from '#modules/keys/key-cache.ts';
 import { backends, call, registerUser, type RegisteredUser } from '#test/helpers/test-app.ts';
-import { chatBody, createKey, expectBooksBalanced, MODEL, newCaller, sdk, setBalance, startGateway, usageRows, v1, type Gateway, type KeyView } from '#test/helpers/gateway.ts';
+import {
+  chatBody,
+  createKey,
+  expectBooksBalanced,
+  MODEL,
+  newCaller,
+  sdk,
+  setBalance,
+  startGateway,
+  usageRows,
+  v1,
+  type Gateway,
+  type KeyView,
+} from '#test/helpers/gateway.ts';
 
 const HOUR = 3_600_000;
 const usage = (spec = 'usage=100,100') => ({ fake_behavior: spec });
@@ -22,9 +35,12 @@ describe.each(backends())('API keys on $label', (backend) => {
     expect(res.statusCode).toBe(200);
     return res.json<{ items: KeyView[] }>().items;
   };
-  const patch = (user: RegisteredUser, id: string, body: unknown) => call(g.t.app, 'PATCH', `/api/keys/${id}`, { token: user.accessToken, body });
-  const chat = (secret: string, extra: Record<string, unknown> = usage(), ip?: string) => v1(g, secret, 'POST', '/v1/chat/completions', chatBody(extra), ip ? { ip } : {});
-  const keyRows = (userId: string) => db().selectFrom('api_keys').selectAll().where('user_id', '=', userId).orderBy('id').execute();
+  const patch = (user: RegisteredUser, id: string, body: unknown) =>
+    call(g.t.app, 'PATCH', `/api/keys/${id}`, { token: user.accessToken, body });
+  const chat = (secret: string, extra: Record<string, unknown> = usage(), ip?: string) =>
+    v1(g, secret, 'POST', '/v1/chat/completions', chatBody(extra), ip ? { ip } : {});
+  const keyRows = (userId: string) =>
+    db().selectFrom('api_keys').selectAll().where('user_id', '=', userId).orderBy('id').execute();
 
   it('shows the secret once, stores only its hash, and lists a preview', async () => {
     const user = await registerUser(g.t);
@@ -33,7 +49,13 @@ describe.each(backends())('API keys on $label', (backend) => {
     expect(res.headers['cache-control']).toBe('no-store');
     const { key: secret, apiKey } = res.json<{ key: string; apiKey: KeyView }>();
     expect(secret).toMatch(/^sk-[\w-]{32,}$/);
-    expect(apiKey).toMatchObject({ name: 'laptop', enabled: true, preview: `${secret.slice(0, 7)}…${secret.slice(-4)}`, creditsUsed: 0, lastUsedAt: null });
+    expect(apiKey).toMatchObject({
+      name: 'laptop',
+      enabled: true,
+      preview: `${secret.slice(0, 7)}…${secret.slice(-4)}`,
+      creditsUsed: 0,
+      lastUsedAt: null,
+    });
     const listed = await call(g.t.app, 'GET', '/api/keys', { token: user.accessToken });
     expect(listed.body).not.toContain(secret.slice(7, -4));
     expect(listed.json<{ items: KeyView[] }>().items).toEqual([apiKey]);
@@ -48,7 +70,12 @@ describe.each(backends())('API keys on $label', (backend) => {
     expect((await chat(c.secret)).statusCode).toBe(200);
     const changed = await patch(c.user, c.keyId, { name: 'renamed', creditCap: 500, rateLimits: { rpm: 10 } });
     expect(changed.statusCode).toBe(200);
-    expect(changed.json()).toMatchObject({ id: c.keyId, name: 'renamed', creditCap: 500, rateLimits: { rpm: 10, tpm: null, concurrency: null, rpd: null } });
+    expect(changed.json()).toMatchObject({
+      id: c.keyId,
+      name: 'renamed',
+      creditCap: 500,
+      rateLimits: { rpm: 10, tpm: null, concurrency: null, rpd: null },
+    });
     expect((await list(c.user)).map((k) => k.name)).toEqual(['renamed']);
     const deleted = await call(g.t.app, 'DELETE', `/api/keys/${c.keyId}`, { token: c.user.accessToken });
     expect(deleted.statusCode).toBe(204);
@@ -64,7 +91,9 @@ describe.each(backends())('API keys on $label', (backend) => {
     const other = await registerUser(g.t);
     const before = await keyRows(owner.user.id);
     expect((await patch(other, owner.keyId, { enabled: false })).statusCode).toBe(404);
-    expect((await call(g.t.app, 'DELETE', `/api/keys/${owner.keyId}`, { token: other.accessToken })).statusCode).toBe(404);
+    expect((await call(g.t.app, 'DELETE', `/api/keys/${owner.keyId}`, { token: other.accessToken })).statusCode).toBe(
+      404,
+    );
     expect(await keyRows(owner.user.id)).toEqual(before);
     expect((await chat(owner.secret)).statusCode).toBe(200);
   });
@@ -90,7 +119,12 @@ describe.each(backends())('API keys on $label', (backend) => {
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
       expect(['VALIDATION_FAILED', 'EXPIRES_AT_IN_PAST']).toContain(res.json<{ code: string }>().code);
     }
-    const badPatches: unknown[] = [...bad.slice(0, 6).map((b) => ({ ...(b as object), name: undefined })), {}, { name: '  ' }, { enabled: 'no' }];
+    const badPatches: unknown[] = [
+      ...bad.slice(0, 6).map((b) => ({ ...(b as object), name: undefined })),
+      {},
+      { name: '  ' },
+      { enabled: 'no' },
+    ];
     for (const body of badPatches) {
       const res = await patch(c.user, c.keyId, body);
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
@@ -141,7 +175,9 @@ describe.each(backends())('API keys on $label', (backend) => {
     const refused = await chat(c.secret);
     expect(refused.statusCode).toBe(404);
     expect(refused.json()).toMatchObject({ error: { code: 'model_not_found', param: 'model' } });
-    expect((await v1(g, c.secret, 'POST', '/v1/chat/completions', chatBody({ model: 'gpt-4o', ...usage() }))).statusCode).toBe(200);
+    expect(
+      (await v1(g, c.secret, 'POST', '/v1/chat/completions', chatBody({ model: 'gpt-4o', ...usage() }))).statusCode,
+    ).toBe(200);
     const models = await v1(g, c.secret, 'GET', '/v1/models');
     expect(models.json<{ data: Array<{ id: string }> }>().data.map((m) => m.id)).toEqual(['gpt-4o']);
     expect((await v1(g, c.secret, 'GET', `/v1/models/${MODEL}`)).statusCode).toBe(404);
@@ -196,7 +232,9 @@ describe.each(backends())('API keys on $label', (backend) => {
 describe.each(backends())('API-key guessing on $label', (backend) => {
   let g: Gateway;
   beforeAll(async () => {
-    g = await startGateway(backend, { env: { API_KEY_GUESS_MAX_PER_IP: '3', RATE_LIMIT_USER_RPM: '0', RATE_LIMIT_USER_CONCURRENCY: '0' } });
+    g = await startGateway(backend, {
+      env: { API_KEY_GUESS_MAX_PER_IP: '3', RATE_LIMIT_USER_RPM: '0', RATE_LIMIT_USER_CONCURRENCY: '0' },
+    });
   });
   afterAll(() => g.close());
 
@@ -206,7 +244,9 @@ describe.each(backends())('API-key guessing on $label', (backend) => {
     const c = await newCaller(g);
     // Enough credits for twenty holds of the model's whole output at once.
     await setBalance(g, c.user.id, 20_000);
-    const statuses = await Promise.all(Array.from({ length: 20 }, () => chat(c.secret, '203.0.113.7').then((res) => res.statusCode)));
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, () => chat(c.secret, '203.0.113.7').then((res) => res.statusCode)),
+    );
     expect(statuses).toEqual(Array(20).fill(200));
     expect(await usageRows(g, c.user.id)).toHaveLength(20);
   });
@@ -247,7 +287,9 @@ describe.each(backends())('API-key guessing on $label', (backend) => {
     // The colleague's key, never used before (so not cached), works from the locked address.
     expect((await models(colleague.secret, ip)).statusCode).toBe(200);
     // Wrong keys stay refused meanwhile, and real ones pass, in parallel too.
-    const mixed = await Promise.all(Array.from({ length: 10 }, (_, i) => models(i % 2 ? colleague.secret : `sk-still-wrong-${i}`, ip)));
+    const mixed = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => models(i % 2 ? colleague.secret : `sk-still-wrong-${i}`, ip)),
+    );
     expect(mixed.map((res) => res.statusCode)).toEqual(Array.from({ length: 10 }, (_, i) => (i % 2 ? 200 : 429)));
   });
 
@@ -255,12 +297,24 @@ describe.each(backends())('API-key guessing on $label', (backend) => {
     const ip = '203.0.113.31';
     const c = await newCaller(g);
     const statuses: number[] = [];
-    for (const secret of ['sk-wrong-a', c.secret, 'sk-wrong-b', c.secret, c.secret, 'sk-wrong-c', 'sk-wrong-d', c.secret]) statuses.push((await models(secret, ip)).statusCode);
+    for (const secret of [
+      'sk-wrong-a',
+      c.secret,
+      'sk-wrong-b',
+      c.secret,
+      c.secret,
+      'sk-wrong-c',
+      'sk-wrong-d',
+      c.secret,
+    ])
+      statuses.push((await models(secret, ip)).statusCode);
     expect(statuses).toEqual([401, 200, 401, 200, 200, 401, 429, 200]);
   });
 
   it('parallel unknown keys from one address get no more "unknown key" answers than the limit', async () => {
-    const statuses = (await Promise.all(Array.from({ length: 12 }, (_, i) => models(`sk-parallel-${i}`, '203.0.113.32')))).map((res) => res.statusCode);
+    const statuses = (
+      await Promise.all(Array.from({ length: 12 }, (_, i) => models(`sk-parallel-${i}`, '203.0.113.32')))
+    ).map((res) => res.statusCode);
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(3);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(9);
   });

@@ -34,7 +34,12 @@ describe('a call from an address passes the allow-list when any entry covers it'
     { case: 'another address', list: ['203.0.113.7'], ip: '203.0.113.8', allowed: false },
     { case: 'inside a range', list: ['10.0.0.0/8'], ip: '10.255.1.2', allowed: true },
     { case: 'just outside a range', list: ['10.0.0.0/8'], ip: '11.0.0.0', allowed: false },
-    { case: 'an IPv4-mapped IPv6 address (a dual-stack socket)', list: ['10.0.0.0/8'], ip: '::ffff:10.1.2.3', allowed: true },
+    {
+      case: 'an IPv4-mapped IPv6 address (a dual-stack socket)',
+      list: ['10.0.0.0/8'],
+      ip: '::ffff:10.1.2.3',
+      allowed: true,
+    },
     { case: 'an IPv4-mapped address outside the range', list: ['10.0.0.0/8'], ip: '::ffff:192.0.2.1', allowed: false },
     { case: 'an IPv6 address in an IPv6 range', list: ['2001:db8::/32'], ip: '2001:db8:1::5', allowed: true },
     { case: 'an IPv6 address outside it', list: ['2001:db8::/32'], ip: '2001:db9::5', allowed: false },
@@ -63,9 +68,21 @@ describe('the state of a key and its owner decides a call (in this order)', () =
     { case: 'the key expires at this instant', key: { ...OK, expiresAt: NOW }, code: 'API_KEY_EXPIRED' },
     { case: 'the key has expired', key: { ...OK, expiresAt: NOW - 1 }, code: 'API_KEY_EXPIRED' },
     { case: 'a call from another address', key: { ...OK, allowsIp: onlyFrom('10.0.0.2') }, code: 'API_KEY_IP_DENIED' },
-    { case: 'a disabled owner is told before a disabled key', key: { ...OK, userActive: false, enabled: false }, code: 'ACCOUNT_DISABLED' },
-    { case: 'a disabled key is told before its expiry', key: { ...OK, enabled: false, expiresAt: NOW - 1 }, code: 'API_KEY_DISABLED' },
-    { case: 'an expired key is told before the address', key: { ...OK, expiresAt: NOW - 1, allowsIp: onlyFrom('10.0.0.2') }, code: 'API_KEY_EXPIRED' },
+    {
+      case: 'a disabled owner is told before a disabled key',
+      key: { ...OK, userActive: false, enabled: false },
+      code: 'ACCOUNT_DISABLED',
+    },
+    {
+      case: 'a disabled key is told before its expiry',
+      key: { ...OK, enabled: false, expiresAt: NOW - 1 },
+      code: 'API_KEY_DISABLED',
+    },
+    {
+      case: 'an expired key is told before the address',
+      key: { ...OK, expiresAt: NOW - 1, allowsIp: onlyFrom('10.0.0.2') },
+      code: 'API_KEY_EXPIRED',
+    },
   ])('$case → $code', ({ key, code }) => {
     expect(keyRefusal(key, '10.0.0.1', NOW)?.code ?? null).toBe(code);
   });

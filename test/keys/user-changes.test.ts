@@ -9,12 +9,15 @@ import { chatBody, newCaller, startGateway, v1, type Gateway } from '#test/helpe
 describe.each(backends())('account changes and API keys on $label', (backend) => {
   let g: Gateway;
   beforeAll(async () => {
-    g = await startGateway(backend, { env: { RATE_LIMIT_USER_RPM: '1', RATE_LIMIT_ADMIN_RPM: '0', RATE_LIMIT_USER_CONCURRENCY: '0' } });
+    g = await startGateway(backend, {
+      env: { RATE_LIMIT_USER_RPM: '1', RATE_LIMIT_ADMIN_RPM: '0', RATE_LIMIT_USER_CONCURRENCY: '0' },
+    });
   });
   afterAll(() => g.close());
 
   const models = (secret: string) => v1(g, secret, 'GET', '/v1/models');
-  const chat = (secret: string) => v1(g, secret, 'POST', '/v1/chat/completions', chatBody({ fake_behavior: 'usage=100,100' }));
+  const chat = (secret: string) =>
+    v1(g, secret, 'POST', '/v1/chat/completions', chatBody({ fake_behavior: 'usage=100,100' }));
 
   it("a disabled user's key is refused on the next call, and works again when the account is enabled", async () => {
     const c = await newCaller(g);

@@ -14,7 +14,16 @@ const noHeaders = { headers: () => undefined };
 
 function jobTerms(userId: string, images: number): CallTerms {
   return {
-    context: { requestId: `job-${images}`, userId, keyId: null, role: 'user', endpoint: 'images.jobs', model: 'fake-image-model', stream: false, startedAt: performance.now() },
+    context: {
+      requestId: `job-${images}`,
+      userId,
+      keyId: null,
+      role: 'user',
+      endpoint: 'images.jobs',
+      model: 'fake-image-model',
+      stream: false,
+      startedAt: performance.now(),
+    },
     key: null,
     price: PRICE,
     worstCase: { inputTokens: 0, outputTokens: 0, images },
@@ -52,7 +61,11 @@ describe.each(backends())('jobs paid when they finish, on $label', (backend) => 
     expect(await settleJob(deps, job, { inputTokens: 0, outputTokens: 0, images: 3 }, 'upstream', end)).toBe(30);
     await settleJob(deps, job, { inputTokens: 0, outputTokens: 0, images: 4 }, 'upstream', end);
     expect(await books(user.id)).toMatchObject({ balance: 70, held: 0 });
-    const rows = await t.app.services.database.db.selectFrom('usage_records').selectAll().where('user_id', '=', user.id).execute();
+    const rows = await t.app.services.database.db
+      .selectFrom('usage_records')
+      .selectAll()
+      .where('user_id', '=', user.id)
+      .execute();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ id: job.hold!.id, endpoint: 'images.jobs', credits: 30, status: 'ok' });
   });
@@ -67,7 +80,9 @@ describe.each(backends())('jobs paid when they finish, on $label', (backend) => 
 
   it('a job that cannot be covered is refused and holds nothing', async () => {
     const user = await registerUser(t);
-    await expect(holdJob(t.app.services.gateway, jobTerms(user.id, 11), HOUR, noHeaders)).rejects.toMatchObject({ code: 'INSUFFICIENT_CREDITS' });
+    await expect(holdJob(t.app.services.gateway, jobTerms(user.id, 11), HOUR, noHeaders)).rejects.toMatchObject({
+      code: 'INSUFFICIENT_CREDITS',
+    });
     expect(await books(user.id)).toMatchObject({ balance: 100, held: 0 });
   });
 });
@@ -84,21 +99,46 @@ describe.each(backends())('a job held on one instance and closed on another, on 
     const outbox = () => readFileSync(join(shared.dataDir, 'outbox.jsonl'), 'utf8').split('\n').filter(Boolean);
     const asTestApp = {
       app: a,
-      lastCode: (email: string) => (JSON.parse(outbox().filter((line) => line.includes(email)).at(-1)!) as { text: string }).text.match(/\b(\d{6})\b/)![1]!,
+      lastCode: (email: string) =>
+        (
+          JSON.parse(
+            outbox()
+              .filter((line) => line.includes(email))
+              .at(-1)!,
+          ) as { text: string }
+        ).text.match(/\b(\d{6})\b/)![1]!,
     } as unknown as TestApp;
     const user = await registerUser(asTestApp);
     const end = { channelId: null, httpStatus: 200, endReason: 'succeeded' };
-    const kept: HeldJob = JSON.parse(JSON.stringify(await holdJob(a.services.gateway, jobTerms(user.id, 3), HOUR, noHeaders))) as HeldJob;
+    const kept: HeldJob = JSON.parse(
+      JSON.stringify(await holdJob(a.services.gateway, jobTerms(user.id, 3), HOUR, noHeaders)),
+    ) as HeldJob;
     const dropped = await holdJob(a.services.gateway, jobTerms(user.id, 2), HOUR, noHeaders);
     expect((await b.services.credits.account(user.id)).held).toBe(50);
     // Both instances see the end of the first job at once; the second job failed.
-    const charged = await Promise.all([settleJob(b.services.gateway, kept, { inputTokens: 0, outputTokens: 0, images: 3 }, 'upstream', end), settleJob(a.services.gateway, kept, { inputTokens: 0, outputTokens: 0, images: 3 }, 'upstream', end)]);
+    const charged = await Promise.all([
+      settleJob(b.services.gateway, kept, { inputTokens: 0, outputTokens: 0, images: 3 }, 'upstream', end),
+      settleJob(a.services.gateway, kept, { inputTokens: 0, outputTokens: 0, images: 3 }, 'upstream', end),
+    ]);
     expect(charged).toContain(30);
-    await cancelJob(b.services.gateway, dropped, { channelId: null, httpStatus: 502, endReason: 'failed', error: 'the job failed' });
+    await cancelJob(b.services.gateway, dropped, {
+      channelId: null,
+      httpStatus: 502,
+      endReason: 'failed',
+      error: 'the job failed',
+    });
     const account = await a.services.credits.account(user.id);
     expect(account).toMatchObject({ balance: 70, held: 0 });
     expect(account.balance).toBe(await a.services.credits.ledgerSum(user.id));
-    const rows = await a.services.database.db.selectFrom('usage_records').selectAll().where('user_id', '=', user.id).orderBy('credits').execute();
-    expect(rows.map((r) => [r.status, r.credits])).toEqual([['error', 0], ['ok', 30]]);
+    const rows = await a.services.database.db
+      .selectFrom('usage_records')
+      .selectAll()
+      .where('user_id', '=', user.id)
+      .orderBy('credits')
+      .execute();
+    expect(rows.map((r) => [r.status, r.credits])).toEqual([
+      ['error', 0],
+      ['ok', 30],
+    ]);
   });
 });

@@ -30,7 +30,12 @@ describe('reportedUsage: the (input, output) an upstream reported', () => {
   it.each([
     { case: 'both counts', input: 10, output: 7, usage: { inputTokens: 10, outputTokens: 7 } },
     { case: 'both as strings', input: '12', output: '3', usage: { inputTokens: 12, outputTokens: 3 } },
-    { case: 'input only (output absent is zero)', input: 10, output: undefined, usage: { inputTokens: 10, outputTokens: 0 } },
+    {
+      case: 'input only (output absent is zero)',
+      input: 10,
+      output: undefined,
+      usage: { inputTokens: 10, outputTokens: 0 },
+    },
     { case: 'output only (input absent is zero)', input: null, output: 7, usage: { inputTokens: 0, outputTokens: 7 } },
     { case: 'explicit zeros', input: 0, output: 0, usage: { inputTokens: 0, outputTokens: 0 } },
     { case: 'neither', input: undefined, output: null, usage: undefined },
@@ -42,7 +47,10 @@ describe('reportedUsage: the (input, output) an upstream reported', () => {
 });
 
 const user = (content: unknown): ChatMessageLike => ({ role: 'user', content });
-const withImage = user([{ type: 'text', text: 'hi' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }]);
+const withImage = user([
+  { type: 'text', text: 'hi' },
+  { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } },
+]);
 
 describe("guessPromptTokens: the hold's quick upper bound (a token per 3 UTF-8 bytes, 8 bytes a message, 3 a prompt, 85 an image)", () => {
   it.each([
@@ -50,7 +58,12 @@ describe("guessPromptTokens: the hold's quick upper bound (a token per 3 UTF-8 b
     { case: 'one short message (3 + 8 bytes)', messages: [user('abc')], prompt: undefined, tokens: 7 },
     { case: 'Chinese counts its UTF-8 bytes (6 + 8)', messages: [user('你好')], prompt: undefined, tokens: 8 },
     { case: 'an image part adds 85', messages: [withImage], prompt: undefined, tokens: 92 },
-    { case: 'tool calls count as their JSON', messages: [{ role: 'assistant', content: '', tool_calls: [{ id: 'a' }] }], prompt: undefined, tokens: 10 },
+    {
+      case: 'tool calls count as their JSON',
+      messages: [{ role: 'assistant', content: '', tool_calls: [{ id: 'a' }] }],
+      prompt: undefined,
+      tokens: 10,
+    },
     { case: 'a legacy completion prompt', messages: undefined, prompt: 'abcdef', tokens: 5 },
   ])('$case → $tokens', ({ messages, prompt, tokens }) => {
     expect(guessPromptTokens(messages, prompt)).toBe(tokens);
@@ -60,7 +73,12 @@ describe("guessPromptTokens: the hold's quick upper bound (a token per 3 UTF-8 b
 describe('countPromptTokens: the o200k count used when the upstream reports no usage (3 a prompt, 4 a message)', () => {
   it.each([
     { case: 'one message', messages: [user('Say hello to the nice people')], prompt: undefined, tokens: 13 },
-    { case: "a message's name is counted", messages: [{ ...user('Say hello to the nice people'), name: 'bob' }], prompt: undefined, tokens: 14 },
+    {
+      case: "a message's name is counted",
+      messages: [{ ...user('Say hello to the nice people'), name: 'bob' }],
+      prompt: undefined,
+      tokens: 14,
+    },
     { case: 'an image part adds 85', messages: [withImage], prompt: undefined, tokens: 93 },
     { case: 'a legacy completion prompt', messages: undefined, prompt: 'Say hello', tokens: 5 },
   ])('$case → $tokens', ({ messages, prompt, tokens }) => {
@@ -71,7 +89,8 @@ describe('countPromptTokens: the o200k count used when the upstream reports no u
 describe('affordableOutput: the longest answers a balance pays for, when the request set no output limit', () => {
   // A 100-token prompt at 1 per call, 10 per 1K input, 20 per 1K output: 2 + output/50 credits, rounded up.
   const price = { input: 10, output: 20, perRequest: 1, perImage: 0 };
-  const costWith = (answers: number) => (perAnswer: number) => chargeFor(price, { inputTokens: 100, outputTokens: perAnswer * answers }, 1000);
+  const costWith = (answers: number) => (perAnswer: number) =>
+    chargeFor(price, { inputTokens: 100, outputTokens: perAnswer * answers }, 1000);
 
   it.each([
     { case: 'not even one token fits (3 credits > 2)', answers: 1, most: 1_000, budget: 2, perAnswer: 0 },

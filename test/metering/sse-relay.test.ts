@@ -3,7 +3,8 @@ import { OpenAiEvents } from '#modules/metering/adapters/openai-events.ts';
 import { SseFramer } from '#modules/metering/sse.ts';
 
 const chunk = (fields: string) => `data: {"id":"c1","object":"chat.completion.chunk",${fields}}\n\n`;
-const content = (text: string) => chunk(`"choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}},"finish_reason":null}],"usage":null`);
+const content = (text: string) =>
+  chunk(`"choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}},"finish_reason":null}],"usage":null`);
 const finish = chunk('"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null');
 const usage = chunk('"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13}');
 const done = 'data: [DONE]\n\n';
@@ -24,15 +25,18 @@ function relay(stream: string, size: number, forwardUsage = false): { out: strin
 describe('SseFramer with the OpenAI stream reader', () => {
   const stream = content('Héllo, “usage” 🌍') + content(' "usage":{"x":1}') + finish + usage + done;
 
-  it.each([1, 2, 3, 7, 64, 100_000])('passes events on unchanged, reads usage, finish and [DONE], however the bytes are cut (%i)', (size) => {
-    const { out, relay: r } = relay(stream, size);
-    expect(out).toBe(stream.replace(usage, '')); // the usage chunk only goes to a client that asked
-    expect(r.usage).toEqual({ inputTokens: 9, outputTokens: 4 });
-    expect(r.finishReason).toBe('stop');
-    expect(r.sawDone).toBe(true);
-    expect(r.producedText()).toBe('Héllo, “usage” 🌍 "usage":{"x":1}');
-    expect(relay(stream, size, true).out).toBe(stream);
-  });
+  it.each([1, 2, 3, 7, 64, 100_000])(
+    'passes events on unchanged, reads usage, finish and [DONE], however the bytes are cut (%i)',
+    (size) => {
+      const { out, relay: r } = relay(stream, size);
+      expect(out).toBe(stream.replace(usage, '')); // the usage chunk only goes to a client that asked
+      expect(r.usage).toEqual({ inputTokens: 9, outputTokens: 4 });
+      expect(r.finishReason).toBe('stop');
+      expect(r.sawDone).toBe(true);
+      expect(r.producedText()).toBe('Héllo, “usage” 🌍 "usage":{"x":1}');
+      expect(relay(stream, size, true).out).toBe(stream);
+    },
+  );
 
   it('hands a chunk of whole events that all go on back as the same bytes; anything else as text', () => {
     const reader = new OpenAiEvents(false);
@@ -52,7 +56,8 @@ describe('SseFramer with the OpenAI stream reader', () => {
   });
 
   it('reads CRLF line ends, multi-line data, comments and spaced JSON', () => {
-    const spaced = 'data: {"choices": [{"delta": {}, "finish_reason" : "length"}],\r\ndata: "usage" : {"prompt_tokens": 1, "completion_tokens": 2}}\r\n\r\n';
+    const spaced =
+      'data: {"choices": [{"delta": {}, "finish_reason" : "length"}],\r\ndata: "usage" : {"prompt_tokens": 1, "completion_tokens": 2}}\r\n\r\n';
     const input = ': keep-alive\r\n\r\n' + content('a').replaceAll('\n', '\r\n') + spaced + 'data: [DONE]\r\n\r\n';
     for (const size of [1, 5, 1000]) {
       const { out, relay: r } = relay(input, size, true);
@@ -73,7 +78,10 @@ describe('SseFramer with the OpenAI stream reader', () => {
   });
 
   it('relays an unterminated last event at the end, and counts produced text when no usage came', () => {
-    const { out, relay: r } = relay(content('one') + content('two') + 'data: {"choices":[{"delta":{"content":"three"}}]}', 10);
+    const { out, relay: r } = relay(
+      content('one') + content('two') + 'data: {"choices":[{"delta":{"content":"three"}}]}',
+      10,
+    );
     expect(out.endsWith('data: {"choices":[{"delta":{"content":"three"}}]}')).toBe(true);
     expect(r.usage).toBeUndefined();
     expect(r.producedText()).toBe('onetwothree');

@@ -9,7 +9,11 @@ import { chatBody, newCaller, startGateway, v1, type Gateway } from '#test/helpe
 const MAX_AGE = 15 * MINUTE;
 const limits = (concurrency: number) => ({ rpm: 0, tpm: 0, concurrency, rpd: 0 });
 let scopeCounter = 0;
-const userScope = (concurrency: number): LimitScope => ({ kind: 'user', id: `slots-user-${Date.now()}-${++scopeCounter}`, limits: limits(concurrency) });
+const userScope = (concurrency: number): LimitScope => ({
+  kind: 'user',
+  id: `slots-user-${Date.now()}-${++scopeCounter}`,
+  limits: limits(concurrency),
+});
 
 /** A store whose give-backs fail, as when Redis is briefly down at the end of a call. */
 function failingGiveBacks(kv: KeyValueStore): KeyValueStore {
@@ -17,7 +21,8 @@ function failingGiveBacks(kv: KeyValueStore): KeyValueStore {
     get(target, property, receiver) {
       if (property === 'releaseSlot') return () => Promise.reject(new Error('Connection is closed.'));
       if (property === 'increment') {
-        return (key: string, ttlMs: number, by = 1) => (by < 0 ? Promise.reject(new Error('Connection is closed.')) : target.increment(key, ttlMs, by));
+        return (key: string, ttlMs: number, by = 1) =>
+          by < 0 ? Promise.reject(new Error('Connection is closed.')) : target.increment(key, ttlMs, by);
       }
       const value: unknown = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
@@ -60,7 +65,11 @@ describe.each(availableKvKinds())('concurrency slots of the RateLimiter on %s', 
     await limiter.admit([scope], 10);
     clock.advance(MINUTE);
     await limiter.admit([scope], 10);
-    const refusal = () => limiter.admit([scope], 10).then(() => 'admitted', (e: unknown) => (e instanceof RateLimitExceeded ? 'refused' : String(e)));
+    const refusal = () =>
+      limiter.admit([scope], 10).then(
+        () => 'admitted',
+        (e: unknown) => (e instanceof RateLimitExceeded ? 'refused' : String(e)),
+      );
 
     // The same user keeps making calls every minute: each one takes and gives back a slot, which
     // restarts the set's expiry, yet the leaked slots still age out by their own start times.
@@ -130,25 +139,31 @@ describe.each(availableKvKinds())('concurrency slots of the RateLimiter on %s', 
   });
 });
 
-describe.each(backends().slice(0, 2))('the gateway ages out leaked concurrency slots after CREDIT_HOLD_TTL on $label', (backend) => {
-  let g: Gateway;
-  beforeAll(async () => {
-    g = await startGateway(backend, { env: { ...LONG_SESSIONS, RATE_LIMIT_USER_RPM: '0', RATE_LIMIT_USER_CONCURRENCY: '2', CREDIT_HOLD_TTL: '120' } });
-  });
-  afterAll(() => g.close());
-  afterEach(() => g.fake.reset());
+describe.each(backends().slice(0, 2))(
+  'the gateway ages out leaked concurrency slots after CREDIT_HOLD_TTL on $label',
+  (backend) => {
+    let g: Gateway;
+    beforeAll(async () => {
+      g = await startGateway(backend, {
+        env: { ...LONG_SESSIONS, RATE_LIMIT_USER_RPM: '0', RATE_LIMIT_USER_CONCURRENCY: '2', CREDIT_HOLD_TTL: '120' },
+      });
+    });
+    afterAll(() => g.close());
+    afterEach(() => g.fake.reset());
 
-  it("a crashed call's slots stop counting CREDIT_HOLD_TTL after they were taken", async () => {
-    const c = await newCaller(g);
-    const chat = async () => (await v1(g, c.secret, 'POST', '/v1/chat/completions', chatBody({ fake_behavior: 'usage=10,5' }))).statusCode;
-    // Two calls admitted on the user's limits and never released, as an instance crash leaves them.
-    const scope: LimitScope = { kind: 'user', id: c.user.id, limits: limits(2) };
-    await g.t.app.services.limiter.admit([scope], 10);
-    await g.t.app.services.limiter.admit([scope], 10);
-    expect(await chat()).toBe(429);
-    g.t.clock.advance(119_000);
-    expect(await chat()).toBe(429);
-    g.t.clock.advance(1_000);
-    expect([await chat(), await chat(), await chat()]).toEqual([200, 200, 200]);
-  });
-});
+    it("a crashed call's slots stop counting CREDIT_HOLD_TTL after they were taken", async () => {
+      const c = await newCaller(g);
+      const chat = async () =>
+        (await v1(g, c.secret, 'POST', '/v1/chat/completions', chatBody({ fake_behavior: 'usage=10,5' }))).statusCode;
+      // Two calls admitted on the user's limits and never released, as an instance crash leaves them.
+      const scope: LimitScope = { kind: 'user', id: c.user.id, limits: limits(2) };
+      await g.t.app.services.limiter.admit([scope], 10);
+      await g.t.app.services.limiter.admit([scope], 10);
+      expect(await chat()).toBe(429);
+      g.t.clock.advance(119_000);
+      expect(await chat()).toBe(429);
+      g.t.clock.advance(1_000);
+      expect([await chat(), await chat(), await chat()]).toEqual([200, 200, 200]);
+    });
+  },
+);

@@ -2,11 +2,29 @@ import { RateLimitError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LONG_SESSIONS, MINUTE } from '#test/helpers/clock.ts';
 import { ADMIN_ENV, backends, call } from '#test/helpers/test-app.ts';
-import { chatBody, createKey, eventually, expectBooksBalanced, MODEL, newCaller, sdk, setBalance, startGateway, usageRows, v1, type Gateway } from '#test/helpers/gateway.ts';
+import {
+  chatBody,
+  createKey,
+  eventually,
+  expectBooksBalanced,
+  MODEL,
+  newCaller,
+  sdk,
+  setBalance,
+  startGateway,
+  usageRows,
+  v1,
+  type Gateway,
+} from '#test/helpers/gateway.ts';
 
 const DAY = 86_400_000;
 const usage = (spec = 'usage=100,100') => ({ fake_behavior: spec });
-const LIMITS = { RATE_LIMIT_USER_RPM: '4', RATE_LIMIT_USER_TPM: '5000', RATE_LIMIT_USER_CONCURRENCY: '2', RATE_LIMIT_USER_RPD: '6' };
+const LIMITS = {
+  RATE_LIMIT_USER_RPM: '4',
+  RATE_LIMIT_USER_TPM: '5000',
+  RATE_LIMIT_USER_CONCURRENCY: '2',
+  RATE_LIMIT_USER_RPD: '6',
+};
 
 describe.each(backends())('rate limits on $label', (backend) => {
   let g: Gateway;
@@ -20,7 +38,8 @@ describe.each(backends())('rate limits on $label', (backend) => {
     g.t.clock.advance(MINUTE);
   });
 
-  const chat = (secret: string, extra: Record<string, unknown> = usage()) => v1(g, secret, 'POST', '/v1/chat/completions', chatBody(extra));
+  const chat = (secret: string, extra: Record<string, unknown> = usage()) =>
+    v1(g, secret, 'POST', '/v1/chat/completions', chatBody(extra));
   const statuses = async (secret: string, n: number, extra?: Record<string, unknown>) => {
     const out: number[] = [];
     for (let i = 0; i < n; i++) out.push((await chat(secret, extra)).statusCode);
@@ -44,7 +63,9 @@ describe.each(backends())('rate limits on $label', (backend) => {
     const refused = await chat(second.secret);
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe(String(toNextMinute()));
-    expect(refused.json()).toMatchObject({ error: { code: 'rate_limit_exceeded', type: 'requests', message: expect.any(String) } });
+    expect(refused.json()).toMatchObject({
+      error: { code: 'rate_limit_exceeded', type: 'requests', message: expect.any(String) },
+    });
     // A refused request takes nothing: no upstream call, no hold, no record.
     expect(g.fake.stats.requests).toBe(4);
     expect(await usageRows(g, c.user.id)).toHaveLength(4);
@@ -71,8 +92,11 @@ describe.each(backends())('rate limits on $label', (backend) => {
   it('the SDK sees a RateLimitError with its headers', async () => {
     const c = await newCaller(g);
     const client = sdk(g, c.secret);
-    for (let i = 0; i < 4; i++) await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] });
-    const error = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    for (let i = 0; i < 4; i++)
+      await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] });
+    const error = await client.chat.completions
+      .create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitError);
     const limited = error as RateLimitError;
     expect(limited).toMatchObject({ status: 429, code: 'rate_limit_exceeded', type: 'requests' });
@@ -114,16 +138,29 @@ describe.each(backends())('rate limits on $label', (backend) => {
     const controllers = [new AbortController(), new AbortController()];
     await Promise.all(
       controllers.map((controller) =>
-        client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true, ...usage('stall-after=2') }, { signal: controller.signal }),
+        client.chat.completions.create(
+          { model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true, ...usage('stall-after=2') },
+          { signal: controller.signal },
+        ),
       ),
     );
     const refused = await chat(c.secret);
     expect(refused.statusCode).toBe(429);
-    expect(refused.json()).toMatchObject({ error: { code: 'rate_limit_exceeded', message: expect.stringContaining('2') } });
+    expect(refused.json()).toMatchObject({
+      error: { code: 'rate_limit_exceeded', message: expect.stringContaining('2') },
+    });
     for (const controller of controllers) controller.abort();
-    await eventually(async () => (await usageRows(g, c.user.id)).length === 2 && (await g.t.app.services.credits.openHolds(c.user.id)) === 0, 'both streams settled');
+    await eventually(
+      async () =>
+        (await usageRows(g, c.user.id)).length === 2 && (await g.t.app.services.credits.openHolds(c.user.id)) === 0,
+      'both streams settled',
+    );
     expect((await chat(c.secret)).statusCode).toBe(200);
-    expect((await usageRows(g, c.user.id)).map((r) => r.end_reason).sort()).toEqual(['client_disconnect', 'client_disconnect', 'stop']);
+    expect((await usageRows(g, c.user.id)).map((r) => r.end_reason).sort()).toEqual([
+      'client_disconnect',
+      'client_disconnect',
+      'stop',
+    ]);
   });
 
   it('a slot is free once the answer is: back-to-back calls on a key allowed one at a time are never refused', async () => {
@@ -132,7 +169,12 @@ describe.each(backends())('rate limits on $label', (backend) => {
     for (let i = 0; i < 2; i++) {
       // (Four calls: the user's RPM here.)
       await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], ...usage() });
-      const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true, ...usage() });
+      const stream = await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+        ...usage(),
+      });
       for await (const chunk of stream) expect(chunk.object).toBe('chat.completion.chunk');
     }
     expect(await usageRows(g, c.user.id)).toHaveLength(4);
@@ -164,7 +206,14 @@ describe.each(backends())('rate limits on $label', (backend) => {
 
   it('admins are not limited by default', async () => {
     const adminId = (await g.t.app.services.users.findByEmail(ADMIN_ENV.ADMIN_EMAIL))!.id;
-    expect((await call(g.t.app, 'POST', `/api/admin/users/${adminId}/credits`, { token: g.admin, body: { amount: 1000, reason: 'test' } })).statusCode).toBe(200);
+    expect(
+      (
+        await call(g.t.app, 'POST', `/api/admin/users/${adminId}/credits`, {
+          token: g.admin,
+          body: { amount: 1000, reason: 'test' },
+        })
+      ).statusCode,
+    ).toBe(200);
     const key = await call(g.t.app, 'POST', '/api/keys', { token: g.admin, body: { name: 'admin key' } });
     const secret = key.json<{ key: string }>().key;
     const results = await statuses(secret, 10);

@@ -1,8 +1,39 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken, backends, call, createTestApp, registerUser, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
-import { ALPHABET, CODE_FORMAT, codeRow, DAY, makeCodes, MESSAGES, oneCode, parseCsv, redeem, REDEEM_ENV, snapshot, type CodeView } from './helpers.ts';
+import {
+  adminToken,
+  backends,
+  call,
+  createTestApp,
+  registerUser,
+  type RegisteredUser,
+  type TestApp,
+} from '#test/helpers/test-app.ts';
+import {
+  ALPHABET,
+  CODE_FORMAT,
+  codeRow,
+  DAY,
+  makeCodes,
+  MESSAGES,
+  oneCode,
+  parseCsv,
+  redeem,
+  REDEEM_ENV,
+  snapshot,
+  type CodeView,
+} from './helpers.ts';
 
-const CSV_HEADER = ['code', 'credits', 'max_uses', 'used_count', 'state', 'expires_at', 'batch_id', 'note', 'created_at'];
+const CSV_HEADER = [
+  'code',
+  'credits',
+  'max_uses',
+  'used_count',
+  'state',
+  'expires_at',
+  'batch_id',
+  'note',
+  'created_at',
+];
 
 describe.each(backends())('redeem code administration on $label', (backend) => {
   let t: TestApp;
@@ -16,7 +47,8 @@ describe.each(backends())('redeem code administration on $label', (backend) => {
   afterAll(() => t.close());
 
   const get = (url: string, token = admin) => call(t.app, 'GET', url, { token });
-  const post = (url: string, body?: unknown, token = admin) => call(t.app, 'POST', url, { token, ...(body === undefined ? {} : { body }) });
+  const post = (url: string, body?: unknown, token = admin) =>
+    call(t.app, 'POST', url, { token, ...(body === undefined ? {} : { body }) });
   const ids = (items: CodeView[]) => items.map((c) => c.id).sort();
   const list = async (query: string) => {
     const res = await get(`/api/admin/redeem-codes?${query}`);
@@ -26,18 +58,47 @@ describe.each(backends())('redeem code administration on $label', (backend) => {
 
   it('creates a batch and returns its codes, stored hashed and sealed, never in plain text', async () => {
     const expiresAt = new Date(t.clock.now() + 30 * DAY).toISOString();
-    const { batchId, codes } = await makeCodes(t, admin, { count: 5, credits: 100, maxUses: 2, expiresAt, note: 'spring promo' });
+    const { batchId, codes } = await makeCodes(t, admin, {
+      count: 5,
+      credits: 100,
+      maxUses: 2,
+      expiresAt,
+      note: 'spring promo',
+    });
     expect(codes).toHaveLength(5);
     expect(new Set(codes.map((c) => c.code)).size).toBe(5);
     for (const code of codes) {
       expect(code.code).toMatch(CODE_FORMAT);
-      expect(code).toMatchObject({ batchId, credits: 100, maxUses: 2, usedCount: 0, state: 'active', expiresAt, disabledAt: null, note: 'spring promo' });
+      expect(code).toMatchObject({
+        batchId,
+        credits: 100,
+        maxUses: 2,
+        usedCount: 0,
+        state: 'active',
+        expiresAt,
+        disabledAt: null,
+        note: 'spring promo',
+      });
       const row = await codeRow(t, code.id);
-      expect(row).toMatchObject({ batch_id: batchId, credits: 100, max_uses: 2, used_count: 0, expires_at: Date.parse(expiresAt), created_by: expect.any(String) });
+      expect(row).toMatchObject({
+        batch_id: batchId,
+        credits: 100,
+        max_uses: 2,
+        used_count: 0,
+        expires_at: Date.parse(expiresAt),
+        created_by: expect.any(String),
+      });
       expect(JSON.stringify(row)).not.toContain(code.code.replace(/-/g, '').slice(2));
     }
     const defaults = await oneCode(t, admin, { credits: 7 });
-    expect(defaults).toMatchObject({ credits: 7, maxUses: 1, usedCount: 0, state: 'active', expiresAt: null, note: null });
+    expect(defaults).toMatchObject({
+      credits: 7,
+      maxUses: 1,
+      usedCount: 0,
+      state: 'active',
+      expiresAt: null,
+      note: null,
+    });
   });
 
   it('makes codes with 80 random bits: 1000 unique codes, and every one of the 16 positions uses all 32 symbols', async () => {
@@ -61,7 +122,10 @@ describe.each(backends())('redeem code administration on $label', (backend) => {
     expect(batch).toMatchObject({ total: 3, page: 1, limit: 20 });
     expect(ids(batch.items)).toEqual(ids(first.codes));
 
-    const pages = [await list(`batchId=${first.batchId}&limit=2&page=1`), await list(`batchId=${first.batchId}&limit=2&page=2`)];
+    const pages = [
+      await list(`batchId=${first.batchId}&limit=2&page=1`),
+      await list(`batchId=${first.batchId}&limit=2&page=2`),
+    ];
     expect(pages.map((p) => p.items.length)).toEqual([2, 1]);
     expect(pages.map((p) => p.total)).toEqual([3, 3]);
     expect(ids(pages.flatMap((p) => p.items))).toEqual(ids(first.codes));
@@ -78,7 +142,11 @@ describe.each(backends())('redeem code administration on $label', (backend) => {
     expect((await redeem(t, user, usedA.code)).statusCode).toBe(200);
     expect((await post(`/api/admin/redeem-codes/${disabledA.id}/disable`)).json()).toEqual({ disabled: 1 });
 
-    const b = await makeCodes(t, admin, { count: 2, credits: 60, expiresAt: new Date(t.clock.now() + DAY).toISOString() });
+    const b = await makeCodes(t, admin, {
+      count: 2,
+      credits: 60,
+      expiresAt: new Date(t.clock.now() + DAY).toISOString(),
+    });
     const [usedB, openB] = b.codes as [CodeView, CodeView];
     expect((await redeem(t, user, usedB.code)).statusCode).toBe(200);
 
@@ -148,10 +216,19 @@ describe.each(backends())('redeem code administration on $label', (backend) => {
   it('answers 404 for an unknown code or batch and 400 for a malformed id, changing nothing', async () => {
     await oneCode(t, admin);
     const before = await snapshot(t);
-    for (const url of ['/api/admin/redeem-codes/00000000-0000-7000-8000-000000000000/disable', '/api/admin/redeem-batches/00000000-0000-7000-8000-000000000000/disable']) {
+    for (const url of [
+      '/api/admin/redeem-codes/00000000-0000-7000-8000-000000000000/disable',
+      '/api/admin/redeem-batches/00000000-0000-7000-8000-000000000000/disable',
+    ]) {
       const res = await post(url);
       expect(res.statusCode, url).toBe(404);
-      expect(res.json()).toMatchObject({ success: false, statusCode: 404, error: 'Not Found', message: MESSAGES.notFound, path: url });
+      expect(res.json()).toMatchObject({
+        success: false,
+        statusCode: 404,
+        error: 'Not Found',
+        message: MESSAGES.notFound,
+        path: url,
+      });
     }
     expect((await post(`/api/admin/redeem-codes/${'x'.repeat(37)}/disable`)).statusCode).toBe(400);
     expect((await post(`/api/admin/redeem-batches/${'x'.repeat(37)}/disable`)).statusCode).toBe(400);
@@ -204,7 +281,12 @@ describe.each(backends())('redeem code administration on $label', (backend) => {
     for (const [method, url, body] of routes) {
       const forbidden = await call(t.app, method, url, { token: user.accessToken, ...(body ? { body } : {}) });
       expect(forbidden.statusCode, `${method} ${url}`).toBe(403);
-      expect(forbidden.json()).toMatchObject({ success: false, statusCode: 403, error: 'Forbidden', message: MESSAGES.forbidden });
+      expect(forbidden.json()).toMatchObject({
+        success: false,
+        statusCode: 403,
+        error: 'Forbidden',
+        message: MESSAGES.forbidden,
+      });
       expect(forbidden.body).not.toContain(codes[0]!.code);
       const anonymous = await call(t.app, method, url, body ? { body } : {});
       expect(anonymous.statusCode, `${method} ${url}`).toBe(401);

@@ -9,7 +9,8 @@ export const REDEEM_ENV = { ...ADMIN_ENV, ...LONG_SESSIONS };
 
 /** Crockford base32: digits and upper-case letters without I, L, O and U. */
 export const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-export const CODE_FORMAT = /^TG-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
+export const CODE_FORMAT =
+  /^TG-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
 
 export const MESSAGES = {
   invalid: '兑换码无效',
@@ -36,7 +37,11 @@ export interface CodeView {
 }
 
 /** Creates a batch as the admin; fails the test unless it is made. */
-export async function makeCodes(t: TestApp, admin: string, body: Record<string, unknown>): Promise<{ batchId: string; codes: CodeView[] }> {
+export async function makeCodes(
+  t: TestApp,
+  admin: string,
+  body: Record<string, unknown>,
+): Promise<{ batchId: string; codes: CodeView[] }> {
   const res = await call(t.app, 'POST', '/api/admin/redeem-codes', { token: admin, body });
   expect(res.statusCode, res.body).toBe(200);
   return res.json();
@@ -54,7 +59,8 @@ export function redeem(t: TestApp, user: RegisteredUser, code: string, ip: strin
 /** Signs `n` users up, a few at a time. */
 export async function registerUsers(t: TestApp, n: number): Promise<RegisteredUser[]> {
   const users: RegisteredUser[] = [];
-  while (users.length < n) users.push(...(await Promise.all(Array.from({ length: Math.min(10, n - users.length) }, () => registerUser(t)))));
+  while (users.length < n)
+    users.push(...(await Promise.all(Array.from({ length: Math.min(10, n - users.length) }, () => registerUser(t)))));
   return users;
 }
 
@@ -77,7 +83,12 @@ export async function snapshot(t: TestApp) {
 
 /** The user's `redeem` ledger rows. */
 export function redeemLedger(t: TestApp, userId: string) {
-  return db(t).selectFrom('credit_ledger').selectAll().where('user_id', '=', userId).where('kind', '=', 'redeem').execute();
+  return db(t)
+    .selectFrom('credit_ledger')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('kind', '=', 'redeem')
+    .execute();
 }
 
 /** RFC 4180: rows of fields; a quoted field may hold commas, doubled quotes and line breaks. */

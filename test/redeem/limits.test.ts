@@ -9,7 +9,13 @@ const LIMITED = '兑换失败次数过多，请 10 分钟后重试';
 
 function expectLimited(res: LightMyRequestResponse, retryAfter = WINDOW_SECONDS): void {
   expect(res.statusCode).toBe(429);
-  expect(res.json()).toMatchObject({ success: false, statusCode: 429, error: 'Too Many Requests', code: 'REDEEM_TOO_MANY_ATTEMPTS', path: '/api/credits/redeem' });
+  expect(res.json()).toMatchObject({
+    success: false,
+    statusCode: 429,
+    error: 'Too Many Requests',
+    code: 'REDEEM_TOO_MANY_ATTEMPTS',
+    path: '/api/credits/redeem',
+  });
   expect(res.headers['retry-after']).toBe(String(retryAfter));
 }
 
@@ -18,7 +24,12 @@ describe.each(backends())('redeem attempt limits on $label', (backend) => {
   let admin: string;
   beforeAll(async () => {
     t = await createTestApp(backend, {
-      env: { ...REDEEM_ENV, REDEEM_MAX_FAILURES_PER_USER: '3', REDEEM_MAX_FAILURES_PER_IP: '5', REDEEM_FAILURE_WINDOW: String(WINDOW_SECONDS) },
+      env: {
+        ...REDEEM_ENV,
+        REDEEM_MAX_FAILURES_PER_USER: '3',
+        REDEEM_MAX_FAILURES_PER_IP: '5',
+        REDEEM_FAILURE_WINDOW: String(WINDOW_SECONDS),
+      },
     });
     admin = await adminToken(t);
   });
@@ -66,7 +77,11 @@ describe.each(backends())('redeem attempt limits on $label', (backend) => {
     const used = await oneCode(t, admin);
     expect((await redeem(t, other!, used.code)).statusCode).toBe(200);
     const disabled = await oneCode(t, admin);
-    await t.app.inject({ method: 'POST', url: `/api/admin/redeem-codes/${disabled.id}/disable`, headers: { authorization: `Bearer ${admin}` } });
+    await t.app.inject({
+      method: 'POST',
+      url: `/api/admin/redeem-codes/${disabled.id}/disable`,
+      headers: { authorization: `Bearer ${admin}` },
+    });
     expect((await redeem(t, user!, used.code)).statusCode).toBe(409);
     expect((await redeem(t, user!, disabled.code)).statusCode).toBe(400);
     expect((await redeem(t, other!, used.code)).statusCode).toBe(409);

@@ -1,6 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken, backends, call, createTestApp, freshIp, registerUser, type TestApp } from '#test/helpers/test-app.ts';
-import { codeRow, DAY, makeCodes, MESSAGES, oneCode, redeem, REDEEM_ENV, redeemLedger, registerUsers, snapshot } from './helpers.ts';
+import {
+  adminToken,
+  backends,
+  call,
+  createTestApp,
+  freshIp,
+  registerUser,
+  type TestApp,
+} from '#test/helpers/test-app.ts';
+import {
+  codeRow,
+  DAY,
+  makeCodes,
+  MESSAGES,
+  oneCode,
+  redeem,
+  REDEEM_ENV,
+  redeemLedger,
+  registerUsers,
+  snapshot,
+} from './helpers.ts';
 
 describe.each(backends())('redeeming codes on $label', (backend) => {
   let t: TestApp;
@@ -11,14 +30,20 @@ describe.each(backends())('redeeming codes on $label', (backend) => {
   });
   afterAll(() => t.close());
 
-  const balanceOf = async (token: string) => (await call(t.app, 'GET', '/api/credits/balance', { token })).json<{ credits: number }>().credits;
+  const balanceOf = async (token: string) =>
+    (await call(t.app, 'GET', '/api/credits/balance', { token })).json<{ credits: number }>().credits;
 
   it('turns a code into credits: the answer, the balance, a redeem ledger row and the code used up', async () => {
     const user = await registerUser(t);
     const code = await oneCode(t, admin, { credits: 250 });
     const res = await redeem(t, user, code.code);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ success: true, creditsAdded: 250, totalCredits: 1250, message: '兑换成功，获得 250 积分' });
+    expect(res.json()).toEqual({
+      success: true,
+      creditsAdded: 250,
+      totalCredits: 1250,
+      message: '兑换成功，获得 250 积分',
+    });
     expect(await balanceOf(user.accessToken)).toBe(1250);
 
     const ledger = await redeemLedger(t, user.id);
@@ -29,7 +54,9 @@ describe.each(backends())('redeeming codes on $label', (backend) => {
 
     const history = await call(t.app, 'GET', '/api/credits/history', { token: user.accessToken });
     expect(history.json().items[0]).toMatchObject({ type: 'redeem', amount: 250 });
-    expect((await call(t.app, 'GET', `/api/admin/redeem-codes?batchId=${code.batchId}`, { token: admin })).json().items[0]).toMatchObject({ state: 'used', usedCount: 1 });
+    expect(
+      (await call(t.app, 'GET', `/api/admin/redeem-codes?batchId=${code.batchId}`, { token: admin })).json().items[0],
+    ).toMatchObject({ state: 'used', usedCount: 1 });
   });
 
   it('ignores case, spaces and dashes, reads O as 0 and I/L as 1, and accepts the code without its TG- prefix', async () => {
@@ -80,7 +107,12 @@ describe.each(backends())('redeeming codes on $label', (backend) => {
     expect(await snapshot(t)).toEqual(before);
     expect(await balanceOf(user.accessToken)).toBe(1000);
 
-    const english = await call(t.app, 'POST', '/api/credits/redeem', { token: user.accessToken, body: { code: used.code }, ip: freshIp(), lang: 'en' });
+    const english = await call(t.app, 'POST', '/api/credits/redeem', {
+      token: user.accessToken,
+      body: { code: used.code },
+      ip: freshIp(),
+      lang: 'en',
+    });
     expect(english.json().message).toBe('This redeem code has been used up');
   });
 
@@ -130,7 +162,12 @@ describe.each(backends())('redeeming codes on $label', (backend) => {
     expect((await redeem(t, a!, code.code)).json().message).toBe(MESSAGES.again);
 
     expect(await codeRow(t, code.id)).toMatchObject({ used_count: 3 });
-    for (const [user, count] of [[a, 1], [b, 1], [c, 1], [d, 0]] as const) {
+    for (const [user, count] of [
+      [a, 1],
+      [b, 1],
+      [c, 1],
+      [d, 0],
+    ] as const) {
       expect(await redeemLedger(t, user!.id)).toHaveLength(count);
       expect(await balanceOf(user!.accessToken)).toBe(1000 + 40 * count);
     }
@@ -158,9 +195,16 @@ describe.each(backends())('redeeming codes on $label', (backend) => {
     for (const loser of losers) expect(loser.json().message).toBe(MESSAGES.used);
 
     const db = t.app.services.database.db;
-    const rows = await db.selectFrom('credit_ledger').select(['user_id', 'amount']).where('kind', '=', 'redeem').where('reference', '=', code.id).execute();
+    const rows = await db
+      .selectFrom('credit_ledger')
+      .select(['user_id', 'amount'])
+      .where('kind', '=', 'redeem')
+      .where('reference', '=', code.id)
+      .execute();
     expect(rows).toEqual([{ user_id: winners[0]!.id, amount: 500 }]);
-    expect(await db.selectFrom('redemptions').select('user_id').where('code_id', '=', code.id).execute()).toEqual([{ user_id: winners[0]!.id }]);
+    expect(await db.selectFrom('redemptions').select('user_id').where('code_id', '=', code.id).execute()).toEqual([
+      { user_id: winners[0]!.id },
+    ]);
     expect(await codeRow(t, code.id)).toMatchObject({ used_count: 1 });
     expect(await balanceOf(winners[0]!.accessToken)).toBe(1500);
   });

@@ -34,7 +34,10 @@ export function describeCluster(dialect: ClusterOptions['dialect']): void {
       trap = await TrapServer.start();
       // One chat app with a key of this run, so the log scan can look for it; pings often, as streams run short here.
       const difyKey = `app-rel-${randomBytes(16).toString('hex')}`;
-      dify = await FakeDify.start({ apps: [{ key: difyKey, mode: 'chat', name: 'Reliability Chat' }], pingIntervalMs: 50 });
+      dify = await FakeDify.start({
+        apps: [{ key: difyKey, mode: 'chat', name: 'Reliability Chat' }],
+        pingIntervalMs: 50,
+      });
       cluster = await Cluster.start(tally, {
         dialect,
         instances: 3,
@@ -49,7 +52,10 @@ export function describeCluster(dialect: ClusterOptions['dialect']): void {
         },
       });
       cluster.secrets.add('Dify app key (DIFY_API_KEY)', difyKey);
-      await cluster.http.expectJson(cluster.url(0), 'PUT', `/api/admin/pricing/${MODEL}`, 200, { token: cluster.adminToken, body: PRICE });
+      await cluster.http.expectJson(cluster.url(0), 'PUT', `/api/admin/pricing/${MODEL}`, 200, {
+        token: cluster.adminToken,
+        body: PRICE,
+      });
       // The price reaches the other instances through Redis pub/sub.
       await new Promise((resolve) => setTimeout(resolve, 300));
     });
@@ -68,13 +74,18 @@ export function describeCluster(dialect: ClusterOptions['dialect']): void {
 
     it('a mixed load across the instances keeps the books, counts check-ins and codes once, bills every call once', () =>
       clean(() => mixedLoad(cluster, trap, { users: 5, operations: 450, workers: 10 })));
-    it('rate limits hold across instances: three instances do not give three times the limit', () => clean(() => sharedRateLimits(cluster)));
+    it('rate limits hold across instances: three instances do not give three times the limit', () =>
+      clean(() => sharedRateLimits(cluster)));
     it('a key disabled on one instance is refused by all at once', () => clean(() => keyRevocation(cluster)));
     it('upstream faults end with a clear error and the right bill', () => clean(() => upstreamFaults(cluster)));
-    it('SIGKILL mid-stream: the others keep serving, the restart frees stale holds, no ledger row lost or doubled', () => clean(() => crashRestart(cluster, 1)));
-    it('the database briefly away: clear failures, no hang, nothing half-written', () => clean(() => backendOutage(cluster, 'database', 3_000)));
-    it('Redis briefly away: clear failures, no hang, nothing half-written', () => clean(() => backendOutage(cluster, 'redis', 3_000)));
-    it('a key disabled after the Redis outage still reaches every instance (the bus reconnected)', () => clean(() => keyRevocation(cluster)));
+    it('SIGKILL mid-stream: the others keep serving, the restart frees stale holds, no ledger row lost or doubled', () =>
+      clean(() => crashRestart(cluster, 1)));
+    it('the database briefly away: clear failures, no hang, nothing half-written', () =>
+      clean(() => backendOutage(cluster, 'database', 3_000)));
+    it('Redis briefly away: clear failures, no hang, nothing half-written', () =>
+      clean(() => backendOutage(cluster, 'redis', 3_000)));
+    it('a key disabled after the Redis outage still reaches every instance (the bus reconnected)', () =>
+      clean(() => keyRevocation(cluster)));
     it('no secret ever reached the logs of any instance', () => clean(() => logSecrets(cluster)));
   });
 }

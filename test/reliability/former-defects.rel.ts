@@ -10,9 +10,21 @@ import { Tally } from './tally.ts';
  */
 const FORMER_DEFECTS: Array<{ id: string; url: string; body: string }> = [
   { id: 'null message', url: '/v1/chat/completions', body: '{"model":"gpt-4o-mini","messages":[null]}' },
-  { id: 'huge max_tokens', url: '/v1/chat/completions', body: '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":1e300}' },
-  { id: 'huge n', url: '/v1/completions', body: '{"model":"gpt-3.5-turbo-instruct","prompt":"hi","n":1e15,"best_of":1e15}' },
-  { id: 'deeply nested body', url: '/v1/chat/completions', body: `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"deep":${'['.repeat(20_000)}${']'.repeat(20_000)}}` },
+  {
+    id: 'huge max_tokens',
+    url: '/v1/chat/completions',
+    body: '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":1e300}',
+  },
+  {
+    id: 'huge n',
+    url: '/v1/completions',
+    body: '{"model":"gpt-3.5-turbo-instruct","prompt":"hi","n":1e15,"best_of":1e15}',
+  },
+  {
+    id: 'deeply nested body',
+    url: '/v1/chat/completions',
+    body: `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"deep":${'['.repeat(20_000)}${']'.repeat(20_000)}}`,
+  },
 ];
 
 describe('former defects stay fixed', () => {
@@ -28,7 +40,12 @@ describe('former defects stay fixed', () => {
   });
 
   const send = (secret: string, url: string, payload: string) =>
-    f.inject({ method: 'POST', url, headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, payload });
+    f.inject({
+      method: 'POST',
+      url,
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      payload,
+    });
 
   it('each is a clear 400 that holds and charges nothing', async () => {
     const credits = f.t.app.services.credits;
@@ -37,9 +54,15 @@ describe('former defects stay fixed', () => {
       const response = await send(f.userKey.secret, defect.url, defect.body);
       tally.request();
       tally.badInput();
-      tally.check(response.statusCode === 400, `${defect.id}: answered ${response.statusCode} ${response.body.slice(0, 200)}`);
+      tally.check(
+        response.statusCode === 400,
+        `${defect.id}: answered ${response.statusCode} ${response.body.slice(0, 200)}`,
+      );
       const [{ balance, held }, sum] = await Promise.all([credits.account(f.user.id), credits.ledgerSum(f.user.id)]);
-      tally.check(balance === sum && held === 0 && balance === before.balance, `after ${defect.id}: balance ${balance} (was ${before.balance}), Σ ledger ${sum}, held ${held}`);
+      tally.check(
+        balance === sum && held === 0 && balance === before.balance,
+        `after ${defect.id}: balance ${balance} (was ${before.balance}), Σ ledger ${sum}, held ${held}`,
+      );
     }
     expect(tally.record.violations).toEqual([]);
   });
@@ -50,9 +73,17 @@ describe('former defects stay fixed', () => {
       await send(f.userKey.secret, deep.url, deep.body);
       tally.request();
     }
-    const after = await f.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${f.otherKey.secret}` }, payload: { model: MODEL, messages: [{ role: 'user', content: 'hi' }] } });
+    const after = await f.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: { authorization: `Bearer ${f.otherKey.secret}` },
+      payload: { model: MODEL, messages: [{ role: 'user', content: 'hi' }] },
+    });
     tally.request();
-    tally.check(after.statusCode === 200, `after 3 deeply nested calls by one user, another user's ordinary call got ${after.statusCode}`);
+    tally.check(
+      after.statusCode === 200,
+      `after 3 deeply nested calls by one user, another user's ordinary call got ${after.statusCode}`,
+    );
     expect(tally.record.violations).toEqual([]);
   });
 });

@@ -15,7 +15,10 @@ type Route = RouteOperation & { access: Access };
 const DEEP = '['.repeat(100_000) + ']'.repeat(100_000);
 /** Where clients put JSON that once reached a recursive walk: each route gets each of them. */
 const DEEP_BODIES: Array<[string, string]> = [
-  ['messages[].tool_calls', `{"model":"${MODEL}","messages":[{"role":"assistant","content":"hi","tool_calls":${DEEP}}]}`],
+  [
+    'messages[].tool_calls',
+    `{"model":"${MODEL}","messages":[{"role":"assistant","content":"hi","tool_calls":${DEEP}}]}`,
+  ],
   ['prompt', `{"model":"${MODEL}","prompt":${DEEP}}`],
   ['input', `{"model":"${MODEL}","input":${DEEP}}`],
   ['Dify inputs', `{"query":"hi","response_mode":"blocking","inputs":{"x":${DEEP}}}`],
@@ -27,9 +30,15 @@ const PAGING = new Set(['page', 'limit', 'skip', 'offset']);
 const BAD_NUMBERS = ['1e20', '1e300', '-1', '1.5', 'abc', 'Infinity', 'NaN', '9007199254740993', '1e15'];
 const BOUNDARY = '----tollgate-fuzz';
 const MALFORMED_MULTIPART: Array<[string, string]> = [
-  ['multipart/form-data', `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\nx\r\n--${BOUNDARY}--\r\n`],
+  [
+    'multipart/form-data',
+    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\nx\r\n--${BOUNDARY}--\r\n`,
+  ],
   ['multipart/form-data; boundary=', 'anything'],
-  [`multipart/form-data; boundary=${BOUNDARY}`, `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\ncut off`],
+  [
+    `multipart/form-data; boundary=${BOUNDARY}`,
+    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\ncut off`,
+  ],
   [`multipart/form-data; boundary=${BOUNDARY}`, `--${BOUNDARY}\r\nContent-Disposition: form-da`],
   [`multipart/form-data; boundary=${BOUNDARY}`, 'not multipart at all'],
 ];
@@ -64,7 +73,8 @@ describe('deeply nested JSON, bad paging numbers, malformed multipart, oversized
     tally.save(inject('tallyDir'));
   });
 
-  const urlOf = (route: Route) => fillPath(route.path, Object.fromEntries(route.pathParams.map((p) => [p, p === 'model' ? MODEL : f.idPool[0]!])));
+  const urlOf = (route: Route) =>
+    fillPath(route.path, Object.fromEntries(route.pathParams.map((p) => [p, p === 'model' ? MODEL : f.idPool[0]!])));
   const modeOf = (route: Route) => (route.access === 'public' ? 'none' : route.access);
   const clean = () => {
     const found = tally.since(mark.value);
@@ -73,7 +83,10 @@ describe('deeply nested JSON, bad paging numbers, malformed multipart, oversized
   };
   /** A refusal (a 4xx, one of `statuses` when given) in `shape`; anything else is a violation. */
   const refusedInShape = (label: string, shape: ErrorFormat, status: number, body: string, statuses?: number[]) => {
-    tally.check(status >= 400 && status < 500 && (!statuses || statuses.includes(status)), `${label}: ${status} where ${statuses?.join(' or ') ?? 'a 4xx'} was due → ${body.slice(0, 160)}`);
+    tally.check(
+      status >= 400 && status < 500 && (!statuses || statuses.includes(status)),
+      `${label}: ${status} where ${statuses?.join(' or ') ?? 'a 4xx'} was due → ${body.slice(0, 160)}`,
+    );
     const problem = shapeProblem(shape, status, body);
     tally.check(!problem, `${label}: ${problem}`);
   };
@@ -82,13 +95,20 @@ describe('deeply nested JSON, bad paging numbers, malformed multipart, oversized
     for (const route of withBody) {
       for (const [where, payload] of DEEP_BODIES) {
         const label = `nested 100,000 deep in ${where}, ${route.method} ${route.path}`;
-        const response = await sendBadInput(f, label, modeOf(route), { method: route.method, url: urlOf(route), headers: { 'content-type': 'application/json' }, payload });
+        const response = await sendBadInput(f, label, modeOf(route), {
+          method: route.method,
+          url: urlOf(route),
+          headers: { 'content-type': 'application/json' },
+          payload,
+        });
         // The caller is checked before the body is read: a route the probe took for a user's (seed 002's admin
         // routes answer 403 as {detail}, which classify does not read) refuses it for that first.
         refusedInShape(label, shapeOfRoute(route.path), response.statusCode, response.body, [400, 401, 403]);
       }
     }
-    tally.note(`${withBody.length * DEEP_BODIES.length} bodies nested 100,000 deep, each refused at parse time (or its caller before)`);
+    tally.note(
+      `${withBody.length * DEEP_BODIES.length} bodies nested 100,000 deep, each refused at parse time (or its caller before)`,
+    );
     clean();
   });
 
@@ -105,7 +125,9 @@ describe('deeply nested JSON, bad paging numbers, malformed multipart, oversized
         }
       }
     }
-    tally.note(`${paged.length} paged lists (${paged.map((r) => r.path).join(', ')}), ${BAD_NUMBERS.length} bad numbers per paging parameter`);
+    tally.note(
+      `${paged.length} paged lists (${paged.map((r) => r.path).join(', ')}), ${BAD_NUMBERS.length} bad numbers per paging parameter`,
+    );
     expect(paged.length).toBeGreaterThanOrEqual(8);
     clean();
   });
@@ -114,12 +136,26 @@ describe('deeply nested JSON, bad paging numbers, malformed multipart, oversized
     for (const route of withBody) {
       for (const [type, payload] of MALFORMED_MULTIPART) {
         const label = `multipart "${type}" ${JSON.stringify(payload.slice(0, 30))} to ${route.method} ${route.path}`;
-        const response = await sendBadInput(f, label, modeOf(route), { method: route.method, url: urlOf(route), headers: { 'content-type': type }, payload });
-        if (response.statusCode >= 400) refusedInShape(label, shapeOfRoute(route.path), response.statusCode, response.body);
+        const response = await sendBadInput(f, label, modeOf(route), {
+          method: route.method,
+          url: urlOf(route),
+          headers: { 'content-type': type },
+          payload,
+        });
+        if (response.statusCode >= 400)
+          refusedInShape(label, shapeOfRoute(route.path), response.statusCode, response.body);
       }
     }
-    const upload = await sendBadInput(f, 'multipart without a boundary to the upload', 'user', { method: 'POST', url: '/api/dify/files/upload', headers: { 'content-type': 'multipart/form-data' }, payload: 'x' });
-    tally.check(upload.json<{ code?: string }>().code === 'MALFORMED_UPLOAD', `an upload without a boundary: ${upload.statusCode} ${upload.body.slice(0, 160)}`);
+    const upload = await sendBadInput(f, 'multipart without a boundary to the upload', 'user', {
+      method: 'POST',
+      url: '/api/dify/files/upload',
+      headers: { 'content-type': 'multipart/form-data' },
+      payload: 'x',
+    });
+    tally.check(
+      upload.json<{ code?: string }>().code === 'MALFORMED_UPLOAD',
+      `an upload without a boundary: ${upload.statusCode} ${upload.body.slice(0, 160)}`,
+    );
     clean();
   });
 
@@ -137,13 +173,20 @@ describe('deeply nested JSON, bad paging numbers, malformed multipart, oversized
       tally.check(response.status < 500, `${label}: ${response.status} → ${response.body.slice(0, 160)}`);
     }
     const last = responses.at(-1);
-    if (last) tally.check(statuses.includes(last.status) && last.headers.connection === 'close', `${label}: ended with ${last.status}, connection ${last.headers.connection}`);
+    if (last)
+      tally.check(
+        statuses.includes(last.status) && last.headers.connection === 'close',
+        `${label}: ended with ${last.status}, connection ${last.headers.connection}`,
+      );
   };
 
   it('a 20 KB header is 431 on every route, in the documented shape, and closes the connection', async () => {
     for (const route of routes) {
       const url = urlOf(route);
-      const responses = await rawExchange(port, `${route.method} ${url} HTTP/1.1\r\nHost: fuzz\r\nX-Padding: ${'p'.repeat(20_000)}\r\n\r\n`);
+      const responses = await rawExchange(
+        port,
+        `${route.method} ${url} HTTP/1.1\r\nHost: fuzz\r\nX-Padding: ${'p'.repeat(20_000)}\r\n\r\n`,
+      );
       refusedOnSocket(`20 KB header, ${route.method} ${route.path}`, url, responses, [431]);
     }
     clean();
@@ -153,7 +196,10 @@ describe('deeply nested JSON, bad paging numbers, malformed multipart, oversized
     for (const route of withBody) {
       const url = urlOf(route);
       const head = `${route.method} ${url} HTTP/1.1\r\nHost: fuzz\r\nContent-Type: application/json\r\n`;
-      const longer = await rawExchange(port, `${head}Content-Length: 2\r\n\r\n{}{"and":"then some bytes that are no request"}`);
+      const longer = await rawExchange(
+        port,
+        `${head}Content-Length: 2\r\n\r\n{}{"and":"then some bytes that are no request"}`,
+      );
       refusedOnSocket(`body past its Content-Length, ${route.method} ${route.path}`, url, longer, [400]);
       const shorter = await rawExchange(port, `${head}Content-Length: 500\r\n\r\n{"cut":`, { end: true });
       refusedOnSocket(`body short of its Content-Length, ${route.method} ${route.path}`, url, shorter, [400]);

@@ -42,7 +42,8 @@ describe('oversized, nested, non-UTF-8, mislabelled, traversing and header-injec
     tally.save(inject('tallyDir'));
   });
 
-  const urlOf = (route: Route) => fillPath(route.path, Object.fromEntries(route.pathParams.map((p) => [p, p === 'model' ? MODEL : f.idPool[0]!])));
+  const urlOf = (route: Route) =>
+    fillPath(route.path, Object.fromEntries(route.pathParams.map((p) => [p, p === 'model' ? MODEL : f.idPool[0]!])));
   const modeOf = (route: Route) => (route.access === 'public' ? 'none' : route.access);
   const isGateway = (route: Route) => /^\/(api\/)?v1\//.test(route.path);
   const clean = () => {
@@ -55,10 +56,17 @@ describe('oversized, nested, non-UTF-8, mislabelled, traversing and header-injec
     for (const route of withBody) {
       const limit = isGateway(route) ? GATEWAY_BODY_LIMIT : BODY_LIMIT;
       const payload = JSON.stringify({ model: MODEL, pad: 'x'.repeat(limit + 1) });
-      const response = await sendBadInput(f, `oversized ${route.method} ${route.path}`, modeOf(route), { method: route.method, url: urlOf(route), headers: { 'content-type': 'application/json' }, payload });
+      const response = await sendBadInput(f, `oversized ${route.method} ${route.path}`, modeOf(route), {
+        method: route.method,
+        url: urlOf(route),
+        headers: { 'content-type': 'application/json' },
+        payload,
+      });
       if (response.statusCode === 413) refused += 1;
     }
-    tally.note(`oversized bodies: ${refused} of ${withBody.length} routes answered 413 (the others have a larger limit of their own and refused the body otherwise)`);
+    tally.note(
+      `oversized bodies: ${refused} of ${withBody.length} routes answered 413 (the others have a larger limit of their own and refused the body otherwise)`,
+    );
     clean();
   });
 
@@ -66,7 +74,12 @@ describe('oversized, nested, non-UTF-8, mislabelled, traversing and header-injec
     for (const route of withBody) {
       for (const depth of [64, 2_000, isGateway(route) ? 20_000 : 6_000]) {
         const payload = `{"model":"${MODEL}","messages":[{"role":"user","content":"hi"}],"deep":${nest(depth)}}`;
-        await sendBadInput(f, `nested ${depth} ${route.method} ${route.path}`, modeOf(route), { method: route.method, url: urlOf(route), headers: { 'content-type': 'application/json' }, payload });
+        await sendBadInput(f, `nested ${depth} ${route.method} ${route.path}`, modeOf(route), {
+          method: route.method,
+          url: urlOf(route),
+          headers: { 'content-type': 'application/json' },
+          payload,
+        });
       }
     }
     clean();
@@ -77,13 +90,32 @@ describe('oversized, nested, non-UTF-8, mislabelled, traversing and header-injec
     for (const route of routes) {
       const url = urlOf(route);
       if (['POST', 'PUT', 'PATCH'].includes(route.method)) {
-        const payload = Buffer.concat([Buffer.from('{"email":"a'), bad, Buffer.from('@example.com","name":"'), bad, Buffer.from('","code":"'), bad, Buffer.from('"}')]);
-        await sendBadInput(f, `non-UTF-8 body ${route.method} ${route.path}`, modeOf(route), { method: route.method, url, headers: { 'content-type': 'application/json' }, payload });
+        const payload = Buffer.concat([
+          Buffer.from('{"email":"a'),
+          bad,
+          Buffer.from('@example.com","name":"'),
+          bad,
+          Buffer.from('","code":"'),
+          bad,
+          Buffer.from('"}'),
+        ]);
+        await sendBadInput(f, `non-UTF-8 body ${route.method} ${route.path}`, modeOf(route), {
+          method: route.method,
+          url,
+          headers: { 'content-type': 'application/json' },
+          payload,
+        });
       }
-      await sendBadInput(f, `non-UTF-8 query ${route.method} ${route.path}`, modeOf(route), { method: route.method, url: `${url}?page=%ff%fe&email=%c3%28&days=%ed%a0%80` });
+      await sendBadInput(f, `non-UTF-8 query ${route.method} ${route.path}`, modeOf(route), {
+        method: route.method,
+        url: `${url}?page=%ff%fe&email=%c3%28&days=%ed%a0%80`,
+      });
       if (route.pathParams.length > 0) {
         const trick = fillPath(route.path, Object.fromEntries(route.pathParams.map((p) => [p, '%ff%c3%28%00'])));
-        await sendBadInput(f, `non-UTF-8 path ${route.method} ${route.path}`, modeOf(route), { method: route.method, url: trick });
+        await sendBadInput(f, `non-UTF-8 path ${route.method} ${route.path}`, modeOf(route), {
+          method: route.method,
+          url: trick,
+        });
       }
     }
     clean();
@@ -105,7 +137,12 @@ describe('oversized, nested, non-UTF-8, mislabelled, traversing and header-injec
     ];
     for (const route of withBody) {
       for (const [type, payload] of variants) {
-        await sendBadInput(f, `${type} ${JSON.stringify(String(payload).slice(0, 30))} ${route.method} ${route.path}`, modeOf(route), { method: route.method, url: urlOf(route), headers: { 'content-type': type }, payload });
+        await sendBadInput(
+          f,
+          `${type} ${JSON.stringify(String(payload).slice(0, 30))} ${route.method} ${route.path}`,
+          modeOf(route),
+          { method: route.method, url: urlOf(route), headers: { 'content-type': type }, payload },
+        );
       }
     }
     clean();
@@ -113,7 +150,15 @@ describe('oversized, nested, non-UTF-8, mislabelled, traversing and header-injec
 
   it('uploads whose file names climb out of their folder write nothing anywhere', async () => {
     const marker = `tollgate-pwned-${randomBytes(4).toString('hex')}`;
-    const names = [`../../../../../../tmp/${marker}`, `/tmp/${marker}`, `..\\..\\..\\${marker}`, `${marker}%00.png`, `....//....//${marker}`, `${'a'.repeat(300)}.png`, `\r\n${marker}`];
+    const names = [
+      `../../../../../../tmp/${marker}`,
+      `/tmp/${marker}`,
+      `..\\..\\..\\${marker}`,
+      `${marker}%00.png`,
+      `....//....//${marker}`,
+      `${'a'.repeat(300)}.png`,
+      `\r\n${marker}`,
+    ];
     const dataBefore = readdirSync(f.t.dataDir).sort();
     let uploads = 0;
     for (const route of withBody) {
@@ -133,11 +178,21 @@ describe('oversized, nested, non-UTF-8, mislabelled, traversing and header-injec
         });
       }
     }
-    const written = [join(tmpdir(), marker), join('/tmp', marker), join(process.cwd(), marker), join(f.t.dataDir, marker)].filter((path) => existsSync(path));
+    const written = [
+      join(tmpdir(), marker),
+      join('/tmp', marker),
+      join(process.cwd(), marker),
+      join(f.t.dataDir, marker),
+    ].filter((path) => existsSync(path));
     tally.check(written.length === 0, `an upload wrote ${written.join(', ')}`);
     const dataAfter = readdirSync(f.t.dataDir).sort();
-    tally.check(JSON.stringify(dataAfter) === JSON.stringify(dataBefore), `uploads changed DATA_DIR: ${dataBefore.join(',')} → ${dataAfter.join(',')}`);
-    tally.note(`${uploads} multipart uploads with traversing file names to ${withBody.length} routes; nothing written outside the database`);
+    tally.check(
+      JSON.stringify(dataAfter) === JSON.stringify(dataBefore),
+      `uploads changed DATA_DIR: ${dataBefore.join(',')} → ${dataAfter.join(',')}`,
+    );
+    tally.note(
+      `${uploads} multipart uploads with traversing file names to ${withBody.length} routes; nothing written outside the database`,
+    );
     clean();
   });
 
@@ -158,7 +213,10 @@ describe('oversized, nested, non-UTF-8, mislabelled, traversing and header-injec
     ];
     for (const url of tricks) {
       const response = await sendBadInput(f, `static ${url}`, 'none', { method: 'GET', url });
-      tally.check(!/"name":\s*"tollgate"|root:x:0:0|jwtSecret|masterKey/.test(response.body), `${url} served a file of the server (${response.statusCode})`);
+      tally.check(
+        !/"name":\s*"tollgate"|root:x:0:0|jwtSecret|masterKey/.test(response.body),
+        `${url} served a file of the server (${response.statusCode})`,
+      );
     }
     clean();
   });
@@ -176,11 +234,26 @@ describe('oversized, nested, non-UTF-8, mislabelled, traversing and header-injec
       referer: 'x'.repeat(8_000),
     };
     for (const route of routes) {
-      const response = await sendBadInput(f, `header injection ${route.method} ${route.path}`, modeOf(route), { method: route.method, url: urlOf(route), headers: injected });
+      const response = await sendBadInput(f, `header injection ${route.method} ${route.path}`, modeOf(route), {
+        method: route.method,
+        url: urlOf(route),
+        headers: injected,
+      });
       const headers = Object.entries(response.headers);
-      const bad = headers.filter(([name, value]) => name.startsWith('x-injected') || /[\r\n]/.test(String(value)) || (name === 'set-cookie' && String(value).includes('injected')));
-      tally.check(bad.length === 0, `${route.method} ${route.path}: injected header reached the response: ${JSON.stringify(bad)}`);
-      tally.check(response.headers['x-request-id'] !== injected['x-request-id'], `${route.method} ${route.path}: a CRLF request id was echoed`);
+      const bad = headers.filter(
+        ([name, value]) =>
+          name.startsWith('x-injected') ||
+          /[\r\n]/.test(String(value)) ||
+          (name === 'set-cookie' && String(value).includes('injected')),
+      );
+      tally.check(
+        bad.length === 0,
+        `${route.method} ${route.path}: injected header reached the response: ${JSON.stringify(bad)}`,
+      );
+      tally.check(
+        response.headers['x-request-id'] !== injected['x-request-id'],
+        `${route.method} ${route.path}: a CRLF request id was echoed`,
+      );
     }
     clean();
   });

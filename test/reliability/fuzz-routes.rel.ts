@@ -37,15 +37,23 @@ describe('property-based fuzzing of every public route (in-process app)', () => 
       .flatMap((r) => r.methods.filter((m) => m !== 'HEAD' && m !== 'OPTIONS').map((m) => `${m} ${r.path}`))
       .filter((route) => !documented.has(route));
     tally.check(missing.length === 0, `routes served but not in the OpenAPI document: ${missing.join(', ')}`);
-    const byAccess = Object.fromEntries((['public', 'user', 'admin', 'apikey'] as const).map((a) => [a, routes.filter((r) => r.access === a).length]));
-    tally.note(`${routes.length} operations from /api/docs/json: ${JSON.stringify(byAccess)}; ${RUNS} inputs per route and caller, seed ${SEED}`);
+    const byAccess = Object.fromEntries(
+      (['public', 'user', 'admin', 'apikey'] as const).map((a) => [a, routes.filter((r) => r.access === a).length]),
+    );
+    tally.note(
+      `${routes.length} operations from /api/docs/json: ${JSON.stringify(byAccess)}; ${RUNS} inputs per route and caller, seed ${SEED}`,
+    );
     expect(missing).toEqual([]);
     expect(routes.length).toBeGreaterThan(40);
   });
 
   it('the state check sees a write made by a rejected request (a reused refresh token revokes its session)', async () => {
     const db = f.t.app.services.database.db;
-    const login = await f.inject({ method: 'POST', url: '/api/auth/login', payload: { email: f.other.email, password: STRONG_PASSWORD } });
+    const login = await f.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: f.other.email, password: STRONG_PASSWORD },
+    });
     const first = login.json<{ refresh_token: string }>().refresh_token;
     await f.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refresh_token: first } });
     f.t.clock.advance(f.t.config.REFRESH_TOKEN_GRACE * 1000); // past the grace window of parallel refreshes
@@ -53,7 +61,10 @@ describe('property-based fuzzing of every public route (in-process app)', () => 
     const reused = await f.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refresh_token: first } });
     const moved = (await writeCounter(db)) !== writes;
     const changed = changedTables(before, await snapshot(db));
-    tally.check(reused.statusCode === 401 && moved && changed.includes('sessions'), `the detector missed a write: ${reused.statusCode}, counter moved ${moved}, tables ${changed.join(',')}`);
+    tally.check(
+      reused.statusCode === 401 && moved && changed.includes('sessions'),
+      `the detector missed a write: ${reused.statusCode}, counter moved ${moved}, tables ${changed.join(',')}`,
+    );
     expect(changed).toContain('sessions');
   });
 
@@ -63,7 +74,8 @@ describe('property-based fuzzing of every public route (in-process app)', () => 
       // Everyone tries every route without credentials; the right caller tries it too, and a plain user tries admin routes.
       const modes: Array<Access | 'none'> = ['none'];
       if (route.access === 'apikey') modes.push('apikey');
-      if (route.access === 'user' && !(route.method === 'POST' && route.path === '/api/auth/logout')) modes.push('user');
+      if (route.access === 'user' && !(route.method === 'POST' && route.path === '/api/auth/logout'))
+        modes.push('user');
       if (route.access === 'admin') modes.push('user', 'admin');
       for (const mode of modes) await fuzzRoute(f, route, mode, RUNS, SEED + i);
     }

@@ -29,9 +29,11 @@ export interface KnownIssue extends KnownDefect {
  */
 export const KNOWN_ISSUES: KnownIssue[] = [];
 
-export function knownIssueFor(request: { method: string; url: string; body: string }, response: { status: number; body: string }): KnownIssue | undefined {
+export function knownIssueFor(
+  request: { method: string; url: string; body: string },
+  response: { status: number; body: string },
+): KnownIssue | undefined {
   return KNOWN_ISSUES.find((issue) => issue.explains(request, response));
 }
 
 export const describeDefect = (defect: KnownDefect): string => `${defect.id}: ${defect.symptom} Fix: ${defect.fix}`;
-

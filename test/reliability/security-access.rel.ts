@@ -15,10 +15,17 @@ type Route = RouteOperation & { access: Access };
 async function ownedRows(db: Kysely<DB>, userId: string): Promise<string> {
   const hash = createHash('sha256');
   for (const table of (await db.introspection.getTables()).sort((a, b) => a.name.localeCompare(b.name))) {
-    const column = table.name === 'users' ? 'id' : table.columns.some((c) => c.name === 'user_id') ? 'user_id' : undefined;
+    const column =
+      table.name === 'users' ? 'id' : table.columns.some((c) => c.name === 'user_id') ? 'user_id' : undefined;
     if (!column) continue;
-    const rows = (await sql<Record<string, unknown>>`select * from ${sql.table(table.name)} where ${sql.ref(column)} = ${userId}`.execute(db)).rows;
-    const lines = rows.map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).filter(([name]) => name !== 'last_used_at')))).sort();
+    const rows = (
+      await sql<
+        Record<string, unknown>
+      >`select * from ${sql.table(table.name)} where ${sql.ref(column)} = ${userId}`.execute(db)
+    ).rows;
+    const lines = rows
+      .map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).filter(([name]) => name !== 'last_used_at'))))
+      .sort();
     hash.update(`${table.name}\n${lines.join('\n')}\n`);
   }
   return hash.digest('hex');
@@ -73,7 +80,15 @@ describe("other users' resources and admin routes, as a plain user", () => {
   /** Fields that get a Dify body past validation to the ownership check, naming the victim's conversation and message. */
   const difyFields = (path: string): Record<string, unknown> =>
     path.startsWith('/api/dify/') || path.startsWith('/api/v1/')
-      ? { query: 'mine now', message: 'mine now', title: 'mine now', rating: 'dislike', inputs: {}, conversation_id: f.otherChat.conversationId, message_id: f.otherChat.messageId }
+      ? {
+          query: 'mine now',
+          message: 'mine now',
+          title: 'mine now',
+          rating: 'dislike',
+          inputs: {},
+          conversation_id: f.otherChat.conversationId,
+          message_id: f.otherChat.messageId,
+        }
       : {};
 
   beforeAll(async () => {
@@ -83,16 +98,45 @@ describe("other users' resources and admin routes, as a plain user", () => {
     // The victim has a history: a check-in, a metered call, a redeemed code.
     const other = { authorization: `Bearer ${f.other.accessToken}` };
     await f.inject({ method: 'POST', url: '/api/checkin', headers: other });
-    await f.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${f.otherKey.secret}` }, payload: { model: MODEL, messages: [{ role: 'user', content: 'mine' }], fake_behavior: 'usage=10,10' } });
-    const codes = (await f.inject({ method: 'POST', url: '/api/admin/redeem-codes', headers: { authorization: `Bearer ${f.admin}` }, payload: { count: 1, credits: 7 } })).json<{ codes: Array<{ code: string }> }>();
-    await f.inject({ method: 'POST', url: '/api/credits/redeem', headers: other, payload: { code: codes.codes[0]!.code } });
+    await f.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: { authorization: `Bearer ${f.otherKey.secret}` },
+      payload: { model: MODEL, messages: [{ role: 'user', content: 'mine' }], fake_behavior: 'usage=10,10' },
+    });
+    const codes = (
+      await f.inject({
+        method: 'POST',
+        url: '/api/admin/redeem-codes',
+        headers: { authorization: `Bearer ${f.admin}` },
+        payload: { count: 1, credits: 7 },
+      })
+    ).json<{ codes: Array<{ code: string }> }>();
+    await f.inject({
+      method: 'POST',
+      url: '/api/credits/redeem',
+      headers: other,
+      payload: { code: codes.codes[0]!.code },
+    });
     // And Dify conversations: one continued with a session, one started with the API key (their ids must exist to be tried).
     for (const [headers, payload] of [
-      [other, { query: 'my diary, continued', inputs: {}, conversation_id: f.otherChat.conversationId, response_mode: 'blocking' }],
-      [{ authorization: `Bearer ${f.otherKey.secret}` }, { query: 'my other diary', inputs: {}, response_mode: 'streaming' }],
+      [
+        other,
+        {
+          query: 'my diary, continued',
+          inputs: {},
+          conversation_id: f.otherChat.conversationId,
+          response_mode: 'blocking',
+        },
+      ],
+      [
+        { authorization: `Bearer ${f.otherKey.secret}` },
+        { query: 'my other diary', inputs: {}, response_mode: 'streaming' },
+      ],
     ] as const) {
       const chat = await f.inject({ method: 'POST', url: '/api/dify/chat-messages', headers, payload });
-      if (chat.statusCode !== 200) throw new Error(`the victim's Dify chat failed: ${chat.statusCode} ${chat.body.slice(0, 300)}`);
+      if (chat.statusCode !== 200)
+        throw new Error(`the victim's Dify chat failed: ${chat.statusCode} ${chat.body.slice(0, 300)}`);
     }
     const kinds = await markersOf(f);
     markers = kinds.flat();
@@ -109,13 +153,28 @@ describe("other users' resources and admin routes, as a plain user", () => {
     const victimBefore = await ownedRows(db, f.other.id);
     const ownerQuery = `userId=${f.other.id}&user_id=${f.other.id}&user=${f.other.id}&keyId=${f.otherKey.id}&key_id=${f.otherKey.id}`;
     let requests = 0;
-    for (const route of routes.filter((r) => r.access === 'user' && !(r.method === 'POST' && r.path === '/api/auth/logout'))) {
+    for (const route of routes.filter(
+      (r) => r.access === 'user' && !(r.method === 'POST' && r.path === '/api/auth/logout'),
+    )) {
       const urls =
-        route.pathParams.length > 0 ? ids.map((id) => fillPath(route.path, Object.fromEntries(route.pathParams.map((p) => [p, encodeURIComponent(id)])))) : [route.path];
+        route.pathParams.length > 0
+          ? ids.map((id) =>
+              fillPath(route.path, Object.fromEntries(route.pathParams.map((p) => [p, encodeURIComponent(id)]))),
+            )
+          : [route.path];
       for (const url of urls) {
         for (const withQuery of [false, true]) {
           const target = withQuery ? `${url}?${ownerQuery}` : url;
-          const body = route.body ? JSON.stringify({ userId: f.other.id, user_id: f.other.id, keyId: f.otherKey.id, name: 'mine now', enabled: false, ...difyFields(route.path) }) : undefined;
+          const body = route.body
+            ? JSON.stringify({
+                userId: f.other.id,
+                user_id: f.other.id,
+                keyId: f.otherKey.id,
+                name: 'mine now',
+                enabled: false,
+                ...difyFields(route.path),
+              })
+            : undefined;
           requests += 1;
           const response = await sendBadInput(f, `${route.method} ${target} as another user`, 'user', {
             method: route.method,
@@ -124,15 +183,30 @@ describe("other users' resources and admin routes, as a plain user", () => {
             ...(body ? { payload: body } : {}),
           });
           // The error envelope echoes the request's path: only what the attacker did not send counts as leaked.
-          const leaked = markers.filter((m) => response.body.includes(m) && !target.includes(m) && !(body ?? '').includes(m));
-          tally.check(leaked.length === 0, `${route.method} ${target} as another user answered ${response.statusCode} with the victim's ${leaked.join(', ')}`);
+          const leaked = markers.filter(
+            (m) => response.body.includes(m) && !target.includes(m) && !(body ?? '').includes(m),
+          );
+          tally.check(
+            leaked.length === 0,
+            `${route.method} ${target} as another user answered ${response.statusCode} with the victim's ${leaked.join(', ')}`,
+          );
         }
       }
     }
-    tally.check((await ownedRows(db, f.other.id)) === victimBefore, "another user's requests changed the victim's rows");
-    const stillWorks = await f.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${f.otherKey.secret}` }, payload: { model: MODEL, messages: [{ role: 'user', content: 'still mine' }], fake_behavior: 'usage=1,1' } });
+    tally.check(
+      (await ownedRows(db, f.other.id)) === victimBefore,
+      "another user's requests changed the victim's rows",
+    );
+    const stillWorks = await f.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: { authorization: `Bearer ${f.otherKey.secret}` },
+      payload: { model: MODEL, messages: [{ role: 'user', content: 'still mine' }], fake_behavior: 'usage=1,1' },
+    });
     tally.check(stillWorks.statusCode === 200, `the victim's key stopped working: ${stillWorks.statusCode}`);
-    tally.note(`${requests} requests at ${routes.filter((r) => r.access === 'user').length} session routes with ${ids.length} of the victim's ids: nothing of the victim's seen or changed`);
+    tally.note(
+      `${requests} requests at ${routes.filter((r) => r.access === 'user').length} session routes with ${ids.length} of the victim's ids: nothing of the victim's seen or changed`,
+    );
     expect(tally.since(mark)).toEqual([]);
   });
 
@@ -143,10 +217,20 @@ describe("other users' resources and admin routes, as a plain user", () => {
     const misplaced = admin.filter((r) => !r.path.startsWith('/api/admin/'));
     tally.check(misplaced.length === 0, `admin routes outside /api/admin: ${misplaced.map((r) => r.path).join(', ')}`);
     const openAdmin = routes.filter((r) => r.path.startsWith('/api/admin/') && r.access !== 'admin');
-    tally.check(openAdmin.length === 0, `routes under /api/admin that a plain user may call: ${openAdmin.map((r) => `${r.method} ${r.path}`).join(', ')}`);
+    tally.check(
+      openAdmin.length === 0,
+      `routes under /api/admin that a plain user may call: ${openAdmin.map((r) => `${r.method} ${r.path}`).join(', ')}`,
+    );
     for (const route of admin) {
-      const url = fillPath(route.path, Object.fromEntries(route.pathParams.map((p) => [p, p === 'model' ? MODEL : p === 'id' ? f.user.id : f.channelId])));
-      const body = route.body ? '{"amount":1000000,"reason":"self-service","count":1,"credits":1000000,"name":"mine","baseUrl":"http://127.0.0.1:1/v1","apiKey":"x","models":["*"],"input":0,"output":0}' : undefined;
+      const url = fillPath(
+        route.path,
+        Object.fromEntries(
+          route.pathParams.map((p) => [p, p === 'model' ? MODEL : p === 'id' ? f.user.id : f.channelId]),
+        ),
+      );
+      const body = route.body
+        ? '{"amount":1000000,"reason":"self-service","count":1,"credits":1000000,"name":"mine","baseUrl":"http://127.0.0.1:1/v1","apiKey":"x","models":["*"],"input":0,"output":0}'
+        : undefined;
       const attempts: Array<[string, Access | 'none', Record<string, string>, number]> = [
         ['as a plain user', 'user', {}, 403],
         ['as a plain user with a made-up X-Admin-Key', 'user', { 'x-admin-key': 'let-me-in' }, 403],
@@ -160,10 +244,15 @@ describe("other users' resources and admin routes, as a plain user", () => {
           headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
           ...(body ? { payload: body } : {}),
         });
-        tally.check(response.statusCode === status, `${route.method} ${route.path} ${how}: ${response.statusCode}, expected ${status}`);
+        tally.check(
+          response.statusCode === status,
+          `${route.method} ${route.path} ${how}: ${response.statusCode}, expected ${status}`,
+        );
       }
     }
-    tally.note(`${admin.length} admin routes, each tried as a plain user (with and without a made-up X-Admin-Key), without credentials and with an API key`);
+    tally.note(
+      `${admin.length} admin routes, each tried as a plain user (with and without a made-up X-Admin-Key), without credentials and with an API key`,
+    );
     expect(tally.since(mark)).toEqual([]);
   });
 });

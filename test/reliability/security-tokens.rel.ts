@@ -15,7 +15,10 @@ function claimsOf(token: string): { sid: string; sub: string } {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sid: string; sub: string };
 }
 
-async function sign(claims: Record<string, unknown>, options: { secret?: string; alg?: string; iss?: string; aud?: string; iat?: number; exp?: number; nbf?: number } = {}): Promise<string> {
+async function sign(
+  claims: Record<string, unknown>,
+  options: { secret?: string; alg?: string; iss?: string; aud?: string; iat?: number; exp?: number; nbf?: number } = {},
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   let jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: options.alg ?? 'HS256', typ: 'JWT' })
@@ -44,7 +47,8 @@ describe('forged, expired and alg:none tokens; refresh token reuse', () => {
     protectedRoutes = [];
     for (const route of await routesOf(f.t.app)) {
       const access = await classify(f, route);
-      if (access === 'user' || access === 'admin') protectedRoutes.push({ ...route, access, takesKeys: await acceptsApiKey(f, route) });
+      if (access === 'user' || access === 'admin')
+        protectedRoutes.push({ ...route, access, takesKeys: await acceptsApiKey(f, route) });
     }
   });
   afterAll(async () => {
@@ -52,7 +56,8 @@ describe('forged, expired and alg:none tokens; refresh token reuse', () => {
     tally.save(inject('tallyDir'));
   });
 
-  const urlOf = (route: RouteOperation) => fillPath(route.path, Object.fromEntries(route.pathParams.map((p) => [p, f.idPool[0]!])));
+  const urlOf = (route: RouteOperation) =>
+    fillPath(route.path, Object.fromEntries(route.pathParams.map((p) => [p, f.idPool[0]!])));
 
   /**
    * Every protected route, with the token in the Authorization header and in the console cookie: 401,
@@ -65,7 +70,10 @@ describe('forged, expired and alg:none tokens; refresh token reuse', () => {
       // Routes that take API keys as well as sessions (the Dify surface) rightly accept a real key by bearer.
       const carriers = options.isApiKey && route.takesKeys ? (['cookie'] as const) : (['bearer', 'cookie'] as const);
       for (const carrier of carriers) {
-        const headers = carrier === 'bearer' ? { authorization: `Bearer ${token}` } : { cookie: `tg_access=${token}`, 'x-requested-with': 'XMLHttpRequest' };
+        const headers =
+          carrier === 'bearer'
+            ? { authorization: `Bearer ${token}` }
+            : { cookie: `tg_access=${token}`, 'x-requested-with': 'XMLHttpRequest' };
         tally.badInput();
         const response = await f.inject({
           method: route.method,
@@ -73,7 +81,10 @@ describe('forged, expired and alg:none tokens; refresh token reuse', () => {
           headers: { ...headers, ...(route.body ? { 'content-type': 'application/json' } : {}) },
           ...(route.body ? { payload: '{}' } : {}),
         });
-        tally.check(response.statusCode === 401, `${label} (${carrier}) on ${route.method} ${route.path}: ${response.statusCode}, not 401`);
+        tally.check(
+          response.statusCode === 401,
+          `${label} (${carrier}) on ${route.method} ${route.path}: ${response.statusCode}, not 401`,
+        );
       }
     }
     const changed = changedTables(before, await snapshot(db));
@@ -88,51 +99,102 @@ describe('forged, expired and alg:none tokens; refresh token reuse', () => {
     const [header, , signature] = real.split('.');
     const now = Math.floor(Date.now() / 1000);
     const forged: Array<[string, string]> = [
-      ['signed with another secret', await sign({ sid, sub }, { secret: 'not-the-secret-not-the-secret-not-the-secret' })],
-      ['an admin session signed with another secret', await sign({ sid: adminClaims.sid, sub: adminClaims.sub }, { secret: 'x'.repeat(48) })],
-      ['alg none', `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sid, sub, iss: 'tollgate', aud: 'tollgate-api', exp: now + 3600 })}.`],
-      ['alg NONE', `${b64({ alg: 'NONE', typ: 'JWT' })}.${b64({ sid, sub, iss: 'tollgate', aud: 'tollgate-api', exp: now + 3600 })}.`],
+      [
+        'signed with another secret',
+        await sign({ sid, sub }, { secret: 'not-the-secret-not-the-secret-not-the-secret' }),
+      ],
+      [
+        'an admin session signed with another secret',
+        await sign({ sid: adminClaims.sid, sub: adminClaims.sub }, { secret: 'x'.repeat(48) }),
+      ],
+      [
+        'alg none',
+        `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sid, sub, iss: 'tollgate', aud: 'tollgate-api', exp: now + 3600 })}.`,
+      ],
+      [
+        'alg NONE',
+        `${b64({ alg: 'NONE', typ: 'JWT' })}.${b64({ sid, sub, iss: 'tollgate', aud: 'tollgate-api', exp: now + 3600 })}.`,
+      ],
       ['alg None with the real signature', `${b64({ alg: 'None' })}.${b64({ sid, sub })}.${signature}`],
-      ['claims swapped to the admin session, signature kept', `${header}.${b64({ sid: adminClaims.sid, sub: adminClaims.sub, iss: 'tollgate', aud: 'tollgate-api', exp: now + 3600 })}.${signature}`],
+      [
+        'claims swapped to the admin session, signature kept',
+        `${header}.${b64({ sid: adminClaims.sid, sub: adminClaims.sub, iss: 'tollgate', aud: 'tollgate-api', exp: now + 3600 })}.${signature}`,
+      ],
       ['the right secret with HS512', await sign({ sid, sub }, { alg: 'HS512' })],
       ['the right secret, expired an hour ago', await sign({ sid, sub }, { iat: now - 7200, exp: now - 3600 })],
       ['the right secret, not valid before tomorrow', await sign({ sid, sub }, { nbf: now + 86_400 })],
       ['the right secret, another issuer', await sign({ sid, sub }, { iss: 'someone-else' })],
       ['the right secret, another audience', await sign({ sid, sub }, { aud: 'another-api' })],
       ['the right secret, no session id', await sign({ sub })],
-      ['the right secret, a session that does not exist', await sign({ sid: '01900000-0000-7000-8000-000000000000', sub })],
+      [
+        'the right secret, a session that does not exist',
+        await sign({ sid: '01900000-0000-7000-8000-000000000000', sub }),
+      ],
       ['a refresh token', f.user.refreshToken],
       ['an API key', f.userKey.secret],
       ['garbage', 'not.a.jwt'],
       ['two dots', '..'],
       ['a huge token', 'a'.repeat(20_000)],
     ];
-    for (const [label, token] of forged) await refusedEverywhere(label, token, { isApiKey: token === f.userKey.secret });
-    tally.note(`${forged.length} forged or wrong tokens × ${protectedRoutes.length} protected routes × bearer and cookie: all 401`);
+    for (const [label, token] of forged)
+      await refusedEverywhere(label, token, { isApiKey: token === f.userKey.secret });
+    tally.note(
+      `${forged.length} forged or wrong tokens × ${protectedRoutes.length} protected routes × bearer and cookie: all 401`,
+    );
     expect(tally.since(mark)).toEqual([]);
   });
 
   it('a rotated refresh token presented again ends its whole session', async () => {
     const mark = tally.mark;
-    const login = await f.inject({ method: 'POST', url: '/api/auth/login', payload: { email: f.other.email, password: 'Sup3rSecret' } });
+    const login = await f.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: f.other.email, password: 'Sup3rSecret' },
+    });
     const first = login.json<{ access_token: string; refresh_token: string }>();
-    const rotated = await f.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refresh_token: first.refresh_token } });
+    const rotated = await f.inject({
+      method: 'POST',
+      url: '/api/auth/refresh',
+      payload: { refresh_token: first.refresh_token },
+    });
     tally.check(rotated.statusCode === 200, `the first refresh failed: ${rotated.statusCode}`);
     const second = rotated.json<{ access_token: string; refresh_token: string }>();
     // Refused once past the grace window of parallel refreshes, and on purpose not without effect:
     // the reuse revokes the session it belongs to.
     f.t.clock.advance(f.t.config.REFRESH_TOKEN_GRACE * 1000);
-    const reused = await f.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refresh_token: first.refresh_token } });
+    const reused = await f.inject({
+      method: 'POST',
+      url: '/api/auth/refresh',
+      payload: { refresh_token: first.refresh_token },
+    });
     tally.badInput();
     tally.check(reused.statusCode === 401, `a reused refresh token got ${reused.statusCode}`);
-    const next = await f.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refresh_token: second.refresh_token } });
-    tally.check(next.statusCode === 401, `after a reuse, the newest refresh token of the session still works (${next.statusCode})`);
+    const next = await f.inject({
+      method: 'POST',
+      url: '/api/auth/refresh',
+      payload: { refresh_token: second.refresh_token },
+    });
+    tally.check(
+      next.statusCode === 401,
+      `after a reuse, the newest refresh token of the session still works (${next.statusCode})`,
+    );
     for (const token of [first.access_token, second.access_token]) {
-      const profile = await f.inject({ method: 'GET', url: '/api/user/profile', headers: { authorization: `Bearer ${token}` } });
-      tally.check(profile.statusCode === 401, `an access token of the revoked session still works (${profile.statusCode})`);
+      const profile = await f.inject({
+        method: 'GET',
+        url: '/api/user/profile',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      tally.check(
+        profile.statusCode === 401,
+        `an access token of the revoked session still works (${profile.statusCode})`,
+      );
     }
     // The reuse ended that session only: the user's other sessions live on.
-    const elsewhere = await f.inject({ method: 'GET', url: '/api/user/profile', headers: { authorization: `Bearer ${f.other.accessToken}` } });
+    const elsewhere = await f.inject({
+      method: 'GET',
+      url: '/api/user/profile',
+      headers: { authorization: `Bearer ${f.other.accessToken}` },
+    });
     tally.check(elsewhere.statusCode === 200, `the user's other session was ended too (${elsewhere.statusCode})`);
     expect(tally.since(mark)).toEqual([]);
   });

@@ -5,7 +5,13 @@ import { TrapServer } from './support/trap-server.ts';
 import { Tally } from './tally.ts';
 
 /** What Tollgate may call on its channel: the relayed endpoints and the model list (probe, test). */
-const UPSTREAM_PATHS = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/images/generations', '/v1/models']);
+const UPSTREAM_PATHS = new Set([
+  '/v1/chat/completions',
+  '/v1/completions',
+  '/v1/embeddings',
+  '/v1/images/generations',
+  '/v1/models',
+]);
 
 /**
  * A client may name any upstream it likes, in any field, header or model name: Tollgate only ever
@@ -31,8 +37,27 @@ describe('upstream URLs are only ever the admin-configured ones', () => {
     const mark = tally.mark;
     const url = trap.url;
     const host = trap.host;
-    const models = [MODEL, `${url}/v1`, `../../..${new URL(url).pathname}`, `${MODEL}/../../admin`, `${MODEL}?base_url=${url}`, `${MODEL}#${url}`, `//${host}/v1/chat/completions`, `${MODEL}%2F..%2F..`];
-    const fields = { base_url: url, baseURL: url, api_base: `${url}/v1`, url, endpoint: url, upstream: url, proxy: url, callback_url: url, webhook: url };
+    const models = [
+      MODEL,
+      `${url}/v1`,
+      `../../..${new URL(url).pathname}`,
+      `${MODEL}/../../admin`,
+      `${MODEL}?base_url=${url}`,
+      `${MODEL}#${url}`,
+      `//${host}/v1/chat/completions`,
+      `${MODEL}%2F..%2F..`,
+    ];
+    const fields = {
+      base_url: url,
+      baseURL: url,
+      api_base: `${url}/v1`,
+      url,
+      endpoint: url,
+      upstream: url,
+      proxy: url,
+      callback_url: url,
+      webhook: url,
+    };
     const headers = {
       host,
       'x-forwarded-host': host,
@@ -44,7 +69,13 @@ describe('upstream URLs are only ever the admin-configured ones', () => {
       'x-openai-base-url': url,
       'openai-organization': url,
     };
-    const image = { role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'image_url', image_url: { url: `${url}/cat.png` } }] };
+    const image = {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'look' },
+        { type: 'image_url', image_url: { url: `${url}/cat.png` } },
+      ],
+    };
     const bodies = [
       ...models.map((model) => ({ model, messages: [{ role: 'user', content: 'hi' }], ...fields })),
       { model: MODEL, messages: [image], ...fields },
@@ -52,11 +83,20 @@ describe('upstream URLs are only ever the admin-configured ones', () => {
     ];
     const before = f.fake.requests.length;
     let sent = 0;
-    for (const path of ['/v1/chat/completions', '/api/v1/chat/completions', `/v1/chat/completions?base_url=${encodeURIComponent(url)}`]) {
+    for (const path of [
+      '/v1/chat/completions',
+      '/api/v1/chat/completions',
+      `/v1/chat/completions?base_url=${encodeURIComponent(url)}`,
+    ]) {
       for (const body of bodies) {
         sent += 1;
         tally.badInput();
-        await f.inject({ method: 'POST', url: path, headers: { ...headers, authorization: `Bearer ${f.userKey.secret}` }, payload: body });
+        await f.inject({
+          method: 'POST',
+          url: path,
+          headers: { ...headers, authorization: `Bearer ${f.userKey.secret}` },
+          payload: body,
+        });
       }
     }
     for (const extra of [
@@ -68,21 +108,43 @@ describe('upstream URLs are only ever the admin-configured ones', () => {
     ] as const) {
       sent += 1;
       tally.badInput();
-      await f.inject({ method: extra.method, url: extra.url, headers: { ...headers, authorization: `Bearer ${f.userKey.secret}` }, ...('payload' in extra ? { payload: extra.payload } : {}) });
+      await f.inject({
+        method: extra.method,
+        url: extra.url,
+        headers: { ...headers, authorization: `Bearer ${f.userKey.secret}` },
+        ...('payload' in extra ? { payload: extra.payload } : {}),
+      });
     }
     // The admin's own channel test calls the channel, and nothing a user named.
-    await f.inject({ method: 'POST', url: `/api/admin/channels/${f.channelId}/test`, headers: { ...headers, authorization: `Bearer ${f.admin}` } });
+    await f.inject({
+      method: 'POST',
+      url: `/api/admin/channels/${f.channelId}/test`,
+      headers: { ...headers, authorization: `Bearer ${f.admin}` },
+    });
 
     tally.check(trap.hits.length === 0, `a client-named upstream was called: ${trap.hits.join(', ')}`);
     const upstream = f.fake.requests.slice(before);
     const strayPaths = upstream.filter((r) => !UPSTREAM_PATHS.has(r.path));
-    tally.check(strayPaths.length === 0, `the channel was called on unexpected paths: ${strayPaths.map((r) => r.path).join(', ')}`);
+    tally.check(
+      strayPaths.length === 0,
+      `the channel was called on unexpected paths: ${strayPaths.map((r) => r.path).join(', ')}`,
+    );
     const strangers = upstream.filter((r) => r.headers.authorization !== `Bearer ${CHANNEL_SECRET}`);
-    tally.check(strangers.length === 0, `${strangers.length} upstream call(s) carried a credential other than the channel's`);
-    const forwarded = upstream.filter((r) => Object.keys(headers).some((name) => name !== 'host' && r.headers[name] !== undefined));
-    tally.check(forwarded.length === 0, `client headers were forwarded upstream: ${forwarded.map((r) => Object.keys(r.headers).join(',')).join(' | ')}`);
+    tally.check(
+      strangers.length === 0,
+      `${strangers.length} upstream call(s) carried a credential other than the channel's`,
+    );
+    const forwarded = upstream.filter((r) =>
+      Object.keys(headers).some((name) => name !== 'host' && r.headers[name] !== undefined),
+    );
+    tally.check(
+      forwarded.length === 0,
+      `client headers were forwarded upstream: ${forwarded.map((r) => Object.keys(r.headers).join(',')).join(' | ')}`,
+    );
     tally.check(upstream.length > 0, 'no call reached the channel at all: the test proves nothing');
-    tally.note(`${sent} calls naming another upstream in ${Object.keys(fields).length} body fields, ${Object.keys(headers).length} headers, ${models.length} model names and the query: ${upstream.length} upstream calls, all to the channel`);
+    tally.note(
+      `${sent} calls naming another upstream in ${Object.keys(fields).length} body fields, ${Object.keys(headers).length} headers, ${models.length} model names and the query: ${upstream.length} upstream calls, all to the channel`,
+    );
     expect(tally.since(mark)).toEqual([]);
   });
 });

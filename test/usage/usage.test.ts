@@ -43,7 +43,8 @@ describe.each(backends())('usage records on $label', (backend) => {
     expect(res.statusCode, res.body).toBe(200);
     return res.json<T>();
   };
-  const logs = (user: RegisteredUser, query = '') => get<{ items: LogItem[]; total: number; page: number; limit: number }>(user, `/api/usage/logs${query}`);
+  const logs = (user: RegisteredUser, query = '') =>
+    get<{ items: LogItem[]; total: number; page: number; limit: number }>(user, `/api/usage/logs${query}`);
   /** One call a second, so the newest-first order is plain. */
   const callAs = async (secret: string, body: Record<string, unknown>) => {
     g.t.clock.advance(1000);
@@ -81,8 +82,16 @@ describe.each(backends())('usage records on $label', (backend) => {
       usageSource: 'upstream',
       createdAt: new Date(g.t.clock.now() - 1000).toISOString(),
     });
-    expect(all.items[1]).toMatchObject({ keyId: second.key.id, status: 'error', httpStatus: 400, credits: 0, endReason: 'upstream_refused' });
-    expect((await logs(c.user, '?limit=2&page=3')).items.map((i) => [i.model, i.credits])).toEqual([['gpt-4o-mini', 4]]);
+    expect(all.items[1]).toMatchObject({
+      keyId: second.key.id,
+      status: 'error',
+      httpStatus: 400,
+      credits: 0,
+      endReason: 'upstream_refused',
+    });
+    expect((await logs(c.user, '?limit=2&page=3')).items.map((i) => [i.model, i.credits])).toEqual([
+      ['gpt-4o-mini', 4],
+    ]);
     // gpt-4o at the shipped price: 1000 × 2.5/1K + 1000 × 10/1K = 12.5 → 13
     expect((await logs(c.user, '?model=gpt-4o')).items.map((i) => [i.model, i.credits])).toEqual([['gpt-4o', 13]]);
     expect((await logs(c.user, '?status=error')).items.map((i) => i.httpStatus)).toEqual([400]);
@@ -90,7 +99,10 @@ describe.each(backends())('usage records on $label', (backend) => {
     expect((await logs(c.user, `?keyId=${other.keyId}`)).total).toBe(0);
     expect((await logs(other.user)).items.map((i) => i.keyId)).toEqual([other.keyId]);
     for (const query of ['?limit=0', '?limit=101', '?status=bogus', '?page=0', '?color=red']) {
-      expect((await call(g.t.app, 'GET', `/api/usage/logs${query}`, { token: c.user.accessToken })).statusCode, query).toBe(400);
+      expect(
+        (await call(g.t.app, 'GET', `/api/usage/logs${query}`, { token: c.user.accessToken })).statusCode,
+        query,
+      ).toBe(400);
     }
     expect((await call(g.t.app, 'GET', '/api/usage/logs')).statusCode).toBe(401);
   });
@@ -124,7 +136,10 @@ describe.each(backends())('usage records on $label', (backend) => {
     });
     expect((await get<{ totalApiCalls: number }>(c.user, '/api/user/stats')).totalApiCalls).toBe(3);
     for (const query of ['?days=0', '?days=367', '?days=x']) {
-      expect((await call(g.t.app, 'GET', `/api/usage/stats${query}`, { token: c.user.accessToken })).statusCode, query).toBe(400);
+      expect(
+        (await call(g.t.app, 'GET', `/api/usage/stats${query}`, { token: c.user.accessToken })).statusCode,
+        query,
+      ).toBe(400);
     }
   });
 
@@ -138,9 +153,14 @@ describe.each(backends())('usage records on $label', (backend) => {
     expect((await logs(c.user)).total).toBe(3);
     expect(await g.t.app.services.usage.prune(1)).toBeGreaterThanOrEqual(1);
     const left = await logs(c.user);
-    expect(left.items.map((i) => i.createdAt)).toEqual([new Date(g.t.clock.now()).toISOString(), new Date(g.t.clock.now() - 2 * DAY - 1000).toISOString()]);
+    expect(left.items.map((i) => i.createdAt)).toEqual([
+      new Date(g.t.clock.now()).toISOString(),
+      new Date(g.t.clock.now() - 2 * DAY - 1000).toISOString(),
+    ]);
     // The money is not touched: the ledger keeps every charge.
-    expect((await g.t.app.services.credits.history(c.user.id, 1, 10)).rows.filter((r) => r.kind === 'usage')).toHaveLength(3);
+    expect(
+      (await g.t.app.services.credits.history(c.user.id, 1, 10)).rows.filter((r) => r.kind === 'usage'),
+    ).toHaveLength(3);
     expect(await g.t.app.services.usage.prune()).toBe(0);
   });
 });

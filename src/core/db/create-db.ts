@@ -75,7 +75,9 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
     case 'postgres': {
       kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool: postgresPool(url, poolSize, options) }) });
       relaxed = new Kysely<DB>({
-        dialect: new PostgresDialect({ pool: postgresPool(url, Math.max(1, Math.ceil(poolSize / 2)), options, '-c synchronous_commit=off') }),
+        dialect: new PostgresDialect({
+          pool: postgresPool(url, Math.max(1, Math.ceil(poolSize / 2)), options, '-c synchronous_commit=off'),
+        }),
       });
       break;
     }
@@ -135,7 +137,9 @@ export async function connectDatabase(url: string, options: DatabaseOptions = {}
     return database;
   } catch (error) {
     await database?.destroy().catch(() => undefined);
-    throw new ConfigError(`Cannot open the database at DATABASE_URL=${maskUrl(url)}: ${reasonOf(error)}`, { cause: error });
+    throw new ConfigError(`Cannot open the database at DATABASE_URL=${maskUrl(url)}: ${reasonOf(error)}`, {
+      cause: error,
+    });
   }
 }
 

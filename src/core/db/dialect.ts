@@ -57,7 +57,8 @@ export interface DialectCapabilities {
 
 const same = (text: string): string => text;
 const question = (): string => '?';
-const slashDay = (column: string, offsetMs: number) => sql<number>`((${sql.ref(column)} + ${sql.lit(Math.trunc(offsetMs))}) / 86400000)`;
+const slashDay = (column: string, offsetMs: number) =>
+  sql<number>`((${sql.ref(column)} + ${sql.lit(Math.trunc(offsetMs))}) / 86400000)`;
 
 const CAPABILITIES: Readonly<Record<DialectName, DialectCapabilities>> = {
   sqlite: Object.freeze({
@@ -82,7 +83,8 @@ const CAPABILITIES: Readonly<Record<DialectName, DialectCapabilities>> = {
     preparesByName: true,
     migrationsNeedGuard: false,
     placeholder: (n: number) => `$${n}`,
-    shiftPlaceholders: (text: string, offset: number) => text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`),
+    shiftPlaceholders: (text: string, offset: number) =>
+      text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`),
     quoteIdentifiers: same,
     insertIfNewId: ' on conflict ("id") do nothing',
     dayNumber: slashDay,
@@ -99,7 +101,8 @@ const CAPABILITIES: Readonly<Record<DialectName, DialectCapabilities>> = {
     shiftPlaceholders: same,
     quoteIdentifiers: (text: string) => text.replaceAll('"', '`'),
     insertIfNewId: ' on duplicate key update "id" = "id"',
-    dayNumber: (column: string, offsetMs: number) => sql<number>`((${sql.ref(column)} + ${sql.lit(Math.trunc(offsetMs))}) DIV 86400000)`,
+    dayNumber: (column: string, offsetMs: number) =>
+      sql<number>`((${sql.ref(column)} + ${sql.lit(Math.trunc(offsetMs))}) DIV 86400000)`,
     longText: sql`mediumtext`,
   }),
 };

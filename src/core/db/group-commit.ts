@@ -20,7 +20,13 @@ export interface Asked<I, A> {
 }
 
 /** The answer a kind of `Q` gives `item` (a union of items: the union of their answers). */
-export type AnswerTo<Q, I> = I extends unknown ? (Q extends Asked<infer Item, infer A> ? (I extends Item ? A : never) : never) : never;
+export type AnswerTo<Q, I> = I extends unknown
+  ? Q extends Asked<infer Item, infer A>
+    ? I extends Item
+      ? A
+      : never
+    : never
+  : never;
 
 type AnyAsked = Asked<unknown, unknown>;
 
@@ -44,7 +50,11 @@ export interface BatchKind<Q extends AnyAsked> {
    * so whatever of it did commit must be safe to run again (idempotent). Returns undefined when it can
    * do nothing here.
    */
-  runAtomic?(db: Kysely<DB>, items: Array<Q['item']>, relaxed: Kysely<DB>): Promise<Array<UnitResult<Q['answer']> | undefined> | undefined>;
+  runAtomic?(
+    db: Kysely<DB>,
+    items: Array<Q['item']>,
+    relaxed: Kysely<DB>,
+  ): Promise<Array<UnitResult<Q['answer']> | undefined> | undefined>;
 }
 
 interface Pending {
@@ -95,7 +105,11 @@ export class GroupCommit {
     private readonly db: Kysely<DB>,
     options: GroupCommitOptions | number = {},
   ) {
-    const { maxBatch = 256, maxInFlight = 1, relaxedDb = db } = typeof options === 'number' ? { maxBatch: options } : options;
+    const {
+      maxBatch = 256,
+      maxInFlight = 1,
+      relaxedDb = db,
+    } = typeof options === 'number' ? { maxBatch: options } : options;
     this.maxBatch = maxBatch;
     this.maxInFlight = maxInFlight;
     this.relaxedDb = relaxedDb;
@@ -115,7 +129,12 @@ export class GroupCommit {
     return this.enqueue(null, false, kind, item);
   }
 
-  private enqueue<T>(work: Work<unknown> | null, savepoint: boolean, kind: BatchKind<AnyAsked> | null, item: unknown): Promise<T> {
+  private enqueue<T>(
+    work: Work<unknown> | null,
+    savepoint: boolean,
+    kind: BatchKind<AnyAsked> | null,
+    item: unknown,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, savepoint, kind, item, resolve: resolve as (value: unknown) => void, reject });
       this.schedule();
@@ -156,7 +175,9 @@ export class GroupCommit {
       outcomes = await transact(this.db, (trx) => this.runAll(trx, batch));
     } catch {
       // The batch itself failed (not one unit): each unit gets its own transaction, and its own answer.
-      await Promise.all(batch.map((unit) => transact(this.db, (trx) => runAlone(trx, unit)).then(unit.resolve, unit.reject)));
+      await Promise.all(
+        batch.map((unit) => transact(this.db, (trx) => runAlone(trx, unit)).then(unit.resolve, unit.reject)),
+      );
       return;
     }
     outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]!.resolve(outcome.value) : batch[i]!.reject(outcome.error)));
@@ -209,7 +230,8 @@ export class GroupCommit {
         trx,
         indices.map((i) => batch[i]!.item),
       );
-      if (answers.length !== indices.length) throw new Error(`a batch kind answered ${answers.length} of ${indices.length} items`);
+      if (answers.length !== indices.length)
+        throw new Error(`a batch kind answered ${answers.length} of ${indices.length} items`);
       indices.forEach((index, j) => (outcomes[index] = answers[j]!));
     }
     for (const [i, unit] of batch.entries()) {

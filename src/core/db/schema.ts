@@ -11,4 +11,14 @@ import type { UsersTables } from '#modules/users/users.tables.ts';
 
 /** The whole database, as the union of every module's tables. */
 export interface DB
-  extends UsersTables, AuthTables, CreditsTables, CheckinTables, RedeemTables, KeysTables, ChannelsTables, PricingTables, UsageTables, DifyTables {}
+  extends
+    UsersTables,
+    AuthTables,
+    CreditsTables,
+    CheckinTables,
+    RedeemTables,
+    KeysTables,
+    ChannelsTables,
+    PricingTables,
+    UsageTables,
+    DifyTables {}

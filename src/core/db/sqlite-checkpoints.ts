@@ -27,9 +27,16 @@ export interface Checkpoints {
  * that and a worker thread checkpoints every `intervalMs` on a connection of its own, while the
  * main connection carries on; should the worker die, `connection` checkpoints for itself again.
  */
-export function checkpointInBackground(connection: { pragma(source: string): unknown }, file: string, intervalMs = 200): Checkpoints {
+export function checkpointInBackground(
+  connection: { pragma(source: string): unknown },
+  file: string,
+  intervalMs = 200,
+): Checkpoints {
   connection.pragma('wal_autocheckpoint = 0');
-  const worker = new Worker(WORKER, { eval: true, workerData: { file, driver: createRequire(import.meta.url).resolve('better-sqlite3'), intervalMs } });
+  const worker = new Worker(WORKER, {
+    eval: true,
+    workerData: { file, driver: createRequire(import.meta.url).resolve('better-sqlite3'), intervalMs },
+  });
   worker.unref();
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   worker.once('error', () => connection.pragma('wal_autocheckpoint = 1000'));

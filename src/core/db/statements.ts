@@ -79,7 +79,8 @@ export class Statement {
         texts.delete(oldest);
       }
       texts.set(`${this.dialect.name}|${this.shape}`, this.text);
-      if (this.dialect.preparesByName) preparedNames.set(this.text, `tg_${createHash('sha1').update(this.text).digest('hex').slice(0, 24)}`);
+      if (this.dialect.preparesByName)
+        preparedNames.set(this.text, `tg_${createHash('sha1').update(this.text).digest('hex').slice(0, 24)}`);
     }
     return this.text;
   }
@@ -150,10 +151,17 @@ export class DeferredWrites {
  */
 export function chainOfWrites(statements: readonly Statement[]): Statement {
   const shapes = statements.map((s) => s.shape);
-  const chain = new Statement(statements[0]!.dialect, shapes.every((s) => s !== undefined) ? `with:${shapes.join('+')}` : undefined).sql('with ');
+  const chain = new Statement(
+    statements[0]!.dialect,
+    shapes.every((s) => s !== undefined) ? `with:${shapes.join('+')}` : undefined,
+  ).sql('with ');
   statements.forEach((statement, i) => {
     if (i === statements.length - 1) chain.sql(' ').append(statement);
-    else chain.sql(`${i > 0 ? ', ' : ''}"w${i}" as (`).append(statement).sql(')');
+    else
+      chain
+        .sql(`${i > 0 ? ', ' : ''}"w${i}" as (`)
+        .append(statement)
+        .sql(')');
   });
   return chain;
 }

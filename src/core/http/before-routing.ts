@@ -33,7 +33,11 @@ function sketchOf(rawPacket: unknown): { path: string; lang: Lang } {
  * in the envelope (or OpenAI's shape under /v1) with Connection: close, unless an answer on that
  * connection has begun, and closes it as Node would.
  */
-export function clientErrorHandler(this: FastifyInstance, error: NodeJS.ErrnoException & { rawPacket?: unknown }, socket: Socket): void {
+export function clientErrorHandler(
+  this: FastifyInstance,
+  error: NodeJS.ErrnoException & { rawPacket?: unknown },
+  socket: Socket,
+): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const code = PARSER_ERRORS[error.code ?? ''] ?? 'MALFORMED_REQUEST';
   const { path, lang } = sketchOf(error.rawPacket);

@@ -27,7 +27,8 @@ export async function registerDocs(app: App, version: string, options: { product
     routePrefix: '/api/docs',
     staticCSP: true,
     // As in security.ts: over plain HTTP (a local trial) the UI's own assets must not be upgraded to https.
-    transformStaticCSP: (header) => (options.production ? header : header.replace(/\s*upgrade-insecure-requests;?/, '')),
+    transformStaticCSP: (header) =>
+      options.production ? header : header.replace(/\s*upgrade-insecure-requests;?/, ''),
   });
   registerRedoc(app, options);
 }

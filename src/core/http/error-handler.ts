@@ -42,7 +42,8 @@ const UNAVAILABLE_CODES = new Set([
   '08006',
   'SQLITE_BUSY',
 ]);
-const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Connection is closed|MaxRetriesPerRequest|enableOfflineQueue|Client has encountered a connection error/i;
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Connection is closed|MaxRetriesPerRequest|enableOfflineQueue|Client has encountered a connection error/i;
 
 /**
  * The database or Redis could not be reached (a restart, a failover, a network blip): the request
@@ -50,7 +51,12 @@ const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying
  */
 export function isBackendUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const { code, name, message, fatal } = error as { code?: unknown; name?: unknown; message?: unknown; fatal?: unknown };
+  const { code, name, message, fatal } = error as {
+    code?: unknown;
+    name?: unknown;
+    message?: unknown;
+    fatal?: unknown;
+  };
   return (
     (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) ||
     // mysql2 marks the errors of a connection that broke (not of a statement) fatal, some with no code
@@ -62,17 +68,31 @@ export function isBackendUnavailable(error: unknown): boolean {
 }
 
 function toRendered(error: unknown, request: FastifyRequest, lang: Lang, format: ErrorFormat): RenderedError {
-  if (isBackendUnavailable(error)) return { status: 503, code: 'SERVICE_UNAVAILABLE', message: translate(lang, 'SERVICE_UNAVAILABLE'), extra: {} };
+  if (isBackendUnavailable(error))
+    return { status: 503, code: 'SERVICE_UNAVAILABLE', message: translate(lang, 'SERVICE_UNAVAILABLE'), extra: {} };
   if (error instanceof AppError) {
-    return { status: error.status, code: error.code, message: translate(lang, error.code, error.params), extra: error.extra };
+    return {
+      status: error.status,
+      code: error.code,
+      message: translate(lang, error.code, error.params),
+      extra: error.extra,
+    };
   }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     // OpenAI answers a wrong field with its own words and names the field in `param`.
-    const field = format === 'openai' && fastifyError.validationContext === 'body' ? describeForOpenAi(lang, fastifyError.validation as never, request.body) : undefined;
+    const field =
+      format === 'openai' && fastifyError.validationContext === 'body'
+        ? describeForOpenAi(lang, fastifyError.validation as never, request.body)
+        : undefined;
     if (field) return { status: 400, code: 'VALIDATION_FAILED', message: field.message, extra: {}, field };
     const detail = describeValidationError(lang, fastifyError.validation as never, fastifyError.validationContext);
-    return { status: 400, code: 'VALIDATION_FAILED', message: translate(lang, 'VALIDATION_FAILED', { detail }), extra: {} };
+    return {
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      message: translate(lang, 'VALIDATION_FAILED', { detail }),
+      extra: {},
+    };
   }
   const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped) {
@@ -89,7 +109,8 @@ function toRendered(error: unknown, request: FastifyRequest, lang: Lang, format:
 
 function render(format: ErrorFormat, rendered: RenderedError, path: string) {
   if (format === 'fastapi') return { detail: rendered.message, ...rendered.extra };
-  if (format === 'openai') return openAiError(rendered.status, rendered.code, rendered.message, rendered.extra, rendered.field);
+  if (format === 'openai')
+    return openAiError(rendered.status, rendered.code, rendered.message, rendered.extra, rendered.field);
   return {
     success: false,
     statusCode: rendered.status,
@@ -112,7 +133,12 @@ export function formatOfPath(path: string): ErrorFormat {
  * request HTTP could not parse): `path` as far as it could be read, `format` by formatOfPath.
  */
 export function renderAppError(error: AppError, lang: Lang, path: string): { status: number; body: unknown } {
-  const rendered = { status: error.status, code: error.code, message: translate(lang, error.code, error.params), extra: error.extra };
+  const rendered = {
+    status: error.status,
+    code: error.code,
+    message: translate(lang, error.code, error.params),
+    extra: error.extra,
+  };
   return { status: error.status, body: render(formatOfPath(path), rendered, path) };
 }
 
@@ -121,17 +147,27 @@ function formatOf(request: FastifyRequest): ErrorFormat {
   return request.routeOptions.config.errorFormat ?? 'envelope';
 }
 
-export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, format: ErrorFormat = formatOf(request)): FastifyReply {
+export function sendError(
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  format: ErrorFormat = formatOf(request),
+): FastifyReply {
   const lang = langOf(request);
   const rendered = toRendered(error, request, lang, format);
   if (rendered.status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: rendered.code, status: rendered.status }, 'request refused');
-  if (error instanceof AppError && error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+  if (error instanceof AppError && error.retryAfter !== undefined)
+    reply.header('retry-after', String(error.retryAfter));
   else if (rendered.code === 'SERVICE_UNAVAILABLE') reply.header('retry-after', '1');
   // FastAPI answers schema violations with 422.
   if (format === 'fastapi' && rendered.code === 'VALIDATION_FAILED') rendered.status = 422;
   // An error body is never shaped by the route's response schema for that status (/api/health has one for 503).
-  return reply.status(rendered.status).type('application/json; charset=utf-8').serializer(JSON.stringify).send(render(format, rendered, request.url));
+  return reply
+    .status(rendered.status)
+    .type('application/json; charset=utf-8')
+    .serializer(JSON.stringify)
+    .send(render(format, rendered, request.url));
 }
 
 /**
@@ -148,6 +184,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     // The OpenAI surface answers unknown paths the way OpenAI does.
-    sendError(new AppError('ROUTE_NOT_FOUND', { method: request.method, url: path }), request, reply, formatOfPath(path));
+    sendError(
+      new AppError('ROUTE_NOT_FOUND', { method: request.method, url: path }),
+      request,
+      reply,
+      formatOfPath(path),
+    );
   });
 }

@@ -25,7 +25,8 @@ export function registerGracefulClose(app: App, options: { drainMs: number; work
     // Node closes the connections idle when the server closes, not those that become idle later.
     sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS);
     deadline = setTimeout(() => {
-      if (options.work.count > 0) app.log.warn({ calls: options.work.count }, 'shutdown: drain time over, cutting the calls still running');
+      if (options.work.count > 0)
+        app.log.warn({ calls: options.work.count }, 'shutdown: drain time over, cutting the calls still running');
       options.work.cutAll();
       app.server.closeAllConnections();
     }, options.drainMs);

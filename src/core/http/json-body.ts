@@ -17,7 +17,7 @@ const CLOSE_OBJECT = 0x7d;
 
 /** The index just past the string whose opening quote is before `from` (the text's end if it never closes). */
 function endOfString(text: string, from: number): number {
-  for (let at = from; ; ) {
+  for (let at = from; ;) {
     const quote = text.indexOf('"', at);
     if (quote === -1) return text.length;
     let backslashes = 0;

@@ -21,9 +21,18 @@ const OPENAI: Partial<Record<ErrorCode, { type: string; code: string | null; par
 };
 
 /** `field`: a body field that broke the route's schema, whose `param` and `code` OpenAI would give. */
-export function openAiError(status: number, code: string, message: string, extra: Record<string, unknown>, field?: FieldViolation) {
+export function openAiError(
+  status: number,
+  code: string,
+  message: string,
+  extra: Record<string, unknown>,
+  field?: FieldViolation,
+) {
   const known = OPENAI[code as ErrorCode];
-  const type = code === 'RATE_LIMITED' && typeof extra.limitType === 'string' ? extra.limitType : (known?.type ?? (status >= 500 ? 'server_error' : 'invalid_request_error'));
+  const type =
+    code === 'RATE_LIMITED' && typeof extra.limitType === 'string'
+      ? extra.limitType
+      : (known?.type ?? (status >= 500 ? 'server_error' : 'invalid_request_error'));
   if (field) return { error: { message, type, param: field.param, code: field.code } };
   return { error: { message, type, param: known?.param ?? null, code: known?.code ?? null } };
 }

@@ -18,7 +18,10 @@ export const Paging = {
 };
 
 /** `?page&limit` as the seeds page lists: page from 1, 20 per page by default, at most 100. */
-export const PageQuery = Type.Object({ page: Paging.page(), limit: Paging.limit({ default: 20 }) }, { additionalProperties: false });
+export const PageQuery = Type.Object(
+  { page: Paging.page(), limit: Paging.limit({ default: 20 }) },
+  { additionalProperties: false },
+);
 
 /** `{items, total, page, limit}` (seed 001 §2.2, §3.3). */
 export function Paged<T extends TSchema>(item: T) {

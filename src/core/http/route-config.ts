@@ -34,4 +34,10 @@ declare module 'fastify' {
 }
 
 /** The Fastify instance every module registers its routes on, typed by the TypeBox provider. */
-export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+export type App = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;

@@ -36,7 +36,9 @@ export async function registerSecurity(app: App, config: Config): Promise<void> 
     reply.headers(headers);
     done();
   });
-  const origins = config.CORS_ORIGIN.split(',').map((o) => o.trim()).filter(Boolean);
+  const origins = config.CORS_ORIGIN.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   if (origins.length > 0) {
     const any = origins.includes('*');
     await app.register(cors, {

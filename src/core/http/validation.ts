@@ -54,11 +54,17 @@ export function describeValidationError(lang: Lang, errors: ErrorObject[], conte
     case 'type':
       return zh ? `${field}的类型应为 ${String(params.type)}` : `${field} must be of type ${String(params.type)}`;
     case 'format':
-      return zh ? `${field}格式不正确（应为 ${String(params.format)}）` : `${field} must be a valid ${String(params.format)}`;
+      return zh
+        ? `${field}格式不正确（应为 ${String(params.format)}）`
+        : `${field} must be a valid ${String(params.format)}`;
     case 'minLength':
-      return zh ? `${field}长度不能少于 ${String(params.limit)} 个字符` : `${field} must have at least ${String(params.limit)} characters`;
+      return zh
+        ? `${field}长度不能少于 ${String(params.limit)} 个字符`
+        : `${field} must have at least ${String(params.limit)} characters`;
     case 'maxLength':
-      return zh ? `${field}长度不能超过 ${String(params.limit)} 个字符` : `${field} must have at most ${String(params.limit)} characters`;
+      return zh
+        ? `${field}长度不能超过 ${String(params.limit)} 个字符`
+        : `${field} must have at most ${String(params.limit)} characters`;
     case 'pattern':
       return zh ? `${field}格式不正确` : `${field} has the wrong format`;
     case 'minimum':
@@ -85,8 +91,26 @@ export interface FieldViolation {
 }
 
 const TYPE_NAMES: Record<Lang, Record<string, string>> = {
-  zh: { string: '字符串', integer: '整数', decimal: '小数', number: '数字', boolean: '布尔值', object: '对象', array: '数组', null: 'null' },
-  en: { string: 'a string', integer: 'an integer', decimal: 'a decimal number', number: 'a number', boolean: 'a boolean', object: 'an object', array: 'an array', null: 'null' },
+  zh: {
+    string: '字符串',
+    integer: '整数',
+    decimal: '小数',
+    number: '数字',
+    boolean: '布尔值',
+    object: '对象',
+    array: '数组',
+    null: 'null',
+  },
+  en: {
+    string: 'a string',
+    integer: 'an integer',
+    decimal: 'a decimal number',
+    number: 'a number',
+    boolean: 'a boolean',
+    object: 'an object',
+    array: 'an array',
+    null: 'null',
+  },
 };
 
 /** A JSON value's type as OpenAI's messages name it (an integer and a decimal number differ). */
@@ -99,12 +123,16 @@ function jsonTypeOf(value: unknown): string {
 
 /** `messages/0/content` → `messages[0].content`, OpenAI's spelling. */
 function paramOf(segments: string[]): string {
-  return segments.reduce((param, segment) => (/^\d+$/.test(segment) ? `${param}[${segment}]` : param ? `${param}.${segment}` : segment), '');
+  return segments.reduce(
+    (param, segment) => (/^\d+$/.test(segment) ? `${param}[${segment}]` : param ? `${param}.${segment}` : segment),
+    '',
+  );
 }
 
 function valueAt(body: unknown, segments: string[]): unknown {
   let value = body;
-  for (const segment of segments) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[segment] : undefined;
+  for (const segment of segments)
+    value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[segment] : undefined;
   return value;
 }
 
@@ -117,7 +145,10 @@ export function describeForOpenAi(lang: Lang, errors: ErrorObject[], body: unkno
   const error = errors[0];
   if (!error) return undefined;
   const params = error.params as Record<string, unknown>;
-  const segments = error.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const segments = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (error.keyword === 'required') segments.push(String(params.missingProperty));
   if (segments.length === 0) return undefined;
   const param = paramOf(segments);
@@ -126,15 +157,25 @@ export function describeForOpenAi(lang: Lang, errors: ErrorObject[], body: unkno
   const names = TYPE_NAMES[lang];
   switch (error.keyword) {
     case 'required':
-      return { param, code: 'missing_required_parameter', message: zh ? `缺少必填参数：'${param}'。` : `Missing required parameter: '${param}'.` };
+      return {
+        param,
+        code: 'missing_required_parameter',
+        message: zh ? `缺少必填参数：'${param}'。` : `Missing required parameter: '${param}'.`,
+      };
     case 'type': {
-      const wanted = [params.type].flat().filter((type) => type !== 'null').map((type) => names[String(type)] ?? String(type));
-      const expected = wanted.length > 1 ? (zh ? wanted.join('或') : `one of ${wanted.join(' or ')}`) : (wanted[0] ?? '');
+      const wanted = [params.type]
+        .flat()
+        .filter((type) => type !== 'null')
+        .map((type) => names[String(type)] ?? String(type));
+      const expected =
+        wanted.length > 1 ? (zh ? wanted.join('或') : `one of ${wanted.join(' or ')}`) : (wanted[0] ?? '');
       const actual = names[jsonTypeOf(value)] ?? jsonTypeOf(value);
       return {
         param,
         code: 'invalid_type',
-        message: zh ? `参数 '${param}' 的类型无效：应为${expected}，实际为${actual}。` : `Invalid type for '${param}': expected ${expected}, but got ${actual} instead.`,
+        message: zh
+          ? `参数 '${param}' 的类型无效：应为${expected}，实际为${actual}。`
+          : `Invalid type for '${param}': expected ${expected}, but got ${actual} instead.`,
       };
     }
     case 'minimum':
@@ -165,5 +206,9 @@ export function describeForOpenAi(lang: Lang, errors: ErrorObject[], body: unkno
       break;
     }
   }
-  return { param, code: null, message: translate(lang, 'VALIDATION_FAILED', { detail: describeValidationError(lang, [error], 'body') }) };
+  return {
+    param,
+    code: null,
+    message: translate(lang, 'VALIDATION_FAILED', { detail: describeValidationError(lang, [error], 'body') }),
+  };
 }

@@ -30,7 +30,10 @@ export function codeEmail(lang: Lang, purpose: CodePurpose, to: string, code: st
     `<div style="font-family:sans-serif;font-size:15px">` +
     text
       .split('\n')
-      .map((line) => `<p>${escapeHtml(line).replace(code, `<strong style="font-size:22px;letter-spacing:4px">${code}</strong>`)}</p>`)
+      .map(
+        (line) =>
+          `<p>${escapeHtml(line).replace(code, `<strong style="font-size:22px;letter-spacing:4px">${code}</strong>`)}</p>`,
+      )
       .join('') +
     `</div>`;
   return { to, subject: t[purpose].subject, text, html };

@@ -41,7 +41,15 @@ export function registerAuthRoutes(app: App, deps: { auth: AuthService; tokens: 
 
   app.post(
     '/api/auth/send-code',
-    { config: { access: 'public' }, schema: { tags, summary: 'Send a sign-up code (unregistered emails only)', body: SendCodeBody, response: { 200: MessageResponse } } },
+    {
+      config: { access: 'public' },
+      schema: {
+        tags,
+        summary: 'Send a sign-up code (unregistered emails only)',
+        body: SendCodeBody,
+        response: { 200: MessageResponse },
+      },
+    },
     async (request) => {
       await auth.sendRegisterCode(request.body.email, clientOf(request), langOf(request));
       return { message: message(langOf(request), 'CODE_SENT') };
@@ -50,7 +58,15 @@ export function registerAuthRoutes(app: App, deps: { auth: AuthService; tokens: 
 
   app.post(
     '/api/auth/register',
-    { config: { access: 'public' }, schema: { tags, summary: 'Create an account with the emailed code', body: RegisterBody, response: { 200: SessionResponse } } },
+    {
+      config: { access: 'public' },
+      schema: {
+        tags,
+        summary: 'Create an account with the emailed code',
+        body: RegisterBody,
+        response: { 200: SessionResponse },
+      },
+    },
     async (request, reply) => {
       const signedIn = await auth.register(request.body, clientOf(request));
       setSessionCookies(reply, signedIn.tokens, config);
@@ -62,7 +78,12 @@ export function registerAuthRoutes(app: App, deps: { auth: AuthService; tokens: 
     '/api/auth/login',
     {
       config: { access: 'public' },
-      schema: { tags, summary: 'Sign in; a captcha is required after repeated failures', body: LoginBody, response: { 200: SessionResponse } },
+      schema: {
+        tags,
+        summary: 'Sign in; a captcha is required after repeated failures',
+        body: LoginBody,
+        response: { 200: SessionResponse },
+      },
     },
     async (request, reply) => {
       const signedIn = await auth.login(request.body, clientOf(request));
@@ -73,13 +94,29 @@ export function registerAuthRoutes(app: App, deps: { auth: AuthService; tokens: 
 
   app.get(
     '/api/auth/login-status',
-    { config: { access: 'public' }, schema: { tags, summary: 'Captcha and lock state for an email (or this IP)', querystring: LoginStatusQuery, response: { 200: LoginStatusResponse } } },
+    {
+      config: { access: 'public' },
+      schema: {
+        tags,
+        summary: 'Captcha and lock state for an email (or this IP)',
+        querystring: LoginStatusQuery,
+        response: { 200: LoginStatusResponse },
+      },
+    },
     (request) => auth.loginStatus(request.query.email, request.ip),
   );
 
   app.post(
     '/api/auth/send-reset-code',
-    { config: { access: 'public' }, schema: { tags, summary: 'Send a password reset code (registered emails only)', body: SendCodeBody, response: { 200: MessageResponse } } },
+    {
+      config: { access: 'public' },
+      schema: {
+        tags,
+        summary: 'Send a password reset code (registered emails only)',
+        body: SendCodeBody,
+        response: { 200: MessageResponse },
+      },
+    },
     async (request) => {
       await auth.sendResetCode(request.body.email, clientOf(request), langOf(request));
       return { message: message(langOf(request), 'CODE_SENT') };
@@ -88,7 +125,15 @@ export function registerAuthRoutes(app: App, deps: { auth: AuthService; tokens: 
 
   app.post(
     '/api/auth/reset-password',
-    { config: { access: 'public' }, schema: { tags, summary: 'Set a new password with the emailed code; ends every session', body: ResetPasswordBody, response: { 200: MessageResponse } } },
+    {
+      config: { access: 'public' },
+      schema: {
+        tags,
+        summary: 'Set a new password with the emailed code; ends every session',
+        body: ResetPasswordBody,
+        response: { 200: MessageResponse },
+      },
+    },
     async (request) => {
       await auth.resetPassword(request.body);
       return { message: message(langOf(request), 'PASSWORD_RESET') };
@@ -122,7 +167,10 @@ export function registerAuthRoutes(app: App, deps: { auth: AuthService; tokens: 
 
   app.post(
     '/api/auth/logout',
-    { config: { access: 'user' }, schema: { tags, summary: 'End this session', security: [{ bearer: [] }], response: { 200: MessageResponse } } },
+    {
+      config: { access: 'user' },
+      schema: { tags, summary: 'End this session', security: [{ bearer: [] }], response: { 200: MessageResponse } },
+    },
     async (request, reply) => {
       await tokens.endSession(principalOf(request).sessionId);
       clearSessionCookies(reply);

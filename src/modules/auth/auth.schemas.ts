@@ -14,7 +14,12 @@ export const RegisterBody = Type.Object(
     email: Email,
     password: NewPassword,
     username: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 64, pattern: '\\S', description: 'Optional (seed 000 sends none): made up from the email, e.g. bob or bob_2' }),
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        pattern: '\\S',
+        description: 'Optional (seed 000 sends none): made up from the email, e.g. bob or bob_2',
+      }),
     ),
     code: EmailCode,
   },
@@ -41,10 +46,7 @@ export const RefreshBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const LoginStatusQuery = Type.Object(
-  { email: Type.Optional(Email) },
-  { additionalProperties: false },
-);
+export const LoginStatusQuery = Type.Object({ email: Type.Optional(Email) }, { additionalProperties: false });
 
 export const MessageResponse = Type.Object({ message: Type.String() });
 

@@ -52,7 +52,10 @@ export class AuthService {
     assertStrongPassword(input.password);
     if (await this.users.isRegistered(email)) throw new AppError('EMAIL_ALREADY_REGISTERED');
     await this.codes.consume(email, 'register', input.code);
-    const user = await this.users.create({ email, password: input.password, username: input.username }, await this.onSignUp(client.ip));
+    const user = await this.users.create(
+      { email, password: input.password, username: input.username },
+      await this.onSignUp(client.ip),
+    );
     return { user, tokens: await this.tokens.startSession(user, client) };
   }
 

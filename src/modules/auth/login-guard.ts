@@ -39,7 +39,11 @@ export class LoginGuard {
     this.attempts = new AttemptLimiter(kv, clock);
     const windowMs = config.LOGIN_FAILURE_WINDOW * 1000;
     // A lock leaves the count just below the limit: after it a captcha is still required and the next failure locks again.
-    const lock = { after: config.LOGIN_LOCK_AFTER, ms: config.LOGIN_LOCK_MINUTES * 60_000, countAfter: config.LOGIN_LOCK_AFTER - 1 };
+    const lock = {
+      after: config.LOGIN_LOCK_AFTER,
+      ms: config.LOGIN_LOCK_MINUTES * 60_000,
+      countAfter: config.LOGIN_LOCK_AFTER - 1,
+    };
     this.perEmail = { name: 'login:email', windowMs, lock };
     this.perIp = { name: 'login:ip', windowMs };
   }
@@ -78,7 +82,8 @@ export class LoginGuard {
     if (lockedMs > 0) throw locked(lockedMs);
     const status = await this.status(email, ip);
     if (status.requiresCaptcha) {
-      if (!answer.captchaSessionId || !answer.captchaCode) throw new AppError('CAPTCHA_REQUIRED', {}, { requiresCaptcha: true });
+      if (!answer.captchaSessionId || !answer.captchaCode)
+        throw new AppError('CAPTCHA_REQUIRED', {}, { requiresCaptcha: true });
       if (!(await this.captcha.check(answer.captchaSessionId, answer.captchaCode, { consume: true }))) {
         throw new AppError('CAPTCHA_INVALID', {}, { requiresCaptcha: true });
       }
@@ -108,5 +113,10 @@ export class LoginGuard {
 
 function locked(ms: number): AppError {
   const seconds = Math.ceil(ms / 1000);
-  return new AppError('ACCOUNT_LOCKED', { minutes: Math.max(1, Math.ceil(ms / 60_000)) }, { remainingLockTime: seconds }, seconds);
+  return new AppError(
+    'ACCOUNT_LOCKED',
+    { minutes: Math.max(1, Math.ceil(ms / 60_000)) },
+    { remainingLockTime: seconds },
+    seconds,
+  );
 }

@@ -10,7 +10,11 @@ const REFRESH_PATH = '/api/auth';
 export function setSessionCookies(reply: FastifyReply, tokens: IssuedTokens, config: Config): void {
   const base = { httpOnly: true, sameSite: 'strict', secure: config.isProduction } as const;
   reply.setCookie(ACCESS_COOKIE, tokens.accessToken, { ...base, path: '/', maxAge: tokens.expiresIn });
-  reply.setCookie(REFRESH_COOKIE, tokens.refreshToken, { ...base, path: REFRESH_PATH, maxAge: config.REFRESH_TOKEN_TTL });
+  reply.setCookie(REFRESH_COOKIE, tokens.refreshToken, {
+    ...base,
+    path: REFRESH_PATH,
+    maxAge: config.REFRESH_TOKEN_TTL,
+  });
 }
 
 export function clearSessionCookies(reply: FastifyReply): void {

@@ -34,7 +34,9 @@ export class SessionsRepository {
   }
 
   /** A refresh token with its session's state and its user's current status. */
-  findToken(tokenHash: string): Promise<(RefreshTokenRow & { revoked_at: number | null; user_id: string; user_status: UserStatus }) | undefined> {
+  findToken(
+    tokenHash: string,
+  ): Promise<(RefreshTokenRow & { revoked_at: number | null; user_id: string; user_status: UserStatus }) | undefined> {
     return this.db
       .selectFrom('refresh_tokens')
       .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')

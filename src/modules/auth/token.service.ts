@@ -61,7 +61,12 @@ export class TokenService {
       },
       refresh.row,
     );
-    return { accessToken: await this.signAccess(user.id, sessionId, now), refreshToken: refresh.token, expiresIn: this.config.ACCESS_TOKEN_TTL, sessionId };
+    return {
+      accessToken: await this.signAccess(user.id, sessionId, now),
+      refreshToken: refresh.token,
+      expiresIn: this.config.ACCESS_TOKEN_TTL,
+      sessionId,
+    };
   }
 
   /** The principal of a valid access token whose session is live; UNAUTHORIZED otherwise. */
@@ -114,13 +119,22 @@ export class TokenService {
   }
 
   /** Whether `row` was rotated less than REFRESH_TOKEN_GRACE ago into `successorHash`, in a session still live. */
-  private async wasJustRotatedInto(row: RefreshTokenRow & { revoked_at: number | null }, successorHash: string, now: number): Promise<boolean> {
-    if (row.revoked_at !== null || row.used_at === null || now >= row.used_at + this.config.REFRESH_TOKEN_GRACE * 1000) return false;
+  private async wasJustRotatedInto(
+    row: RefreshTokenRow & { revoked_at: number | null },
+    successorHash: string,
+    now: number,
+  ): Promise<boolean> {
+    if (row.revoked_at !== null || row.used_at === null || now >= row.used_at + this.config.REFRESH_TOKEN_GRACE * 1000)
+      return false;
     const successor = await this.sessions.findToken(successorHash);
     return successor?.session_id === row.session_id;
   }
 
-  private async issue(row: { user_id: string; session_id: string }, refreshToken: string, now: number): Promise<IssuedTokens & { userId: string }> {
+  private async issue(
+    row: { user_id: string; session_id: string },
+    refreshToken: string,
+    now: number,
+  ): Promise<IssuedTokens & { userId: string }> {
     return {
       accessToken: await this.signAccess(row.user_id, row.session_id, now),
       refreshToken,
@@ -159,11 +173,24 @@ export class TokenService {
    * The token that replaces `token`: derived from it under a key only the server holds, so the same
    * successor can be handed out again without being stored (only its hash is, like every refresh token).
    */
-  private successorOf(token: string, sessionId: string, now: number, expiresAt: number): { token: string; row: RefreshTokenRow } {
+  private successorOf(
+    token: string,
+    sessionId: string,
+    now: number,
+    expiresAt: number,
+  ): { token: string; row: RefreshTokenRow } {
     return refreshTokenOf(`rt_${keyedToken(this.successorKey, token)}`, sessionId, now, expiresAt);
   }
 }
 
-function refreshTokenOf(token: string, sessionId: string, now: number, expiresAt: number): { token: string; row: RefreshTokenRow } {
-  return { token, row: { token_hash: sha256Hex(token), session_id: sessionId, created_at: now, expires_at: expiresAt, used_at: null } };
+function refreshTokenOf(
+  token: string,
+  sessionId: string,
+  now: number,
+  expiresAt: number,
+): { token: string; row: RefreshTokenRow } {
+  return {
+    token,
+    row: { token_hash: sha256Hex(token), session_id: sessionId, created_at: now, expires_at: expiresAt, used_at: null },
+  };
 }

@@ -33,7 +33,14 @@ export class CaptchaService {
     const sessionId = randomToken(18);
     const stored: StoredCaptcha = { text, expiresAt: this.clock.now() + this.config.CAPTCHA_TTL * 1000 };
     await this.kv.set(`captcha:${sessionId}`, JSON.stringify(stored), this.config.CAPTCHA_TTL * 1000);
-    const captcha = renderSvg(text, { noise: 3, color: true, width: 120, height: 40, fontSize: 48, background: '#f4f6f8' });
+    const captcha = renderSvg(text, {
+      noise: 3,
+      color: true,
+      width: 120,
+      height: 40,
+      fontSize: 48,
+      background: '#f4f6f8',
+    });
     return { sessionId, captcha };
   }
 

@@ -8,7 +8,13 @@ export class ChannelsRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
   all(): Promise<ChannelRow[]> {
-    return this.db.selectFrom('channels').selectAll().orderBy('priority', 'desc').orderBy('created_at').orderBy('id').execute();
+    return this.db
+      .selectFrom('channels')
+      .selectAll()
+      .orderBy('priority', 'desc')
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
   }
 
   find(id: string): Promise<ChannelRow | undefined> {
@@ -16,7 +22,11 @@ export class ChannelsRepository {
   }
 
   async count(kind: ChannelKind): Promise<number> {
-    const row = await this.db.selectFrom('channels').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', kind).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('channels')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('kind', '=', kind)
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
@@ -41,7 +51,11 @@ export class ChannelsRepository {
       .set({ consecutive_failures: sql`consecutive_failures + 1`, last_error: error.slice(0, 255), updated_at: now })
       .where('id', '=', id)
       .execute();
-    const row = await this.db.selectFrom('channels').select('consecutive_failures').where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('channels')
+      .select('consecutive_failures')
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row?.consecutive_failures ?? 0;
   }
 

@@ -14,24 +14,39 @@ const Fields = {
   priority: Type.Integer({ minimum: -1000, maximum: 1000 }),
   weight: Type.Integer({ minimum: 0, maximum: 1000 }),
   enabled: Type.Boolean(),
-  kind: Type.Union([Type.Literal('openai'), Type.Literal('dify')], { description: '`dify`: one Dify app, its app key as apiKey' }),
-  appMode: Type.Union(DIFY_APP_MODES.map((m) => Type.Literal(m)), { description: 'Dify apps: the mode of the app' }),
+  kind: Type.Union([Type.Literal('openai'), Type.Literal('dify')], {
+    description: '`dify`: one Dify app, its app key as apiKey',
+  }),
+  appMode: Type.Union(
+    DIFY_APP_MODES.map((m) => Type.Literal(m)),
+    { description: 'Dify apps: the mode of the app' },
+  ),
   prices: Type.Object(
     {
       input: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 })),
       output: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 })),
       endpoints: Type.Optional(
-        Type.Object(Object.fromEntries(DIFY_PRICED_ENDPOINTS.map((e) => [e, Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 }))])), { additionalProperties: false }),
+        Type.Object(
+          Object.fromEntries(
+            DIFY_PRICED_ENDPOINTS.map((e) => [e, Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 }))]),
+          ),
+          { additionalProperties: false },
+        ),
       ),
       maxCallCost: Type.Optional(
         Type.Integer({
           minimum: 1,
           maximum: 1_000_000,
-          description: 'Whole credits held for one call (default DIFY_MAX_CALL_COST); a call that costs more is charged in full and its overrun recorded',
+          description:
+            'Whole credits held for one call (default DIFY_MAX_CALL_COST); a call that costs more is charged in full and its overrun recorded',
         }),
       ),
     },
-    { additionalProperties: false, description: 'Dify apps: credits per 1,000 input/output tokens, a base price per endpoint call, and the most one call holds' },
+    {
+      additionalProperties: false,
+      description:
+        'Dify apps: credits per 1,000 input/output tokens, a base price per endpoint call, and the most one call holds',
+    },
   ),
 };
 
@@ -126,7 +141,12 @@ function toView(c: Channel) {
   };
 }
 
-type PricesBody = { input?: number; output?: number; endpoints?: Partial<Record<string, number>>; maxCallCost?: number };
+type PricesBody = {
+  input?: number;
+  output?: number;
+  endpoints?: Partial<Record<string, number>>;
+  maxCallCost?: number;
+};
 type Body = Partial<{
   name: string;
   baseUrl: string;
@@ -143,8 +163,14 @@ type Body = Partial<{
 /** A Dify app's prices: what the body names, over what it had (or the configured defaults). */
 function mergePrices(base: DifyPrices, body: PricesBody | undefined): DifyPrices {
   const endpoints = { ...base.endpoints };
-  for (const [name, price] of Object.entries(body?.endpoints ?? {})) if (price !== undefined) endpoints[name as keyof DifyPrices['endpoints']] = price;
-  return { input: body?.input ?? base.input, output: body?.output ?? base.output, endpoints, maxCallCost: body?.maxCallCost ?? base.maxCallCost };
+  for (const [name, price] of Object.entries(body?.endpoints ?? {}))
+    if (price !== undefined) endpoints[name as keyof DifyPrices['endpoints']] = price;
+  return {
+    input: body?.input ?? base.input,
+    output: body?.output ?? base.output,
+    endpoints,
+    maxCallCost: body?.maxCallCost ?? base.maxCallCost,
+  };
 }
 
 function inputOf(body: Body, current: Channel): Partial<ChannelInput> {
@@ -157,7 +183,10 @@ function inputOf(body: Body, current: Channel): Partial<ChannelInput> {
 }
 
 /** What a create body makes: an OpenAI-compatible channel (models required) or a Dify app (appMode required). */
-function createInput(body: Body & { name: string; baseUrl: string; apiKey: string; kind?: 'openai' | 'dify' }, difyDefaults: DifyPrices): ChannelInput {
+function createInput(
+  body: Body & { name: string; baseUrl: string; apiKey: string; kind?: 'openai' | 'dify' },
+  difyDefaults: DifyPrices,
+): ChannelInput {
   const kind = body.kind ?? 'openai';
   let dify: DifyApp | null = null;
   if (kind === 'dify') {
@@ -165,7 +194,8 @@ function createInput(body: Body & { name: string; baseUrl: string; apiKey: strin
     dify = { mode: body.appMode, prices: mergePrices(difyDefaults, body.prices) };
   } else {
     if (!body.models) throw new AppError('VALIDATION_FAILED', { detail: 'models is required' });
-    if (body.appMode !== undefined || body.prices !== undefined) throw new AppError('VALIDATION_FAILED', { detail: 'appMode and prices apply to Dify apps only' });
+    if (body.appMode !== undefined || body.prices !== undefined)
+      throw new AppError('VALIDATION_FAILED', { detail: 'appMode and prices apply to Dify apps only' });
   }
   return {
     name: body.name,
@@ -187,19 +217,51 @@ export function registerChannelRoutes(app: App, channels: ChannelsService, difyD
   const tags = ['admin'];
   const security = [{ bearer: [] }];
 
-  app.get('/api/admin/channels', { config, schema: { tags, security, summary: 'Every channel (secrets never shown)', response: { 200: Type.Object({ items: Type.Array(ChannelView) }) } } }, () => ({
-    items: channels.all().map(toView),
-  }));
+  app.get(
+    '/api/admin/channels',
+    {
+      config,
+      schema: {
+        tags,
+        security,
+        summary: 'Every channel (secrets never shown)',
+        response: { 200: Type.Object({ items: Type.Array(ChannelView) }) },
+      },
+    },
+    () => ({
+      items: channels.all().map(toView),
+    }),
+  );
 
   app.post(
     '/api/admin/channels',
-    { config, schema: { tags, security, summary: 'Add an OpenAI-compatible upstream or a Dify app', body: CreateBody, response: { 201: ChannelView } } },
-    async (request, reply) => reply.status(201).send(toView(await channels.create(createInput(request.body, difyDefaults)))),
+    {
+      config,
+      schema: {
+        tags,
+        security,
+        summary: 'Add an OpenAI-compatible upstream or a Dify app',
+        body: CreateBody,
+        response: { 201: ChannelView },
+      },
+    },
+    async (request, reply) =>
+      reply.status(201).send(toView(await channels.create(createInput(request.body, difyDefaults)))),
   );
 
   app.patch(
     '/api/admin/channels/:id',
-    { config, schema: { tags, security, summary: 'Change a channel', params: IdParams, body: UpdateBody, response: { 200: ChannelView } } },
+    {
+      config,
+      schema: {
+        tags,
+        security,
+        summary: 'Change a channel',
+        params: IdParams,
+        body: UpdateBody,
+        response: { 200: ChannelView },
+      },
+    },
     async (request) => {
       const current = channels.get(request.params.id);
       if (!current) throw new AppError('NOT_FOUND');
@@ -209,7 +271,10 @@ export function registerChannelRoutes(app: App, channels: ChannelsService, difyD
 
   app.delete(
     '/api/admin/channels/:id',
-    { config, schema: { tags, security, summary: 'Remove a channel', params: IdParams, response: { 204: Type.Null() } } },
+    {
+      config,
+      schema: { tags, security, summary: 'Remove a channel', params: IdParams, response: { 204: Type.Null() } },
+    },
     async (request, reply) => {
       await channels.remove(request.params.id);
       return reply.status(204).send(null);
@@ -218,7 +283,16 @@ export function registerChannelRoutes(app: App, channels: ChannelsService, difyD
 
   app.post(
     '/api/admin/channels/:id/test',
-    { config, schema: { tags, security, summary: "Call the channel's model list now", params: IdParams, response: { 200: TestResult } } },
+    {
+      config,
+      schema: {
+        tags,
+        security,
+        summary: "Call the channel's model list now",
+        params: IdParams,
+        response: { 200: TestResult },
+      },
+    },
     (request) => channels.test(request.params.id),
   );
 }

@@ -9,7 +9,8 @@ import type { ChannelKind, ChannelRow } from './channels.tables.ts';
 import { isDifyAppMode, type DifyApp, type DifyPrices } from './dify-app.ts';
 
 /** Only OpenAI-compatible channels serve models; a Dify app is reached through the Dify proxy alone. */
-const servesModel = (c: Channel, model: string) => c.kind === 'openai' && (c.models.includes(model) || c.models.includes('*'));
+const servesModel = (c: Channel, model: string) =>
+  c.kind === 'openai' && (c.models.includes(model) || c.models.includes('*'));
 
 /** A channel as the router uses it, with its secret opened. `*` in `models` serves every model. */
 /** What every kind of channel has. */
@@ -121,7 +122,8 @@ export class ChannelsService {
   /** Every model an enabled channel serves by name (`*` channels add none); a channel out for a while still counts. */
   servedModels(): string[] {
     const models = new Set<string>();
-    for (const c of this.channels) if (c.enabled && c.kind === 'openai') for (const m of c.models) if (m !== '*') models.add(m);
+    for (const c of this.channels)
+      if (c.enabled && c.kind === 'openai') for (const m of c.models) if (m !== '*') models.add(m);
     return [...models].sort();
   }
 
@@ -226,11 +228,20 @@ export class ChannelsService {
     let result: { ok: boolean; status: number | null; error: string | null };
     try {
       // A Dify app has no model list; its /info answers only to the app's own key.
-      const answer = await getJson(channel.baseUrl, channel.kind === 'dify' ? '/info' : '/models', channel.secret, 10_000);
+      const answer = await getJson(
+        channel.baseUrl,
+        channel.kind === 'dify' ? '/info' : '/models',
+        channel.secret,
+        10_000,
+      );
       // Healthy = it answers and takes the channel's secret. Some compatible upstreams have no model
       // list (404): that must not keep a channel out for ever.
       const ok = !isRetryableStatus(answer.status);
-      result = { ok, status: answer.status, error: answer.status >= 200 && answer.status < 300 ? null : answer.body.slice(0, 200) };
+      result = {
+        ok,
+        status: answer.status,
+        error: answer.status >= 200 && answer.status < 300 ? null : answer.body.slice(0, 200),
+      };
     } catch (error) {
       result = { ok: false, status: null, error: (error as Error).message };
     }
@@ -241,20 +252,42 @@ export class ChannelsService {
   /** Tests every channel health checks took out (and the admin left enabled); returns those put back. */
   async probe(): Promise<number> {
     let restored = 0;
-    for (const channel of this.channels.filter((c) => c.enabled && c.autoDisabled)) if ((await this.test(channel.id)).ok) restored += 1;
+    for (const channel of this.channels.filter((c) => c.enabled && c.autoDisabled))
+      if ((await this.test(channel.id)).ok) restored += 1;
     return restored;
   }
 
   /** The first channel from OPENAI_BASE_URL / OPENAI_API_KEY, when there is none yet. */
   async bootstrap(baseUrl: string, secret: string): Promise<Channel | undefined> {
     if ((await this.repo.count('openai')) > 0) return undefined;
-    return this.create({ name: 'openai (from environment)', kind: 'openai', baseUrl, secret, models: ['*'], modelMap: {}, priority: 0, weight: 1, enabled: true });
+    return this.create({
+      name: 'openai (from environment)',
+      kind: 'openai',
+      baseUrl,
+      secret,
+      models: ['*'],
+      modelMap: {},
+      priority: 0,
+      weight: 1,
+      enabled: true,
+    });
   }
 
   /** The first Dify app from DIFY_API_URL / DIFY_API_KEY, when there is none yet. */
   async bootstrapDify(baseUrl: string, secret: string, app: DifyApp): Promise<Channel | undefined> {
     if ((await this.repo.count('dify')) > 0) return undefined;
-    return this.create({ name: 'dify (from environment)', kind: 'dify', baseUrl, secret, models: [], modelMap: {}, priority: 0, weight: 1, enabled: true, dify: app });
+    return this.create({
+      name: 'dify (from environment)',
+      kind: 'dify',
+      baseUrl,
+      secret,
+      models: [],
+      modelMap: {},
+      priority: 0,
+      weight: 1,
+      enabled: true,
+      dify: app,
+    });
   }
 
   /** A channel's secret for a log line or an admin view: `sk-…abcd`. */
@@ -269,7 +302,10 @@ export class ChannelsService {
 
   /** A Dify app's stored prices; one stored before it had a maxCallCost takes the configured one. */
   private difyPricesOf(stored: string | null): DifyPrices {
-    return { maxCallCost: this.options.difyMaxCallCost, ...(JSON.parse(stored ?? '{}') as Partial<DifyPrices>) } as DifyPrices;
+    return {
+      maxCallCost: this.options.difyMaxCallCost,
+      ...(JSON.parse(stored ?? '{}') as Partial<DifyPrices>),
+    } as DifyPrices;
   }
 
   private toChannel(row: ChannelRow): Channel {
@@ -292,6 +328,11 @@ export class ChannelsService {
     if (row.kind === 'openai') return { ...fields, kind: 'openai', dify: null };
     // A Dify app of a mode this version does not know cannot be called right: it is kept, not used.
     const mode = isDifyAppMode(row.app_mode) ? row.app_mode : undefined;
-    return { ...fields, enabled: fields.enabled && mode !== undefined, kind: 'dify', dify: { mode: mode ?? 'chat', prices: this.difyPricesOf(row.prices) } };
+    return {
+      ...fields,
+      enabled: fields.enabled && mode !== undefined,
+      kind: 'dify',
+      dify: { mode: mode ?? 'chat', prices: this.difyPricesOf(row.prices) },
+    };
   }
 }

@@ -8,7 +8,15 @@ export const DIFY_APP_MODES = ['chat', 'agent-chat', 'advanced-chat', 'completio
 export type DifyAppMode = (typeof DIFY_APP_MODES)[number];
 
 /** The endpoints with a base price of their own. */
-export const DIFY_PRICED_ENDPOINTS = ['chat-messages', 'completion-messages', 'workflows/run', 'audio-to-text', 'text-to-audio', 'suggested', 'files/upload'] as const;
+export const DIFY_PRICED_ENDPOINTS = [
+  'chat-messages',
+  'completion-messages',
+  'workflows/run',
+  'audio-to-text',
+  'text-to-audio',
+  'suggested',
+  'files/upload',
+] as const;
 export type DifyPricedEndpoint = (typeof DIFY_PRICED_ENDPOINTS)[number];
 
 /** Credits per 1,000 input and output tokens, and a base price per call of each endpoint (decimals allowed). */

@@ -22,14 +22,29 @@ export class CheckinRepository {
 
   async list(userId: string, offset: number, limit: number): Promise<{ rows: CheckinRow[]; total: number }> {
     const [rows, count] = await Promise.all([
-      this.db.selectFrom('checkins').selectAll().where('user_id', '=', userId).orderBy('checkin_date', 'desc').offset(offset).limit(limit).execute(),
-      this.db.selectFrom('checkins').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow(),
+      this.db
+        .selectFrom('checkins')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .orderBy('checkin_date', 'desc')
+        .offset(offset)
+        .limit(limit)
+        .execute(),
+      this.db
+        .selectFrom('checkins')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('user_id', '=', userId)
+        .executeTakeFirstOrThrow(),
     ]);
     return { rows, total: Number(count.n) };
   }
 
   async count(userId: string): Promise<number> {
-    const row = await this.db.selectFrom('checkins').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('checkins')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('user_id', '=', userId)
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 }

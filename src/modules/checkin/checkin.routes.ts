@@ -33,27 +33,60 @@ export function registerCheckinRoutes(app: App, checkin: CheckinService): void {
 
   app.post(
     '/api/checkin',
-    { config: { access: 'user' }, schema: { tags, security, summary: 'Check in for today (once per calendar day in CHECKIN_TZ)', response: { 200: CheckinResponse } } },
+    {
+      config: { access: 'user' },
+      schema: {
+        tags,
+        security,
+        summary: 'Check in for today (once per calendar day in CHECKIN_TZ)',
+        response: { 200: CheckinResponse },
+      },
+    },
     async (request) => {
       const result = await checkin.checkIn(principalOf(request).userId);
-      const message = say(langOf(request), 'CHECKED_IN', { credits: result.creditEarned, days: result.consecutiveDays });
+      const message = say(langOf(request), 'CHECKED_IN', {
+        credits: result.creditEarned,
+        days: result.consecutiveDays,
+      });
       return { success: true, ...result, message };
     },
   );
 
   app.get(
     '/api/checkin/status',
-    { config: { access: 'user' }, schema: { tags, security, summary: "Today's check-in state and the current streak", response: { 200: StatusResponse } } },
+    {
+      config: { access: 'user' },
+      schema: {
+        tags,
+        security,
+        summary: "Today's check-in state and the current streak",
+        response: { 200: StatusResponse },
+      },
+    },
     (request) => checkin.status(principalOf(request).userId),
   );
 
   app.get(
     '/api/checkin/history',
-    { config: { access: 'user' }, schema: { tags, security, summary: 'Past check-ins, newest first', querystring: PageQuery, response: { 200: Paged(HistoryItem) } } },
+    {
+      config: { access: 'user' },
+      schema: {
+        tags,
+        security,
+        summary: 'Past check-ins, newest first',
+        querystring: PageQuery,
+        response: { 200: Paged(HistoryItem) },
+      },
+    },
     async (request) => {
       const { page, limit } = request.query;
       const { rows, total } = await checkin.history(principalOf(request).userId, page, limit);
-      const items = rows.map((r) => ({ id: r.id, checkinDate: r.checkin_date, creditEarned: r.credit_earned, consecutiveDays: r.consecutive_days }));
+      const items = rows.map((r) => ({
+        id: r.id,
+        checkinDate: r.checkin_date,
+        creditEarned: r.credit_earned,
+        consecutiveDays: r.consecutive_days,
+      }));
       return { items, total, page, limit };
     },
   );

@@ -26,7 +26,10 @@ export function rewardFor(consecutiveDays: number, rules: CheckinRules): number 
 /** `7:50,15:100,30:200` → Map; throws on anything else. */
 export function parseMilestones(text: string): Map<number, number> {
   const milestones = new Map<number, number>();
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const match = /^(\d+):(\d+)$/.exec(part);
     if (!match) throw new Error(`bad milestone "${part}", expected day:credits`);
     milestones.set(Number(match[1]), Number(match[2]));
@@ -36,7 +39,9 @@ export function parseMilestones(text: string): Map<number, number> {
 
 /** The calendar day of `epochMs` in `timeZone`, as `YYYY-MM-DD`. */
 export function localDate(epochMs: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(epochMs);
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    epochMs,
+  );
 }
 
 /** The day before a `YYYY-MM-DD` date. */

@@ -44,14 +44,26 @@ export class CheckinService {
     if (last?.checkin_date === today) throw new AppError('CHECKIN_ALREADY_DONE');
     const consecutiveDays = streakOn(today, last);
     const creditEarned = rewardFor(consecutiveDays, this.options.rules);
-    const row: CheckinRow = { id: newId(now), user_id: userId, checkin_date: today, credit_earned: creditEarned, consecutive_days: consecutiveDays, created_at: now };
+    const row: CheckinRow = {
+      id: newId(now),
+      user_id: userId,
+      checkin_date: today,
+      credit_earned: creditEarned,
+      consecutive_days: consecutiveDays,
+      created_at: now,
+    };
     try {
       const { balance } = await transact(this.db, async (trx) => {
         await this.repo.insert(row, trx);
         return this.credits.grant(
           userId,
           creditEarned,
-          { kind: 'checkin', reason: `Daily check-in (day ${consecutiveDays})`, reference: today, idempotencyKey: `checkin:${userId}:${today}` },
+          {
+            kind: 'checkin',
+            reason: `Daily check-in (day ${consecutiveDays})`,
+            reference: today,
+            idempotencyKey: `checkin:${userId}:${today}`,
+          },
           trx,
         );
       });

@@ -81,7 +81,12 @@ interface AccountMoves {
  * PostgreSQL the settles' hold closing and charges are one statement, and with `writes` the inserts
  * are left to the caller, who sends them with its own in one statement before it commits.
  */
-export async function applyMoneyBatch(host: BatchHost, trx: Kysely<DB>, batch: MoneyBatch, writes?: DeferredWrites): Promise<MoneyBatchResult> {
+export async function applyMoneyBatch(
+  host: BatchHost,
+  trx: Kysely<DB>,
+  batch: MoneyBatch,
+  writes?: DeferredWrites,
+): Promise<MoneyBatchResult> {
   const { repo, now } = host;
   const result: MoneyBatchResult = { reserves: [], settles: [], releases: [] };
   const accounts = new Map<string, AccountMoves>();
@@ -96,12 +101,17 @@ export async function applyMoneyBatch(host: BatchHost, trx: Kysely<DB>, batch: M
   const firstSettle = new Map<string, number>();
   batch.settles.forEach((settle, i) => {
     if (!Number.isSafeInteger(settle.charge) || settle.charge < 0) {
-      result.settles[i] = { ok: false, error: new RangeError(`charge must be a non-negative integer, got ${settle.charge}`) };
+      result.settles[i] = {
+        ok: false,
+        error: new RangeError(`charge must be a non-negative integer, got ${settle.charge}`),
+      };
     } else if (!firstSettle.has(settle.holdId)) firstSettle.set(settle.holdId, i);
   });
   const closing = [...firstSettle].map(([id, i]) => ({ id, charged: batch.settles[i]!.charge }));
   const settled = byId<ClosedHold | ChargedHold>(
-    repo.dialect.writingCtes ? await repo.closeAndCharge(closing, now, trx) : await repo.closeOpenHolds(closing, 'settled', now, trx),
+    repo.dialect.writingCtes
+      ? await repo.closeAndCharge(closing, now, trx)
+      : await repo.closeOpenHolds(closing, 'settled', now, trx),
   );
   batch.settles.forEach((settle, i) => {
     const hold = firstSettle.get(settle.holdId) === i ? settled.get(settle.holdId) : undefined;
@@ -163,18 +173,23 @@ export async function applyMoneyBatch(host: BatchHost, trx: Kysely<DB>, batch: M
     const needBalance = moves.ledger.length > 0 && moves.charged === undefined;
     let balance: number | null = moves.charged ?? null;
     const pending = moves.charge !== 0 || moves.free !== 0 || moves.hold !== 0;
-    const moved = pending ? await repo.moveAccount(userId, moves.charge, moves.free, moves.hold, now, trx, needBalance) : null;
+    const moved = pending
+      ? await repo.moveAccount(userId, moves.charge, moves.free, moves.hold, now, trx, needBalance)
+      : null;
     if (moved === undefined) {
       // The new holds do not fit together (or there is no account): settle first, then hold one by one.
       if (moves.charge !== 0 || moves.free !== 0) {
         const settledBalance = await repo.moveAccount(userId, moves.charge, moves.free, 0, now, trx, needBalance);
-        if (settledBalance === undefined) throw new Error(`credit account of ${userId} not found while settling its holds`);
+        if (settledBalance === undefined)
+          throw new Error(`credit account of ${userId} not found while settling its holds`);
         if (needBalance) balance = settledBalance;
       }
       for (const reserve of moves.reserves) {
         const fits = (await repo.moveAccount(userId, 0, 0, reserve.row.amount, now, trx, false)) !== undefined;
         if (fits) holds.push(reserve.row);
-        result.reserves[reserve.index] = fits ? { ok: true, value: holdOf(reserve.row) } : { ok: false, error: new AppError('INSUFFICIENT_CREDITS') };
+        result.reserves[reserve.index] = fits
+          ? { ok: true, value: holdOf(reserve.row) }
+          : { ok: false, error: new AppError('INSUFFICIENT_CREDITS') };
       }
     } else {
       if (needBalance) balance = moved;
@@ -216,7 +231,11 @@ export async function applyMoneyBatch(host: BatchHost, trx: Kysely<DB>, batch: M
  * together is answered INSUFFICIENT_CREDITS when it was the account's only one, and left undefined
  * otherwise, to be taken again one by one.
  */
-export async function reserveAtomic(host: BatchHost, db: Kysely<DB>, requests: readonly ReserveRequest[]): Promise<Array<UnitResult<Hold> | undefined> | undefined> {
+export async function reserveAtomic(
+  host: BatchHost,
+  db: Kysely<DB>,
+  requests: readonly ReserveRequest[],
+): Promise<Array<UnitResult<Hold> | undefined> | undefined> {
   if (!host.repo.dialect.writingCtes) return undefined;
   const answers: Array<UnitResult<Hold> | undefined> = [];
   const rows: HoldRow[] = [];
@@ -247,7 +266,11 @@ export async function reserveAtomic(host: BatchHost, db: Kysely<DB>, requests: r
  * an open hold; one whose hold was not open (closed, expired, missing) or is settled twice in the
  * batch is left undefined, nothing of it written (nor its record), to be settled again the usual way.
  */
-export async function settleAtomic(host: BatchHost, db: Kysely<DB>, settles: readonly CallSettle[]): Promise<Array<UnitResult<SettleResult> | undefined> | undefined> {
+export async function settleAtomic(
+  host: BatchHost,
+  db: Kysely<DB>,
+  settles: readonly CallSettle[],
+): Promise<Array<UnitResult<SettleResult> | undefined> | undefined> {
   if (!host.repo.dialect.writingCtes) return undefined;
   const answers: Array<UnitResult<SettleResult> | undefined> = [];
   const first = new Map<string, number>();
@@ -272,7 +295,8 @@ export async function settleAtomic(host: BatchHost, db: Kysely<DB>, settles: rea
     db,
   );
   const done = new Set(closed.map((hold) => hold.id));
-  for (const [holdId, i] of first) if (done.has(holdId)) answers[i] = { ok: true, value: { applied: true, charged: settles[i]!.charge } };
+  for (const [holdId, i] of first)
+    if (done.has(holdId)) answers[i] = { ok: true, value: { applied: true, charged: settles[i]!.charge } };
   return answers;
 }
 

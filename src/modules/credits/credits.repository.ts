@@ -30,16 +30,37 @@ export class CreditsRepository {
    * returns them; a hold that is not open (closed, expired, missing) is left alone and not returned.
    * Locks the holds it moves (lock order: hold → account → key).
    */
-  async closeOpenHolds(holds: readonly HoldToClose[], to: 'settled' | 'released', now: number, db: Kysely<DB>): Promise<ClosedHold[]> {
+  async closeOpenHolds(
+    holds: readonly HoldToClose[],
+    to: 'settled' | 'released',
+    now: number,
+    db: Kysely<DB>,
+  ): Promise<ClosedHold[]> {
     if (holds.length === 0) return [];
     if (this.dialect.returning) {
       const ids = holds.map((h) => h.id);
       return (await statements.closeOpenHolds(this.dialect, holds, to, now, ids, false).run<ClosedHold>(db)).rows;
     }
     // No RETURNING: read and lock the open ones first, then move exactly those.
-    const found = (await statements.lockOpenHolds(this.dialect, holds.map((h) => h.id)).run<ClosedHold>(db)).rows;
+    const found = (
+      await statements
+        .lockOpenHolds(
+          this.dialect,
+          holds.map((h) => h.id),
+        )
+        .run<ClosedHold>(db)
+    ).rows;
     if (found.length === 0) return [];
-    await statements.closeOpenHolds(this.dialect, holds, to, now, found.map((h) => h.id), true).run(db);
+    await statements
+      .closeOpenHolds(
+        this.dialect,
+        holds,
+        to,
+        now,
+        found.map((h) => h.id),
+        true,
+      )
+      .run(db);
     return found;
   }
 
@@ -93,9 +114,15 @@ export class CreditsRepository {
    * of its charges and frees the sum of its holds (locks: holds, then accounts). Returns the holds it
    * closed with their account's balance after.
    */
-  async closeAndCharge(holds: ReadonlyArray<{ id: string; charged: number }>, now: number, db: Kysely<DB>): Promise<ChargedHold[]> {
+  async closeAndCharge(
+    holds: ReadonlyArray<{ id: string; charged: number }>,
+    now: number,
+    db: Kysely<DB>,
+  ): Promise<ChargedHold[]> {
     if (holds.length === 0) return [];
-    const rows = (await statements.closeAndCharge(this.dialect, holds, now).run<ChargedHold & { balance: number | null }>(db)).rows;
+    const rows = (
+      await statements.closeAndCharge(this.dialect, holds, now).run<ChargedHold & { balance: number | null }>(db)
+    ).rows;
     // A hold always has its account (it was taken from it); if not, fail the batch rather than close a hold uncharged.
     if (rows.some((r) => r.balance === null)) throw new Error('a settled hold has no credit account');
     return rows;
@@ -119,7 +146,9 @@ export class CreditsRepository {
    * updated. Returns the users whose holds were taken; the others' were not (nothing written for them).
    */
   async holdAll(rows: readonly HoldRow[], now: number, db: Kysely<DB>): Promise<Set<string>> {
-    return new Set((await statements.holdAll(this.dialect, rows, now).run<{ user_id: string }>(db)).rows.map((r) => r.user_id));
+    return new Set(
+      (await statements.holdAll(this.dialect, rows, now).run<{ user_id: string }>(db)).rows.map((r) => r.user_id),
+    );
   }
 
   // ---- The rest: built with Kysely. ----
@@ -133,7 +162,13 @@ export class CreditsRepository {
   }
 
   /** Adds `delta` to the balance. With `floor`, only if the available credits stay at or above it. */
-  async addToBalance(userId: string, delta: number, now: number, floor?: number, db: Kysely<DB> = this.db): Promise<boolean> {
+  async addToBalance(
+    userId: string,
+    delta: number,
+    now: number,
+    floor?: number,
+    db: Kysely<DB> = this.db,
+  ): Promise<boolean> {
     let query = db
       .updateTable('credit_accounts')
       .set({ balance: sql`balance + ${delta}`, updated_at: now })
@@ -164,7 +199,13 @@ export class CreditsRepository {
   }
 
   /** `chargeHeld`, then the new balance. */
-  async chargeHeldThenBalance(userId: string, held: number, charge: number, now: number, db: Kysely<DB> = this.db): Promise<number> {
+  async chargeHeldThenBalance(
+    userId: string,
+    held: number,
+    charge: number,
+    now: number,
+    db: Kysely<DB> = this.db,
+  ): Promise<number> {
     const query = db
       .updateTable('credit_accounts')
       .set({ balance: sql`balance - ${charge}`, held: sql`held - ${held}`, updated_at: now })
@@ -175,7 +216,11 @@ export class CreditsRepository {
   }
 
   async balanceOf(userId: string, db: Kysely<DB> = this.db): Promise<number> {
-    const row = await db.selectFrom('credit_accounts').select('balance').where('user_id', '=', userId).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom('credit_accounts')
+      .select('balance')
+      .where('user_id', '=', userId)
+      .executeTakeFirstOrThrow();
     return row.balance;
   }
 
@@ -188,7 +233,12 @@ export class CreditsRepository {
     return db.selectFrom('credit_ledger').selectAll().where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
   }
 
-  async listLedger(userId: string, offset: number, limit: number, db: Kysely<DB> = this.db): Promise<{ rows: LedgerRow[]; total: number }> {
+  async listLedger(
+    userId: string,
+    offset: number,
+    limit: number,
+    db: Kysely<DB> = this.db,
+  ): Promise<{ rows: LedgerRow[]; total: number }> {
     const [rows, count] = await Promise.all([
       db
         .selectFrom('credit_ledger')
@@ -199,7 +249,11 @@ export class CreditsRepository {
         .offset(offset)
         .limit(limit)
         .execute(),
-      db.selectFrom('credit_ledger').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow(),
+      db
+        .selectFrom('credit_ledger')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('user_id', '=', userId)
+        .executeTakeFirstOrThrow(),
     ]);
     return { rows, total: Number(count.n) };
   }
@@ -238,7 +292,11 @@ export class CreditsRepository {
     now: number,
     db: Kysely<DB> = this.db,
   ): Promise<HoldRow | undefined> {
-    let query = db.updateTable('credit_holds').set({ status: to, charged, closed_at: now }).where('id', '=', id).where('status', '=', from);
+    let query = db
+      .updateTable('credit_holds')
+      .set({ status: to, charged, closed_at: now })
+      .where('id', '=', id)
+      .where('status', '=', from);
     // Expiring: only if still past its deadline (a renewal may have moved it since the sweep read it).
     if (to === 'expired') query = query.where('expires_at', '<=', now);
     if (this.dialect.returning) return query.returningAll().executeTakeFirst();
@@ -249,7 +307,12 @@ export class CreditsRepository {
   /** Moves the deadline of the holds `ids` that are still open to `expiresAt`. */
   async extendHolds(ids: readonly string[], expiresAt: number, db: Kysely<DB> = this.db): Promise<void> {
     if (ids.length === 0) return;
-    await db.updateTable('credit_holds').set({ expires_at: expiresAt }).where('id', 'in', ids).where('status', '=', 'open').execute();
+    await db
+      .updateTable('credit_holds')
+      .set({ expires_at: expiresAt })
+      .where('id', 'in', ids)
+      .where('status', '=', 'open')
+      .execute();
   }
 
   async expiredHoldIds(now: number, limit: number, db: Kysely<DB> = this.db): Promise<string[]> {
@@ -265,7 +328,10 @@ export class CreditsRepository {
   }
 
   async countOpenHolds(userId?: string, db: Kysely<DB> = this.db): Promise<number> {
-    let query = db.selectFrom('credit_holds').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'open');
+    let query = db
+      .selectFrom('credit_holds')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', '=', 'open');
     if (userId) query = query.where('user_id', '=', userId);
     return Number((await query.executeTakeFirstOrThrow()).n);
   }

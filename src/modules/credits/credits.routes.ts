@@ -3,7 +3,15 @@ import type { App } from '#core/http/route-config.ts';
 import { newId } from '#core/ids.ts';
 import { AppError } from '#core/errors.ts';
 import type { UsersService } from '#modules/users/users.service.ts';
-import { AdjustBody, AdjustHeaders, AdjustResponse, BalanceResponse, LedgerItem, toLedgerItem, UserIdParams } from './credits.schemas.ts';
+import {
+  AdjustBody,
+  AdjustHeaders,
+  AdjustResponse,
+  BalanceResponse,
+  LedgerItem,
+  toLedgerItem,
+  UserIdParams,
+} from './credits.schemas.ts';
 import type { CreditsService } from './credits.service.ts';
 import { principalOf } from '#core/http/principal.ts';
 
@@ -14,7 +22,10 @@ export function registerCreditsRoutes(app: App, deps: { credits: CreditsService;
 
   app.get(
     '/api/credits/balance',
-    { config: { access: 'user' }, schema: { tags: ['credits'], security, summary: 'The credit balance', response: { 200: BalanceResponse } } },
+    {
+      config: { access: 'user' },
+      schema: { tags: ['credits'], security, summary: 'The credit balance', response: { 200: BalanceResponse } },
+    },
     async (request) => {
       const account = await credits.account(principalOf(request).userId);
       return { credits: account.balance, held: account.held, available: account.available };
@@ -23,7 +34,16 @@ export function registerCreditsRoutes(app: App, deps: { credits: CreditsService;
 
   app.get(
     '/api/credits/history',
-    { config: { access: 'user' }, schema: { tags: ['credits'], security, summary: 'Credit movements, newest first', querystring: PageQuery, response: { 200: Paged(LedgerItem) } } },
+    {
+      config: { access: 'user' },
+      schema: {
+        tags: ['credits'],
+        security,
+        summary: 'Credit movements, newest first',
+        querystring: PageQuery,
+        response: { 200: Paged(LedgerItem) },
+      },
+    },
     async (request) => {
       const { page, limit } = request.query;
       const { rows, total } = await credits.history(principalOf(request).userId, page, limit);
@@ -63,7 +83,14 @@ export function registerCreditsRoutes(app: App, deps: { credits: CreditsService;
     '/api/admin/users/:id/credits/history',
     {
       config: { access: 'admin' },
-      schema: { tags: ['admin'], security, summary: "Any user's ledger", params: UserIdParams, querystring: PageQuery, response: { 200: Paged(LedgerItem) } },
+      schema: {
+        tags: ['admin'],
+        security,
+        summary: "Any user's ledger",
+        params: UserIdParams,
+        querystring: PageQuery,
+        response: { 200: Paged(LedgerItem) },
+      },
     },
     async (request) => {
       const user = await users.findById(request.params.id);

@@ -32,7 +32,12 @@ export function toLedgerItem(row: LedgerRow) {
 
 export const AdjustBody = Type.Object(
   {
-    amount: Type.Integer({ minimum: -1_000_000_000, maximum: 1_000_000_000, not: { const: 0 }, description: 'Positive adds, negative takes' }),
+    amount: Type.Integer({
+      minimum: -1_000_000_000,
+      maximum: 1_000_000_000,
+      not: { const: 0 },
+      description: 'Positive adds, negative takes',
+    }),
     reason: Type.String({ minLength: 1, maxLength: 255 }),
   },
   { additionalProperties: false },
@@ -40,9 +45,14 @@ export const AdjustBody = Type.Object(
 
 /** A retry with the same key moves the credits once; a key that cannot be honoured is refused, never ignored. */
 export const AdjustHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Makes a retried adjustment safe' })),
+  'idempotency-key': Type.Optional(
+    Type.String({ minLength: 1, maxLength: 128, description: 'Makes a retried adjustment safe' }),
+  ),
 });
 
 export const AdjustResponse = Type.Object({ applied: Type.Boolean(), balance: Type.Integer(), entry: LedgerItem });
 
-export const UserIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 36 }) }, { additionalProperties: false });
+export const UserIdParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 36 }) },
+  { additionalProperties: false },
+);

@@ -79,7 +79,11 @@ export class CreditsService {
   async openAccount(trx: Kysely<DB>, userId: string, signupBonus: number): Promise<void> {
     await this.repo.createAccount(userId, this.clock.now(), trx);
     if (signupBonus > 0) {
-      await this.apply(trx, userId, signupBonus, { kind: 'signup_bonus', reason: 'Sign-up bonus', idempotencyKey: `signup:${userId}` });
+      await this.apply(trx, userId, signupBonus, {
+        kind: 'signup_bonus',
+        reason: 'Sign-up bonus',
+        idempotencyKey: `signup:${userId}`,
+      });
     }
   }
 
@@ -89,7 +93,8 @@ export class CreditsService {
    * A negative amount never takes the available credits below zero (INSUFFICIENT_CREDITS).
    */
   async grant(userId: string, amount: number, movement: Movement, trx?: Kysely<DB>): Promise<GrantResult> {
-    if (!Number.isSafeInteger(amount) || amount === 0) throw new RangeError(`credit amount must be a non-zero integer, got ${amount}`);
+    if (!Number.isSafeInteger(amount) || amount === 0)
+      throw new RangeError(`credit amount must be a non-zero integer, got ${amount}`);
     if (trx) return { applied: true, ...(await this.apply(trx, userId, amount, movement)) };
     // A unique violation is a replayed key, or a concurrent first grant that opened this user's missing
     // account first: then the account exists now, and one more try goes through.
@@ -101,14 +106,23 @@ export class CreditsService {
           if (!isUniqueViolation(error)) throw error;
           const entry = await this.repo.findLedgerByKey(movement.idempotencyKey);
           if (!entry) throw error;
-          return { applied: false, balance: await this.repo.balanceOf(sameUser(entry.user_id, userId, movement.idempotencyKey)), entry };
+          return {
+            applied: false,
+            balance: await this.repo.balanceOf(sameUser(entry.user_id, userId, movement.idempotencyKey)),
+            entry,
+          };
         }
       },
       { attempts: 2, retryable: isUniqueViolation, pause: () => 0 },
     );
   }
 
-  private async apply(trx: Kysely<DB>, userId: string, amount: number, movement: Movement): Promise<{ balance: number; entry: LedgerRow }> {
+  private async apply(
+    trx: Kysely<DB>,
+    userId: string,
+    amount: number,
+    movement: Movement,
+  ): Promise<{ balance: number; entry: LedgerRow }> {
     const now = this.clock.now();
     const floor = amount < 0 ? 0 : undefined;
     if (!(await this.repo.addToBalance(userId, amount, now, floor, trx))) {
@@ -140,7 +154,11 @@ export class CreditsService {
    * Sets `amount` aside for a call about to start, or throws INSUFFICIENT_CREDITS (also when the user
    * is in debt). Replaying the idempotency key returns the same hold.
    */
-  async reserve(userId: string, amount: number, options: { reference?: string; idempotencyKey: string; ttlMs?: number }): Promise<Hold> {
+  async reserve(
+    userId: string,
+    amount: number,
+    options: { reference?: string; idempotencyKey: string; ttlMs?: number },
+  ): Promise<Hold> {
     const row = this.newHold(userId, amount, options);
     try {
       await transact(this.db, (trx) => this.holdIn(trx, row));
@@ -150,7 +168,11 @@ export class CreditsService {
       if (!replay) throw error;
       const existing = await this.repo.findHoldByKey(options.idempotencyKey);
       if (!existing) throw error;
-      return { id: existing.id, userId: sameUser(existing.user_id, userId, options.idempotencyKey), amount: existing.amount };
+      return {
+        id: existing.id,
+        userId: sameUser(existing.user_id, userId, options.idempotencyKey),
+        amount: existing.amount,
+      };
     }
     return { id: row.id, userId, amount };
   }
@@ -159,7 +181,12 @@ export class CreditsService {
    * `reserve` inside the caller's transaction, for a fresh idempotency key (a replay fails the
    * transaction with the driver's unique violation). INSUFFICIENT_CREDITS when it does not fit.
    */
-  async reserveIn(trx: Kysely<DB>, userId: string, amount: number, options: { reference?: string; idempotencyKey: string; ttlMs?: number }): Promise<Hold> {
+  async reserveIn(
+    trx: Kysely<DB>,
+    userId: string,
+    amount: number,
+    options: { reference?: string; idempotencyKey: string; ttlMs?: number },
+  ): Promise<Hold> {
     const row = this.newHold(userId, amount, options);
     await this.holdIn(trx, row);
     return { id: row.id, userId, amount };
@@ -180,7 +207,10 @@ export class CreditsService {
    * can (PostgreSQL; undefined elsewhere): one round trip. A request left undefined must be reserved
    * again the usual way (see reserveAtomic).
    */
-  reserveAtomic(requests: readonly ReserveRequest[], db: Kysely<DB> = this.db): Promise<Array<UnitResult<Hold> | undefined> | undefined> {
+  reserveAtomic(
+    requests: readonly ReserveRequest[],
+    db: Kysely<DB> = this.db,
+  ): Promise<Array<UnitResult<Hold> | undefined> | undefined> {
     return reserveAtomic(this.batchHost(), db, requests);
   }
 
@@ -191,7 +221,10 @@ export class CreditsService {
    * that saw an error settles again. A settle left undefined wrote nothing and must be settled again
    * the usual way (see settleAtomic).
    */
-  settleAtomic(settles: readonly CallSettle[], db: Kysely<DB>): Promise<Array<UnitResult<SettleResult> | undefined> | undefined> {
+  settleAtomic(
+    settles: readonly CallSettle[],
+    db: Kysely<DB>,
+  ): Promise<Array<UnitResult<SettleResult> | undefined> | undefined> {
     return settleAtomic(this.batchHost(), db, settles);
   }
 
@@ -206,7 +239,8 @@ export class CreditsService {
 
   private async holdIn(trx: Kysely<DB>, row: HoldRow): Promise<void> {
     // The conditional update first: a refusal then leaves nothing written (see GroupCommit's `savepoint`).
-    if (!(await this.repo.holdCredits(row.user_id, row.amount, row.created_at, trx))) throw new AppError('INSUFFICIENT_CREDITS');
+    if (!(await this.repo.holdCredits(row.user_id, row.amount, row.created_at, trx)))
+      throw new AppError('INSUFFICIENT_CREDITS');
     await this.repo.insertHold(row, trx);
   }
 
@@ -222,7 +256,8 @@ export class CreditsService {
 
   /** `settle` inside the caller's transaction (the gateway adds its usage record to it). */
   async settleIn(trx: Kysely<DB>, holdId: string, charge: number, movement: SettleMovement): Promise<SettleResult> {
-    if (!Number.isSafeInteger(charge) || charge < 0) throw new RangeError(`charge must be a non-negative integer, got ${charge}`);
+    if (!Number.isSafeInteger(charge) || charge < 0)
+      throw new RangeError(`charge must be a non-negative integer, got ${charge}`);
     const now = this.clock.now();
     // Close first, read after: a settle that loses a race then sees (and reports) what the winner charged.
     const open = await this.repo.takeHold(holdId, 'open', 'settled', charge, now, trx);
@@ -253,8 +288,13 @@ export class CreditsService {
     return { applied: true, charged: charge };
   }
 
-  private newHold(userId: string, amount: number, options: { reference?: string; idempotencyKey: string; ttlMs?: number }): HoldRow {
-    if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError(`hold amount must be a positive integer, got ${amount}`);
+  private newHold(
+    userId: string,
+    amount: number,
+    options: { reference?: string; idempotencyKey: string; ttlMs?: number },
+  ): HoldRow {
+    if (!Number.isSafeInteger(amount) || amount <= 0)
+      throw new RangeError(`hold amount must be a positive integer, got ${amount}`);
     const now = this.clock.now();
     return {
       id: newId(now),
@@ -312,7 +352,8 @@ export class CreditsService {
   async renewKeptHolds(batch = 500): Promise<number> {
     const now = this.clock.now();
     const ids = this.kept.current(now).map(([id]) => id);
-    for (let i = 0; i < ids.length; i += batch) await this.repo.extendHolds(ids.slice(i, i + batch), now + this.options.holdTtlMs);
+    for (let i = 0; i < ids.length; i += batch)
+      await this.repo.extendHolds(ids.slice(i, i + batch), now + this.options.holdTtlMs);
     return ids.length;
   }
 

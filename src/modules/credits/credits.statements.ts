@@ -10,8 +10,29 @@ import type { HoldRow, LedgerRow } from './credits.tables.ts';
  * repository runs them. A statement's `shape` names everything its text depends on.
  */
 
-const LEDGER_COLUMNS = ['id', 'user_id', 'amount', 'balance_after', 'kind', 'reason', 'reference', 'idempotency_key', 'created_at'] as const;
-const HOLD_COLUMNS = ['id', 'user_id', 'amount', 'status', 'reference', 'idempotency_key', 'created_at', 'expires_at', 'closed_at', 'charged'] as const;
+const LEDGER_COLUMNS = [
+  'id',
+  'user_id',
+  'amount',
+  'balance_after',
+  'kind',
+  'reason',
+  'reference',
+  'idempotency_key',
+  'created_at',
+] as const;
+const HOLD_COLUMNS = [
+  'id',
+  'user_id',
+  'amount',
+  'status',
+  'reference',
+  'idempotency_key',
+  'created_at',
+  'expires_at',
+  'closed_at',
+  'charged',
+] as const;
 
 /** A hold to close, with what it is charged (null: released). */
 export interface HoldToClose {
@@ -51,7 +72,10 @@ export function closeOpenHolds(
   targets: readonly string[],
   locked: boolean,
 ): Statement {
-  const update = new Statement(dialect, `closeOpenHolds:${to}:${holds.length}:${targets.length}:${locked ? 'locked' : 'returning'}`);
+  const update = new Statement(
+    dialect,
+    `closeOpenHolds:${to}:${holds.length}:${targets.length}:${locked ? 'locked' : 'returning'}`,
+  );
   update.sql('update "credit_holds" set "status" = ').param(to).sql(', "charged" = ');
   if (to === 'released') update.sql('null');
   else if (holds.length === 1) update.param(holds[0]!.charged);
@@ -69,20 +93,37 @@ export function closeOpenHolds(
  * if the credits available after the charge and the freeing cover it. Returns the balance where the
  * dialect can (`returning`).
  */
-export function moveAccount(dialect: DialectCapabilities, userId: string, charge: number, free: number, hold: number, now: number): Statement {
-  const update = new Statement(dialect, `moveAccount:${charge !== 0}:${free !== 0}:${hold !== 0}:${hold > 0}:${dialect.returning}`).sql('update "credit_accounts" set ');
+export function moveAccount(
+  dialect: DialectCapabilities,
+  userId: string,
+  charge: number,
+  free: number,
+  hold: number,
+  now: number,
+): Statement {
+  const update = new Statement(
+    dialect,
+    `moveAccount:${charge !== 0}:${free !== 0}:${hold !== 0}:${hold > 0}:${dialect.returning}`,
+  ).sql('update "credit_accounts" set ');
   if (charge !== 0) update.sql('"balance" = "balance" - ').param(charge).sql(', ');
   update.sql('"held" = "held"');
   if (free !== 0) update.sql(' - ').param(free);
   if (hold !== 0) update.sql(' + ').param(hold);
   update.sql(', "updated_at" = ').param(now).sql(' where "user_id" = ').param(userId);
-  if (hold > 0) update.sql(' and "balance" - "held" - ').param(charge - free).sql(' >= ').param(hold);
+  if (hold > 0)
+    update
+      .sql(' and "balance" - "held" - ')
+      .param(charge - free)
+      .sql(' >= ')
+      .param(hold);
   return dialect.returning ? update.sql(' returning "balance"') : update;
 }
 
 /** An account's balance (after moveAccount, where the dialect cannot return it). */
 export function balanceOf(dialect: DialectCapabilities, userId: string): Statement {
-  return new Statement(dialect, 'balanceOf').sql('select "balance" from "credit_accounts" where "user_id" = ').param(userId);
+  return new Statement(dialect, 'balanceOf')
+    .sql('select "balance" from "credit_accounts" where "user_id" = ')
+    .param(userId);
 }
 
 export function insertLedgerRows(dialect: DialectCapabilities, rows: readonly LedgerRow[]): Statement {
@@ -94,7 +135,12 @@ export function insertHolds(dialect: DialectCapabilities, rows: readonly HoldRow
 }
 
 /** `insert into "table" ("a", "b") values (?, ?), (?, ?)…` for `rows`. */
-function insertRows<R, C extends keyof R & string>(statement: Statement, table: string, columns: readonly C[], rows: readonly R[]): Statement {
+function insertRows<R, C extends keyof R & string>(
+  statement: Statement,
+  table: string,
+  columns: readonly C[],
+  rows: readonly R[],
+): Statement {
   statement.sql(`insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values `);
   rows.forEach((row, i) => {
     if (i > 0) statement.sql(', ');
@@ -121,17 +167,36 @@ const CHARGE_CLOSED_ACCOUNTS =
  * the sum of its charges, freeing the sum of its holds; returns the holds it closed with their
  * account's balance after.
  */
-export function closeAndCharge(dialect: DialectCapabilities, holds: ReadonlyArray<{ id: string; charged: number }>, now: number): Statement {
-  const statement = new Statement(dialect, `closeAndCharge:${holds.length}`).sql('with "s" ("id", "charge") as (values ');
-  holds.forEach((hold, i) => statement.sql(i > 0 ? ', (' : '(').param(hold.id).sql(', ').param(hold.charged).sql('::bigint)'));
+export function closeAndCharge(
+  dialect: DialectCapabilities,
+  holds: ReadonlyArray<{ id: string; charged: number }>,
+  now: number,
+): Statement {
+  const statement = new Statement(dialect, `closeAndCharge:${holds.length}`).sql(
+    'with "s" ("id", "charge") as (values ',
+  );
+  holds.forEach((hold, i) =>
+    statement
+      .sql(i > 0 ? ', (' : '(')
+      .param(hold.id)
+      .sql(', ')
+      .param(hold.charged)
+      .sql('::bigint)'),
+  );
   return statement
-    .sql('), "closed" as (update "credit_holds" as "h" set "status" = \'settled\', "charged" = "s"."charge", "closed_at" = ')
+    .sql(
+      '), "closed" as (update "credit_holds" as "h" set "status" = \'settled\', "charged" = "s"."charge", "closed_at" = ',
+    )
     .param(now)
-    .sql(' from "s" where "h"."id" = "s"."id" and "h"."status" = \'open\' returning "h"."id", "h"."user_id", "h"."amount", "h"."reference", "s"."charge")')
+    .sql(
+      ' from "s" where "h"."id" = "s"."id" and "h"."status" = \'open\' returning "h"."id", "h"."user_id", "h"."amount", "h"."reference", "s"."charge")',
+    )
     .sql(CHARGE_CLOSED_ACCOUNTS)
     .param(now)
     .sql(' from "t" where "a"."user_id" = "t"."user_id" returning "a"."user_id", "a"."balance")')
-    .sql(' select "c"."id", "c"."user_id", "c"."amount", "c"."reference", "m"."balance" from "closed" as "c" left join "moved" as "m" on "m"."user_id" = "c"."user_id"');
+    .sql(
+      ' select "c"."id", "c"."user_id", "c"."amount", "c"."reference", "m"."balance" from "closed" as "c" left join "moved" as "m" on "m"."user_id" = "c"."user_id"',
+    );
 }
 
 /** PostgreSQL types of the usage columns that are not text (the values of a SELECT are text unless told). */
@@ -164,27 +229,52 @@ export function settleCalls(dialect: DialectCapabilities, settles: readonly Call
   const statement = new Statement(dialect, `settleCalls:${settles.length}`);
   statement.sql('with "s" ("id", "charge", "ord", "ledger_id", "kind", "reason", "reference") as (values ');
   settles.forEach((settle, i) => {
-    statement.sql(i > 0 ? ', (' : '(').param(settle.holdId).sql(', ').param(settle.charge).sql('::bigint, ').param(i).sql('::int, ');
-    statement.param(settle.ledgerId).sql(', ').param(settle.kind).sql(', ').param(settle.reason).sql(', ').param(settle.reference).sql('::text)');
+    statement
+      .sql(i > 0 ? ', (' : '(')
+      .param(settle.holdId)
+      .sql(', ')
+      .param(settle.charge)
+      .sql('::bigint, ')
+      .param(i)
+      .sql('::int, ');
+    statement
+      .param(settle.ledgerId)
+      .sql(', ')
+      .param(settle.kind)
+      .sql(', ')
+      .param(settle.reason)
+      .sql(', ')
+      .param(settle.reference)
+      .sql('::text)');
   });
   statement
-    .sql('), "closed" as (update "credit_holds" as "h" set "status" = \'settled\', "charged" = "s"."charge", "closed_at" = ')
+    .sql(
+      '), "closed" as (update "credit_holds" as "h" set "status" = \'settled\', "charged" = "s"."charge", "closed_at" = ',
+    )
     .param(now)
     .sql(' from "s" where "h"."id" = "s"."id" and "h"."status" = \'open\'')
-    .sql(' returning "h"."id", "h"."user_id", "h"."amount", "h"."reference" as "hold_reference", "s"."charge", "s"."ord", "s"."ledger_id", "s"."kind", "s"."reason", "s"."reference")')
+    .sql(
+      ' returning "h"."id", "h"."user_id", "h"."amount", "h"."reference" as "hold_reference", "s"."charge", "s"."ord", "s"."ledger_id", "s"."kind", "s"."reason", "s"."reference")',
+    )
     .sql(CHARGE_CLOSED_ACCOUNTS)
     .param(now)
     .sql(' from "t" where "a"."user_id" = "t"."user_id" returning "a"."user_id", "a"."balance")')
     // Each charge's ledger row: the balance after the statement plus the charges after it, in order.
-    .sql(', "ledger" as (insert into "credit_ledger" ("id", "user_id", "amount", "balance_after", "kind", "reason", "reference", "idempotency_key", "created_at")')
+    .sql(
+      ', "ledger" as (insert into "credit_ledger" ("id", "user_id", "amount", "balance_after", "kind", "reason", "reference", "idempotency_key", "created_at")',
+    )
     .sql(' select "c"."ledger_id", "c"."user_id", -"c"."charge",')
-    .sql(' "m"."balance" + coalesce(sum("c"."charge") over (partition by "c"."user_id" order by "c"."ord" rows between 1 following and unbounded following), 0),')
+    .sql(
+      ' "m"."balance" + coalesce(sum("c"."charge") over (partition by "c"."user_id" order by "c"."ord" rows between 1 following and unbounded following), 0),',
+    )
     .sql(' "c"."kind", "c"."reason", coalesce("c"."reference", "c"."hold_reference"), \'hold:\' || "c"."id", ')
     .param(now)
     .sql(' from "closed" as "c" join "moved" as "m" on "m"."user_id" = "c"."user_id" where "c"."charge" > 0)');
   // Each call's usage record, guarded by its hold: written only if this statement closed it. (Its CTE
   // is named "w0", as the first of a chain of writes: the text the servers have prepared.)
-  statement.sql(`, "w0" as (insert into "usage_records" (${USAGE_COLUMN_LIST}) select ${USAGE_COLUMNS.map((c) => `"v"."${c}"`).join(', ')} from (values `);
+  statement.sql(
+    `, "w0" as (insert into "usage_records" (${USAGE_COLUMN_LIST}) select ${USAGE_COLUMNS.map((c) => `"v"."${c}"`).join(', ')} from (values `,
+  );
   settles.forEach((settle, i) => {
     statement.sql(i > 0 ? ', (' : '(');
     for (const column of USAGE_COLUMNS) {
@@ -193,7 +283,10 @@ export function settleCalls(dialect: DialectCapabilities, settles: readonly Call
     }
     statement.param(settle.holdId).sql(')');
   });
-  statement.sql(`) as "v" (${USAGE_COLUMN_LIST}, "guard") where "v"."guard" in (select "id" from "closed")`).sql(dialect.insertIfNewId).sql(')');
+  statement
+    .sql(`) as "v" (${USAGE_COLUMN_LIST}, "guard") where "v"."guard" in (select "id" from "closed")`)
+    .sql(dialect.insertIfNewId)
+    .sql(')');
   return statement.sql(' select "id", "user_id", "amount", "hold_reference" as "reference" from "closed"');
 }
 
@@ -208,18 +301,48 @@ export function holdAll(dialect: DialectCapabilities, rows: readonly HoldRow[], 
   const statement = new Statement(dialect, `holdAll:${totals.size}:${rows.length}`);
   // The accounts are locked in id order first (see CHARGE_CLOSED_ACCOUNTS), then moved.
   statement.sql('with "r" ("user_id", "total") as (values ');
-  [...totals].forEach(([userId, total], i) => statement.sql(i > 0 ? ', (' : '(').param(userId).sql(', ').param(total).sql('::bigint)'));
+  [...totals].forEach(([userId, total], i) =>
+    statement
+      .sql(i > 0 ? ', (' : '(')
+      .param(userId)
+      .sql(', ')
+      .param(total)
+      .sql('::bigint)'),
+  );
   statement
-    .sql('), "locked" as materialized (select "a"."user_id", "r"."total" from "credit_accounts" as "a" join "r" on "r"."user_id" = "a"."user_id"')
+    .sql(
+      '), "locked" as materialized (select "a"."user_id", "r"."total" from "credit_accounts" as "a" join "r" on "r"."user_id" = "a"."user_id"',
+    )
     .sql(' order by "a"."user_id" for update of "a")')
     .sql(', "moved" as (update "credit_accounts" as "a" set "held" = "a"."held" + "l"."total", "updated_at" = ')
     .param(now)
-    .sql(' from "locked" as "l" where "a"."user_id" = "l"."user_id" and "a"."balance" - "a"."held" >= "l"."total" returning "a"."user_id")')
-    .sql(' insert into "credit_holds" ("id", "user_id", "amount", "status", "reference", "idempotency_key", "created_at", "expires_at")')
-    .sql(' select "n"."id", "n"."user_id", "n"."amount", \'open\', "n"."reference", "n"."idempotency_key", "n"."created_at", "n"."expires_at" from (values ');
+    .sql(
+      ' from "locked" as "l" where "a"."user_id" = "l"."user_id" and "a"."balance" - "a"."held" >= "l"."total" returning "a"."user_id")',
+    )
+    .sql(
+      ' insert into "credit_holds" ("id", "user_id", "amount", "status", "reference", "idempotency_key", "created_at", "expires_at")',
+    )
+    .sql(
+      ' select "n"."id", "n"."user_id", "n"."amount", \'open\', "n"."reference", "n"."idempotency_key", "n"."created_at", "n"."expires_at" from (values ',
+    );
   rows.forEach((row, i) => {
-    statement.sql(i > 0 ? ', (' : '(').param(row.id).sql(', ').param(row.user_id).sql(', ').param(row.amount).sql('::bigint, ');
-    statement.param(row.reference).sql('::text, ').param(row.idempotency_key).sql(', ').param(row.created_at).sql('::bigint, ').param(row.expires_at).sql('::bigint)');
+    statement
+      .sql(i > 0 ? ', (' : '(')
+      .param(row.id)
+      .sql(', ')
+      .param(row.user_id)
+      .sql(', ')
+      .param(row.amount)
+      .sql('::bigint, ');
+    statement
+      .param(row.reference)
+      .sql('::text, ')
+      .param(row.idempotency_key)
+      .sql(', ')
+      .param(row.created_at)
+      .sql('::bigint, ')
+      .param(row.expires_at)
+      .sql('::bigint)');
   });
   statement.sql(') as "n" ("id", "user_id", "amount", "reference", "idempotency_key", "created_at", "expires_at")');
   return statement.sql(' where "n"."user_id" in (select "user_id" from "moved") returning "user_id"');

@@ -1,7 +1,13 @@
 import type { FastifyReply } from 'fastify';
 import { newId } from '#core/ids.ts';
 import type { DifyChannel } from '#modules/channels/channels.service.ts';
-import { difyCall, difyCallContext, type DifyCallDeps, type DifyCallRecorder, type DifyEndpoint } from '#modules/metering/adapters/dify.ts';
+import {
+  difyCall,
+  difyCallContext,
+  type DifyCallDeps,
+  type DifyCallRecorder,
+  type DifyEndpoint,
+} from '#modules/metering/adapters/dify.ts';
 import { runFlatCall, runPaidCall } from '#modules/metering/pipeline.ts';
 import { DifyService, type DifyCaller } from './dify.service.ts';
 import type { DifyMessageKind } from './dify.tables.ts';
@@ -14,7 +20,13 @@ export interface Generation extends DifyEndpoint {
 }
 
 export const GENERATIONS = {
-  chat: { family: 'chat', endpoint: 'chat-messages', kind: 'chat', path: '/chat-messages', stopPath: (t: string) => `/chat-messages/${encodeURIComponent(t)}/stop` },
+  chat: {
+    family: 'chat',
+    endpoint: 'chat-messages',
+    kind: 'chat',
+    path: '/chat-messages',
+    stopPath: (t: string) => `/chat-messages/${encodeURIComponent(t)}/stop`,
+  },
   completion: {
     family: 'completion',
     endpoint: 'completion-messages',
@@ -22,7 +34,13 @@ export const GENERATIONS = {
     path: '/completion-messages',
     stopPath: (t: string) => `/completion-messages/${encodeURIComponent(t)}/stop`,
   },
-  workflow: { family: 'workflow', endpoint: 'workflows/run', kind: 'workflow', path: '/workflows/run', stopPath: (t: string) => `/workflows/tasks/${encodeURIComponent(t)}/stop` },
+  workflow: {
+    family: 'workflow',
+    endpoint: 'workflows/run',
+    kind: 'workflow',
+    path: '/workflows/run',
+    stopPath: (t: string) => `/workflows/tasks/${encodeURIComponent(t)}/stop`,
+  },
 } as const satisfies Record<string, Generation>;
 
 /** What a client may send to a generation endpoint; `user` and anything else unknown is never forwarded. */
@@ -82,7 +100,11 @@ export async function relayGeneration(
   for (const fileId of fileIdsOf([body.files, body.inputs])) await dify.ownFile(caller, fileId);
 
   const stream = body.response_mode === 'streaming';
-  const upstream: Record<string, unknown> = { inputs: body.inputs ?? {}, response_mode: stream ? 'streaming' : 'blocking', user: DifyService.identity(caller.userId) };
+  const upstream: Record<string, unknown> = {
+    inputs: body.inputs ?? {},
+    response_mode: stream ? 'streaming' : 'blocking',
+    user: DifyService.identity(caller.userId),
+  };
   if (generation.family !== 'workflow' && body.query !== undefined) upstream.query = body.query;
   if (body.files) upstream.files = body.files;
   if (generation.family === 'chat') {
@@ -91,7 +113,16 @@ export async function relayGeneration(
     if (body.workflow_id !== undefined) upstream.workflow_id = body.workflow_id;
   }
   const recorder = new Recorder(dify, caller, channel, generation, body);
-  const request = { caller, channel, endpoint: generation, upstream, prompt: textOf(body), inputs: JSON.stringify(body.inputs ?? {}), stream, recorder };
+  const request = {
+    caller,
+    channel,
+    endpoint: generation,
+    upstream,
+    prompt: textOf(body),
+    inputs: JSON.stringify(body.inputs ?? {}),
+    stream,
+    recorder,
+  };
   await runPaidCall(deps, difyCall(deps, request), reply);
 }
 
@@ -111,17 +142,35 @@ class Recorder implements DifyCallRecorder {
   async ids(conversationId: string | undefined, taskId: string | undefined): Promise<void> {
     if (taskId && !this.taskSaved) {
       this.taskSaved = true;
-      await this.dify.rememberTask(taskId, { userId: this.caller.userId, channelId: this.channel.id, family: this.generation.family });
+      await this.dify.rememberTask(taskId, {
+        userId: this.caller.userId,
+        channelId: this.channel.id,
+        family: this.generation.family,
+      });
     }
     if (conversationId && !this.conversationSaved && this.generation.family === 'chat') {
       this.conversationSaved = true;
       const now = this.dify.now();
       const name = (this.body.query ?? '').trim().slice(0, 50) || 'New conversation';
-      await this.dify.records.saveConversation({ id: conversationId, channel_id: this.channel.id, user_id: this.caller.userId, name, created_at: now, updated_at: now, deleted_at: null });
+      await this.dify.records.saveConversation({
+        id: conversationId,
+        channel_id: this.channel.id,
+        user_id: this.caller.userId,
+        name,
+        created_at: now,
+        updated_at: now,
+        deleted_at: null,
+      });
     }
   }
 
-  async message(id: string | undefined, conversationId: string | undefined, taskId: string | undefined, answer: string, status: string): Promise<void> {
+  async message(
+    id: string | undefined,
+    conversationId: string | undefined,
+    taskId: string | undefined,
+    answer: string,
+    status: string,
+  ): Promise<void> {
     if (!id) return;
     const now = this.dify.now();
     await this.dify.records.saveMessage({

@@ -63,44 +63,80 @@ export function registerDifyMediaRoutes(app: App, deps: DifyRouteDeps): void {
   const { dify } = deps;
   const schema = (summary: string) => ({ tags: DIFY_TAGS, security: DIFY_SECURITY, summary });
 
-  app.post('/api/dify/files/upload', { config: DIFY_ACCESS, schema: schema('Upload a file (multipart, field file) for the caller’s next messages') }, async (request, reply) => {
-    const caller = callerOf(request);
-    const upload = await uploadOf(request, deps.uploadLimit);
-    const channel = dify.pickApp(null, requestedApp(request), caller.key);
-    const answer = await meterFlat(deps, caller, channel, 'files/upload', reply, () =>
-      dify.sendForJson<{ id?: string; name?: string; size?: number }>(channel, { method: 'POST', path: '/files/upload', body: { form: formOf(upload, caller.userId) } }),
-    );
-    if (typeof answer.body.id === 'string') {
-      await dify.records.saveFile({ id: answer.body.id, channel_id: channel.id, user_id: caller.userId, name: upload.filename, size: upload.file.length, created_at: dify.now() });
-    }
-    return reply.status(answer.status).send(answer.body);
-  });
+  app.post(
+    '/api/dify/files/upload',
+    { config: DIFY_ACCESS, schema: schema('Upload a file (multipart, field file) for the caller’s next messages') },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      const upload = await uploadOf(request, deps.uploadLimit);
+      const channel = dify.pickApp(null, requestedApp(request), caller.key);
+      const answer = await meterFlat(deps, caller, channel, 'files/upload', reply, () =>
+        dify.sendForJson<{ id?: string; name?: string; size?: number }>(channel, {
+          method: 'POST',
+          path: '/files/upload',
+          body: { form: formOf(upload, caller.userId) },
+        }),
+      );
+      if (typeof answer.body.id === 'string') {
+        await dify.records.saveFile({
+          id: answer.body.id,
+          channel_id: channel.id,
+          user_id: caller.userId,
+          name: upload.filename,
+          size: upload.file.length,
+          created_at: dify.now(),
+        });
+      }
+      return reply.status(answer.status).send(answer.body);
+    },
+  );
 
-  app.post('/api/dify/audio-to-text', { config: DIFY_ACCESS, schema: schema('Speech to text (multipart, field file)') }, async (request, reply) => {
-    const caller = callerOf(request);
-    const upload = await uploadOf(request, deps.uploadLimit);
-    const channel = dify.pickApp(null, requestedApp(request), caller.key);
-    const answer = await meterFlat(deps, caller, channel, 'audio-to-text', reply, () =>
-      dify.sendForJson(channel, { method: 'POST', path: '/audio-to-text', body: { form: formOf(upload, caller.userId) } }),
-    );
-    return answer.body;
-  });
+  app.post(
+    '/api/dify/audio-to-text',
+    { config: DIFY_ACCESS, schema: schema('Speech to text (multipart, field file)') },
+    async (request, reply) => {
+      const caller = callerOf(request);
+      const upload = await uploadOf(request, deps.uploadLimit);
+      const channel = dify.pickApp(null, requestedApp(request), caller.key);
+      const answer = await meterFlat(deps, caller, channel, 'audio-to-text', reply, () =>
+        dify.sendForJson(channel, {
+          method: 'POST',
+          path: '/audio-to-text',
+          body: { form: formOf(upload, caller.userId) },
+        }),
+      );
+      return answer.body;
+    },
+  );
 
   app.post(
     '/api/dify/text-to-audio',
-    { config: DIFY_ACCESS, schema: { ...schema('Text (or an own message) to speech: {audio_base64}, or the audio itself when Accept asks for audio/*'), body: TextToAudioBody } },
+    {
+      config: DIFY_ACCESS,
+      schema: {
+        ...schema(
+          'Text (or an own message) to speech: {audio_base64}, or the audio itself when Accept asks for audio/*',
+        ),
+        body: TextToAudioBody,
+      },
+    },
     async (request, reply) => {
       const caller = callerOf(request);
       const { text, message_id: messageId, voice } = request.body;
       if (!text && !messageId) throw new AppError('VALIDATION_FAILED', { detail: 'text or message_id is required' });
-      const channel = messageId ? dify.appOf((await dify.ownMessage(caller, messageId)).channel_id, caller.key) : dify.pickApp(null, requestedApp(request), caller.key);
+      const channel = messageId
+        ? dify.appOf((await dify.ownMessage(caller, messageId)).channel_id, caller.key)
+        : dify.pickApp(null, requestedApp(request), caller.key);
       const json: Record<string, unknown> = { user: DifyService.identity(caller.userId) };
       if (text) json.text = text;
       if (messageId) json.message_id = messageId;
       if (voice) json.voice = voice;
       const audio = await meterFlat(deps, caller, channel, 'text-to-audio', reply, async () => {
         const response = await dify.send(channel, { method: 'POST', path: '/text-to-audio', body: { json } });
-        return { bytes: Buffer.from(await response.body.arrayBuffer()), type: String(response.headers['content-type'] ?? 'audio/mpeg') };
+        return {
+          bytes: Buffer.from(await response.body.arrayBuffer()),
+          type: String(response.headers['content-type'] ?? 'audio/mpeg'),
+        };
       });
       if (/^audio\//i.test(String(request.headers.accept ?? ''))) return reply.type(audio.type).send(audio.bytes);
       return { audio_base64: audio.bytes.toString('base64'), content_type: audio.type };

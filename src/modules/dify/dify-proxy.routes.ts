@@ -48,25 +48,42 @@ function forwardedHeaders(request: FastifyRequest): Record<string, string> {
 export function registerDifyProxyRoute(app: App): void {
   app.post(
     '/api/dify/proxy',
-    { config: DIFY_ACCESS, schema: { tags: DIFY_TAGS, security: DIFY_SECURITY, summary: 'Call an allowed Dify service path: {endpoint, method?, data} → {data}', body: ProxyBody } },
+    {
+      config: DIFY_ACCESS,
+      schema: {
+        tags: DIFY_TAGS,
+        security: DIFY_SECURITY,
+        summary: 'Call an allowed Dify service path: {endpoint, method?, data} → {data}',
+        body: ProxyBody,
+      },
+    },
     async (request, reply) => {
       const { endpoint, data } = request.body;
       const path = normalise(endpoint);
       const candidates = path ? ALLOWED.filter(([, pattern]) => pattern.test(path)) : [];
       const method = request.body.method ?? candidates[0]?.[0];
-      if (!path || !candidates.some(([allowed]) => allowed === method)) throw new AppError('PROXY_ENDPOINT_NOT_ALLOWED', { endpoint: endpoint.slice(0, 100) });
+      if (!path || !candidates.some(([allowed]) => allowed === method))
+        throw new AppError('PROXY_ENDPOINT_NOT_ALLOWED', { endpoint: endpoint.slice(0, 100) });
       const headers = forwardedHeaders(request);
       let url = `/api/dify/${path}`;
       let payload: Record<string, unknown> | undefined;
       if (method === 'GET') {
-        const query = new URLSearchParams(Object.entries(data ?? {}).map(([name, value]): [string, string] => [name, String(value)]));
+        const query = new URLSearchParams(
+          Object.entries(data ?? {}).map(([name, value]): [string, string] => [name, String(value)]),
+        );
         if ([...query].length > 0) url += `?${query.toString()}`;
       } else {
         // A proxied generation answers whole: the envelope {data} cannot carry a stream.
         payload = { ...data, ...(data && 'response_mode' in data ? { response_mode: 'blocking' } : {}) };
         headers['content-type'] = 'application/json';
       }
-      const inner = await app.inject({ method, url, headers, remoteAddress: request.ip, ...(payload ? { payload: JSON.stringify(payload) } : {}) });
+      const inner = await app.inject({
+        method,
+        url,
+        headers,
+        remoteAddress: request.ip,
+        ...(payload ? { payload: JSON.stringify(payload) } : {}),
+      });
       const type = String(inner.headers['content-type'] ?? '');
       const body: unknown = type.includes('json') && inner.body.length > 0 ? JSON.parse(inner.body) : inner.body;
       if (inner.statusCode >= 400) return reply.status(inner.statusCode).send(body);

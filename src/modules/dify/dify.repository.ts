@@ -35,23 +35,42 @@ export class DifyRepository {
   }
 
   async renameConversation(id: string, name: string, now: number): Promise<void> {
-    await this.db.updateTable('dify_conversations').set({ name: name.slice(0, 255), updated_at: now }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('dify_conversations')
+      .set({ name: name.slice(0, 255), updated_at: now })
+      .where('id', '=', id)
+      .execute();
   }
 
   async deleteConversation(id: string, now: number): Promise<void> {
-    await this.db.updateTable('dify_conversations').set({ deleted_at: now }).where('id', '=', id).where('deleted_at', 'is', null).execute();
+    await this.db
+      .updateTable('dify_conversations')
+      .set({ deleted_at: now })
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .execute();
   }
 
   /** A user's live conversations, a page of `limit` after the one with id `afterId` in the given order. */
-  async conversations(userId: string, options: { limit: number; order: ConversationOrder; after?: DifyConversationRow }): Promise<DifyConversationRow[]> {
+  async conversations(
+    userId: string,
+    options: { limit: number; order: ConversationOrder; after?: DifyConversationRow },
+  ): Promise<DifyConversationRow[]> {
     const descending = options.order.startsWith('-');
     const column = options.order.replace('-', '') as 'created_at' | 'updated_at';
-    let query = this.db.selectFrom('dify_conversations').selectAll().where('user_id', '=', userId).where('deleted_at', 'is', null);
+    let query = this.db
+      .selectFrom('dify_conversations')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('deleted_at', 'is', null);
     const after = options.after;
     if (after) {
       const value = after[column];
       query = query.where((eb) =>
-        eb.or([eb(column, descending ? '<' : '>', value), eb.and([eb(column, '=', value), eb('id', descending ? '<' : '>', after.id)])]),
+        eb.or([
+          eb(column, descending ? '<' : '>', value),
+          eb.and([eb(column, '=', value), eb('id', descending ? '<' : '>', after.id)]),
+        ]),
       );
     }
     return query
@@ -76,7 +95,12 @@ export class DifyRepository {
 
   /** A conversation's messages, oldest first. */
   messagesOf(conversationId: string): Promise<DifyMessageRow[]> {
-    return this.db.selectFrom('dify_messages').selectAll().where('conversation_id', '=', conversationId).orderBy('ordinal').execute();
+    return this.db
+      .selectFrom('dify_messages')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .orderBy('ordinal')
+      .execute();
   }
 
   async rate(id: string, rating: string | null): Promise<void> {

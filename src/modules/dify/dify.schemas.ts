@@ -13,7 +13,9 @@ export const TaskParams = Type.Object({ taskId: DifyId });
 
 const Inputs = Type.Record(Type.String(), Type.Unknown(), { description: 'App variables by name' });
 const Files = Type.Union([Type.Array(Type.Unknown(), { maxItems: 50 }), Type.Null()]);
-const ResponseMode = Type.Union([Type.Literal('streaming'), Type.Literal('blocking')], { description: 'blocking when absent' });
+const ResponseMode = Type.Union([Type.Literal('streaming'), Type.Literal('blocking')], {
+  description: 'blocking when absent',
+});
 const IgnoredUser = Type.Optional(Type.Unknown({ description: 'Ignored: Tollgate sets Dify’s user itself' }));
 
 export const ChatBody = Type.Object(
@@ -42,16 +44,32 @@ export const CompletionBody = Type.Object(
 );
 
 export const WorkflowBody = Type.Object(
-  { inputs: Type.Optional(Inputs), response_mode: Type.Optional(ResponseMode), files: Type.Optional(Files), user: IgnoredUser },
+  {
+    inputs: Type.Optional(Inputs),
+    response_mode: Type.Optional(ResponseMode),
+    files: Type.Optional(Files),
+    user: IgnoredUser,
+  },
   Open,
 );
 
 export const StopBody = Type.Optional(Type.Object({ user: IgnoredUser }, Open));
 
-export const RenameBody = Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })), auto_generate: Type.Optional(Type.Boolean()), user: IgnoredUser }, Open);
+export const RenameBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    auto_generate: Type.Optional(Type.Boolean()),
+    user: IgnoredUser,
+  },
+  Open,
+);
 
 export const FeedbackBody = Type.Object(
-  { rating: Type.Union([Type.Literal('like'), Type.Literal('dislike'), Type.Null()]), content: Type.Optional(Type.String({ maxLength: 10_000 })), user: IgnoredUser },
+  {
+    rating: Type.Union([Type.Literal('like'), Type.Literal('dislike'), Type.Null()]),
+    content: Type.Optional(Type.String({ maxLength: 10_000 })),
+    user: IgnoredUser,
+  },
   Open,
 );
 
@@ -70,7 +88,10 @@ export const ConversationsQuery = Type.Object(
   {
     last_id: Type.Optional(DifyId),
     limit: Paging.limit({ default: 20 }),
-    sort_by: Type.Union(['created_at', '-created_at', 'updated_at', '-updated_at'].map((s) => Type.Literal(s)), { default: '-updated_at' }),
+    sort_by: Type.Union(
+      ['created_at', '-created_at', 'updated_at', '-updated_at'].map((s) => Type.Literal(s)),
+      { default: '-updated_at' },
+    ),
   },
   Open,
 );
@@ -81,7 +102,11 @@ export const MessagesQuery = Type.Object(
 );
 
 export const VariablesQuery = Type.Object(
-  { last_id: Type.Optional(DifyId), limit: Type.Optional(Paging.limit()), variable_name: Type.Optional(Type.String({ maxLength: 255, pattern: '^[A-Za-z0-9._-]+$' })) },
+  {
+    last_id: Type.Optional(DifyId),
+    limit: Type.Optional(Paging.limit()),
+    variable_name: Type.Optional(Type.String({ maxLength: 255, pattern: '^[A-Za-z0-9._-]+$' })),
+  },
   Open,
 );
 
@@ -90,9 +115,14 @@ export const ProxyBody = Type.Object(
     endpoint: Type.String({ minLength: 1, maxLength: 256 }),
     method: Type.Optional(Type.Union(['GET', 'POST', 'PUT', 'DELETE'].map((m) => Type.Literal(m)))),
     data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    headers: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Ignored: no client header reaches Dify' })),
+    headers: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { description: 'Ignored: no client header reaches Dify' }),
+    ),
   },
   { additionalProperties: false },
 );
 
-export const Acknowledged = Type.Object({ success: Type.Boolean(), message: Type.String(), result: Type.String() }, Open);
+export const Acknowledged = Type.Object(
+  { success: Type.Boolean(), message: Type.String(), result: Type.String() },
+  Open,
+);

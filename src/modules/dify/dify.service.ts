@@ -2,7 +2,13 @@ import type { Dispatcher } from 'undici';
 import type { Clock } from '#core/clock.ts';
 import { AppError, DifyRejected } from '#core/errors.ts';
 import type { KeyValueStore } from '#core/kv.ts';
-import { isRetryableStatus, sendUpstream, UpstreamUnreachable, type UpstreamCall, type UpstreamTimeouts } from '#core/upstream.ts';
+import {
+  isRetryableStatus,
+  sendUpstream,
+  UpstreamUnreachable,
+  type UpstreamCall,
+  type UpstreamTimeouts,
+} from '#core/upstream.ts';
 import { ChannelsService, type Channel, type DifyChannel } from '#modules/channels/channels.service.ts';
 import { servesFamily, type DifyFamily, type DifyPricedEndpoint } from '#modules/channels/dify-app.ts';
 import type { ResolvedKey } from '#modules/keys/keys.service.ts';
@@ -91,13 +97,19 @@ export class DifyService {
 
   /** A key with a model allow-list may use a Dify app only when the list names it (`dify:<app name>`). */
   private assertKeyMayUse(key: ResolvedKey | null, channel: Channel): void {
-    if (key?.allowedModels && !key.allowedModels.has(DifyService.modelOf(channel))) throw new AppError('DIFY_APP_NOT_FOUND', { app: channel.name });
+    if (key?.allowedModels && !key.allowedModels.has(DifyService.modelOf(channel)))
+      throw new AppError('DIFY_APP_NOT_FOUND', { app: channel.name });
   }
 
   /** The price of one call of `endpoint` on `channel`: its base price plus the app's token prices. */
   static priceOf(channel: DifyChannel, endpoint: DifyPricedEndpoint, withTokens: boolean): Price {
     const prices = channel.dify.prices;
-    return { perRequest: prices.endpoints[endpoint] ?? 0, input: withTokens ? prices.input : 0, output: withTokens ? prices.output : 0, perImage: 0 };
+    return {
+      perRequest: prices.endpoints[endpoint] ?? 0,
+      input: withTokens ? prices.input : 0,
+      output: withTokens ? prices.output : 0,
+      perImage: 0,
+    };
   }
 
   /** The caller's conversation (not deleted); anyone else's, or none, is 404. */
@@ -110,7 +122,10 @@ export class DifyService {
   async ownMessage(caller: DifyCaller, id: string): Promise<DifyMessageRow> {
     const row = await this.repo.message(id);
     if (!row || row.user_id !== caller.userId) throw new AppError('MESSAGE_NOT_FOUND');
-    if (row.conversation_id) await this.ownConversation(caller, row.conversation_id).catch(() => Promise.reject(new AppError('MESSAGE_NOT_FOUND')));
+    if (row.conversation_id)
+      await this.ownConversation(caller, row.conversation_id).catch(() =>
+        Promise.reject(new AppError('MESSAGE_NOT_FOUND')),
+      );
     return row;
   }
 
@@ -157,7 +172,12 @@ export class DifyService {
     if (isRetryableStatus(response.statusCode)) {
       await this.channels.failed(channel, `HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
       const header = response.headers['retry-after'];
-      throw new AppError('UPSTREAM_UNAVAILABLE', {}, {}, typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : undefined);
+      throw new AppError(
+        'UPSTREAM_UNAVAILABLE',
+        {},
+        {},
+        typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : undefined,
+      );
     }
     throw rejection(response.statusCode, text);
   }
@@ -175,13 +195,26 @@ export class DifyService {
   }
 
   /** Renames an own conversation at Dify (which may name it itself: `auto`) and here; returns Dify's conversation. */
-  async renameConversation(caller: DifyCaller, id: string, name: string | undefined, auto: boolean): Promise<Record<string, unknown> & { name: string }> {
+  async renameConversation(
+    caller: DifyCaller,
+    id: string,
+    name: string | undefined,
+    auto: boolean,
+  ): Promise<Record<string, unknown> & { name: string }> {
     const conversation = await this.ownConversation(caller, id);
-    if (!name && !auto) throw new AppError('VALIDATION_FAILED', { detail: 'name is required unless auto_generate is true' });
+    if (!name && !auto)
+      throw new AppError('VALIDATION_FAILED', { detail: 'name is required unless auto_generate is true' });
     const json: Record<string, unknown> = { user: DifyService.identity(caller.userId), auto_generate: auto };
     if (name) json.name = name;
-    const answer = await this.sendForJson<Record<string, unknown>>(this.appOf(conversation.channel_id, caller.key), { method: 'POST', path: `/conversations/${conversation.id}/name`, body: { json } });
-    const given = typeof answer.body.name === 'string' && answer.body.name.length > 0 ? answer.body.name : (name ?? conversation.name);
+    const answer = await this.sendForJson<Record<string, unknown>>(this.appOf(conversation.channel_id, caller.key), {
+      method: 'POST',
+      path: `/conversations/${conversation.id}/name`,
+      body: { json },
+    });
+    const given =
+      typeof answer.body.name === 'string' && answer.body.name.length > 0
+        ? answer.body.name
+        : (name ?? conversation.name);
     await this.repo.renameConversation(conversation.id, given, this.clock.now());
     return { ...answer.body, name: given };
   }

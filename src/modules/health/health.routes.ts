@@ -23,7 +23,10 @@ const HealthResponse = Type.Object({
 async function probe(check: () => Promise<unknown>): Promise<{ status: 'up' | 'down'; latencyMs?: number }> {
   const started = performance.now();
   try {
-    await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000).unref())]);
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000).unref()),
+    ]);
     return { status: 'up', latencyMs: Math.round((performance.now() - started) * 100) / 100 };
   } catch {
     return { status: 'down' };
@@ -34,15 +37,29 @@ async function probe(check: () => Promise<unknown>): Promise<{ status: 'up' | 'd
 export function registerHealthRoutes(app: App, deps: { config: Config; database: Database; kv: KeyValueStore }): void {
   const { config, database, kv } = deps;
 
-  app.get('/', { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Hello World!', response: { 200: Type.String() } } }, (_request, reply) => {
-    reply.type('text/plain; charset=utf-8');
-    return 'Hello World!';
-  });
+  app.get(
+    '/',
+    {
+      config: { access: 'public' },
+      schema: { tags: ['health'], summary: 'Hello World!', response: { 200: Type.String() } },
+    },
+    (_request, reply) => {
+      reply.type('text/plain; charset=utf-8');
+      return 'Hello World!';
+    },
+  );
 
   for (const url of ['/api/health', '/health']) {
     app.get(
       url,
-      { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Service, database and Redis status', response: { 200: HealthResponse, 503: HealthResponse } } },
+      {
+        config: { access: 'public' },
+        schema: {
+          tags: ['health'],
+          summary: 'Service, database and Redis status',
+          response: { 200: HealthResponse, 503: HealthResponse },
+        },
+      },
       async (_request, reply) => {
         const [db, redis] = await Promise.all([
           probe(() => database.ping()),

@@ -6,7 +6,11 @@ import type { ResolvedKey } from './keys.service.ts';
  * owner's account is disabled or deleted, the key is disabled, it has expired (at its expiry instant
  * already), or `ip` is not on its allow-list.
  */
-export function keyRefusal(key: Pick<ResolvedKey, 'userActive' | 'enabled' | 'expiresAt' | 'allowsIp'>, ip: string, now: number): AppError | null {
+export function keyRefusal(
+  key: Pick<ResolvedKey, 'userActive' | 'enabled' | 'expiresAt' | 'allowsIp'>,
+  ip: string,
+  now: number,
+): AppError | null {
   if (!key.userActive) return new AppError('ACCOUNT_DISABLED');
   if (!key.enabled) return new AppError('API_KEY_DISABLED');
   if (key.expiresAt !== null && key.expiresAt <= now) return new AppError('API_KEY_EXPIRED');

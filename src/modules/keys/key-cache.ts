@@ -44,7 +44,8 @@ export class KeyCache<T extends { userId: string }> {
     if (topic === InvalidationBus.EVERYTHING) return this.clear();
     const [kind, id] = topic.split(':', 2);
     if (kind === 'key' && id) this.entries.delete(id);
-    if (kind === 'user' && id) for (const [hash, entry] of this.entries) if (entry.value?.userId === id) this.entries.delete(hash);
+    if (kind === 'user' && id)
+      for (const [hash, entry] of this.entries) if (entry.value?.userId === id) this.entries.delete(hash);
   }
 
   clear(): void {

@@ -29,7 +29,11 @@ export class KeyGuessGuard {
     private readonly limits: GuessLimits,
   ) {
     this.attempts = new AttemptLimiter(store, clock);
-    this.perIp = { name: 'apikey:ip', windowMs: limits.windowMs, lock: { after: limits.maxFailuresPerIp, ms: limits.windowMs, countAfter: 0 } };
+    this.perIp = {
+      name: 'apikey:ip',
+      windowMs: limits.windowMs,
+      lock: { after: limits.maxFailuresPerIp, ms: limits.windowMs, countAfter: 0 },
+    };
   }
 
   /** Counts an unknown key from `ip` (the one that reaches the limit locks it); API_KEY_GUESSING (with Retry-After) when the IP is locked or its limit is full. */

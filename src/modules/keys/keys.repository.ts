@@ -4,7 +4,20 @@ import type { Role, UserStatus } from '#modules/users/users.tables.ts';
 import type { ApiKeyRow, ApiKeysTable } from './keys.tables.ts';
 
 export type KeyChanges = Partial<
-  Pick<ApiKeysTable, 'name' | 'enabled' | 'expires_at' | 'allowed_models' | 'allowed_ips' | 'credit_cap' | 'credits_used' | 'rpm' | 'tpm' | 'concurrency' | 'rpd'>
+  Pick<
+    ApiKeysTable,
+    | 'name'
+    | 'enabled'
+    | 'expires_at'
+    | 'allowed_models'
+    | 'allowed_ips'
+    | 'credit_cap'
+    | 'credits_used'
+    | 'rpm'
+    | 'tpm'
+    | 'concurrency'
+    | 'rpd'
+  >
 >;
 
 export class KeysRepository {
@@ -84,15 +97,25 @@ export class KeysRepository {
    * be passed. `beyondCap` counts it regardless: a settle that charged more than its hold.
    */
   async spend(id: string, amount: number, beyondCap = false, db: Kysely<DB> = this.db): Promise<boolean> {
-    let query = db.updateTable('api_keys').set({ credits_used: sql`credits_used + ${amount}` }).where('id', '=', id);
-    if (!beyondCap) query = query.where((eb) => eb.or([eb('credit_cap', 'is', null), eb(sql`credits_used + ${amount}`, '<=', eb.ref('credit_cap'))]));
+    let query = db
+      .updateTable('api_keys')
+      .set({ credits_used: sql`credits_used + ${amount}` })
+      .where('id', '=', id);
+    if (!beyondCap)
+      query = query.where((eb) =>
+        eb.or([eb('credit_cap', 'is', null), eb(sql`credits_used + ${amount}`, '<=', eb.ref('credit_cap'))]),
+      );
     const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
 
   /** A key's cap and what has been counted against it. */
   capOf(id: string): Promise<Pick<ApiKeyRow, 'credit_cap' | 'credits_used'> | undefined> {
-    return this.db.selectFrom('api_keys').select(['credit_cap', 'credits_used']).where('id', '=', id).executeTakeFirst();
+    return this.db
+      .selectFrom('api_keys')
+      .select(['credit_cap', 'credits_used'])
+      .where('id', '=', id)
+      .executeTakeFirst();
   }
 
   /** Gives back `amount` (a hold that charged less than it held); never below zero. */
@@ -105,6 +128,7 @@ export class KeysRepository {
   }
 
   async touch(ids: string[], now: number): Promise<void> {
-    if (ids.length > 0) await this.db.updateTable('api_keys').set({ last_used_at: now }).where('id', 'in', ids).execute();
+    if (ids.length > 0)
+      await this.db.updateTable('api_keys').set({ last_used_at: now }).where('id', 'in', ids).execute();
   }
 }

@@ -33,7 +33,8 @@ function settingsOf(body: Body, now: number): Partial<KeySettings> {
   if (body.allowedModels !== undefined) settings.allowedModels = body.allowedModels;
   if (body.allowedIps !== undefined) {
     const bad = body.allowedIps?.find((entry) => !isIpOrCidr(entry));
-    if (bad !== undefined) throw new AppError('VALIDATION_FAILED', { detail: `allowedIps: "${bad}" is not an IP address or CIDR range` });
+    if (bad !== undefined)
+      throw new AppError('VALIDATION_FAILED', { detail: `allowedIps: "${bad}" is not an IP address or CIDR range` });
     settings.allowedIps = body.allowedIps;
   }
   if (body.creditCap !== undefined) settings.creditCap = body.creditCap;
@@ -45,7 +46,10 @@ function settingsOf(body: Body, now: number): Partial<KeySettings> {
 }
 
 /** `/api/keys`: a signed-in user's API keys. */
-export function registerKeysRoutes(app: App, deps: { keys: KeysService; usage: UsageService; now: () => number }): void {
+export function registerKeysRoutes(
+  app: App,
+  deps: { keys: KeysService; usage: UsageService; now: () => number },
+): void {
   const { keys, usage } = deps;
   const spent = async (keyId: string) => (await usage.creditsByKey([keyId])).get(keyId) ?? 0;
   const tags = ['keys'];
@@ -54,7 +58,16 @@ export function registerKeysRoutes(app: App, deps: { keys: KeysService; usage: U
 
   app.post(
     '/api/keys',
-    { config, schema: { tags, security, summary: 'Create an API key; the secret is shown once', body: CreateKeyBody, response: { 201: CreatedKey } } },
+    {
+      config,
+      schema: {
+        tags,
+        security,
+        summary: 'Create an API key; the secret is shown once',
+        body: CreateKeyBody,
+        response: { 201: CreatedKey },
+      },
+    },
     async (request, reply) => {
       const given = settingsOf(request.body, deps.now());
       const { key, secret } = await keys.create(principalOf(request).userId, {
@@ -73,7 +86,15 @@ export function registerKeysRoutes(app: App, deps: { keys: KeysService; usage: U
 
   app.get(
     '/api/keys',
-    { config, schema: { tags, security, summary: 'Your API keys (never their secrets)', response: { 200: Type.Object({ items: Type.Array(KeyView) }) } } },
+    {
+      config,
+      schema: {
+        tags,
+        security,
+        summary: 'Your API keys (never their secrets)',
+        response: { 200: Type.Object({ items: Type.Array(KeyView) }) },
+      },
+    },
     async (request) => {
       const rows = await keys.list(principalOf(request).userId);
       const charged = await usage.creditsByKey(rows.map((row) => row.id));
@@ -83,17 +104,38 @@ export function registerKeysRoutes(app: App, deps: { keys: KeysService; usage: U
 
   app.patch(
     '/api/keys/:id',
-    { config, schema: { tags, security, summary: 'Change a key; takes effect at once on every instance', params: KeyIdParams, body: UpdateKeyBody, response: { 200: KeyView } } },
+    {
+      config,
+      schema: {
+        tags,
+        security,
+        summary: 'Change a key; takes effect at once on every instance',
+        params: KeyIdParams,
+        body: UpdateKeyBody,
+        response: { 200: KeyView },
+      },
+    },
     async (request) => {
       const { id } = request.params;
-      const key = await keys.update(principalOf(request).userId, id, settingsOf(request.body, deps.now()), () => spent(id));
+      const key = await keys.update(principalOf(request).userId, id, settingsOf(request.body, deps.now()), () =>
+        spent(id),
+      );
       return toKeyView(key, await spent(id));
     },
   );
 
   app.delete(
     '/api/keys/:id',
-    { config, schema: { tags, security, summary: 'Delete a key; it stops working at once', params: KeyIdParams, response: { 204: Type.Null() } } },
+    {
+      config,
+      schema: {
+        tags,
+        security,
+        summary: 'Delete a key; it stops working at once',
+        params: KeyIdParams,
+        response: { 204: Type.Null() },
+      },
+    },
     async (request, reply) => {
       await keys.remove(principalOf(request).userId, request.params.id);
       return reply.status(204).send(null);

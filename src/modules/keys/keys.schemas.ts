@@ -9,11 +9,22 @@ const Settings = {
   name: Type.String({ minLength: 1, maxLength: 64 }),
   enabled: Type.Boolean(),
   expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  allowedModels: Type.Union([Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 200, uniqueItems: true }), Type.Null()]),
-  allowedIps: Type.Union([Type.Array(Type.String({ minLength: 2, maxLength: 64 }), { maxItems: 100, uniqueItems: true }), Type.Null()]),
+  allowedModels: Type.Union([
+    Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 200, uniqueItems: true }),
+    Type.Null(),
+  ]),
+  allowedIps: Type.Union([
+    Type.Array(Type.String({ minLength: 2, maxLength: 64 }), { maxItems: 100, uniqueItems: true }),
+    Type.Null(),
+  ]),
   creditCap: Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000_000_000 }), Type.Null()]),
   rateLimits: Type.Object(
-    { rpm: Type.Optional(Limit), tpm: Type.Optional(Limit), concurrency: Type.Optional(Limit), rpd: Type.Optional(Limit) },
+    {
+      rpm: Type.Optional(Limit),
+      tpm: Type.Optional(Limit),
+      concurrency: Type.Optional(Limit),
+      rpd: Type.Optional(Limit),
+    },
     { additionalProperties: false },
   ),
 };
@@ -43,7 +54,10 @@ export const UpdateKeyBody = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
-export const KeyIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 36 }) }, { additionalProperties: false });
+export const KeyIdParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 36 }) },
+  { additionalProperties: false },
+);
 
 const LimitView = Type.Union([Type.Integer(), Type.Null()]);
 

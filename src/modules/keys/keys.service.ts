@@ -71,11 +71,16 @@ export class KeysService {
       // A call after a change must read the key again, not join a lookup that began before it.
       this.lookups.clear();
     });
-    this.guessing = new KeyGuessGuard(guessing.store ?? new MemoryStore(), clock, guessing.limits ?? DEFAULT_GUESS_LIMITS);
+    this.guessing = new KeyGuessGuard(
+      guessing.store ?? new MemoryStore(),
+      clock,
+      guessing.limits ?? DEFAULT_GUESS_LIMITS,
+    );
   }
 
   async create(userId: string, settings: KeySettings): Promise<{ key: ApiKeyRow; secret: string }> {
-    if ((await this.repo.countOwned(userId)) >= MAX_KEYS_PER_USER) throw new AppError('TOO_MANY_KEYS', { max: MAX_KEYS_PER_USER });
+    if ((await this.repo.countOwned(userId)) >= MAX_KEYS_PER_USER)
+      throw new AppError('TOO_MANY_KEYS', { max: MAX_KEYS_PER_USER });
     const now = this.clock.now();
     const secret = newKeySecret();
     const ends = secretEnds(secret);
@@ -110,11 +115,17 @@ export class KeysService {
    * Changes a key. `spentSoFar` says what the key has been charged: a cap put on a key that had none
    * starts from there, so it limits the key's whole spending, not only what comes after.
    */
-  async update(userId: string, id: string, changes: Partial<KeySettings>, spentSoFar: () => Promise<number>): Promise<ApiKeyRow> {
+  async update(
+    userId: string,
+    id: string,
+    changes: Partial<KeySettings>,
+    spentSoFar: () => Promise<number>,
+  ): Promise<ApiKeyRow> {
     const existing = await this.repo.findOwned(userId, id);
     if (!existing) throw new AppError('NOT_FOUND');
     const columns = toColumns(changes);
-    if (existing.credit_cap === null && typeof changes.creditCap === 'number') columns.credits_used = await spentSoFar();
+    if (existing.credit_cap === null && typeof changes.creditCap === 'number')
+      columns.credits_used = await spentSoFar();
     await this.repo.update(userId, id, columns, this.clock.now());
     await this.bus.publish(`key:${existing.key_hash}`);
     return (await this.repo.findOwned(userId, id))!;
@@ -217,8 +228,10 @@ function toColumns(settings: Partial<KeySettings>): KeyChanges {
   if (settings.name !== undefined) columns.name = settings.name;
   if (settings.enabled !== undefined) columns.enabled = settings.enabled ? 1 : 0;
   if (settings.expiresAt !== undefined) columns.expires_at = settings.expiresAt;
-  if (settings.allowedModels !== undefined) columns.allowed_models = settings.allowedModels ? JSON.stringify(settings.allowedModels) : null;
-  if (settings.allowedIps !== undefined) columns.allowed_ips = settings.allowedIps ? JSON.stringify(settings.allowedIps) : null;
+  if (settings.allowedModels !== undefined)
+    columns.allowed_models = settings.allowedModels ? JSON.stringify(settings.allowedModels) : null;
+  if (settings.allowedIps !== undefined)
+    columns.allowed_ips = settings.allowedIps ? JSON.stringify(settings.allowedIps) : null;
   if (settings.creditCap !== undefined) columns.credit_cap = settings.creditCap;
   if (settings.limits !== undefined) Object.assign(columns, settings.limits);
   return columns;

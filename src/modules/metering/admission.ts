@@ -2,7 +2,13 @@ import { AppError } from '#core/errors.ts';
 import type { Hold } from '#modules/credits/credits.service.ts';
 import type { ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Price, Usage } from '#modules/pricing/price.ts';
-import { RateLimitExceeded, type Admission, type LimitScope, type Limits, type RateLimiter } from '#modules/ratelimit/rate-limiter.ts';
+import {
+  RateLimitExceeded,
+  type Admission,
+  type LimitScope,
+  type Limits,
+  type RateLimiter,
+} from '#modules/ratelimit/rate-limiter.ts';
 import type { UsageSource } from '#modules/usage/usage.tables.ts';
 import type { Role } from '#modules/users/users.tables.ts';
 import { affordableOutput } from './affordable.ts';
@@ -75,14 +81,23 @@ export interface MeteredCall {
 
 /** A key's own limits tighten its owner's role limits; they never loosen them (0/null = no limit of its own). */
 function keyLimits(key: ResolvedKey): Limits {
-  return { rpm: key.limits.rpm ?? 0, tpm: key.limits.tpm ?? 0, concurrency: key.limits.concurrency ?? 0, rpd: key.limits.rpd ?? 0 };
+  return {
+    rpm: key.limits.rpm ?? 0,
+    tpm: key.limits.tpm ?? 0,
+    concurrency: key.limits.concurrency ?? 0,
+    rpd: key.limits.rpd ?? 0,
+  };
 }
 
 /**
  * Admits a paid call: the rate limits of the user (and of the key, for a key's call) allow it, and its
  * worst case is held. Anything refused here costs nothing and takes nothing.
  */
-export async function admit(deps: AdmissionDeps, terms: CallTerms, reply: { headers(values: Record<string, string>): unknown }): Promise<MeteredCall> {
+export async function admit(
+  deps: AdmissionDeps,
+  terms: CallTerms,
+  reply: { headers(values: Record<string, string>): unknown },
+): Promise<MeteredCall> {
   const { context, key } = terms;
   const scopes: LimitScope[] = [{ kind: 'user', id: context.userId, limits: deps.roleLimits[context.role] }];
   if (key) scopes.push({ kind: 'key', id: key.keyId, limits: keyLimits(key) });
@@ -107,11 +122,13 @@ export async function admit(deps: AdmissionDeps, terms: CallTerms, reply: { head
     limits,
     hold: billing.heldCredits,
     // The slots are freed while the money is written (one wait, not two); both are done before the answer.
-    settle: (usage, source, end) => bothDone(billing.settle(usage, source, end), limits.finish(usage.inputTokens + usage.outputTokens)),
+    settle: (usage, source, end) =>
+      bothDone(billing.settle(usage, source, end), limits.finish(usage.inputTokens + usage.outputTokens)),
     cancel: (end) => bothDone(billing.cancel(end), limits.finish(0)),
     finish: async () => {
       billing.letGo();
-      if (!billing.closed) await billing.cancel({ channelId: null, httpStatus: 500, endReason: 'internal_error' }).catch(() => undefined);
+      if (!billing.closed)
+        await billing.cancel({ channelId: null, httpStatus: 500, endReason: 'internal_error' }).catch(() => undefined);
       await limits.finish(0);
     },
   };
@@ -130,7 +147,8 @@ async function hold(deps: AdmissionDeps, terms: CallTerms): Promise<BillingSessi
   try {
     return await open(terms.holdCredits?.most ?? BillingSession.cost(deps, context, price, worstCase));
   } catch (error) {
-    const refusedForMoney = error instanceof AppError && (error.code === 'INSUFFICIENT_CREDITS' || error.code === 'KEY_CREDIT_CAP');
+    const refusedForMoney =
+      error instanceof AppError && (error.code === 'INSUFFICIENT_CREDITS' || error.code === 'KEY_CREDIT_CAP');
     const { cut, holdCredits } = terms;
     if (!refusedForMoney || (!cut && !holdCredits)) throw error;
     const budget = await spendable(deps, context.userId, keyCapped ? context.keyId : null);
@@ -139,7 +157,8 @@ async function hold(deps: AdmissionDeps, terms: CallTerms): Promise<BillingSessi
       return open(budget);
     }
     if (!cut) throw error;
-    const costOf = (perAnswer: number) => BillingSession.cost(deps, context, price, { ...worstCase, outputTokens: perAnswer * cut.answers });
+    const costOf = (perAnswer: number) =>
+      BillingSession.cost(deps, context, price, { ...worstCase, outputTokens: perAnswer * cut.answers });
     const perAnswer = affordableOutput(costOf, Math.floor(worstCase.outputTokens / cut.answers), budget);
     if (perAnswer < 1) throw error;
     cut.limitOutput(perAnswer);

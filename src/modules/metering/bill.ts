@@ -27,7 +27,11 @@ export interface BillingDeps {
  * (a connection that broke during COMMIT) either writes it or finds it written: a call that was served
  * and billed is then answered, instead of failing with its money taken. A refusal (AppError) is final.
  */
-const UNTIL_WRITTEN = { retryable: (error: unknown) => !(error instanceof AppError), pause: doubling(50, 500), withinMs: 5_000 };
+const UNTIL_WRITTEN = {
+  retryable: (error: unknown) => !(error instanceof AppError),
+  pause: doubling(50, 500),
+  withinMs: 5_000,
+};
 
 /**
  * The money of one paid call (docs/money.md): a hold before the upstream is called, then exactly one
@@ -85,7 +89,13 @@ export class BillingSession {
    * The session of a job's hold, taken earlier (maybe by another instance): settling or cancelling it
    * closes the hold once, and its usage record, named by the hold, is written once.
    */
-  static resume(deps: BillingDeps, context: CallContext, price: Price, hold: Hold | null, keyCapped: boolean): BillingSession {
+  static resume(
+    deps: BillingDeps,
+    context: CallContext,
+    price: Price,
+    hold: Hold | null,
+    keyCapped: boolean,
+  ): BillingSession {
     return new BillingSession(deps, context, price, hold, keyCapped, 'capped', hold?.id);
   }
 
@@ -150,7 +160,10 @@ export class BillingSession {
     const amount = Math.min(extra, await spendable(this.deps, hold.userId, this.keyCapped ? this.context.keyId : null));
     if (amount <= 0) return null;
     try {
-      return await this.deps.credits.reserve(hold.userId, amount, { idempotencyKey: `top-up:${hold.id}`, reference: this.context.requestId });
+      return await this.deps.credits.reserve(hold.userId, amount, {
+        idempotencyKey: `top-up:${hold.id}`,
+        reference: this.context.requestId,
+      });
     } catch (error) {
       // Taken meanwhile by another call: this one is charged what its hold covers.
       if (error instanceof AppError) return null;
@@ -164,7 +177,12 @@ export class BillingSession {
     this.closing = true;
     this.letGo();
     const record = this.record({ inputTokens: 0, outputTokens: 0 }, 'none', 'error', end, 0);
-    const move: ClosingMove = { type: 'cancel', hold: this.hold, capKeyId: this.keyCapped ? this.context.keyId : null, record };
+    const move: ClosingMove = {
+      type: 'cancel',
+      hold: this.hold,
+      capKeyId: this.keyCapped ? this.context.keyId : null,
+      record,
+    };
     await retry(() => this.deps.money.write(move), UNTIL_WRITTEN);
   }
 
@@ -197,6 +215,9 @@ export class BillingSession {
 
 /** Credits a caller can spend now: the balance not held for other calls, and no more than the key's cap has left. */
 export async function spendable(deps: BillingDeps, userId: string, cappedKeyId: string | null): Promise<number> {
-  const [account, capLeft] = await Promise.all([deps.credits.account(userId), cappedKeyId ? deps.keys.capLeft(cappedKeyId) : Infinity]);
+  const [account, capLeft] = await Promise.all([
+    deps.credits.account(userId),
+    cappedKeyId ? deps.keys.capLeft(cappedKeyId) : Infinity,
+  ]);
   return Math.min(account.available, capLeft);
 }

@@ -28,7 +28,12 @@ export interface HeldJob {
  * a connection) and its worst case is held until `holdMs` from now (past the job's own time limit: the
  * sweeper frees it only if nobody ever settles it).
  */
-export async function holdJob(deps: AdmissionDeps, terms: CallTerms, holdMs: number, reply: { headers(values: Record<string, string>): unknown }): Promise<HeldJob> {
+export async function holdJob(
+  deps: AdmissionDeps,
+  terms: CallTerms,
+  holdMs: number,
+  reply: { headers(values: Record<string, string>): unknown },
+): Promise<HeldJob> {
   const metered = await admit(deps, { ...terms, holdMs }, reply);
   // The request is counted; the job holds no slot while it runs.
   await metered.limits.finish(terms.expectedTokens);
@@ -43,7 +48,13 @@ export async function holdJob(deps: AdmissionDeps, terms: CallTerms, holdMs: num
 }
 
 /** Charges a finished job what it used (never more than its hold); answers the credits charged. */
-export function settleJob(deps: BillingDeps, job: HeldJob, usage: Usage, source: UsageSource, end: CallEnd): Promise<number> {
+export function settleJob(
+  deps: BillingDeps,
+  job: HeldJob,
+  usage: Usage,
+  source: UsageSource,
+  end: CallEnd,
+): Promise<number> {
   return sessionOf(deps, job).settle(usage, source, end);
 }
 
@@ -53,6 +64,10 @@ export function cancelJob(deps: BillingDeps, job: HeldJob, end: CallEnd): Promis
 }
 
 function sessionOf(deps: BillingDeps, job: HeldJob): BillingSession {
-  const context = { ...job.context, stream: false, startedAt: performance.now() - Math.max(0, deps.clock.now() - job.acceptedAt) };
+  const context = {
+    ...job.context,
+    stream: false,
+    startedAt: performance.now() - Math.max(0, deps.clock.now() - job.acceptedAt),
+  };
   return BillingSession.resume(deps, context, job.price, job.hold, job.keyCapped);
 }

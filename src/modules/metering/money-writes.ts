@@ -71,7 +71,9 @@ export class MoneyWriter {
 
   constructor(private readonly deps: MoneyWriterDeps) {
     const runMany = (trx: Kysely<DB>, moves: MoneyMove[]) => runMoves(deps, trx, moves);
-    this.kind = deps.dialect.writingCtes ? { runMany, runAtomic: (db, moves, relaxed) => runAtomically(deps, db, relaxed, moves) } : { runMany };
+    this.kind = deps.dialect.writingCtes
+      ? { runMany, runAtomic: (db, moves, relaxed) => runAtomically(deps, db, relaxed, moves) }
+      : { runMany };
   }
 
   /**
@@ -89,7 +91,11 @@ export class MoneyWriter {
    */
   holdCapped(userId: string, keyId: string, amount: number, reference: string, ttlMs?: number): Promise<Hold> {
     return this.holdsGroup().run(async (trx) => {
-      const held = await this.deps.credits.reserveIn(trx, userId, amount, { idempotencyKey: `call:${newId()}`, reference, ttlMs });
+      const held = await this.deps.credits.reserveIn(trx, userId, amount, {
+        idempotencyKey: `call:${newId()}`,
+        reference,
+        ttlMs,
+      });
       if (!(await this.deps.keys.spend(keyId, amount, false, trx))) throw new AppError('KEY_CREDIT_CAP');
       return held;
     });
@@ -107,7 +113,13 @@ export class MoneyWriter {
 
 function reserveRequest(move: OpenMove): ReserveRequest {
   // The request id may come from the client, so it names the call but never keys the money.
-  return { userId: move.userId, amount: move.amount, idempotencyKey: `call:${newId()}`, reference: move.reference, ttlMs: move.ttlMs };
+  return {
+    userId: move.userId,
+    amount: move.amount,
+    idempotencyKey: `call:${newId()}`,
+    reference: move.reference,
+    ttlMs: move.ttlMs,
+  };
 }
 
 function settleRequest(move: SettleMove): SettleRequest {
@@ -130,7 +142,12 @@ interface Placed<M> {
  * charged. Cancels, free calls, capped keys, settles whose hold is no longer open and the calls of a
  * failed part are left to the batch's transaction.
  */
-async function runAtomically(deps: MoneyWriterDeps, db: Kysely<DB>, relaxed: Kysely<DB>, moves: MoneyMove[]): Promise<Array<MoneyResult | undefined>> {
+async function runAtomically(
+  deps: MoneyWriterDeps,
+  db: Kysely<DB>,
+  relaxed: Kysely<DB>,
+  moves: MoneyMove[],
+): Promise<Array<MoneyResult | undefined>> {
   const answers: Array<MoneyResult | undefined> = [];
   const opens: Array<Placed<OpenMove>> = [];
   const settles: Array<Placed<SettleMove>> = [];
@@ -154,11 +171,16 @@ async function runAtomically(deps: MoneyWriterDeps, db: Kysely<DB>, relaxed: Kys
       settles.map(({ move }) => ({ ...settleRequest(move), record: { ...move.record, credits: move.charge } })),
       db,
     );
-    settled?.forEach((answer, j) => (answers[settles[j]!.at] = answer?.ok ? { ok: true, value: answer.value.charged } : answer));
+    settled?.forEach(
+      (answer, j) => (answers[settles[j]!.at] = answer?.ok ? { ok: true, value: answer.value.charged } : answer),
+    );
   };
   // Both at once, on two connections: each locks its accounts in id order, so they may wait for each
   // other but never deadlock.
-  await Promise.all([opens.length > 0 && hold().catch(() => undefined), settles.length > 0 && settle().catch(() => undefined)]);
+  await Promise.all([
+    opens.length > 0 && hold().catch(() => undefined),
+    settles.length > 0 && settle().catch(() => undefined),
+  ]);
   return answers;
 }
 
@@ -185,7 +207,9 @@ async function runMoves(deps: MoneyWriterDeps, trx: Kysely<DB>, moves: MoneyMove
 
   const results: MoneyResult[] = moves.map(() => ({ ok: true, value: undefined }));
   // Every call that was not refused leaves its usage record (a settle's with what it was charged), in the order of the moves.
-  const records: Array<UsageRow | undefined> = moves.map((move) => (move.type === 'cancel' || move.type === 'record' ? move.record : undefined));
+  const records: Array<UsageRow | undefined> = moves.map((move) =>
+    move.type === 'cancel' || move.type === 'record' ? move.record : undefined,
+  );
   reserves.forEach(({ at }, j) => (results[at] = money.reserves[j]!));
   // A capped key's counter follows the charge (after the accounts: lock order hold → account → key).
   for (const [j, { at, move }] of settles.entries()) {

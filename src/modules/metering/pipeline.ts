@@ -37,9 +37,19 @@ export async function runPaidCall<S extends StreamReading, W extends WholeReadin
   } catch (error) {
     if (client.aborted) {
       // The client went away before the upstream answered: the upstream was stopped; bill the prompt it read.
-      await metered.settle(call.estimate(''), 'estimated', { channelId, httpStatus: 499, endReason: client.goneReason, error: 'client closed the connection' });
+      await metered.settle(call.estimate(''), 'estimated', {
+        channelId,
+        httpStatus: 499,
+        endReason: client.goneReason,
+        error: 'client closed the connection',
+      });
     } else {
-      await metered.cancel({ channelId, httpStatus: error instanceof AppError ? error.status : 502, endReason: 'upstream_error', error: (error as Error).message });
+      await metered.cancel({
+        channelId,
+        httpStatus: error instanceof AppError ? error.status : 502,
+        endReason: 'upstream_error',
+        error: (error as Error).message,
+      });
     }
     throw error;
   } finally {
@@ -64,7 +74,14 @@ interface Answer<S extends StreamReading, W extends WholeReading> {
 }
 
 /** A whole answer: billed from what it says it used (or counted), then passed on byte for byte. */
-async function relayWhole<S extends StreamReading, W extends WholeReading>({ call, metered, reply, response, client, channelId }: Answer<S, W>): Promise<void> {
+async function relayWhole<S extends StreamReading, W extends WholeReading>({
+  call,
+  metered,
+  reply,
+  response,
+  client,
+  channelId,
+}: Answer<S, W>): Promise<void> {
   // The answer is on its way: let it arrive even if the client leaves now, and bill what it says.
   client.keepUpstream();
   const text = await response.body.text();
@@ -138,7 +155,13 @@ async function relayStream<S extends StreamReading, W extends WholeReading>(
  * questions): admitted and held like any other, then charged its price when `work` succeeds, or
  * nothing when it fails.
  */
-export async function runFlatCall<T>(deps: AdmissionDeps, terms: CallTerms, channelId: string, reply: FastifyReply, work: () => Promise<T>): Promise<T> {
+export async function runFlatCall<T>(
+  deps: AdmissionDeps,
+  terms: CallTerms,
+  channelId: string,
+  reply: FastifyReply,
+  work: () => Promise<T>,
+): Promise<T> {
   const metered = await admit(deps, terms, reply);
   // Its work cannot be stopped half-way: at shutdown it is let finish (cutting it would not stop it).
   const ended = deps.inFlight.add({ cut: () => undefined });
@@ -147,7 +170,12 @@ export async function runFlatCall<T>(deps: AdmissionDeps, terms: CallTerms, chan
     await metered.settle(terms.worstCase, 'upstream', { channelId, httpStatus: 200, endReason: 'stop' });
     return result;
   } catch (error) {
-    await metered.cancel({ channelId, httpStatus: error instanceof AppError ? error.status : 502, endReason: 'upstream_error', error: (error as Error).message });
+    await metered.cancel({
+      channelId,
+      httpStatus: error instanceof AppError ? error.status : 502,
+      endReason: 'upstream_error',
+      error: (error as Error).message,
+    });
     throw error;
   } finally {
     await metered.finish();

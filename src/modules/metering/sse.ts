@@ -50,7 +50,8 @@ export class SseFramer {
     const mayMatter = this.reader.mayMatter;
     if (!crlf && mayMatter) {
       const match = mayMatter.exec(text);
-      const last = match === null ? text.lastIndexOf('\n\n') : match.index < 2 ? -1 : text.lastIndexOf('\n\n', match.index - 2);
+      const last =
+        match === null ? text.lastIndexOf('\n\n') : match.index < 2 ? -1 : text.lastIndexOf('\n\n', match.index - 2);
       start = last === -1 ? 0 : last + 2;
       if (start > 0) this.reader.skipped?.(text.slice(0, start));
       if (match === null) return this.passOn(text, start, carried, chunk);
@@ -124,7 +125,7 @@ export function dataOf(body: string): string {
 
 /** Each event's data in `events` (whole events, as they came), in order. */
 export function eachData(events: string, visit: (data: string) => void): void {
-  for (let start = 0; start < events.length; ) {
+  for (let start = 0; start < events.length;) {
     const end = eventEnd(events, start) ?? { at: events.length, length: 0 };
     visit(dataOf(events.slice(start, end.at)));
     start = end.at + end.length;

@@ -12,7 +12,10 @@ export interface ChatMessageLike {
 
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return (content as Exclude<Content, string | null | undefined>).map((part) => (typeof part?.text === 'string' ? part.text : '')).join('');
+  if (Array.isArray(content))
+    return (content as Exclude<Content, string | null | undefined>)
+      .map((part) => (typeof part?.text === 'string' ? part.text : ''))
+      .join('');
   return '';
 }
 
@@ -24,7 +27,9 @@ function promptText(prompt: unknown): string {
 }
 
 function imagePartsOf(content: unknown): number {
-  return Array.isArray(content) ? content.filter((p: { type?: string }) => p?.type === 'image_url' || p?.type === 'input_image').length : 0;
+  return Array.isArray(content)
+    ? content.filter((p: { type?: string }) => p?.type === 'image_url' || p?.type === 'input_image').length
+    : 0;
 }
 
 /**

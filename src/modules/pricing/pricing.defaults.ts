@@ -25,7 +25,7 @@ export const DEFAULT_MODELS: Record<string, ShippedModel> = {
   'gpt-4.1-nano': { input: 0.1, output: 0.4, maxOutputTokens: 32_768 },
   'gpt-4o': { input: 2.5, output: 10, maxOutputTokens: 16_384 },
   'gpt-4o-mini': { input: 0.15, output: 0.6, maxOutputTokens: 16_384 },
-  'o3': { input: 2, output: 8, maxOutputTokens: 100_000 },
+  o3: { input: 2, output: 8, maxOutputTokens: 100_000 },
   'o3-mini': { input: 1.1, output: 4.4, maxOutputTokens: 100_000 },
   'o4-mini': { input: 1.1, output: 4.4, maxOutputTokens: 100_000 },
   'gpt-4-turbo': { input: 10, output: 30, maxOutputTokens: 4_096 },

@@ -12,7 +12,11 @@ export class PricingRepository {
   /** Insert or replace the price of one model (read-then-write inside a transaction: portable). */
   async put(row: ModelPricesTable): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      const exists = await trx.selectFrom('model_prices').select('model').where('model', '=', row.model).executeTakeFirst();
+      const exists = await trx
+        .selectFrom('model_prices')
+        .select('model')
+        .where('model', '=', row.model)
+        .executeTakeFirst();
       if (exists) await trx.updateTable('model_prices').set(row).where('model', '=', row.model).execute();
       else await trx.insertInto('model_prices').values(row).execute();
     });

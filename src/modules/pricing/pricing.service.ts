@@ -35,7 +35,10 @@ export class PricingService {
     private readonly options: { creditsPerUsd: number; multiplierPermille: Record<Role, number> },
   ) {
     this.defaults = new Map(
-      Object.entries(DEFAULT_MODELS).map(([model, shipped]) => [model, { model, ...shippedPrice(shipped, options.creditsPerUsd), source: 'default' }]),
+      Object.entries(DEFAULT_MODELS).map(([model, shipped]) => [
+        model,
+        { model, ...shippedPrice(shipped, options.creditsPerUsd), source: 'default' },
+      ]),
     );
     this.prices = new Map(this.defaults);
     const reload = reloadOnChange(() => this.load());

@@ -42,7 +42,11 @@ const LIMIT_NAMES = {
 } as const;
 
 /** No limits to count: nothing taken, nothing to give back. */
-const UNLIMITED: Admission = { headers: Object.freeze({}), finish: () => Promise.resolve(), refund: () => Promise.resolve() };
+const UNLIMITED: Admission = {
+  headers: Object.freeze({}),
+  finish: () => Promise.resolve(),
+  refund: () => Promise.resolve(),
+};
 
 export interface RateLimiterOptions {
   /**
@@ -89,7 +93,13 @@ export class RateLimiter {
         checks.push({ scope, limit: 'rpm', retryAfter: toNextMinute });
       }
       if (tpm > 0) {
-        takes.push({ kind: 'counter', key: `${base}:tpm:${minute}`, amount: estimatedTokens, limit: tpm, ttlMs: MINUTE + 5_000 });
+        takes.push({
+          kind: 'counter',
+          key: `${base}:tpm:${minute}`,
+          amount: estimatedTokens,
+          limit: tpm,
+          ttlMs: MINUTE + 5_000,
+        });
         checks.push({ scope, limit: 'tpm', retryAfter: toNextMinute });
       }
       if (rpd > 0) {
@@ -98,7 +108,13 @@ export class RateLimiter {
       }
       if (concurrency > 0) {
         // One slot per call, aging out after slotMaxAgeMs, so a crashed instance cannot hold one for ever.
-        takes.push({ kind: 'slot', key: `${base}:concurrency-slots`, slotId: randomUUID(), limit: concurrency, maxAgeMs: this.slotMaxAgeMs });
+        takes.push({
+          kind: 'slot',
+          key: `${base}:concurrency-slots`,
+          slotId: randomUUID(),
+          limit: concurrency,
+          maxAgeMs: this.slotMaxAgeMs,
+        });
         checks.push({ scope, limit: 'concurrency', retryAfter: 1 });
       }
     }
@@ -114,9 +130,13 @@ export class RateLimiter {
     checks.forEach(({ limit }, i) => {
       if (limit !== 'rpm' && limit !== 'tpm') return;
       const remaining = takes[i]!.limit - values[i]!;
-      if (!tightest[limit] || remaining < tightest[limit].remaining) tightest[limit] = { limit: takes[i]!.limit, remaining };
+      if (!tightest[limit] || remaining < tightest[limit].remaining)
+        tightest[limit] = { limit: takes[i]!.limit, remaining };
     });
-    for (const [limit, kind] of [['rpm', 'requests'], ['tpm', 'tokens']] as const) {
+    for (const [limit, kind] of [
+      ['rpm', 'requests'],
+      ['tpm', 'tokens'],
+    ] as const) {
       const seen = tightest[limit];
       if (!seen) continue;
       headers[`x-ratelimit-limit-${kind}`] = String(seen.limit);
@@ -139,7 +159,8 @@ export class RateLimiter {
           takes.map((take, i) => {
             if (take.kind === 'slot') return this.quietly(() => this.kv.releaseSlot(take.key, take.slotId));
             // The token count is corrected to what the call really used.
-            if (checks[i]!.limit === 'tpm' && actualTokens !== estimatedTokens) return this.quietly(() => this.kv.increment(take.key, take.ttlMs, actualTokens - estimatedTokens));
+            if (checks[i]!.limit === 'tpm' && actualTokens !== estimatedTokens)
+              return this.quietly(() => this.kv.increment(take.key, take.ttlMs, actualTokens - estimatedTokens));
             return Promise.resolve();
           }),
         );
@@ -161,14 +182,22 @@ export class RateLimiter {
   async renewSlots(): Promise<number> {
     const now = this.clock.now();
     const slots = this.running.current(now);
-    await Promise.all(slots.map(([slotId, key]) => this.quietly(() => this.kv.renewSlot(key, slotId, now, this.slotMaxAgeMs))));
+    await Promise.all(
+      slots.map(([slotId, key]) => this.quietly(() => this.kv.renewSlot(key, slotId, now, this.slotMaxAgeMs))),
+    );
     return slots.length;
   }
 
   /** Gives back everything taken; never throws (see `quietly`). */
   private async giveBack(takes: readonly Take[]): Promise<void> {
     await Promise.all(
-      takes.map((take) => this.quietly(() => (take.kind === 'slot' ? this.kv.releaseSlot(take.key, take.slotId) : this.kv.increment(take.key, take.ttlMs, -take.amount)))),
+      takes.map((take) =>
+        this.quietly(() =>
+          take.kind === 'slot'
+            ? this.kv.releaseSlot(take.key, take.slotId)
+            : this.kv.increment(take.key, take.ttlMs, -take.amount),
+        ),
+      ),
     );
   }
 
@@ -184,7 +213,6 @@ export class RateLimiter {
       // Ignored on purpose: see above.
     }
   }
-
 }
 
 /** RATE_LIMITED, with the `x-ratelimit-*` headers of the limit that refused (per-minute limits have them). */
@@ -194,7 +222,14 @@ export class RateLimitExceeded extends AppError {
   constructor(scope: LimitScope, limit: keyof typeof LIMIT_NAMES, max: number, seconds: number) {
     super(
       'RATE_LIMITED',
-      { scope: SCOPE_NAMES[scope.kind].en, scopeZh: SCOPE_NAMES[scope.kind].zh, limit: LIMIT_NAMES[limit].en, limitZh: LIMIT_NAMES[limit].zh, max, seconds },
+      {
+        scope: SCOPE_NAMES[scope.kind].en,
+        scopeZh: SCOPE_NAMES[scope.kind].zh,
+        limit: LIMIT_NAMES[limit].en,
+        limitZh: LIMIT_NAMES[limit].zh,
+        max,
+        seconds,
+      },
       { limitType: limit === 'tpm' ? 'tokens' : 'requests' },
       seconds,
     );

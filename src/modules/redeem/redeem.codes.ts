@@ -20,11 +20,7 @@ export function generateCode(): string {
 
 /** Case, spaces and dashes do not matter; O reads as 0 and I/L as 1; the `TG-` prefix may be left off. */
 export function normalizeCode(input: string): string {
-  const text = input
-    .toUpperCase()
-    .replace(/[\s-]/g, '')
-    .replace(/O/g, '0')
-    .replace(/[IL]/g, '1');
+  const text = input.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
   // By length alone: the 16 characters of a code typed without its prefix (they may begin with TG too).
   return text.length === GROUPS * GROUP_LENGTH ? PREFIX + text : text;
 }

@@ -27,7 +27,11 @@ export class RedeemLimiter {
   ) {
     this.attempts = new AttemptLimiter(kv, clock);
     const { windowMs } = limits;
-    this.perUser = { name: 'redeem:user', windowMs, lock: { after: limits.maxFailuresPerUser, ms: windowMs, countAfter: 0 } };
+    this.perUser = {
+      name: 'redeem:user',
+      windowMs,
+      lock: { after: limits.maxFailuresPerUser, ms: windowMs, countAfter: 0 },
+    };
     this.perIp = { name: 'redeem:ip', windowMs, lock: { after: limits.maxFailuresPerIp, ms: windowMs, countAfter: 0 } };
   }
 

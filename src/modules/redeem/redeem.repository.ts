@@ -13,7 +13,11 @@ export class RedeemRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
   async insertCodes(rows: RedeemCodeRow[], db: Kysely<DB> = this.db): Promise<void> {
-    for (let i = 0; i < rows.length; i += 100) await db.insertInto('redeem_codes').values(rows.slice(i, i + 100)).execute();
+    for (let i = 0; i < rows.length; i += 100)
+      await db
+        .insertInto('redeem_codes')
+        .values(rows.slice(i, i + 100))
+        .execute();
   }
 
   findByHash(codeHash: string): Promise<RedeemCodeRow | undefined> {
@@ -25,11 +29,23 @@ export class RedeemRepository {
   }
 
   async batchExists(batchId: string): Promise<boolean> {
-    return (await this.db.selectFrom('redeem_codes').select('id').where('batch_id', '=', batchId).limit(1).executeTakeFirst()) !== undefined;
+    return (
+      (await this.db
+        .selectFrom('redeem_codes')
+        .select('id')
+        .where('batch_id', '=', batchId)
+        .limit(1)
+        .executeTakeFirst()) !== undefined
+    );
   }
 
   async hasRedeemed(codeId: string, userId: string, db: Kysely<DB> = this.db): Promise<boolean> {
-    const row = await db.selectFrom('redemptions').select('id').where('code_id', '=', codeId).where('user_id', '=', userId).executeTakeFirst();
+    const row = await db
+      .selectFrom('redemptions')
+      .select('id')
+      .where('code_id', '=', codeId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     return row !== undefined;
   }
 
@@ -51,7 +67,12 @@ export class RedeemRepository {
     await db.insertInto('redemptions').values(row).execute();
   }
 
-  async list(filter: CodeFilter, now: number, offset: number, limit: number): Promise<{ rows: RedeemCodeRow[]; total: number }> {
+  async list(
+    filter: CodeFilter,
+    now: number,
+    offset: number,
+    limit: number,
+  ): Promise<{ rows: RedeemCodeRow[]; total: number }> {
     const base = this.filtered(filter, now);
     const [rows, count] = await Promise.all([
       base.selectAll().orderBy('created_at', 'desc').orderBy('id').offset(offset).limit(limit).execute(),

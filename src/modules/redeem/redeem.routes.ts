@@ -22,7 +22,16 @@ export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
 
   app.post(
     '/api/credits/redeem',
-    { config: { access: 'user' }, schema: { tags: ['credits'], security, summary: 'Turn a redeem code into credits', body: RedeemBody, response: { 200: RedeemResponse } } },
+    {
+      config: { access: 'user' },
+      schema: {
+        tags: ['credits'],
+        security,
+        summary: 'Turn a redeem code into credits',
+        body: RedeemBody,
+        response: { 200: RedeemResponse },
+      },
+    },
     async (request) => {
       const { credits, balance } = await redeem.redeem(principalOf(request).userId, request.body.code, request.ip);
       const message = say(langOf(request), 'REDEEMED', { credits });
@@ -32,11 +41,26 @@ export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
 
   app.post(
     '/api/admin/redeem-codes',
-    { ...admin, schema: { tags, security, summary: 'Create a batch of redeem codes', body: CreateBatchBody, response: { 200: CreateBatchResponse } } },
+    {
+      ...admin,
+      schema: {
+        tags,
+        security,
+        summary: 'Create a batch of redeem codes',
+        body: CreateBatchBody,
+        response: { 200: CreateBatchResponse },
+      },
+    },
     (request) => {
       const { count, credits, maxUses, expiresAt, note } = request.body;
       return redeem.createBatch(
-        { count, credits, maxUses: maxUses ?? 1, expiresAt: expiresAt ? Date.parse(expiresAt) : null, note: note ?? null },
+        {
+          count,
+          credits,
+          maxUses: maxUses ?? 1,
+          expiresAt: expiresAt ? Date.parse(expiresAt) : null,
+          note: note ?? null,
+        },
         principalOf(request).userId,
       );
     },
@@ -46,7 +70,13 @@ export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
     '/api/admin/redeem-codes',
     {
       ...admin,
-      schema: { tags, security, summary: 'List redeem codes, filtered by batch and state', querystring: ListCodesQuery, response: { 200: Paged(RedeemCodeItem) } },
+      schema: {
+        tags,
+        security,
+        summary: 'List redeem codes, filtered by batch and state',
+        querystring: ListCodesQuery,
+        response: { 200: Paged(RedeemCodeItem) },
+      },
     },
     async (request) => {
       const { page, limit, batchId, state } = request.query;
@@ -57,23 +87,46 @@ export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
 
   app.get(
     '/api/admin/redeem-codes/export',
-    { ...admin, schema: { tags, security, summary: 'The filtered codes as CSV', querystring: CodeFilterQuery, produces: ['text/csv'] } },
+    {
+      ...admin,
+      schema: {
+        tags,
+        security,
+        summary: 'The filtered codes as CSV',
+        querystring: CodeFilterQuery,
+        produces: ['text/csv'],
+      },
+    },
     async (request, reply) => {
       const csv = await redeem.exportCsv(request.query);
-      reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="redeem-codes.csv"');
+      reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="redeem-codes.csv"');
       return csv;
     },
   );
 
   app.post(
     '/api/admin/redeem-codes/:id/disable',
-    { ...admin, schema: { tags, security, summary: 'Disable one code', params: IdParams, response: { 200: DisabledResponse } } },
+    {
+      ...admin,
+      schema: { tags, security, summary: 'Disable one code', params: IdParams, response: { 200: DisabledResponse } },
+    },
     async (request) => ({ disabled: await redeem.disableCode(request.params.id) }),
   );
 
   app.post(
     '/api/admin/redeem-batches/:id/disable',
-    { ...admin, schema: { tags, security, summary: 'Disable every code of a batch', params: IdParams, response: { 200: DisabledResponse } } },
+    {
+      ...admin,
+      schema: {
+        tags,
+        security,
+        summary: 'Disable every code of a batch',
+        params: IdParams,
+        response: { 200: DisabledResponse },
+      },
+    },
     async (request) => ({ disabled: await redeem.disableBatch(request.params.id) }),
   );
 }

@@ -1,7 +1,10 @@
 import { Type } from 'typebox';
 import { PageQuery } from '#core/http/pagination.ts';
 
-export const RedeemBody = Type.Object({ code: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+export const RedeemBody = Type.Object(
+  { code: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
 
 export const RedeemResponse = Type.Object({
   success: Type.Boolean(),
@@ -10,7 +13,12 @@ export const RedeemResponse = Type.Object({
   message: Type.String(),
 });
 
-const State = Type.Union([Type.Literal('active'), Type.Literal('used'), Type.Literal('expired'), Type.Literal('disabled')]);
+const State = Type.Union([
+  Type.Literal('active'),
+  Type.Literal('used'),
+  Type.Literal('expired'),
+  Type.Literal('disabled'),
+]);
 
 export const RedeemCodeItem = Type.Object({
   id: Type.String(),
@@ -30,7 +38,9 @@ export const CreateBatchBody = Type.Object(
   {
     count: Type.Integer({ minimum: 1, maximum: 1000 }),
     credits: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
-    maxUses: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: 'Uses per code (different users)' })),
+    maxUses: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: 'Uses per code (different users)' }),
+    ),
     expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
     note: Type.Optional(Type.String({ maxLength: 255 })),
   },
@@ -47,8 +57,16 @@ export const CodeFilterQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const ListCodesQuery = Type.Object({ ...PageQuery.properties, ...CodeFilterQuery.properties }, { additionalProperties: false });
+export const ListCodesQuery = Type.Object(
+  { ...PageQuery.properties, ...CodeFilterQuery.properties },
+  { additionalProperties: false },
+);
 
-export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 36 }) }, { additionalProperties: false });
+export const IdParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 36 }) },
+  { additionalProperties: false },
+);
 
-export const DisabledResponse = Type.Object({ disabled: Type.Integer({ description: 'How many codes were disabled now' }) });
+export const DisabledResponse = Type.Object({
+  disabled: Type.Integer({ description: 'How many codes were disabled now' }),
+});

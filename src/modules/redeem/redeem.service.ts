@@ -94,7 +94,19 @@ export class RedeemService {
     const header = 'code,credits,max_uses,used_count,state,expires_at,batch_id,note,created_at';
     const lines = (await this.repo.listAll(filter, now)).map((row) => {
       const v = this.view(row, now);
-      return [v.code, v.credits, v.maxUses, v.usedCount, v.state, v.expiresAt ?? '', v.batchId, v.note ?? '', v.createdAt].map(csvField).join(',');
+      return [
+        v.code,
+        v.credits,
+        v.maxUses,
+        v.usedCount,
+        v.state,
+        v.expiresAt ?? '',
+        v.batchId,
+        v.note ?? '',
+        v.createdAt,
+      ]
+        .map(csvField)
+        .join(',');
     });
     return [header, ...lines].join('\r\n') + '\r\n';
   }
@@ -142,7 +154,10 @@ export class RedeemService {
       const { balance } = await transact(this.db, async (trx) => {
         if (await this.repo.hasRedeemed(code.id, userId, trx)) throw new AppError('REDEEM_ALREADY_REDEEMED');
         if (!(await this.repo.takeUse(code.id, now, trx))) throw new AppError('REDEEM_CODE_USED');
-        await this.repo.insertRedemption({ id: newId(now), code_id: code.id, user_id: userId, credits: code.credits, created_at: now }, trx);
+        await this.repo.insertRedemption(
+          { id: newId(now), code_id: code.id, user_id: userId, credits: code.credits, created_at: now },
+          trx,
+        );
         return this.credits.grant(
           userId,
           code.credits,

@@ -13,10 +13,21 @@ const StatsResponse = Type.Object({
 });
 
 /** Seed 001 §5.2. */
-export function registerStatsRoutes(app: App, deps: { credits: CreditsService; checkin: CheckinService; usage: UsageService }): void {
+export function registerStatsRoutes(
+  app: App,
+  deps: { credits: CreditsService; checkin: CheckinService; usage: UsageService },
+): void {
   app.get(
     '/api/user/stats',
-    { config: { access: 'user' }, schema: { tags: ['user'], security: [{ bearer: [] }], summary: 'Credits, calls and check-ins at a glance', response: { 200: StatsResponse } } },
+    {
+      config: { access: 'user' },
+      schema: {
+        tags: ['user'],
+        security: [{ bearer: [] }],
+        summary: 'Credits, calls and check-ins at a glance',
+        response: { 200: StatsResponse },
+      },
+    },
     async (request) => {
       const userId = principalOf(request).userId;
       const [account, totalApiCalls, totalCheckins, status] = await Promise.all([
@@ -25,7 +36,12 @@ export function registerStatsRoutes(app: App, deps: { credits: CreditsService; c
         deps.checkin.totalCheckins(userId),
         deps.checkin.status(userId),
       ]);
-      return { totalCredits: account.balance, totalApiCalls, totalCheckins, consecutiveCheckins: status.consecutiveDays };
+      return {
+        totalCredits: account.balance,
+        totalApiCalls,
+        totalCheckins,
+        consecutiveCheckins: status.consecutiveDays,
+      };
     },
   );
 }

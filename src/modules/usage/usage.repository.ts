@@ -78,7 +78,11 @@ export class UsageRepository {
   }
 
   async count(userId: string): Promise<number> {
-    const row = await this.db.selectFrom('usage_records').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('usage_records')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('user_id', '=', userId)
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
@@ -110,9 +114,21 @@ export class UsageRepository {
 
   /** Deletes up to `batch` records older than `before`; returns how many. */
   async prune(before: number, batch: number): Promise<number> {
-    const ids = await this.db.selectFrom('usage_records').select('id').where('created_at', '<', before).limit(batch).execute();
+    const ids = await this.db
+      .selectFrom('usage_records')
+      .select('id')
+      .where('created_at', '<', before)
+      .limit(batch)
+      .execute();
     if (ids.length === 0) return 0;
-    const result = await this.db.deleteFrom('usage_records').where('id', 'in', ids.map((r) => r.id)).executeTakeFirst();
+    const result = await this.db
+      .deleteFrom('usage_records')
+      .where(
+        'id',
+        'in',
+        ids.map((r) => r.id),
+      )
+      .executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 

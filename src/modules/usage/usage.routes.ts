@@ -37,9 +37,18 @@ const LogsQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const DaysQuery = Type.Object({ days: Type.Integer({ minimum: 1, maximum: 366, default: 7 }) }, { additionalProperties: false });
+const DaysQuery = Type.Object(
+  { days: Type.Integer({ minimum: 1, maximum: 366, default: 7 }) },
+  { additionalProperties: false },
+);
 
-const DailyItem = Type.Object({ date: Type.String(), requests: Type.Integer(), inputTokens: Type.Integer(), outputTokens: Type.Integer(), credits: Type.Integer() });
+const DailyItem = Type.Object({
+  date: Type.String(),
+  requests: Type.Integer(),
+  inputTokens: Type.Integer(),
+  outputTokens: Type.Integer(),
+  credits: Type.Integer(),
+});
 
 /** Seed 001 §4.7's shape. */
 const DifyUsageStats = Type.Object({
@@ -76,11 +85,27 @@ export function registerUsageRoutes(app: App, usage: UsageService): void {
 
   app.get(
     '/api/usage/logs',
-    { config, schema: { tags: ['usage'], security, summary: 'Your metered calls, newest first', querystring: LogsQuery, response: { 200: Paged(LogItem) } } },
+    {
+      config,
+      schema: {
+        tags: ['usage'],
+        security,
+        summary: 'Your metered calls, newest first',
+        querystring: LogsQuery,
+        response: { 200: Paged(LogItem) },
+      },
+    },
     async (request) => {
       const { page, limit, model, keyId, status, from, to } = request.query;
       const { rows, total } = await usage.logs(
-        { userId: principalOf(request).userId, model, keyId, status, from: from ? Date.parse(from) : undefined, to: to ? Date.parse(to) : undefined },
+        {
+          userId: principalOf(request).userId,
+          model,
+          keyId,
+          status,
+          from: from ? Date.parse(from) : undefined,
+          to: to ? Date.parse(to) : undefined,
+        },
         page,
         limit,
       );
@@ -103,7 +128,12 @@ export function registerUsageRoutes(app: App, usage: UsageService): void {
     async (request) => {
       const days = await usage.daily(principalOf(request).userId, request.query.days);
       const totals = days.reduce(
-        (sum, d) => ({ requests: sum.requests + d.requests, inputTokens: sum.inputTokens + d.inputTokens, outputTokens: sum.outputTokens + d.outputTokens, credits: sum.credits + d.credits }),
+        (sum, d) => ({
+          requests: sum.requests + d.requests,
+          inputTokens: sum.inputTokens + d.inputTokens,
+          outputTokens: sum.outputTokens + d.outputTokens,
+          credits: sum.credits + d.credits,
+        }),
         { requests: 0, inputTokens: 0, outputTokens: 0, credits: 0 },
       );
       return { days, totals };
@@ -112,7 +142,16 @@ export function registerUsageRoutes(app: App, usage: UsageService): void {
 
   app.get(
     '/api/dify/usage-stats',
-    { config: { access: 'userOrKey' }, schema: { tags: ['usage'], security, summary: 'Seed 001 §4.7: requests and credits per day', querystring: DaysQuery, response: { 200: DifyUsageStats } } },
+    {
+      config: { access: 'userOrKey' },
+      schema: {
+        tags: ['usage'],
+        security,
+        summary: 'Seed 001 §4.7: requests and credits per day',
+        querystring: DaysQuery,
+        response: { 200: DifyUsageStats },
+      },
+    },
     async (request) => {
       const days = await usage.daily(principalOf(request).userId, request.query.days);
       return {

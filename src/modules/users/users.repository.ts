@@ -30,11 +30,19 @@ export class UsersRepository {
   }
 
   async updatePassword(id: string, passwordHash: string, now: number): Promise<void> {
-    await this.db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('users')
+      .set({ password_hash: passwordHash, updated_at: now })
+      .where('id', '=', id)
+      .execute();
   }
 
   async update(id: string, changes: { role?: Role; status?: UserStatus }, now: number): Promise<void> {
-    await this.db.updateTable('users').set({ ...changes, updated_at: now }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('users')
+      .set({ ...changes, updated_at: now })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Deletes the user and, by the foreign keys' cascade, everything the user owns. False when there is no such user. */

@@ -8,7 +8,12 @@ export function registerUsersRoutes(app: App, users: UsersService): void {
     '/api/user/profile',
     {
       config: { access: 'user' },
-      schema: { tags: ['user'], summary: 'The signed-in user (seed 001 §5.1)', security: [{ bearer: [] }], response: { 200: ProfileSchema } },
+      schema: {
+        tags: ['user'],
+        summary: 'The signed-in user (seed 001 §5.1)',
+        security: [{ bearer: [] }],
+        response: { 200: ProfileSchema },
+      },
     },
     async (request) => toProfile(await users.require(principalOf(request).userId)),
   );

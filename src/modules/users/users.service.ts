@@ -144,7 +144,11 @@ export class UsersService {
   }
 
   /** Start-up: make sure the configured first admin exists and is an admin. Never changes a password. */
-  async ensureAdmin(email: string, password: string, within?: WithinCreation): Promise<{ created: boolean; userId: string }> {
+  async ensureAdmin(
+    email: string,
+    password: string,
+    within?: WithinCreation,
+  ): Promise<{ created: boolean; userId: string }> {
     const existing = await this.findByEmail(email);
     if (existing) {
       if (existing.role !== 'admin') await this.change(existing.id, { role: 'admin' });
@@ -155,7 +159,8 @@ export class UsersService {
       return { created: true, userId: user.id };
     } catch (error) {
       // Another instance created it at the same moment.
-      if (error instanceof AppError && error.code === 'EMAIL_ALREADY_REGISTERED') return this.ensureAdmin(email, password, within);
+      if (error instanceof AppError && error.code === 'EMAIL_ALREADY_REGISTERED')
+        return this.ensureAdmin(email, password, within);
       throw error;
     }
   }

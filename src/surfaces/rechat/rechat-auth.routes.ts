@@ -64,13 +64,29 @@ export function registerRechatAuthRoutes(app: App, deps: { auth: AuthService; us
 
   app.post(
     '/api/v1/auth/register',
-    { config, schema: { tags, summary: 'Register (code from POST /api/auth/send-code)', body: RegisterBody, response: { 200: V1Session } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Register (code from POST /api/auth/send-code)',
+        body: RegisterBody,
+        response: { 200: V1Session },
+      },
+    },
     async (request) => v1Session(await deps.auth.register(request.body, clientOf(request))),
   );
 
   app.post(
     '/api/v1/auth/login',
-    { config, schema: { tags, summary: 'Sign in with JSON or an OAuth2 password form', body: V1LoginBody, response: { 200: V1Session } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Sign in with JSON or an OAuth2 password form',
+        body: V1LoginBody,
+        response: { 200: V1Session },
+      },
+    },
     async (request) => {
       const email = request.body.email ?? request.body.username;
       if (!email || !EMAIL.test(email)) {
@@ -82,7 +98,10 @@ export function registerRechatAuthRoutes(app: App, deps: { auth: AuthService; us
 
   app.get(
     '/api/v1/auth/me',
-    { config: { ...config, access: 'user' }, schema: { tags, summary: 'The signed-in user', security: [{ bearer: [] }], response: { 200: V1User } } },
+    {
+      config: { ...config, access: 'user' },
+      schema: { tags, summary: 'The signed-in user', security: [{ bearer: [] }], response: { 200: V1User } },
+    },
     async (request) => {
       const user = await deps.users.require(principalOf(request).userId);
       return {

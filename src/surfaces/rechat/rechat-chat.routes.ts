@@ -68,7 +68,13 @@ const ConfigBody = Type.Object(
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function conversationView(row: DifyConversationRow) {
-  return { id: row.id, title: row.name, dify_conversation_id: row.id, created_at: iso(row.created_at), updated_at: iso(row.updated_at) };
+  return {
+    id: row.id,
+    title: row.name,
+    dify_conversation_id: row.id,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
 }
 
 function messageViews(row: DifyMessageRow) {
@@ -92,25 +98,70 @@ export function registerRechatChatRoutes(app: App, deps: RechatChatDeps): void {
   const tags = ['seed 002 (ReChat)'];
   const security = [{ bearer: [] }];
 
-  app.post('/api/v1/chat/stream', { config, schema: { tags, security, summary: 'Chat, streamed as Dify’s SSE events', body: StreamBody } }, async (request, reply) => {
-    const query = request.body.message ?? request.body.query;
-    if (!query) throw new AppError('VALIDATION_FAILED', { detail: 'message is required' });
-    const body = { query, inputs: request.body.inputs ?? {}, response_mode: 'streaming' as const, conversation_id: request.body.conversation_id ?? null };
-    await relayGeneration(deps, GENERATIONS.chat, callerOf(request), body, reply, requestedApp(request));
-  });
+  app.post(
+    '/api/v1/chat/stream',
+    { config, schema: { tags, security, summary: 'Chat, streamed as Dify’s SSE events', body: StreamBody } },
+    async (request, reply) => {
+      const query = request.body.message ?? request.body.query;
+      if (!query) throw new AppError('VALIDATION_FAILED', { detail: 'message is required' });
+      const body = {
+        query,
+        inputs: request.body.inputs ?? {},
+        response_mode: 'streaming' as const,
+        conversation_id: request.body.conversation_id ?? null,
+      };
+      await relayGeneration(deps, GENERATIONS.chat, callerOf(request), body, reply, requestedApp(request));
+    },
+  );
 
-  app.get('/api/v1/conversations', { config, schema: { tags, security, summary: 'The caller’s conversations, newest first', querystring: ListQuery, response: { 200: Type.Array(ConversationView) } } }, async (request) => {
-    const rows = await dify.records.conversations(principalOf(request).userId, { limit: request.query.skip + request.query.limit, order: '-updated_at' });
-    return rows.slice(request.query.skip).map(conversationView);
-  });
+  app.get(
+    '/api/v1/conversations',
+    {
+      config,
+      schema: {
+        tags,
+        security,
+        summary: 'The caller’s conversations, newest first',
+        querystring: ListQuery,
+        response: { 200: Type.Array(ConversationView) },
+      },
+    },
+    async (request) => {
+      const rows = await dify.records.conversations(principalOf(request).userId, {
+        limit: request.query.skip + request.query.limit,
+        order: '-updated_at',
+      });
+      return rows.slice(request.query.skip).map(conversationView);
+    },
+  );
 
-  app.get('/api/v1/conversations/:id', { config, schema: { tags, security, summary: 'One own conversation', params: IdParams, response: { 200: ConversationView } } }, async (request) =>
-    conversationView(await dify.ownConversation(callerOf(request), request.params.id)),
+  app.get(
+    '/api/v1/conversations/:id',
+    {
+      config,
+      schema: {
+        tags,
+        security,
+        summary: 'One own conversation',
+        params: IdParams,
+        response: { 200: ConversationView },
+      },
+    },
+    async (request) => conversationView(await dify.ownConversation(callerOf(request), request.params.id)),
   );
 
   app.get(
     '/api/v1/conversations/:id/messages',
-    { config, schema: { tags, security, summary: 'An own conversation’s messages, oldest first', params: IdParams, response: { 200: Type.Array(MessageView) } } },
+    {
+      config,
+      schema: {
+        tags,
+        security,
+        summary: 'An own conversation’s messages, oldest first',
+        params: IdParams,
+        response: { 200: Type.Array(MessageView) },
+      },
+    },
     async (request) => {
       const conversation = await dify.ownConversation(callerOf(request), request.params.id);
       return (await dify.records.messagesOf(conversation.id)).flatMap(messageViews);
@@ -121,7 +172,14 @@ export function registerRechatChatRoutes(app: App, deps: RechatChatDeps): void {
     '/api/v1/conversations/:id',
     {
       config,
-      schema: { tags, security, summary: 'Rename an own conversation (here and in Dify)', params: IdParams, body: Type.Object({ title: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: false }), response: { 200: ConversationView } },
+      schema: {
+        tags,
+        security,
+        summary: 'Rename an own conversation (here and in Dify)',
+        params: IdParams,
+        body: Type.Object({ title: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: false }),
+        response: { 200: ConversationView },
+      },
     },
     async (request) => {
       const caller = callerOf(request);
@@ -132,7 +190,16 @@ export function registerRechatChatRoutes(app: App, deps: RechatChatDeps): void {
 
   app.delete(
     '/api/v1/conversations/:id',
-    { config, schema: { tags, security, summary: 'Delete an own conversation (here and in Dify)', params: IdParams, response: { 200: Type.Object({ message: Type.String() }) } } },
+    {
+      config,
+      schema: {
+        tags,
+        security,
+        summary: 'Delete an own conversation (here and in Dify)',
+        params: IdParams,
+        response: { 200: Type.Object({ message: Type.String() }) },
+      },
+    },
     async (request) => {
       await dify.deleteConversation(callerOf(request), request.params.id);
       return { message: 'Conversation deleted' };
@@ -145,37 +212,79 @@ export function registerRechatChatRoutes(app: App, deps: RechatChatDeps): void {
     const channel = current();
     if (!channel) return { configured: false, id: null, api_url: null, api_key_masked: null, app_mode: null };
     const secret = channel.secret;
-    return { configured: true, id: channel.id, api_url: channel.baseUrl, api_key_masked: secret.length <= 8 ? '…' : `${secret.slice(0, 4)}…${secret.slice(-4)}`, app_mode: channel.dify?.mode ?? null };
+    return {
+      configured: true,
+      id: channel.id,
+      api_url: channel.baseUrl,
+      api_key_masked: secret.length <= 8 ? '…' : `${secret.slice(0, 4)}…${secret.slice(-4)}`,
+      app_mode: channel.dify?.mode ?? null,
+    };
   };
 
-  app.get('/api/v1/admin/dify/config', { config: admin, schema: { tags, security, summary: 'The Dify app ReChat talks to (key masked)', response: { 200: ConfigView } } }, configView);
+  app.get(
+    '/api/v1/admin/dify/config',
+    {
+      config: admin,
+      schema: { tags, security, summary: 'The Dify app ReChat talks to (key masked)', response: { 200: ConfigView } },
+    },
+    configView,
+  );
 
-  app.post('/api/v1/admin/dify/config', { config: admin, schema: { tags, security, summary: 'Set the Dify API key (and URL)', body: ConfigBody, response: { 200: ConfigView } } }, async (request) => {
-    const { api_key: secret, api_url: baseUrl, app_mode: mode } = request.body;
-    const channel = current();
-    if (channel) {
-      await channels.update(channel.id, { secret, ...(baseUrl ? { baseUrl } : {}), ...(mode ? { dify: { mode, prices: channel.dify.prices } } : {}) });
-    } else {
-      await channels.create({
-        name: 'dify',
-        kind: 'dify',
-        baseUrl: baseUrl ?? deps.defaultDifyUrl,
-        secret,
-        models: [],
-        modelMap: {},
-        priority: 0,
-        weight: 1,
-        enabled: true,
-        dify: { mode: mode ?? 'chat', prices: deps.difyDefaults },
-      });
-    }
-    return configView();
-  });
+  app.post(
+    '/api/v1/admin/dify/config',
+    {
+      config: admin,
+      schema: {
+        tags,
+        security,
+        summary: 'Set the Dify API key (and URL)',
+        body: ConfigBody,
+        response: { 200: ConfigView },
+      },
+    },
+    async (request) => {
+      const { api_key: secret, api_url: baseUrl, app_mode: mode } = request.body;
+      const channel = current();
+      if (channel) {
+        await channels.update(channel.id, {
+          secret,
+          ...(baseUrl ? { baseUrl } : {}),
+          ...(mode ? { dify: { mode, prices: channel.dify.prices } } : {}),
+        });
+      } else {
+        await channels.create({
+          name: 'dify',
+          kind: 'dify',
+          baseUrl: baseUrl ?? deps.defaultDifyUrl,
+          secret,
+          models: [],
+          modelMap: {},
+          priority: 0,
+          weight: 1,
+          enabled: true,
+          dify: { mode: mode ?? 'chat', prices: deps.difyDefaults },
+        });
+      }
+      return configView();
+    },
+  );
 
-  app.delete('/api/v1/admin/dify/config', { config: admin, schema: { tags, security, summary: 'Remove the Dify app ReChat talks to', response: { 200: Type.Object({ message: Type.String() }) } } }, async () => {
-    const channel = current();
-    if (!channel) throw new AppError('NOT_FOUND');
-    await channels.remove(channel.id);
-    return { message: 'Dify configuration deleted' };
-  });
+  app.delete(
+    '/api/v1/admin/dify/config',
+    {
+      config: admin,
+      schema: {
+        tags,
+        security,
+        summary: 'Remove the Dify app ReChat talks to',
+        response: { 200: Type.Object({ message: Type.String() }) },
+      },
+    },
+    async () => {
+      const channel = current();
+      if (!channel) throw new AppError('NOT_FOUND');
+      await channels.remove(channel.id);
+      return { message: 'Dify configuration deleted' };
+    },
+  );
 }

@@ -74,8 +74,10 @@ export function appInfo(app: FakeDifyApp) {
 
 /** The form the app asks for: completion and workflow apps take a `query` input, chat apps an optional `context`. */
 function inputForm(app: FakeDifyApp) {
-  if (app.mode === 'completion') return [{ paragraph: { label: 'Query', variable: 'query', required: true, default: '' } }];
-  if (app.mode === 'workflow') return [{ 'text-input': { label: 'Query', variable: 'query', required: true, max_length: 256, default: '' } }];
+  if (app.mode === 'completion')
+    return [{ paragraph: { label: 'Query', variable: 'query', required: true, default: '' } }];
+  if (app.mode === 'workflow')
+    return [{ 'text-input': { label: 'Query', variable: 'query', required: true, max_length: 256, default: '' } }];
   return [{ paragraph: { label: 'Context', variable: 'context', required: false, default: '' } }];
 }
 
@@ -111,7 +113,12 @@ export function appParameters(app: FakeDifyApp) {
 
 export function appMeta(app: FakeDifyApp) {
   if (app.mode !== 'agent-chat') return { tool_icons: {} };
-  return { tool_icons: { current_time: { background: '#252525', content: '⏰' }, dalle3: 'https://fake.dify.local/icons/dalle3.svg' } };
+  return {
+    tool_icons: {
+      current_time: { background: '#252525', content: '⏰' },
+      dalle3: 'https://fake.dify.local/icons/dalle3.svg',
+    },
+  };
 }
 
 export function appSite(app: FakeDifyApp) {

@@ -139,7 +139,8 @@ export function parseDifyBehavior(spec: string): DifyBehavior {
     const key = (eq === -1 ? item : item.slice(0, eq)).trim().toLowerCase();
     const raw = eq === -1 ? undefined : item.slice(eq + 1).trim();
     const parser = PARSERS[key];
-    if (!parser) throw new DifyBehaviorError(`fake: unknown behavior ${JSON.stringify(key)} (known: ${BEHAVIOR_KEYS.join(', ')})`);
+    if (!parser)
+      throw new DifyBehaviorError(`fake: unknown behavior ${JSON.stringify(key)} (known: ${BEHAVIOR_KEYS.join(', ')})`);
     let value: string | undefined;
     try {
       value = raw === undefined ? undefined : decodeURIComponent(raw);
@@ -158,7 +159,8 @@ export function toDifyBehavior(input: DifyBehaviorInput): DifyBehavior {
 /** `/chat-messages` matches the recorded `/v1/chat-messages`, as does `/v1/chat-messages`. */
 export const pathMatches = (path: string, wanted: string) => path === wanted || path === `/v1${wanted}`;
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * The global behaviour and the queue of one-off ones, and how a request's behaviour is merged from
@@ -183,7 +185,12 @@ export class BehaviorControl {
   }
 
   /** The behaviour of one request (consumes a queued entry); throws DifyBehaviorError on a bad spec. */
-  resolve(path: string, header: string | string[] | undefined, body: unknown, formFields: Record<string, string> | undefined): DifyBehavior {
+  resolve(
+    path: string,
+    header: string | string[] | undefined,
+    body: unknown,
+    formFields: Record<string, string> | undefined,
+  ): DifyBehavior {
     let behavior = this.global;
     const index = this.queue.findIndex((entry) => entry.path === undefined || pathMatches(path, entry.path));
     const entry = this.queue[index];

@@ -30,23 +30,41 @@ export type Outcome =
   | { kind: 'binary'; contentType: string; data: Buffer }
   | { kind: 'stream'; script: StreamScript };
 
-export const json = (body: unknown, status?: number): Outcome => ({ kind: 'json', body, ...(status === undefined ? {} : { status }) });
+export const json = (body: unknown, status?: number): Outcome => ({
+  kind: 'json',
+  body,
+  ...(status === undefined ? {} : { status }),
+});
 
-export const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+export const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: string) => UUID.test(value);
 
 /** An integer query parameter within [min, max], as pydantic validates it. */
-export function intQuery(ctx: RouteContext, model: string, name: string, fallback: number, min: number, max: number): number {
+export function intQuery(
+  ctx: RouteContext,
+  model: string,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const raw = ctx.query[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!/^[+-]?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) {
-    throw validationError(model, name, 'Input should be a valid integer, unable to parse string as an integer [type=int_parsing]');
+    throw validationError(
+      model,
+      name,
+      'Input should be a valid integer, unable to parse string as an integer [type=int_parsing]',
+    );
   }
-  if (value < min) throw validationError(model, name, `Input should be greater than or equal to ${min} [type=greater_than_equal]`);
-  if (value > max) throw validationError(model, name, `Input should be less than or equal to ${max} [type=less_than_equal]`);
+  if (value < min)
+    throw validationError(model, name, `Input should be greater than or equal to ${min} [type=greater_than_equal]`);
+  if (value > max)
+    throw validationError(model, name, `Input should be less than or equal to ${max} [type=less_than_equal]`);
   return value;
 }
 

@@ -7,7 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { intQuery, json, uuidQuery, type Outcome, type RouteContext } from './context.ts';
 import { difyErrors, fail, validationError } from './errors.ts';
 import { NAME_LENGTH } from './generation.ts';
-import { conversationView, feedbackView, messageView, variablesOf, type FakeDifyConversation, type FakeDifyMessage } from './store.ts';
+import {
+  conversationView,
+  feedbackView,
+  messageView,
+  variablesOf,
+  type FakeDifyConversation,
+  type FakeDifyMessage,
+} from './store.ts';
 
 function ownConversation(ctx: RouteContext, id: string): FakeDifyConversation {
   const conversation = ctx.store.conversation(ctx.app.key, ctx.endUser().id, id.toLowerCase());
@@ -55,7 +62,12 @@ export function listConversations(ctx: RouteContext): Outcome {
   const lastId = uuidQuery(ctx, model, 'last_id');
   const limit = intQuery(ctx, model, 'limit', 20, 1, 100);
   const sort = (ctx.query.sort_by ?? '-updated_at') as SortKey;
-  if (!SORTS.includes(sort)) throw validationError(model, 'sort_by', "Input should be 'created_at', '-created_at', 'updated_at' or '-updated_at' [type=literal_error]");
+  if (!SORTS.includes(sort))
+    throw validationError(
+      model,
+      'sort_by',
+      "Input should be 'created_at', '-created_at', 'updated_at' or '-updated_at' [type=literal_error]",
+    );
   let list = sortConversations(ctx.store.conversationsOf(ctx.app.key, ctx.endUser().id), sort);
   if (lastId !== undefined) {
     const at = list.findIndex((c) => c.id === lastId);
@@ -75,9 +87,12 @@ export function deleteConversation(ctx: RouteContext): Outcome {
 export function renameConversation(ctx: RouteContext): Outcome {
   const model = 'ConversationRenamePayload';
   const { name, auto_generate: auto } = ctx.body;
-  if (auto !== undefined && typeof auto !== 'boolean') throw validationError(model, 'auto_generate', 'Input should be a valid boolean [type=bool_type]');
-  if (name !== undefined && name !== null && typeof name !== 'string') throw validationError(model, 'name', 'Input should be a valid string [type=string_type]');
-  if (auto !== true && (typeof name !== 'string' || name.trim() === '')) throw validationError(model, '', 'Value error, name is required when auto_generate is false [type=value_error]');
+  if (auto !== undefined && typeof auto !== 'boolean')
+    throw validationError(model, 'auto_generate', 'Input should be a valid boolean [type=bool_type]');
+  if (name !== undefined && name !== null && typeof name !== 'string')
+    throw validationError(model, 'name', 'Input should be a valid string [type=string_type]');
+  if (auto !== true && (typeof name !== 'string' || name.trim() === ''))
+    throw validationError(model, '', 'Value error, name is required when auto_generate is false [type=value_error]');
   const conversation = ownConversation(ctx, ctx.params[0]!);
   if (auto === true) {
     const first = ctx.store.messagesIn(conversation.id)[0];
@@ -97,7 +112,11 @@ export function conversationVariables(ctx: RouteContext): Outcome {
   const limit = intQuery(ctx, model, 'limit', 20, 1, 100);
   const filter = ctx.query.variable_name;
   if (filter !== undefined && !/^[A-Za-z0-9._-]+$/.test(filter)) {
-    throw validationError(model, 'variable_name', 'Value error, Variable name can only contain letters, numbers, hyphens (-), underscores (_), and periods (.) [type=value_error]');
+    throw validationError(
+      model,
+      'variable_name',
+      'Value error, Variable name can only contain letters, numbers, hyphens (-), underscores (_), and periods (.) [type=value_error]',
+    );
   }
   const conversation = ownConversation(ctx, ctx.params[0]!);
   let list = variablesOf(conversation, ctx.store.messagesIn(conversation.id));
@@ -114,8 +133,10 @@ export function conversationVariables(ctx: RouteContext): Outcome {
 export function messageFeedback(ctx: RouteContext): Outcome {
   const model = 'MessageFeedbackPayload';
   const { rating, content } = ctx.body;
-  if (rating !== undefined && rating !== null && rating !== 'like' && rating !== 'dislike') throw validationError(model, 'rating', "Input should be 'like' or 'dislike' [type=enum]");
-  if (content !== undefined && content !== null && typeof content !== 'string') throw validationError(model, 'content', 'Input should be a valid string [type=string_type]');
+  if (rating !== undefined && rating !== null && rating !== 'like' && rating !== 'dislike')
+    throw validationError(model, 'rating', "Input should be 'like' or 'dislike' [type=enum]");
+  if (content !== undefined && content !== null && typeof content !== 'string')
+    throw validationError(model, 'content', 'Input should be a valid string [type=string_type]');
   const message = ownMessage(ctx, ctx.params[0]!);
   if (rating === undefined || rating === null) {
     if (!message.feedback) throw difyErrors.invalidParam('rating cannot be None when feedback not exists');
@@ -145,5 +166,8 @@ export function suggestedQuestions(ctx: RouteContext): Outcome {
   if (!ctx.app.suggested) throw fail(400, 'bad_request', 'Suggested Questions Is Disabled.');
   const message = ownMessage(ctx, ctx.params[0]!);
   const topic = message.query.trim().split(/\s+/).slice(0, 3).join(' ') || 'this';
-  return json({ result: 'success', data: [`Can you tell me more about ${topic}?`, 'Can you give an example?', 'What should I ask next?'] });
+  return json({
+    result: 'success',
+    data: [`Can you tell me more about ${topic}?`, 'Can you give an example?', 'What should I ask next?'],
+  });
 }

@@ -35,7 +35,8 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   not_completion_app: MODE_MISMATCH,
   not_workflow_app: MODE_MISMATCH,
   conversation_completed: 'The conversation has ended. Please start a new conversation.',
-  provider_not_initialize: 'No valid model provider credentials found. Please go to Settings -> Model Provider to complete your provider credentials.',
+  provider_not_initialize:
+    'No valid model provider credentials found. Please go to Settings -> Model Provider to complete your provider credentials.',
   provider_quota_exceeded:
     'Your quota for Dify Hosted Model Provider has been exhausted. Please go to Settings -> Model Provider to complete your own provider credentials.',
   model_currently_not_support: 'Dify Hosted OpenAI trial currently not support the GPT-4 model.',
@@ -51,7 +52,8 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   provider_not_support_speech_to_text: 'Provider not support speech to text.',
   unauthorized: 'Access token is invalid',
   forbidden: "The app's API service has been disabled.",
-  not_found: 'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.',
+  not_found:
+    'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.',
   method_not_allowed: 'The method is not allowed for the requested URL.',
   too_many_requests: 'Too many requests. Please try again later.',
   rate_limit_error: 'Rate Limit Error',
@@ -94,14 +96,16 @@ const STATUS_CODE: Readonly<Record<number, string>> = {
   504: 'gateway_timeout',
 };
 
-const BAD_GATEWAY_HTML = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+const BAD_GATEWAY_HTML =
+  '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
 
 /** Pydantic's wording of a validation error, which Dify passes on as a 400 invalid_param. */
 export const validationError = (model: string, field: string, problem: string): DifyError =>
   fail(400, 'invalid_param', `1 validation error for ${model}\n${field}\n  ${problem}`);
 
 export const difyErrors = {
-  noAuthHeader: () => fail(401, 'unauthorized', "Authorization header must be provided and start with 'Bearer'", WWW_AUTHENTICATE),
+  noAuthHeader: () =>
+    fail(401, 'unauthorized', "Authorization header must be provided and start with 'Bearer'", WWW_AUTHENTICATE),
   badScheme: () => fail(401, 'unauthorized', "Authorization scheme must be 'Bearer'", WWW_AUTHENTICATE),
   badToken: () => fail(401, 'unauthorized', 'Access token is invalid', WWW_AUTHENTICATE),
   badJson: () => fail(400, 'bad_request', 'Invalid JSON payload received or JSON payload is empty.'),
@@ -113,18 +117,24 @@ export const difyErrors = {
   notFound: (message: string) => fail(404, 'not_found', message),
   urlNotFound: () => fail(404, 'not_found', DESCRIPTIONS.not_found!),
   methodNotAllowed: () => fail(405, 'method_not_allowed', DESCRIPTIONS.method_not_allowed!),
-  coded: (code: string, message?: string) => fail(CODE_STATUS[code] ?? 400, code, message ?? DESCRIPTIONS[code] ?? code),
+  coded: (code: string, message?: string) =>
+    fail(CODE_STATUS[code] ?? 400, code, message ?? DESCRIPTIONS[code] ?? code),
 };
 
 /** The answer to a forced `status=` behaviour: Dify's envelope with a code fitting the status. */
-export function forcedError(status: number, options: { code?: string; message?: string; retryAfter?: number | null; appId: string }): DifyErrorReply {
-  if (status === 502 && options.code === undefined) return { status, code: 'bad_gateway', message: 'Bad Gateway', html: BAD_GATEWAY_HTML };
+export function forcedError(
+  status: number,
+  options: { code?: string; message?: string; retryAfter?: number | null; appId: string },
+): DifyErrorReply {
+  if (status === 502 && options.code === undefined)
+    return { status, code: 'bad_gateway', message: 'Bad Gateway', html: BAD_GATEWAY_HTML };
   const code = options.code ?? STATUS_CODE[status] ?? (status >= 500 ? 'internal_server_error' : 'bad_request');
   let message = options.message ?? DESCRIPTIONS[code] ?? `Request failed with status ${status}.`;
   const headers: Record<string, string> = {};
   if (status === 401) Object.assign(headers, WWW_AUTHENTICATE);
   if (code === 'too_many_requests') {
-    if (options.message === undefined) message = `${DESCRIPTIONS.too_many_requests} The current maximum concurrent requests allowed for ${options.appId} is 10.`;
+    if (options.message === undefined)
+      message = `${DESCRIPTIONS.too_many_requests} The current maximum concurrent requests allowed for ${options.appId} is 10.`;
     const seconds = options.retryAfter === undefined ? 1 : options.retryAfter;
     if (seconds !== null) headers['retry-after'] = String(seconds);
   }
@@ -139,6 +149,11 @@ export interface InBandError {
 
 /** The fields of a stream's `error` event: internal_server_error unless a code is given. */
 export function inBandError(code?: string, message?: string): InBandError {
-  if (code === undefined) return { status: 500, code: 'internal_server_error', message: message ?? 'Internal Server Error, please contact support.' };
+  if (code === undefined)
+    return {
+      status: 500,
+      code: 'internal_server_error',
+      message: message ?? 'Internal Server Error, please contact support.',
+    };
   return { status: CODE_STATUS[code] ?? 400, code, message: message ?? DESCRIPTIONS[code] ?? code };
 }

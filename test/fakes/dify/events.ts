@@ -49,7 +49,9 @@ export function usageFor(g: Generation, completionTokens: number): DifyUsage | u
 
 export function metadataFor(g: Generation, usage: DifyUsage | undefined): Record<string, unknown> {
   return {
-    ...(g.behavior.annotation ? { annotation_reply: { id: randomUUID(), account: { id: randomUUID(), name: 'Fake Admin' } } } : {}),
+    ...(g.behavior.annotation
+      ? { annotation_reply: { id: randomUUID(), account: { id: randomUUID(), name: 'Fake Admin' } } }
+      : {}),
     retriever_resources: [],
     ...(usage ? { usage } : {}),
   };
@@ -65,13 +67,21 @@ function errorEvent(g: Generation, error: InBandError): DifyEvent {
   let envelope: DifyEvent;
   if (g.app.mode === 'workflow') envelope = { event: 'error', workflow_run_id: g.workflowRunId };
   else if (g.conversationId === null) envelope = { event: 'error', message_id: g.messageId, created_at: g.createdAt };
-  else envelope = { event: 'error', conversation_id: g.conversationId, message_id: g.messageId, created_at: g.createdAt };
+  else
+    envelope = { event: 'error', conversation_id: g.conversationId, message_id: g.messageId, created_at: g.createdAt };
   return { ...envelope, status: error.status, code: error.code, message: error.message };
 }
 
-const messageEnd = (g: Generation, produced: number): DifyEvent => ({ ...chatEnvelope(g, 'message_end'), id: g.messageId, metadata: metadataFor(g, usageFor(g, produced)), files: null });
+const messageEnd = (g: Generation, produced: number): DifyEvent => ({
+  ...chatEnvelope(g, 'message_end'),
+  id: g.messageId,
+  metadata: metadataFor(g, usageFor(g, produced)),
+  files: null,
+});
 
-const replaceEvent = (g: Generation, text: string): ScriptEvent => ({ event: { ...chatEnvelope(g, 'message_replace'), answer: text, reason: 'output_moderation' } });
+const replaceEvent = (g: Generation, text: string): ScriptEvent => ({
+  event: { ...chatEnvelope(g, 'message_replace'), answer: text, reason: 'output_moderation' },
+});
 
 interface Node {
   executionId: string;
@@ -84,8 +94,19 @@ interface Node {
 
 /** The start → llm → end|answer graph every fake workflow has. */
 function graph(last: 'end' | 'answer'): [Node, Node, Node] {
-  const node = (id: string, type: string, title: string, index: number, predecessor: string | null): Node => ({ executionId: randomUUID(), id, type, title, index, predecessor });
-  return [node('start', 'start', 'Start', 1, null), node('llm', 'llm', 'LLM', 2, 'start'), node(last, last, last === 'end' ? 'End' : 'Answer', 3, 'llm')];
+  const node = (id: string, type: string, title: string, index: number, predecessor: string | null): Node => ({
+    executionId: randomUUID(),
+    id,
+    type,
+    title,
+    index,
+    predecessor,
+  });
+  return [
+    node('start', 'start', 'Start', 1, null),
+    node('llm', 'llm', 'LLM', 2, 'start'),
+    node(last, last, last === 'end' ? 'End' : 'Answer', 3, 'llm'),
+  ];
 }
 
 /** Token totals of a workflow, or undefined with `usage=none`. */
@@ -95,7 +116,9 @@ function totalTokens(g: Generation, produced: number): number | undefined {
 
 function workflowEvents(g: Generation, last: 'end' | 'answer') {
   const envelope = (event: string, data: Record<string, unknown>): DifyEvent =>
-    g.app.mode === 'workflow' ? { event, workflow_run_id: g.workflowRunId, task_id: g.taskId, data } : { ...chatEnvelope(g, event), workflow_run_id: g.workflowRunId, data };
+    g.app.mode === 'workflow'
+      ? { event, workflow_run_id: g.workflowRunId, task_id: g.taskId, data }
+      : { ...chatEnvelope(g, event), workflow_run_id: g.workflowRunId, data };
   const nodes = graph(last);
   const started = (n: Node, inputs: Record<string, unknown>) => ({
     id: n.executionId,
@@ -110,7 +133,13 @@ function workflowEvents(g: Generation, last: 'end' | 'answer') {
     iteration_id: null,
     loop_id: null,
   });
-  const finished = (n: Node, inputs: Record<string, unknown>, outputs: Record<string, unknown>, metadata: Record<string, unknown>, status = 'succeeded') => ({
+  const finished = (
+    n: Node,
+    inputs: Record<string, unknown>,
+    outputs: Record<string, unknown>,
+    metadata: Record<string, unknown>,
+    status = 'succeeded',
+  ) => ({
     ...started(n, inputs),
     process_data: null,
     outputs,
@@ -128,7 +157,14 @@ function workflowEvents(g: Generation, last: 'end' | 'answer') {
   const answer = g.pieces.join('');
   const [start, llm, end] = nodes;
   const head: ScriptEvent[] = [
-    { event: envelope('workflow_started', { id: g.workflowRunId, workflow_id: g.app.workflowId, inputs: g.inputs, created_at: g.createdAt }) },
+    {
+      event: envelope('workflow_started', {
+        id: g.workflowRunId,
+        workflow_id: g.app.workflowId,
+        inputs: g.inputs,
+        created_at: g.createdAt,
+      }),
+    },
     { event: envelope('node_started', started(start, g.inputs)) },
     { event: envelope('node_finished', finished(start, g.inputs, g.inputs, {})) },
     { event: envelope('node_started', started(llm, {})) },
@@ -168,7 +204,10 @@ export interface EventScript {
 const STOPPED_BY_USER = 'Stopped by user.';
 
 function chatScript(g: Generation): EventScript {
-  const deltas = g.pieces.map((answer): ScriptEvent => ({ event: { ...chatEnvelope(g, 'message'), id: g.messageId, answer, from_variable_selector: null }, delta: true }));
+  const deltas = g.pieces.map((answer): ScriptEvent => ({
+    event: { ...chatEnvelope(g, 'message'), id: g.messageId, answer, from_variable_selector: null },
+    delta: true,
+  }));
   const replace = g.behavior.replace === undefined ? [] : [replaceEvent(g, g.behavior.replace)];
   return {
     events: [...deltas, ...replace, { event: messageEnd(g, g.pieces.length), terminal: true }],
@@ -190,10 +229,19 @@ function agentScript(g: Generation): EventScript {
     tool_input: '',
     message_files: [],
   });
-  const deltas = g.pieces.map((answer): ScriptEvent => ({ event: { ...chatEnvelope(g, 'agent_message'), id: g.messageId, answer }, delta: true }));
+  const deltas = g.pieces.map((answer): ScriptEvent => ({
+    event: { ...chatEnvelope(g, 'agent_message'), id: g.messageId, answer },
+    delta: true,
+  }));
   const replace = g.behavior.replace === undefined ? [] : [replaceEvent(g, g.behavior.replace)];
   return {
-    events: [{ event: thought('') }, ...deltas, { event: thought(g.pieces.join('')) }, ...replace, { event: messageEnd(g, g.pieces.length), terminal: true }],
+    events: [
+      { event: thought('') },
+      ...deltas,
+      { event: thought(g.pieces.join('')) },
+      ...replace,
+      { event: messageEnd(g, g.pieces.length), terminal: true },
+    ],
     afterStop: (produced) => [thought(partialAnswer(g, produced)), messageEnd(g, produced)],
     afterError: (_produced, error) => [errorEvent(g, error)],
   };
@@ -201,14 +249,23 @@ function agentScript(g: Generation): EventScript {
 
 function chatflowScript(g: Generation): EventScript {
   const { head, tail, workflowFinished } = workflowEvents(g, 'answer');
-  const deltas = g.pieces.map((answer): ScriptEvent => ({ event: { ...chatEnvelope(g, 'message'), id: g.messageId, answer, from_variable_selector: ['llm', 'text'] }, delta: true }));
+  const deltas = g.pieces.map((answer): ScriptEvent => ({
+    event: { ...chatEnvelope(g, 'message'), id: g.messageId, answer, from_variable_selector: ['llm', 'text'] },
+    delta: true,
+  }));
   const replace = g.behavior.replace === undefined ? [] : [replaceEvent(g, g.behavior.replace)];
   const ends = (status: string, produced: number, error: string | null) => {
     const pair = [workflowFinished(status, produced, error), messageEnd(g, produced)];
     return g.behavior.order === 'message-first' ? pair.reverse() : pair;
   };
   return {
-    events: [...head, ...deltas, ...tail, ...replace, ...ends('succeeded', g.pieces.length, null).map((event) => ({ event, terminal: true }))],
+    events: [
+      ...head,
+      ...deltas,
+      ...tail,
+      ...replace,
+      ...ends('succeeded', g.pieces.length, null).map((event) => ({ event, terminal: true })),
+    ],
     afterStop: (produced) => ends('stopped', produced, STOPPED_BY_USER),
     afterError: (produced, error) => [workflowFinished('failed', produced, error.message), errorEvent(g, error)],
   };
@@ -216,9 +273,17 @@ function chatflowScript(g: Generation): EventScript {
 
 function workflowScript(g: Generation): EventScript {
   const { envelope, head, tail, workflowFinished } = workflowEvents(g, 'end');
-  const deltas = g.pieces.map((text): ScriptEvent => ({ event: envelope('text_chunk', { text, from_variable_selector: ['llm', 'text'] }), delta: true }));
+  const deltas = g.pieces.map((text): ScriptEvent => ({
+    event: envelope('text_chunk', { text, from_variable_selector: ['llm', 'text'] }),
+    delta: true,
+  }));
   return {
-    events: [...head, ...deltas, ...tail, { event: workflowFinished('succeeded', g.pieces.length, null), terminal: true }],
+    events: [
+      ...head,
+      ...deltas,
+      ...tail,
+      { event: workflowFinished('succeeded', g.pieces.length, null), terminal: true },
+    ],
     afterStop: (produced) => [workflowFinished('stopped', produced, STOPPED_BY_USER)],
     afterError: (produced, error) => [workflowFinished('failed', produced, error.message), errorEvent(g, error)],
   };
@@ -239,8 +304,26 @@ export function scriptFor(g: Generation): EventScript {
 }
 
 /** workflow_finished's data for a blocking workflow run (§3.5). */
-export function workflowResult(g: Generation, status: 'succeeded' | 'failed', error: string | null): Record<string, unknown> {
-  const finished = workflowEvents(g, 'end').workflowFinished(status, g.pieces.length, error).data as Record<string, unknown>;
-  const blockingFields = ['id', 'workflow_id', 'status', 'outputs', 'error', 'elapsed_time', 'total_tokens', 'total_steps', 'created_at', 'finished_at'];
+export function workflowResult(
+  g: Generation,
+  status: 'succeeded' | 'failed',
+  error: string | null,
+): Record<string, unknown> {
+  const finished = workflowEvents(g, 'end').workflowFinished(status, g.pieces.length, error).data as Record<
+    string,
+    unknown
+  >;
+  const blockingFields = [
+    'id',
+    'workflow_id',
+    'status',
+    'outputs',
+    'error',
+    'elapsed_time',
+    'total_tokens',
+    'total_steps',
+    'created_at',
+    'finished_at',
+  ];
   return Object.fromEntries(Object.entries(finished).filter(([name]) => blockingFields.includes(name)));
 }

@@ -6,7 +6,10 @@
 
 /** JSON.stringify's string quoting, then non-ASCII escaped as Python's ensure_ascii does. */
 function pythonString(value: string): string {
-  return JSON.stringify(value).replace(/[\u0080-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[\u0080-\uffff]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Python `json.dumps(value)` with the default separators and ensure_ascii. */
@@ -29,7 +32,8 @@ export function pythonJson(value: unknown): string {
   }
 }
 
-export const toJson = (value: unknown, spaced: boolean | undefined): string => (spaced ? pythonJson(value) : JSON.stringify(value));
+export const toJson = (value: unknown, spaced: boolean | undefined): string =>
+  spaced ? pythonJson(value) : JSON.stringify(value);
 
 /** One SSE data frame: `data: <json>\n\n` (the JSON never holds a raw newline). */
 export const dataFrame = (event: unknown, spaced: boolean | undefined): string => `data: ${toJson(event, spaced)}\n\n`;

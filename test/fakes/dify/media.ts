@@ -13,9 +13,16 @@ const IMAGE = new Set(['jpg', 'jpeg', 'png', 'webp', 'gif', 'svg']);
 const AUDIO = new Set(['mp3', 'm4a', 'wav', 'amr', 'mpga', 'webm']);
 const VIDEO = new Set(['mp4', 'mov', 'mpeg', 'webm']);
 /** What /audio-to-text accepts; note audio/mpeg is not among them. */
-export const AUDIO_MIME_TYPES: ReadonlySet<string> = new Set(['audio/mp3', 'audio/m4a', 'audio/wav', 'audio/amr', 'audio/mpga']);
+export const AUDIO_MIME_TYPES: ReadonlySet<string> = new Set([
+  'audio/mp3',
+  'audio/m4a',
+  'audio/wav',
+  'audio/amr',
+  'audio/mpga',
+]);
 
-const extensionOf = (filename: string) => (filename.includes('.') ? filename.slice(filename.lastIndexOf('.') + 1).toLowerCase() : '');
+const extensionOf = (filename: string) =>
+  filename.includes('.') ? filename.slice(filename.lastIndexOf('.') + 1).toLowerCase() : '';
 
 function sizeLimitMb(extension: string): number {
   if (IMAGE.has(extension)) return 10;
@@ -34,7 +41,8 @@ export function uploadFile(ctx: RouteContext): Outcome {
   if (file.mimeType === '') throw difyErrors.coded('unsupported_file_type');
   const extension = extensionOf(file.filename);
   const limit = sizeLimitMb(extension);
-  if (file.size > limit * MB) throw fail(413, 'file_too_large', `File size exceeded. File size exceeded, ${file.size} > ${limit * MB}`);
+  if (file.size > limit * MB)
+    throw fail(413, 'file_too_large', `File size exceeded. File size exceeded, ${file.size} > ${limit * MB}`);
   const upload: FakeDifyUpload = {
     id: randomUUID(),
     appKey: ctx.app.key,

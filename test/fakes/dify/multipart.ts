@@ -69,7 +69,8 @@ export function parseMultipart(body: Buffer, boundary: string): ParsedMultipart 
   at += delimiter.length;
   for (;;) {
     if (body.subarray(at, at + 2).toString('latin1') === '--') return result;
-    if (body.subarray(at, at + 2).toString('latin1') !== '\r\n') throw new MultipartError('malformed multipart delimiter line');
+    if (body.subarray(at, at + 2).toString('latin1') !== '\r\n')
+      throw new MultipartError('malformed multipart delimiter line');
     const headerEnd = body.indexOf('\r\n\r\n', at + 2);
     if (headerEnd === -1) throw new MultipartError('multipart part without a header end');
     const headers = headersOf(body.subarray(at + 2, headerEnd).toString('utf8'));
@@ -80,7 +81,13 @@ export function parseMultipart(body: Buffer, boundary: string): ParsedMultipart 
     const field = disposition.get('name') ?? '';
     const filename = disposition.get('filename');
     if (filename !== undefined) {
-      result.files.push({ field, filename, mimeType: (headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase(), size: data.length, data: Buffer.from(data) });
+      result.files.push({
+        field,
+        filename,
+        mimeType: (headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase(),
+        size: data.length,
+        data: Buffer.from(data),
+      });
     } else if (!(field in result.fields)) {
       result.fields[field] = data.toString('utf8');
     }

@@ -16,7 +16,11 @@ export function writeError(response: ServerResponse, reply: DifyErrorReply, spac
   response.end(toJson({ code: reply.code, message: reply.message, status: reply.status }, spaced));
 }
 
-export function writeOutcome(response: ServerResponse, outcome: Exclude<Outcome, { kind: 'stream' }>, spaced: boolean | undefined): void {
+export function writeOutcome(
+  response: ServerResponse,
+  outcome: Exclude<Outcome, { kind: 'stream' }>,
+  spaced: boolean | undefined,
+): void {
   switch (outcome.kind) {
     case 'json':
       response.writeHead(outcome.status ?? 200, { 'content-type': JSON_TYPE });

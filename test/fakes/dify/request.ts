@@ -69,7 +69,12 @@ export function userString(value: unknown): string {
 }
 
 /** The `user` session id for the route: undefined when it reads none, DEFAULT-USER when optional and absent. */
-export function userOf(route: Route, body: unknown, query: Record<string, string>, form: ParsedMultipart | undefined): string | undefined {
+export function userOf(
+  route: Route,
+  body: unknown,
+  query: Record<string, string>,
+  form: ParsedMultipart | undefined,
+): string | undefined {
   if (route.user === 'none') return undefined;
   const json = isObject(body) ? body : {};
   const source = route.user.startsWith('json') ? json.user : route.user === 'form' ? form?.fields.user : query.user;

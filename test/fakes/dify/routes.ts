@@ -5,7 +5,16 @@
  */
 import { appInfo, appMeta, appParameters, appSite, CHAT_MODES, type FakeDifyApp } from './apps.ts';
 import { json, type Outcome, type RouteContext } from './context.ts';
-import { appFeedbacks, conversationVariables, deleteConversation, listConversations, listMessages, messageFeedback, renameConversation, suggestedQuestions } from './conversations.ts';
+import {
+  appFeedbacks,
+  conversationVariables,
+  deleteConversation,
+  listConversations,
+  listMessages,
+  messageFeedback,
+  renameConversation,
+  suggestedQuestions,
+} from './conversations.ts';
 import { difyErrors } from './errors.ts';
 import { chatMessages, completionMessages, runWorkflow } from './generation.ts';
 import { audioToText, textToAudio, uploadFile } from './media.ts';
@@ -32,7 +41,15 @@ export interface Route {
 const UUID = '([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})';
 const SEGMENT = '([^/]+)';
 
-function route(method: Method, path: string, body: Route['body'], user: UserSource, gate: Gate, handle: Route['handle'], stop = false): Route {
+function route(
+  method: Method,
+  path: string,
+  body: Route['body'],
+  user: UserSource,
+  gate: Gate,
+  handle: Route['handle'],
+  stop = false,
+): Route {
   const pattern = new RegExp(`^${path.replace(/:uuid/g, UUID).replace(/:id/g, SEGMENT)}$`);
   return { method, pattern, body, user, gate, handle, ...(stop ? { stop } : {}) };
 }
@@ -75,7 +92,10 @@ export const ROUTES: readonly Route[] = [
 ];
 
 /** The route for `path` (below /v1), `method-not-allowed` when only another method has it, or undefined. */
-export function matchRoute(method: string, path: string): { route: Route; params: string[] } | 'method-not-allowed' | undefined {
+export function matchRoute(
+  method: string,
+  path: string,
+): { route: Route; params: string[] } | 'method-not-allowed' | undefined {
   let pathMatched = false;
   for (const candidate of ROUTES) {
     const match = candidate.pattern.exec(path);

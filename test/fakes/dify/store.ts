@@ -182,11 +182,18 @@ export class DifyStore {
   /** The conversation if it is this end user's in this app and not deleted; else undefined (a 404). */
   conversation(appKey: string, endUserId: string, id: string): FakeDifyConversation | undefined {
     const conversation = this.conversations.get(id);
-    return conversation && !conversation.deleted && conversation.appKey === appKey && conversation.endUserId === endUserId ? conversation : undefined;
+    return conversation &&
+      !conversation.deleted &&
+      conversation.appKey === appKey &&
+      conversation.endUserId === endUserId
+      ? conversation
+      : undefined;
   }
 
   conversationsOf(appKey: string, endUserId: string): FakeDifyConversation[] {
-    return [...this.conversations.values()].filter((c) => !c.deleted && c.appKey === appKey && c.endUserId === endUserId);
+    return [...this.conversations.values()].filter(
+      (c) => !c.deleted && c.appKey === appKey && c.endUserId === endUserId,
+    );
   }
 
   addMessage(message: Omit<FakeDifyMessage, 'seq' | 'createdAt'>): FakeDifyMessage {
@@ -208,7 +215,15 @@ export class DifyStore {
 }
 
 export function conversationView(c: FakeDifyConversation) {
-  return { id: c.id, name: c.name, inputs: c.inputs, status: c.status, introduction: '', created_at: c.createdAt, updated_at: c.updatedAt };
+  return {
+    id: c.id,
+    name: c.name,
+    inputs: c.inputs,
+    status: c.status,
+    introduction: '',
+    created_at: c.createdAt,
+    updated_at: c.updatedAt,
+  };
 }
 
 export function messageView(m: FakeDifyMessage) {
@@ -227,7 +242,21 @@ export function messageView(m: FakeDifyMessage) {
     agent_thoughts:
       m.agentThought === null
         ? []
-        : [{ id: m.agentThought.id, chain_id: null, message_id: m.id, position: 1, thought: m.agentThought.thought, tool: '', tool_labels: {}, tool_input: '', observation: '', files: [], created_at: m.createdAt }],
+        : [
+            {
+              id: m.agentThought.id,
+              chain_id: null,
+              message_id: m.id,
+              position: 1,
+              thought: m.agentThought.thought,
+              tool: '',
+              tool_labels: {},
+              tool_input: '',
+              observation: '',
+              files: [],
+              created_at: m.createdAt,
+            },
+          ],
     created_at: m.createdAt,
     message_tokens: m.promptTokens,
     answer_tokens: m.completionTokens,
@@ -250,7 +279,10 @@ export function variablesOf(c: FakeDifyConversation, messages: FakeDifyMessage[]
     created_at: c.createdAt,
     updated_at: updated,
   });
-  return [variable('topic', 'string', messages[0]?.query ?? '', 'The first question of the conversation'), variable('turns', 'number', String(messages.length), 'How many messages the conversation holds')];
+  return [
+    variable('topic', 'string', messages[0]?.query ?? '', 'The first question of the conversation'),
+    variable('turns', 'number', String(messages.length), 'How many messages the conversation holds'),
+  ];
 }
 
 export function feedbackView(m: FakeDifyMessage, app: FakeDifyApp) {

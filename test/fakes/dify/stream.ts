@@ -144,7 +144,8 @@ export class StreamPlayer {
         break;
       case 'error': {
         const error = inBandError(this.behavior.code, this.behavior.message);
-        for (const event of this.script.afterError(this.produced, error)) this.res.write(dataFrame(event, this.behavior.spaced));
+        for (const event of this.script.afterError(this.produced, error))
+          this.res.write(dataFrame(event, this.behavior.spaced));
         this.end('failed', error);
         break;
       }

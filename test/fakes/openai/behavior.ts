@@ -93,9 +93,12 @@ function text(value: string | undefined, key: string): string {
 function usage(value: string | undefined, key: string): FakeUsage | 'none' {
   if (value === 'none') return 'none';
   const parts = text(value, key).split(',');
-  if (parts.length < 2 || parts.length > 3) throw new FakeBehaviorError(`fake: usage is P,C[,T] or none, got ${JSON.stringify(value)}`);
+  if (parts.length < 2 || parts.length > 3)
+    throw new FakeBehaviorError(`fake: usage is P,C[,T] or none, got ${JSON.stringify(value)}`);
   const [prompt, completion, total] = parts.map((part) => int(part.trim(), key));
-  return total === undefined ? { prompt_tokens: prompt!, completion_tokens: completion! } : { prompt_tokens: prompt!, completion_tokens: completion!, total_tokens: total };
+  return total === undefined
+    ? { prompt_tokens: prompt!, completion_tokens: completion! }
+    : { prompt_tokens: prompt!, completion_tokens: completion!, total_tokens: total };
 }
 
 const PARSERS: Record<string, Parser> = {
@@ -105,7 +108,8 @@ const PARSERS: Record<string, Parser> = {
   'retry-after': (v, k) => {
     if (v === 'none') return { retryAfter: null };
     const n = Number(v);
-    if (v === undefined || v === '' || !Number.isFinite(n) || n < 0) throw new FakeBehaviorError(`fake: ${k} is seconds ≥ 0 or none`);
+    if (v === undefined || v === '' || !Number.isFinite(n) || n < 0)
+      throw new FakeBehaviorError(`fake: ${k} is seconds ≥ 0 or none`);
     return { retryAfter: n };
   },
   delay: (v, k) => ({ delay: int(v, k) }),
@@ -132,7 +136,8 @@ const PARSERS: Record<string, Parser> = {
     } catch {
       throw new FakeBehaviorError(`fake: ${k} is a JSON object, got ${JSON.stringify(v)}`);
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new FakeBehaviorError(`fake: ${k} is a JSON object, got ${JSON.stringify(v)}`);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new FakeBehaviorError(`fake: ${k} is a JSON object, got ${JSON.stringify(v)}`);
     return { rawUsage: v! };
   },
   'usage-in': (v, k) => {
@@ -154,7 +159,10 @@ export function parseBehavior(spec: string): Behavior {
     const key = (eq === -1 ? item : item.slice(0, eq)).trim().toLowerCase();
     const raw = eq === -1 ? undefined : item.slice(eq + 1).trim();
     const parser = PARSERS[key];
-    if (!parser) throw new FakeBehaviorError(`fake: unknown behavior ${JSON.stringify(key)} (known: ${Object.keys(PARSERS).join(', ')})`);
+    if (!parser)
+      throw new FakeBehaviorError(
+        `fake: unknown behavior ${JSON.stringify(key)} (known: ${Object.keys(PARSERS).join(', ')})`,
+      );
     let value: string | undefined;
     try {
       value = raw === undefined ? undefined : decodeURIComponent(raw);

@@ -26,7 +26,12 @@ export const MESSAGES = {
     "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please visit https://community.openai.com/.)",
 } as const;
 
-const error = (message: string, type: string, param: string | null = null, code: string | null = null): OpenAIErrorObject => ({ message, type, param, code });
+const error = (
+  message: string,
+  type: string,
+  param: string | null = null,
+  code: string | null = null,
+): OpenAIErrorObject => ({ message, type, param, code });
 
 /** `sk-abc…wjh3` with the middle starred, as OpenAI echoes a wrong key. */
 export function maskKey(key: string): string {
@@ -38,25 +43,53 @@ export const errors = {
   noKey: (): ErrorReply => ({ status: 401, error: error(MESSAGES.noKey, 'invalid_request_error') }),
   badKey: (key: string): ErrorReply => ({
     status: 401,
-    error: error(`Incorrect API key provided: ${maskKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', null, 'invalid_api_key'),
+    error: error(
+      `Incorrect API key provided: ${maskKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+      'invalid_request_error',
+      null,
+      'invalid_api_key',
+    ),
   }),
   modelNotFound: (model: string): ErrorReply => ({
     status: 404,
-    error: error(`The model \`${model}\` does not exist or you do not have access to it.`, 'invalid_request_error', null, 'model_not_found'),
+    error: error(
+      `The model \`${model}\` does not exist or you do not have access to it.`,
+      'invalid_request_error',
+      null,
+      'model_not_found',
+    ),
   }),
   badRequest: (message: string, param: string | null = null, code: string | null = null): ErrorReply => ({
     status: 400,
     error: error(message, 'invalid_request_error', param, code),
   }),
-  missing: (param: string): ErrorReply => errors.badRequest(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter'),
-  invalidUrl: (method: string, path: string): ErrorReply => ({ status: 404, error: error(`Invalid URL (${method} ${path})`, 'invalid_request_error') }),
-  badMethod: (method: string, path: string): ErrorReply => ({ status: 405, error: error(`Invalid method for URL (${method} ${path})`, 'invalid_request_error') }),
+  missing: (param: string): ErrorReply =>
+    errors.badRequest(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter'),
+  invalidUrl: (method: string, path: string): ErrorReply => ({
+    status: 404,
+    error: error(`Invalid URL (${method} ${path})`, 'invalid_request_error'),
+  }),
+  badMethod: (method: string, path: string): ErrorReply => ({
+    status: 405,
+    error: error(`Invalid method for URL (${method} ${path})`, 'invalid_request_error'),
+  }),
   /** The in-band error a stream sends as `data: {"error": …}`. */
-  inStream: (message?: string, code?: string): OpenAIErrorObject => error(message ?? MESSAGES.server, 'server_error', null, code ?? null),
+  inStream: (message?: string, code?: string): OpenAIErrorObject =>
+    error(message ?? MESSAGES.server, 'server_error', null, code ?? null),
 };
 
 /** The answer to a forced `status=` behaviour, in OpenAI's words for that status. */
-export function forcedError(status: number, options: { model: string; key: string; code?: string; message?: string; retryAfter?: number | null; organization: string }): ErrorReply {
+export function forcedError(
+  status: number,
+  options: {
+    model: string;
+    key: string;
+    code?: string;
+    message?: string;
+    retryAfter?: number | null;
+    organization: string;
+  },
+): ErrorReply {
   const { model, code, message, organization } = options;
   let reply: ErrorReply;
   switch (status) {
@@ -67,7 +100,15 @@ export function forcedError(status: number, options: { model: string; key: strin
       reply = errors.badKey(options.key);
       break;
     case 403:
-      reply = { status, error: error('Country, region, or territory not supported', 'request_forbidden', null, 'unsupported_country_region_territory') };
+      reply = {
+        status,
+        error: error(
+          'Country, region, or territory not supported',
+          'request_forbidden',
+          null,
+          'unsupported_country_region_territory',
+        ),
+      };
       break;
     case 404:
       reply = errors.modelNotFound(model);
@@ -94,13 +135,22 @@ export function forcedError(status: number, options: { model: string; key: strin
       }
       break;
     case 502:
-      reply = { status, html: '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n' };
+      reply = {
+        status,
+        html: '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n',
+      };
       break;
     case 503:
       reply = { status, error: error(MESSAGES.overloaded, 'server_error') };
       break;
     default:
-      reply = { status, error: error(status >= 500 ? MESSAGES.server : `Request failed with status ${status}.`, status >= 500 ? 'server_error' : 'invalid_request_error') };
+      reply = {
+        status,
+        error: error(
+          status >= 500 ? MESSAGES.server : `Request failed with status ${status}.`,
+          status >= 500 ? 'server_error' : 'invalid_request_error',
+        ),
+      };
   }
   if (reply.error) {
     if (message !== undefined) reply.error.message = message;

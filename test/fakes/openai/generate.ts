@@ -8,9 +8,7 @@ import { errors, type ErrorReply } from './errors.ts';
 import { contentTexts, countTokens, generatedWords, IMAGE_PART_TOKENS, sliceInto, splitTokens } from './tokens.ts';
 
 export type Outcome =
-  | { kind: 'json'; body: string }
-  | { kind: 'stream'; events: string[] }
-  | { kind: 'error'; reply: ErrorReply };
+  { kind: 'json'; body: string } | { kind: 'stream'; events: string[] } | { kind: 'error'; reply: ErrorReply };
 
 export type Body = Record<string, unknown>;
 
@@ -20,7 +18,8 @@ const ECHO_TOKENS = 64;
 /** Tool-call arguments stream in fragments of this many characters. */
 const ARGUMENT_FRAGMENT = 8;
 
-const randomId = (prefix: string, length: number) => prefix + (randomUUID() + randomUUID()).replace(/-/g, '').slice(0, length);
+const randomId = (prefix: string, length: number) =>
+  prefix + (randomUUID() + randomUUID()).replace(/-/g, '').slice(0, length);
 const now = () => Math.floor(Date.now() / 1000);
 
 /** The reply text: `text=`, else `words=`, else "Echo: " and the first 64 tokens of `source`. */
@@ -44,13 +43,25 @@ function reply(behavior: Behavior, source: string, maxTokens: number | undefined
   const truncated = maxTokens !== undefined && tokens.length > maxTokens;
   if (truncated) tokens = tokens.slice(0, maxTokens);
   const text = tokens.join('');
-  return { text, pieces: behavior.chunks ? sliceInto(text, behavior.chunks) : tokens, completionTokens: tokens.length, truncated };
+  return {
+    text,
+    pieces: behavior.chunks ? sliceInto(text, behavior.chunks) : tokens,
+    completionTokens: tokens.length,
+    truncated,
+  };
 }
 
 /** The usage to report: the behaviour's numbers, none at all, or the computed ones. */
-export function usageFor(behavior: Behavior, promptTokens: number, completionTokens: number): Required<FakeUsage> | undefined {
+export function usageFor(
+  behavior: Behavior,
+  promptTokens: number,
+  completionTokens: number,
+): Required<FakeUsage> | undefined {
   if (behavior.usage === 'none') return undefined;
-  const { prompt_tokens, completion_tokens, total_tokens } = behavior.usage ?? { prompt_tokens: promptTokens, completion_tokens: completionTokens };
+  const { prompt_tokens, completion_tokens, total_tokens } = behavior.usage ?? {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+  };
   return { prompt_tokens, completion_tokens, total_tokens: total_tokens ?? prompt_tokens + completion_tokens };
 }
 
@@ -58,7 +69,12 @@ function chatUsage(usage: Required<FakeUsage>): Record<string, unknown> {
   return {
     ...usage,
     prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
   };
 }
 
@@ -67,7 +83,13 @@ function chatUsage(usage: Required<FakeUsage>): Record<string, unknown> {
  * on (and the usage itself on choice `usageAt`, if ≥ 0), the `choices: []` usage chunk when
  * usageAt is -1 and include_usage is on, then `[DONE]`.
  */
-function streamEvents(prefix: string, choices: string[], usage: string | undefined, usageAt: number, includeUsage: boolean): string[] {
+function streamEvents(
+  prefix: string,
+  choices: string[],
+  usage: string | undefined,
+  usageAt: number,
+  includeUsage: boolean,
+): string[] {
   const events: string[] = [];
   for (let i = 0; i < choices.length; i++) {
     const tail = usage !== undefined && i === usageAt ? `,"usage":${usage}` : includeUsage ? ',"usage":null' : '';
@@ -92,7 +114,9 @@ function usageIndex(behavior: Behavior, count: number, firstContent: number): nu
 
 function includeUsage(body: Body): boolean {
   const options = body.stream_options;
-  return typeof options === 'object' && options !== null && (options as { include_usage?: unknown }).include_usage === true;
+  return (
+    typeof options === 'object' && options !== null && (options as { include_usage?: unknown }).include_usage === true
+  );
 }
 
 function maxTokensOf(body: Body, fallback?: number): number | undefined {
@@ -102,7 +126,8 @@ function maxTokensOf(body: Body, fallback?: number): number | undefined {
 
 /** Validates `model` against the served models; an error outcome, or undefined when fine. */
 export function checkModel(body: Body, models: ReadonlyMap<string, unknown>): Outcome | undefined {
-  if (typeof body.model !== 'string' || body.model === '') return { kind: 'error', reply: errors.badRequest('you must provide a model parameter') };
+  if (typeof body.model !== 'string' || body.model === '')
+    return { kind: 'error', reply: errors.badRequest('you must provide a model parameter') };
   if (!models.has(body.model)) return { kind: 'error', reply: errors.modelNotFound(body.model) };
   return undefined;
 }
@@ -127,7 +152,8 @@ function pickTool(body: Body, messages: unknown[]): Tool | undefined {
 
 /** Arguments filled from the JSON schema: strings get the user's text, numbers 1, booleans true. */
 function argumentsFor(parameters: unknown, userText: string): string {
-  const properties = (parameters as { properties?: Record<string, { type?: unknown; enum?: unknown[] }> } | undefined)?.properties ?? {};
+  const properties =
+    (parameters as { properties?: Record<string, { type?: unknown; enum?: unknown[] }> } | undefined)?.properties ?? {};
   const values: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(properties)) {
     if (Array.isArray(schema.enum) && schema.enum.length > 0) values[name] = schema.enum[0];
@@ -144,10 +170,24 @@ function argumentsFor(parameters: unknown, userText: string): string {
 export function chatCompletion(body: Body, behavior: Behavior, models: ReadonlyMap<string, unknown>): Outcome {
   if (body.messages === undefined) return { kind: 'error', reply: errors.missing('messages') };
   if (!Array.isArray(body.messages)) {
-    return { kind: 'error', reply: errors.badRequest(`Invalid type for 'messages': expected an array of objects, but got ${typeof body.messages} instead.`, 'messages', 'invalid_type') };
+    return {
+      kind: 'error',
+      reply: errors.badRequest(
+        `Invalid type for 'messages': expected an array of objects, but got ${typeof body.messages} instead.`,
+        'messages',
+        'invalid_type',
+      ),
+    };
   }
   if (body.messages.length === 0) {
-    return { kind: 'error', reply: errors.badRequest("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", 'messages', 'empty_array') };
+    return {
+      kind: 'error',
+      reply: errors.badRequest(
+        "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+        'messages',
+        'empty_array',
+      ),
+    };
   }
   const bad = checkModel(body, models);
   if (bad) return bad;
@@ -175,13 +215,24 @@ export function chatCompletion(body: Body, behavior: Behavior, models: ReadonlyM
   let piece: (text: string) => string;
 
   if (tool) {
-    const call = { id: randomId('call_', 24), type: 'function', function: { name: tool.name, arguments: argumentsFor(tool.parameters, userText) } };
+    const call = {
+      id: randomId('call_', 24),
+      type: 'function',
+      function: { name: tool.name, arguments: argumentsFor(tool.parameters, userText) },
+    };
     const args = call.function.arguments;
-    pieces = behavior.chunks ? sliceInto(args, behavior.chunks) : sliceInto(args, Math.ceil(args.length / ARGUMENT_FRAGMENT));
+    pieces = behavior.chunks
+      ? sliceInto(args, behavior.chunks)
+      : sliceInto(args, Math.ceil(args.length / ARGUMENT_FRAGMENT));
     completionTokens = 1 + Math.ceil(args.length / ARGUMENT_FRAGMENT);
     finish = 'tool_calls';
     message = { role: 'assistant', content: null, tool_calls: [call], refusal: null, annotations: [] };
-    head = JSON.stringify({ role: 'assistant', content: null, tool_calls: [{ index: 0, ...call, function: { name: tool.name, arguments: '' } }], refusal: null });
+    head = JSON.stringify({
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ index: 0, ...call, function: { name: tool.name, arguments: '' } }],
+      refusal: null,
+    });
     piece = (fragment) => `{"tool_calls":[{"index":0,"function":{"arguments":${JSON.stringify(fragment)}}}]}`;
   } else {
     const r = reply(behavior, userText, maxTokensOf(body));
@@ -209,11 +260,15 @@ export function chatCompletion(body: Body, behavior: Behavior, models: ReadonlyM
     return { kind: 'json', body: JSON.stringify(result) };
   }
 
-  const choice = (delta: string, reason: string | null) => `{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${reason === null ? 'null' : `"${reason}"`}}`;
+  const choice = (delta: string, reason: string | null) =>
+    `{"index":0,"delta":${delta},"logprobs":null,"finish_reason":${reason === null ? 'null' : `"${reason}"`}}`;
   const choices = [choice(head, null), ...pieces.map((p) => choice(piece(p), null)), choice('{}', finish)];
   const prefix = `data: {"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"service_tier":"default","system_fingerprint":"${SYSTEM_FINGERPRINT}","choices":`;
   const usageJson = behavior.rawUsage ?? (usage && JSON.stringify(chatUsage(usage)));
-  return { kind: 'stream', events: streamEvents(prefix, choices, usageJson, usageIndex(behavior, choices.length, 1), includeUsage(body)) };
+  return {
+    kind: 'stream',
+    events: streamEvents(prefix, choices, usageJson, usageIndex(behavior, choices.length, 1), includeUsage(body)),
+  };
 }
 
 /** Legacy text completion; `max_tokens` defaults to 16 as on OpenAI. */
@@ -250,8 +305,18 @@ export function textCompletion(body: Body, behavior: Behavior, models: ReadonlyM
     else if (usage) result.usage = usage;
     return { kind: 'json', body: JSON.stringify(result) };
   }
-  const choice = (text: string, reason: string | null) => `{"text":${JSON.stringify(text)},"index":0,"logprobs":null,"finish_reason":${reason === null ? 'null' : `"${reason}"`}}`;
+  const choice = (text: string, reason: string | null) =>
+    `{"text":${JSON.stringify(text)},"index":0,"logprobs":null,"finish_reason":${reason === null ? 'null' : `"${reason}"`}}`;
   const choices = [...r.pieces.map((p) => choice(p, null)), choice('', finish)];
   const prefix = `data: {"id":"${id}","object":"text_completion","created":${created},"model":${JSON.stringify(model)},"choices":`;
-  return { kind: 'stream', events: streamEvents(prefix, choices, behavior.rawUsage ?? (usage && JSON.stringify(usage)), usageIndex(behavior, choices.length, 0), includeUsage(body)) };
+  return {
+    kind: 'stream',
+    events: streamEvents(
+      prefix,
+      choices,
+      behavior.rawUsage ?? (usage && JSON.stringify(usage)),
+      usageIndex(behavior, choices.length, 0),
+      includeUsage(body),
+    ),
+  };
 }

@@ -21,9 +21,14 @@ export const DEFAULT_MODELS: readonly FakeModel[] = [
   ['dall-e-2', 1698798177],
   ['dall-e-3', 1698785189],
   ['gpt-image-1', 1745517030],
-].map(([id, created]) => ({ id: id as string, object: 'model' as const, created: created as number, owned_by: 'system' }));
+].map(([id, created]) => ({
+  id: id as string,
+  object: 'model' as const,
+  created: created as number,
+  owned_by: 'system',
+}));
 
-export function toModel(model: string | Partial<FakeModel> & { id: string }): FakeModel {
+export function toModel(model: string | (Partial<FakeModel> & { id: string })): FakeModel {
   if (typeof model === 'string') return { id: model, object: 'model', created: 1700000000, owned_by: 'system' };
   return { object: 'model', created: 1700000000, owned_by: 'system', ...model };
 }
@@ -66,10 +71,18 @@ export function embeddings(body: Body, behavior: Behavior, models: ReadonlyMap<s
   // string | string[] | number[] (one token array) | number[][]
   const items: unknown[] = Array.isArray(input) && input.length > 0 && typeof input[0] !== 'number' ? input : [input];
   if ((Array.isArray(input) && input.length === 0) || input === '') {
-    return { kind: 'error', reply: errors.badRequest("'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.") };
+    return {
+      kind: 'error',
+      reply: errors.badRequest(
+        "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
+      ),
+    };
   }
   const model = body.model as string;
-  const dimensions = typeof body.dimensions === 'number' && body.dimensions > 0 ? Math.floor(body.dimensions) : (DIMENSIONS[model] ?? 1536);
+  const dimensions =
+    typeof body.dimensions === 'number' && body.dimensions > 0
+      ? Math.floor(body.dimensions)
+      : (DIMENSIONS[model] ?? 1536);
   const base64 = body.encoding_format === 'base64';
   let promptTokens = 0;
   const data = items.map((item, index) => {
@@ -80,12 +93,17 @@ export function embeddings(body: Body, behavior: Behavior, models: ReadonlyMap<s
   });
   const usage = usageFor(behavior, promptTokens, 0);
   const result: Record<string, unknown> = { object: 'list', data, model };
-  if (usage) result.usage = { prompt_tokens: usage.prompt_tokens, total_tokens: behavior.usage === undefined ? usage.prompt_tokens : usage.total_tokens };
+  if (usage)
+    result.usage = {
+      prompt_tokens: usage.prompt_tokens,
+      total_tokens: behavior.usage === undefined ? usage.prompt_tokens : usage.total_tokens,
+    };
   return { kind: 'json', body: JSON.stringify(result) };
 }
 
 /** A 1×1 PNG: what every fake image is (and what `url` images serve). */
-export const PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
+export const PNG_BASE64 =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
 export const PNG = Buffer.from(PNG_BASE64, 'base64');
 
 /** gpt-image-1 output tokens per image, by quality, for square and for oblong sizes. */
@@ -97,12 +115,25 @@ export function images(body: Body, behavior: Behavior, models: ReadonlyMap<strin
   const bad = checkModel({ ...body, model }, models);
   if (bad) return bad;
   const n = typeof body.n === 'number' ? body.n : 1;
-  if (!Number.isInteger(n) || n < 1 || n > 10) return { kind: 'error', reply: errors.badRequest(`Invalid 'n': integer between 1 and 10 expected, got ${String(body.n)}.`, 'n', 'invalid_value') };
-  if (model === 'dall-e-3' && n !== 1) return { kind: 'error', reply: errors.badRequest('You must provide n=1 for this model.', 'n') };
+  if (!Number.isInteger(n) || n < 1 || n > 10)
+    return {
+      kind: 'error',
+      reply: errors.badRequest(
+        `Invalid 'n': integer between 1 and 10 expected, got ${String(body.n)}.`,
+        'n',
+        'invalid_value',
+      ),
+    };
+  if (model === 'dall-e-3' && n !== 1)
+    return { kind: 'error', reply: errors.badRequest('You must provide n=1 for this model.', 'n') };
   const created = Math.floor(Date.now() / 1000);
 
   if (model.startsWith('gpt-image')) {
-    if (body.response_format !== undefined) return { kind: 'error', reply: errors.badRequest("Unknown parameter: 'response_format'.", 'response_format', 'unknown_parameter') };
+    if (body.response_format !== undefined)
+      return {
+        kind: 'error',
+        reply: errors.badRequest("Unknown parameter: 'response_format'.", 'response_format', 'unknown_parameter'),
+      };
     const size = typeof body.size === 'string' && body.size !== 'auto' ? body.size : '1024x1024';
     const quality = typeof body.quality === 'string' && body.quality in IMAGE_TOKENS ? body.quality : 'medium';
     const [square, oblong] = IMAGE_TOKENS[quality]!;

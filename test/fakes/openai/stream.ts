@@ -35,7 +35,11 @@ export function shapeStream(events: string[], behavior: Behavior): StreamPlan {
   if (cuts.length === 0) return { events: shaped, ending: 'end' };
   const [at, kind] = cuts.reduce((a, b) => (b[0] < a[0] ? b : a));
   const kept = shaped.slice(0, at);
-  if (kind === 'error') return { events: [...kept, `data: ${JSON.stringify({ error: errors.inStream(behavior.message, behavior.code) })}\n\n`], ending: 'end' };
+  if (kind === 'error')
+    return {
+      events: [...kept, `data: ${JSON.stringify({ error: errors.inStream(behavior.message, behavior.code) })}\n\n`],
+      ending: 'end',
+    };
   return { events: kept, ending: kind };
 }
 
@@ -44,7 +48,12 @@ export function shapeStream(events: string[], behavior: Behavior): StreamPlan {
  * are flushed: a FIN (mid-body when headers were sent: the client gets the data, then a premature
  * end), or with `rst` a TCP RST (the client's kernel reports ECONNRESET or an abrupt end).
  */
-export function resetConnection(res: ServerResponse, ex: Exchange, data: string, options: { rst: boolean; headers: boolean }): void {
+export function resetConnection(
+  res: ServerResponse,
+  ex: Exchange,
+  data: string,
+  options: { rst: boolean; headers: boolean },
+): void {
   const socket = res.socket;
   ex.resetByFake = true;
   if (!socket) return;
@@ -57,7 +66,13 @@ export function resetConnection(res: ServerResponse, ex: Exchange, data: string,
 }
 
 /** Writes the plan: all at once when there is no chunk delay, else one event, then one per `chunkDelay` ms. */
-export function playStream(res: ServerResponse, ex: Exchange, plan: StreamPlan, behavior: Behavior, onReset: () => void): void {
+export function playStream(
+  res: ServerResponse,
+  ex: Exchange,
+  plan: StreamPlan,
+  behavior: Behavior,
+  onReset: () => void,
+): void {
   const finish = (data: string) => {
     if (ex.closed) return;
     switch (plan.ending) {

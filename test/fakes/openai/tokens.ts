@@ -37,7 +37,10 @@ export function sliceInto(text: string, n: number): string[] {
   return slices;
 }
 
-const LOREM = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua'.split(' ');
+const LOREM =
+  'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua'.split(
+    ' ',
+  );
 
 /** `n` generated words (n tokens), the same every time. */
 export function generatedWords(n: number): string {

@@ -14,9 +14,15 @@ export async function classify(f: FuzzApp, route: RouteOperation): Promise<Acces
   const headers = payload ? { 'content-type': 'application/json' } : {};
   const anonymous = await f.inject({ method: route.method, url, headers, ...(payload ? { payload } : {}) });
   if (anonymous.statusCode !== 401) return 'public';
-  if (typeof (anonymous.json<{ error?: unknown }>().error as { type?: unknown } | undefined)?.type === 'string') return 'apikey';
+  if (typeof (anonymous.json<{ error?: unknown }>().error as { type?: unknown } | undefined)?.type === 'string')
+    return 'apikey';
   const token = await probeSession(f);
-  const asUser = await f.inject({ method: route.method, url, headers: { ...headers, authorization: `Bearer ${token}` }, ...(payload ? { payload } : {}) });
+  const asUser = await f.inject({
+    method: route.method,
+    url,
+    headers: { ...headers, authorization: `Bearer ${token}` },
+    ...(payload ? { payload } : {}),
+  });
   // A probe that ended the session (a logout) must not be taken for a refusal by the next route.
   if (asUser.statusCode < 300 && route.path.endsWith('/logout')) probeSessions.delete(f);
   return asUser.statusCode === 403 && asUser.json<{ code?: string }>().code === 'FORBIDDEN' ? 'admin' : 'user';
@@ -28,7 +34,11 @@ const probeSessions = new WeakMap<FuzzApp, string>();
 async function probeSession(f: FuzzApp): Promise<string> {
   const known = probeSessions.get(f);
   if (known) return known;
-  const login = await f.inject({ method: 'POST', url: '/api/auth/login', payload: { email: f.other.email, password: STRONG_PASSWORD } });
+  const login = await f.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    payload: { email: f.other.email, password: STRONG_PASSWORD },
+  });
   const token = login.json<{ access_token: string }>().access_token;
   probeSessions.set(f, token);
   return token;
@@ -38,7 +48,10 @@ async function probeSession(f: FuzzApp): Promise<string> {
 export async function acceptsApiKey(f: FuzzApp, route: RouteOperation): Promise<boolean> {
   const url = fillPath(route.path, Object.fromEntries(route.pathParams.map((p) => [p, 'probe'])));
   const payload = route.body ? '{}' : undefined;
-  const headers = { authorization: `Bearer ${f.userKey.secret}`, ...(payload ? { 'content-type': 'application/json' } : {}) };
+  const headers = {
+    authorization: `Bearer ${f.userKey.secret}`,
+    ...(payload ? { 'content-type': 'application/json' } : {}),
+  };
   const response = await f.inject({ method: route.method, url, headers, ...(payload ? { payload } : {}) });
   return response.statusCode !== 401;
 }

@@ -19,16 +19,21 @@ export function shapeProblem(shape: ErrorFormat, status: number, text: string): 
   } catch {
     return `not JSON: ${text.slice(0, 120)}`;
   }
-  const fields = (value: unknown, names: string[]) => typeof value === 'object' && value !== null && names.every((name) => name in value);
+  const fields = (value: unknown, names: string[]) =>
+    typeof value === 'object' && value !== null && names.every((name) => name in value);
   switch (shape) {
     case 'openai': {
       const error = body.error as Record<string, unknown> | undefined;
-      return fields(error, ['message', 'type', 'param', 'code']) && typeof error!.message === 'string' ? undefined : `not OpenAI's {error}: ${text.slice(0, 160)}`;
+      return fields(error, ['message', 'type', 'param', 'code']) && typeof error!.message === 'string'
+        ? undefined
+        : `not OpenAI's {error}: ${text.slice(0, 160)}`;
     }
     case 'fastapi':
       return body.detail !== undefined ? undefined : `not FastAPI's {detail}: ${text.slice(0, 160)}`;
     case 'envelope':
-      return body.success === false && body.statusCode === status && fields(body, ['error', 'code', 'message', 'timestamp', 'path'])
+      return body.success === false &&
+        body.statusCode === status &&
+        fields(body, ['error', 'code', 'message', 'timestamp', 'path'])
         ? undefined
         : `not the envelope for ${status}: ${text.slice(0, 160)}`;
   }

@@ -1,7 +1,16 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { FakeDify } from '#test/fakes/dify.ts';
 import { FakeOpenAI } from '#test/fakes/openai.ts';
-import { ADMIN_ENV, adminToken, backends, call, createTestApp, registerUser, type RegisteredUser, type TestApp } from '#test/helpers/test-app.ts';
+import {
+  ADMIN_ENV,
+  adminToken,
+  backends,
+  call,
+  createTestApp,
+  registerUser,
+  type RegisteredUser,
+  type TestApp,
+} from '#test/helpers/test-app.ts';
 import { MODEL, PRICE } from '#test/reliability/support/pricing.ts';
 import type { Tally } from '#test/reliability/tally.ts';
 import type { Access } from './routes.ts';
@@ -55,8 +64,12 @@ export function nextIp(): string {
 
 /** A first Dify chat of `token`'s user (a new conversation), through the app as a client makes it. */
 export async function startDifyChat(t: TestApp, token: string, query: string): Promise<DifyChat> {
-  const res = await call(t.app, 'POST', '/api/dify/chat-messages', { token, body: { query, inputs: {}, response_mode: 'blocking' } });
-  if (res.statusCode !== 200) throw new Error(`the fuzz app's Dify chat failed: ${res.statusCode} ${res.body.slice(0, 300)}`);
+  const res = await call(t.app, 'POST', '/api/dify/chat-messages', {
+    token,
+    body: { query, inputs: {}, response_mode: 'blocking' },
+  });
+  if (res.statusCode !== 200)
+    throw new Error(`the fuzz app's Dify chat failed: ${res.statusCode} ${res.body.slice(0, 300)}`);
   const answer = res.json<{ conversation_id: string; message_id: string; task_id: string }>();
   return { conversationId: answer.conversation_id, messageId: answer.message_id, taskId: answer.task_id };
 }
@@ -67,7 +80,10 @@ export async function startDifyChat(t: TestApp, token: string, query: string): P
  */
 export async function startFuzzApp(tally: Tally, env: Record<string, string> = {}): Promise<FuzzApp> {
   const fake = await FakeOpenAI.start();
-  const dify = await FakeDify.start({ apps: [{ key: DIFY_APP_SECRET, mode: 'chat', name: 'Fuzz Chat' }], pingIntervalMs: 50 });
+  const dify = await FakeDify.start({
+    apps: [{ key: DIFY_APP_SECRET, mode: 'chat', name: 'Fuzz Chat' }],
+    pingIntervalMs: 50,
+  });
   const t = await createTestApp(backends()[0], {
     env: {
       ...ADMIN_ENV,
@@ -85,7 +101,10 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
   await call(t.app, 'PUT', `/api/admin/pricing/${MODEL}`, { token: admin, body: PRICE });
   const user = await registerUser(t);
   const other = await registerUser(t);
-  await call(t.app, 'POST', `/api/admin/users/${user.id}/credits`, { token: admin, body: { amount: 1_000_000, reason: 'fuzz' } });
+  await call(t.app, 'POST', `/api/admin/users/${user.id}/credits`, {
+    token: admin,
+    body: { amount: 1_000_000, reason: 'fuzz' },
+  });
   const key = async (owner: RegisteredUser) => {
     const res = await call(t.app, 'POST', '/api/keys', { token: owner.accessToken, body: { name: 'fuzz' } });
     const created = res.json<{ key: string; apiKey: { id: string } }>();
@@ -96,8 +115,16 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
   const channelId = t.app.services.channels.all().find((c) => c.kind === 'openai')!.id;
   const userChat = await startDifyChat(t, user.accessToken, 'my own question');
   const otherChat = await startDifyChat(t, other.accessToken, 'a private question');
-  const batch = (await call(t.app, 'POST', '/api/admin/redeem-codes', { token: admin, body: { count: 1, credits: 5 } })).json<{ batchId: string; codes: Array<{ id: string }> }>();
-  const tokens: Record<Access | 'none', string | undefined> = { none: undefined, public: undefined, user: user.accessToken, admin, apikey: userKey.secret };
+  const batch = (
+    await call(t.app, 'POST', '/api/admin/redeem-codes', { token: admin, body: { count: 1, credits: 5 } })
+  ).json<{ batchId: string; codes: Array<{ id: string }> }>();
+  const tokens: Record<Access | 'none', string | undefined> = {
+    none: undefined,
+    public: undefined,
+    user: user.accessToken,
+    admin,
+    apikey: userKey.secret,
+  };
   return {
     t,
     fake,
@@ -133,7 +160,9 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       return t.app.inject({ remoteAddress: nextIp(), ...options });
     },
     async close() {
-      tally.note(`${dify.stats.requests} requests reached the Dify app (${dify.stats.streamsStarted} streams, ${dify.stats.stops} stops)`);
+      tally.note(
+        `${dify.stats.requests} requests reached the Dify app (${dify.stats.streamsStarted} streams, ${dify.stats.stops} stops)`,
+      );
       await t.close();
       await fake.close();
       await dify.close();

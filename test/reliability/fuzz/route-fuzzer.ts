@@ -17,7 +17,9 @@ function encode(text: string): string {
   try {
     return encodeURIComponent(text);
   } catch {
-    return [...Buffer.from(text, 'utf8')].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+    return [...Buffer.from(text, 'utf8')]
+      .map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`)
+      .join('');
   }
 }
 
@@ -27,7 +29,10 @@ function paramArbitrary(pool: string[]): fc.Arbitrary<string> {
     { weight: 3, arbitrary: fc.constantFrom(...pool).map(encode) },
     { weight: 2, arbitrary: fc.constantFrom(...TRICKY_STRINGS).map(encode) },
     { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }).map(encode) },
-    { weight: 1, arbitrary: fc.constantFrom('..', '%2e%2e', '..%2F..%2Fadmin', '%00', '%ff', '%', 'a%2Fb', '%252e%252e', '.%2E') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('..', '%2e%2e', '..%2F..%2Fadmin', '%00', '%ff', '%', 'a%2Fb', '%252e%252e', '.%2E'),
+    },
   );
 }
 
@@ -38,8 +43,12 @@ function asText(value: unknown): string {
 
 function queryArbitrary(query: Record<string, JsonSchema>): fc.Arbitrary<string> {
   const known = Object.entries(query).map(([name, schema]) => fc.tuple(fc.constant(name), arbitraryFor(schema)));
-  const extra = fc.tuple(fc.constantFrom('__proto__[admin]', 'constructor[prototype][polluted]', 'page[]', 'limit', 'userId', 'x'), hostileValue);
-  const pair = known.length > 0 ? fc.oneof({ weight: 4, arbitrary: fc.oneof(...known) }, { weight: 1, arbitrary: extra }) : extra;
+  const extra = fc.tuple(
+    fc.constantFrom('__proto__[admin]', 'constructor[prototype][polluted]', 'page[]', 'limit', 'userId', 'x'),
+    hostileValue,
+  );
+  const pair =
+    known.length > 0 ? fc.oneof({ weight: 4, arbitrary: fc.oneof(...known) }, { weight: 1, arbitrary: extra }) : extra;
   return fc.array(pair, { maxLength: 5 }).map((pairs) => {
     const params = new URLSearchParams();
     for (const [name, value] of pairs) {
@@ -52,17 +61,30 @@ function queryArbitrary(query: Record<string, JsonSchema>): fc.Arbitrary<string>
 }
 
 function headersArbitrary(headers: Record<string, JsonSchema>): fc.Arbitrary<Record<string, string>> {
-  const entries = Object.entries(headers).map(([name, schema]) => fc.tuple(fc.constant(name.toLowerCase()), arbitraryFor(schema).map((v) => asText(v).replace(/[\r\n]/g, ''))));
+  const entries = Object.entries(headers).map(([name, schema]) =>
+    fc.tuple(
+      fc.constant(name.toLowerCase()),
+      arbitraryFor(schema).map((v) => asText(v).replace(/[\r\n]/g, '')),
+    ),
+  );
   if (entries.length === 0) return fc.constant({});
-  return fc.array(fc.oneof(...entries), { maxLength: entries.length }).map((pairs) => Object.fromEntries(pairs.filter(([, v]) => v.length > 0)));
+  return fc
+    .array(fc.oneof(...entries), { maxLength: entries.length })
+    .map((pairs) => Object.fromEntries(pairs.filter(([, v]) => v.length > 0)));
 }
 
 const message: JsonSchema = {
   type: 'object',
-  properties: { role: { enum: ['user', 'system', 'assistant', 'tool', 'developer'] }, content: { type: 'string', maxLength: 200 }, name: { type: 'string' } },
+  properties: {
+    role: { enum: ['user', 'system', 'assistant', 'tool', 'developer'] },
+    content: { type: 'string', maxLength: 200 },
+    name: { type: 'string' },
+  },
   required: ['role', 'content'],
 };
-const model = (names: string[]): JsonSchema => ({ enum: [...names, 'no-such-model', '../../admin', 'http://127.0.0.1:1/v1', ''] });
+const model = (names: string[]): JsonSchema => ({
+  enum: [...names, 'no-such-model', '../../admin', 'http://127.0.0.1:1/v1', ''],
+});
 
 /**
  * The OpenAI surface takes any JSON object (unknown fields go upstream untouched), so its schema says
@@ -86,9 +108,44 @@ const BODY_HINTS: Array<[RegExp, JsonSchema]> = [
       required: ['model', 'messages'],
     },
   ],
-  [/^\/v1\/completions$/, { type: 'object', properties: { model: model(['gpt-3.5-turbo-instruct']), prompt: { type: 'string' }, max_tokens: { type: 'integer', minimum: 1, maximum: 64 }, stream: { type: 'boolean' } }, required: ['model', 'prompt'] }],
-  [/^\/v1\/embeddings$/, { type: 'object', properties: { model: model(['text-embedding-3-small']), input: { type: 'string' }, encoding_format: { enum: ['float', 'base64'] } }, required: ['model', 'input'] }],
-  [/^\/v1\/images\/generations$/, { type: 'object', properties: { model: model(['dall-e-2']), prompt: { type: 'string' }, n: { type: 'integer', minimum: 1, maximum: 2 }, size: { enum: ['256x256', '1024x1024'] } }, required: ['model', 'prompt'] }],
+  [
+    /^\/v1\/completions$/,
+    {
+      type: 'object',
+      properties: {
+        model: model(['gpt-3.5-turbo-instruct']),
+        prompt: { type: 'string' },
+        max_tokens: { type: 'integer', minimum: 1, maximum: 64 },
+        stream: { type: 'boolean' },
+      },
+      required: ['model', 'prompt'],
+    },
+  ],
+  [
+    /^\/v1\/embeddings$/,
+    {
+      type: 'object',
+      properties: {
+        model: model(['text-embedding-3-small']),
+        input: { type: 'string' },
+        encoding_format: { enum: ['float', 'base64'] },
+      },
+      required: ['model', 'input'],
+    },
+  ],
+  [
+    /^\/v1\/images\/generations$/,
+    {
+      type: 'object',
+      properties: {
+        model: model(['dall-e-2']),
+        prompt: { type: 'string' },
+        n: { type: 'integer', minimum: 1, maximum: 2 },
+        size: { enum: ['256x256', '1024x1024'] },
+      },
+      required: ['model', 'prompt'],
+    },
+  ],
 ];
 
 function bodySchemaOf(route: RouteOperation): JsonSchema | undefined {
@@ -101,23 +158,39 @@ export function requestArbitrary(route: RouteOperation, pool: string[]): fc.Arbi
   const schema = bodySchemaOf(route);
   const body = schema ? arbitraryFor(schema) : fc.option(hostileValue, { freq: 4 });
   const encoding = fc.constantFrom('json', 'json', 'json', 'json', 'json', 'json', 'form', 'text');
-  return fc.record({ params, query: queryArbitrary(route.query), headers: headersArbitrary(route.headers), body, encoding }).map(({ params, query, headers, body, encoding }) => {
-    const url = fillPath(route.path, params) + query;
-    if (body === undefined || body === null || route.method === 'GET' || route.method === 'DELETE') return { url, headers, payload: undefined };
-    if (encoding === 'form' && typeof body === 'object') {
-      const form = new URLSearchParams(Object.entries(body as Record<string, unknown>).map(([k, v]): [string, string] => [k, asText(v)]));
-      return { url, headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, payload: form.toString() };
-    }
-    if (encoding === 'text') return { url, headers: { ...headers, 'content-type': 'text/plain' }, payload: JSON.stringify(body) };
-    return { url, headers: { ...headers, 'content-type': 'application/json' }, payload: JSON.stringify(body) };
-  });
+  return fc
+    .record({ params, query: queryArbitrary(route.query), headers: headersArbitrary(route.headers), body, encoding })
+    .map(({ params, query, headers, body, encoding }) => {
+      const url = fillPath(route.path, params) + query;
+      if (body === undefined || body === null || route.method === 'GET' || route.method === 'DELETE')
+        return { url, headers, payload: undefined };
+      if (encoding === 'form' && typeof body === 'object') {
+        const form = new URLSearchParams(
+          Object.entries(body as Record<string, unknown>).map(([k, v]): [string, string] => [k, asText(v)]),
+        );
+        return {
+          url,
+          headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: form.toString(),
+        };
+      }
+      if (encoding === 'text')
+        return { url, headers: { ...headers, 'content-type': 'text/plain' }, payload: JSON.stringify(body) };
+      return { url, headers: { ...headers, 'content-type': 'application/json' }, payload: JSON.stringify(body) };
+    });
 }
 
 /**
  * Fuzzes one route as one kind of caller with `runs` generated requests (fast-check, fixed seed):
  * never a 5xx (unless it is a known defect), and a rejected request (4xx) changes no table.
  */
-export async function fuzzRoute(f: FuzzApp, route: RouteOperation, mode: Access | 'none', runs: number, seed: number): Promise<void> {
+export async function fuzzRoute(
+  f: FuzzApp,
+  route: RouteOperation,
+  mode: Access | 'none',
+  runs: number,
+  seed: number,
+): Promise<void> {
   const db = f.t.app.services.database.db;
   const requests = fc.sample(requestArbitrary(route, f.idPool), { numRuns: runs, seed });
   let baseline: Snapshot = await snapshot(db);
@@ -138,12 +211,19 @@ export async function fuzzRoute(f: FuzzApp, route: RouteOperation, mode: Access 
     const label = `${route.method} ${route.path} as ${mode}`;
     const input = `${request.url.slice(0, 200)} ${(request.payload ?? '').slice(0, 200)}`;
     if (response.statusCode >= 500) {
-      const known = knownIssueFor({ method: route.method, url: request.url, body: request.payload ?? '' }, { status: response.statusCode, body: response.body });
+      const known = knownIssueFor(
+        { method: route.method, url: request.url, body: request.payload ?? '' },
+        { status: response.statusCode, body: response.body },
+      );
       if (known) f.tally.known(describeDefect(known));
-      else if (violations++ < 3) f.tally.violation(`${label}: ${response.statusCode} for ${input} → ${response.body.slice(0, 160)}`);
+      else if (violations++ < 3)
+        f.tally.violation(`${label}: ${response.statusCode} for ${input} → ${response.body.slice(0, 160)}`);
     } else if (response.statusCode >= 400) {
       const changed = changedTables(baseline, after).filter((table) => !MAY_CHANGE_WHEN_REJECTED[mode].includes(table));
-      if (changed.length > 0 && violations++ < 3) f.tally.violation(`${label}: rejected with ${response.statusCode} yet changed ${changed.join(', ')} (${input})`);
+      if (changed.length > 0 && violations++ < 3)
+        f.tally.violation(
+          `${label}: rejected with ${response.statusCode} yet changed ${changed.join(', ')} (${input})`,
+        );
     }
     baseline = after;
   }

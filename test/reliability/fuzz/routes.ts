@@ -31,14 +31,17 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 
 /** Every operation in the app's own OpenAPI document (/api/docs/json): the routes users can reach. */
 export async function routesOf(app: App): Promise<RouteOperation[]> {
-  const doc = (await app.inject({ method: 'GET', url: '/api/docs/json' })).json<{ paths: Record<string, Record<string, OpenApiOperation>> }>();
+  const doc = (await app.inject({ method: 'GET', url: '/api/docs/json' })).json<{
+    paths: Record<string, Record<string, OpenApiOperation>>;
+  }>();
   const operations: RouteOperation[] = [];
   for (const [openApiPath, byMethod] of Object.entries(doc.paths)) {
     for (const method of METHODS) {
       const op = byMethod[method];
       if (!op) continue;
       const parameters = op.parameters ?? [];
-      const of = (where: OpenApiParameter['in']) => Object.fromEntries(parameters.filter((p) => p.in === where).map((p) => [p.name, p.schema ?? {}]));
+      const of = (where: OpenApiParameter['in']) =>
+        Object.fromEntries(parameters.filter((p) => p.in === where).map((p) => [p.name, p.schema ?? {}]));
       operations.push({
         method: method.toUpperCase(),
         path: openApiPath.replace(/\{(\w+)\}/g, ':$1'),
@@ -58,7 +61,10 @@ export async function routesOf(app: App): Promise<RouteOperation[]> {
  * parent's path). Used to prove the OpenAPI document leaves no route out of the fuzzing.
  */
 export function servedRoutes(app: App): Array<{ path: string; methods: string[] }> {
-  const lines = app.printRoutes({ commonPrefix: false }).split('\n').filter((line) => line.includes('── '));
+  const lines = app
+    .printRoutes({ commonPrefix: false })
+    .split('\n')
+    .filter((line) => line.includes('── '));
   const stack: string[] = [];
   const routes: Array<{ path: string; methods: string[] }> = [];
   for (const line of lines) {

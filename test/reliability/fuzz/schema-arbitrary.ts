@@ -70,10 +70,15 @@ function stringFor(schema: JsonSchema): fc.Arbitrary<string> {
   const minLength = schema.minLength ?? 0;
   const maxLength = Math.min(schema.maxLength ?? 64, 256);
   if (schema.format === 'email') return fc.emailAddress();
-  if (schema.format === 'date-time') return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
+  if (schema.format === 'date-time')
+    return fc
+      .date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true })
+      .map((d) => d.toISOString());
   if (schema.pattern) {
     try {
-      return fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length >= minLength && s.length <= maxLength);
+      return fc
+        .stringMatching(new RegExp(schema.pattern))
+        .filter((s) => s.length >= minLength && s.length <= maxLength);
     } catch {
       // A pattern fast-check cannot generate from: plain strings it is.
     }
@@ -86,7 +91,9 @@ function numberFor(schema: JsonSchema, integer: boolean): fc.Arbitrary<number> {
   const max = schema.maximum ?? 1_000_000;
   const lo = Math.max(min, -1e12);
   const hi = Math.min(max, 1e12);
-  return integer ? fc.integer({ min: Math.ceil(lo), max: Math.floor(hi) }) : fc.double({ min: lo, max: hi, noNaN: true });
+  return integer
+    ? fc.integer({ min: Math.ceil(lo), max: Math.floor(hi) })
+    : fc.double({ min: lo, max: hi, noNaN: true });
 }
 
 /**
@@ -116,7 +123,10 @@ function shaped(schema: JsonSchema, depth: number): fc.Arbitrary<unknown> {
     case 'null':
       return fc.constant(null);
     case 'array':
-      return fc.array(arbitraryFor(schema.items, depth + 1), { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 4, 6) });
+      return fc.array(arbitraryFor(schema.items, depth + 1), {
+        minLength: schema.minItems ?? 0,
+        maxLength: Math.min(schema.maxItems ?? 4, 6),
+      });
     case 'object':
     default:
       return objectFor(schema, depth);
@@ -130,12 +140,29 @@ function objectFor(schema: JsonSchema, depth: number): fc.Arbitrary<unknown> {
   for (const [name, property] of Object.entries(properties)) fields[name] = arbitraryFor(property, depth + 1);
   const requiredKeys = Object.keys(fields).filter((name) => required.has(name));
   // Mostly with the required fields, sometimes without them (validation must refuse, not crash).
-  const known = fc.oneof({ weight: 4, arbitrary: fc.record(fields, { requiredKeys }) }, { weight: 1, arbitrary: fc.record(fields, { requiredKeys: [] }) });
+  const known = fc.oneof(
+    { weight: 4, arbitrary: fc.record(fields, { requiredKeys }) },
+    { weight: 1, arbitrary: fc.record(fields, { requiredKeys: [] }) },
+  );
   // Now and then an unknown field, or a prototype-pollution attempt, on top.
-  const extra = fc.option(fc.constantFrom<[string, unknown]>(['unknownField', 1], ['__proto__', { admin: true }], ['constructor', { prototype: { polluted: true } }], ['role', 'admin'], ['userId', 'someone-else']), { freq: 4 });
+  const extra = fc.option(
+    fc.constantFrom<[string, unknown]>(
+      ['unknownField', 1],
+      ['__proto__', { admin: true }],
+      ['constructor', { prototype: { polluted: true } }],
+      ['role', 'admin'],
+      ['userId', 'someone-else'],
+    ),
+    { freq: 4 },
+  );
   return fc.tuple(known, extra).map(([value, more]) => {
     if (!more) return value;
     // JSON.parse on the server sees `__proto__` as a plain key only if it arrives as text: build it so.
-    return JSON.parse(JSON.stringify(value).replace(/^\{/, `{${JSON.stringify(more[0])}:${JSON.stringify(more[1])}${Object.keys(value).length ? ',' : ''}`)) as unknown;
+    return JSON.parse(
+      JSON.stringify(value).replace(
+        /^\{/,
+        `{${JSON.stringify(more[0])}:${JSON.stringify(more[1])}${Object.keys(value).length ? ',' : ''}`,
+      ),
+    ) as unknown;
   });
 }

@@ -14,7 +14,9 @@ export async function snapshot(db: Kysely<DB>): Promise<Snapshot> {
   for (const table of tables.sort()) {
     const rows = (await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(db)).rows;
     const lines = rows
-      .map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).filter(([column]) => !VOLATILE_COLUMNS.has(column)))))
+      .map((row) =>
+        JSON.stringify(Object.fromEntries(Object.entries(row).filter(([column]) => !VOLATILE_COLUMNS.has(column)))),
+      )
       .sort();
     result.set(table, createHash('sha256').update(lines.join('\n')).digest('hex'));
   }

@@ -3,12 +3,22 @@ import { isClearError, type Answer } from '#test/reliability/support/http.ts';
 import { pick, type LoadContext, type Operation } from './operation.ts';
 
 /** No 5xx, no hang, a clear body on every refusal, and only the statuses this operation may give. */
-function checkAnswer(ctx: LoadContext, operation: string, answer: Answer, allowed: number[]): answer is Extract<Answer, { kind: 'answer' }> {
+function checkAnswer(
+  ctx: LoadContext,
+  operation: string,
+  answer: Answer,
+  allowed: number[],
+): answer is Extract<Answer, { kind: 'answer' }> {
   ctx.log.status(operation, answer);
   const tally = ctx.cluster.tally;
-  if (answer.kind !== 'answer') return tally.check(false, `${operation} ${answer.requestId}: no answer (${answer.kind}: ${answer.message})`);
-  if (answer.status >= 400) tally.check(isClearError(answer), `${operation} ${answer.requestId}: ${answer.status} without a clear error body`);
-  return tally.check(allowed.includes(answer.status), `${operation} ${answer.requestId}: unexpected ${answer.status} ${answer.text.slice(0, 200)}`);
+  if (answer.kind !== 'answer')
+    return tally.check(false, `${operation} ${answer.requestId}: no answer (${answer.kind}: ${answer.message})`);
+  if (answer.status >= 400)
+    tally.check(isClearError(answer), `${operation} ${answer.requestId}: ${answer.status} without a clear error body`);
+  return tally.check(
+    allowed.includes(answer.status),
+    `${operation} ${answer.requestId}: unexpected ${answer.status} ${answer.text.slice(0, 200)}`,
+  );
 }
 
 /** Check-in, raced by the same user on every instance: one success per user and day. */
@@ -17,8 +27,11 @@ export const checkIn: Operation = {
   weight: 1,
   async run(ctx, instance) {
     const user = pick(ctx.users);
-    const answer = await ctx.cluster.http.send(ctx.cluster.url(instance), 'POST', '/api/checkin', { token: user.accessToken });
-    if (checkAnswer(ctx, this.name, answer, [200, 409]) && answer.status === 200) ctx.log.checkins.set(user.id, (ctx.log.checkins.get(user.id) ?? 0) + 1);
+    const answer = await ctx.cluster.http.send(ctx.cluster.url(instance), 'POST', '/api/checkin', {
+      token: user.accessToken,
+    });
+    if (checkAnswer(ctx, this.name, answer, [200, 409]) && answer.status === 200)
+      ctx.log.checkins.set(user.id, (ctx.log.checkins.get(user.id) ?? 0) + 1);
   },
 };
 
@@ -31,7 +44,10 @@ export const redeem: Operation = {
     const code = pick(ctx.codes);
     // Typed the forgiving way a person might: lower case, spaces for dashes.
     const typed = Math.random() < 0.3 ? code.code.toLowerCase().replace(/-/g, ' ') : code.code;
-    const answer = await ctx.cluster.http.send(ctx.cluster.url(instance), 'POST', '/api/credits/redeem', { token: user.accessToken, body: { code: typed } });
+    const answer = await ctx.cluster.http.send(ctx.cluster.url(instance), 'POST', '/api/credits/redeem', {
+      token: user.accessToken,
+      body: { code: typed },
+    });
     if (checkAnswer(ctx, this.name, answer, [200, 400, 409]) && answer.status === 200) {
       ctx.log.redeemed.set(code.id, (ctx.log.redeemed.get(code.id) ?? 0) + 1);
       const pair = `${code.id}/${user.id}`;
@@ -40,7 +56,13 @@ export const redeem: Operation = {
   },
 };
 
-async function changeKey(ctx: LoadContext, instance: number, key: LoadKey, token: string, to: 'active' | 'disabled' | 'deleted'): Promise<void> {
+async function changeKey(
+  ctx: LoadContext,
+  instance: number,
+  key: LoadKey,
+  token: string,
+  to: 'active' | 'disabled' | 'deleted',
+): Promise<void> {
   key.changing = true;
   const url = ctx.cluster.url(instance);
   const answer =

@@ -25,7 +25,12 @@ const SHAPES: Shape[] = [
 ];
 const SHAPE_WEIGHTS = [5, 3, 4, 2, 1];
 
-const PROMPTS = ['Say hello to the nice people', 'Summarise the plot of a short story in one line', '把这句话翻译成英文：今天天气很好', 'List three prime numbers'];
+const PROMPTS = [
+  'Say hello to the nice people',
+  'Summarise the plot of a short story in one line',
+  '把这句话翻译成英文：今天天气很好',
+  'List three prime numbers',
+];
 
 function weighted<T>(items: T[], weights: number[]): T {
   let roll = Math.random() * weights.reduce((a, b) => a + b, 0);
@@ -43,7 +48,13 @@ function expectedFor(key: LoadKey, startedAt: number): 'served' | 'refused' | un
 }
 
 /** The checks every metered call gets the moment its answer arrives. */
-function checkAnswer(ctx: LoadContext, operation: string, answer: Answer, key: LoadKey, expected: 'served' | 'refused' | undefined): void {
+function checkAnswer(
+  ctx: LoadContext,
+  operation: string,
+  answer: Answer,
+  key: LoadKey,
+  expected: 'served' | 'refused' | undefined,
+): void {
   const tally = ctx.cluster.tally;
   ctx.log.status(operation, answer);
   if (answer.kind !== 'answer') {
@@ -51,9 +62,18 @@ function checkAnswer(ctx: LoadContext, operation: string, answer: Answer, key: L
     return;
   }
   tally.check(answer.status < 500, `${operation} ${answer.requestId}: ${answer.status} ${answer.text.slice(0, 200)}`);
-  if (answer.status >= 400) tally.check(isClearError(answer), `${operation} ${answer.requestId}: ${answer.status} without a clear error body: ${answer.text.slice(0, 200)}`);
-  if (expected === 'refused') tally.check(answer.status === 401, `${operation}: key ${key.id} (${key.state} ${Date.now() - key.changedAt} ms ago) got ${answer.status}, not 401`);
-  if (expected === 'served') tally.check(answer.status !== 401, `${operation}: active key ${key.id} refused: ${answer.text.slice(0, 200)}`);
+  if (answer.status >= 400)
+    tally.check(
+      isClearError(answer),
+      `${operation} ${answer.requestId}: ${answer.status} without a clear error body: ${answer.text.slice(0, 200)}`,
+    );
+  if (expected === 'refused')
+    tally.check(
+      answer.status === 401,
+      `${operation}: key ${key.id} (${key.state} ${Date.now() - key.changedAt} ms ago) got ${answer.status}, not 401`,
+    );
+  if (expected === 'served')
+    tally.check(answer.status !== 401, `${operation}: active key ${key.id} refused: ${answer.text.slice(0, 200)}`);
 }
 
 function chatBody(ctx: LoadContext, shape: Shape, stream: boolean): Record<string, unknown> {
@@ -98,7 +118,10 @@ function chatOperation(name: string, stream: boolean, weight: number): Operation
       });
       if (stream && answer.kind === 'answer' && answer.status === 200) {
         const read = readStream(answer.text);
-        ctx.cluster.tally.check(read.sawDone && read.error === undefined && read.content.length > 0, `${name} ${answer.requestId}: the stream did not end whole: ${answer.text.slice(-200)}`);
+        ctx.cluster.tally.check(
+          read.sawDone && read.error === undefined && read.content.length > 0,
+          `${name} ${answer.requestId}: the stream did not end whole: ${answer.text.slice(-200)}`,
+        );
       }
     },
   };

@@ -26,7 +26,12 @@ const SHAPES: Shape[] = [
 const SHAPE_WEIGHTS = [5, 3, 2, 2, 1];
 const IN_BAND_ERROR: Shape = { behavior: 'error-after=3', inBandError: true, estimated: true };
 
-const QUERIES = ['Say hello to the nice people', 'What is the capital of France?', '把这句话翻译成英文：今天天气很好', 'Give me three words that rhyme with day'];
+const QUERIES = [
+  'Say hello to the nice people',
+  'What is the capital of France?',
+  '把这句话翻译成英文：今天天气很好',
+  'Give me three words that rhyme with day',
+];
 
 /** Conversations each user started (completed answers only), for continuing them or for others to try. */
 const conversations = new WeakMap<LoadUser, string[]>();
@@ -68,7 +73,15 @@ interface DifyStream {
 }
 
 function readDifyStream(text: string): DifyStream {
-  const read: DifyStream = { events: [], pings: 0, malformed: 0, answer: '', conversationId: undefined, end: undefined, error: undefined };
+  const read: DifyStream = {
+    events: [],
+    pings: 0,
+    malformed: 0,
+    answer: '',
+    conversationId: undefined,
+    end: undefined,
+    error: undefined,
+  };
   for (const block of text.split(/\r?\n\r?\n/)) {
     if (!block.trim()) continue;
     if (/^event: ?ping\b/m.test(block)) {
@@ -104,17 +117,39 @@ interface BlockingAnswer {
 }
 
 /** No 5xx, no hang, a clear error body, only the statuses this call may get, and key refusals as the key's state says. */
-function checkAnswer(ctx: LoadContext, operation: string, answer: Answer, key: LoadKey | undefined, allowed: number[]): answer is Extract<Answer, { kind: 'answer' }> {
+function checkAnswer(
+  ctx: LoadContext,
+  operation: string,
+  answer: Answer,
+  key: LoadKey | undefined,
+  allowed: number[],
+): answer is Extract<Answer, { kind: 'answer' }> {
   const tally = ctx.cluster.tally;
   ctx.log.status(operation, answer);
-  if (answer.kind !== 'answer') return tally.check(false, `${operation} ${answer.requestId}: no answer (${answer.kind}: ${answer.message})`);
+  if (answer.kind !== 'answer')
+    return tally.check(false, `${operation} ${answer.requestId}: no answer (${answer.kind}: ${answer.message})`);
   tally.check(answer.status < 500, `${operation} ${answer.requestId}: ${answer.status} ${answer.text.slice(0, 200)}`);
-  if (answer.status >= 400) tally.check(isClearError(answer), `${operation} ${answer.requestId}: ${answer.status} without a clear error body: ${answer.text.slice(0, 200)}`);
+  if (answer.status >= 400)
+    tally.check(
+      isClearError(answer),
+      `${operation} ${answer.requestId}: ${answer.status} without a clear error body: ${answer.text.slice(0, 200)}`,
+    );
   const expected = expectedFor(key, answer.startedAt);
   const credential = key ? `key ${key.id} (${key.state} ${answer.startedAt - key.changedAt} ms before)` : 'session';
-  if (expected === 'refused') return tally.check(answer.status === 401, `${operation} ${answer.requestId}: ${credential} got ${answer.status}, not 401`);
-  if (expected === 'served') tally.check(answer.status !== 401, `${operation} ${answer.requestId}: ${credential} refused: ${answer.text.slice(0, 200)}`);
-  return tally.check(allowed.includes(answer.status) || (expected === undefined && answer.status === 401), `${operation} ${answer.requestId}: unexpected ${answer.status} ${answer.text.slice(0, 200)}`);
+  if (expected === 'refused')
+    return tally.check(
+      answer.status === 401,
+      `${operation} ${answer.requestId}: ${credential} got ${answer.status}, not 401`,
+    );
+  if (expected === 'served')
+    tally.check(
+      answer.status !== 401,
+      `${operation} ${answer.requestId}: ${credential} refused: ${answer.text.slice(0, 200)}`,
+    );
+  return tally.check(
+    allowed.includes(answer.status) || (expected === undefined && answer.status === 401),
+    `${operation} ${answer.requestId}: unexpected ${answer.status} ${answer.text.slice(0, 200)}`,
+  );
 }
 
 function record(ctx: LoadContext, call: Omit<MeteredCall, 'endedAt'>): void {
@@ -176,12 +211,18 @@ async function ownChat(ctx: LoadContext, instance: number, user: LoadUser, strea
   let conversationId: string | undefined;
   let usage: { prompt_tokens: number; completion_tokens: number } | undefined;
   if (stream) {
-    tally.check(answer.headers.get('content-type')?.includes('text/event-stream') === true, `${what}: a stream answered as ${answer.headers.get('content-type')}`);
+    tally.check(
+      answer.headers.get('content-type')?.includes('text/event-stream') === true,
+      `${what}: a stream answered as ${answer.headers.get('content-type')}`,
+    );
     const read = readDifyStream(answer.text);
     tally.check(read.malformed === 0, `${what}: ${read.malformed} malformed event(s) in ${answer.text.slice(0, 200)}`);
     tally.check(read.answer.length > 0, `${what}: the stream carried no answer: ${answer.text.slice(-200)}`);
     if (shape.inBandError) {
-      tally.check(read.error !== undefined && read.events.at(-1)?.event === 'error', `${what}: an in-band error did not end the stream: ${answer.text.slice(-200)}`);
+      tally.check(
+        read.error !== undefined && read.events.at(-1)?.event === 'error',
+        `${what}: an in-band error did not end the stream: ${answer.text.slice(-200)}`,
+      );
     } else {
       const whole = read.end !== undefined && read.error === undefined && read.events.at(-1)?.event === 'message_end';
       tally.check(whole, `${what}: the stream did not end whole: ${answer.text.slice(-200)}`);
@@ -195,37 +236,75 @@ async function ownChat(ctx: LoadContext, instance: number, user: LoadUser, strea
     } catch {
       body = undefined;
     }
-    const whole = typeof body?.answer === 'string' && body.answer.length > 0 && typeof body.conversation_id === 'string' && typeof body.message_id === 'string';
+    const whole =
+      typeof body?.answer === 'string' &&
+      body.answer.length > 0 &&
+      typeof body.conversation_id === 'string' &&
+      typeof body.message_id === 'string';
     tally.check(whole, `${what}: not a whole blocking answer: ${answer.text.slice(0, 200)}`);
     if (whole) conversationId = body!.conversation_id as string;
     usage = body?.metadata?.usage;
   }
-  if (continuing && conversationId !== undefined) tally.check(conversationId === continuing, `${what}: answered in conversation ${conversationId}`);
+  if (continuing && conversationId !== undefined)
+    tally.check(conversationId === continuing, `${what}: answered in conversation ${conversationId}`);
   if (conversationId && !continuing) conversations.set(user, [...own, conversationId].slice(-5));
   // What the client was shown as Dify's count is what the record must bill (the fake's own counts when not told).
-  const reported = shape.reported ?? (!shape.estimated && usage ? { input: usage.prompt_tokens, output: usage.completion_tokens } : undefined);
+  const reported =
+    shape.reported ??
+    (!shape.estimated && usage ? { input: usage.prompt_tokens, output: usage.completion_tokens } : undefined);
   if (shape.reported && usage) {
-    tally.check(usage.prompt_tokens === shape.reported.input && usage.completion_tokens === shape.reported.output, `${what}: the client was shown usage ${JSON.stringify(usage)}, Dify reported ${JSON.stringify(shape.reported)}`);
+    tally.check(
+      usage.prompt_tokens === shape.reported.input && usage.completion_tokens === shape.reported.output,
+      `${what}: the client was shown usage ${JSON.stringify(usage)}, Dify reported ${JSON.stringify(shape.reported)}`,
+    );
   }
   record(ctx, { ...call, ...(reported ? { reported } : {}) });
 }
 
 /** Continuing another user's conversation: 404, Dify never asked, nothing billed (verified with the metered calls). */
-async function foreignChat(ctx: LoadContext, instance: number, user: LoadUser, victim: LoadUser, conversationId: string): Promise<void> {
+async function foreignChat(
+  ctx: LoadContext,
+  instance: number,
+  user: LoadUser,
+  victim: LoadUser,
+  conversationId: string,
+): Promise<void> {
   const name = 'dify chat (foreign conversation)';
   const { token, key } = credentialOf(user);
   const stream = Math.random() < 0.5;
   const startedAt = Date.now();
   const answer = await ctx.cluster.http.send(ctx.cluster.url(instance), 'POST', '/api/dify/chat-messages', {
     token,
-    body: { query: 'let me read along', inputs: {}, conversation_id: conversationId, response_mode: stream ? 'streaming' : 'blocking', user: `tollgate-${victim.id}` },
+    body: {
+      query: 'let me read along',
+      inputs: {},
+      conversation_id: conversationId,
+      response_mode: stream ? 'streaming' : 'blocking',
+      user: `tollgate-${victim.id}`,
+    },
   });
   checkAnswer(ctx, name, answer, key, [404]);
-  record(ctx, { requestId: answer.requestId, operation: name, instance, answer: answer.kind, status: answer.kind === 'answer' ? answer.status : undefined, startedAt });
+  record(ctx, {
+    requestId: answer.requestId,
+    operation: name,
+    instance,
+    answer: answer.kind,
+    status: answer.kind === 'answer' ? answer.status : undefined,
+    startedAt,
+  });
   const fake = ctx.cluster.dify;
   if (fake) {
-    const reached = fake.requestsTo('/chat-messages').some((r) => (r.body as { conversation_id?: string; user?: string } | undefined)?.conversation_id === conversationId && (r.body as { user?: string }).user === `tollgate-${user.id}`);
-    ctx.cluster.tally.check(!reached, `${name} ${answer.requestId}: user ${user.id}'s try at ${victim.id}'s conversation ${conversationId} reached Dify`);
+    const reached = fake
+      .requestsTo('/chat-messages')
+      .some(
+        (r) =>
+          (r.body as { conversation_id?: string; user?: string } | undefined)?.conversation_id === conversationId &&
+          (r.body as { user?: string }).user === `tollgate-${user.id}`,
+      );
+    ctx.cluster.tally.check(
+      !reached,
+      `${name} ${answer.requestId}: user ${user.id}'s try at ${victim.id}'s conversation ${conversationId} reached Dify`,
+    );
   }
 }
 
@@ -244,8 +323,16 @@ async function abandonedStream(ctx: LoadContext, instance: number, user: LoadUse
   try {
     const response = await fetch(`${ctx.cluster.url(instance)}/api/dify/chat-messages`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json', 'x-request-id': requestId },
-      body: JSON.stringify({ query: 'talk for a long while', inputs: { fake_behavior: 'chunk-delay=20; words=300' }, response_mode: 'streaming' }),
+      headers: {
+        authorization: `Bearer ${user.accessToken}`,
+        'content-type': 'application/json',
+        'x-request-id': requestId,
+      },
+      body: JSON.stringify({
+        query: 'talk for a long while',
+        inputs: { fake_behavior: 'chunk-delay=20; words=300' },
+        response_mode: 'streaming',
+      }),
       signal: controller.signal,
     });
     status = response.status;
@@ -273,7 +360,10 @@ async function abandonedStream(ctx: LoadContext, instance: number, user: LoadUse
   ctx.log.count(name, left ? 'left' : String(status));
   record(ctx, { requestId, operation: name, instance, answer: 'answer', status, startedAt });
   if (!left) {
-    tally.check(status === 402, `${name} ${requestId}: ${status} and the stream ended before the client left: ${text.slice(0, 200)}`);
+    tally.check(
+      status === 402,
+      `${name} ${requestId}: ${status} and the stream ended before the client left: ${text.slice(0, 200)}`,
+    );
     return;
   }
   // Tollgate reads up to 5 s more of the stopped stream before it bills: wait for the record.
@@ -283,9 +373,21 @@ async function abandonedStream(ctx: LoadContext, instance: number, user: LoadUse
     rows = await difyUsageRecords(ctx.cluster.database.db, requestId);
   }
   const row = rows[0];
-  if (!tally.check(rows.length === 1 && row !== undefined, `${name} ${requestId}: ${rows.length} usage records 10 s after the client left`) || !row) return;
+  if (
+    !tally.check(
+      rows.length === 1 && row !== undefined,
+      `${name} ${requestId}: ${rows.length} usage records 10 s after the client left`,
+    ) ||
+    !row
+  )
+    return;
   tally.check(
-    row.end_reason === 'client_disconnect' && row.status === 'ok' && row.usage_source === 'upstream' && row.output_tokens > 0 && row.output_tokens < 300 && row.model === DIFY_MODEL,
+    row.end_reason === 'client_disconnect' &&
+      row.status === 'ok' &&
+      row.usage_source === 'upstream' &&
+      row.output_tokens > 0 &&
+      row.output_tokens < 300 &&
+      row.model === DIFY_MODEL,
     `${name} ${requestId}: billed as ${JSON.stringify(row)}`,
   );
 }

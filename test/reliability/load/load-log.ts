@@ -38,7 +38,13 @@ export class LoadLog {
 
   summary(): string {
     return [...this.statuses]
-      .map(([operation, byStatus]) => `${operation} ${[...byStatus].sort().map(([status, n]) => `${status}×${n}`).join(' ')}`)
+      .map(
+        ([operation, byStatus]) =>
+          `${operation} ${[...byStatus]
+            .sort()
+            .map(([status, n]) => `${status}×${n}`)
+            .join(' ')}`,
+      )
       .join('; ');
   }
 }

@@ -30,14 +30,28 @@ function codeOf(answer: Answer): string {
 function nextCall(cluster: Cluster, token: string, secret: string, w: number, n: number): Promise<Timed> {
   const instance = (w + n) % cluster.instances.length;
   const url = cluster.url(instance);
-  const chat = { model: MODEL, messages: [{ role: 'user', content: 'are you there?' }], max_tokens: 20, fake_behavior: 'usage=10,10' };
+  const chat = {
+    model: MODEL,
+    messages: [{ role: 'user', content: 'are you there?' }],
+    max_tokens: 20,
+    fake_behavior: 'usage=10,10',
+  };
   const options = { timeoutMs: ANSWER_DEADLINE_MS };
-  const done = (what: string, metered: boolean) => (answer: Answer) => ({ answer, what: `${what} on ${instance}`, instance, metered });
+  const done = (what: string, metered: boolean) => (answer: Answer) => ({
+    answer,
+    what: `${what} on ${instance}`,
+    instance,
+    metered,
+  });
   switch (n % 4) {
     case 0:
-      return cluster.http.send(url, 'POST', '/v1/chat/completions', { token: secret, body: chat, ...options }).then(done('chat', true));
+      return cluster.http
+        .send(url, 'POST', '/v1/chat/completions', { token: secret, body: chat, ...options })
+        .then(done('chat', true));
     case 1:
-      return cluster.http.send(url, 'POST', '/v1/chat/completions', { token: secret, body: { ...chat, stream: true }, ...options }).then(done('stream', true));
+      return cluster.http
+        .send(url, 'POST', '/v1/chat/completions', { token: secret, body: { ...chat, stream: true }, ...options })
+        .then(done('stream', true));
     case 2:
       return cluster.http.send(url, 'GET', '/api/credits/balance', { token, ...options }).then(done('balance', false));
     default:
@@ -87,7 +101,9 @@ export async function backendOutage(cluster: Cluster, backend: 'database' | 'red
   for (const [i, instance] of cluster.instances.entries()) {
     for (const exit of instance.exits.slice(exitsBefore[i])) {
       crashed.add(i);
-      tally.violation(`${backend} outage: instance ${i} exited (${exit.code ?? exit.signal}): ${exit.tail.slice(-600)}`);
+      tally.violation(
+        `${backend} outage: instance ${i} exited (${exit.code ?? exit.signal}): ${exit.tail.slice(-600)}`,
+      );
     }
   }
   await Promise.all([...crashed].map((i) => cluster.startInstance(i)));
@@ -106,7 +122,10 @@ export async function backendOutage(cluster: Cluster, backend: 'database' | 'red
   }
   stop = true;
   await Promise.all(workers);
-  tally.check(recoveredAfter <= RECOVERY_MS, `${backend}: the instances did not serve again within ${RECOVERY_MS} ms of the ${backend} coming back`);
+  tally.check(
+    recoveredAfter <= RECOVERY_MS,
+    `${backend}: the instances did not serve again within ${RECOVERY_MS} ms of the ${backend} coming back`,
+  );
 
   // Calls cut by a crash (itself a violation, above) got no answer from the dead process; every other call got one, in time.
   const crashWindow = (t: Timed) => crashed.has(t.instance) && t.answer.startedAt <= back;
@@ -115,15 +134,24 @@ export async function backendOutage(cluster: Cluster, backend: 'database' | 'red
   for (const t of timed) {
     const { answer, what } = t;
     if (answer.kind !== 'answer') {
-      if (!(answer.kind === 'network' && crashWindow(t))) tally.violation(`${backend} outage: ${what} ${answer.requestId} got no answer (${answer.kind} after ${answer.ms} ms: ${answer.message})`);
+      if (!(answer.kind === 'network' && crashWindow(t)))
+        tally.violation(
+          `${backend} outage: ${what} ${answer.requestId} got no answer (${answer.kind} after ${answer.ms} ms: ${answer.message})`,
+        );
       continue;
     }
     if (answer.status >= 500) {
       failures += 1;
       const label = `${answer.status} ${codeOf(answer)}`;
       failureStatuses.set(label, (failureStatuses.get(label) ?? 0) + 1);
-      tally.check(answer.status === 500 || answer.status === 503, `${backend} outage: ${what} answered ${answer.status}`);
-      tally.check(isClearError(answer), `${backend} outage: ${what} ${answer.status} without a clear body: ${answer.text.slice(0, 200)}`);
+      tally.check(
+        answer.status === 500 || answer.status === 503,
+        `${backend} outage: ${what} answered ${answer.status}`,
+      );
+      tally.check(
+        isClearError(answer),
+        `${backend} outage: ${what} ${answer.status} without a clear body: ${answer.text.slice(0, 200)}`,
+      );
     }
   }
 
@@ -132,9 +160,22 @@ export async function backendOutage(cluster: Cluster, backend: 'database' | 'red
   tally.check(quiet.open === 0, `${backend}: ${quiet.open} hold(s) still open ${quiet.waitedMs} ms after the outage`);
   const calls: MeteredCall[] = timed
     .filter((t) => t.metered)
-    .map((t) => ({ requestId: t.answer.requestId, operation: t.what, instance: t.instance, answer: t.answer.kind, status: t.answer.kind === 'answer' ? t.answer.status : undefined, startedAt: t.answer.startedAt, endedAt: t.answer.startedAt + t.answer.ms }));
+    .map((t) => ({
+      requestId: t.answer.requestId,
+      operation: t.what,
+      instance: t.instance,
+      answer: t.answer.kind,
+      status: t.answer.kind === 'answer' ? t.answer.status : undefined,
+      startedAt: t.answer.startedAt,
+      endedAt: t.answer.startedAt + t.answer.ms,
+    }));
   // Calls that overlapped the outage may have lost their record (answered, then the settle failed): at most one.
-  await verifyMeteredCalls(cluster.database.db, tally, calls, (call) => call.endedAt >= outage.from && call.startedAt <= back + recoveredAfter);
+  await verifyMeteredCalls(
+    cluster.database.db,
+    tally,
+    calls,
+    (call) => call.endedAt >= outage.from && call.startedAt <= back + recoveredAfter,
+  );
   const books = await checkBooks(cluster.database.db, { openHoldsAllowed: false });
   books.violations.forEach((v) => tally.violation(`after the ${backend} outage: ${v}`));
   // A call answered 5xx but billed: the settle committed, then something after it failed.
@@ -144,7 +185,10 @@ export async function backendOutage(cluster: Cluster, backend: 'database' | 'red
     failed.map((c) => c.requestId),
   );
   const billedFailures = failed.filter((c) => (records.get(c.requestId) ?? []).some((r) => r.credits > 0));
-  tally.check(billedFailures.length === 0, `${backend} outage: ${billedFailures.length} call(s) answered 5xx yet billed`);
+  tally.check(
+    billedFailures.length === 0,
+    `${backend} outage: ${billedFailures.length} call(s) answered 5xx yet billed`,
+  );
   const during = timed.filter((t) => t.answer.startedAt >= outage.from && t.answer.startedAt <= outage.to);
   const slowest = Math.max(...timed.map((t) => t.answer.ms));
   tally.note(

@@ -32,7 +32,13 @@ async function concurrencySlots(keyId: string): Promise<number> {
 }
 
 /** A slow stream (~4 s) with a known bill, so a crash lands in the middle of it. */
-const slowStream = { model: MODEL, messages: [{ role: 'user', content: 'count slowly' }], max_tokens: 200, stream: true, fake_behavior: 'words=60;chunk-delay=60;usage=30,60' };
+const slowStream = {
+  model: MODEL,
+  messages: [{ role: 'user', content: 'count slowly' }],
+  max_tokens: 200,
+  stream: true,
+  fake_behavior: 'words=60;chunk-delay=60;usage=30,60',
+};
 
 /**
  * SIGKILL one instance while it relays streams, keep the others busy, restart it. The killed calls'
@@ -49,7 +55,11 @@ export async function crashRestart(cluster: Cluster, victim: number): Promise<vo
   await adjustCredits(cluster, user.id, 10_000);
   // A concurrency limit on the key, so its in-flight slots are counted in Redis (and a leak would show).
   const key = await createKey(cluster, user, { rateLimits: { concurrency: 100 } });
-  const holdsBefore = await cluster.database.db.selectFrom('credit_holds').select('id').where('user_id', '=', user.id).execute();
+  const holdsBefore = await cluster.database.db
+    .selectFrom('credit_holds')
+    .select('id')
+    .where('user_id', '=', user.id)
+    .execute();
 
   let victimEvents = 0;
   const onVictim = Array.from({ length: 6 }, () =>
@@ -59,7 +69,11 @@ export async function crashRestart(cluster: Cluster, victim: number): Promise<vo
       onText: (text) => (victimEvents = Math.max(victimEvents, readStream(text).events)),
     }),
   );
-  const onSurvivors = survivors.flatMap((i) => Array.from({ length: 2 }, () => http.send(cluster.url(i), 'POST', '/v1/chat/completions', { token: key.secret, body: slowStream })));
+  const onSurvivors = survivors.flatMap((i) =>
+    Array.from({ length: 2 }, () =>
+      http.send(cluster.url(i), 'POST', '/v1/chat/completions', { token: key.secret, body: slowStream }),
+    ),
+  );
 
   // Mid-stream: the victim's streams have delivered a few events each.
   const deadline = Date.now() + 10_000;
@@ -76,7 +90,12 @@ export async function crashRestart(cluster: Cluster, victim: number): Promise<vo
   const steady: Answer[] = [];
   const keepActive = (async () => {
     for (let n = 0; active; n++) {
-      steady.push(await http.send(cluster.url(survivors[n % survivors.length]!), 'POST', '/v1/chat/completions', { token: key.secret, body: { model: MODEL, messages: [{ role: 'user', content: 'still me' }], fake_behavior: 'usage=10,5' } }));
+      steady.push(
+        await http.send(cluster.url(survivors[n % survivors.length]!), 'POST', '/v1/chat/completions', {
+          token: key.secret,
+          body: { model: MODEL, messages: [{ role: 'user', content: 'still me' }], fake_behavior: 'usage=10,5' },
+        }),
+      );
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
   })();
@@ -85,10 +104,22 @@ export async function crashRestart(cluster: Cluster, victim: number): Promise<vo
   const during: Answer[] = [];
   const until = Date.now() + 2_000;
   while (Date.now() < until) {
-    during.push(...(await Promise.all(survivors.map((i) => http.send(cluster.url(i), 'POST', '/v1/chat/completions', { token: key.secret, body: { model: MODEL, messages: [{ role: 'user', content: 'still there?' }], fake_behavior: 'usage=10,5' } })))));
+    during.push(
+      ...(await Promise.all(
+        survivors.map((i) =>
+          http.send(cluster.url(i), 'POST', '/v1/chat/completions', {
+            token: key.secret,
+            body: { model: MODEL, messages: [{ role: 'user', content: 'still there?' }], fake_behavior: 'usage=10,5' },
+          }),
+        ),
+      )),
+    );
   }
   const failedDuring = during.filter((a) => a.kind !== 'answer' || a.status !== 200);
-  tally.check(failedDuring.length === 0, `${failedDuring.length} of ${during.length} calls to the surviving instances failed while one was down`);
+  tally.check(
+    failedDuring.length === 0,
+    `${failedDuring.length} of ${during.length} calls to the surviving instances failed while one was down`,
+  );
 
   // The killed calls' slots are still in the set (the survivors' calls keep it alive), never to be given back.
   const whileDown = await concurrencySlots(key.id);
@@ -100,7 +131,10 @@ export async function crashRestart(cluster: Cluster, victim: number): Promise<vo
   }
   for (const answer of finished) {
     const whole = answer.kind === 'answer' && answer.status === 200 && readStream(answer.text).sawDone;
-    tally.check(whole, `a stream on a surviving instance did not finish (${answer.requestId}: ${answer.kind === 'answer' ? answer.status : answer.message})`);
+    tally.check(
+      whole,
+      `a stream on a surviving instance did not finish (${answer.requestId}: ${answer.kind === 'answer' ? answer.status : answer.message})`,
+    );
   }
 
   const restartedAt = Date.now();
@@ -109,7 +143,10 @@ export async function crashRestart(cluster: Cluster, victim: number): Promise<vo
 
   // Stale holds: freed once past CREDIT_HOLD_TTL (10 s here) by a sweeper.
   const quiet = await waitForNoOpenHolds(cluster.database.db, 25_000);
-  tally.check(quiet.open === 0, `${quiet.open} hold(s) left by the crash still open ${quiet.waitedMs} ms after the restart`);
+  tally.check(
+    quiet.open === 0,
+    `${quiet.open} hold(s) left by the crash still open ${quiet.waitedMs} ms after the restart`,
+  );
   const holds = await cluster.database.db
     .selectFrom('credit_holds')
     .select(['id', 'status'])
@@ -118,13 +155,22 @@ export async function crashRestart(cluster: Cluster, victim: number): Promise<vo
     .execute();
   const expired = holds.filter((h) => h.status === 'expired').length;
   tally.check(expired === killed.length, `${killed.length} streams died with the instance, ${expired} holds expired`);
-  tally.note(`${cluster.dialect}: ${killed.length} holds left by the SIGKILL were freed ${quiet.waitedMs} ms after the restart (CREDIT_HOLD_TTL=10 s)`);
+  tally.note(
+    `${cluster.dialect}: ${killed.length} holds left by the SIGKILL were freed ${quiet.waitedMs} ms after the restart (CREDIT_HOLD_TTL=10 s)`,
+  );
 
-  const records = await usageByRequest(cluster.database.db, [...killed, ...finished].map((a) => a.requestId));
-  for (const answer of killed) tally.check(!records.has(answer.requestId), `the killed call ${answer.requestId} left a usage record`);
+  const records = await usageByRequest(
+    cluster.database.db,
+    [...killed, ...finished].map((a) => a.requestId),
+  );
+  for (const answer of killed)
+    tally.check(!records.has(answer.requestId), `the killed call ${answer.requestId} left a usage record`);
   for (const answer of finished) {
     const rows = records.get(answer.requestId) ?? [];
-    tally.check(rows.length === 1 && rows[0]!.credits === chargeFor(30, 60), `the finished stream ${answer.requestId} has ${rows.length} usage records (${rows.map((r) => r.credits).join(', ')} credits)`);
+    tally.check(
+      rows.length === 1 && rows[0]!.credits === chargeFor(30, 60),
+      `the finished stream ${answer.requestId} has ${rows.length} usage records (${rows.map((r) => r.credits).join(', ')} credits)`,
+    );
   }
   // Past the slots' maximum age (usually already: waiting for the holds took longer), with calls all along.
   const agedAt = killedAt + SLOT_MAX_AGE_MS + 500;
@@ -132,11 +178,17 @@ export async function crashRestart(cluster: Cluster, victim: number): Promise<vo
   active = false;
   await keepActive;
   const failedSteady = steady.filter((a) => a.kind !== 'answer' || a.status !== 200);
-  tally.check(failedSteady.length === 0, `${failedSteady.length} of ${steady.length} steady calls to the surviving instances failed after the crash`);
+  tally.check(
+    failedSteady.length === 0,
+    `${failedSteady.length} of ${steady.length} steady calls to the surviving instances failed after the crash`,
+  );
 
   // Survivors still serve, and the restarted one too.
   for (let i = 0; i < cluster.instances.length; i++) {
-    const answer = await http.send(cluster.url(i), 'POST', '/v1/chat/completions', { token: key.secret, body: { model: MODEL, messages: [{ role: 'user', content: 'hi' }], fake_behavior: 'usage=10,5' } });
+    const answer = await http.send(cluster.url(i), 'POST', '/v1/chat/completions', {
+      token: key.secret,
+      body: { model: MODEL, messages: [{ role: 'user', content: 'hi' }], fake_behavior: 'usage=10,5' },
+    });
     tally.check(answer.kind === 'answer' && answer.status === 200, `instance ${i} does not serve after the restart`);
   }
   const books = await checkBooks(cluster.database.db, { openHoldsAllowed: false });
@@ -145,9 +197,15 @@ export async function crashRestart(cluster: Cluster, victim: number): Promise<vo
   // Nothing is in flight now and the killed calls' slots are past their maximum age: the calls just made
   // dropped them, and gave back their own, so no slot is left.
   let slots = await concurrencySlots(key.id);
-  for (const until = Date.now() + 2_000; slots > 0 && Date.now() < until; slots = await concurrencySlots(key.id)) await new Promise((resolve) => setTimeout(resolve, 100));
-  tally.check(slots === 0, `${slots} concurrency slot(s) of the key still held ${Date.now() - killedAt} ms after the crash (maximum age ${SLOT_MAX_AGE_MS} ms), with nothing in flight`);
-  tally.note(`${cluster.dialect}: while instance ${victim} was down, the key's slot set held ${whileDown} slot(s) (its ${killed.length} killed calls' and the survivors' streams in flight)`);
+  for (const until = Date.now() + 2_000; slots > 0 && Date.now() < until; slots = await concurrencySlots(key.id))
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  tally.check(
+    slots === 0,
+    `${slots} concurrency slot(s) of the key still held ${Date.now() - killedAt} ms after the crash (maximum age ${SLOT_MAX_AGE_MS} ms), with nothing in flight`,
+  );
+  tally.note(
+    `${cluster.dialect}: while instance ${victim} was down, the key's slot set held ${whileDown} slot(s) (its ${killed.length} killed calls' and the survivors' streams in flight)`,
+  );
   tally.note(
     `${cluster.dialect}: after the crash, past the slots' maximum age and with nothing in flight, the key holds ${slots} concurrency slot(s) ` +
       `(the ${killed.length} killed calls' slots aged out though the user made ${steady.length} calls meanwhile)`,

@@ -11,7 +11,12 @@ import type { Tally } from '#test/reliability/tally.ts';
  * refused before the upstream (401, 402, 429, …) left none. A call whose answer was lost (a crash, an
  * outage) or that overlapped an outage may have left one record at most, never two.
  */
-export async function verifyMeteredCalls(db: Kysely<DB>, tally: Tally, calls: MeteredCall[], lenient: (call: MeteredCall) => boolean = () => false): Promise<void> {
+export async function verifyMeteredCalls(
+  db: Kysely<DB>,
+  tally: Tally,
+  calls: MeteredCall[],
+  lenient: (call: MeteredCall) => boolean = () => false,
+): Promise<void> {
   const records = await usageByRequest(
     db,
     calls.map((c) => c.requestId),
@@ -27,7 +32,11 @@ export async function verifyMeteredCalls(db: Kysely<DB>, tally: Tally, calls: Me
     // What the usage costs is charged (docs/money.md, rule 6): in full for Dify, whose overrun only says
     // how far past its hold it went; for /v1 but for what the caller could not pay, its overrun.
     const unpaid = call.operation.startsWith('dify') ? 0 : (row?.overrun ?? 0);
-    if (row) tally.check(row.overrun >= 0 && row.credits + unpaid === chargeFor(row.input_tokens, row.output_tokens), `${what}: billed ${row.credits} (overrun ${row.overrun}) for ${row.input_tokens}+${row.output_tokens} tokens`);
+    if (row)
+      tally.check(
+        row.overrun >= 0 && row.credits + unpaid === chargeFor(row.input_tokens, row.output_tokens),
+        `${what}: billed ${row.credits} (overrun ${row.overrun}) for ${row.input_tokens}+${row.output_tokens} tokens`,
+      );
     if (call.answer !== 'answer' || lenient(call)) continue;
     if (call.status === 200) {
       if (!tally.check(row !== undefined, `${what}: answered 200 but left no usage record`) || !row) continue;
@@ -38,15 +47,25 @@ export async function verifyMeteredCalls(db: Kysely<DB>, tally: Tally, calls: Me
           `${what}: recorded ${row.input_tokens}+${row.output_tokens} tokens, the upstream reported ${call.reported.input}+${call.reported.output}`,
         );
       }
-      if (call.estimated) tally.check(row.usage_source === 'estimated', `${what}: usage without upstream usage recorded as ${row.usage_source}`);
+      if (call.estimated)
+        tally.check(
+          row.usage_source === 'estimated',
+          `${what}: usage without upstream usage recorded as ${row.usage_source}`,
+        );
     } else {
-      tally.check(row === undefined, `${what}: refused with ${call.status} but left a usage record (${row?.credits} credits)`);
+      tally.check(
+        row === undefined,
+        `${what}: refused with ${call.status} but left a usage record (${row?.credits} credits)`,
+      );
     }
   }
 }
 
 /** Waits (bounded) until no hold is open: the calls have settled, or the sweeper freed what a crash left. */
-export async function waitForNoOpenHolds(db: Kysely<DB>, timeoutMs: number): Promise<{ open: number; waitedMs: number }> {
+export async function waitForNoOpenHolds(
+  db: Kysely<DB>,
+  timeoutMs: number,
+): Promise<{ open: number; waitedMs: number }> {
   const started = Date.now();
   for (;;) {
     const row = await db

@@ -15,7 +15,13 @@ export interface MixedLoadOptions {
 }
 
 /** Upstream paths Tollgate may call on the fake: the calls it relays and its channel probe. */
-const UPSTREAM_PATHS = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/images/generations', '/v1/models']);
+const UPSTREAM_PATHS = new Set([
+  '/v1/chat/completions',
+  '/v1/completions',
+  '/v1/embeddings',
+  '/v1/images/generations',
+  '/v1/models',
+]);
 
 /**
  * A few users with small balances and a few keys each, and redeem codes to race for; then the mixed
@@ -27,7 +33,8 @@ export async function mixedLoad(cluster: Cluster, trap: TrapServer, options: Mix
   const users: LoadUser[] = [];
   for (let i = 0; i < options.users; i++) {
     const user = await registerUser(cluster, i);
-    for (let k = 0; k < 3; k++) await createKey(cluster, user, { name: `key ${k}` }, (i + k) % cluster.instances.length);
+    for (let k = 0; k < 3; k++)
+      await createKey(cluster, user, { name: `key ${k}` }, (i + k) % cluster.instances.length);
     users.push(user);
   }
   const codes = [...(await createCodes(cluster, 10, 40, 1)), ...(await createCodes(cluster, 4, 25, 2))];
@@ -35,9 +42,16 @@ export async function mixedLoad(cluster: Cluster, trap: TrapServer, options: Mix
   const fakeRequestsBefore = cluster.fake.requests.length;
 
   const started = Date.now();
-  const ran = await drive(ctx, { operations: OPERATIONS, workers: options.workers, total: options.operations, instances: cluster.instances.map((_, i) => i) });
+  const ran = await drive(ctx, {
+    operations: OPERATIONS,
+    workers: options.workers,
+    total: options.operations,
+    instances: cluster.instances.map((_, i) => i),
+  });
   const seconds = (Date.now() - started) / 1000;
-  tally.note(`${cluster.dialect}: mixed load of ${ran} operations in ${seconds.toFixed(1)} s over ${cluster.instances.length} instances: ${ctx.log.summary()}`);
+  tally.note(
+    `${cluster.dialect}: mixed load of ${ran} operations in ${seconds.toFixed(1)} s over ${cluster.instances.length} instances: ${ctx.log.summary()}`,
+  );
 
   const quiet = await waitForNoOpenHolds(cluster.database.db, 15_000);
   tally.check(quiet.open === 0, `${quiet.open} hold(s) still open ${quiet.waitedMs} ms after the load`);
@@ -48,13 +62,23 @@ export async function mixedLoad(cluster: Cluster, trap: TrapServer, options: Mix
     const rows = await db.selectFrom('checkins').select('checkin_date').where('user_id', '=', user.id).execute();
     const successes = ctx.log.checkins.get(user.id) ?? 0;
     tally.check(successes <= 1, `user ${user.id} checked in ${successes} times today`);
-    tally.check(rows.length === successes, `user ${user.id}: ${successes} successful check-in answers, ${rows.length} check-in rows`);
+    tally.check(
+      rows.length === successes,
+      `user ${user.id}: ${successes} successful check-in answers, ${rows.length} check-in rows`,
+    );
   }
   for (const code of codes) {
-    const row = await db.selectFrom('redeem_codes').select('used_count').where('id', '=', code.id).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom('redeem_codes')
+      .select('used_count')
+      .where('id', '=', code.id)
+      .executeTakeFirstOrThrow();
     const successes = ctx.log.redeemed.get(code.id) ?? 0;
     tally.check(successes <= code.maxUses, `code ${code.id} (max ${code.maxUses}) redeemed ${successes} times`);
-    tally.check(Number(row.used_count) === successes, `code ${code.id}: ${successes} successful redeem answers, used_count ${row.used_count}`);
+    tally.check(
+      Number(row.used_count) === successes,
+      `code ${code.id}: ${successes} successful redeem answers, used_count ${row.used_count}`,
+    );
   }
   for (const [pair, n] of ctx.log.redeemedBy) tally.check(n === 1, `code/user ${pair} redeemed ${n} times`);
 
@@ -64,7 +88,12 @@ export async function mixedLoad(cluster: Cluster, trap: TrapServer, options: Mix
 
   tally.check(trap.hits.length === 0, `a client-named upstream was called: ${trap.hits.join(', ')}`);
   const strayPaths = cluster.fake.requests.slice(fakeRequestsBefore).filter((r) => !UPSTREAM_PATHS.has(r.path));
-  tally.check(strayPaths.length === 0, `the channel was called on unexpected paths: ${strayPaths.map((r) => r.path).join(', ')}`);
-  const wrongSecret = cluster.fake.requests.slice(fakeRequestsBefore).filter((r) => r.headers.authorization !== `Bearer ${cluster.channelSecret}`);
+  tally.check(
+    strayPaths.length === 0,
+    `the channel was called on unexpected paths: ${strayPaths.map((r) => r.path).join(', ')}`,
+  );
+  const wrongSecret = cluster.fake.requests
+    .slice(fakeRequestsBefore)
+    .filter((r) => r.headers.authorization !== `Bearer ${cluster.channelSecret}`);
   tally.check(wrongSecret.length === 0, `${wrongSecret.length} upstream call(s) without the channel's own secret`);
 }

@@ -2,7 +2,13 @@ import { adjustCredits, createKey, registerUser } from '#test/reliability/suppor
 import type { Cluster } from '#test/reliability/support/cluster.ts';
 import { MODEL } from '#test/reliability/support/pricing.ts';
 
-const chat = (extra: Record<string, unknown> = {}) => ({ model: MODEL, messages: [{ role: 'user', content: 'hello' }], max_tokens: 20, fake_behavior: 'usage=10,10', ...extra });
+const chat = (extra: Record<string, unknown> = {}) => ({
+  model: MODEL,
+  messages: [{ role: 'user', content: 'hello' }],
+  max_tokens: 20,
+  fake_behavior: 'usage=10,10',
+  ...extra,
+});
 
 /** Limits are fixed windows per minute: start a burst well inside one, so it cannot straddle two. */
 async function insideOneMinute(): Promise<void> {
@@ -32,20 +38,35 @@ export async function sharedRateLimits(cluster: Cluster): Promise<void> {
   const RPM = 6;
   const rpmKey = await createKey(cluster, user, { rateLimits: { rpm: RPM } });
   await insideOneMinute();
-  const burst = await Promise.all(Array.from({ length: RPM * n }, (_, i) => http.send(cluster.url(i), 'POST', '/v1/chat/completions', { token: rpmKey.secret, body: chat() })));
+  const burst = await Promise.all(
+    Array.from({ length: RPM * n }, (_, i) =>
+      http.send(cluster.url(i), 'POST', '/v1/chat/completions', { token: rpmKey.secret, body: chat() }),
+    ),
+  );
   const rpm = statuses(burst);
-  tally.check(rpm.get('200') === RPM && rpm.get('429') === RPM * (n - 1), `RPM ${RPM} over ${n} instances: ${JSON.stringify([...rpm])}`);
-  tally.note(`${cluster.dialect}: RPM limit ${RPM}, ${RPM * n} calls over ${n} instances → ${JSON.stringify(Object.fromEntries(rpm))}`);
+  tally.check(
+    rpm.get('200') === RPM && rpm.get('429') === RPM * (n - 1),
+    `RPM ${RPM} over ${n} instances: ${JSON.stringify([...rpm])}`,
+  );
+  tally.note(
+    `${cluster.dialect}: RPM limit ${RPM}, ${RPM * n} calls over ${n} instances → ${JSON.stringify(Object.fromEntries(rpm))}`,
+  );
 
   const CONCURRENCY = 2;
   const slowKey = await createKey(cluster, user, { rateLimits: { concurrency: CONCURRENCY } });
   // Each admitted stream lasts ~1.5 s; the others arrive while the first ones still hold their slots.
   const slow = chat({ stream: true, fake_behavior: 'words=15;chunk-delay=100' });
-  const together = await Promise.all(Array.from({ length: 3 * n }, (_, i) => http.send(cluster.url(i), 'POST', '/v1/chat/completions', { token: slowKey.secret, body: slow })));
+  const together = await Promise.all(
+    Array.from({ length: 3 * n }, (_, i) =>
+      http.send(cluster.url(i), 'POST', '/v1/chat/completions', { token: slowKey.secret, body: slow }),
+    ),
+  );
   const concurrent = statuses(together);
   tally.check(
     concurrent.get('200') === CONCURRENCY && concurrent.get('429') === 3 * n - CONCURRENCY,
     `concurrency ${CONCURRENCY} over ${n} instances: ${JSON.stringify([...concurrent])}`,
   );
-  tally.note(`${cluster.dialect}: concurrency limit ${CONCURRENCY}, ${3 * n} simultaneous streams over ${n} instances → ${JSON.stringify(Object.fromEntries(concurrent))}`);
+  tally.note(
+    `${cluster.dialect}: concurrency limit ${CONCURRENCY}, ${3 * n} simultaneous streams over ${n} instances → ${JSON.stringify(Object.fromEntries(concurrent))}`,
+  );
 }

@@ -33,17 +33,91 @@ const CASES: FaultCase[] = [
   { name: 'HTTP 502 HTML page', stream: false, behavior: 'status=502', status: 503, bill: { kind: 'free' } },
   { name: 'HTTP 503 on a stream', stream: true, behavior: 'status=503', status: 503, bill: { kind: 'free' } },
   { name: 'HTTP 400 passed through', stream: false, behavior: 'status=400', status: 400, bill: { kind: 'free' } },
-  { name: 'no answer within UPSTREAM_HEADERS_TIMEOUT', stream: false, behavior: 'delay=4500', status: 503, bill: { kind: 'free' } },
-  { name: 'connection reset before answering', stream: false, behavior: 'reset-after=0;rst', status: 503, bill: { kind: 'free' } },
-  { name: 'reset mid-stream', stream: true, behavior: 'words=40;reset-after=6', status: 200, ends: 'error-event', bill: { kind: 'counted' } },
-  { name: 'reset right after the first event', stream: true, behavior: 'words=40;reset-after=1', status: 200, ends: 'error-event', bill: { kind: 'free' } },
-  { name: 'stream stalls (UPSTREAM_BODY_TIMEOUT)', stream: true, behavior: 'words=40;stall-after=5', status: 200, ends: 'error-event', bill: { kind: 'counted' } },
-  { name: 'in-band error mid-stream', stream: true, behavior: 'words=40;error-after=5', status: 200, ends: 'error-event', bill: { kind: 'counted' } },
-  { name: 'malformed SSE event', stream: true, behavior: 'garbage-after=3;usage=50,20', status: 200, ends: 'whole', bill: { kind: 'reported', input: 50, output: 20 } },
-  { name: 'stream without [DONE]', stream: true, behavior: 'no-done;usage=50,20', status: 200, ends: 'whole', bill: { kind: 'reported', input: 50, output: 20 } },
-  { name: 'no usage reported', stream: true, behavior: 'usage=none', status: 200, ends: 'whole', bill: { kind: 'counted' } },
-  { name: 'very long output (beyond the hold)', stream: true, behavior: 'words=3000', status: 200, ends: 'whole', bill: { kind: 'as-streamed' } },
-  { name: 'very long output, whole answer', stream: false, behavior: 'words=3000;usage=20,3000', status: 200, bill: { kind: 'reported', input: 20, output: 3000 } },
+  {
+    name: 'no answer within UPSTREAM_HEADERS_TIMEOUT',
+    stream: false,
+    behavior: 'delay=4500',
+    status: 503,
+    bill: { kind: 'free' },
+  },
+  {
+    name: 'connection reset before answering',
+    stream: false,
+    behavior: 'reset-after=0;rst',
+    status: 503,
+    bill: { kind: 'free' },
+  },
+  {
+    name: 'reset mid-stream',
+    stream: true,
+    behavior: 'words=40;reset-after=6',
+    status: 200,
+    ends: 'error-event',
+    bill: { kind: 'counted' },
+  },
+  {
+    name: 'reset right after the first event',
+    stream: true,
+    behavior: 'words=40;reset-after=1',
+    status: 200,
+    ends: 'error-event',
+    bill: { kind: 'free' },
+  },
+  {
+    name: 'stream stalls (UPSTREAM_BODY_TIMEOUT)',
+    stream: true,
+    behavior: 'words=40;stall-after=5',
+    status: 200,
+    ends: 'error-event',
+    bill: { kind: 'counted' },
+  },
+  {
+    name: 'in-band error mid-stream',
+    stream: true,
+    behavior: 'words=40;error-after=5',
+    status: 200,
+    ends: 'error-event',
+    bill: { kind: 'counted' },
+  },
+  {
+    name: 'malformed SSE event',
+    stream: true,
+    behavior: 'garbage-after=3;usage=50,20',
+    status: 200,
+    ends: 'whole',
+    bill: { kind: 'reported', input: 50, output: 20 },
+  },
+  {
+    name: 'stream without [DONE]',
+    stream: true,
+    behavior: 'no-done;usage=50,20',
+    status: 200,
+    ends: 'whole',
+    bill: { kind: 'reported', input: 50, output: 20 },
+  },
+  {
+    name: 'no usage reported',
+    stream: true,
+    behavior: 'usage=none',
+    status: 200,
+    ends: 'whole',
+    bill: { kind: 'counted' },
+  },
+  {
+    name: 'very long output (beyond the hold)',
+    stream: true,
+    behavior: 'words=3000',
+    status: 200,
+    ends: 'whole',
+    bill: { kind: 'as-streamed' },
+  },
+  {
+    name: 'very long output, whole answer',
+    stream: false,
+    behavior: 'words=3000;usage=20,3000',
+    status: 200,
+    bill: { kind: 'reported', input: 20, output: 3000 },
+  },
 ];
 
 const MESSAGES = [{ role: 'user', content: 'Tell me a long story about the sea' }];
@@ -62,14 +136,20 @@ function bodyOf(c: FaultCase): Record<string, unknown> {
 function clientProblem(c: FaultCase, answer: Answer, read: ReadStream | undefined): string | undefined {
   if (answer.kind !== 'answer') return `no answer (${answer.kind}: ${answer.message})`;
   if (answer.status !== c.status) return `status ${answer.status}, expected ${c.status}: ${answer.text.slice(0, 200)}`;
-  if (answer.status >= 400 && !isClearError(answer)) return `${answer.status} without a clear error body: ${answer.text.slice(0, 200)}`;
-  if (read && c.ends === 'whole' && (read.error !== undefined || read.content.length === 0)) return `the stream should end whole: ${answer.text.slice(-200)}`;
-  if (read && c.ends === 'error-event' && !read.error) return `the cut stream carries no error event: ${answer.text.slice(-200)}`;
+  if (answer.status >= 400 && !isClearError(answer))
+    return `${answer.status} without a clear error body: ${answer.text.slice(0, 200)}`;
+  if (read && c.ends === 'whole' && (read.error !== undefined || read.content.length === 0))
+    return `the stream should end whole: ${answer.text.slice(-200)}`;
+  if (read && c.ends === 'error-event' && !read.error)
+    return `the cut stream carries no error event: ${answer.text.slice(-200)}`;
   return undefined;
 }
 
 /** What the usage record must say for this case, given what the client received. */
-function expectedCharge(c: FaultCase, read: ReadStream | undefined): { input: number; output: number } | 'free' | undefined {
+function expectedCharge(
+  c: FaultCase,
+  read: ReadStream | undefined,
+): { input: number; output: number } | 'free' | undefined {
   switch (c.bill.kind) {
     case 'free':
       return 'free';
@@ -99,7 +179,14 @@ export async function upstreamFaults(cluster: Cluster): Promise<void> {
   const answers = await Promise.all(
     runs.map(async ({ c, instance }) => {
       tally.fault();
-      return { c, instance, answer: await http.send(cluster.url(instance), 'POST', '/v1/chat/completions', { token: key.secret, body: bodyOf(c) }) };
+      return {
+        c,
+        instance,
+        answer: await http.send(cluster.url(instance), 'POST', '/v1/chat/completions', {
+          token: key.secret,
+          body: bodyOf(c),
+        }),
+      };
     }),
   );
   const records = await usageByRequest(
@@ -115,11 +202,17 @@ export async function upstreamFaults(cluster: Cluster): Promise<void> {
     if (!tally.check(rows.length === 1, `${what}: ${rows.length} usage records`)) continue;
     const row = rows[0]!;
     const expected = expectedCharge(c, read);
-    if (expected === 'free') tally.check(row.credits === 0 && row.status === 'error', `${what}: a failure before any output billed ${row.credits} (${row.status})`);
+    if (expected === 'free')
+      tally.check(
+        row.credits === 0 && row.status === 'error',
+        `${what}: a failure before any output billed ${row.credits} (${row.status})`,
+      );
     else if (expected === undefined) tally.violation(`${what}: the client never saw the usage the bill must match`);
     else {
       tally.check(
-        row.input_tokens === expected.input && row.output_tokens === expected.output && row.credits === chargeFor(expected.input, expected.output),
+        row.input_tokens === expected.input &&
+          row.output_tokens === expected.output &&
+          row.credits === chargeFor(expected.input, expected.output),
         `${what}: billed ${row.credits} for ${row.input_tokens}+${row.output_tokens}, expected ${chargeFor(expected.input, expected.output)} for ${expected.input}+${expected.output}`,
       );
     }
@@ -129,14 +222,39 @@ export async function upstreamFaults(cluster: Cluster): Promise<void> {
   // who can barely afford the hold: charged what the balance has, never below zero (docs/money.md, rule 6).
   const poor = await registerUser(cluster);
   const poorKey = await createKey(cluster, poor);
-  const before = await cluster.database.db.selectFrom('credit_accounts').select('balance').where('user_id', '=', poor.id).executeTakeFirstOrThrow();
+  const before = await cluster.database.db
+    .selectFrom('credit_accounts')
+    .select('balance')
+    .where('user_id', '=', poor.id)
+    .executeTakeFirstOrThrow();
   tally.fault();
-  const long = await http.send(cluster.url(1), 'POST', '/v1/chat/completions', { token: poorKey.secret, body: { model: MODEL, messages: MESSAGES, fake_behavior: 'words=3000;usage=20,3000' } });
+  const long = await http.send(cluster.url(1), 'POST', '/v1/chat/completions', {
+    token: poorKey.secret,
+    body: { model: MODEL, messages: MESSAGES, fake_behavior: 'words=3000;usage=20,3000' },
+  });
   const charge = chargeFor(20, 3000);
-  const after = await cluster.database.db.selectFrom('credit_accounts').select(['balance', 'held']).where('user_id', '=', poor.id).executeTakeFirstOrThrow();
-  tally.check(long.kind === 'answer' && long.status === 200, `the long answer for a small balance was not served: ${long.kind === 'answer' ? long.status : long.message}`);
-  tally.check(Number(after.balance) === Math.max(0, Number(before.balance) - charge) && Number(after.held) === 0, `a ${charge}-credit answer took the balance from ${before.balance} to ${after.balance}`);
-  const refused = await http.send(cluster.url(2), 'POST', '/v1/chat/completions', { token: poorKey.secret, body: { model: MODEL, messages: MESSAGES } });
-  tally.check(Number(after.balance) >= 0 || (refused.kind === 'answer' && refused.status === 402), `an account in debt (${after.balance}) could start a new call`);
-  tally.note(`${cluster.dialect}: ${runs.length} upstream-fault calls over ${CASES.length} behaviours; long answer overshoot took a ${before.balance}-credit balance to ${after.balance}`);
+  const after = await cluster.database.db
+    .selectFrom('credit_accounts')
+    .select(['balance', 'held'])
+    .where('user_id', '=', poor.id)
+    .executeTakeFirstOrThrow();
+  tally.check(
+    long.kind === 'answer' && long.status === 200,
+    `the long answer for a small balance was not served: ${long.kind === 'answer' ? long.status : long.message}`,
+  );
+  tally.check(
+    Number(after.balance) === Math.max(0, Number(before.balance) - charge) && Number(after.held) === 0,
+    `a ${charge}-credit answer took the balance from ${before.balance} to ${after.balance}`,
+  );
+  const refused = await http.send(cluster.url(2), 'POST', '/v1/chat/completions', {
+    token: poorKey.secret,
+    body: { model: MODEL, messages: MESSAGES },
+  });
+  tally.check(
+    Number(after.balance) >= 0 || (refused.kind === 'answer' && refused.status === 402),
+    `an account in debt (${after.balance}) could start a new call`,
+  );
+  tally.note(
+    `${cluster.dialect}: ${runs.length} upstream-fault calls over ${CASES.length} behaviours; long answer overshoot took a ${before.balance}-credit balance to ${after.balance}`,
+  );
 }

@@ -21,7 +21,13 @@ export const ADMIN = { email: 'reliability-admin@example.com', password: 'Rel1ab
  * the only one); role limits off so only the limits a scenario sets apply; a small sign-up bonus so
  * balances run out and refusals for money are part of the load.
  */
-function sharedEnv(place: { dataDir: string; databaseUrl: string; redisUrl: string; prefix: string; upstream: string }): Record<string, string> {
+function sharedEnv(place: {
+  dataDir: string;
+  databaseUrl: string;
+  redisUrl: string;
+  prefix: string;
+  upstream: string;
+}): Record<string, string> {
   return {
     NODE_ENV: 'production',
     MAIL_TRANSPORT: 'log', // sign-up codes are read from the outbox
@@ -103,19 +109,42 @@ export class Cluster {
     const dbProxy = await FaultProxy.start(hostPortOf(testDatabase.url, options.dialect === 'postgres' ? 5432 : 3306));
     const redisProxy = await FaultProxy.start(hostPortOf(redisUrl, 6379));
     const env = {
-      ...sharedEnv({ dataDir, databaseUrl: dbProxy.rewrite(testDatabase.url), redisUrl: redisProxy.rewrite(redisUrl), prefix, upstream: fake.url }),
+      ...sharedEnv({
+        dataDir,
+        databaseUrl: dbProxy.rewrite(testDatabase.url),
+        redisUrl: redisProxy.rewrite(redisUrl),
+        prefix,
+        upstream: fake.url,
+      }),
       ...options.env,
     };
     const instances: TollgateProcess[] = [];
     for (let i = 0; i < options.instances; i++) instances.push(new TollgateProcess(await freePort(), env));
-    const cluster = new Cluster(tally, options.dialect, instances, fake, dbProxy, redisProxy, createDatabase(testDatabase.url, { poolSize: 4 }), testDatabase, dataDir, {
-      url: redisUrl,
-      prefix,
-    });
+    const cluster = new Cluster(
+      tally,
+      options.dialect,
+      instances,
+      fake,
+      dbProxy,
+      redisProxy,
+      createDatabase(testDatabase.url, { poolSize: 4 }),
+      testDatabase,
+      dataDir,
+      {
+        url: redisUrl,
+        prefix,
+      },
+    );
     // The first runs the migrations alone; the others then start side by side.
     await cluster.startInstance(0);
     await Promise.all(instances.slice(1).map((_, i) => cluster.startInstance(i + 1)));
-    const login = await cluster.http.expectJson<{ access_token: string; refresh_token: string }>(instances[0]!.url, 'POST', '/api/auth/login', 200, { body: ADMIN });
+    const login = await cluster.http.expectJson<{ access_token: string; refresh_token: string }>(
+      instances[0]!.url,
+      'POST',
+      '/api/auth/login',
+      200,
+      { body: ADMIN },
+    );
     cluster.adminToken = login.access_token;
     cluster.dify = options.dify;
     cluster.secrets.add('admin password', ADMIN.password);
@@ -142,7 +171,10 @@ export class Cluster {
   lastCode(email: string): string {
     const file = join(this.dataDir, 'outbox.jsonl');
     const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
-    const mail = lines.map((line) => JSON.parse(line) as { to: string; text: string }).filter((m) => m.to === email.toLowerCase()).at(-1);
+    const mail = lines
+      .map((line) => JSON.parse(line) as { to: string; text: string })
+      .filter((m) => m.to === email.toLowerCase())
+      .at(-1);
     const code = mail?.text.match(/\b(\d{6})\b/)?.[1];
     if (!code) throw new Error(`no code was mailed to ${email}`);
     return code;

@@ -57,19 +57,45 @@ export class Http {
         }
       }
       text += decoder.decode();
-      return { kind: 'answer', requestId, status: response.status, headers: response.headers, text, ms: Date.now() - startedAt, startedAt };
+      return {
+        kind: 'answer',
+        requestId,
+        status: response.status,
+        headers: response.headers,
+        text,
+        ms: Date.now() - startedAt,
+        startedAt,
+      };
     } catch (error) {
       const timedOut = signal.aborted;
-      const message = error instanceof Error ? `${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}` : String(error);
-      return { kind: timedOut ? 'timeout' : 'network', requestId, message, text, ms: Date.now() - startedAt, startedAt };
+      const message =
+        error instanceof Error
+          ? `${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}`
+          : String(error);
+      return {
+        kind: timedOut ? 'timeout' : 'network',
+        requestId,
+        message,
+        text,
+        ms: Date.now() - startedAt,
+        startedAt,
+      };
     }
   }
 
   /** `send`, expecting a JSON answer with `status`; throws otherwise (for set-up steps, not for checks). */
-  async expectJson<T>(baseUrl: string, method: string, path: string, status: number, options: SendOptions = {}): Promise<T> {
+  async expectJson<T>(
+    baseUrl: string,
+    method: string,
+    path: string,
+    status: number,
+    options: SendOptions = {},
+  ): Promise<T> {
     const answer = await this.send(baseUrl, method, path, options);
     if (answer.kind !== 'answer' || answer.status !== status) {
-      throw new Error(`${method} ${path}: expected ${status}, got ${answer.kind === 'answer' ? `${answer.status} ${answer.text.slice(0, 300)}` : `${answer.kind} ${answer.message}`}`);
+      throw new Error(
+        `${method} ${path}: expected ${status}, got ${answer.kind === 'answer' ? `${answer.status} ${answer.text.slice(0, 300)}` : `${answer.kind} ${answer.message}`}`,
+      );
     }
     return (answer.text ? JSON.parse(answer.text) : undefined) as T;
   }

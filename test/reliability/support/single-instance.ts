@@ -48,7 +48,13 @@ export class SingleInstance {
     single.secrets.add('admin password', ADMIN.password);
     await instance.start();
     tally.instance();
-    const login = await single.http.expectJson<{ access_token: string; refresh_token: string }>(instance.url, 'POST', '/api/auth/login', 200, { body: ADMIN });
+    const login = await single.http.expectJson<{ access_token: string; refresh_token: string }>(
+      instance.url,
+      'POST',
+      '/api/auth/login',
+      200,
+      { body: ADMIN },
+    );
     single.adminToken = login.access_token;
     single.secrets.add('admin access token', login.access_token);
     single.secrets.add('admin refresh token', login.refresh_token);
@@ -62,7 +68,10 @@ export class SingleInstance {
   lastCode(email: string): string {
     const file = join(this.dataDir, 'outbox.jsonl');
     const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
-    const mail = lines.map((line) => JSON.parse(line) as { to: string; text: string }).filter((m) => m.to === email.toLowerCase()).at(-1);
+    const mail = lines
+      .map((line) => JSON.parse(line) as { to: string; text: string })
+      .filter((m) => m.to === email.toLowerCase())
+      .at(-1);
     const code = mail?.text.match(/\b(\d{6})\b/)?.[1];
     if (!code) throw new Error(`no code was mailed to ${email}`);
     return code;

@@ -14,7 +14,13 @@ export class TollgateProcess {
   /** How many times a process was started for this slot. */
   starts = 0;
   /** Every exit of a process of this slot; `expected` when the suite stopped it. */
-  readonly exits: Array<{ code: number | null; signal: NodeJS.Signals | null; at: number; expected: boolean; tail: string }> = [];
+  readonly exits: Array<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    at: number;
+    expected: boolean;
+    tail: string;
+  }> = [];
   private stopping = false;
 
   constructor(
@@ -51,7 +57,10 @@ export class TollgateProcess {
     });
     child.stdout?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
-    await untilAnswers(child, `${this.url}/api/health`, () => this.logs(), { timeoutMs, ready: (status) => status === 200 });
+    await untilAnswers(child, `${this.url}/api/health`, () => this.logs(), {
+      timeoutMs,
+      ready: (status) => status === 200,
+    });
   }
 
   /** Sends `signal` and waits for the process to be gone. */

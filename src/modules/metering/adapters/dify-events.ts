@@ -3,7 +3,6 @@ import type { StreamReading } from '../paid-call.ts';
 import { dataOf } from '../sse.ts';
 import { reportedUsage } from '../usage.ts';
 
-
 /** Tokens as Dify reports them (numbers, or decimal strings in some versions). */
 export interface DifyUsageFields {
   prompt_tokens?: unknown;
@@ -23,7 +22,8 @@ export interface DifyStreamError {
  */
 export function difyUsage(usage: DifyUsageFields | undefined | null): Usage | undefined {
   if (!usage || typeof usage !== 'object') return undefined;
-  if (usage.prompt_tokens == null && usage.completion_tokens == null) return reportedUsage(usage.total_tokens, undefined);
+  if (usage.prompt_tokens == null && usage.completion_tokens == null)
+    return reportedUsage(usage.total_tokens, undefined);
   return reportedUsage(usage.prompt_tokens, usage.completion_tokens);
 }
 
@@ -122,7 +122,11 @@ export class DifyEvents implements StreamReading {
         this.finished = true;
         break;
       case 'error':
-        this.error = { status: typeof event.status === 'number' ? event.status : 500, code: String(event.code ?? 'internal_server_error'), message: String(event.message ?? '') };
+        this.error = {
+          status: typeof event.status === 'number' ? event.status : 500,
+          code: String(event.code ?? 'internal_server_error'),
+          message: String(event.message ?? ''),
+        };
         break;
       default:
         break; // node, ping-like and audio events carry nothing the bill needs

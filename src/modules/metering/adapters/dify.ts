@@ -22,7 +22,13 @@ export interface DifyCallRecorder {
   /** The ids the call has revealed so far (its conversation, its task). */
   ids(conversationId: string | undefined, taskId: string | undefined): Promise<void>;
   /** The message the call produced, at its end. */
-  message(id: string | undefined, conversationId: string | undefined, taskId: string | undefined, answer: string, status: string): Promise<void>;
+  message(
+    id: string | undefined,
+    conversationId: string | undefined,
+    taskId: string | undefined,
+    answer: string,
+    status: string,
+  ): Promise<void>;
 }
 
 export interface DifyCallDeps extends AdmissionDeps {
@@ -65,7 +71,12 @@ interface DifyWhole extends WholeReading {
 const TYPICAL_ANSWER_TOKENS = 1024;
 
 /** The context of a proxy caller's call to a Dify endpoint (`dify.<endpoint>` in the usage records). */
-export function difyCallContext(caller: DifyCaller, channel: DifyChannel, endpoint: string, stream: boolean): CallContext {
+export function difyCallContext(
+  caller: DifyCaller,
+  channel: DifyChannel,
+  endpoint: string,
+  stream: boolean,
+): CallContext {
   return {
     requestId: caller.requestId,
     userId: caller.userId,
@@ -105,7 +116,12 @@ export function difyCall(deps: DifyCallDeps, request: DifyRequest): PaidCall<Dif
   return {
     terms,
     send: async (signal) => ({
-      response: await deps.dify.send(channel, { method: 'POST', path: endpoint.path, body: { json: request.upstream }, signal }),
+      response: await deps.dify.send(channel, {
+        method: 'POST',
+        path: endpoint.path,
+        body: { json: request.upstream },
+        signal,
+      }),
       channelId: channel.id,
     }),
     estimate: (produced: string): Usage => ({ inputTokens: promptTokens, outputTokens: countTextTokens(produced) }),
@@ -117,20 +133,35 @@ export function difyCall(deps: DifyCallDeps, request: DifyRequest): PaidCall<Dif
       } catch {
         // not JSON: billed by counting, passed on as it came
       }
-      const produced = workflow ? JSON.stringify(answer.data?.outputs ?? '') : typeof answer.answer === 'string' ? answer.answer : '';
-      const usage = workflow ? difyUsage({ total_tokens: answer.data?.total_tokens }) : difyUsage(answer.metadata?.usage);
+      const produced = workflow
+        ? JSON.stringify(answer.data?.outputs ?? '')
+        : typeof answer.answer === 'string'
+          ? answer.answer
+          : '';
+      const usage = workflow
+        ? difyUsage({ total_tokens: answer.data?.total_tokens })
+        : difyUsage(answer.metadata?.usage);
       return { usage, produced, endReason: answer.data?.status ?? 'stop', answer };
     },
     async afterWhole({ answer, produced }) {
       await recorder.ids(answer.conversation_id, undefined);
       const messageId = workflow ? answer.workflow_run_id : (answer.message_id ?? answer.id);
-      await recorder.message(messageId, answer.conversation_id, answer.task_id, produced, answer.data?.status === 'failed' ? 'error' : 'normal');
+      await recorder.message(
+        messageId,
+        answer.conversation_id,
+        answer.task_id,
+        produced,
+        answer.data?.status === 'failed' ? 'error' : 'normal',
+      );
     },
     streamed: request.stream ? streamedDify(deps, request) : undefined,
   };
 }
 
-function streamedDify(deps: DifyCallDeps, request: DifyRequest): NonNullable<PaidCall<DifyEvents, DifyWhole>['streamed']> {
+function streamedDify(
+  deps: DifyCallDeps,
+  request: DifyRequest,
+): NonNullable<PaidCall<DifyEvents, DifyWhole>['streamed']> {
   const { caller, channel, endpoint, recorder } = request;
   let drainTimer: NodeJS.Timeout | undefined;
   return {
@@ -140,18 +171,38 @@ function streamedDify(deps: DifyCallDeps, request: DifyRequest): NonNullable<Pai
       client.keepUpstream();
       client.onGone(() => {
         if (!events.taskId) return client.abort();
-        const stop = deps.dify.send(channel, { method: 'POST', path: endpoint.stopPath(events.taskId), body: { json: { user: DifyService.identity(caller.userId) } } });
-        stop.then((r) => r.body.dump(), () => client.abort()).catch(() => undefined);
+        const stop = deps.dify.send(channel, {
+          method: 'POST',
+          path: endpoint.stopPath(events.taskId),
+          body: { json: { user: DifyService.identity(caller.userId) } },
+        });
+        stop
+          .then(
+            (r) => r.body.dump(),
+            () => client.abort(),
+          )
+          .catch(() => undefined);
         drainTimer = setTimeout(() => client.abort(), deps.stopDrainMs);
       });
     },
     onProgress: (events) => recorder.ids(events.conversationId, events.taskId),
     async after(events, { disconnected, upstreamFailed }) {
       clearTimeout(drainTimer);
-      const status = disconnected ? 'stopped' : upstreamFailed || events.workflowStatus === 'failed' ? 'error' : 'normal';
+      const status = disconnected
+        ? 'stopped'
+        : upstreamFailed || events.workflowStatus === 'failed'
+          ? 'error'
+          : 'normal';
       const workflow = endpoint.family === 'workflow';
-      const answer = workflow && events.workflowOutputs !== undefined ? JSON.stringify(events.workflowOutputs) : events.answer;
-      await recorder.message(workflow ? events.workflowRunId : events.messageId, events.conversationId, events.taskId, answer, status);
+      const answer =
+        workflow && events.workflowOutputs !== undefined ? JSON.stringify(events.workflowOutputs) : events.answer;
+      await recorder.message(
+        workflow ? events.workflowRunId : events.messageId,
+        events.conversationId,
+        events.taskId,
+        answer,
+        status,
+      );
     },
     // The connection to Dify broke without a terminal event: say so in Dify's own in-band shape.
     brokenEvent: (events, message) =>

@@ -69,9 +69,16 @@ export class OpenAiEvents implements StreamReading {
     this.remember(body);
     // Only the few events that say something (a usage, a finish reason, an error) are parsed; OpenAI
     // sends `"usage":null` and `"finish_reason":null` on every chunk, which say nothing.
-    const mayMatter = valueStart(data, '"usage"') === 123 /* { */ || valueStart(data, '"finish_reason"') === 34 /* " */ || data.includes('"error"');
+    const mayMatter =
+      valueStart(data, '"usage"') === 123 /* { */ ||
+      valueStart(data, '"finish_reason"') === 34 /* " */ ||
+      data.includes('"error"');
     if (!mayMatter) return true;
-    let parsed: { usage?: UpstreamUsage | null; choices?: Array<{ finish_reason?: string | null }>; error?: { message?: string } };
+    let parsed: {
+      usage?: UpstreamUsage | null;
+      choices?: Array<{ finish_reason?: string | null }>;
+      error?: { message?: string };
+    };
     try {
       parsed = JSON.parse(data) as typeof parsed;
     } catch {
@@ -82,7 +89,9 @@ export class OpenAiEvents implements StreamReading {
       this.heldEvent = event;
       return false;
     }
-    const finish = Array.isArray(parsed.choices) ? parsed.choices.find((c) => c?.finish_reason)?.finish_reason : undefined;
+    const finish = Array.isArray(parsed.choices)
+      ? parsed.choices.find((c) => c?.finish_reason)?.finish_reason
+      : undefined;
     if (typeof finish === 'string') this.finishReason = finish;
     if (parsed.usage) {
       this.usage = openAiUsage(parsed.usage) ?? this.usage;
@@ -127,7 +136,10 @@ function producedBy(data: string): string {
   let text = '';
   try {
     const chunk = JSON.parse(data) as {
-      choices?: Array<{ delta?: { content?: string | null; tool_calls?: Array<{ function?: { arguments?: string } }> }; text?: string }>;
+      choices?: Array<{
+        delta?: { content?: string | null; tool_calls?: Array<{ function?: { arguments?: string } }> };
+        text?: string;
+      }>;
     };
     for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
       const piece = choice?.delta?.content ?? choice?.text;

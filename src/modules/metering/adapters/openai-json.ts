@@ -16,7 +16,12 @@ interface JsonEndpoint<B> extends OpenAiEndpoint {
 }
 
 export type EmbeddingsBody = Record<string, unknown> & { model: string; input: unknown };
-export type ImagesBody = Record<string, unknown> & { model: string; prompt: string; n?: number | null; quality?: string | null };
+export type ImagesBody = Record<string, unknown> & {
+  model: string;
+  prompt: string;
+  n?: number | null;
+  quality?: string | null;
+};
 
 /**
  * Output tokens of one gpt-image picture at each quality, for the largest size (OpenAI's table);
@@ -27,7 +32,10 @@ const MOST_IMAGE_OUTPUT_TOKENS = 6240;
 
 function inputText(input: unknown): string {
   if (typeof input === 'string') return input;
-  if (Array.isArray(input)) return input.map((item) => (typeof item === 'string' ? item : Array.isArray(item) ? item.join(' ') : String(item))).join('\n');
+  if (Array.isArray(input))
+    return input
+      .map((item) => (typeof item === 'string' ? item : Array.isArray(item) ? item.join(' ') : String(item)))
+      .join('\n');
   return '';
 }
 
@@ -37,7 +45,8 @@ export const EMBEDDINGS: JsonEndpoint<EmbeddingsBody> = {
   path: '/embeddings',
   worstCase: (body) => ({ inputTokens: guessPromptTokens(undefined, inputText(body.input)), outputTokens: 0 }),
   inputUsage: (body) => ({ inputTokens: countTextTokens(inputText(body.input)), outputTokens: 0 }),
-  usageOf: (answer) => reportedUsage((answer as { usage?: { prompt_tokens?: unknown } } | undefined)?.usage?.prompt_tokens, undefined),
+  usageOf: (answer) =>
+    reportedUsage((answer as { usage?: { prompt_tokens?: unknown } } | undefined)?.usage?.prompt_tokens, undefined),
 };
 
 /** POST /v1/images/generations: billed per image made, plus tokens when the model reports them (gpt-image-1). */
@@ -48,15 +57,21 @@ export function imagesEndpoint(maxOutputTokensPerImage: number): JsonEndpoint<Im
     path: '/images/generations',
     worstCase: (body) => ({
       inputTokens: guessPromptTokens(undefined, body.prompt),
-      outputTokens: Math.max(maxOutputTokensPerImage, IMAGE_OUTPUT_TOKENS[String(body.quality)] ?? MOST_IMAGE_OUTPUT_TOKENS) * count(body),
+      outputTokens:
+        Math.max(maxOutputTokensPerImage, IMAGE_OUTPUT_TOKENS[String(body.quality)] ?? MOST_IMAGE_OUTPUT_TOKENS) *
+        count(body),
       images: count(body),
     }),
     inputUsage: (body) => ({ inputTokens: countTextTokens(body.prompt), outputTokens: 0 }),
     usageOf(answer) {
-      const reply = answer as { data?: unknown[]; usage?: { input_tokens?: unknown; output_tokens?: unknown } } | undefined;
+      const reply = answer as
+        { data?: unknown[]; usage?: { input_tokens?: unknown; output_tokens?: unknown } } | undefined;
       const made = Array.isArray(reply?.data) ? reply.data.length : 0;
       // Models billed per image alone (dall-e) report no tokens: those are zero.
-      const tokens = reportedUsage(reply?.usage?.input_tokens, reply?.usage?.output_tokens) ?? { inputTokens: 0, outputTokens: 0 };
+      const tokens = reportedUsage(reply?.usage?.input_tokens, reply?.usage?.output_tokens) ?? {
+        inputTokens: 0,
+        outputTokens: 0,
+      };
       return { ...tokens, images: made };
     },
   };

@@ -5,7 +5,14 @@ import type { OutputCut } from '../admission.ts';
 import type { PaidCall, SentCall, WholeReading } from '../paid-call.ts';
 import { countPromptTokens, countTextTokens, guessPromptTokens, type ChatMessageLike } from '../tokens.ts';
 import { OpenAiEvents, openAiUsage, type UpstreamUsage } from './openai-events.ts';
-import { keyCallContext, openAiErrorEvent, priceFor, sendToChannels, type OpenAiDeps, type OpenAiEndpoint } from './openai.ts';
+import {
+  keyCallContext,
+  openAiErrorEvent,
+  priceFor,
+  sendToChannels,
+  type OpenAiDeps,
+  type OpenAiEndpoint,
+} from './openai.ts';
 
 /** The two text endpoints differ only in where the prompt and the answer live, and in their output limit's name. */
 export interface TextEndpoint extends OpenAiEndpoint {
@@ -34,7 +41,10 @@ const PROMPT_EXTRAS = ['tools', 'functions', 'response_format'] as const;
 /** How many answers the call may produce: `n` choices (`best_of` are made, for legacy completions), of each prompt. */
 function answersOf(body: TextBody, endpoint: TextEndpoint): number {
   const n = Math.max(body.n ?? 1, endpoint === COMPLETIONS ? (body.best_of ?? 1) : 1);
-  const prompts = endpoint === COMPLETIONS && Array.isArray(body.prompt) && body.prompt.some((p) => typeof p !== 'number') ? body.prompt.length : 1;
+  const prompts =
+    endpoint === COMPLETIONS && Array.isArray(body.prompt) && body.prompt.some((p) => typeof p !== 'number')
+      ? body.prompt.length
+      : 1;
   return n * Math.max(1, prompts);
 }
 
@@ -44,7 +54,13 @@ function answersOf(body: TextBody, endpoint: TextEndpoint): number {
  * balance affords (the limit is then sent upstream) — and billed from the upstream's usage, or from a
  * count of what was produced when it reports none.
  */
-export function textCall(deps: OpenAiDeps, endpoint: TextEndpoint, requestId: string, body: TextBody, key: ResolvedKey): PaidCall<OpenAiEvents, WholeReading> {
+export function textCall(
+  deps: OpenAiDeps,
+  endpoint: TextEndpoint,
+  requestId: string,
+  body: TextBody,
+  key: ResolvedKey,
+): PaidCall<OpenAiEvents, WholeReading> {
   const stream = body.stream === true;
   const context = keyCallContext(requestId, key, endpoint.name, body.model, stream);
   const price = priceFor(deps, key, body.model);
@@ -60,7 +76,8 @@ export function textCall(deps: OpenAiDeps, endpoint: TextEndpoint, requestId: st
   const modelMax = price.maxOutputTokens ?? deps.defaultMaxOutput;
   const limitName = endpoint === CHAT ? 'max_completion_tokens' : 'max_tokens';
   if (ownLimit === undefined && price.maxOutputTokens === null) upstream[limitName] = modelMax;
-  const cut: OutputCut | undefined = ownLimit === undefined ? { answers, limitOutput: (perAnswer) => (upstream[limitName] = perAnswer) } : undefined;
+  const cut: OutputCut | undefined =
+    ownLimit === undefined ? { answers, limitOutput: (perAnswer) => (upstream[limitName] = perAnswer) } : undefined;
 
   let extras = '';
   for (const field of PROMPT_EXTRAS) if (body[field] !== undefined) extras += JSON.stringify(body[field]);
@@ -79,16 +96,28 @@ export function textCall(deps: OpenAiDeps, endpoint: TextEndpoint, requestId: st
       cut,
     },
     send: (signal: UpstreamAbort): Promise<SentCall> => sendToChannels(deps, endpoint, body.model, upstream, signal),
-    estimate: (produced: string): Usage => ({ inputTokens: countPromptTokens(messages, prompt), outputTokens: countTextTokens(produced) }),
+    estimate: (produced: string): Usage => ({
+      inputTokens: countPromptTokens(messages, prompt),
+      outputTokens: countTextTokens(produced),
+    }),
     readWhole: (text) => readWholeText(text, endpoint),
-    streamed: stream ? { read: () => new OpenAiEvents(forwardUsage), brokenEvent: (_stream, message) => openAiErrorEvent(message) } : undefined,
+    streamed: stream
+      ? { read: () => new OpenAiEvents(forwardUsage), brokenEvent: (_stream, message) => openAiErrorEvent(message) }
+      : undefined,
   };
 }
 
 /** Output tokens a request without a limit of its own is expected to write, for tokens-per-minute limits. */
 const TYPICAL_ANSWER_TOKENS = 1024;
 
-type TextAnswer = { usage?: UpstreamUsage; choices?: Array<{ finish_reason?: string; message?: { content?: string | null; tool_calls?: unknown }; text?: string }> };
+type TextAnswer = {
+  usage?: UpstreamUsage;
+  choices?: Array<{
+    finish_reason?: string;
+    message?: { content?: string | null; tool_calls?: unknown };
+    text?: string;
+  }>;
+};
 
 /** A whole chat or completions answer: its usage, its text (for counting), its finish reason. */
 function readWholeText(text: string, endpoint: TextEndpoint): WholeReading {

@@ -37,8 +37,23 @@ export function priceFor(deps: OpenAiDeps, key: ResolvedKey, model: string): Mod
 }
 
 /** The context of a key's call to `endpoint`; the body's `model` is checked by the route's schema. */
-export function keyCallContext(requestId: string, key: ResolvedKey, endpoint: string, model: string, stream: boolean): CallContext {
-  return { requestId, userId: key.userId, keyId: key.keyId, role: key.role, endpoint, model, stream, startedAt: performance.now() };
+export function keyCallContext(
+  requestId: string,
+  key: ResolvedKey,
+  endpoint: string,
+  model: string,
+  stream: boolean,
+): CallContext {
+  return {
+    requestId,
+    userId: key.userId,
+    keyId: key.keyId,
+    role: key.role,
+    endpoint,
+    model,
+    stream,
+    startedAt: performance.now(),
+  };
 }
 
 /**
