@@ -111,6 +111,10 @@ describe('a database or Redis that cannot be reached', () => {
         Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' }),
       ),
     );
+    // Node's error for a client that left in the middle of its body: ECONNRESET, but the client's.
+    app.get('/api/client-left', () =>
+      Promise.reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET', statusCode: 400 })),
+    );
     app.get('/api/bug', () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'x')")));
     for (const path of ['/api/pg', '/api/mysql', '/api/mysql-closed', '/api/redis']) {
       const res = await app.inject({ method: 'GET', url: path });
@@ -119,6 +123,7 @@ describe('a database or Redis that cannot be reached', () => {
       expect(res.json()).toMatchObject({ success: false, code: 'SERVICE_UNAVAILABLE' });
     }
     expect((await app.inject({ method: 'GET', url: '/api/bug' })).statusCode).toBe(500);
+    expect((await app.inject({ method: 'GET', url: '/api/client-left' })).statusCode, 'not an outage').toBe(400);
     expect(isBackendUnavailable({ code: 'ECONNREFUSED' })).toBe(true);
     expect(isBackendUnavailable(new Error('nope'))).toBe(false);
     expect(

@@ -51,12 +51,15 @@ const UNAVAILABLE_MESSAGES =
  */
 export function isBackendUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const { code, name, message, fatal } = error as {
+  const { code, name, message, fatal, statusCode } = error as {
     code?: unknown;
     name?: unknown;
     message?: unknown;
     fatal?: unknown;
+    statusCode?: unknown;
   };
+  // A client's own fault (Node's `aborted` for a body cut off is ECONNRESET with 400) is no outage.
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) return false;
   return (
     (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) ||
     // mysql2 marks the errors of a connection that broke (not of a statement) fatal, some with no code
