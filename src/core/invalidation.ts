@@ -37,6 +37,9 @@ export class InvalidationBus {
     // Named, so an operator (or a test) finds this instance's subscription in CLIENT LIST.
     const subscriber = client.duplicate({ connectionName: `${prefix}invalidation` });
     subscriber.on('message', (_channel: string, topic: string) => bus.deliver(topic));
+    // Redis away: the store's own client logs it (this copy shares its server), and this one
+    // reconnects by itself; without a listener ioredis prints every failed attempt to the console.
+    subscriber.on('error', () => undefined);
     await subscriber.subscribe(bus.channel);
     // Every later `ready` is a reconnect: once subscribed again, reload what may have changed meanwhile.
     subscriber.on('ready', () => {
