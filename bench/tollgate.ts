@@ -35,6 +35,8 @@ export async function startTollgate(options: {
   timeoutMs?: number;
   /** Flags for Tollgate's node, before BENCH_TOLLGATE_FLAGS's. */
   flags?: string[];
+  /** Settings of the run's own, over the bench's. */
+  env?: Record<string, string>;
 }): Promise<RunningTollgate> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
   const url = `http://127.0.0.1:${options.port}`;
@@ -57,6 +59,7 @@ export async function startTollgate(options: {
     RATE_LIMIT_ADMIN_RPM: '1000000000',
     RATE_LIMIT_ADMIN_CONCURRENCY: '100000',
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl, REDIS_PREFIX: `tollgate-bench:${options.port}:` } : {}),
+    ...options.env,
   };
   // BENCH_TOLLGATE_FLAGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, go to Tollgate's node only.
   const flags = [...(options.flags ?? []), ...(process.env.BENCH_TOLLGATE_FLAGS ?? '').split(' ').filter(Boolean)];
