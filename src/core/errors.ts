@@ -12,7 +12,7 @@ interface ErrorSpec {
   en: string;
 }
 
-const ERRORS = {
+const BASE_ERRORS = {
   VALIDATION_FAILED: { status: 400, zh: '请求参数无效：{detail}', en: 'Invalid request: {detail}' },
   INVALID_JSON: { status: 400, zh: '请求体不是有效的 JSON', en: 'The request body is not valid JSON' },
   JSON_TOO_DEEP: {
@@ -34,6 +34,7 @@ const ERRORS = {
     zh: '请求超时：未在规定时间内收到完整请求',
     en: 'The request did not arrive in time',
   },
+  INVALID_CURSOR: { status: 400, zh: '分页游标无效', en: 'The page cursor is invalid' },
   BAD_URL: { status: 400, zh: '请求地址无效', en: 'The request URL is invalid' },
   ROUTE_NOT_FOUND: { status: 404, zh: '接口不存在：{method} {url}', en: 'Route {method} {url} not found' },
   NOT_FOUND: { status: 404, zh: '资源不存在', en: 'Not found' },
@@ -178,6 +179,17 @@ const ERRORS = {
   SERVICE_UNAVAILABLE: { status: 503, zh: '服务暂时不可用，请稍后重试', en: 'Service temporarily unavailable' },
   INTERNAL: { status: 500, zh: '服务器内部错误', en: 'Internal server error' },
 } as const satisfies Record<string, ErrorSpec>;
+
+/** Seed 003's WeChat sign-in and the linking of sign-in methods to one account. */
+const IDENTITY_ERRORS = {} as const satisfies Record<string, ErrorSpec>;
+
+/** Plans (seed 003's VIP, seed 004's quotas), their allowances, and points. */
+const PLAN_ERRORS = {} as const satisfies Record<string, ErrorSpec>;
+
+/** The admin back office: the admin key, user management, the audit log. */
+const ADMIN_ERRORS = {} as const satisfies Record<string, ErrorSpec>;
+
+const ERRORS = { ...BASE_ERRORS, ...IDENTITY_ERRORS, ...PLAN_ERRORS, ...ADMIN_ERRORS };
 
 export type ErrorCode = keyof typeof ERRORS;
 export type MessageParams = Record<string, string | number>;

@@ -126,9 +126,16 @@ function render(format: ErrorFormat, rendered: RenderedError, path: string) {
   };
 }
 
-/** The error format of a path no route has taken: the OpenAI surface answers as OpenAI does, the rest in the envelope. */
+/** Seed 003's mini-program API shares `/v1` with the OpenAI surface; these first segments are its own. */
+const SEED_003_V1 =
+  /^\/v1\/(auth|users|vip|orders|points|proxy|favorites|gallery|templates|stats|characters|upload|admin)(\/|\?|$)/;
+
+/**
+ * The error format of a path no route has taken: the OpenAI surface answers as OpenAI does, seed
+ * 003's paths under `/v1` and the rest in the envelope.
+ */
 export function formatOfPath(path: string): ErrorFormat {
-  return path.startsWith('/v1/') ? 'openai' : 'envelope';
+  return path.startsWith('/v1/') && !SEED_003_V1.test(path) ? 'openai' : 'envelope';
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Type, type TSchema } from 'typebox';
+import { AppError } from '#core/errors.ts';
 
 /** The largest page number a list takes: past any real list, and its OFFSET fits every database. */
 export const MAX_PAGE = 100_000;
@@ -15,6 +16,8 @@ export const Paging = {
   page: () => Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 }),
   limit: (options: { default?: number } = {}) => Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, ...options }),
   skip: () => Type.Integer({ minimum: 0, maximum: MAX_SKIP, default: 0 }),
+  /** An opaque position from a previous page's `nextCursor` (see `encodeCursor`). */
+  cursor: () => Type.String({ minLength: 1, maxLength: 200 }),
 };
 
 /** `?page&limit` as the seeds page lists: page from 1, 20 per page by default, at most 100. */
@@ -27,3 +30,56 @@ export const PageQuery = Type.Object(
 export function Paged<T extends TSchema>(item: T) {
   return Type.Object({ items: Type.Array(item), total: Type.Integer(), page: Type.Integer(), limit: Type.Integer() });
 }
+
+/**
+ * Where a keyset-paged list stopped: the sort value and the id of the last row given (newest first:
+ * the next page holds rows ordered before it). Rows added while a client pages never shift or repeat
+ * a page, as they do with `page`/`skip`.
+ */
+export interface CursorPosition {
+  /** The sort value of the last row given (epoch milliseconds for time-ordered lists). */
+  at: number;
+  id: string;
+}
+
+/** The cursor a client sends back for the next page: base64url of the position, opaque to it. */
+export function encodeCursor(position: CursorPosition): string {
+  return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url');
+}
+
+/** A cursor from a client; 400 INVALID_CURSOR when it is not one Tollgate gave. */
+export function decodeCursor(cursor: string): CursorPosition {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2) {
+      const [at, id] = value as unknown[];
+      if (typeof at === 'number' && Number.isSafeInteger(at) && typeof id === 'string' && id.length <= 64) {
+        return { at, id };
+      }
+    }
+  } catch {
+    // not base64url JSON: refused below
+  }
+  throw new AppError('INVALID_CURSOR');
+}
+
+/**
+ * `{items, total, page, limit, nextCursor, hasMore}`: a list paged by `page` or by `cursor`
+ * (seed 003's "pagination + cursor"). `nextCursor` is null on the last page.
+ */
+export function CursorPaged<T extends TSchema>(item: T) {
+  return Type.Object({
+    items: Type.Array(item),
+    total: Type.Integer(),
+    page: Type.Integer(),
+    limit: Type.Integer(),
+    nextCursor: Type.Union([Type.String(), Type.Null()]),
+    hasMore: Type.Boolean(),
+  });
+}
+
+/** `?page&limit&cursor`: a cursor, when given, wins over `page`. */
+export const CursorPageQuery = Type.Object(
+  { page: Paging.page(), limit: Paging.limit({ default: 20 }), cursor: Type.Optional(Paging.cursor()) },
+  { additionalProperties: false },
+);
