@@ -1,3 +1,4 @@
+import type { AuditTables } from '#modules/admin/audit.tables.ts';
 import type { AuthTables } from '#modules/auth/auth.tables.ts';
 import type { ChannelsTables } from '#modules/channels/channels.tables.ts';
 import type { CheckinTables } from '#modules/checkin/checkin.tables.ts';
@@ -21,4 +22,5 @@ export interface DB
     ChannelsTables,
     PricingTables,
     UsageTables,
-    DifyTables {}
+    DifyTables,
+    AuditTables {}
