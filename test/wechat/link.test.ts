@@ -56,6 +56,16 @@ describe.each(backends())('linking email and WeChat sign-in on $label', (backend
     expect(info.json()).toMatchObject({ data: { email: null, hasPassword: false } });
   });
 
+  it('refuses a password sign-in of an account that has an email but no password as a wrong password, never a 500', async () => {
+    const wx = await wechatLogin(w);
+    const email = freshEmail('nopw');
+    await w.t.app.services.database.db.updateTable('users').set({ email }).where('id', '=', wx.user.id).execute();
+    const res = await call(w.t.app, 'POST', '/api/auth/login', { body: { email, password: STRONG_PASSWORD } });
+    expect(res.statusCode).toBe(401);
+    const seed2 = await call(w.t.app, 'POST', '/api/v1/auth/login', { body: { email, password: STRONG_PASSWORD } });
+    expect(seed2.statusCode).toBe(401);
+  });
+
   it('lets an email user link a WeChat identity, which then signs in to the same account', async () => {
     const user = await registerUser(w.t);
     const identity = FakeWeChat.newUser();
