@@ -2,27 +2,25 @@
  * `npm run bench:instructions`: the CPU instructions each answered chat call costs, counted by
  * valgrind's callgrind, for the bare undici proxy and for Tollgate on SQLite (and, with
  * BENCH_BASELINE=<another checkout>, that checkout's Tollgate), whole and streamed, at 32 connections.
- * An instruction count does not depend on what else the machine is doing, as requests/s do; but
- * under load a JIT-compiled program's count still moves (see below), so read the windows, not one
- * figure.
+ * An instruction count does not depend on what else the machine is doing, as requests/s do.
  *
  * Each server runs under `valgrind --tool=callgrind --instr-atstart=no` (the load generator and the
  * fake upstream run outside it), with V8's `--single-threaded` so that its compilers and garbage
  * collector work on the main thread when the program reaches them, not when a helper thread happens
  * to be scheduled. Collection is switched on around each measured load only (callgrind_control
- * --zero, --instr=on … --dump, --instr=off), and a dump's total is divided by the calls answered.
- * The counts cover the whole process (compiler and collector included); the kernel's work is not in
- * them. INSTR_DUMPS=<folder> keeps the dumps, for callgrind_annotate.
+ * --zero, --instr=on … --dump, --instr=off), and a dump's count is divided by the calls answered.
+ * The kernel's work is not in it. INSTR_DUMPS=<folder> keeps the dumps, for callgrind_annotate.
  *
- * After INSTR_WARMUP (5,000) calls, windows of INSTR_CALLS (2,000) calls are measured until two in a
- * row agree within INSTR_STEADY (5 %), at most INSTR_MAX_WINDOWS (5); the figure is their mean, and
- * a target that never settles prints every window. What moves the count: V8 goes on compiling for
- * thousands of calls (the bare proxy's cost per call fell from 1.1 million instructions in a window
- * right after a 1,000-call warm-up to about 400 thousand ten windows later), and Tollgate's windows
- * still swing between about 0.9 and 3 million instructions a call after 15,000 calls: in the costly
- * ones TurboFan recompiles and a major collection runs (2.1 and 0.9 billion instructions of a 6
- * billion window), in the cheap ones neither. Two windows in a row can agree by chance before the
- * count has settled, so compare runs by their windows.
+ * The figure is the call's own work: the whole process's count less what V8's garbage collector and
+ * compilers executed (bench/callgrind-split.ts). Those two come in bursts that a window of calls holds
+ * or not (TurboFan recompiling, a major collection: 2.1 and 0.9 billion instructions of a 6 billion
+ * window in one Tollgate window, none in the next), which swung the whole count of Tollgate's windows
+ * between 0.9 and 3 million instructions a call; the own work is what each call does every time.
+ * Both are printed for every window, with the collector's and compilers' share beside them.
+ *
+ * After INSTR_WARMUP (5,000) calls, windows of INSTR_CALLS (2,000) calls are measured until the own
+ * work of two in a row agrees within INSTR_STEADY (5 %), at most INSTR_MAX_WINDOWS (5); the figure is
+ * their mean, and a target that never settles says so. The servers start side by side.
  *
  *   npm run bench:instructions
  *   BENCH_BASELINE=../tollgate-before INSTR_CALLS=2000 npm run bench:instructions
@@ -33,6 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, startNode, type Started } from '#test/helpers/processes.ts';
+import { splitDump, type Split } from './callgrind-split.ts';
 import { load } from './load.ts';
 import { startTollgate, type RunningTollgate } from './tollgate.ts';
 
@@ -78,34 +77,37 @@ async function control(pid: number, ...args: string[]): Promise<void> {
 }
 
 /**
- * The total instruction count of the dump named `name` for `pid`, once callgrind has written it (it
+ * The instruction count of the dump named `name` for `pid`, once callgrind has written it (it
  * may answer the dump command before the file is complete).
  */
-async function dumpTotal(pid: number, name: string): Promise<number> {
+async function dumpSplit(pid: number, name: string): Promise<Split> {
   for (let waited = 0; waited < 120; waited++) {
     for (const file of readdirSync(outDir).filter((f) => f.startsWith(`callgrind.${pid}.`))) {
       const text = readFileSync(join(outDir, file), 'utf8');
       const total = /^totals:\s+(\d+)/m.exec(text);
-      if (text.includes(`\ndesc: Trigger: dump ${name}\n`) && total) return Number(total[1]);
+      if (text.includes(`\ndesc: Trigger: dump ${name}\n`) && total) return splitDump(join(outDir, file));
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   throw new Error(`callgrind wrote no dump "${name}" for ${pid} (files: ${readdirSync(outDir).join(', ')})`);
 }
 
-/** Whether the last two windows agree within STEADY. */
-function steady(perCall: number[]): boolean {
-  const [a, b] = perCall.slice(-2);
+/** Whether the last two windows' own work agrees within STEADY. */
+function steady(windows: Split[]): boolean {
+  const [a, b] = windows.slice(-2).map((w) => w.own);
   return a !== undefined && b !== undefined && Math.abs(a - b) <= STEADY * Math.min(a, b);
 }
 
-/** The steady figure (the mean of the last two windows) and how it was reached. */
-function figure(perCall: number[]): string {
-  const count = (n: number) => Math.round(n).toLocaleString('en-US');
-  if (perCall.length < 2) return 'none answered';
-  const [a, b] = perCall.slice(-2) as [number, number];
-  const windows = `${perCall.length} windows: ${perCall.map(count).join(', ')}`;
-  return steady(perCall) ? `${count((a + b) / 2)} (${windows})` : `not steady (${windows})`;
+const thousands = (n: number) => Math.round(n / 1000).toLocaleString('en-US');
+
+/** The row's figures: the own work per call (the mean of the last two windows) and every window, own / whole process. */
+function figures(windows: Split[]): string {
+  if (windows.length < 2) return 'none answered | | |';
+  const [a, b] = windows.slice(-2) as [Split, Split];
+  const own = steady(windows) ? Math.round((a.own + b.own) / 2).toLocaleString('en-US') : 'not steady';
+  const each = windows.map((w) => `${thousands(w.own)} / ${thousands(w.total)}`).join(', ');
+  const v8 = windows.map((w) => `${thousands(w.gc)} + ${thousands(w.compiler)}`).join(', ');
+  return `${own} | ${each} | ${v8}`;
 }
 
 interface Target {
@@ -130,40 +132,38 @@ try {
   stoppers.push(() => fake.stop());
   const upstream = `http://127.0.0.1:${fakePort}`;
 
+  // The servers start side by side: under valgrind each takes minutes (tsx compiles every file).
   const proxyPort = await freePort();
-  const proxy = await startNode(
-    'bench/bare-proxy.ts',
-    { UPSTREAM: upstream, PORT: String(proxyPort) },
-    `http://127.0.0.1:${proxyPort}/v1/models`,
-    {
-      wrapper: callgrind,
-      flags: NODE_FLAGS,
-      timeoutMs: START_TIMEOUT_MS,
-    },
-  );
-  stoppers.push(() => proxy.stop());
-  const targets: Target[] = [
-    { name: 'bare undici proxy', url: `http://127.0.0.1:${proxyPort}`, key: 'sk-direct', server: proxy },
+  const trees = [...(BASELINE ? [[' (baseline)', BASELINE] as const] : []), ['', undefined] as const];
+  const starting = [
+    startNode(
+      'bench/bare-proxy.ts',
+      { UPSTREAM: upstream, PORT: String(proxyPort) },
+      `http://127.0.0.1:${proxyPort}/v1/models`,
+      { wrapper: callgrind, flags: NODE_FLAGS, timeoutMs: START_TIMEOUT_MS },
+    ).then((proxy): Target => {
+      stoppers.push(() => proxy.stop());
+      return { name: 'bare undici proxy', url: `http://127.0.0.1:${proxyPort}`, key: 'sk-direct', server: proxy };
+    }),
+    ...trees.map(async ([label, tree]): Promise<Target> => {
+      const tollgate = await startTollgate({
+        port: await freePort(),
+        upstream,
+        wrapper: callgrind,
+        flags: NODE_FLAGS,
+        env: NO_PERIODIC_WORK,
+        timeoutMs: START_TIMEOUT_MS,
+        ...(tree ? { tree } : {}),
+      });
+      stoppers.push(() => tollgate.stop());
+      return { name: `Tollgate${label}, SQLite`, url: tollgate.url, key: tollgate.apiKey, server: tollgate, tollgate };
+    }),
   ];
-  for (const [label, tree] of [...(BASELINE ? [[' (baseline)', BASELINE] as const] : []), ['', undefined] as const]) {
-    const tollgate = await startTollgate({
-      port: await freePort(),
-      upstream,
-      wrapper: callgrind,
-      flags: NODE_FLAGS,
-      env: NO_PERIODIC_WORK,
-      timeoutMs: START_TIMEOUT_MS,
-      ...(tree ? { tree } : {}),
-    });
-    stoppers.push(() => tollgate.stop());
-    targets.push({
-      name: `Tollgate${label}, SQLite`,
-      url: tollgate.url,
-      key: tollgate.apiKey,
-      server: tollgate,
-      tollgate,
-    });
-  }
+  // Every start is waited for (each one that started is stopped at the end) before one failing ends the run.
+  const started = await Promise.allSettled(starting);
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  const targets = started.map((result) => (result as PromiseFulfilledResult<Target>).value);
 
   for (const mode of (process.env.BENCH_MODES ?? 'json,stream').split(',')) {
     const stream = mode === 'stream';
@@ -171,10 +171,10 @@ try {
       const pid = target.server.child.pid!;
       await load(target.url, target.key, stream, CONNECTIONS, { amount: WARMUP });
       const before = target.tollgate ? await target.tollgate.calls() : 0;
-      const perCall: number[] = [];
+      const windows: Split[] = [];
       let answered = 0;
       let errors = 0;
-      for (let window = 1; window <= MAX_WINDOWS && !steady(perCall); window++) {
+      for (let window = 1; window <= MAX_WINDOWS && !steady(windows); window++) {
         const dump = `${mode}-${window}`;
         await control(pid, '--zero');
         await control(pid, '--instr=on');
@@ -183,9 +183,17 @@ try {
         await control(pid, '--instr=off');
         answered += measured.ok;
         errors += measured.errors;
-        if (measured.ok > 0) perCall.push((await dumpTotal(pid, dump)) / measured.ok);
+        if (measured.ok > 0) {
+          const split = await dumpSplit(pid, dump);
+          windows.push({
+            total: split.total / measured.ok,
+            gc: split.gc / measured.ok,
+            compiler: split.compiler / measured.ok,
+            own: split.own / measured.ok,
+          });
+        }
       }
-      rows.push(`| ${target.name} | ${mode} | ${CONNECTIONS} | ${answered} | ${figure(perCall)} | ${errors} |`);
+      rows.push(`| ${target.name} | ${mode} | ${CONNECTIONS} | ${answered} | ${figures(windows)} | ${errors} |`);
       if (target.tollgate) {
         const recorded = (await target.tollgate.calls()) - before;
         billing.push(
@@ -201,10 +209,10 @@ try {
 
 console.log(
   [
-    `Instructions per answered call (valgrind callgrind, collection on around the load only): after ${WARMUP} calls of warm-up, windows of ${CALLS} calls until two in a row agree within ${STEADY * 100} %; the figure is their mean`,
+    `Instructions per answered call (valgrind callgrind, collection on around the load only): after ${WARMUP} calls of warm-up, windows of ${CALLS} calls until the own work (without garbage collection and compiling) of two in a row agrees within ${STEADY * 100} %; the figure is their mean`,
     '',
-    '| target | mode | conns | calls answered | instructions per call | errors |',
-    '|---|---|---|---|---|---|',
+    '| target | mode | conns | calls answered | own instructions per call | each window, own / whole process (thousands per call) | each window, GC + compiling (thousands per call) | errors |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     'Billing check (every answered call leaves one usage record):',
