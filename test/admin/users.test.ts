@@ -228,7 +228,7 @@ describe.each(backends())('user management by admins on $label', (backend) => {
     expect((await stats()).users.newToday).toBe(1);
     t.clock.set(Date.parse('2027-03-01T16:00:00Z')); // midnight in Shanghai
     const after = await stats();
-    expect(after.users).toEqual({ total: 5, newToday: 0 });
+    expect(after.users).toEqual({ total: 5, newToday: 0, deleted: 0 });
     expect(after.credits.granted).toBe(before.credits.granted + 1000);
   });
 });

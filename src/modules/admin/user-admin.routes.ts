@@ -7,6 +7,8 @@ import {
   AdminUserDetail,
   AdminUserView,
   auditedFields,
+  changesOf,
+  Deleted,
   RoleBody,
   SessionsEnded,
   toAdminUser,
@@ -18,12 +20,13 @@ import type { UserAdminService } from './user-admin.service.ts';
 
 /** The list query as the service takes it: only the filters given, the cursor decoded (400 INVALID_CURSOR). */
 export function listArguments(query: UserListQuery) {
-  const { page, limit, cursor, search, role, status } = query;
+  const { page, limit, cursor, search, role, status, deleted } = query;
   return {
     filter: {
       ...(search !== undefined ? { search } : {}),
       ...(role !== undefined ? { role } : {}),
       ...(status !== undefined ? { status } : {}),
+      ...(deleted !== undefined ? { deleted } : {}),
     },
     paging: { page, limit, ...(cursor !== undefined ? { cursor: decodeCursor(cursor) } : {}) },
   };
@@ -49,6 +52,24 @@ export function auditUserChange(
     before: auditedFields(change.before),
     after: { ...auditedFields(change.after), ...(change.sessionsEnded ? { sessionsEnded: change.sessionsEnded } : {}) },
   });
+}
+
+/**
+ * A deletion's audit row and answer. The row keeps no personal data of the account (it was just
+ * erased): its role and status before, and what the deletion did.
+ */
+export function deletion(
+  request: FastifyRequest,
+  result: { before: UserRow; after: UserRow; sessionsEnded: number; keysRemoved: number },
+) {
+  const { before, after, sessionsEnded, keysRemoved } = result;
+  auditDetail(request, {
+    targetType: 'user',
+    targetId: after.id,
+    before: { role: before.role, status: before.status },
+    after: { status: after.status, deleted: true, sessionsEnded, keysRemoved },
+  });
+  return { id: after.id, deletedAt: new Date(Number(after.deleted_at)).toISOString(), sessionsEnded, keysRemoved };
 }
 
 /** The console's user management (docs/admin.md): list, read, change, disable/enable, role, sessions. */
@@ -100,9 +121,25 @@ export function registerUserAdminRoutes(app: App, admin: UserAdminService): void
       },
     },
     async (request) => {
-      auditUserChange(request, await admin.update(request.params.id, request.body));
+      auditUserChange(request, await admin.update(request.params.id, changesOf(request.body)));
       return detailOf(request.params.id);
     },
+  );
+
+  app.delete(
+    '/api/admin/users/:id',
+    {
+      config,
+      schema: {
+        tags,
+        security,
+        summary:
+          'Delete an account: personal data erased, sessions ended, keys deleted; its ledger and usage stay (docs/admin.md)',
+        params,
+        response: { 200: Deleted },
+      },
+    },
+    async (request) => deletion(request, await admin.remove(request.params.id)),
   );
 
   for (const [action, status] of [

@@ -3,6 +3,7 @@ import type { Clock } from '#core/clock.ts';
 import type { CursorPosition } from '#core/http/pagination.ts';
 import type { TokenService } from '#modules/auth/token.service.ts';
 import type { CreditsService } from '#modules/credits/credits.service.ts';
+import type { KeysService } from '#modules/keys/keys.service.ts';
 import type { UsageService } from '#modules/usage/usage.service.ts';
 import { zoneOffsetMs } from '#modules/usage/usage.service.ts';
 import type { UserChanges, UserFilter } from '#modules/users/users.repository.ts';
@@ -18,7 +19,7 @@ export interface UserDetail {
 
 /** The figures of seed 003's dashboard (GET /v1/admin/stats); docs/admin.md says what each counts. */
 export interface AdminStats {
-  users: { total: number; newToday: number };
+  users: { total: number; newToday: number; deleted: number };
   credits: { granted: number; spent: number; byKind: Record<string, { added: number; taken: number }> };
   calls: { total: number };
 }
@@ -35,6 +36,7 @@ export class UserAdminService {
     private readonly deps: {
       users: UsersService;
       tokens: TokenService;
+      keys: KeysService;
       credits: CreditsService;
       usage: UsageService;
       clock: Clock;
@@ -73,6 +75,17 @@ export class UserAdminService {
     return this.update(id, { role });
   }
 
+  /**
+   * Deletes the account, keeping its books (UsersService.remove): then ends its sessions and deletes
+   * its API keys. Should either of those fail, the account is already disabled, which refuses both.
+   */
+  async remove(id: string): Promise<{ before: UserRow; after: UserRow; sessionsEnded: number; keysRemoved: number }> {
+    const changed = await this.deps.users.remove(id);
+    const sessionsEnded = await this.deps.tokens.endAllSessions(id, 'account_deleted');
+    const keysRemoved = await this.deps.keys.removeAllOf(id);
+    return { ...changed, sessionsEnded, keysRemoved };
+  }
+
   /** Signs the user out everywhere: every session is refused at its next request. */
   async endSessions(id: string): Promise<number> {
     if (!(await this.deps.users.findById(id))) throw new AppError('NOT_FOUND');
@@ -83,14 +96,15 @@ export class UserAdminService {
     const now = this.deps.clock.now();
     const offset = zoneOffsetMs(this.deps.timeZone, now);
     const startOfToday = Math.floor((now + offset) / DAY) * DAY - offset;
-    const [users, totals, calls] = await Promise.all([
+    const [users, deleted, totals, calls] = await Promise.all([
       this.deps.users.counts(startOfToday),
+      this.deps.users.countDeleted(),
       this.deps.credits.totalsByKind(),
       this.deps.usage.allCalls(),
     ]);
     const byKind = Object.fromEntries(totals.map((t) => [t.kind, { added: t.added, taken: t.taken }]));
     return {
-      users: { total: users.total, newToday: users.since },
+      users: { total: users.total, newToday: users.since, deleted },
       credits: {
         granted: totals.reduce((sum, t) => sum + t.added, 0),
         spent: totals.find((t) => t.kind === 'usage')?.taken ?? 0,

@@ -151,7 +151,7 @@ export class UsersService {
    */
   async update(id: string, changes: UserChanges): Promise<{ before: UserRow; after: UserRow }> {
     const before = await this.users.findById(id);
-    if (!before) throw new AppError('NOT_FOUND');
+    if (!before || before.deleted_at !== null) throw new AppError('NOT_FOUND');
     const applied: UserChanges = { ...changes };
     if (changes.email !== undefined) applied.email = normalizeEmail(changes.email);
     if (changes.username !== undefined) {
@@ -188,16 +188,30 @@ export class UsersService {
     return { rows, total, nextCursor, hasMore };
   }
 
-  /** Every account, and those created since `since` (epoch ms). */
+  countDeleted(): Promise<number> {
+    return this.users.count({ deleted: true });
+  }
+
+  /** Every account (not deleted), and those created since `since` (epoch ms). */
   async counts(since: number): Promise<{ total: number; since: number }> {
     const [total, created] = await Promise.all([this.users.count(), this.users.countCreatedSince(since)]);
     return { total, since: created };
   }
 
-  /** Deletes an account with everything it owns (sessions, keys, credits: the tables cascade). */
-  async remove(id: string): Promise<void> {
-    if (!(await this.users.delete(id))) throw new AppError('NOT_FOUND');
+  /**
+   * Deletes an account and keeps its books (docs/admin.md): it is disabled and marked deleted, its
+   * email, password, WeChat identity and profile erased and its username replaced, in one statement;
+   * the ledger, usage, check-ins and redemptions stay. Never the last active admin (LAST_ADMIN); a
+   * deleted account is NOT_FOUND. Every instance drops the user's cached keys before this returns.
+   */
+  async remove(id: string): Promise<{ before: UserRow; after: UserRow }> {
+    const before = await this.users.findById(id);
+    if (!before || before.deleted_at !== null) throw new AppError('NOT_FOUND');
+    const outcome = await this.users.updateKeepingAnAdmin(id, 'erase', this.clock.now());
+    if (outcome === 'missing') throw new AppError('NOT_FOUND');
+    if (outcome === 'last_admin') throw new AppError('LAST_ADMIN');
     await this.publishChange(id);
+    return { before, after: await this.require(id) };
   }
 
   /** `user:<id>` makes every instance's key cache drop that user's keys (KeyCache.invalidate). */

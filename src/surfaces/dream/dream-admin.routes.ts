@@ -1,9 +1,11 @@
 import { CursorPaged } from '#core/http/pagination.ts';
 import type { App } from '#core/http/route-config.ts';
-import { auditUserChange, listArguments, userPage } from '#modules/admin/user-admin.routes.ts';
+import { auditUserChange, deletion, listArguments, userPage } from '#modules/admin/user-admin.routes.ts';
 import {
   AdminUserDetail,
   AdminUserView,
+  changesOf,
+  Deleted,
   StatsView,
   toAdminUser,
   UserIdParams,
@@ -66,9 +68,24 @@ export function registerDreamAdminRoutes(app: App, admin: UserAdminService): voi
       },
     },
     async (request) => {
-      auditUserChange(request, await admin.update(request.params.id, request.body));
+      auditUserChange(request, await admin.update(request.params.id, changesOf(request.body)));
       return detailOf(request.params.id);
     },
+  );
+
+  app.delete(
+    '/v1/admin/users/:id',
+    {
+      config,
+      schema: {
+        tags,
+        security,
+        summary: 'Delete user: personal data erased, books kept (docs/admin.md)',
+        params,
+        response: { 200: Ok(Deleted) },
+      },
+    },
+    async (request) => ok(deletion(request, await admin.remove(request.params.id))),
   );
 
   app.get(
