@@ -40,6 +40,8 @@ import { InvalidationBus } from '#core/invalidation.ts';
 import { runPeriodically } from '#core/periodic.ts';
 import { createServices, type Services } from './services.ts';
 import { registerRechatAuthRoutes } from './surfaces/rechat/rechat-auth.routes.ts';
+import { registerDreamAuthRoutes } from './surfaces/dream/dream-auth.routes.ts';
+import { registerDreamUsersRoutes } from './surfaces/dream/dream-users.routes.ts';
 import { registerRechatChatRoutes } from './surfaces/rechat/rechat-chat.routes.ts';
 import { registerDreamAdminRoutes } from './surfaces/dream/dream-admin.routes.ts';
 
@@ -199,6 +201,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerCaptchaRoutes(app, captcha);
   registerUsersRoutes(app, users);
   registerRechatAuthRoutes(app, { auth, users });
+  registerDreamAuthRoutes(app, services);
+  registerDreamUsersRoutes(app, services);
   registerCreditsRoutes(app, { credits, users });
   registerCheckinRoutes(app, checkin);
   registerRedeemRoutes(app, redeem);

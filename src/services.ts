@@ -42,6 +42,9 @@ import { UsageRepository } from '#modules/usage/usage.repository.ts';
 import { UsageService } from '#modules/usage/usage.service.ts';
 import { UsersRepository } from '#modules/users/users.repository.ts';
 import { UsersService } from '#modules/users/users.service.ts';
+import { AccountIdentities } from '#modules/users/identities.service.ts';
+import { EmailLinking } from '#modules/auth/email-link.service.ts';
+import { createWeChat } from '#modules/wechat/wechat.factory.ts';
 
 export interface Infrastructure {
   config: Config;
@@ -60,7 +63,9 @@ export function createServices(infra: Infrastructure) {
   const { config, database, kv, bus, mailer, clock, logger } = infra;
   const db = database.db;
 
-  const users = new UsersService(db, new UsersRepository(db), bus, clock);
+  const usersRepository = new UsersRepository(db);
+  const users = new UsersService(db, usersRepository, bus, clock);
+  const identities = new AccountIdentities(usersRepository, clock);
   const credits = new CreditsService(db, new CreditsRepository(db, database.capabilities), clock, {
     holdTtlMs: config.CREDIT_HOLD_TTL * 1000,
   });
@@ -74,6 +79,15 @@ export function createServices(infra: Infrastructure) {
   const auth = new AuthService(users, tokens, codes, new LoginGuard(kv, captcha, config, clock), (ip) =>
     signupBonus.forAccountFrom(ip),
   );
+  const emailLinking = new EmailLinking(users, identities, codes);
+  const wechat = createWeChat(config, {
+    users,
+    identities,
+    tokens,
+    kv,
+    logger,
+    onSignUp: (ip) => signupBonus.forAccountFrom(ip),
+  });
   const checkin = new CheckinService(db, new CheckinRepository(db), credits, clock, {
     timeZone: config.CHECKIN_TZ,
     rules: {
@@ -177,7 +191,10 @@ export function createServices(infra: Infrastructure) {
     bus,
     clock,
     users,
+    identities,
     auth,
+    emailLinking,
+    wechat,
     tokens,
     captcha,
     credits,

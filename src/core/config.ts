@@ -109,6 +109,10 @@ export const EnvSchema = Type.Object({
   DEFAULT_MAX_OUTPUT_TOKENS: Int(4096, 1),
   GATEWAY_BODY_LIMIT: Int(20 * 1024 * 1024, 1024),
   USAGE_RETENTION_DAYS: Int(90, 0),
+  WECHAT_APPID: Type.Optional(Type.String({ minLength: 1 })),
+  WECHAT_SECRET: Type.Optional(Type.String({ minLength: 1 })),
+  WECHAT_API_BASE_URL: Type.String({ default: 'https://api.weixin.qq.com', pattern: '^https?://' }),
+  WECHAT_TIMEOUT: Int(10, 1, 120),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -139,6 +143,7 @@ const SECRET_VARS = new Set([
   'OPENAI_API_KEY',
   'DIFY_API_KEY',
   'ADMIN_API_KEY',
+  'WECHAT_SECRET',
 ]);
 const BOOLEANS: Record<string, boolean> = {
   true: true,
@@ -241,6 +246,9 @@ function checkCombinations(env: Env): void {
   }
   if (Boolean(env.OPENAI_BASE_URL) !== Boolean(env.OPENAI_API_KEY)) {
     throw new ConfigError('Invalid configuration: OPENAI_BASE_URL and OPENAI_API_KEY must be set together');
+  }
+  if (Boolean(env.WECHAT_APPID) !== Boolean(env.WECHAT_SECRET)) {
+    throw new ConfigError('Invalid configuration: WECHAT_APPID and WECHAT_SECRET must be set together');
   }
   if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
     throw new ConfigError('Invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD must be set together');

@@ -181,7 +181,60 @@ const BASE_ERRORS = {
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Seed 003's WeChat sign-in and the linking of sign-in methods to one account. */
-const IDENTITY_ERRORS = {} as const satisfies Record<string, ErrorSpec>;
+const IDENTITY_ERRORS = {
+  WECHAT_NOT_CONFIGURED: {
+    status: 503,
+    zh: '未配置微信登录（WECHAT_APPID / WECHAT_SECRET）',
+    en: 'WeChat sign-in is not configured (WECHAT_APPID / WECHAT_SECRET)',
+  },
+  WECHAT_CODE_INVALID: {
+    status: 400,
+    zh: '微信登录凭证 code 无效、已过期或已被使用，请重新调用 wx.login 获取',
+    en: 'The WeChat code is invalid, expired or already used; call wx.login again for a new one',
+  },
+  WECHAT_LOGIN_BLOCKED: {
+    status: 403,
+    zh: '微信拒绝了此用户的登录（高风险用户）',
+    en: 'WeChat refused to sign this user in (a high-risk user)',
+  },
+  WECHAT_BUSY: {
+    status: 503,
+    zh: '微信服务繁忙或请求过于频繁，请 {seconds} 秒后重试',
+    en: 'WeChat is busy or rate-limiting; try again in {seconds} seconds',
+  },
+  WECHAT_UNAVAILABLE: {
+    status: 503,
+    zh: '暂时无法连接微信服务，请稍后重试',
+    en: 'WeChat cannot be reached at the moment; try again later',
+  },
+  WECHAT_ALREADY_LINKED: {
+    status: 409,
+    zh: '该微信账号已绑定其他账户',
+    en: 'This WeChat identity belongs to another account',
+  },
+  ACCOUNT_HAS_WECHAT: {
+    status: 409,
+    zh: '当前账户已绑定另一个微信账号，请先解绑',
+    en: 'This account already has another WeChat identity; unlink it first',
+  },
+  WECHAT_NOT_LINKED: { status: 400, zh: '当前账户未绑定微信', en: 'This account has no WeChat identity' },
+  ACCOUNT_HAS_EMAIL: {
+    status: 409,
+    zh: '当前账户已绑定邮箱',
+    en: 'This account already has an email',
+  },
+  EMAIL_NOT_LINKED: { status: 400, zh: '当前账户未绑定邮箱', en: 'This account has no email' },
+  LAST_SIGN_IN_METHOD: {
+    status: 409,
+    zh: '这是账户唯一的登录方式，请先绑定其他登录方式再解绑',
+    en: 'This is the only way into this account; add another before removing it',
+  },
+  PHONE_CODE_INVALID: {
+    status: 400,
+    zh: '手机号授权 code 无效、已过期或已被使用',
+    en: 'The phone number code is invalid, expired or already used',
+  },
+} as const satisfies Record<string, ErrorSpec>;
 
 /** Plans (seed 003's VIP, seed 004's quotas), their allowances, and points. */
 const PLAN_ERRORS = {} as const satisfies Record<string, ErrorSpec>;

@@ -2,10 +2,10 @@ import { Type } from 'typebox';
 import { PublicUserSchema } from '#modules/users/users.schemas.ts';
 import { EMAIL_CODE_PATTERN } from './email-code.format.ts';
 
-const Email = Type.String({ format: 'email', maxLength: 254, description: 'Email address' });
+export const Email = Type.String({ format: 'email', maxLength: 254, description: 'Email address' });
 /** The policy (8-50, upper, lower, digit) is checked by the service so its message is the seed's. */
-const NewPassword = Type.String({ minLength: 1, maxLength: 128 });
-const EmailCode = Type.String({ pattern: EMAIL_CODE_PATTERN, description: '6-digit email code' });
+export const NewPassword = Type.String({ minLength: 1, maxLength: 128 });
+export const EmailCode = Type.String({ pattern: EMAIL_CODE_PATTERN, description: '6-digit email code' });
 
 export const SendCodeBody = Type.Object({ email: Email }, { additionalProperties: false });
 

@@ -175,4 +175,91 @@ export class UsersRepository {
       return 'updated';
     });
   }
+
+  findByOpenid(openid: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('wechat_openid', '=', openid).executeTakeFirst();
+  }
+
+  findByUnionid(unionid: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('wechat_unionid', '=', unionid).executeTakeFirst();
+  }
+
+  /** A sign-in with WeChat: the new session key, the unionid when WeChat now gives one, the profile sent. */
+  async updateWeChatSignIn(
+    id: string,
+    changes: { sealedSessionKey: string; unionid?: string; nickname?: string; avatarUrl?: string },
+    now: number,
+  ): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({
+        wechat_session_key: changes.sealedSessionKey,
+        ...(changes.unionid === undefined ? {} : { wechat_unionid: changes.unionid }),
+        ...(changes.nickname === undefined ? {} : { nickname: changes.nickname }),
+        ...(changes.avatarUrl === undefined ? {} : { avatar_url: changes.avatarUrl }),
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Gives an account without one a WeChat identity; false when it has one. Throws the unique violation when another account has it. */
+  async linkWeChat(
+    id: string,
+    identity: { openid: string; unionid: string | null; sealedSessionKey: string },
+    now: number,
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable('users')
+      .set({
+        wechat_openid: identity.openid,
+        wechat_unionid: identity.unionid,
+        wechat_session_key: identity.sealedSessionKey,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .where('wechat_openid', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Takes the WeChat identity away, only while the account keeps an email and a password; false otherwise. */
+  async unlinkWeChat(id: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('users')
+      .set({ wechat_openid: null, wechat_unionid: null, wechat_session_key: null, updated_at: now })
+      .where('id', '=', id)
+      .where('wechat_openid', 'is not', null)
+      .where('email', 'is not', null)
+      .where('password_hash', 'is not', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Gives an account without one an email and a password; false when it has an email. Throws the unique violation when the email is taken. */
+  async linkEmail(id: string, email: string, passwordHash: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('users')
+      .set({ email, password_hash: passwordHash, updated_at: now })
+      .where('id', '=', id)
+      .where('email', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Takes the email and password away, only while the account keeps its WeChat identity; false otherwise. */
+  async unlinkEmail(id: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('users')
+      .set({ email: null, password_hash: null, updated_at: now })
+      .where('id', '=', id)
+      .where('email', 'is not', null)
+      .where('wechat_openid', 'is not', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async setPhone(id: string, phone: string, now: number): Promise<void> {
+    await this.db.updateTable('users').set({ phone, updated_at: now }).where('id', '=', id).execute();
+  }
 }

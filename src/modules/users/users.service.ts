@@ -21,6 +21,15 @@ export interface NewUser {
   role?: Role;
 }
 
+/** A WeChat identity as jscode2session gives it, the session key already sealed, with the profile the client sent. */
+export interface WeChatIdentity {
+  openid: string;
+  unionid?: string;
+  sealedSessionKey: string;
+  nickname?: string;
+  avatarUrl?: string;
+}
+
 /** Emails are compared case-insensitively: stored trimmed and lower-cased. */
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -105,6 +114,40 @@ export class UsersService {
     }
   }
 
+  /**
+   * An account whose only way in is a WeChat identity (docs/seed-003.md), with the sign-up bonus of
+   * `within` in the same transaction. Its username is made up (`wx_` and the end of the openid, then
+   * suffixes). When the openid (or unionid) is taken, by a parallel first sign-in of the same person,
+   * this throws WECHAT_ALREADY_LINKED and nothing is created: the caller signs that person in instead.
+   */
+  async createWithWeChat(identity: WeChatIdentity, within?: WithinCreation): Promise<UserRow> {
+    const now = this.clock.now();
+    const row: UserRow = {
+      id: newId(now),
+      email: null,
+      username: '',
+      derived_username: null,
+      password_hash: null,
+      role: 'user',
+      status: 'active',
+      created_at: now,
+      updated_at: now,
+      ...NO_WECHAT_IDENTITY,
+      wechat_openid: identity.openid,
+      wechat_unionid: identity.unionid ?? null,
+      wechat_session_key: identity.sealedSessionKey,
+      nickname: identity.nickname ?? null,
+      avatar_url: identity.avatarUrl ?? null,
+    };
+    const base = usernameFromEmail(`wx_${identity.openid.slice(-8)}@wechat`);
+    for (let attempt = 1; ; attempt++) {
+      const name = await this.freeUsername(base, attempt);
+      const named = { ...row, username: name, derived_username: name };
+      if (await this.insert(named, within)) return named;
+      if (attempt === DERIVED_NAME_ATTEMPTS) throw new Error(`no free username for ${base} after ${attempt} attempts`);
+    }
+  }
+
   /** True when the row was inserted; false when only its made-up username was taken meanwhile. */
   private async insert(row: UserRow, within?: WithinCreation): Promise<boolean> {
     try {
@@ -115,10 +158,17 @@ export class UsersService {
       return true;
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
-      if (row.derived_username !== null && !(row.email !== null && (await this.users.existsByEmail(row.email))))
-        return false;
-      throw new AppError('EMAIL_ALREADY_REGISTERED');
+      if (row.email !== null && (await this.users.existsByEmail(row.email)))
+        throw new AppError('EMAIL_ALREADY_REGISTERED');
+      if (await this.identityTaken(row)) throw new AppError('WECHAT_ALREADY_LINKED');
+      if (row.derived_username !== null) return false;
+      throw error;
     }
+  }
+
+  private async identityTaken(row: UserRow): Promise<boolean> {
+    if (row.wechat_openid !== null && (await this.users.findByOpenid(row.wechat_openid))) return true;
+    return row.wechat_unionid !== null && (await this.users.findByUnionid(row.wechat_unionid)) !== undefined;
   }
 
   /** The first of `base`, `base_2`… that no account uses; a random suffix once those are all taken or a race was lost twice. */

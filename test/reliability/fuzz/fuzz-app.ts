@@ -1,6 +1,7 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { FakeDify } from '#test/fakes/dify.ts';
 import { FakeOpenAI } from '#test/fakes/openai.ts';
+import { FakeWeChat } from '#test/fakes/wechat.ts';
 import {
   ADMIN_ENV,
   adminToken,
@@ -33,6 +34,8 @@ export interface FuzzApp {
   fake: FakeOpenAI;
   /** The Dify app behind /api/dify (DIFY_API_URL / DIFY_API_KEY). */
   dify: FakeDify;
+  /** WeChat behind seed 003's sign-in (WECHAT_API_BASE_URL), so /v1/auth/* is fuzzed end to end, not 503 "not configured". */
+  wechat: FakeWeChat;
   tally: Tally;
   admin: string;
   user: RegisteredUser;
@@ -86,6 +89,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
     apps: [{ key: DIFY_APP_SECRET, mode: 'chat', name: 'Fuzz Chat' }],
     pingIntervalMs: 50,
   });
+  const wechat = await FakeWeChat.start();
   const t = await createTestApp(backends()[0], {
     env: {
       ...ADMIN_ENV,
@@ -95,6 +99,9 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       DIFY_API_KEY: DIFY_APP_SECRET,
       DIFY_APP_MODE: 'chat',
       ADMIN_API_KEY: FUZZ_ADMIN_KEY,
+      WECHAT_APPID: wechat.appid,
+      WECHAT_SECRET: wechat.secret,
+      WECHAT_API_BASE_URL: wechat.baseUrl,
       BODY_LIMIT: '16384',
       GATEWAY_BODY_LIMIT: '131072',
       ...env,
@@ -132,6 +139,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
     t,
     fake,
     dify,
+    wechat,
     tally,
     admin,
     user,
@@ -169,6 +177,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       await t.close();
       await fake.close();
       await dify.close();
+      await wechat.close();
     },
   };
 }
