@@ -10,15 +10,21 @@ import { ADMIN_KEY_ENV, withKey } from './helpers.ts';
  * Three instances on one database and one Redis: an admin's change made on one instance applies to
  * the next request on every other, though each had the user's API key cached.
  */
-describe.each(backends().filter((b) => b.kv === 'redis'))('admin changes across instances ($label)', (backend) => {
-  let shared: SharedBackend;
+const shared = backends().filter((b) => b.kv === 'redis');
+
+describe.skipIf(shared.length > 0)('admin changes across instances', () => {
+  it.skip('need Redis: set TEST_REDIS_URL (and TEST_POSTGRES_URL, TEST_MYSQL_URL)', () => {});
+});
+
+describe.each(shared)('admin changes across instances ($label)', (backend) => {
+  let place: SharedBackend;
   let apps: [App, App, App];
   let asTestApp: TestApp;
   beforeAll(async () => {
-    shared = await createSharedBackend(backend);
-    const first = await shared.start(ADMIN_KEY_ENV);
-    apps = [first, await shared.start(ADMIN_KEY_ENV), await shared.start(ADMIN_KEY_ENV)];
-    const outbox = () => readFileSync(join(shared.dataDir, 'outbox.jsonl'), 'utf8').split('\n').filter(Boolean);
+    place = await createSharedBackend(backend);
+    const first = await place.start(ADMIN_KEY_ENV);
+    apps = [first, await place.start(ADMIN_KEY_ENV), await place.start(ADMIN_KEY_ENV)];
+    const outbox = () => readFileSync(join(place.dataDir, 'outbox.jsonl'), 'utf8').split('\n').filter(Boolean);
     asTestApp = {
       app: first,
       lastCode: (email: string) =>
@@ -31,7 +37,7 @@ describe.each(backends().filter((b) => b.kv === 'redis'))('admin changes across 
         ).text.match(/\b(\d{6})\b/)![1]!,
     } as unknown as TestApp;
   });
-  afterAll(() => shared.close());
+  afterAll(() => place.close());
 
   /** Resolves when `app` has heard `user:<id>` on the invalidation bus. */
   const heard = (app: App, userId: string) =>
