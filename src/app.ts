@@ -19,6 +19,7 @@ import { registerSecurity } from '#core/http/security.ts';
 import { validatorCompiler } from '#core/http/validation.ts';
 import { registerAuditHook } from '#modules/admin/audit.ts';
 import { registerAuditRoutes } from '#modules/admin/audit.routes.ts';
+import { registerUserAdminRoutes } from '#modules/admin/user-admin.routes.ts';
 import { registerAuthGuard } from '#modules/auth/auth.guard.ts';
 import { registerAuthRoutes } from '#modules/auth/auth.routes.ts';
 import { assertStrongPassword } from '#modules/auth/password-policy.ts';
@@ -42,6 +43,7 @@ import { registerRechatAuthRoutes } from './surfaces/rechat/rechat-auth.routes.t
 import { registerDreamAuthRoutes } from './surfaces/dream/dream-auth.routes.ts';
 import { registerDreamUsersRoutes } from './surfaces/dream/dream-users.routes.ts';
 import { registerRechatChatRoutes } from './surfaces/rechat/rechat-chat.routes.ts';
+import { registerDreamAdminRoutes } from './surfaces/dream/dream-admin.routes.ts';
 
 /** Parts a caller (a test) may supply instead of having them built from the config. */
 export interface AppOverrides {
@@ -210,6 +212,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerPricingRoutes(app, pricing);
   registerUsageRoutes(app, usage);
   registerAuditRoutes(app, services.audit);
+  registerUserAdminRoutes(app, services.userAdmin);
+  registerDreamAdminRoutes(app, services.userAdmin);
   registerGatewayRoutes(app, { ...gateway, bodyLimit: config.GATEWAY_BODY_LIMIT, startedAt: clock.now() });
   const difyRelay = { ...gateway, dify: services.dify, stopDrainMs: 5_000 };
   await registerDifyRoutes(app, { ...difyRelay, uploadLimit: config.DIFY_UPLOAD_LIMIT });

@@ -10,6 +10,7 @@ import type { Mailer } from '#core/mailer.ts';
 import { AdminKeyGuard } from '#modules/admin/admin-key.ts';
 import { AuditRepository } from '#modules/admin/audit.repository.ts';
 import { AuditService } from '#modules/admin/audit.service.ts';
+import { UserAdminService } from '#modules/admin/user-admin.service.ts';
 import { AuthService } from '#modules/auth/auth.service.ts';
 import { EmailCodeService } from '#modules/auth/email-code.service.ts';
 import { LoginGuard } from '#modules/auth/login-guard.ts';
@@ -181,6 +182,7 @@ export function createServices(infra: Infrastructure) {
     maxFailuresPerIp: config.ADMIN_KEY_MAX_FAILURES_PER_IP,
     windowMs: config.ADMIN_KEY_FAILURE_WINDOW * 1000,
   });
+  const userAdmin = new UserAdminService({ users, tokens, keys, credits, usage, clock, timeZone: config.CHECKIN_TZ });
   const dify = new DifyService(new DifyRepository(db), channels, kv, clock, gateway.failover.timeouts);
 
   return {
@@ -208,5 +210,6 @@ export function createServices(infra: Infrastructure) {
     difyDefaults,
     audit,
     adminKey,
+    userAdmin,
   };
 }

@@ -252,6 +252,11 @@ const ADMIN_ERRORS = {
     zh: '错误的管理员密钥尝试次数过多，请 {seconds} 秒后重试',
     en: 'Too many wrong X-Admin-Key attempts from this address; try again in {seconds} seconds',
   },
+  LAST_ADMIN: {
+    status: 409,
+    zh: '不能停用、降级或删除最后一位有效的管理员',
+    en: 'The last active admin cannot be disabled, demoted or deleted',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 const ERRORS = { ...BASE_ERRORS, ...IDENTITY_ERRORS, ...PLAN_ERRORS, ...ADMIN_ERRORS };

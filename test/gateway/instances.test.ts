@@ -216,7 +216,7 @@ describe.each(backends().filter((b) => b.kv === 'redis'))('instances sharing Red
     for (const app of c.apps) expect((await call(app, 'GET', '/v1/models', { token: secret })).statusCode).toBe(200);
 
     const deleted = Promise.all([heard(a, topic), heard(b, topic)]);
-    await other.services.users.remove(user.id);
+    await other.services.userAdmin.remove(user.id);
     await deleted;
     for (const app of c.apps)
       expect((await call(app, 'GET', '/v1/models', { token: secret })).json()).toMatchObject({

@@ -33,7 +33,7 @@ describe.each(backends())('account changes and API keys on $label', (backend) =>
   it("a deleted user's key is refused on the next call", async () => {
     const c = await newCaller(g);
     expect((await models(c.secret)).statusCode).toBe(200);
-    await g.t.app.services.users.remove(c.user.id);
+    await g.t.app.services.userAdmin.remove(c.user.id);
     const refused = await models(c.secret);
     expect(refused.statusCode).toBe(401);
     expect(refused.json()).toMatchObject({ error: { code: 'invalid_api_key' } });

@@ -74,12 +74,14 @@ export class SessionsRepository {
       .execute();
   }
 
-  async revokeAllOfUser(userId: string, reason: string, now: number): Promise<void> {
-    await this.db
+  /** How many sessions were still open (not revoked) and are now ended. */
+  async revokeAllOfUser(userId: string, reason: string, now: number): Promise<number> {
+    const result = await this.db
       .updateTable('sessions')
       .set({ revoked_at: now, revoke_reason: reason })
       .where('user_id', '=', userId)
       .where('revoked_at', 'is', null)
-      .execute();
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 }

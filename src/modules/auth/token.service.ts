@@ -148,7 +148,8 @@ export class TokenService {
     return this.sessions.revoke(sessionId, 'logout', this.clock.now());
   }
 
-  endAllSessions(userId: string, reason: string): Promise<void> {
+  /** Ends every session of the user (each is refused at its next request, on any instance); returns how many were open. */
+  endAllSessions(userId: string, reason: string): Promise<number> {
     return this.sessions.revokeAllOfUser(userId, reason, this.clock.now());
   }
 

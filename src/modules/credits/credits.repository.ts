@@ -4,7 +4,7 @@ import type { DB } from '#core/db/schema.ts';
 import { affected, type DeferredWrites } from '#core/db/statements.ts';
 import * as statements from './credits.statements.ts';
 import type { CallSettleRow, HoldToClose } from './credits.statements.ts';
-import type { CreditAccountRow, HoldRow, HoldStatus, LedgerRow } from './credits.tables.ts';
+import type { CreditAccountRow, HoldRow, HoldStatus, LedgerKind, LedgerRow } from './credits.tables.ts';
 
 /** What closing a hold needs to know about it. */
 export type ClosedHold = Pick<HoldRow, 'id' | 'user_id' | 'amount' | 'reference'>;
@@ -256,6 +256,20 @@ export class CreditsRepository {
         .executeTakeFirstOrThrow(),
     ]);
     return { rows, total: Number(count.n) };
+  }
+
+  /** Every ledger row's kind, with what rows of that kind added (positive amounts) and took (negative, as a positive number). */
+  async totalsByKind(): Promise<Array<{ kind: LedgerKind; added: number; taken: number }>> {
+    const rows = await this.db
+      .selectFrom('credit_ledger')
+      .select([
+        'kind',
+        sql<number>`coalesce(sum(case when amount > 0 then amount else 0 end), 0)`.as('added'),
+        sql<number>`coalesce(sum(case when amount < 0 then -amount else 0 end), 0)`.as('taken'),
+      ])
+      .groupBy('kind')
+      .execute();
+    return rows.map((row) => ({ kind: row.kind, added: Number(row.added), taken: Number(row.taken) }));
   }
 
   /** Σ ledger rows of a user: what the balance must always equal. */

@@ -385,6 +385,11 @@ export class CreditsService {
   openHolds(userId?: string): Promise<number> {
     return this.repo.countOpenHolds(userId);
   }
+
+  /** Credits added and taken by kind of movement, over every account (the admin's statistics). */
+  totalsByKind(): Promise<Array<{ kind: LedgerKind; added: number; taken: number }>> {
+    return this.repo.totalsByKind();
+  }
 }
 
 /**

@@ -92,6 +92,17 @@ export class KeysRepository {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  /** Deletes every key of the user (a deleted account); how many there were. */
+  async softDeleteAllOf(userId: string, now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('api_keys')
+      .set({ deleted_at: now, enabled: 0, updated_at: now })
+      .where('user_id', '=', userId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   /**
    * Counts `amount` against the key's cap in one statement; false (nothing counted) when the cap would
    * be passed. `beyondCap` counts it regardless: a settle that charged more than its hold.

@@ -137,6 +137,13 @@ export class KeysService {
     await this.bus.publish(`key:${existing.key_hash}`);
   }
 
+  /** Deletes every key of a user (their account was deleted): refused by every instance before this returns. */
+  async removeAllOf(userId: string): Promise<number> {
+    const removed = await this.repo.softDeleteAllOf(userId, this.clock.now());
+    await this.bus.publish(`user:${userId}`);
+    return removed;
+  }
+
   /**
    * The key behind a bearer secret, checked for state, expiry and source IP; throws otherwise. A secret
    * that is no key counts against the caller's IP (API_KEY_GUESSING past the limit); a real key is

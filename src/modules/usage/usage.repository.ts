@@ -77,12 +77,11 @@ export class UsageRepository {
     return new Map(rows.map((r) => [r.key_id!, Number(r.credits)]));
   }
 
-  async count(userId: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('usage_records')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('user_id', '=', userId)
-      .executeTakeFirstOrThrow();
+  /** The records of `userId`, or of everyone. */
+  async count(userId?: string): Promise<number> {
+    let query = this.db.selectFrom('usage_records').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (userId !== undefined) query = query.where('user_id', '=', userId);
+    const row = await query.executeTakeFirstOrThrow();
     return Number(row.n);
   }
 

@@ -58,6 +58,11 @@ export class UsageService {
     return this.repo.count(userId);
   }
 
+  /** Metered calls of everyone still kept (USAGE_RETENTION_DAYS). */
+  allCalls(): Promise<number> {
+    return this.repo.count();
+  }
+
   /** The last `days` calendar days (in the service's time zone, today included), zeros filled in. */
   async daily(userId: string, days: number): Promise<DailyStat[]> {
     const now = this.clock.now();

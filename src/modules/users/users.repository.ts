@@ -1,6 +1,60 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { capabilitiesOf } from '#core/db/dialect.ts';
+import { transact } from '#core/db/transaction.ts';
 import type { DB } from '#core/db/schema.ts';
-import type { NewUserRow, Role, UserRow, UserStatus } from './users.tables.ts';
+import type { CursorPosition } from '#core/http/pagination.ts';
+import type { NewUserRow, Role, UserRow, UserStatus, UserUpdate } from './users.tables.ts';
+
+/** What an admin's user list is narrowed to (AND). */
+export interface UserFilter {
+  /** An id or a WeChat openid exactly, or part of an email, username or nickname (case-insensitive). */
+  search?: string;
+  role?: Role;
+  status?: UserStatus;
+  /** Deleted accounts only (true), or none of them (false, the default). */
+  deleted?: boolean;
+}
+
+/** The fields an admin may change on an account (UsersService.update). */
+export interface UserChanges {
+  email?: string;
+  username?: string;
+  /** Null when an admin gives the account a username (it is then chosen, not made up). */
+  derived_username?: null;
+  role?: Role;
+  status?: UserStatus;
+  nickname?: string | null;
+  avatar_url?: string | null;
+  phone?: string | null;
+}
+
+/**
+ * What deleting an account writes (docs/admin.md, deletion): disabled, marked deleted, every personal
+ * field and sign-in method erased, the username replaced; the books (ledger, usage, check-ins,
+ * redemptions) keep pointing at the row. The freed email and openid may sign up again.
+ */
+function erased(id: string, now: number) {
+  return {
+    status: 'disabled' as const,
+    deleted_at: now,
+    email: null,
+    password_hash: null,
+    username: `deleted_${id}`,
+    derived_username: null,
+    wechat_openid: null,
+    wechat_unionid: null,
+    wechat_session_key: null,
+    nickname: null,
+    avatar_url: null,
+    phone: null,
+  };
+}
+
+/**
+ * `%` and `_` in a search are letters, not wildcards: escaped with `!`, which every dialect reads the
+ * same way in `escape '!'` (a backslash is one character in MySQL's literals, two in PostgreSQL's).
+ */
+const likeEscaped = (text: string): string => text.replace(/[!%_]/g, (c) => `!${c}`);
 
 export class UsersRepository {
   constructor(private readonly db: Kysely<DB>) {}
@@ -37,12 +91,89 @@ export class UsersRepository {
       .execute();
   }
 
-  async update(id: string, changes: { role?: Role; status?: UserStatus }, now: number): Promise<void> {
-    await this.db
-      .updateTable('users')
-      .set({ ...changes, updated_at: now })
-      .where('id', '=', id)
-      .execute();
+  /** Newest first; after `cursor` (keyset on created_at, id) or from `offset`. */
+  list(filter: UserFilter, page: { limit: number; offset: number; cursor?: CursorPosition }): Promise<UserRow[]> {
+    let query = this.filtered(filter).selectAll();
+    const { cursor } = page;
+    if (cursor) {
+      query = query.where((eb) =>
+        eb.or([eb('created_at', '<', cursor.at), eb.and([eb('created_at', '=', cursor.at), eb('id', '<', cursor.id)])]),
+      );
+    }
+    query = query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit);
+    if (!cursor && page.offset > 0) query = query.offset(page.offset);
+    return query.execute();
+  }
+
+  async count(filter: UserFilter = {}): Promise<number> {
+    const row = await this.filtered(filter)
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Accounts (not deleted) created since `since`. */
+  async countCreatedSince(since: number): Promise<number> {
+    const row = await this.filtered({})
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('created_at', '>=', since)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  private filtered(filter: UserFilter): SelectQueryBuilder<DB, 'users', object> {
+    let query = this.db.selectFrom('users').where('deleted_at', filter.deleted ? 'is not' : 'is', null);
+    if (filter.role) query = query.where('role', '=', filter.role);
+    if (filter.status) query = query.where('status', '=', filter.status);
+    const search = filter.search?.trim();
+    if (search) {
+      const pattern = `%${likeEscaped(search.toLowerCase())}%`;
+      query = query.where((eb) =>
+        eb.or([
+          eb('id', '=', search),
+          eb('wechat_openid', '=', search),
+          sql<boolean>`lower(${sql.ref('email')}) like ${pattern} escape '!'`,
+          sql<boolean>`lower(${sql.ref('username')}) like ${pattern} escape '!'`,
+          sql<boolean>`lower(${sql.ref('nickname')}) like ${pattern} escape '!'`,
+        ]),
+      );
+    }
+    return query;
+  }
+
+  /**
+   * Applies `changes` unless they would leave no active admin: in one transaction that first locks
+   * every active admin's row (PostgreSQL, MySQL; on SQLite the process's one connection runs one
+   * transaction at a time), so two admins demoting each other at once cannot both succeed. `erase`
+   * deletes the account (see `erased`). A deleted account is `missing`: it cannot be changed again.
+   */
+  async updateKeepingAnAdmin(
+    id: string,
+    changes: UserChanges | 'erase',
+    now: number,
+  ): Promise<'updated' | 'missing' | 'last_admin'> {
+    return transact(this.db, async (trx) => {
+      const user = await trx
+        .selectFrom('users')
+        .select(['role', 'status'])
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (!user) return 'missing';
+      const values: UserUpdate = changes === 'erase' ? erased(id, now) : changes;
+      const staysAdmin = (values.role ?? user.role) === 'admin' && (values.status ?? user.status) === 'active';
+      if (user.role === 'admin' && user.status === 'active' && !staysAdmin) {
+        let admins = trx.selectFrom('users').select('id').where('role', '=', 'admin').where('status', '=', 'active');
+        if (capabilitiesOf(this.db).name !== 'sqlite') admins = admins.forUpdate();
+        if ((await admins.execute()).filter((row) => row.id !== id).length === 0) return 'last_admin';
+      }
+      await trx
+        .updateTable('users')
+        .set({ ...values, updated_at: now })
+        .where('id', '=', id)
+        .execute();
+      return 'updated';
+    });
   }
 
   findByOpenid(openid: string): Promise<UserRow | undefined> {
@@ -130,11 +261,5 @@ export class UsersRepository {
 
   async setPhone(id: string, phone: string, now: number): Promise<void> {
     await this.db.updateTable('users').set({ phone, updated_at: now }).where('id', '=', id).execute();
-  }
-
-  /** Deletes the user and, by the foreign keys' cascade, everything the user owns. False when there is no such user. */
-  async delete(id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
-    return Number(result.numDeletedRows) === 1;
   }
 }

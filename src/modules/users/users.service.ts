@@ -8,7 +8,8 @@ import { transact } from '#core/db/transaction.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import type { InvalidationBus } from '#core/invalidation.ts';
-import type { UsersRepository } from './users.repository.ts';
+import { encodeCursor, type CursorPosition } from '#core/http/pagination.ts';
+import type { UserChanges, UserFilter, UsersRepository } from './users.repository.ts';
 import type { Role, UserRow, UserStatus } from './users.tables.ts';
 import { usernameFromEmail, withSuffix } from './usernames.ts';
 
@@ -190,15 +191,77 @@ export class UsersService {
    * request; API keys are cached, so every instance is told to drop the user's keys before this returns.
    */
   async change(id: string, changes: { status?: UserStatus; role?: Role }): Promise<void> {
-    if (!(await this.users.findById(id))) throw new AppError('NOT_FOUND');
-    await this.users.update(id, changes, this.clock.now());
-    await this.publishChange(id);
+    await this.update(id, changes);
   }
 
-  /** Deletes an account with everything it owns (sessions, keys, credits: the tables cascade). */
-  async remove(id: string): Promise<void> {
-    if (!(await this.users.delete(id))) throw new AppError('NOT_FOUND');
+  /**
+   * An admin's change to an account: email (unique, 409 when taken), username, role, status. Never
+   * leaves Tollgate without an active admin (LAST_ADMIN, 409). A change of role or status reaches every
+   * instance before this returns (publishChange). Returns the account before and after.
+   */
+  async update(id: string, changes: UserChanges): Promise<{ before: UserRow; after: UserRow }> {
+    const before = await this.users.findById(id);
+    if (!before || before.deleted_at !== null) throw new AppError('NOT_FOUND');
+    const applied: UserChanges = { ...changes };
+    if (changes.email !== undefined) applied.email = normalizeEmail(changes.email);
+    if (changes.username !== undefined) {
+      applied.username = changes.username.trim();
+      applied.derived_username = null;
+    }
+    let outcome: Awaited<ReturnType<UsersRepository['updateKeepingAnAdmin']>>;
+    try {
+      outcome = await this.users.updateKeepingAnAdmin(id, applied, this.clock.now());
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('EMAIL_ALREADY_REGISTERED');
+      throw error;
+    }
+    if (outcome === 'missing') throw new AppError('NOT_FOUND');
+    if (outcome === 'last_admin') throw new AppError('LAST_ADMIN');
     await this.publishChange(id);
+    return { before, after: await this.require(id) };
+  }
+
+  /** Accounts for the admin's list, newest first: by `cursor` (keyset) when given, else by page. */
+  async list(
+    filter: UserFilter,
+    paging: { page: number; limit: number; cursor?: CursorPosition },
+  ): Promise<{ rows: UserRow[]; total: number; nextCursor: string | null; hasMore: boolean }> {
+    const { page, limit, cursor } = paging;
+    const [found, total] = await Promise.all([
+      this.users.list(filter, { limit: limit + 1, offset: (page - 1) * limit, ...(cursor ? { cursor } : {}) }),
+      this.users.count(filter),
+    ]);
+    const rows = found.slice(0, limit);
+    const hasMore = found.length > limit;
+    const last = rows.at(-1);
+    const nextCursor = hasMore && last ? encodeCursor({ at: Number(last.created_at), id: last.id }) : null;
+    return { rows, total, nextCursor, hasMore };
+  }
+
+  countDeleted(): Promise<number> {
+    return this.users.count({ deleted: true });
+  }
+
+  /** Every account (not deleted), and those created since `since` (epoch ms). */
+  async counts(since: number): Promise<{ total: number; since: number }> {
+    const [total, created] = await Promise.all([this.users.count(), this.users.countCreatedSince(since)]);
+    return { total, since: created };
+  }
+
+  /**
+   * Deletes an account and keeps its books (docs/admin.md): it is disabled and marked deleted, its
+   * email, password, WeChat identity and profile erased and its username replaced, in one statement;
+   * the ledger, usage, check-ins and redemptions stay. Never the last active admin (LAST_ADMIN); a
+   * deleted account is NOT_FOUND. Every instance drops the user's cached keys before this returns.
+   */
+  async remove(id: string): Promise<{ before: UserRow; after: UserRow }> {
+    const before = await this.users.findById(id);
+    if (!before || before.deleted_at !== null) throw new AppError('NOT_FOUND');
+    const outcome = await this.users.updateKeepingAnAdmin(id, 'erase', this.clock.now());
+    if (outcome === 'missing') throw new AppError('NOT_FOUND');
+    if (outcome === 'last_admin') throw new AppError('LAST_ADMIN');
+    await this.publishChange(id);
+    return { before, after: await this.require(id) };
   }
 
   /** `user:<id>` makes every instance's key cache drop that user's keys (KeyCache.invalidate). */

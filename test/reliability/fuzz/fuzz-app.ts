@@ -17,6 +17,8 @@ import type { Tally } from '#test/reliability/tally.ts';
 import type { Access } from './routes.ts';
 
 export const CHANNEL_SECRET = 'sk-fuzz-upstream-secret-0123456789abcdef';
+/** The admin key (ADMIN_API_KEY, X-Admin-Key) of the fuzz app: set, so a made-up key is a wrong one (401). */
+export const FUZZ_ADMIN_KEY = 'fuzz-admin-key-0123456789-abcdefghijklmnop';
 /** The Dify app's key (DIFY_API_KEY): like the channel secret, only the Dify fake may ever see it. */
 export const DIFY_APP_SECRET = 'app-fuzz-dify-secret-0123456789abcdef';
 
@@ -96,6 +98,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       DIFY_API_URL: dify.url,
       DIFY_API_KEY: DIFY_APP_SECRET,
       DIFY_APP_MODE: 'chat',
+      ADMIN_API_KEY: FUZZ_ADMIN_KEY,
       WECHAT_APPID: wechat.appid,
       WECHAT_SECRET: wechat.secret,
       WECHAT_API_BASE_URL: wechat.baseUrl,
