@@ -6,6 +6,7 @@ import * as gateway from './20261122_0004_gateway.ts';
 import * as dify from './20261122_0005_dify.ts';
 import * as meteringLimits from './20261202_0006_metering_limits.ts';
 import * as derivedUsernames from './20261207_0007_derived_usernames.ts';
+import * as plans from './20261207_0010_plans.ts';
 
 /** Every migration, in order. Append only: never edit or reorder one that has landed. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '20261122_0005_dify': dify,
   '20261202_0006_metering_limits': meteringLimits,
   '20261207_0007_derived_usernames': derivedUsernames,
+  '20261207_0010_plans': plans,
 };

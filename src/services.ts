@@ -28,6 +28,8 @@ import type { OpenAiDeps } from '#modules/metering/adapters/openai.ts';
 import { MoneyWriter } from '#modules/metering/money-writes.ts';
 import { KeysRepository } from '#modules/keys/keys.repository.ts';
 import { KeysService } from '#modules/keys/keys.service.ts';
+import { PlansRepository } from '#modules/plans/plans.repository.ts';
+import { PlansService } from '#modules/plans/plans.service.ts';
 import { PricingRepository } from '#modules/pricing/pricing.repository.ts';
 import { PricingService } from '#modules/pricing/pricing.service.ts';
 import { RateLimiter } from '#modules/ratelimit/rate-limiter.ts';
@@ -80,6 +82,7 @@ export function createServices(infra: Infrastructure) {
     },
   });
   const box = new SecretBox(config.masterKey);
+  const plans = new PlansService(db, new PlansRepository(db), credits, bus, clock);
   const redeem = new RedeemService(db, new RedeemRepository(db), credits, kv, box, clock, {
     maxFailuresPerUser: config.REDEEM_MAX_FAILURES_PER_USER,
     maxFailuresPerIp: config.REDEEM_MAX_FAILURES_PER_IP,
@@ -173,6 +176,7 @@ export function createServices(infra: Infrastructure) {
     credits,
     checkin,
     redeem,
+    plans,
     keys,
     pricing,
     channels,

@@ -75,6 +75,8 @@ export class RedeemService {
         expires_at: input.expiresAt,
         disabled_at: null,
         note: input.note,
+        plan_id: null,
+        plan_days: null,
         created_by: adminId,
         created_at: now,
       });
