@@ -82,7 +82,7 @@ export function createServices(infra: Infrastructure) {
     },
   });
   const box = new SecretBox(config.masterKey);
-  const plans = new PlansService(db, new PlansRepository(db), credits, bus, clock);
+  const plans = new PlansService(db, new PlansRepository(db), credits, bus, clock, { kv, timeZone: config.CHECKIN_TZ });
   const redeem = new RedeemService(db, new RedeemRepository(db), credits, kv, box, clock, {
     maxFailuresPerUser: config.REDEEM_MAX_FAILURES_PER_USER,
     maxFailuresPerIp: config.REDEEM_MAX_FAILURES_PER_IP,
@@ -108,7 +108,10 @@ export function createServices(infra: Infrastructure) {
     timeZone: config.CHECKIN_TZ,
     retentionDays: config.USAGE_RETENTION_DAYS,
   });
-  const limiter = new RateLimiter(kv, clock, { slotMaxAgeMs: config.CREDIT_HOLD_TTL * 1000 });
+  const limiter = new RateLimiter(kv, clock, {
+    slotMaxAgeMs: config.CREDIT_HOLD_TTL * 1000,
+    timeZone: config.CHECKIN_TZ,
+  });
   const group = new GroupCommit(db, { relaxedDb: database.relaxed });
   const money = new MoneyWriter({
     group,
@@ -127,6 +130,7 @@ export function createServices(infra: Infrastructure) {
     clock,
     channels,
     limiter,
+    plans,
     roleLimits: {
       user: {
         rpm: config.RATE_LIMIT_USER_RPM,

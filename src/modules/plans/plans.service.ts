@@ -6,12 +6,14 @@ import { transact } from '#core/db/transaction.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import { InvalidationBus } from '#core/invalidation.ts';
+import type { KeyValueStore } from '#core/kv.ts';
 import { retry } from '#core/retry.ts';
 import type { CreditsService } from '#modules/credits/credits.service.ts';
+import { allowanceStates, type AllowanceState } from '#modules/ratelimit/allowances.ts';
 import { decide, type ActivationRequest } from './plans.activation.ts';
-import { parseEntitlements, type ActivePlan, type Entitlements } from './plans.model.ts';
+import { NO_ENTITLEMENTS, parseEntitlements, type ActivePlan, type Entitlements } from './plans.model.ts';
 import type { PlansRepository } from './plans.repository.ts';
-import type { PlanRow, SubscriptionRow, SubscriptionSource } from './plans.tables.ts';
+import type { PlanRow, PlansTable, SubscriptionRow, SubscriptionSource } from './plans.tables.ts';
 import { activePlanOf, PlanCache } from './plan-cache.ts';
 
 export { activePlanOf };
@@ -30,6 +32,51 @@ export interface ActivationResult {
   applied: boolean;
   subscription: SubscriptionRow;
   creditsGranted: number;
+}
+
+export interface VipInfo {
+  isVip: boolean;
+  level: number;
+  plan: { id: string; code: string; name: string; level: number } | null;
+  startedAt: string | null;
+  expiresAt: string | null;
+  lifetime: boolean;
+  daysLeft: number | null;
+  allowances: AllowanceState[];
+  models: string[] | null;
+  rateLimits: Entitlements['rateLimits'];
+  multiplierPermille: number;
+}
+
+/** What an admin sets on a plan (every field optional on update). */
+export interface PlanInput {
+  name?: string | undefined;
+  description?: string | null | undefined;
+  level?: number | undefined;
+  price?: number | undefined;
+  otherPrice?: { currency: string; amount: number } | null | undefined;
+  durationDays?: number | null | undefined;
+  benefits?: string[] | undefined;
+  entitlements?: Partial<Entitlements> | undefined;
+  sortOrder?: number | undefined;
+}
+
+/** A subscription as admins see it. */
+export function subscriptionView(row: SubscriptionRow) {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    planId: row.plan_id,
+    planCode: row.plan_code,
+    planName: row.plan_name,
+    level: row.level,
+    price: Number(row.price_fen),
+    startedAt: new Date(Number(row.started_at)).toISOString(),
+    expiresAt: row.expires_at === null ? null : new Date(Number(row.expires_at)).toISOString(),
+    status: row.status,
+    source: row.source,
+    entitlements: parseEntitlements(row.terms),
+  };
 }
 
 /** A plan as listed to users and admins. */
@@ -101,6 +148,7 @@ export class PlansService {
     private readonly credits: CreditsService,
     private readonly bus: InvalidationBus,
     private readonly clock: Clock,
+    private readonly usage: { kv: KeyValueStore; timeZone: string },
   ) {
     this.cache = new PlanCache(clock, (userId) => this.repo.current(userId));
     bus.subscribe((topic) => {
@@ -211,6 +259,102 @@ export class PlansService {
     if (!ended) throw new AppError('PLAN_ACTIVATION_RACE');
     await this.announce(userId);
     return row;
+  }
+
+  /** The user's plan as /v1/vip/info and /api/plans/me show it: level, end, each allowance's use and reset. */
+  async info(userId: string): Promise<VipInfo> {
+    const now = this.clock.now();
+    const row = await this.currentRow(userId);
+    if (!row) {
+      return {
+        isVip: false,
+        level: 0,
+        plan: null,
+        startedAt: null,
+        expiresAt: null,
+        lifetime: false,
+        daysLeft: null,
+        allowances: [],
+        models: null,
+        rateLimits: null,
+        multiplierPermille: 1000,
+      };
+    }
+    const plan = activePlanOf(row);
+    const { terms } = plan;
+    return {
+      isVip: true,
+      level: plan.level,
+      plan: { id: plan.planId, code: plan.code, name: plan.name, level: plan.level },
+      startedAt: new Date(plan.startedAt).toISOString(),
+      expiresAt: plan.expiresAt === null ? null : new Date(plan.expiresAt).toISOString(),
+      lifetime: plan.expiresAt === null,
+      daysLeft: plan.expiresAt === null ? null : Math.ceil((plan.expiresAt - now) / 86_400_000),
+      allowances: await allowanceStates(this.usage.kv, userId, terms.allowances, now, this.usage.timeZone),
+      models: terms.models,
+      rateLimits: terms.rateLimits,
+      multiplierPermille: terms.multiplierPermille,
+    };
+  }
+
+  /** A new plan (admin); PLAN_CODE_TAKEN (409) when its code is. */
+  async create(input: PlanInput & { code: string; name: string; level: number; price: number }): Promise<PlanView> {
+    const now = this.clock.now();
+    if (await this.repo.findPlanByCode(input.code)) throw new AppError('PLAN_CODE_TAKEN', { code: input.code });
+    const row: PlanRow = {
+      id: newId(now),
+      code: input.code,
+      name: input.name,
+      description: input.description ?? null,
+      level: input.level,
+      price_fen: input.price,
+      currency: input.otherPrice?.currency ?? null,
+      currency_amount: input.otherPrice?.amount ?? null,
+      duration_days: input.durationDays ?? null,
+      benefits: JSON.stringify(input.benefits ?? []),
+      entitlements: JSON.stringify({ ...NO_ENTITLEMENTS, ...input.entitlements }),
+      status: 'active',
+      sort_order: input.sortOrder ?? 0,
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await this.repo.insertPlan(row);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('PLAN_CODE_TAKEN', { code: input.code });
+      throw error;
+    }
+    return planView(row);
+  }
+
+  /**
+   * Changes a plan (admin): what it offers from now on. Subscriptions already running keep the terms
+   * and price they were activated with. Retiring (`status: 'retired'`) stops offering it; its
+   * subscribers keep theirs. Answers the plan before and after.
+   */
+  async update(
+    id: string,
+    input: PlanInput & { status?: 'active' | 'retired' },
+  ): Promise<{ before: PlanView; after: PlanView }> {
+    const row = await this.repo.findPlan(id);
+    if (!row) throw new AppError('PLAN_NOT_FOUND');
+    const patch: Partial<PlansTable> = { updated_at: this.clock.now() };
+    if (input.name !== undefined) patch.name = input.name;
+    if (input.description !== undefined) patch.description = input.description;
+    if (input.level !== undefined) patch.level = input.level;
+    if (input.price !== undefined) patch.price_fen = input.price;
+    if (input.otherPrice !== undefined) {
+      patch.currency = input.otherPrice?.currency ?? null;
+      patch.currency_amount = input.otherPrice?.amount ?? null;
+    }
+    if (input.durationDays !== undefined) patch.duration_days = input.durationDays;
+    if (input.benefits !== undefined) patch.benefits = JSON.stringify(input.benefits);
+    if (input.entitlements !== undefined)
+      patch.entitlements = JSON.stringify({ ...parseEntitlements(row.entitlements), ...input.entitlements });
+    if (input.sortOrder !== undefined) patch.sort_order = input.sortOrder;
+    if (input.status !== undefined) patch.status = input.status;
+    await this.repo.updatePlan(id, patch);
+    return { before: planView(row), after: planView({ ...row, ...patch }) };
   }
 
   /** Tells every instance the user's plan changed (after the change is committed). */
