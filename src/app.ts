@@ -31,6 +31,7 @@ import { registerChannelRoutes } from '#modules/channels/channels.routes.ts';
 import { registerDifyRoutes } from '#modules/dify/dify.routes.ts';
 import { registerGatewayRoutes } from '#modules/gateway/gateway.routes.ts';
 import { registerKeysRoutes } from '#modules/keys/keys.routes.ts';
+import { registerPlansRoutes } from '#modules/plans/plans.routes.ts';
 import { registerPricingRoutes } from '#modules/pricing/pricing.routes.ts';
 import { registerUsageRoutes } from '#modules/usage/usage.routes.ts';
 import { InvalidationBus } from '#core/invalidation.ts';
@@ -38,6 +39,9 @@ import { runPeriodically } from '#core/periodic.ts';
 import { createServices, type Services } from './services.ts';
 import { registerRechatAuthRoutes } from './surfaces/rechat/rechat-auth.routes.ts';
 import { registerRechatChatRoutes } from './surfaces/rechat/rechat-chat.routes.ts';
+import { registerDreamAdminVipRoutes } from './surfaces/dream/dream-admin-vip.routes.ts';
+import { registerDreamPointsRoutes } from './surfaces/dream/dream-points.routes.ts';
+import { registerDreamVipRoutes } from './surfaces/dream/dream-vip.routes.ts';
 
 /** Parts a caller (a test) may supply instead of having them built from the config. */
 export interface AppOverrides {
@@ -198,6 +202,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerKeysRoutes(app, { keys, usage, now: () => clock.now() });
   registerChannelRoutes(app, channels, services.difyDefaults);
   registerPricingRoutes(app, pricing);
+  registerPlansRoutes(app, { plans: services.plans, users });
+  registerDreamVipRoutes(app, services.plans);
+  registerDreamAdminVipRoutes(app, { plans: services.plans, users });
+  registerDreamPointsRoutes(app, credits);
   registerUsageRoutes(app, usage);
   registerGatewayRoutes(app, { ...gateway, bodyLimit: config.GATEWAY_BODY_LIMIT, startedAt: clock.now() });
   const difyRelay = { ...gateway, dify: services.dify, stopDrainMs: 5_000 };

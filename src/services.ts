@@ -83,11 +83,20 @@ export function createServices(infra: Infrastructure) {
   });
   const box = new SecretBox(config.masterKey);
   const plans = new PlansService(db, new PlansRepository(db), credits, bus, clock, { kv, timeZone: config.CHECKIN_TZ });
-  const redeem = new RedeemService(db, new RedeemRepository(db), credits, kv, box, clock, {
-    maxFailuresPerUser: config.REDEEM_MAX_FAILURES_PER_USER,
-    maxFailuresPerIp: config.REDEEM_MAX_FAILURES_PER_IP,
-    windowMs: config.REDEEM_FAILURE_WINDOW * 1000,
-  });
+  const redeem = new RedeemService(
+    db,
+    new RedeemRepository(db),
+    credits,
+    kv,
+    box,
+    clock,
+    {
+      maxFailuresPerUser: config.REDEEM_MAX_FAILURES_PER_USER,
+      maxFailuresPerIp: config.REDEEM_MAX_FAILURES_PER_IP,
+      windowMs: config.REDEEM_FAILURE_WINDOW * 1000,
+    },
+    plans,
+  );
 
   const keys = new KeysService(new KeysRepository(db), bus, clock, {
     store: kv,
