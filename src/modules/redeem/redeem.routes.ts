@@ -39,7 +39,8 @@ export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
         request.ip,
       );
       const message = say(langOf(request), plan ? 'REDEEMED_PLAN' : 'REDEEMED', { credits, plan: plan?.name ?? '' });
-      return { success: true, creditsAdded: credits, totalCredits: balance, message, plan };
+      // A code without a plan answers as seed 001 does (no `plan` field).
+      return { success: true, creditsAdded: credits, totalCredits: balance, message, ...(plan ? { plan } : {}) };
     },
   );
 

@@ -19,7 +19,7 @@ export const RedeemResponse = Type.Object({
   creditsAdded: Type.Integer({ description: "The code's credits and the credits its plan grants on activation" }),
   totalCredits: Type.Integer(),
   message: Type.String(),
-  plan: Type.Optional(Type.Union([RedeemedPlan, Type.Null()], { description: 'The plan the code activated' })),
+  plan: Type.Optional(Type.Union([RedeemedPlan], { description: 'The plan the code activated, when it has one' })),
 });
 
 const State = Type.Union([
