@@ -6,6 +6,8 @@ import * as gateway from './20261122_0004_gateway.ts';
 import * as dify from './20261122_0005_dify.ts';
 import * as meteringLimits from './20261202_0006_metering_limits.ts';
 import * as derivedUsernames from './20261207_0007_derived_usernames.ts';
+import * as auditLog from './20261207_0008_audit_log.ts';
+import * as wechatIdentity from './20261207_0009_wechat_identity.ts';
 import * as plans from './20261207_0010_plans.ts';
 
 /** Every migration, in order. Append only: never edit or reorder one that has landed. */
@@ -17,5 +19,7 @@ export const migrations: Record<string, Migration> = {
   '20261122_0005_dify': dify,
   '20261202_0006_metering_limits': meteringLimits,
   '20261207_0007_derived_usernames': derivedUsernames,
+  '20261207_0008_audit_log': auditLog,
+  '20261207_0009_wechat_identity': wechatIdentity,
   '20261207_0010_plans': plans,
 };

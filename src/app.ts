@@ -17,6 +17,8 @@ import { registerJsonBodyParser } from '#core/http/json-body.ts';
 import type { App } from '#core/http/route-config.ts';
 import { registerSecurity } from '#core/http/security.ts';
 import { validatorCompiler } from '#core/http/validation.ts';
+import { registerAuditHook } from '#modules/admin/audit.ts';
+import { registerAuditRoutes } from '#modules/admin/audit.routes.ts';
 import { registerAuthGuard } from '#modules/auth/auth.guard.ts';
 import { registerAuthRoutes } from '#modules/auth/auth.routes.ts';
 import { assertStrongPassword } from '#modules/auth/password-policy.ts';
@@ -111,6 +113,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     const guarded = /^\/(api|v1)(\/|$)/.test(route.url) && !route.url.startsWith('/api/docs');
     if (guarded && !route.config?.access)
       throw new Error(`Route ${String(route.method)} ${route.url} does not declare config.access`);
+    // Admin routes take X-Admin-Key next to a session (auth.guard.ts): the OpenAPI document says so.
+    if (route.config?.access === 'admin' && route.schema?.security)
+      route.schema.security = [...route.schema.security, { adminKey: [] }];
   });
   registerJsonBodyParser(app);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
@@ -189,7 +194,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   await registerSecurity(app, config);
   await registerDocs(app, VERSION, { production: config.isProduction });
-  registerAuthGuard(app, tokens, keys);
+  registerAuthGuard(app, tokens, keys, services.adminKey);
+  registerAuditHook(app, services.audit);
   registerHealthRoutes(app, { config, database, kv });
   registerAuthRoutes(app, { auth, tokens, config });
   registerCaptchaRoutes(app, captcha);
@@ -207,6 +213,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerDreamAdminVipRoutes(app, { plans: services.plans, users });
   registerDreamPointsRoutes(app, credits);
   registerUsageRoutes(app, usage);
+  registerAuditRoutes(app, services.audit);
   registerGatewayRoutes(app, { ...gateway, bodyLimit: config.GATEWAY_BODY_LIMIT, startedAt: clock.now() });
   const difyRelay = { ...gateway, dify: services.dify, stopDrainMs: 5_000 };
   await registerDifyRoutes(app, { ...difyRelay, uploadLimit: config.DIFY_UPLOAD_LIMIT });

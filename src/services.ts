@@ -7,6 +7,9 @@ import type { Database } from '#core/db/create-db.ts';
 import type { KeyValueStore } from '#core/kv.ts';
 import type { InvalidationBus } from '#core/invalidation.ts';
 import type { Mailer } from '#core/mailer.ts';
+import { AdminKeyGuard } from '#modules/admin/admin-key.ts';
+import { AuditRepository } from '#modules/admin/audit.repository.ts';
+import { AuditService } from '#modules/admin/audit.service.ts';
 import { AuthService } from '#modules/auth/auth.service.ts';
 import { EmailCodeService } from '#modules/auth/email-code.service.ts';
 import { LoginGuard } from '#modules/auth/login-guard.ts';
@@ -175,6 +178,11 @@ export function createServices(infra: Infrastructure) {
     },
     maxCallCost: config.DIFY_MAX_CALL_COST,
   };
+  const audit = new AuditService(new AuditRepository(db), clock);
+  const adminKey = new AdminKeyGuard(config.adminApiKey, kv, clock, {
+    maxFailuresPerIp: config.ADMIN_KEY_MAX_FAILURES_PER_IP,
+    windowMs: config.ADMIN_KEY_FAILURE_WINDOW * 1000,
+  });
   const dify = new DifyService(new DifyRepository(db), channels, kv, clock, gateway.failover.timeouts);
 
   return {
@@ -198,5 +206,7 @@ export function createServices(infra: Infrastructure) {
     gateway,
     dify,
     difyDefaults,
+    audit,
+    adminKey,
   };
 }

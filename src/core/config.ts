@@ -72,6 +72,9 @@ export const EnvSchema = Type.Object({
   REDEEM_FAILURE_WINDOW: Int(3600, 60),
   API_KEY_GUESS_MAX_PER_IP: Int(30, 1),
   API_KEY_GUESS_WINDOW: Int(600, 10),
+  ADMIN_API_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  ADMIN_KEY_MAX_FAILURES_PER_IP: Int(10, 1),
+  ADMIN_KEY_FAILURE_WINDOW: Int(900, 60),
   OPENAI_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   OPENAI_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   DIFY_API_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
@@ -113,6 +116,11 @@ export type Env = Static<typeof EnvSchema>;
 export interface Config extends Env {
   readonly jwtSecret: string;
   readonly masterKey: string;
+  /**
+   * The key `X-Admin-Key` is compared with: ADMIN_API_KEY when it is strong enough (see
+   * checkAdminApiKey), otherwise undefined, and the header is then refused (docs/admin.md).
+   */
+  readonly adminApiKey: string | undefined;
   readonly isProduction: boolean;
   /** Said in the log at start: settings that work but should change, seed names that were not used. */
   readonly warnings: readonly string[];
@@ -130,6 +138,7 @@ const SECRET_VARS = new Set([
   'RESEND_API_KEY',
   'OPENAI_API_KEY',
   'DIFY_API_KEY',
+  'ADMIN_API_KEY',
 ]);
 const BOOLEANS: Record<string, boolean> = {
   true: true,
@@ -161,14 +170,21 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
   const env = converted as Env;
   checkCombinations(env);
   const isProduction = env.NODE_ENV === 'production';
-  const warnings = [...seedNames.warnings, ...checkJwtSecretLength(env, isProduction)];
+  const adminKey = checkAdminApiKey(env, isProduction);
+  const warnings = [...seedNames.warnings, ...checkJwtSecretLength(env, isProduction), ...adminKey.warnings];
   const secrets = resolveSecrets(env, isProduction);
   if (isProduction && raw.MAIL_TRANSPORT === undefined) {
     throw new ConfigError(
       'Invalid configuration: NODE_ENV=production needs a real mail transport: set MAIL_TRANSPORT=smtp with SMTP_URL, or MAIL_TRANSPORT=resend with RESEND_API_KEY (or MAIL_TRANSPORT=log explicitly to keep sign-up and reset codes in DATA_DIR/outbox.jsonl)',
     );
   }
-  return Object.freeze({ ...env, ...secrets, isProduction, warnings: Object.freeze(warnings) });
+  return Object.freeze({
+    ...env,
+    ...secrets,
+    adminApiKey: adminKey.key,
+    isProduction,
+    warnings: Object.freeze(warnings),
+  });
 }
 
 function fieldSchema(key: string): FieldSchema | undefined {
@@ -247,6 +263,26 @@ function checkJwtSecretLength(env: Env, isProduction: boolean): string[] {
   const rule = `JWT_SECRET must be at least 32 characters when NODE_ENV=production (got a value of ${env.JWT_SECRET.length} characters)`;
   if (isProduction) throw new ConfigError(`Invalid configuration: ${rule}`);
   return [`${rule}; accepted outside production, but set a longer one`];
+}
+
+/** An ADMIN_API_KEY needs this many characters, and this many different ones (`aaaa…` is no key). */
+export const ADMIN_API_KEY_MIN_LENGTH = 32;
+const ADMIN_API_KEY_MIN_DISTINCT = 10;
+
+/**
+ * ADMIN_API_KEY opens every admin route, so a weak one (under 32 characters, or fewer than 10
+ * different ones, as seed 003's example `your-admin-api-key`) stops a production start; elsewhere
+ * Tollgate starts with a warning and the key is not accepted (X-Admin-Key is refused as if unset),
+ * so the seed's example `.env` still starts without opening the back office to its published key.
+ */
+function checkAdminApiKey(env: Env, isProduction: boolean): { key: string | undefined; warnings: string[] } {
+  const key = env.ADMIN_API_KEY;
+  if (key === undefined) return { key: undefined, warnings: [] };
+  const weak = key.length < ADMIN_API_KEY_MIN_LENGTH || new Set(key).size < ADMIN_API_KEY_MIN_DISTINCT;
+  if (!weak) return { key, warnings: [] };
+  const rule = `ADMIN_API_KEY must be at least ${ADMIN_API_KEY_MIN_LENGTH} characters with at least ${ADMIN_API_KEY_MIN_DISTINCT} different ones (got a value of ${key.length} characters); generate one with \`openssl rand -base64 48\``;
+  if (isProduction) throw new ConfigError(`Invalid configuration: ${rule}`);
+  return { key: undefined, warnings: [`${rule}; X-Admin-Key is refused until it is`] };
 }
 
 /**

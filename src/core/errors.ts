@@ -227,7 +227,19 @@ const PLAN_ERRORS = {
 } as const satisfies Record<string, ErrorSpec>;
 
 /** The admin back office: the admin key, user management, the audit log. */
-const ADMIN_ERRORS = {} as const satisfies Record<string, ErrorSpec>;
+const ADMIN_ERRORS = {
+  ADMIN_KEY_NOT_ENABLED: {
+    status: 403,
+    zh: '未启用管理员密钥（X-Admin-Key）：服务器未设置有效的 ADMIN_API_KEY',
+    en: 'X-Admin-Key is not accepted: this server has no (valid) ADMIN_API_KEY',
+  },
+  ADMIN_KEY_INVALID: { status: 401, zh: '管理员密钥（X-Admin-Key）无效', en: 'The X-Admin-Key is wrong' },
+  ADMIN_KEY_GUESSING: {
+    status: 429,
+    zh: '错误的管理员密钥尝试次数过多，请 {seconds} 秒后重试',
+    en: 'Too many wrong X-Admin-Key attempts from this address; try again in {seconds} seconds',
+  },
+} as const satisfies Record<string, ErrorSpec>;
 
 const ERRORS = { ...BASE_ERRORS, ...IDENTITY_ERRORS, ...PLAN_ERRORS, ...ADMIN_ERRORS };
 

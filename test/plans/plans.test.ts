@@ -87,6 +87,15 @@ describe.each(backends())('plans on $label', (backend) => {
     const set = await setVip(user.id, { planId: 'monthly', days: 10 }, 'k-1');
     expect(set.statusCode).toBe(200);
     expect(set.json()).toMatchObject({ success: true, data: { applied: true, creditsGranted: 3000 } });
+    const audit = await call(t.app, 'GET', `/api/admin/audit?targetType=user&targetId=${user.id}`, { token: admin });
+    expect(audit.json<{ items: unknown[] }>().items).toMatchObject([
+      {
+        route: '/v1/admin/users/:id/vip',
+        target: { type: 'user', id: user.id },
+        before: { plan: null },
+        after: { plan: { planCode: 'monthly' }, creditsGranted: 3000 },
+      },
+    ]);
     const again = await setVip(user.id, { planId: 'monthly', days: 10 }, 'k-1');
     expect(again.json()).toMatchObject({ data: { applied: false } });
     expect(await balance(user.id)).toBe(before + 3000);
@@ -192,6 +201,13 @@ describe.each(backends())('plans on $label', (backend) => {
       body: { price: 5000, entitlements: { creditsOnActivation: 99 } },
     });
     expect(patched.json()).toMatchObject({ price: 5000, entitlements: { creditsOnActivation: 99 } });
+    const priceAudit = await call(t.app, 'GET', `/api/admin/audit?targetType=plan&targetId=${plan.id}`, {
+      token: admin,
+    });
+    expect(priceAudit.json<{ items: unknown[] }>().items[0]).toMatchObject({
+      before: { price: 1000 },
+      after: { price: 5000 },
+    });
     const mine = await call(t.app, 'GET', `/api/admin/users/${user.id}/plan`, { token: admin });
     expect(mine.json()).toMatchObject({ isVip: true, plan: { code: plan.code } });
     const sub = await t.app.services.plans.currentRow(user.id);

@@ -144,18 +144,36 @@ export function isUniqueViolation(error: unknown): boolean {
  * MySQL (GET_LOCK), but on SQLite it takes no lock and no transaction, assuming one process: two
  * instances starting on one file then both create the tables. There the work runs in one
  * BEGIN IMMEDIATE transaction; another instance waits for it and then finds the work done.
+ *
+ * On SQLite the work also runs with foreign keys off, as SQLite prescribes for schema changes
+ * (https://www.sqlite.org/lang_altertable.html): a migration that rebuilds a table (the only way to
+ * change a column's constraints there) drops the old one, and with foreign keys on that drop deletes
+ * every row first, cascading to every table that references it. The pragma cannot change inside a
+ * transaction, so it is set around it; `foreign_key_check` must find nothing before the commit.
  */
 export async function migrationGuard<DB, T>(db: Kysely<DB>, work: (db: Kysely<DB>) => Promise<T>): Promise<T> {
   if (!capabilitiesOf(db).migrationsNeedGuard) return work(db);
   return db.connection().execute(async (connection) => {
-    await beginImmediate(connection);
+    const { rows } = await sql<{ foreign_keys: number }>`pragma foreign_keys`.execute(connection);
+    const foreignKeys = Number(rows[0]?.foreign_keys ?? 0);
+    await sql`pragma foreign_keys = off`.execute(connection);
     try {
-      const result = await work(connection);
-      await sql`commit`.execute(connection);
-      return result;
-    } catch (error) {
-      await sql`rollback`.execute(connection);
-      throw error;
+      await beginImmediate(connection);
+      try {
+        const result = await work(connection);
+        const broken = await sql<{ table: string; parent: string }>`pragma foreign_key_check`.execute(connection);
+        if (broken.rows.length > 0) {
+          const where = broken.rows.map((row) => `${row.table} → ${row.parent}`).join(', ');
+          throw new Error(`migrations left rows whose foreign keys point nowhere: ${where}`);
+        }
+        await sql`commit`.execute(connection);
+        return result;
+      } catch (error) {
+        await sql`rollback`.execute(connection);
+        throw error;
+      }
+    } finally {
+      await sql.raw(`pragma foreign_keys = ${foreignKeys ? 'on' : 'off'}`).execute(connection);
     }
   });
 }

@@ -1,3 +1,4 @@
+import type { AuditTables } from '#modules/admin/audit.tables.ts';
 import type { AuthTables } from '#modules/auth/auth.tables.ts';
 import type { ChannelsTables } from '#modules/channels/channels.tables.ts';
 import type { CheckinTables } from '#modules/checkin/checkin.tables.ts';
@@ -23,4 +24,5 @@ export interface DB
     PricingTables,
     UsageTables,
     DifyTables,
+    AuditTables,
     PlansTables {}

@@ -20,7 +20,13 @@ export async function registerDocs(app: App, version: string, options: { product
           'Self-hosted AI API gateway with accounts and credits. Errors use `{success:false,statusCode,error,message,timestamp,path}`; ' +
           'messages are Chinese unless `Accept-Language: en`.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          // Every admin route takes it next to an admin's session (app.ts adds it to their `security`).
+          adminKey: { type: 'apiKey', in: 'header', name: 'X-Admin-Key' },
+        },
+      },
     },
   });
   await app.register(swaggerUi, {

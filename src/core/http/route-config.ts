@@ -5,13 +5,17 @@ import type { ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Role } from '#modules/users/users.tables.ts';
 import type { ErrorFormat } from './error-handler.ts';
 
-/** Who is calling, resolved by the auth guard from a session (bearer JWT or console cookie) or an API key. */
+/**
+ * Who is calling, resolved by the auth guard from a session (bearer JWT or console cookie), an API key,
+ * or the admin key (`X-Admin-Key`, admin routes only: role 'admin', no user, no session).
+ */
 export interface Principal {
-  userId: string;
   role: Role;
-  /** The session, for session callers; empty for API-key callers. */
+  /** The user; empty for the admin key, which is nobody's (a route must not need an admin's own id under it). */
+  userId: string;
+  /** The session, for session callers; empty for API-key and admin-key callers. */
   sessionId: string;
-  via: 'bearer' | 'cookie' | 'apikey';
+  via: 'bearer' | 'cookie' | 'apikey' | 'adminkey';
   /** The key and what it allows, for API-key callers. */
   apiKey?: ResolvedKey;
 }

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { App } from '#core/http/route-config.ts';
 import { AppError } from '#core/errors.ts';
+import { auditDetail } from '#modules/admin/audit.ts';
 import { ChannelsService, type Channel, type ChannelInput } from './channels.service.ts';
 import { DIFY_APP_MODES, DIFY_PRICED_ENDPOINTS, type DifyApp, type DifyAppMode, type DifyPrices } from './dify-app.ts';
 
@@ -245,8 +246,11 @@ export function registerChannelRoutes(app: App, channels: ChannelsService, difyD
         response: { 201: ChannelView },
       },
     },
-    async (request, reply) =>
-      reply.status(201).send(toView(await channels.create(createInput(request.body, difyDefaults)))),
+    async (request, reply) => {
+      const created = toView(await channels.create(createInput(request.body, difyDefaults)));
+      auditDetail(request, { targetType: 'channel', targetId: created.id, after: created });
+      return reply.status(201).send(created);
+    },
   );
 
   app.patch(
@@ -265,7 +269,15 @@ export function registerChannelRoutes(app: App, channels: ChannelsService, difyD
     async (request) => {
       const current = channels.get(request.params.id);
       if (!current) throw new AppError('NOT_FOUND');
-      return toView(await channels.update(request.params.id, inputOf(request.body, current)));
+      const after = toView(await channels.update(request.params.id, inputOf(request.body, current)));
+      // Views only: a channel's secret never reaches the log (a new one shows as `secretChanged`).
+      auditDetail(request, {
+        targetType: 'channel',
+        targetId: current.id,
+        before: toView(current),
+        after: { ...after, ...(request.body.apiKey !== undefined ? { secretChanged: true } : {}) },
+      });
+      return after;
     },
   );
 
@@ -276,7 +288,13 @@ export function registerChannelRoutes(app: App, channels: ChannelsService, difyD
       schema: { tags, security, summary: 'Remove a channel', params: IdParams, response: { 204: Type.Null() } },
     },
     async (request, reply) => {
+      const current = channels.get(request.params.id);
       await channels.remove(request.params.id);
+      auditDetail(request, {
+        targetType: 'channel',
+        targetId: request.params.id,
+        ...(current ? { before: toView(current) } : {}),
+      });
       return reply.status(204).send(null);
     },
   );
@@ -293,6 +311,9 @@ export function registerChannelRoutes(app: App, channels: ChannelsService, difyD
         response: { 200: TestResult },
       },
     },
-    (request) => channels.test(request.params.id),
+    (request) => {
+      auditDetail(request, { targetType: 'channel', targetId: request.params.id });
+      return channels.test(request.params.id);
+    },
   );
 }

@@ -14,6 +14,7 @@ import {
 } from './credits.schemas.ts';
 import type { CreditsService } from './credits.service.ts';
 import { principalOf } from '#core/http/principal.ts';
+import { auditDetail } from '#modules/admin/audit.ts';
 
 /** Seed 001 §2 for users; the admin's adjustment and ledger view under /api/admin. */
 export function registerCreditsRoutes(app: App, deps: { credits: CreditsService; users: UsersService }): void {
@@ -69,11 +70,21 @@ export function registerCreditsRoutes(app: App, deps: { credits: CreditsService;
       const user = await users.findById(request.params.id);
       if (!user) throw new AppError('NOT_FOUND');
       const idempotencyKey = `admin:${user.id}:${request.headers['idempotency-key'] ?? newId()}`;
-      const result = await credits.grant(user.id, request.body.amount, {
+      const { amount, reason } = request.body;
+      const result = await credits.grant(user.id, amount, {
         kind: 'admin_adjust',
-        reason: request.body.reason,
-        reference: principalOf(request).userId,
+        reason,
+        // Who adjusted: the admin's id, or `adminkey` (the admin key is nobody's account).
+        reference: principalOf(request).userId || 'adminkey',
         idempotencyKey,
+      });
+      // A replay (same Idempotency-Key) moved nothing: before and after are the same balance.
+      const before = result.applied ? result.balance - amount : result.balance;
+      auditDetail(request, {
+        targetType: 'user',
+        targetId: user.id,
+        before: { balance: before },
+        after: { balance: result.balance, amount: result.applied ? amount : 0, reason },
       });
       return { applied: result.applied, balance: result.balance, entry: toLedgerItem(result.entry) };
     },

@@ -1,8 +1,10 @@
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import { principalOf } from '#core/http/principal.ts';
 import type { App } from '#core/http/route-config.ts';
+import { auditDetail } from '#modules/admin/audit.ts';
 import type { UsersService } from '#modules/users/users.service.ts';
 import {
   AdminPlanItem,
@@ -24,10 +26,9 @@ export interface PlansRouteDeps {
   users: UsersService;
 }
 
-/** Who set a plan, for the subscription's `source_ref`: the admin's id, or the admin key. */
+/** Who set a plan, for the subscription's `source_ref`: the admin's id, or `adminkey` (nobody's account). */
 export function adminRef(request: Parameters<typeof principalOf>[0]): string {
-  const principal = principalOf(request);
-  return principal.userId === '' ? 'admin key' : principal.userId;
+  return principalOf(request).userId || 'adminkey';
 }
 
 /** The idempotency key of an admin's plan change: the request's Idempotency-Key, else a new one. */
@@ -103,7 +104,11 @@ export function registerPlansRoutes(app: App, deps: PlansRouteDeps): void {
         response: { 201: PlanItem },
       },
     },
-    async (request, reply) => reply.status(201).send(await plans.create(request.body)),
+    async (request, reply) => {
+      const plan = await plans.create(request.body);
+      auditDetail(request, { targetType: 'plan', targetId: plan.id, before: null, after: plan });
+      return reply.status(201).send(plan);
+    },
   );
 
   app.patch(
@@ -121,7 +126,9 @@ export function registerPlansRoutes(app: App, deps: PlansRouteDeps): void {
     },
     async (request) => {
       const plan = await plans.get(request.params.id);
-      return (await plans.update(plan.id, request.body)).after;
+      const { before, after } = await plans.update(plan.id, request.body);
+      auditDetail(request, { targetType: 'plan', targetId: plan.id, before, after });
+      return after;
     },
   );
 
@@ -139,7 +146,9 @@ export function registerPlansRoutes(app: App, deps: PlansRouteDeps): void {
     },
     async (request) => {
       const plan = await plans.get(request.params.id);
-      return (await plans.update(plan.id, { status: 'retired' })).after;
+      const { before, after } = await plans.update(plan.id, { status: 'retired' });
+      auditDetail(request, { targetType: 'plan', targetId: plan.id, before, after, action: 'plan.retire' });
+      return after;
     },
   );
 
@@ -177,7 +186,7 @@ export function registerPlansRoutes(app: App, deps: PlansRouteDeps): void {
     },
     async (request) => {
       await userExists(request.params.id);
-      return setUserPlan(plans, request.params.id, request.body, {
+      return setUserPlan(request, plans, request.params.id, request.body, {
         idempotencyKey: adminPlanKey(request.params.id, request.headers['idempotency-key']),
         ref: adminRef(request),
       });
@@ -198,7 +207,7 @@ export function registerPlansRoutes(app: App, deps: PlansRouteDeps): void {
     },
     async (request) => {
       await userExists(request.params.id);
-      return subscriptionView(await plans.cancel(request.params.id));
+      return cancelUserPlan(request, plans, request.params.id);
     },
   );
 }
@@ -211,8 +220,19 @@ export interface SetUserPlan {
   expireAt?: string | undefined;
 }
 
-/** An admin sets a user's plan (both surfaces): it replaces the current one, with the credits it grants. */
+/** An admin ends a user's plan (both surfaces); the audit row has the subscription that ended. */
+export async function cancelUserPlan(request: FastifyRequest, plans: PlansService, userId: string) {
+  const ended = subscriptionView(await plans.cancel(userId));
+  auditDetail(request, { targetType: 'user', targetId: userId, before: { plan: ended }, after: { plan: null } });
+  return ended;
+}
+
+/**
+ * An admin sets a user's plan (both surfaces): it replaces the current one, with the credits it grants.
+ * The audit row has the plan before and after, and the credits granted.
+ */
 export async function setUserPlan(
+  request: FastifyRequest,
   plans: PlansService,
   userId: string,
   body: SetUserPlan,
@@ -223,6 +243,7 @@ export async function setUserPlan(
   if (body.days !== undefined && body.expireAt !== undefined)
     throw new AppError('VALIDATION_FAILED', { detail: 'give days or expireAt, not both' });
   const plan = body.planId !== undefined ? await plans.get(body.planId) : await plans.atLevel(body.level!);
+  const current = await plans.currentRow(userId);
   const result = await plans.activate({
     userId,
     planId: plan.id,
@@ -233,9 +254,16 @@ export async function setUserPlan(
     sourceRef: origin.ref,
     idempotencyKey: origin.idempotencyKey,
   });
-  return {
+  const answer = {
     applied: result.applied,
     creditsGranted: result.creditsGranted,
     subscription: subscriptionView(result.subscription),
   };
+  auditDetail(request, {
+    targetType: 'user',
+    targetId: userId,
+    before: { plan: current ? subscriptionView(current) : null },
+    after: { plan: answer.subscription, applied: answer.applied, creditsGranted: answer.creditsGranted },
+  });
+  return answer;
 }

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { AppError } from '#core/errors.ts';
 import type { App } from '#core/http/route-config.ts';
+import { auditDetail } from '#modules/admin/audit.ts';
 import { DEFAULT_MODEL, type PricingService } from './pricing.service.ts';
 
 const Credits = Type.Number({ minimum: 0, maximum: 1_000_000, description: 'Credits; kept to six decimals' });
@@ -85,7 +86,10 @@ export function registerPricingRoutes(app: App, pricing: PricingService): void {
     async (request) => {
       const { model } = request.params;
       const { input = 0, output = 0, perRequest = 0, perImage = 0, maxOutputTokens = null } = request.body;
-      return pricing.set(model, { input, output, perRequest, perImage, maxOutputTokens });
+      const before = pricing.list().find((entry) => entry.model === model) ?? null;
+      const after = await pricing.set(model, { input, output, perRequest, perImage, maxOutputTokens });
+      auditDetail(request, { targetType: 'price', targetId: model, before, after });
+      return after;
     },
   );
 
@@ -102,7 +106,10 @@ export function registerPricingRoutes(app: App, pricing: PricingService): void {
       },
     },
     async (request, reply) => {
+      const before = pricing.list().find((entry) => entry.model === request.params.model) ?? null;
       if (!(await pricing.remove(request.params.model))) throw new AppError('NOT_FOUND');
+      const after = pricing.list().find((entry) => entry.model === request.params.model) ?? null;
+      auditDetail(request, { targetType: 'price', targetId: request.params.model, before, after });
       return reply.status(204).send(null);
     },
   );

@@ -14,6 +14,7 @@ import {
 } from './redeem.schemas.ts';
 import type { RedeemService } from './redeem.service.ts';
 import { principalOf } from '#core/http/principal.ts';
+import { auditDetail } from '#modules/admin/audit.ts';
 
 export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
   const security = [{ bearer: [] }];
@@ -56,20 +57,22 @@ export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
         response: { 200: CreateBatchResponse },
       },
     },
-    (request) => {
+    async (request) => {
       const { count, credits, maxUses, expiresAt, note, planId, planDays } = request.body;
-      return redeem.createBatch(
-        {
-          count,
-          credits,
-          planId: planId ?? null,
-          planDays: planDays ?? null,
-          maxUses: maxUses ?? 1,
-          expiresAt: expiresAt ? Date.parse(expiresAt) : null,
-          note: note ?? null,
-        },
-        principalOf(request).userId,
-      );
+      const batch = {
+        count,
+        credits,
+        planId: planId ?? null,
+        planDays: planDays ?? null,
+        maxUses: maxUses ?? 1,
+        expiresAt: expiresAt ? Date.parse(expiresAt) : null,
+        note: note ?? null,
+      };
+      // The admin key is nobody's account: such a batch has no creator (the audit log says "admin key").
+      const created = await redeem.createBatch(batch, principalOf(request).userId || null);
+      // The codes themselves stay out of the log: they are worth money to whoever reads them.
+      auditDetail(request, { targetType: 'redeem_batch', targetId: created.batchId, after: batch });
+      return created;
     },
   );
 
@@ -119,7 +122,10 @@ export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
       ...admin,
       schema: { tags, security, summary: 'Disable one code', params: IdParams, response: { 200: DisabledResponse } },
     },
-    async (request) => ({ disabled: await redeem.disableCode(request.params.id) }),
+    async (request) => {
+      auditDetail(request, { targetType: 'redeem_code', targetId: request.params.id });
+      return { disabled: await redeem.disableCode(request.params.id) };
+    },
   );
 
   app.post(
@@ -134,6 +140,10 @@ export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
         response: { 200: DisabledResponse },
       },
     },
-    async (request) => ({ disabled: await redeem.disableBatch(request.params.id) }),
+    async (request) => {
+      const disabled = await redeem.disableBatch(request.params.id);
+      auditDetail(request, { targetType: 'redeem_batch', targetId: request.params.id, after: { disabled } });
+      return { disabled };
+    },
   );
 }

@@ -4,7 +4,8 @@ import type { UserRow } from './users.tables.ts';
 /** The user as the seed-001 login and register responses show it. */
 export const PublicUserSchema = Type.Object({
   id: Type.String(),
-  email: Type.String(),
+  /** Null for an account that signs in only with WeChat (docs/seed-003.md). */
+  email: Type.Union([Type.String(), Type.Null()]),
   username: Type.String(),
   role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
 });
@@ -13,7 +14,7 @@ export type PublicUser = Static<typeof PublicUserSchema>;
 /** Seed 001 §5.1. */
 export const ProfileSchema = Type.Object({
   id: Type.String(),
-  email: Type.String(),
+  email: Type.Union([Type.String(), Type.Null()]),
   username: Type.String(),
   role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
   createdAt: Type.String({ format: 'date-time' }),

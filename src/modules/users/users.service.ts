@@ -30,6 +30,17 @@ const DERIVED_NAME_ATTEMPTS = 5;
 /** Suffixes looked up at once for a free made-up name (`bob`, `bob_2` … `bob_20`); past them a random one. */
 const SUFFIXES_LOOKED_UP = 20;
 
+/** The columns of an account's WeChat identity and profile, for an account that has none. */
+export const NO_WECHAT_IDENTITY = {
+  wechat_openid: null,
+  wechat_unionid: null,
+  wechat_session_key: null,
+  nickname: null,
+  avatar_url: null,
+  phone: null,
+  deleted_at: null,
+} as const;
+
 /** Work another module adds to the transaction that creates a user (e.g. opening the credit account). */
 export type WithinCreation = (trx: Kysely<DB>, user: UserRow) => Promise<void>;
 
@@ -78,12 +89,13 @@ export class UsersService {
       status: 'active',
       created_at: now,
       updated_at: now,
+      ...NO_WECHAT_IDENTITY,
     };
     if (input.username !== undefined) {
       await this.insert(row, within);
       return row;
     }
-    const base = usernameFromEmail(row.email);
+    const base = usernameFromEmail(normalizeEmail(input.email));
     for (let attempt = 1; ; attempt++) {
       const name = await this.freeUsername(base, attempt);
       const named = { ...row, username: name, derived_username: name };
@@ -102,7 +114,8 @@ export class UsersService {
       return true;
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
-      if (row.derived_username !== null && !(await this.users.existsByEmail(row.email))) return false;
+      if (row.derived_username !== null && !(row.email !== null && (await this.users.existsByEmail(row.email))))
+        return false;
       throw new AppError('EMAIL_ALREADY_REGISTERED');
     }
   }

@@ -2,13 +2,13 @@ import type { App } from '#core/http/route-config.ts';
 import { AppError } from '#core/errors.ts';
 import {
   adminPlanKey,
+  cancelUserPlan,
   adminRef,
   IdempotencyHeaders,
   setUserPlan,
   type PlansRouteDeps,
 } from '#modules/plans/plans.routes.ts';
 import { SetUserPlanBody, SetUserPlanResponse, SubscriptionItem, UserIdParam } from '#modules/plans/plans.schemas.ts';
-import { subscriptionView } from '#modules/plans/plans.service.ts';
 import { Ok, ok } from './envelope.ts';
 
 /**
@@ -38,7 +38,7 @@ export function registerDreamAdminVipRoutes(app: App, deps: PlansRouteDeps): voi
     },
     async (request) => {
       await userExists(request.params.id);
-      const result = await setUserPlan(plans, request.params.id, request.body, {
+      const result = await setUserPlan(request, plans, request.params.id, request.body, {
         idempotencyKey: adminPlanKey(request.params.id, request.headers['idempotency-key']),
         ref: adminRef(request),
       });
@@ -60,7 +60,7 @@ export function registerDreamAdminVipRoutes(app: App, deps: PlansRouteDeps): voi
     },
     async (request) => {
       await userExists(request.params.id);
-      return ok(subscriptionView(await plans.cancel(request.params.id)));
+      return ok(await cancelUserPlan(request, plans, request.params.id));
     },
   );
 }

@@ -37,7 +37,7 @@ const V1LoginBody = Type.Object(
 
 const V1User = Type.Object({
   id: Type.String(),
-  email: Type.String(),
+  email: Type.Union([Type.String(), Type.Null()]),
   username: Type.String(),
   role: Type.String(),
   is_admin: Type.Boolean(),

@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import { AppError } from '#core/errors.ts';
 import { Paging } from '#core/http/pagination.ts';
 import type { App } from '#core/http/route-config.ts';
+import { auditDetail } from '#modules/admin/audit.ts';
 import type { ChannelsService } from '#modules/channels/channels.service.ts';
 import type { DifyPrices } from '#modules/channels/dify-app.ts';
 import { callerOf, requestedApp } from '#modules/dify/dify.routes.ts';
@@ -245,6 +246,7 @@ export function registerRechatChatRoutes(app: App, deps: RechatChatDeps): void {
     async (request) => {
       const { api_key: secret, api_url: baseUrl, app_mode: mode } = request.body;
       const channel = current();
+      const before = configView();
       if (channel) {
         await channels.update(channel.id, {
           secret,
@@ -265,7 +267,10 @@ export function registerRechatChatRoutes(app: App, deps: RechatChatDeps): void {
           dify: { mode: mode ?? 'chat', prices: deps.difyDefaults },
         });
       }
-      return configView();
+      const after = configView();
+      // The masked views only: the key itself never reaches the log.
+      auditDetail(request, { targetType: 'channel', targetId: after.id ?? '', before, after });
+      return after;
     },
   );
 
@@ -280,10 +285,12 @@ export function registerRechatChatRoutes(app: App, deps: RechatChatDeps): void {
         response: { 200: Type.Object({ message: Type.String() }) },
       },
     },
-    async () => {
+    async (request) => {
       const channel = current();
       if (!channel) throw new AppError('NOT_FOUND');
+      const before = configView();
       await channels.remove(channel.id);
+      auditDetail(request, { targetType: 'channel', targetId: channel.id, before });
       return { message: 'Dify configuration deleted' };
     },
   );
