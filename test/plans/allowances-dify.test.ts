@@ -9,7 +9,7 @@ import {
   startDify,
   tokens,
   type DifyGateway,
-} from '../dify/helpers.ts';
+} from '#test/dify/helpers.ts';
 
 /** The Dify proxy is a paid-call surface like /v1: a plan's allowances, multiplier and allow-list apply to it too. */
 describe.each(backends())('plan allowances on the Dify proxy ($label)', (backend) => {
