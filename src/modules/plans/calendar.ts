@@ -48,3 +48,21 @@ export function windowOf(period: AllowancePeriod, now: number, timeZone: string)
   }
   return { start, endsAt: localMidnight(next, timeZone) };
 }
+
+/**
+ * The current window of each period, kept until the clock leaves it: working a window out formats
+ * dates in the time zone (hundreds of µs), and every paid call of a plan's user needs its windows.
+ */
+export class CalendarWindows {
+  private readonly current = new Map<AllowancePeriod, CalendarWindow & { startsAt: number }>();
+
+  constructor(readonly timeZone: string) {}
+
+  of(period: AllowancePeriod, now: number): CalendarWindow {
+    const known = this.current.get(period);
+    if (known && now >= known.startsAt && now < known.endsAt) return known;
+    const window = windowOf(period, now, this.timeZone);
+    this.current.set(period, { ...window, startsAt: localMidnight(window.start, this.timeZone) });
+    return window;
+  }
+}

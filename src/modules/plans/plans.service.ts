@@ -10,6 +10,7 @@ import type { KeyValueStore } from '#core/kv.ts';
 import { retry } from '#core/retry.ts';
 import type { CreditsService } from '#modules/credits/credits.service.ts';
 import { allowanceStates, type AllowanceState } from '#modules/ratelimit/allowances.ts';
+import { CalendarWindows } from './calendar.ts';
 import { decide, type ActivationRequest } from './plans.activation.ts';
 import { NO_ENTITLEMENTS, parseEntitlements, type ActivePlan, type Entitlements } from './plans.model.ts';
 import type { PlansRepository } from './plans.repository.ts';
@@ -141,6 +142,7 @@ const RACED = {
  */
 export class PlansService {
   private readonly cache: PlanCache;
+  private readonly windows: CalendarWindows;
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -151,6 +153,7 @@ export class PlansService {
     private readonly usage: { kv: KeyValueStore; timeZone: string },
   ) {
     this.cache = new PlanCache(clock, (userId) => this.repo.current(userId));
+    this.windows = new CalendarWindows(usage.timeZone);
     bus.subscribe((topic) => {
       if (topic === InvalidationBus.EVERYTHING) this.cache.clear();
       else if (topic.startsWith('plan:')) this.cache.drop(topic.slice(5));
@@ -290,7 +293,7 @@ export class PlansService {
       expiresAt: plan.expiresAt === null ? null : new Date(plan.expiresAt).toISOString(),
       lifetime: plan.expiresAt === null,
       daysLeft: plan.expiresAt === null ? null : Math.ceil((plan.expiresAt - now) / 86_400_000),
-      allowances: await allowanceStates(this.usage.kv, userId, terms.allowances, now, this.usage.timeZone),
+      allowances: await allowanceStates(this.usage.kv, userId, terms.allowances, now, this.windows),
       models: terms.models,
       rateLimits: terms.rateLimits,
       multiplierPermille: terms.multiplierPermille,

@@ -1,6 +1,6 @@
 import { AppError } from '#core/errors.ts';
 import type { KeyValueStore, Take } from '#core/kv.ts';
-import { windowOf } from '#modules/plans/calendar.ts';
+import type { CalendarWindows } from '#modules/plans/calendar.ts';
 import type { Allowance, AllowanceMetric, AllowancePeriod } from '#modules/plans/plans.model.ts';
 
 /**
@@ -42,10 +42,10 @@ export function allowanceKey(userId: string, allowance: Allowance, windowStart: 
 }
 
 /** The counters a call takes from its plan's allowances, in the window of each that holds `now`. */
-export function allowanceTakes(ask: AllowanceAsk, now: number, timeZone: string): AllowanceTake[] {
+export function allowanceTakes(ask: AllowanceAsk, now: number, windows: CalendarWindows): AllowanceTake[] {
   const takes: AllowanceTake[] = [];
   for (const allowance of ask.allowances) {
-    const window = windowOf(allowance.period, now, timeZone);
+    const window = windows.of(allowance.period, now);
     let amount: number;
     let least: number | undefined;
     if (allowance.metric === 'requests') amount = 1;
@@ -83,11 +83,11 @@ export async function allowanceStates(
   userId: string,
   allowances: readonly Allowance[],
   now: number,
-  timeZone: string,
+  windows: CalendarWindows,
 ): Promise<AllowanceState[]> {
   return Promise.all(
     allowances.map(async (allowance) => {
-      const window = windowOf(allowance.period, now, timeZone);
+      const window = windows.of(allowance.period, now);
       const used = Math.max(0, Number((await kv.get(allowanceKey(userId, allowance, window.start))) ?? 0));
       return {
         ...allowance,

@@ -3,6 +3,7 @@ import type { Clock } from '#core/clock.ts';
 import { AppError } from '#core/errors.ts';
 import type { KeyValueStore, Take } from '#core/kv.ts';
 import { RunningCalls } from '#core/running-calls.ts';
+import { CalendarWindows } from '#modules/plans/calendar.ts';
 import { AllowanceExceeded, allowanceTakes, type AllowanceAsk } from './allowances.ts';
 
 /** Requests per minute, tokens per minute, concurrent requests, requests per day; 0 = unlimited. */
@@ -76,7 +77,7 @@ export interface RateLimiterOptions {
  */
 export class RateLimiter {
   private readonly slotMaxAgeMs: number;
-  private readonly timeZone: string;
+  private readonly windows: CalendarWindows;
   /** Slots of the calls running in this process: slot set key by slot id (see renewSlots). */
   private readonly running = new RunningCalls<string>();
 
@@ -86,7 +87,7 @@ export class RateLimiter {
     options: RateLimiterOptions = {},
   ) {
     this.slotMaxAgeMs = options.slotMaxAgeMs ?? 15 * MINUTE;
-    this.timeZone = options.timeZone ?? 'Asia/Shanghai';
+    this.windows = new CalendarWindows(options.timeZone ?? 'Asia/Shanghai');
   }
 
   /**
@@ -135,7 +136,7 @@ export class RateLimiter {
       }
     }
     const limitTakes = takes.length;
-    const allowances = plan ? allowanceTakes(plan, now, this.timeZone) : [];
+    const allowances = plan ? allowanceTakes(plan, now, this.windows) : [];
     for (const { take } of allowances) takes.push(take);
     if (takes.length === 0) return UNLIMITED;
     const { refused, values, taken } = await this.kv.takeAll(takes, now);
