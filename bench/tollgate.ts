@@ -79,6 +79,7 @@ export async function startTollgate(options: {
     headers: auth,
     body: JSON.stringify({ amount: 1_000_000_000, reason: 'benchmark funds' }),
   });
+  await givePlan(url, auth, login.user.id);
   const key = await json<{ key: string; apiKey: { id: string } }>(`${url}/api/keys`, {
     method: 'POST',
     headers: auth,
@@ -93,4 +94,40 @@ export async function startTollgate(options: {
       return logs.total;
     },
   };
+}
+
+/**
+ * The bench's user holds a plan with allowances on requests, tokens and credits per day (never reached),
+ * so every call pays for the plan check as a subscriber's does (docs/plans.md). A tree without plans
+ * (BENCH_BASELINE before them) answers 404 and runs without.
+ */
+async function givePlan(url: string, auth: Record<string, string>, userId: string): Promise<void> {
+  const headers = { 'content-type': 'application/json', ...auth };
+  const created = await fetch(`${url}/api/admin/plans`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      code: 'bench',
+      name: 'Bench',
+      level: 1,
+      price: 0,
+      durationDays: null,
+      entitlements: {
+        allowances: [
+          { metric: 'requests', period: 'day', limit: 1_000_000_000_000 },
+          { metric: 'tokens', period: 'day', limit: 1_000_000_000_000 },
+          { metric: 'credits', period: 'month', limit: 1_000_000_000_000 },
+        ],
+      },
+    }),
+  });
+  if (created.status === 404) return;
+  if (!created.ok) throw new Error(`creating the bench plan → ${created.status} ${await created.text()}`);
+  const plan = (await created.json()) as { id: string };
+  const set = await fetch(`${url}/api/admin/users/${userId}/plan`, {
+    method: 'PUT',
+    headers,
+    body: JSON.stringify({ planId: plan.id }),
+  });
+  if (!set.ok) throw new Error(`giving the bench user its plan → ${set.status} ${await set.text()}`);
 }

@@ -8,6 +8,7 @@ import * as meteringLimits from './20261202_0006_metering_limits.ts';
 import * as derivedUsernames from './20261207_0007_derived_usernames.ts';
 import * as auditLog from './20261207_0008_audit_log.ts';
 import * as wechatIdentity from './20261207_0009_wechat_identity.ts';
+import * as plans from './20261207_0010_plans.ts';
 
 /** Every migration, in order. Append only: never edit or reorder one that has landed. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '20261207_0007_derived_usernames': derivedUsernames,
   '20261207_0008_audit_log': auditLog,
   '20261207_0009_wechat_identity': wechatIdentity,
+  '20261207_0010_plans': plans,
 };

@@ -34,6 +34,7 @@ import { registerChannelRoutes } from '#modules/channels/channels.routes.ts';
 import { registerDifyRoutes } from '#modules/dify/dify.routes.ts';
 import { registerGatewayRoutes } from '#modules/gateway/gateway.routes.ts';
 import { registerKeysRoutes } from '#modules/keys/keys.routes.ts';
+import { registerPlansRoutes } from '#modules/plans/plans.routes.ts';
 import { registerPricingRoutes } from '#modules/pricing/pricing.routes.ts';
 import { registerUsageRoutes } from '#modules/usage/usage.routes.ts';
 import { InvalidationBus } from '#core/invalidation.ts';
@@ -44,6 +45,9 @@ import { registerDreamAuthRoutes } from './surfaces/dream/dream-auth.routes.ts';
 import { registerDreamUsersRoutes } from './surfaces/dream/dream-users.routes.ts';
 import { registerRechatChatRoutes } from './surfaces/rechat/rechat-chat.routes.ts';
 import { registerDreamAdminRoutes } from './surfaces/dream/dream-admin.routes.ts';
+import { registerDreamAdminVipRoutes } from './surfaces/dream/dream-admin-vip.routes.ts';
+import { registerDreamPointsRoutes } from './surfaces/dream/dream-points.routes.ts';
+import { registerDreamVipRoutes } from './surfaces/dream/dream-vip.routes.ts';
 
 /** Parts a caller (a test) may supply instead of having them built from the config. */
 export interface AppOverrides {
@@ -210,6 +214,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerKeysRoutes(app, { keys, usage, now: () => clock.now() });
   registerChannelRoutes(app, channels, services.difyDefaults);
   registerPricingRoutes(app, pricing);
+  registerPlansRoutes(app, { plans: services.plans, users });
+  registerDreamVipRoutes(app, services.plans);
+  registerDreamAdminVipRoutes(app, { plans: services.plans, users });
+  registerDreamPointsRoutes(app, credits);
   registerUsageRoutes(app, usage);
   registerAuditRoutes(app, services.audit);
   registerUserAdminRoutes(app, services.userAdmin);

@@ -32,6 +32,8 @@ import type { OpenAiDeps } from '#modules/metering/adapters/openai.ts';
 import { MoneyWriter } from '#modules/metering/money-writes.ts';
 import { KeysRepository } from '#modules/keys/keys.repository.ts';
 import { KeysService } from '#modules/keys/keys.service.ts';
+import { PlansRepository } from '#modules/plans/plans.repository.ts';
+import { PlansService } from '#modules/plans/plans.service.ts';
 import { PricingRepository } from '#modules/pricing/pricing.repository.ts';
 import { PricingService } from '#modules/pricing/pricing.service.ts';
 import { RateLimiter } from '#modules/ratelimit/rate-limiter.ts';
@@ -98,11 +100,21 @@ export function createServices(infra: Infrastructure) {
     },
   });
   const box = new SecretBox(config.masterKey);
-  const redeem = new RedeemService(db, new RedeemRepository(db), credits, kv, box, clock, {
-    maxFailuresPerUser: config.REDEEM_MAX_FAILURES_PER_USER,
-    maxFailuresPerIp: config.REDEEM_MAX_FAILURES_PER_IP,
-    windowMs: config.REDEEM_FAILURE_WINDOW * 1000,
-  });
+  const plans = new PlansService(db, new PlansRepository(db), credits, bus, clock, { kv, timeZone: config.CHECKIN_TZ });
+  const redeem = new RedeemService(
+    db,
+    new RedeemRepository(db),
+    credits,
+    kv,
+    box,
+    clock,
+    {
+      maxFailuresPerUser: config.REDEEM_MAX_FAILURES_PER_USER,
+      maxFailuresPerIp: config.REDEEM_MAX_FAILURES_PER_IP,
+      windowMs: config.REDEEM_FAILURE_WINDOW * 1000,
+    },
+    plans,
+  );
 
   const keys = new KeysService(new KeysRepository(db), bus, clock, {
     store: kv,
@@ -123,7 +135,10 @@ export function createServices(infra: Infrastructure) {
     timeZone: config.CHECKIN_TZ,
     retentionDays: config.USAGE_RETENTION_DAYS,
   });
-  const limiter = new RateLimiter(kv, clock, { slotMaxAgeMs: config.CREDIT_HOLD_TTL * 1000 });
+  const limiter = new RateLimiter(kv, clock, {
+    slotMaxAgeMs: config.CREDIT_HOLD_TTL * 1000,
+    timeZone: config.CHECKIN_TZ,
+  });
   const group = new GroupCommit(db, { relaxedDb: database.relaxed });
   const money = new MoneyWriter({
     group,
@@ -142,6 +157,7 @@ export function createServices(infra: Infrastructure) {
     clock,
     channels,
     limiter,
+    plans,
     roleLimits: {
       user: {
         rpm: config.RATE_LIMIT_USER_RPM,
@@ -200,6 +216,7 @@ export function createServices(infra: Infrastructure) {
     credits,
     checkin,
     redeem,
+    plans,
     keys,
     pricing,
     channels,

@@ -221,18 +221,25 @@ describe.each(availableKvKinds())('KeyValueStore contract on %s', (kind) => {
       expect(await kv.takeAll([counter(requests, 1, 2), counter(tokens, 70, 100), slot(slots, 'a', 5)], T0)).toEqual({
         refused: -1,
         values: [1, 70, 1],
+        taken: [1, 70, 1],
       });
       // The tokens would pass 100: nothing is taken, not even the request counted before them.
       expect(await kv.takeAll([counter(requests, 1, 2), counter(tokens, 40, 100), slot(slots, 'b', 5)], T0)).toEqual({
         refused: 1,
         values: [2, 110],
+        taken: [1, 40],
       });
       expect([await kv.get(requests), await kv.get(tokens)]).toEqual(['1', '70']);
-      expect(await kv.takeAll([slot(slots, 'c', 1), counter(requests, 1, 2)], T0)).toEqual({ refused: 0, values: [2] });
+      expect(await kv.takeAll([slot(slots, 'c', 1), counter(requests, 1, 2)], T0)).toEqual({
+        refused: 0,
+        values: [2],
+        taken: [1],
+      });
       expect(await kv.get(requests)).toBe('1');
       expect(await kv.takeAll([counter(requests, 1, 2), counter(tokens, 30, 100), slot(slots, 'd', 2)], T0)).toEqual({
         refused: -1,
         values: [2, 100, 2],
+        taken: [1, 30, 1],
       });
       const ttl = await kv.ttl(tokens);
       expect(ttl).toBeGreaterThan(50_000);
@@ -240,6 +247,21 @@ describe.each(availableKvKinds())('KeyValueStore contract on %s', (kind) => {
       await kv.releaseSlot(slots, 'a');
       await kv.releaseSlot(slots, 'd');
       expect(await kv.ttl(slots)).toBe(0);
+    });
+
+    it('a budget counter (with `least`) takes what is left when its amount would pass, never less than `least`', async () => {
+      const budget = freshKey('budget');
+      const take = (amount: number, least: number) => ({ ...counter(budget, amount, 100), least });
+      expect(await kv.takeAll([take(70, 10)], T0)).toEqual({ refused: -1, values: [70], taken: [70] });
+      // 50 asked, 30 left, at least 20: 30 taken.
+      expect(await kv.takeAll([take(50, 20)], T0)).toEqual({ refused: -1, values: [100], taken: [30] });
+      // Nothing left: refused, and nothing taken.
+      expect(await kv.takeAll([counter(freshKey('other'), 1, 5), take(5, 1)], T0)).toEqual({
+        refused: 1,
+        values: [1, 105],
+        taken: [1, 5],
+      });
+      expect(await kv.get(budget)).toBe('100');
     });
 
     it('CONCURRENCY: of 50 parallel takes of a request (limit 10) and a slot (limit 20), exactly 10 pass and refusals leave no trace', async () => {

@@ -237,7 +237,47 @@ const IDENTITY_ERRORS = {
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Plans (seed 003's VIP, seed 004's quotas), their allowances, and points. */
-const PLAN_ERRORS = {} as const satisfies Record<string, ErrorSpec>;
+const PLAN_ERRORS = {
+  PLAN_NOT_FOUND: { status: 404, zh: '套餐不存在', en: 'No such plan' },
+  PLAN_CODE_TAKEN: { status: 409, zh: '套餐代码 {code} 已被使用', en: 'The plan code {code} is taken' },
+  PLAN_NOT_ACTIVE: { status: 404, zh: '当前没有有效的会员套餐', en: 'There is no active plan' },
+  PLAN_CHANGE_REFUSED: {
+    status: 409,
+    zh: '当前套餐「{current}」（{until}）等级不低于「{plan}」，不能更换；请在到期后再开通',
+    en: 'The current plan "{current}" ({until}) is of the same or a higher level than "{plan}"; it can be taken once the current one ends',
+  },
+  PLAN_ALREADY_LIFETIME: {
+    status: 409,
+    zh: '当前套餐「{current}」已是永久有效，无需续期',
+    en: 'The current plan "{current}" is for life already; there is nothing to extend',
+  },
+  PLAN_ACTIVATION_RACE: {
+    status: 409,
+    zh: '套餐正在被同时更改，请重试',
+    en: 'The plan was being changed at the same time; please retry',
+  },
+  PLAN_EXPIRY_IN_PAST: { status: 400, zh: '到期时间必须晚于当前时间', en: 'The expiry must be in the future' },
+  PLAN_MODEL_NOT_ALLOWED: {
+    status: 403,
+    zh: '您的套餐「{plan}」不包含模型 `{model}`',
+    en: 'Your plan "{plan}" does not include the model `{model}`',
+  },
+  PLAN_ALLOWANCE_EXCEEDED: {
+    status: 429,
+    zh: '套餐额度已用完：{periodZh}{metricZh}上限 {limit}，将于 {resetAt} 重置',
+    en: 'Plan allowance used up: {metric} per {period}, limit {limit}; it resets at {resetAt}',
+  },
+  PLAN_CREDITS_ALLOWANCE_EXCEEDED: {
+    status: 402,
+    zh: '套餐额度已用完：{periodZh}{metricZh}上限 {limit}，将于 {resetAt} 重置',
+    en: 'Plan allowance used up: {metric} per {period}, limit {limit}; it resets at {resetAt}',
+  },
+  PAYMENTS_NOT_CONFIGURED: {
+    status: 503,
+    zh: '支付功能尚未开通，暂时无法在线购买；请使用兑换码或联系管理员',
+    en: 'Payments are not configured yet; use a redeem code or ask the administrator',
+  },
+} as const satisfies Record<string, ErrorSpec>;
 
 /** The admin back office: the admin key, user management, the audit log. */
 const ADMIN_ERRORS = {

@@ -13,6 +13,10 @@ const MESSAGES = {
     en: 'Checked in: +{credits} credits, day {days} in a row',
   },
   REDEEMED: { zh: '兑换成功，获得 {credits} 积分', en: 'Redeemed: +{credits} credits' },
+  REDEEMED_PLAN: {
+    zh: '兑换成功，已开通「{plan}」，获得 {credits} 积分',
+    en: 'Redeemed: the plan "{plan}" is active, +{credits} credits',
+  },
   CONVERSATION_DELETED: { zh: '会话已删除', en: 'The conversation has been deleted' },
   CONVERSATION_RENAMED: { zh: '会话已重命名', en: 'The conversation has been renamed' },
   FEEDBACK_SAVED: { zh: '反馈已提交', en: 'Feedback saved' },

@@ -42,7 +42,18 @@ export interface KeyValueStore {
 
 /** One part of a `takeAll`: an amount added to a counter, or a slot taken in a slot set, up to a limit. */
 export type Take =
-  | { kind: 'counter'; key: string; amount: number; limit: number; ttlMs: number }
+  | {
+      kind: 'counter';
+      key: string;
+      amount: number;
+      limit: number;
+      ttlMs: number;
+      /**
+       * Set: when `amount` would pass the limit, take what is left instead, if that is at least `least`
+       * (a budget: a plan's credits or tokens allowance, which a call can be cut to fit).
+       */
+      least?: number;
+    }
   | { kind: 'slot'; key: string; slotId: string; limit: number; maxAgeMs: number };
 
 export interface Taking {
@@ -50,6 +61,8 @@ export interface Taking {
   refused: number;
   /** For each part up to the refused one: the counter's value, or the live slots in use, with it taken. */
   values: number[];
+  /** For each part taken: the amount added (a counter with `least` may take less than its amount); 1 for a slot. */
+  taken: number[];
 }
 
 interface Entry {
@@ -148,17 +161,24 @@ export class MemoryStore implements KeyValueStore {
   // Synchronous from the first read to the last write, so atomic within the process.
   takeAll(takes: readonly Take[], nowMs: number) {
     const values: number[] = [];
-    for (const take of takes) {
-      values.push(
-        take.kind === 'counter'
-          ? Number(this.live(take.key)?.value ?? 0) + take.amount
-          : this.slotsInUse(take.key, nowMs, take.maxAgeMs) + 1,
-      );
-      if (values.at(-1)! > take.limit) return Promise.resolve({ refused: values.length - 1, values });
-    }
+    const taken: number[] = [];
     for (const take of takes) {
       if (take.kind === 'counter') {
-        this.add(take.key, take.ttlMs, take.amount);
+        const current = Number(this.live(take.key)?.value ?? 0);
+        let amount = take.amount;
+        if (take.least !== undefined && current + amount > take.limit && current + take.least <= take.limit)
+          amount = take.limit - current;
+        taken.push(amount);
+        values.push(current + amount);
+      } else {
+        taken.push(1);
+        values.push(this.slotsInUse(take.key, nowMs, take.maxAgeMs) + 1);
+      }
+      if (values.at(-1)! > take.limit) return Promise.resolve({ refused: values.length - 1, values, taken });
+    }
+    for (const [i, take] of takes.entries()) {
+      if (take.kind === 'counter') {
+        this.add(take.key, take.ttlMs, taken[i]!);
         continue;
       }
       const set = this.liveSlots(take.key) ?? { slots: new Map<string, number>(), expiresAt: 0 };
@@ -166,7 +186,7 @@ export class MemoryStore implements KeyValueStore {
       set.expiresAt = Date.now() + take.maxAgeMs;
       this.slotSets.set(take.key, set);
     }
-    return Promise.resolve({ refused: -1, values });
+    return Promise.resolve({ refused: -1, values, taken });
   }
 
   releaseSlot(key: string, slotId: string) {
@@ -212,35 +232,43 @@ if redis.call('zadd', KEYS[1], 'XX', 'CH', ARGV[1], ARGV[2]) == 1 then redis.cal
 return 0`;
 
 /**
- * KEYS: the counters and slot sets; ARGV: now (ms), then four per key: 'c', amount, limit, TTL (ms)
- * for a counter, 's', slot id, limit, max age (ms) for a slot set. Returns {refused (1-based, 0 for
- * none), values}: see KeyValueStore.takeAll.
+ * KEYS: the counters and slot sets; ARGV: now (ms), then five per key: 'c', amount, limit, TTL (ms),
+ * least (-1: none) for a counter, 's', slot id, limit, max age (ms), 0 for a slot set. Returns
+ * {refused (1-based, 0 for none), values, taken}: see KeyValueStore.takeAll.
  */
 const TAKE_ALL = `
 local now = tonumber(ARGV[1])
 local values = {}
+local taken = {}
 for i, key in ipairs(KEYS) do
-  local at = 2 + (i - 1) * 4
+  local at = 2 + (i - 1) * 5
   local value
+  local limit = tonumber(ARGV[at + 2])
   if ARGV[at] == 'c' then
-    value = tonumber(redis.call('get', key) or '0') + tonumber(ARGV[at + 1])
+    local current = tonumber(redis.call('get', key) or '0')
+    local amount = tonumber(ARGV[at + 1])
+    local least = tonumber(ARGV[at + 4])
+    if least >= 0 and current + amount > limit and current + least <= limit then amount = limit - current end
+    taken[i] = amount
+    value = current + amount
   else
     redis.call('zremrangebyscore', key, '-inf', now - tonumber(ARGV[at + 3]))
+    taken[i] = 1
     value = redis.call('zcard', key) + 1
   end
   values[i] = value
-  if value > tonumber(ARGV[at + 2]) then return {i, values} end
+  if value > limit then return {i, values, taken} end
 end
 for i, key in ipairs(KEYS) do
-  local at = 2 + (i - 1) * 4
+  local at = 2 + (i - 1) * 5
   if ARGV[at] == 'c' then
-    redis.call('incrby', key, ARGV[at + 1])
+    redis.call('incrby', key, taken[i])
   else
     redis.call('zadd', key, now, ARGV[at + 1])
   end
   redis.call('pexpire', key, ARGV[at + 3])
 end
-return {0, values}`;
+return {0, values, taken}`;
 
 /**
  * The scripts above as commands of one client (ioredis `defineCommand`): each runs by its SHA1 in one
@@ -251,7 +279,7 @@ interface ScriptCommands {
   deleteIfEqualsScript(key: string, value: string): Promise<number>;
   renewSlotScript(key: string, nowMs: number, slotId: string, maxAgeMs: number): Promise<number>;
   /** The number of keys first, then the keys, then the arguments. */
-  takeAllScript(keyCount: number, ...keysThenArgs: Array<string | number>): Promise<[number, number[]]>;
+  takeAllScript(keyCount: number, ...keysThenArgs: Array<string | number>): Promise<[number, number[], number[]]>;
 }
 
 function defineScripts(client: Redis): ScriptCommands {
@@ -327,11 +355,15 @@ export class RedisStore implements KeyValueStore {
   async takeAll(takes: readonly Take[], nowMs: number) {
     const args: Array<string | number> = [Math.round(nowMs)];
     for (const take of takes) {
-      if (take.kind === 'counter') args.push('c', take.amount, take.limit, Math.round(take.ttlMs));
-      else args.push('s', take.slotId, take.limit, Math.round(take.maxAgeMs));
+      if (take.kind === 'counter') args.push('c', take.amount, take.limit, Math.round(take.ttlMs), take.least ?? -1);
+      else args.push('s', take.slotId, take.limit, Math.round(take.maxAgeMs), 0);
     }
-    const [refused, values] = await this.scripts.takeAllScript(takes.length, ...takes.map((take) => take.key), ...args);
-    return { refused: refused - 1, values };
+    const [refused, values, taken] = await this.scripts.takeAllScript(
+      takes.length,
+      ...takes.map((take) => take.key),
+      ...args,
+    );
+    return { refused: refused - 1, values, taken };
   }
 
   async releaseSlot(key: string, slotId: string) {

@@ -5,6 +5,7 @@ import type { CheckinTables } from '#modules/checkin/checkin.tables.ts';
 import type { CreditsTables } from '#modules/credits/credits.tables.ts';
 import type { DifyTables } from '#modules/dify/dify.tables.ts';
 import type { KeysTables } from '#modules/keys/keys.tables.ts';
+import type { PlansTables } from '#modules/plans/plans.tables.ts';
 import type { PricingTables } from '#modules/pricing/pricing.tables.ts';
 import type { RedeemTables } from '#modules/redeem/redeem.tables.ts';
 import type { UsageTables } from '#modules/usage/usage.tables.ts';
@@ -23,4 +24,5 @@ export interface DB
     PricingTables,
     UsageTables,
     DifyTables,
-    AuditTables {}
+    AuditTables,
+    PlansTables {}

@@ -16,6 +16,12 @@ export type ChargedHold = ClosedHold & { balance: number };
  * The only SQL of the credits module (the hand-written statements of the hot path are built in
  * credits.statements.ts). Each method runs on the database, or on the transaction it is given last.
  */
+/** Which ledger rows a list shows: one kind, and (keyset paging) only those before a position. */
+export interface LedgerFilter {
+  kind?: LedgerKind | undefined;
+  before?: { at: number; id: string } | undefined;
+}
+
 export class CreditsRepository {
   constructor(
     private readonly db: Kysely<DB>,
@@ -238,24 +244,28 @@ export class CreditsRepository {
     offset: number,
     limit: number,
     db: Kysely<DB> = this.db,
+    filter: LedgerFilter = {},
   ): Promise<{ rows: LedgerRow[]; total: number }> {
-    const [rows, count] = await Promise.all([
-      db
-        .selectFrom('credit_ledger')
-        .selectAll()
-        .where('user_id', '=', userId)
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .offset(offset)
-        .limit(limit)
-        .execute(),
-      db
-        .selectFrom('credit_ledger')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('user_id', '=', userId)
-        .executeTakeFirstOrThrow(),
+    let rows = db.selectFrom('credit_ledger').selectAll().where('user_id', '=', userId);
+    let count = db
+      .selectFrom('credit_ledger')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('user_id', '=', userId);
+    if (filter.kind) {
+      rows = rows.where('kind', '=', filter.kind);
+      count = count.where('kind', '=', filter.kind);
+    }
+    const before = filter.before;
+    // Keyset paging (newest first): the rows ordered after the cursor's.
+    if (before)
+      rows = rows.where((eb) =>
+        eb.or([eb('created_at', '<', before.at), eb.and([eb('created_at', '=', before.at), eb('id', '<', before.id)])]),
+      );
+    const [page, counted] = await Promise.all([
+      rows.orderBy('created_at', 'desc').orderBy('id', 'desc').offset(offset).limit(limit).execute(),
+      count.executeTakeFirstOrThrow(),
     ]);
-    return { rows, total: Number(count.n) };
+    return { rows: page, total: Number(counted.n) };
   }
 
   /** Every ledger row's kind, with what rows of that kind added (positive amounts) and took (negative, as a positive number). */

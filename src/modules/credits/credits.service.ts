@@ -19,7 +19,7 @@ import {
   type MoneyBatchResult,
   type ReserveRequest,
 } from './credits.batch.ts';
-import type { CreditsRepository } from './credits.repository.ts';
+import type { CreditsRepository, LedgerFilter } from './credits.repository.ts';
 import type { HoldRow, LedgerKind, LedgerRow } from './credits.tables.ts';
 
 /** What a credit movement is and the key that makes it happen at most once. */
@@ -367,14 +367,20 @@ export class CreditsService {
     }
   }
 
-  async account(userId: string): Promise<AccountView> {
-    const row = await this.repo.findAccount(userId);
+  async account(userId: string, trx?: Kysely<DB>): Promise<AccountView> {
+    const row = await this.repo.findAccount(userId, trx);
     if (!row) return { balance: 0, held: 0, available: 0 };
     return { balance: row.balance, held: row.held, available: row.balance - row.held };
   }
 
-  history(userId: string, page: number, limit: number): Promise<{ rows: LedgerRow[]; total: number }> {
-    return this.repo.listLedger(userId, (page - 1) * limit, limit);
+  /** Ledger rows, newest first: page `page`, or (keyset) those before `filter.before`; of one kind if asked. */
+  history(
+    userId: string,
+    page: number,
+    limit: number,
+    filter?: LedgerFilter,
+  ): Promise<{ rows: LedgerRow[]; total: number }> {
+    return this.repo.listLedger(userId, filter?.before ? 0 : (page - 1) * limit, limit, undefined, filter);
   }
 
   /** Σ ledger rows; equal to the balance at every commit (tests and audits). */

@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 
-export type LedgerKind = 'signup_bonus' | 'checkin' | 'redeem' | 'admin_adjust' | 'usage' | 'refund' | 'recharge';
+export type LedgerKind =
+  'signup_bonus' | 'checkin' | 'redeem' | 'admin_adjust' | 'usage' | 'refund' | 'recharge' | 'plan';
 /** `expired`: freed by the sweeper after its deadline; a late settle may still bill it (the call did run). */
 export type HoldStatus = 'open' | 'settled' | 'released' | 'expired';
 

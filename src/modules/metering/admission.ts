@@ -10,14 +10,23 @@ import {
   type RateLimiter,
 } from '#modules/ratelimit/rate-limiter.ts';
 import type { UsageSource } from '#modules/usage/usage.tables.ts';
+import { allowsModel, type ActivePlan } from '#modules/plans/plans.model.ts';
+import type { AllowanceAsk } from '#modules/ratelimit/allowances.ts';
 import type { Role } from '#modules/users/users.tables.ts';
 import { affordableOutput } from './affordable.ts';
 import { BillingSession, spendable, type BillingDeps } from './bill.ts';
 import type { CallsInFlight } from './calls-in-flight.ts';
 import type { CallContext, CallEnd, Overrun } from './call.ts';
 
+/** The user's current plan, read on every paid call (cached; see PlansService). */
+export interface PlanLookup {
+  activePlan(userId: string): Promise<ActivePlan | null>;
+}
+
 export interface AdmissionDeps extends BillingDeps {
   limiter: RateLimiter;
+  /** Absent: no plans (their allowances, models, limits and multiplier) apply. */
+  plans?: PlanLookup;
   roleLimits: Record<Role, Limits>;
   /** The calls running here, let finish (or cut and billed) when the app closes. */
   inFlight: CallsInFlight;
@@ -90,20 +99,31 @@ function keyLimits(key: ResolvedKey): Limits {
 }
 
 /**
- * Admits a paid call: the rate limits of the user (and of the key, for a key's call) allow it, and its
- * worst case is held. Anything refused here costs nothing and takes nothing.
+ * Admits a paid call: its user's plan allows the model, the rate limits of the user (the plan's when it
+ * overrides them) and of the key, and the plan's allowances, allow it (one atomic step), and its worst
+ * case is held. Anything refused here costs nothing and takes nothing. See docs/plans.md.
  */
 export async function admit(
   deps: AdmissionDeps,
   terms: CallTerms,
   reply: { headers(values: Record<string, string>): unknown },
 ): Promise<MeteredCall> {
-  const { context, key } = terms;
-  const scopes: LimitScope[] = [{ kind: 'user', id: context.userId, limits: deps.roleLimits[context.role] }];
+  const { key } = terms;
+  const plan = deps.plans ? await deps.plans.activePlan(terms.context.userId) : null;
+  let context = terms.context;
+  if (plan) {
+    if (!allowsModel(plan.terms, context.model))
+      throw new AppError('PLAN_MODEL_NOT_ALLOWED', { plan: plan.name, model: context.model });
+    if (plan.terms.multiplierPermille !== 1000)
+      context = { ...context, planMultiplierPermille: plan.terms.multiplierPermille };
+  }
+  const userLimits = plan?.terms.rateLimits ?? deps.roleLimits[context.role];
+  const scopes: LimitScope[] = [{ kind: 'user', id: context.userId, limits: userLimits }];
   if (key) scopes.push({ kind: 'key', id: key.keyId, limits: keyLimits(key) });
+  const ask = plan && plan.terms.allowances.length > 0 ? allowanceAsk(deps, terms, context, plan) : undefined;
   let limits: Admission;
   try {
-    limits = await deps.limiter.admit(scopes, terms.expectedTokens);
+    limits = await deps.limiter.admit(scopes, terms.expectedTokens, ask);
   } catch (error) {
     if (error instanceof RateLimitExceeded) reply.headers(error.headers);
     throw error;
@@ -111,58 +131,120 @@ export async function admit(
   reply.headers(limits.headers);
   let billing: BillingSession;
   try {
-    billing = await hold(deps, terms);
+    billing = await hold(deps, terms, context, limits.allowance);
   } catch (error) {
     // Refused for money: a refused request takes nothing, not even a place in the rate limits.
     await limits.refund();
     throw error;
   }
+  // A credits allowance is corrected by what the call was charged: known once the settle is written.
+  const countsCredits = limits.allowance.credits !== undefined;
   return {
     context,
     limits,
     hold: billing.heldCredits,
     // The slots are freed while the money is written (one wait, not two); both are done before the answer.
-    settle: (usage, source, end) =>
-      bothDone(billing.settle(usage, source, end), limits.finish(usage.inputTokens + usage.outputTokens)),
-    cancel: (end) => bothDone(billing.cancel(end), limits.finish(0)),
+    settle: (usage, source, end) => {
+      const tokens = usage.inputTokens + usage.outputTokens;
+      if (!countsCredits) return bothDone(billing.settle(usage, source, end), limits.finish(tokens));
+      return billing.settle(usage, source, end).then(async (charged) => {
+        await limits.finish(tokens, charged);
+        return charged;
+      });
+    },
+    cancel: (end) => bothDone(billing.cancel(end), limits.finish(0, 0)),
     finish: async () => {
       billing.letGo();
       if (!billing.closed)
         await billing.cancel({ channelId: null, httpStatus: 500, endReason: 'internal_error' }).catch(() => undefined);
-      await limits.finish(0);
+      await limits.finish(0, 0);
     },
   };
 }
 
 /**
- * Holds the call's worst case. When that is more than the caller can cover and the call can be cut
- * short, its output is limited to what the caller can afford and that is held instead: the charge can
- * then never pass the hold, so the balance never goes below zero. A call that cannot afford even one
- * output token is refused as before (402).
+ * What the call asks of its plan's allowances: its worst case (tokens, credits) at most and, for a call
+ * that can be cut short, its prompt and one output token per answer at least (docs/plans.md).
  */
-async function hold(deps: AdmissionDeps, terms: CallTerms): Promise<BillingSession> {
-  const { context, key, price, worstCase, overrun } = terms;
+function allowanceAsk(deps: AdmissionDeps, terms: CallTerms, context: CallContext, plan: ActivePlan): AllowanceAsk {
+  const { worstCase, cut, holdCredits, price } = terms;
+  const tokensMost = worstCase.inputTokens + worstCase.outputTokens;
+  const tokens = { most: tokensMost, least: cut ? worstCase.inputTokens + cut.answers : tokensMost };
+  let credits = { most: 0, least: 0 };
+  if (plan.terms.allowances.some((a) => a.metric === 'credits')) {
+    const cost = (usage: Usage) => BillingSession.cost(deps, context, price, usage);
+    if (holdCredits) credits = { most: holdCredits.most, least: Math.min(holdCredits.most, holdCredits.least) };
+    else {
+      const most = cost(worstCase);
+      credits = { most, least: cut ? cost({ ...worstCase, outputTokens: cut.answers }) : most };
+    }
+  }
+  return { userId: context.userId, allowances: plan.terms.allowances, tokens, credits, images: worstCase.images ?? 0 };
+}
+
+/** How much to hold, and the output per answer it covers when the call is cut short. */
+interface Fit {
+  amount: number;
+  perAnswer?: number;
+}
+
+/**
+ * Holds the call's worst case. When that is more than the caller can cover — their balance, or what
+ * their plan's allowances left (`cap`) — and the call can be cut short, its output is limited to what
+ * they can afford and that is held instead: the charge can then never pass the hold, so the balance
+ * never goes below zero and no allowance is passed. A call that cannot afford even one output token is
+ * refused as before (402).
+ */
+async function hold(
+  deps: AdmissionDeps,
+  terms: CallTerms,
+  context: CallContext,
+  cap: Admission['allowance'],
+): Promise<BillingSession> {
+  const { key, price, worstCase, overrun, cut, holdCredits } = terms;
   const keyCapped = key !== null && key.creditCap !== null;
   const open = (amount: number) => BillingSession.open(deps, context, price, amount, keyCapped, overrun, terms.holdMs);
+  const cost = (usage: Usage) => BillingSession.cost(deps, context, price, usage);
+  const fullPerAnswer = cut ? Math.floor(worstCase.outputTokens / cut.answers) : 0;
+  // A tokens allowance may leave room for fewer output tokens than the call could write.
+  const maxPerAnswer =
+    cut && cap.tokens !== undefined
+      ? Math.min(fullPerAnswer, Math.floor((cap.tokens - worstCase.inputTokens) / cut.answers))
+      : fullPerAnswer;
+  const fit = (budget: number): Fit | null => {
+    if (holdCredits) {
+      if (holdCredits.most <= budget) return { amount: holdCredits.most };
+      return budget >= Math.max(1, holdCredits.least) ? { amount: budget } : null;
+    }
+    if (!cut) {
+      const amount = cost(worstCase);
+      return amount <= budget ? { amount } : null;
+    }
+    const costOf = (perAnswer: number) => cost({ ...worstCase, outputTokens: perAnswer * cut.answers });
+    let perAnswer = maxPerAnswer;
+    if (perAnswer >= 1 && costOf(perAnswer) > budget) perAnswer = affordableOutput(costOf, perAnswer, budget);
+    return perAnswer < 1 ? null : { amount: costOf(perAnswer), perAnswer };
+  };
+  const apply = (chosen: Fit) => {
+    if (cut && chosen.perAnswer !== undefined && chosen.perAnswer < fullPerAnswer) cut.limitOutput(chosen.perAnswer);
+    return open(chosen.amount);
+  };
+  const first = fit(cap.credits ?? Number.POSITIVE_INFINITY);
+  // What the allowances left was taken at least as big as the least the call needs: this is a safeguard.
+  if (!first) throw new AppError('INSUFFICIENT_CREDITS');
   try {
-    return await open(terms.holdCredits?.most ?? BillingSession.cost(deps, context, price, worstCase));
+    return await apply(first);
   } catch (error) {
     const refusedForMoney =
       error instanceof AppError && (error.code === 'INSUFFICIENT_CREDITS' || error.code === 'KEY_CREDIT_CAP');
-    const { cut, holdCredits } = terms;
     if (!refusedForMoney || (!cut && !holdCredits)) throw error;
-    const budget = await spendable(deps, context.userId, keyCapped ? context.keyId : null);
-    if (holdCredits) {
-      if (budget < Math.max(1, holdCredits.least)) throw error;
-      return open(budget);
-    }
-    if (!cut) throw error;
-    const costOf = (perAnswer: number) =>
-      BillingSession.cost(deps, context, price, { ...worstCase, outputTokens: perAnswer * cut.answers });
-    const perAnswer = affordableOutput(costOf, Math.floor(worstCase.outputTokens / cut.answers), budget);
-    if (perAnswer < 1) throw error;
-    cut.limitOutput(perAnswer);
-    return open(costOf(perAnswer));
+    const budget = Math.min(
+      await spendable(deps, context.userId, keyCapped ? context.keyId : null),
+      cap.credits ?? Number.POSITIVE_INFINITY,
+    );
+    const second = fit(budget);
+    if (!second) throw error;
+    return apply(second);
   }
 }
 

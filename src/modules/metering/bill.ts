@@ -57,7 +57,7 @@ export class BillingSession {
 
   /** What `usage` costs a call (before any cap at its hold). */
   static cost(deps: BillingDeps, context: CallContext, price: Price, usage: Usage): number {
-    return deps.pricing.charge(price, usage, context.role);
+    return deps.pricing.charge(price, usage, context.role, context.planMultiplierPermille);
   }
 
   /**

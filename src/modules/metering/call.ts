@@ -14,6 +14,8 @@ export interface CallContext {
   stream: boolean;
   /** performance.now() when the call began, for its latency. */
   startedAt: number;
+  /** The user's plan's price multiplier in thousandths (docs/plans.md), set at admission; absent: ×1. */
+  planMultiplierPermille?: number;
 }
 
 /** How a call ended, for its usage record. */

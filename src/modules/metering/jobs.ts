@@ -37,11 +37,20 @@ export async function holdJob(
   const metered = await admit(deps, { ...terms, holdMs }, reply);
   // The request is counted; the job holds no slot while it runs.
   await metered.limits.finish(terms.expectedTokens);
-  const { requestId, userId, keyId, role, endpoint, model } = terms.context;
+  // The context as admitted: with the plan's multiplier, which the settle prices by too.
+  const { requestId, userId, keyId, role, endpoint, model, planMultiplierPermille } = metered.context;
   return {
     hold: metered.hold,
     keyCapped: terms.key !== null && terms.key.creditCap !== null,
-    context: { requestId, userId, keyId, role, endpoint, model },
+    context: {
+      requestId,
+      userId,
+      keyId,
+      role,
+      endpoint,
+      model,
+      ...(planMultiplierPermille !== undefined ? { planMultiplierPermille } : {}),
+    },
     price: terms.price,
     acceptedAt: deps.clock.now(),
   };

@@ -33,16 +33,20 @@ export function fromMicro(micro: number): number {
 
 /**
  * The price of a call (docs/money.md, 4. Price): perRequest + input × price/1000 + output × price/1000
- * (+ images × perImage), times the multiplier (in thousandths: 1000 = ×1), rounded UP to whole
- * credits. Exact integer arithmetic.
+ * (+ images × perImage), times the role's multiplier and the plan's (each in thousandths: 1000 = ×1),
+ * rounded UP to whole credits. Exact integer arithmetic.
  */
-export function chargeFor(price: Price, usage: Usage, multiplierPermille: number): number {
+export function chargeFor(price: Price, usage: Usage, multiplierPermille: number, planPermille = 1000): number {
   const perThousand =
     BigInt(toMicro(price.perRequest)) * 1000n +
     BigInt(usage.inputTokens) * BigInt(toMicro(price.input)) +
     BigInt(usage.outputTokens) * BigInt(toMicro(price.output)) +
     BigInt(usage.images ?? 0) * BigInt(toMicro(price.perImage)) * 1000n;
-  const scaled = perThousand * BigInt(multiplierPermille);
-  const divisor = MICRO * 1000n * 1000n;
+  if (planPermille === 1000) {
+    const divisor = MICRO * 1000n * 1000n;
+    return Number((perThousand * BigInt(multiplierPermille) + divisor - 1n) / divisor);
+  }
+  const scaled = perThousand * BigInt(multiplierPermille) * BigInt(planPermille);
+  const divisor = MICRO * 1000n * 1000n * 1000n;
   return Number((scaled + divisor - 1n) / divisor);
 }

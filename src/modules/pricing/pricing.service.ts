@@ -76,9 +76,12 @@ export class PricingService {
     return this.prices.get(model) ?? this.prices.get(DEFAULT_MODEL);
   }
 
-  /** Whole credits for `usage` of `model` at `role`'s multiplier (docs/money.md, 4. Price). */
-  charge(price: Price, usage: Usage, role: Role): number {
-    return chargeFor(price, usage, this.options.multiplierPermille[role]);
+  /**
+   * Whole credits for `usage` of `model` at `role`'s multiplier, times the user's plan's (in thousandths;
+   * docs/money.md, 4. Price, and docs/plans.md).
+   */
+  charge(price: Price, usage: Usage, role: Role, planPermille = 1000): number {
+    return chargeFor(price, usage, this.options.multiplierPermille[role], planPermille);
   }
 
   /** Every priced model, by name. */

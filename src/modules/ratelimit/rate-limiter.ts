@@ -3,6 +3,8 @@ import type { Clock } from '#core/clock.ts';
 import { AppError } from '#core/errors.ts';
 import type { KeyValueStore, Take } from '#core/kv.ts';
 import { RunningCalls } from '#core/running-calls.ts';
+import { CalendarWindows } from '#modules/plans/calendar.ts';
+import { AllowanceExceeded, allowanceTakes, type AllowanceAsk } from './allowances.ts';
 
 /** Requests per minute, tokens per minute, concurrent requests, requests per day; 0 = unlimited. */
 export interface Limits {
@@ -23,10 +25,16 @@ export interface Admission {
   /** `x-ratelimit-*` headers of the tightest per-minute limits. */
   headers: Record<string, string>;
   /**
-   * The call is over: frees its concurrency slots and corrects the token count to what it really used.
-   * Never throws: a slot it cannot give back (the store is down) ages out instead.
+   * What the call took of its plan's tokens and credits allowances (undefined: it has none of that
+   * kind): the most it may use, as the call is cut to fit (see admission.ts).
    */
-  finish(actualTokens: number): Promise<void>;
+  allowance: { tokens: number | undefined; credits: number | undefined };
+  /**
+   * The call is over: frees its concurrency slots and corrects the token count (and, when given, the
+   * credits allowance) to what it really used. Never throws: a slot it cannot give back (the store is
+   * down) ages out instead.
+   */
+  finish(actualTokens: number, actualCredits?: number): Promise<void>;
   /** The call was refused after admission (e.g. not enough credits): gives back everything it took. Never throws. */
   refund(): Promise<void>;
 }
@@ -44,6 +52,7 @@ const LIMIT_NAMES = {
 /** No limits to count: nothing taken, nothing to give back. */
 const UNLIMITED: Admission = {
   headers: Object.freeze({}),
+  allowance: Object.freeze({ tokens: undefined, credits: undefined }),
   finish: () => Promise.resolve(),
   refund: () => Promise.resolve(),
 };
@@ -54,6 +63,8 @@ export interface RateLimiterOptions {
    * has lost its hold too, and a slot a crashed instance never gave back stops counting then.
    */
   slotMaxAgeMs?: number;
+  /** The calendar of plan allowances' windows (CHECKIN_TZ). */
+  timeZone?: string;
 }
 
 /**
@@ -66,6 +77,7 @@ export interface RateLimiterOptions {
  */
 export class RateLimiter {
   private readonly slotMaxAgeMs: number;
+  private readonly windows: CalendarWindows;
   /** Slots of the calls running in this process: slot set key by slot id (see renewSlots). */
   private readonly running = new RunningCalls<string>();
 
@@ -75,9 +87,14 @@ export class RateLimiter {
     options: RateLimiterOptions = {},
   ) {
     this.slotMaxAgeMs = options.slotMaxAgeMs ?? 15 * MINUTE;
+    this.windows = new CalendarWindows(options.timeZone ?? 'Asia/Shanghai');
   }
 
-  async admit(scopes: LimitScope[], estimatedTokens: number): Promise<Admission> {
+  /**
+   * Takes every limit of the call's scopes and, with `plan`, its user's plan allowances (their calendar
+   * windows), in one atomic step: all of them, or none and the first that would be passed is named.
+   */
+  async admit(scopes: LimitScope[], estimatedTokens: number, plan?: AllowanceAsk): Promise<Admission> {
     const now = this.clock.now();
     const minute = Math.floor(now / MINUTE);
     const day = Math.floor(now / DAY);
@@ -118,12 +135,28 @@ export class RateLimiter {
         checks.push({ scope, limit: 'concurrency', retryAfter: 1 });
       }
     }
+    const limitTakes = takes.length;
+    const allowances = plan ? allowanceTakes(plan, now, this.windows) : [];
+    for (const { take } of allowances) takes.push(take);
     if (takes.length === 0) return UNLIMITED;
-    const { refused, values } = await this.kv.takeAll(takes, now);
+    const { refused, values, taken } = await this.kv.takeAll(takes, now);
+    if (refused >= limitTakes) {
+      const { allowance, take, endsAt } = allowances[refused - limitTakes]!;
+      throw new AllowanceExceeded(allowance, values[refused]! - take.amount, endsAt, now);
+    }
     if (refused >= 0) {
       const { scope, limit, retryAfter } = checks[refused]!;
       throw new RateLimitExceeded(scope, limit, takes[refused]!.limit, retryAfter);
     }
+    // A budget counter may have taken less than asked: what it took is what is corrected and given back.
+    const allowance: Admission['allowance'] = { tokens: undefined, credits: undefined };
+    allowances.forEach((entry, i) => {
+      const amount = taken[limitTakes + i]!;
+      entry.take.amount = amount;
+      const metric = entry.allowance.metric;
+      if (metric === 'tokens' || metric === 'credits')
+        allowance[metric] = Math.min(allowance[metric] ?? amount, amount);
+    });
 
     const headers: Record<string, string> = {};
     const tightest: Partial<Record<'rpm' | 'tpm', { limit: number; remaining: number }>> = {};
@@ -149,18 +182,27 @@ export class RateLimiter {
     const stopRenewing = () => {
       for (const slot of slots) this.running.delete(slot.slotId);
     };
+    const correction = (i: number, actualTokens: number, actualCredits: number | undefined): number => {
+      if (i < limitTakes) return checks[i]!.limit === 'tpm' ? actualTokens - estimatedTokens : 0;
+      const { allowance: counted, take } = allowances[i - limitTakes]!;
+      if (counted.metric === 'tokens') return actualTokens - take.amount;
+      // Credits are corrected when the call says what it was charged (a job keeps its reserve until settled).
+      if (counted.metric === 'credits' && actualCredits !== undefined) return actualCredits - take.amount;
+      return 0;
+    };
     return {
       headers,
-      finish: async (actualTokens: number) => {
+      allowance,
+      finish: async (actualTokens: number, actualCredits?: number) => {
         if (over) return;
         over = true;
         stopRenewing();
         await Promise.all(
           takes.map((take, i) => {
             if (take.kind === 'slot') return this.quietly(() => this.kv.releaseSlot(take.key, take.slotId));
-            // The token count is corrected to what the call really used.
-            if (checks[i]!.limit === 'tpm' && actualTokens !== estimatedTokens)
-              return this.quietly(() => this.kv.increment(take.key, take.ttlMs, actualTokens - estimatedTokens));
+            // Tokens (and credits) are corrected to what the call really used.
+            const by = correction(i, actualTokens, actualCredits);
+            if (by !== 0) return this.quietly(() => this.kv.increment(take.key, take.ttlMs, by));
             return Promise.resolve();
           }),
         );

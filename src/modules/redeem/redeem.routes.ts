@@ -34,9 +34,14 @@ export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
       },
     },
     async (request) => {
-      const { credits, balance } = await redeem.redeem(principalOf(request).userId, request.body.code, request.ip);
-      const message = say(langOf(request), 'REDEEMED', { credits });
-      return { success: true, creditsAdded: credits, totalCredits: balance, message };
+      const { credits, balance, plan } = await redeem.redeem(
+        principalOf(request).userId,
+        request.body.code,
+        request.ip,
+      );
+      const message = say(langOf(request), plan ? 'REDEEMED_PLAN' : 'REDEEMED', { credits, plan: plan?.name ?? '' });
+      // A code without a plan answers as seed 001 does (no `plan` field).
+      return { success: true, creditsAdded: credits, totalCredits: balance, message, ...(plan ? { plan } : {}) };
     },
   );
 
@@ -53,10 +58,12 @@ export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
       },
     },
     async (request) => {
-      const { count, credits, maxUses, expiresAt, note } = request.body;
+      const { count, credits, maxUses, expiresAt, note, planId, planDays } = request.body;
       const batch = {
         count,
         credits,
+        planId: planId ?? null,
+        planDays: planDays ?? null,
         maxUses: maxUses ?? 1,
         expiresAt: expiresAt ? Date.parse(expiresAt) : null,
         note: note ?? null,

@@ -6,11 +6,20 @@ export const RedeemBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const RedeemedPlan = Type.Object({
+  id: Type.String(),
+  code: Type.String(),
+  name: Type.String(),
+  level: Type.Integer(),
+  expiresAt: Type.Union([Type.String(), Type.Null()], { description: 'null: lifetime' }),
+});
+
 export const RedeemResponse = Type.Object({
   success: Type.Boolean(),
-  creditsAdded: Type.Integer(),
+  creditsAdded: Type.Integer({ description: "The code's credits and the credits its plan grants on activation" }),
   totalCredits: Type.Integer(),
   message: Type.String(),
+  plan: Type.Optional(Type.Union([RedeemedPlan], { description: 'The plan the code activated, when it has one' })),
 });
 
 const State = Type.Union([
@@ -25,6 +34,8 @@ export const RedeemCodeItem = Type.Object({
   batchId: Type.String(),
   code: Type.String(),
   credits: Type.Integer(),
+  planId: Type.Union([Type.String(), Type.Null()]),
+  planDays: Type.Union([Type.Integer(), Type.Null()]),
   maxUses: Type.Integer(),
   usedCount: Type.Integer(),
   state: State,
@@ -37,7 +48,15 @@ export const RedeemCodeItem = Type.Object({
 export const CreateBatchBody = Type.Object(
   {
     count: Type.Integer({ minimum: 1, maximum: 1000 }),
-    credits: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
+    credits: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000_000,
+      description: 'Credits per redemption; 0 when the code only activates a plan',
+    }),
+    planId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A plan (id or code) to activate' })),
+    planDays: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 36_500, description: "Days of the plan (default: the plan's duration)" }),
+    ),
     maxUses: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: 'Uses per code (different users)' }),
     ),

@@ -8,6 +8,8 @@ import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import type { KeyValueStore } from '#core/kv.ts';
 import type { CreditsService } from '#modules/credits/credits.service.ts';
+import { ACTIVATION_RETRY, type PlansService } from '#modules/plans/plans.service.ts';
+import { retry } from '#core/retry.ts';
 import { generateCode, hashCode } from './redeem.codes.ts';
 import { RedeemLimiter, type RedeemLimits } from './redeem.limiter.ts';
 import type { CodeFilter, CodeState, RedeemRepository } from './redeem.repository.ts';
@@ -16,6 +18,9 @@ import type { RedeemCodeRow } from './redeem.tables.ts';
 export interface NewBatch {
   count: number;
   credits: number;
+  /** A plan (id or code) each redemption activates, for `planDays` (default: the plan's duration). */
+  planId?: string | null | undefined;
+  planDays?: number | null | undefined;
   maxUses: number;
   expiresAt: number | null;
   note: string | null;
@@ -26,6 +31,8 @@ export interface RedeemCodeView {
   batchId: string;
   code: string;
   credits: number;
+  planId: string | null;
+  planDays: number | null;
   maxUses: number;
   usedCount: number;
   state: CodeState;
@@ -36,6 +43,13 @@ export interface RedeemCodeView {
 }
 
 export type { RedeemLimits } from './redeem.limiter.ts';
+
+/** What a redemption gave: credits (the code's and its plan's), the balance after, and the plan it activated. */
+export interface Redeemed {
+  credits: number;
+  balance: number;
+  plan: { id: string; code: string; name: string; level: number; expiresAt: string | null } | null;
+}
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -51,6 +65,7 @@ export class RedeemService {
     private readonly box: SecretBox,
     private readonly clock: Clock,
     limits: RedeemLimits,
+    private readonly plans: PlansService,
   ) {
     this.limiter = new RedeemLimiter(kv, clock, limits);
   }
@@ -58,6 +73,11 @@ export class RedeemService {
   async createBatch(input: NewBatch, adminId: string | null): Promise<{ batchId: string; codes: RedeemCodeView[] }> {
     const now = this.clock.now();
     if (input.expiresAt !== null && input.expiresAt <= now) throw new AppError('EXPIRES_AT_IN_PAST');
+    // A code gives credits, a plan, or both: never nothing. A plan named by its code is stored by id.
+    const plan = input.planId == null ? null : await this.plans.get(input.planId);
+    if (!plan && input.credits === 0)
+      throw new AppError('VALIDATION_FAILED', { detail: 'a code grants credits, a plan, or both' });
+    if (!plan && input.planDays != null) throw new AppError('VALIDATION_FAILED', { detail: 'planDays needs a planId' });
     const batchId = newId(now);
     const plain: string[] = [];
     const rows: RedeemCodeRow[] = [];
@@ -75,6 +95,8 @@ export class RedeemService {
         expires_at: input.expiresAt,
         disabled_at: null,
         note: input.note,
+        plan_id: plan?.id ?? null,
+        plan_days: plan ? (input.planDays ?? null) : null,
         created_by: adminId,
         created_at: now,
       });
@@ -129,9 +151,9 @@ export class RedeemService {
    * Turns a code into credits. Exactly one of any number of racing users wins a single-use code; a
    * user never redeems the same code twice. Failed attempts are limited per user and per IP.
    */
-  async redeem(userId: string, input: string, ip: string): Promise<{ credits: number; balance: number }> {
+  async redeem(userId: string, input: string, ip: string): Promise<Redeemed> {
     const attempt = await this.limiter.begin(userId, ip);
-    let result: { credits: number; balance: number };
+    let result: Redeemed;
     try {
       result = await this.redeemOnce(userId, input);
     } catch (error) {
@@ -144,32 +166,72 @@ export class RedeemService {
     return result;
   }
 
-  private async redeemOnce(userId: string, input: string): Promise<{ credits: number; balance: number }> {
+  /**
+   * The code's credits and its plan (with the credits the plan grants) are written in one transaction,
+   * once (the redemption's key is the code and the user). An activation that raced another change of
+   * the user's plan is run again whole.
+   */
+  private async redeemOnce(userId: string, input: string): Promise<Redeemed> {
     const now = this.clock.now();
     const code = await this.repo.findByHash(hashCode(input));
     if (!code) throw new AppError('REDEEM_CODE_INVALID');
     if (code.disabled_at !== null) throw new AppError('REDEEM_CODE_DISABLED');
     if (code.expires_at !== null && code.expires_at <= now) throw new AppError('REDEEM_CODE_EXPIRED');
+    const key = `redeem:${code.id}:${userId}`;
+    let result: Redeemed;
     try {
-      const { balance } = await transact(this.db, async (trx) => {
-        if (await this.repo.hasRedeemed(code.id, userId, trx)) throw new AppError('REDEEM_ALREADY_REDEEMED');
-        if (!(await this.repo.takeUse(code.id, now, trx))) throw new AppError('REDEEM_CODE_USED');
-        await this.repo.insertRedemption(
-          { id: newId(now), code_id: code.id, user_id: userId, credits: code.credits, created_at: now },
-          trx,
-        );
-        return this.credits.grant(
-          userId,
-          code.credits,
-          { kind: 'redeem', reason: 'Redeem code', reference: code.id, idempotencyKey: `redeem:${code.id}:${userId}` },
-          trx,
-        );
-      });
-      return { credits: code.credits, balance };
+      result = await retry(
+        () =>
+          transact(this.db, async (trx) => {
+            if (await this.repo.hasRedeemed(code.id, userId, trx)) throw new AppError('REDEEM_ALREADY_REDEEMED');
+            if (!(await this.repo.takeUse(code.id, now, trx))) throw new AppError('REDEEM_CODE_USED');
+            await this.repo.insertRedemption(
+              { id: newId(now), code_id: code.id, user_id: userId, credits: code.credits, created_at: now },
+              trx,
+            );
+            let balance = (await this.credits.account(userId, trx)).balance;
+            if (code.credits > 0) {
+              const movement = {
+                kind: 'redeem' as const,
+                reason: 'Redeem code',
+                reference: code.id,
+                idempotencyKey: key,
+              };
+              balance = (await this.credits.grant(userId, code.credits, movement, trx)).balance;
+            }
+            if (!code.plan_id) return { credits: code.credits, balance, plan: null };
+            const activation = await this.plans.activateIn(trx, {
+              userId,
+              planId: code.plan_id,
+              mode: 'rule',
+              days: code.plan_days ?? undefined,
+              source: 'redeem',
+              sourceRef: code.id,
+              idempotencyKey: key,
+            });
+            const sub = activation.subscription;
+            if (activation.creditsGranted > 0) balance = (await this.credits.account(userId, trx)).balance;
+            return {
+              credits: code.credits + activation.creditsGranted,
+              balance,
+              plan: {
+                id: sub.plan_id,
+                code: sub.plan_code,
+                name: sub.plan_name,
+                level: sub.level,
+                expiresAt: sub.expires_at === null ? null : new Date(Number(sub.expires_at)).toISOString(),
+              },
+            };
+          }),
+        // A unique violation of the redemption itself is seen on the next run (REDEEM_ALREADY_REDEEMED).
+        ACTIVATION_RETRY,
+      );
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('REDEEM_ALREADY_REDEEMED');
       throw error;
     }
+    if (result.plan) await this.plans.announce(userId);
+    return result;
   }
 
   private view(row: RedeemCodeRow, now: number): RedeemCodeView {
@@ -178,6 +240,8 @@ export class RedeemService {
       batchId: row.batch_id,
       code: this.box.open(row.code_sealed),
       credits: row.credits,
+      planId: row.plan_id,
+      planDays: row.plan_days,
       maxUses: row.max_uses,
       usedCount: row.used_count,
       state: stateOf(row, now),

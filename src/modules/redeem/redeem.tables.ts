@@ -13,6 +13,9 @@ export interface RedeemCodesTable {
   expires_at: number | null;
   disabled_at: number | null;
   note: string | null;
+  /** A plan the code activates (for `plan_days` days), besides its credits (which may be 0). */
+  plan_id: string | null;
+  plan_days: number | null;
   created_by: string | null;
   created_at: number;
 }

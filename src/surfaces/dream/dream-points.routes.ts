@@ -1,0 +1,94 @@
+import { Type } from 'typebox';
+import { CursorPaged, decodeCursor, encodeCursor, Paging } from '#core/http/pagination.ts';
+import { principalOf } from '#core/http/principal.ts';
+import type { App } from '#core/http/route-config.ts';
+import { BalanceResponse, LedgerItem, toLedgerItem } from '#modules/credits/credits.schemas.ts';
+import type { CreditsService } from '#modules/credits/credits.service.ts';
+import type { LedgerKind } from '#modules/credits/credits.tables.ts';
+import { Ok, ok } from './envelope.ts';
+
+const KINDS: LedgerKind[] = [
+  'signup_bonus',
+  'checkin',
+  'redeem',
+  'admin_adjust',
+  'usage',
+  'refund',
+  'recharge',
+  'plan',
+];
+
+const TransactionsQuery = Type.Object(
+  {
+    page: Paging.page(),
+    limit: Paging.limit({ default: 20 }),
+    cursor: Type.Optional(Paging.cursor()),
+    type: Type.Optional(Type.Union(KINDS.map((kind) => Type.Literal(kind)))),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * Seed 003's points are Tollgate's credits: one balance and one ledger per user, whatever the surface
+ * (the same as /api/credits/*). "Points deduction (automatic)" is the paid-call path; recharge comes
+ * with payments. docs/seed-003.md.
+ */
+export function registerDreamPointsRoutes(app: App, credits: CreditsService): void {
+  const security = [{ bearer: [] }];
+
+  app.get(
+    '/v1/points/balance',
+    {
+      config: { access: 'user' },
+      schema: {
+        tags: ['points'],
+        security,
+        summary: 'My points (credits): balance, held for calls in flight, available',
+        response: { 200: Ok(Type.Intersect([Type.Object({ balance: Type.Integer() }), BalanceResponse])) },
+      },
+    },
+    async (request) => {
+      const account = await credits.account(principalOf(request).userId);
+      return ok({
+        balance: account.balance,
+        credits: account.balance,
+        held: account.held,
+        available: account.available,
+      });
+    },
+  );
+
+  app.get(
+    '/v1/points/transactions',
+    {
+      config: { access: 'user' },
+      schema: {
+        tags: ['points'],
+        security,
+        summary: 'My points movements, newest first (page or cursor; type filter)',
+        querystring: TransactionsQuery,
+        response: { 200: Ok(CursorPaged(LedgerItem)) },
+      },
+    },
+    async (request) => {
+      const { page, limit, cursor, type } = request.query;
+      const before = cursor === undefined ? undefined : decodeCursor(cursor);
+      // A cursor page reads one row more to know whether another follows; a numbered page has the total.
+      const { rows, total } = await credits.history(principalOf(request).userId, page, before ? limit + 1 : limit, {
+        kind: type,
+        before,
+      });
+      const items = rows.slice(0, limit);
+      const hasMore = before ? rows.length > limit : (page - 1) * limit + items.length < total;
+      const last = items.at(-1);
+      return ok({
+        items: items.map(toLedgerItem),
+        total,
+        page: before ? 1 : page,
+        limit,
+        nextCursor: hasMore && last ? encodeCursor({ at: Number(last.created_at), id: last.id }) : null,
+        hasMore,
+      });
+    },
+  );
+}
