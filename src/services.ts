@@ -198,7 +198,16 @@ export function createServices(infra: Infrastructure) {
     maxFailuresPerIp: config.ADMIN_KEY_MAX_FAILURES_PER_IP,
     windowMs: config.ADMIN_KEY_FAILURE_WINDOW * 1000,
   });
-  const userAdmin = new UserAdminService({ users, tokens, keys, credits, usage, clock, timeZone: config.CHECKIN_TZ });
+  const userAdmin = new UserAdminService({
+    users,
+    tokens,
+    keys,
+    credits,
+    usage,
+    plans,
+    clock,
+    timeZone: config.CHECKIN_TZ,
+  });
   const dify = new DifyService(new DifyRepository(db), channels, kv, clock, gateway.failover.timeouts);
 
   return {

@@ -231,4 +231,21 @@ describe.each(backends())('user management by admins on $label', (backend) => {
     expect(after.users).toEqual({ total: 5, newToday: 0, deleted: 0 });
     expect(after.credits.granted).toBe(before.credits.granted + 1000);
   });
+
+  it('seed 003 stats: VIPs by level, counting only plans that have not ended', async () => {
+    const vips = async () =>
+      (await withKey(t.app, 'GET', '/v1/admin/stats')).json<{ data: { vips: { total: number; byLevel: object } } }>()
+        .data.vips;
+    expect(await vips()).toEqual({ total: 0, byLevel: {} });
+    const [alice, bob] = [users[0]!, users[1]!];
+    const set = (id: string, body: object) => withKey(t.app, 'PUT', `/v1/admin/users/${id}/vip`, { body });
+    expect((await set(alice.id, { level: 1, days: 1 })).statusCode).toBe(200);
+    expect((await set(bob.id, { level: 2, days: 30 })).statusCode).toBe(200);
+    expect(await vips()).toEqual({ total: 2, byLevel: { '1': 1, '2': 1 } });
+    // A day and a second later alice's plan has ended on its own, with no one ending it.
+    t.clock.set(t.clock.now() + 86_401_000);
+    expect(await vips()).toEqual({ total: 1, byLevel: { '2': 1 } });
+    expect((await withKey(t.app, 'DELETE', `/v1/admin/users/${bob.id}/vip`)).statusCode).toBe(200);
+    expect(await vips()).toEqual({ total: 0, byLevel: {} });
+  });
 });

@@ -93,6 +93,10 @@ export const StatsView = Type.Object({
     byKind: Type.Record(Type.String(), Type.Object({ added: Type.Integer(), taken: Type.Integer() })),
   }),
   calls: Type.Object({ total: Type.Integer({ description: 'Metered calls kept (USAGE_RETENTION_DAYS)' }) }),
+  vips: Type.Object({
+    total: Type.Integer({ description: 'Users holding a plan now (expired plans not counted)' }),
+    byLevel: Type.Record(Type.String(), Type.Integer(), { description: "Those users by their plan's level" }),
+  }),
 });
 
 const iso = (ms: number): string => new Date(Number(ms)).toISOString();

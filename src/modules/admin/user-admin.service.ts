@@ -4,6 +4,7 @@ import type { CursorPosition } from '#core/http/pagination.ts';
 import type { TokenService } from '#modules/auth/token.service.ts';
 import type { CreditsService } from '#modules/credits/credits.service.ts';
 import type { KeysService } from '#modules/keys/keys.service.ts';
+import type { PlansService } from '#modules/plans/plans.service.ts';
 import type { UsageService } from '#modules/usage/usage.service.ts';
 import { zoneOffsetMs } from '#modules/usage/usage.service.ts';
 import type { UserChanges, UserFilter } from '#modules/users/users.repository.ts';
@@ -22,6 +23,8 @@ export interface AdminStats {
   users: { total: number; newToday: number; deleted: number };
   credits: { granted: number; spent: number; byKind: Record<string, { added: number; taken: number }> };
   calls: { total: number };
+  /** Users holding a plan now, in all and by the plan's level ("1", "2", …). */
+  vips: { total: number; byLevel: Record<string, number> };
 }
 
 /**
@@ -39,6 +42,7 @@ export class UserAdminService {
       keys: KeysService;
       credits: CreditsService;
       usage: UsageService;
+      plans: Pick<PlansService, 'subscribersByLevel'>;
       clock: Clock;
       /** CHECKIN_TZ: "today" of the statistics is this zone's calendar day. */
       timeZone: string;
@@ -96,12 +100,16 @@ export class UserAdminService {
     const now = this.deps.clock.now();
     const offset = zoneOffsetMs(this.deps.timeZone, now);
     const startOfToday = Math.floor((now + offset) / DAY) * DAY - offset;
-    const [users, deleted, totals, calls] = await Promise.all([
+    const [users, deleted, totals, calls, vipLevels] = await Promise.all([
       this.deps.users.counts(startOfToday),
       this.deps.users.countDeleted(),
       this.deps.credits.totalsByKind(),
       this.deps.usage.allCalls(),
+      this.deps.plans.subscribersByLevel(),
     ]);
+    const byLevel = Object.fromEntries(
+      [...vipLevels].sort(([a], [b]) => a - b).map(([level, n]) => [String(level), n]),
+    );
     const byKind = Object.fromEntries(totals.map((t) => [t.kind, { added: t.added, taken: t.taken }]));
     return {
       users: { total: users.total, newToday: users.since, deleted },
@@ -111,6 +119,7 @@ export class UserAdminService {
         byKind,
       },
       calls: { total: calls },
+      vips: { total: [...vipLevels.values()].reduce((sum, n) => sum + n, 0), byLevel },
     };
   }
 }

@@ -79,4 +79,16 @@ export class PlansRepository {
       .execute();
     return new Map(rows.map((r) => [r.plan_id, Number(r.n)]));
   }
+
+  /** How many users hold a plan of each level now (seed 003's "VIPs by level"). */
+  async activeByLevel(now: number): Promise<Map<number, number>> {
+    const rows = await this.db
+      .selectFrom('subscriptions')
+      .select(['level', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('active_user_id', 'is not', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .groupBy('level')
+      .execute();
+    return new Map(rows.map((r) => [Number(r.level), Number(r.n)]));
+  }
 }

@@ -369,6 +369,11 @@ export class PlansService {
   subscriberCounts(): Promise<Map<string, number>> {
     return this.repo.activeCounts(this.clock.now());
   }
+
+  /** How many users hold a plan of each level now. */
+  subscribersByLevel(): Promise<Map<number, number>> {
+    return this.repo.activeByLevel(this.clock.now());
+  }
 }
 
 export const isActivationRace = RACED.retryable;
