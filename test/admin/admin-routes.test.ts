@@ -17,6 +17,8 @@ const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Bodies the schema alone cannot make valid (a rule of the service's); every other body is made from the schema. */
 const BODIES: Record<string, unknown> = {
+  'PUT /api/admin/users/:id/plan': { level: 1, days: 30 },
+  'PUT /v1/admin/users/:id/vip': { level: 1, days: 30 },
   'POST /api/admin/channels': {
     name: 'matrix',
     baseUrl: 'http://127.0.0.1:9/v1',
@@ -101,7 +103,8 @@ describe.each(backends())('every admin route on $label', (backend) => {
 
   /**
    * The route's URL with real things to act on, made anew for each request (a DELETE ends one): an
-   * account, a channel, a price, seed 002's Dify app; and the redeem batch.
+   * account (holding a plan when one is to be ended), a plan, a channel, a price, seed 002's Dify app;
+   * and the redeem batch.
    */
   const urlOf = async (route: RouteOperation): Promise<string> => {
     const values: Record<string, string> = {};
@@ -110,8 +113,19 @@ describe.each(backends())('every admin route on $label', (backend) => {
     if (route.path.includes('/dify/config'))
       await call(t.app, 'POST', '/api/v1/admin/dify/config', { token: admin, body: { api_key: 'app-matrix-1' } });
     for (const param of route.pathParams) {
-      if (/\/users\/:id/.test(route.path)) values[param] = (await registerUser(t)).id;
-      else if (route.path.includes('/channels/'))
+      if (/\/users\/:id\/(plan|vip)$/.test(route.path) && route.method === 'DELETE') {
+        // Ending a plan needs a user who holds one.
+        values[param] = (await registerUser(t)).id;
+        const url = `/api/admin/users/${values[param]}/plan`;
+        await call(t.app, 'PUT', url, { token: admin, body: BODIES['PUT /api/admin/users/:id/plan'] });
+      } else if (/\/users\/:id/.test(route.path)) values[param] = (await registerUser(t)).id;
+      else if (route.path.startsWith('/api/admin/plans/')) {
+        const code = `matrix-${Math.random().toString(36).slice(2, 10)}`;
+        const plan = { code, name: code, level: 1, price: 100, durationDays: 30 };
+        values[param] = (await call(t.app, 'POST', '/api/admin/plans', { token: admin, body: plan })).json<{
+          id: string;
+        }>().id;
+      } else if (route.path.includes('/channels/'))
         values[param] = (
           await call(t.app, 'POST', '/api/admin/channels', { token: admin, body: BODIES['POST /api/admin/channels'] })
         ).json<{ id: string }>().id;
