@@ -12,9 +12,8 @@ import { ADMIN_KEY_ENV, withKey } from './helpers.ts';
  */
 const shared = backends().filter((b) => b.kv === 'redis');
 
-describe.skipIf(shared.length > 0)('admin changes across instances', () => {
-  it.skip('need Redis: set TEST_REDIS_URL (and TEST_POSTGRES_URL, TEST_MYSQL_URL)', () => {});
-});
+// Without Redis there is no shared backend: the file says so instead of finding no test (CI sets it).
+if (shared.length === 0) it.skip('needs TEST_REDIS_URL (and TEST_POSTGRES_URL, TEST_MYSQL_URL)', () => {});
 
 describe.each(shared)('admin changes across instances ($label)', (backend) => {
   let place: SharedBackend;

@@ -23,9 +23,8 @@ import {
  */
 const withRedis = backends().filter((b) => b.kv === 'redis');
 
-describe.skipIf(withRedis.length > 0)('plan allowances on three instances', () => {
-  it.skip('need TEST_REDIS_URL (instances share allowances through Redis)', () => undefined);
-});
+// Without Redis there is no shared backend: the file says so instead of finding no test (CI sets it).
+if (withRedis.length === 0) it.skip('needs TEST_REDIS_URL (instances share allowances through Redis)', () => {});
 
 describe.each(withRedis)('plan allowances on three instances ($label)', (backend) => {
   let shared: SharedBackend;
