@@ -105,3 +105,18 @@ export interface PaymentProvider {
   close(orderNo: string, providerRef: string | null): Promise<void>;
   refund(request: RefundRequest): Promise<RefundEvidence>;
 }
+
+/**
+ * Where a provider's verified news goes: `OrdersService` implements it. Each call checks the
+ * evidence against the order (amount, currency, provider, state) and changes it once, in one
+ * transaction with its grant or reversal; a replay answers `already` and changes nothing.
+ * `eventId` is the provider's id for the notification or webhook event, when it has one.
+ * Throws `AppError('ORDER_NOT_FOUND')` for an order Tollgate never made and
+ * `AppError('PAYMENT_MISMATCH')` when the evidence disagrees with the order (nothing is written).
+ */
+export interface PaymentSink {
+  confirmPaid(evidence: PaymentEvidence, eventId: string | null): Promise<'fulfilled' | 'already'>;
+  confirmRefund(evidence: RefundEvidence, eventId: string | null): Promise<'applied' | 'already'>;
+  /** The provider says the order can no longer be paid (closed, expired, Checkout Session expired). */
+  confirmClosed(provider: ProviderName, orderNo: string, eventId: string | null): Promise<'closed' | 'already'>;
+}
