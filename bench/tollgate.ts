@@ -99,9 +99,11 @@ export async function startTollgate(options: {
 /**
  * The bench's user holds a plan with allowances on requests, tokens and credits per day (never reached),
  * so every call pays for the plan check as a subscriber's does (docs/plans.md). A tree without plans
- * (BENCH_BASELINE before them) answers 404 and runs without.
+ * (BENCH_BASELINE before them) answers 404 and runs without. BENCH_PLAN=off runs every tree without,
+ * to compare like with like against a tree from before plans.
  */
 async function givePlan(url: string, auth: Record<string, string>, userId: string): Promise<void> {
+  if (process.env.BENCH_PLAN === 'off') return;
   const headers = { 'content-type': 'application/json', ...auth };
   const created = await fetch(`${url}/api/admin/plans`, {
     method: 'POST',

@@ -129,6 +129,7 @@ describe.each(availableKvKinds())('KeyValueStore contract on %s', (kind) => {
   describe('concurrency slots', () => {
     const T0 = 1_700_000_000_000;
     const MAX_AGE = 60_000;
+    const release = (key: string, slotId: string) => kv.adjustAll([{ kind: 'slot', key, slotId }]);
     /** One slot taken alone: was it, and how many live slots the set holds now. */
     const acquireSlot = async (key: string, slotId: string, limit: number, nowMs: number, maxAgeMs: number) => {
       const { refused, values } = await kv.takeAll([{ kind: 'slot', key, slotId, limit, maxAgeMs }], nowMs);
@@ -140,16 +141,16 @@ describe.each(availableKvKinds())('KeyValueStore contract on %s', (kind) => {
       expect(await acquireSlot(key, 'a', 2, T0, MAX_AGE)).toEqual({ taken: true, inUse: 1 });
       expect(await acquireSlot(key, 'b', 2, T0 + 1, MAX_AGE)).toEqual({ taken: true, inUse: 2 });
       expect(await acquireSlot(key, 'c', 2, T0 + 2, MAX_AGE)).toEqual({ taken: false, inUse: 2 });
-      await kv.releaseSlot(key, 'a');
+      await release(key, 'a');
       // Releasing a slot that is not there (twice, or refused) changes nothing.
-      await kv.releaseSlot(key, 'a');
-      await kv.releaseSlot(key, 'c');
+      await release(key, 'a');
+      await release(key, 'c');
       expect(await acquireSlot(key, 'd', 2, T0 + 3, MAX_AGE)).toEqual({ taken: true, inUse: 2 });
       expect(await acquireSlot(key, 'e', 2, T0 + 4, MAX_AGE)).toEqual({ taken: false, inUse: 2 });
-      await kv.releaseSlot(key, 'b');
-      await kv.releaseSlot(key, 'd');
+      await release(key, 'b');
+      await release(key, 'd');
       expect(await kv.ttl(key)).toBe(0);
-      await expect(kv.releaseSlot(freshKey('slots-never'), 'x')).resolves.toBeUndefined();
+      await expect(release(freshKey('slots-never'), 'x')).resolves.toBeUndefined();
     });
 
     it('a slot never released stops counting once it is maxAge old', async () => {
@@ -181,10 +182,10 @@ describe.each(availableKvKinds())('KeyValueStore contract on %s', (kind) => {
       expect((await acquireSlot(key, 'long', 1, T0, MAX_AGE)).taken).toBe(true);
       await kv.renewSlot(key, 'long', T0 + MAX_AGE - 1, MAX_AGE);
       expect(await acquireSlot(key, 'x', 1, T0 + MAX_AGE + 10, MAX_AGE)).toEqual({ taken: false, inUse: 1 });
-      await kv.releaseSlot(key, 'long');
+      await release(key, 'long');
       await kv.renewSlot(key, 'long', T0 + MAX_AGE + 20, MAX_AGE);
       expect(await acquireSlot(key, 'y', 1, T0 + MAX_AGE + 30, MAX_AGE)).toEqual({ taken: true, inUse: 1 });
-      await kv.releaseSlot(key, 'y');
+      await release(key, 'y');
     });
 
     it('CONCURRENCY: of 50 parallel acquisitions with a limit of 7, exactly 7 are taken', async () => {
@@ -194,7 +195,7 @@ describe.each(availableKvKinds())('KeyValueStore contract on %s', (kind) => {
       );
       expect(results.filter((r) => r.taken)).toHaveLength(7);
       expect(results.every((r) => r.inUse <= 7)).toBe(true);
-      await Promise.all(results.map((r, i) => (r.taken ? kv.releaseSlot(key, `s${i}`) : Promise.resolve())));
+      await Promise.all(results.map((r, i) => (r.taken ? release(key, `s${i}`) : Promise.resolve())));
       expect((await acquireSlot(key, 'after', 7, T0 + 100, MAX_AGE)).inUse).toBe(1);
     });
   });
@@ -244,9 +245,28 @@ describe.each(availableKvKinds())('KeyValueStore contract on %s', (kind) => {
       const ttl = await kv.ttl(tokens);
       expect(ttl).toBeGreaterThan(50_000);
       expect(ttl).toBeLessThanOrEqual(60_000);
-      await kv.releaseSlot(slots, 'a');
-      await kv.releaseSlot(slots, 'd');
+      await kv.adjustAll([
+        { kind: 'slot', key: slots, slotId: 'a' },
+        { kind: 'slot', key: slots, slotId: 'd' },
+      ]);
       expect(await kv.ttl(slots)).toBe(0);
+    });
+
+    it('adjustAll moves counters (restarting their TTL) and gives back slots in one step', async () => {
+      const [requests, tokens, slots] = [freshKey('adj-rpm'), freshKey('adj-tpm'), freshKey('adj-slots')];
+      await kv.takeAll([counter(requests, 1, 5), counter(tokens, 70, 100), slot(slots, 'a', 1)], T0);
+      await kv.adjustAll([
+        { kind: 'counter', key: requests, by: -1, ttlMs: 120_000 },
+        { kind: 'counter', key: tokens, by: 25, ttlMs: 120_000 },
+        { kind: 'slot', key: slots, slotId: 'a' },
+        // A slot that is not there (given back before, or aged out) is nothing to give back.
+        { kind: 'slot', key: slots, slotId: 'never-taken' },
+      ]);
+      expect([await kv.get(requests), await kv.get(tokens)]).toEqual(['0', '95']);
+      expect(await kv.ttl(tokens)).toBeGreaterThan(60_000);
+      // The slot is free again: a limit of 1 takes a new one.
+      expect((await kv.takeAll([slot(slots, 'b', 1)], T0)).refused).toBe(-1);
+      await expect(kv.adjustAll([])).resolves.toBeUndefined();
     });
 
     it('a budget counter (with `least`) takes what is left when its amount would pass, never less than `least`', async () => {

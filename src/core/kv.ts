@@ -27,8 +27,11 @@ export interface KeyValueStore {
    * so idle sets vanish.
    */
   takeAll(takes: readonly Take[], nowMs: number): Promise<Taking>;
-  /** Gives back slot `slotId` of the slot set `key`; nothing when it is not there. */
-  releaseSlot(key: string, slotId: string): Promise<void>;
+  /**
+   * Makes every change in one step (one round trip to Redis): what a call took is given back or
+   * corrected when it ends. A slot not there (given back before, aged out) is nothing to give back.
+   */
+  adjustAll(adjustments: readonly Adjustment[]): Promise<void>;
   /**
    * Restarts the age of slot `slotId` of the slot set `key` at `nowMs` (its call is still running), and
    * the set's expiry; nothing when the slot is not there (given back, or aged out).
@@ -39,6 +42,10 @@ export interface KeyValueStore {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** One part of an `adjustAll`: `by` added to a counter (its TTL restarted, as in `increment`), or a slot given back. */
+export type Adjustment =
+  { kind: 'counter'; key: string; by: number; ttlMs: number } | { kind: 'slot'; key: string; slotId: string };
 
 /** One part of a `takeAll`: an amount added to a counter, or a slot taken in a slot set, up to a limit. */
 export type Take =
@@ -189,11 +196,17 @@ export class MemoryStore implements KeyValueStore {
     return Promise.resolve({ refused: -1, values, taken });
   }
 
-  releaseSlot(key: string, slotId: string) {
-    const set = this.liveSlots(key);
-    if (set) {
-      set.slots.delete(slotId);
-      if (set.slots.size === 0) this.slotSets.delete(key);
+  adjustAll(adjustments: readonly Adjustment[]) {
+    for (const change of adjustments) {
+      if (change.kind === 'counter') {
+        this.add(change.key, change.ttlMs, change.by);
+        continue;
+      }
+      const set = this.liveSlots(change.key);
+      if (set) {
+        set.slots.delete(change.slotId);
+        if (set.slots.size === 0) this.slotSets.delete(change.key);
+      }
     }
     return Promise.resolve();
   }
@@ -229,6 +242,22 @@ const DELETE_IF_EQUALS = `if redis.call('get', KEYS[1]) == ARGV[1] then return r
 /** KEYS[1] a slot set; ARGV now (ms), slot id, max age (ms): a slot still there starts its age again. */
 const RENEW_SLOT = `
 if redis.call('zadd', KEYS[1], 'XX', 'CH', ARGV[1], ARGV[2]) == 1 then redis.call('pexpire', KEYS[1], ARGV[3]) end
+return 0`;
+
+/**
+ * KEYS: the counters and slot sets; ARGV: three per key: 'c', the amount to add, TTL (ms) for a
+ * counter; 's', slot id, 0 for a slot set (the slot is given back).
+ */
+const ADJUST_ALL = `
+for i, key in ipairs(KEYS) do
+  local at = (i - 1) * 3
+  if ARGV[at + 1] == 'c' then
+    redis.call('incrby', key, ARGV[at + 2])
+    redis.call('pexpire', key, ARGV[at + 3])
+  else
+    redis.call('zrem', key, ARGV[at + 2])
+  end
+end
 return 0`;
 
 /**
@@ -279,6 +308,8 @@ interface ScriptCommands {
   deleteIfEqualsScript(key: string, value: string): Promise<number>;
   renewSlotScript(key: string, nowMs: number, slotId: string, maxAgeMs: number): Promise<number>;
   /** The number of keys first, then the keys, then the arguments. */
+  adjustAllScript(keyCount: number, ...keysThenArgs: Array<string | number>): Promise<number>;
+  /** The number of keys first, then the keys, then the arguments. */
   takeAllScript(keyCount: number, ...keysThenArgs: Array<string | number>): Promise<[number, number[], number[]]>;
 }
 
@@ -286,6 +317,7 @@ function defineScripts(client: Redis): ScriptCommands {
   client.defineCommand('deleteIfEqualsScript', { numberOfKeys: 1, lua: DELETE_IF_EQUALS });
   client.defineCommand('renewSlotScript', { numberOfKeys: 1, lua: RENEW_SLOT });
   client.defineCommand('takeAllScript', { lua: TAKE_ALL });
+  client.defineCommand('adjustAllScript', { lua: ADJUST_ALL });
   return client as unknown as ScriptCommands;
 }
 
@@ -366,8 +398,14 @@ export class RedisStore implements KeyValueStore {
     return { refused: refused - 1, values, taken };
   }
 
-  async releaseSlot(key: string, slotId: string) {
-    await this.client.zrem(key, slotId);
+  async adjustAll(adjustments: readonly Adjustment[]) {
+    if (adjustments.length === 0) return;
+    const args: Array<string | number> = [];
+    for (const change of adjustments) {
+      if (change.kind === 'counter') args.push('c', change.by, Math.round(change.ttlMs));
+      else args.push('s', change.slotId, 0);
+    }
+    await this.scripts.adjustAllScript(adjustments.length, ...adjustments.map((change) => change.key), ...args);
   }
 
   async renewSlot(key: string, slotId: string, nowMs: number, maxAgeMs: number) {

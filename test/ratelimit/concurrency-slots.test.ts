@@ -19,11 +19,7 @@ const userScope = (concurrency: number): LimitScope => ({
 function failingGiveBacks(kv: KeyValueStore): KeyValueStore {
   return new Proxy(kv, {
     get(target, property, receiver) {
-      if (property === 'releaseSlot') return () => Promise.reject(new Error('Connection is closed.'));
-      if (property === 'increment') {
-        return (key: string, ttlMs: number, by = 1) =>
-          by < 0 ? Promise.reject(new Error('Connection is closed.')) : target.increment(key, ttlMs, by);
-      }
+      if (property === 'adjustAll') return () => Promise.reject(new Error('Connection is closed.'));
       const value: unknown = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },

@@ -2,6 +2,7 @@ import type { Kysely, SelectQueryBuilder } from 'kysely';
 import type { DB } from '#core/db/schema.ts';
 import type { CursorPosition } from '#core/http/pagination.ts';
 import type { AuditRow, NewAuditRow } from './audit.tables.ts';
+import { olderThan } from '#core/db/keyset.ts';
 
 /** What the audit listing may be narrowed to; every field is optional and they combine with AND. */
 export interface AuditFilter {
@@ -29,9 +30,7 @@ export class AuditRepository {
     let query = this.filtered(filter).selectAll();
     const { cursor } = page;
     if (cursor) {
-      query = query.where((eb) =>
-        eb.or([eb('created_at', '<', cursor.at), eb.and([eb('created_at', '=', cursor.at), eb('id', '<', cursor.id)])]),
-      );
+      query = query.where(olderThan(cursor));
     }
     query = query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit);
     if (!cursor && page.offset > 0) query = query.offset(page.offset);

@@ -5,6 +5,7 @@ import { affected, type DeferredWrites } from '#core/db/statements.ts';
 import * as statements from './credits.statements.ts';
 import type { CallSettleRow, HoldToClose } from './credits.statements.ts';
 import type { CreditAccountRow, HoldRow, HoldStatus, LedgerKind, LedgerRow } from './credits.tables.ts';
+import { olderThan } from '#core/db/keyset.ts';
 
 /** What closing a hold needs to know about it. */
 export type ClosedHold = Pick<HoldRow, 'id' | 'user_id' | 'amount' | 'reference'>;
@@ -257,10 +258,7 @@ export class CreditsRepository {
     }
     const before = filter.before;
     // Keyset paging (newest first): the rows ordered after the cursor's.
-    if (before)
-      rows = rows.where((eb) =>
-        eb.or([eb('created_at', '<', before.at), eb.and([eb('created_at', '=', before.at), eb('id', '<', before.id)])]),
-      );
+    if (before) rows = rows.where(olderThan(before));
     const [page, counted] = await Promise.all([
       rows.orderBy('created_at', 'desc').orderBy('id', 'desc').offset(offset).limit(limit).execute(),
       count.executeTakeFirstOrThrow(),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '#core/clock.ts';
 import { AppError } from '#core/errors.ts';
-import type { KeyValueStore, Take } from '#core/kv.ts';
+import type { Adjustment, KeyValueStore, Take } from '#core/kv.ts';
 import { RunningCalls } from '#core/running-calls.ts';
 import { CalendarWindows } from '#modules/plans/calendar.ts';
 import { AllowanceExceeded, allowanceTakes, type AllowanceAsk } from './allowances.ts';
@@ -197,15 +197,14 @@ export class RateLimiter {
         if (over) return;
         over = true;
         stopRenewing();
-        await Promise.all(
-          takes.map((take, i) => {
-            if (take.kind === 'slot') return this.quietly(() => this.kv.releaseSlot(take.key, take.slotId));
-            // Tokens (and credits) are corrected to what the call really used.
-            const by = correction(i, actualTokens, actualCredits);
-            if (by !== 0) return this.quietly(() => this.kv.increment(take.key, take.ttlMs, by));
-            return Promise.resolve();
-          }),
-        );
+        // Slots given back, and tokens (and credits) corrected to what the call really used: one step.
+        const adjustments: Adjustment[] = [];
+        takes.forEach((take, i) => {
+          if (take.kind === 'slot') return adjustments.push({ kind: 'slot', key: take.key, slotId: take.slotId });
+          const by = correction(i, actualTokens, actualCredits);
+          if (by !== 0) adjustments.push({ kind: 'counter', key: take.key, by, ttlMs: take.ttlMs });
+        });
+        await this.quietly(() => this.kv.adjustAll(adjustments));
       },
       refund: async () => {
         if (over) return;
@@ -232,15 +231,12 @@ export class RateLimiter {
 
   /** Gives back everything taken; never throws (see `quietly`). */
   private async giveBack(takes: readonly Take[]): Promise<void> {
-    await Promise.all(
-      takes.map((take) =>
-        this.quietly(() =>
-          take.kind === 'slot'
-            ? this.kv.releaseSlot(take.key, take.slotId)
-            : this.kv.increment(take.key, take.ttlMs, -take.amount),
-        ),
-      ),
+    const adjustments = takes.map((take): Adjustment =>
+      take.kind === 'slot'
+        ? { kind: 'slot', key: take.key, slotId: take.slotId }
+        : { kind: 'counter', key: take.key, by: -take.amount, ttlMs: take.ttlMs },
     );
+    await this.quietly(() => this.kv.adjustAll(adjustments));
   }
 
   /**

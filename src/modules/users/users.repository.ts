@@ -4,6 +4,7 @@ import { transact } from '#core/db/transaction.ts';
 import type { DB } from '#core/db/schema.ts';
 import type { CursorPosition } from '#core/http/pagination.ts';
 import type { NewUserRow, Role, UserRow, UserStatus, UserUpdate } from './users.tables.ts';
+import { olderThan } from '#core/db/keyset.ts';
 
 /** What an admin's user list is narrowed to (AND). */
 export interface UserFilter {
@@ -96,9 +97,7 @@ export class UsersRepository {
     let query = this.filtered(filter).selectAll();
     const { cursor } = page;
     if (cursor) {
-      query = query.where((eb) =>
-        eb.or([eb('created_at', '<', cursor.at), eb.and([eb('created_at', '=', cursor.at), eb('id', '<', cursor.id)])]),
-      );
+      query = query.where(olderThan(cursor));
     }
     query = query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit);
     if (!cursor && page.offset > 0) query = query.offset(page.offset);
