@@ -10,6 +10,7 @@ import {
   type TestApp,
 } from '#test/helpers/test-app.ts';
 import { TestProvider } from '#test/helpers/payments.ts';
+import { checkOrderBooks } from '#test/reliability/support/order-books.ts';
 
 // The order state machine, with the test-only provider of test/helpers/payments.ts standing in for
 // WeChat Pay (the wire protocol is tested with the real fakes in test/payments/).
@@ -279,5 +280,9 @@ describe.each(backends())('orders on $label', (backend) => {
     const cny = revenue.byCurrency.find((c) => c.currency === 'CNY')!;
     expect(cny.net).toBe(cny.received - cny.refunded);
     expect(revenue.days.filter((d) => d.currency === 'CNY').reduce((n, d) => n + d.net, 0)).toBe(cny.net);
+  });
+
+  it('after all of the above, the books of orders tie: one grant per fulfilled order, refunds that add up', async () => {
+    expect(await checkOrderBooks(t.app.services.database.db)).toEqual([]);
   });
 });
