@@ -34,11 +34,13 @@ import { registerChannelRoutes } from '#modules/channels/channels.routes.ts';
 import { registerDifyRoutes } from '#modules/dify/dify.routes.ts';
 import { registerGatewayRoutes } from '#modules/gateway/gateway.routes.ts';
 import { registerKeysRoutes } from '#modules/keys/keys.routes.ts';
+import { registerOrdersRoutes } from '#modules/orders/orders.routes.ts';
 import { registerPlansRoutes } from '#modules/plans/plans.routes.ts';
 import { registerPricingRoutes } from '#modules/pricing/pricing.routes.ts';
 import { registerUsageRoutes } from '#modules/usage/usage.routes.ts';
 import { InvalidationBus } from '#core/invalidation.ts';
 import { runPeriodically } from '#core/periodic.ts';
+import type { PaymentProvider } from '#modules/payments/payment-provider.ts';
 import { createServices, type Services } from './services.ts';
 import { registerRechatAuthRoutes } from './surfaces/rechat/rechat-auth.routes.ts';
 import { registerDreamAuthRoutes } from './surfaces/dream/dream-auth.routes.ts';
@@ -48,6 +50,7 @@ import { registerDreamAdminRoutes } from './surfaces/dream/dream-admin.routes.ts
 import { registerDreamAdminVipRoutes } from './surfaces/dream/dream-admin-vip.routes.ts';
 import { registerDreamPointsRoutes } from './surfaces/dream/dream-points.routes.ts';
 import { registerDreamVipRoutes } from './surfaces/dream/dream-vip.routes.ts';
+import { registerDreamOrdersRoutes } from './surfaces/dream/dream-orders.routes.ts';
 
 /** Parts a caller (a test) may supply instead of having them built from the config. */
 export interface AppOverrides {
@@ -55,6 +58,8 @@ export interface AppOverrides {
   kv?: KeyValueStore;
   mailer?: Mailer;
   clock?: Clock;
+  /** Payment providers instead of those the configuration builds (tests' stand-ins). */
+  paymentProviders?: readonly PaymentProvider[];
 }
 
 declare module 'fastify' {
@@ -169,7 +174,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         )
       : InvalidationBus.local();
   app.addHook('onClose', () => bus.close());
-  const services = createServices({ config, database, kv, bus, mailer, clock, logger: app.log });
+  const services = createServices({
+    config,
+    database,
+    kv,
+    bus,
+    mailer,
+    clock,
+    logger: app.log,
+    paymentProviders: overrides.paymentProviders,
+  });
   const { users, auth, tokens, captcha, credits, checkin, redeem, keys, pricing, channels, usage, gateway } = services;
   await Promise.all([pricing.load(), channels.load()]);
   if (config.OPENAI_BASE_URL && config.OPENAI_API_KEY) {
@@ -215,9 +229,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerChannelRoutes(app, channels, services.difyDefaults);
   registerPricingRoutes(app, pricing);
   registerPlansRoutes(app, { plans: services.plans, users });
-  registerDreamVipRoutes(app, services.plans);
+  registerDreamVipRoutes(app, { plans: services.plans, orders: services.orders });
   registerDreamAdminVipRoutes(app, { plans: services.plans, users });
-  registerDreamPointsRoutes(app, credits);
+  registerDreamPointsRoutes(app, { credits, orders: services.orders });
+  registerDreamOrdersRoutes(app, services.orders);
+  registerOrdersRoutes(app, services.orders);
   registerUsageRoutes(app, usage);
   registerAuditRoutes(app, services.audit);
   registerUserAdminRoutes(app, services.userAdmin);
@@ -240,6 +256,17 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   runPeriodically(app, { name: 'hold renewal', everyMs: Math.max(1_000, (config.CREDIT_HOLD_TTL * 1000) / 3) }, () =>
     Promise.all([credits.renewKeptHolds(), services.limiter.renewSlots()]),
   );
+  // Pending orders are asked about (WeChat may never notify), expired ones closed, unanswered refunds asked again.
+  if (services.payments.enabled) {
+    runPeriodically(
+      app,
+      { name: 'order reconcile', everyMs: config.ORDER_RECONCILE_INTERVAL * 1000, atStart: true },
+      async () => {
+        const done = await services.reconciler.run();
+        if (done.fulfilled + done.closed > 0) app.log.info(done, 'orders reconciled');
+      },
+    );
+  }
   // Prices and channels are read again regularly: a change whose announcement was lost (Redis away) still arrives.
   if (config.CACHE_RECONCILE_SECONDS > 0) {
     runPeriodically(app, { name: 'cache reconcile', everyMs: config.CACHE_RECONCILE_SECONDS * 1000 }, () =>
