@@ -2,6 +2,7 @@ import { sql, type Kysely, type Updateable } from 'kysely';
 import type { CursorPosition } from '#core/http/pagination.ts';
 import type { DB } from '#core/db/schema.ts';
 import type { OrderEventRow, OrderRow, OrdersTable, OrderStatus, RefundRow, RefundStatus } from './orders.tables.ts';
+import { olderThan } from '#core/db/keyset.ts';
 
 export interface OrderFilter {
   userId?: string | undefined;
@@ -88,10 +89,7 @@ export class OrdersRepository {
     rows = narrow(rows);
     count = narrow(count);
     const before = filter.before;
-    if (before)
-      rows = rows.where((eb) =>
-        eb.or([eb('created_at', '<', before.at), eb.and([eb('created_at', '=', before.at), eb('id', '<', before.id)])]),
-      );
+    if (before) rows = rows.where(olderThan(before));
     const [page, counted] = await Promise.all([
       rows.orderBy('created_at', 'desc').orderBy('id', 'desc').offset(offset).limit(limit).execute(),
       count.executeTakeFirstOrThrow(),
