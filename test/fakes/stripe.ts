@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
  * - `POST /v1/checkout/sessions` (mode `payment`, one line item with `price_data`): an open session;
  *   `GET /v1/checkout/sessions/:id` (`expand[]=payment_intent`); `POST /v1/checkout/sessions/:id/expire`
  *   (only an open one; 400 otherwise).
+ * - `GET /v1/payment_intents/:id` (with the metadata given in `payment_intent_data`).
  * - `POST /v1/refunds` (`payment_intent`, `amount`, `reason`, `metadata`): a refund that succeeds at once
  *   (or stays `pending` when `refundsPending` is set) and at most what is left of the charge;
  *   `GET /v1/refunds?charge=` lists a charge's refunds, newest first.
@@ -290,6 +291,8 @@ export class FakeStripe {
     if (method === 'GET' && match) return this.retrieveSession(match[1]!, params);
     match = /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/.exec(path);
     if (method === 'POST' && match) return this.expireSession(match[1]!);
+    match = /^\/v1\/payment_intents\/([^/]+)$/.exec(path);
+    if (method === 'GET' && match) return this.retrieveIntent(match[1]!);
     if (method === 'POST' && path === '/v1/refunds') return this.createRefund(params);
     if (method === 'GET' && path === '/v1/refunds') return this.listRefunds(params);
     throw new StripeFault(404, {
@@ -352,20 +355,29 @@ export class FakeStripe {
     const out: Json = this.publicSession(session);
     const expand = (params.expand as string[] | undefined) ?? [];
     if (expand.includes('payment_intent') && session.payment_intent) {
-      const charge = this.charges.get(this.chargeOfIntent.get(session.payment_intent)!)!;
-      out.payment_intent = {
-        id: session.payment_intent,
-        object: 'payment_intent',
-        amount: charge.amount,
-        amount_received: charge.amount,
-        currency: charge.currency,
-        status: 'succeeded',
-        latest_charge: charge.id,
-        metadata: charge.metadata,
-        created: charge.created,
-      };
+      out.payment_intent = this.intentOf(this.charges.get(this.chargeOfIntent.get(session.payment_intent)!)!);
     }
     return out;
+  }
+
+  private retrieveIntent(id: string): Json {
+    const chargeId = this.chargeOfIntent.get(id);
+    if (!chargeId) throw missing('payment_intent', id, 'intent');
+    return this.intentOf(this.charges.get(chargeId)!);
+  }
+
+  private intentOf(charge: Charge): Json {
+    return {
+      id: charge.payment_intent,
+      object: 'payment_intent',
+      amount: charge.amount,
+      amount_received: charge.amount,
+      currency: charge.currency,
+      status: 'succeeded',
+      latest_charge: charge.id,
+      metadata: { ...charge.metadata },
+      created: charge.created,
+    };
   }
 
   private expireSession(id: string): Json {

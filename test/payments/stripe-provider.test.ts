@@ -357,7 +357,7 @@ describe('Stripe webhook verification and events', () => {
     expect(await webhook.handle(delivered(foreign))).toBe('ignored');
   });
 
-  it("charge.refunded → confirmRefund for each of the charge's refunds made by Tollgate; a Dashboard refund is only logged", async () => {
+  it("charge.refunded → confirmRefund for each of the charge's refunds made by Tollgate; a Dashboard refund under its Stripe id", async () => {
     const { orderNo, sessionId } = await newSession(1000);
     fake.pay(sessionId);
     const transactionId = fake.sessions.get(sessionId)!.payment_intent!;
@@ -387,7 +387,7 @@ describe('Stripe webhook verification and events', () => {
         eventId: expect.stringMatching(new RegExp(`^${refunded.id}/re_`)),
       },
     ]);
-    // A refund made in the Stripe Dashboard has no Tollgate refund number: nothing is handed on.
+    // A refund made in the Stripe Dashboard has no Tollgate refund number: handed on under its Stripe id.
     await createStripeClient({ secretKey: fake.secretKey, apiBaseUrl: fake.baseUrl, timeoutMs: 5000 }).refunds.create({
       payment_intent: transactionId,
       amount: 100,
@@ -395,7 +395,11 @@ describe('Stripe webhook verification and events', () => {
     const count = sink.refunds.length;
     const dashboard = fake.events.at(-1)!;
     await webhook.handle(delivered(dashboard));
-    expect(sink.refunds.slice(count).map((r) => r.evidence.refundNo)).toEqual(['r-a']);
+    const dashboardRefund = [...fake.refunds.values()].at(-1)!;
+    expect(sink.refunds.slice(count).map((r) => [r.evidence.refundNo, r.evidence.orderNo, r.evidence.amount])).toEqual([
+      [dashboardRefund.id, orderNo, 100],
+      ['r-a', orderNo, 250],
+    ]);
   });
 });
 

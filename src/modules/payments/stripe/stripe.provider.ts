@@ -152,6 +152,17 @@ export class StripeProvider implements PaymentProvider {
     return { ...refundEvidence(refund, 'answer'), orderNo: request.orderNo, refundNo: request.refundNo };
   }
 
+  /** The Tollgate order a PaymentIntent pays (its metadata), or null for one Tollgate did not make. */
+  async orderOfPaymentIntent(paymentIntentId: string): Promise<string | null> {
+    try {
+      const intent = await this.stripe.paymentIntents.retrieve(paymentIntentId);
+      return intent.metadata?.[ORDER_KEY] ?? null;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw stripeFailure(error);
+    }
+  }
+
   /** A charge's refunds (a `charge.refunded` event names the charge, not the refund). */
   async refundsOfCharge(chargeId: string): Promise<Stripe.Refund[]> {
     try {

@@ -3,7 +3,7 @@ import Stripe from 'stripe';
 import type { Clock } from '#core/clock.ts';
 import { AppError } from '#core/errors.ts';
 import type { PaymentSink } from '../payment-provider.ts';
-import { orderOfSession, paymentOfSession, refundEvidence, type StripeProvider } from './stripe.provider.ts';
+import { ORDER_KEY, orderOfSession, paymentOfSession, refundEvidence, type StripeProvider } from './stripe.provider.ts';
 
 /** Stripe's own default, and the issue's: an event signed more than 5 minutes ago is refused (replays). */
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
@@ -21,7 +21,8 @@ export type WebhookOutcome = 'fulfilled' | 'closed' | 'refunded' | 'already' | '
  *   nothing is done until it succeeds);
  * - `checkout.session.expired` → `confirmClosed`;
  * - `charge.refunded` (names the charge, not the refund: its refunds are listed from Stripe),
- *   `refund.updated` and `refund.failed` → `confirmRefund` for each refund Tollgate asked for.
+ *   `refund.updated` and `refund.failed` → `confirmRefund` for each refund of a Tollgate order (those
+ *   made in the Stripe Dashboard too, under their Stripe id).
  *
  * Idempotent by event (its id goes with each call) and by session (an order is fulfilled once whatever
  * the number of events that say so). Objects without Tollgate's order number in their metadata belong to
@@ -76,7 +77,11 @@ export class StripeWebhook {
         return this.toSink(orderNo, () => this.deps.sink.confirmClosed('stripe', orderNo, event.id));
       }
       case 'charge.refunded':
-        return this.refunds(event.id, await this.deps.provider.refundsOfCharge(event.data.object.id));
+        return this.refunds(
+          event.id,
+          await this.deps.provider.refundsOfCharge(event.data.object.id),
+          event.data.object,
+        );
       case 'refund.updated':
       case 'refund.failed':
         return this.refunds(event.id, [event.data.object]);
@@ -100,19 +105,25 @@ export class StripeWebhook {
     );
   }
 
-  private async refunds(eventId: string, refunds: Stripe.Refund[]): Promise<WebhookOutcome> {
+  /**
+   * Each refund Tollgate asked for is confirmed by its refund number. A refund made in the Stripe
+   * Dashboard has none: it is handed on under its Stripe id, with the order found through the charge's
+   * or PaymentIntent's metadata, so the orders module records it and the books follow the money.
+   */
+  private async refunds(eventId: string, refunds: Stripe.Refund[], charge?: Stripe.Charge): Promise<WebhookOutcome> {
     let outcome: WebhookOutcome = 'ignored';
     for (const refund of refunds) {
       const evidence = refundEvidence(refund, 'notification');
-      if (!evidence.refundNo || !evidence.orderNo) {
-        // Made outside Tollgate (the Stripe Dashboard): nothing of Tollgate's to reverse; an admin must act.
-        this.deps.log.warn(
-          { event: eventId, refund: refund.id, amount: refund.amount, currency: refund.currency },
-          'Stripe refund without a Tollgate refund number (made in the Dashboard?): record it with the admin refund route',
-        );
-        continue;
-      }
       if (evidence.state === 'pending') continue;
+      if (!evidence.orderNo) evidence.orderNo = (await this.orderOfCharge(refund, charge)) ?? '';
+      if (!evidence.orderNo) continue; // not a payment of Tollgate's
+      if (!evidence.refundNo) {
+        evidence.refundNo = refund.id;
+        this.deps.log.warn(
+          { event: eventId, refund: refund.id, orderNo: evidence.orderNo, amount: refund.amount },
+          'Stripe refund made outside Tollgate (the Dashboard?); recorded against its order',
+        );
+      }
       const result = await this.toSink(evidence.orderNo, async () =>
         (await this.deps.sink.confirmRefund(evidence, `${eventId}/${refund.id}`)) === 'applied'
           ? 'refunded'
@@ -121,6 +132,13 @@ export class StripeWebhook {
       if (result === 'refunded' || outcome === 'ignored') outcome = result;
     }
     return outcome;
+  }
+
+  private async orderOfCharge(refund: Stripe.Refund, charge: Stripe.Charge | undefined): Promise<string | null> {
+    const fromCharge = charge?.metadata?.[ORDER_KEY];
+    if (fromCharge) return fromCharge;
+    const intent = typeof refund.payment_intent === 'string' ? refund.payment_intent : refund.payment_intent?.id;
+    return intent ? this.deps.provider.orderOfPaymentIntent(intent) : null;
   }
 
   /**
@@ -132,7 +150,7 @@ export class StripeWebhook {
     try {
       return await change();
     } catch (error) {
-      if (error instanceof AppError && (error.code as string) === 'ORDER_NOT_FOUND') {
+      if (error instanceof AppError && error.code === 'ORDER_NOT_FOUND') {
         this.deps.log.warn({ orderNo }, 'Stripe event for an order this Tollgate never made; acknowledged');
         return 'ignored';
       }
