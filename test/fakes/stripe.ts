@@ -115,7 +115,7 @@ export class FakeStripe {
   }
 
   static async start(options: { secretKey?: string; webhookSecret?: string } = {}): Promise<FakeStripe> {
-    const secretKey = options.secretKey ?? `sk_test_${randomBytes(24).toString('base64url')}`;
+    const secretKey = options.secretKey ?? `sk_test_${randomBytes(24).toString('hex')}`;
     const webhookSecret = options.webhookSecret ?? `whsec_${randomBytes(24).toString('base64')}`;
     const server = createServer((request, response) => {
       void fake.handle(request, response);

@@ -77,6 +77,17 @@ describe('Stripe provider', () => {
     expect([...fake.sessions.values()].filter((s) => s.client_reference_id === o.orderNo)).toHaveLength(1);
   });
 
+  it('sends the browser back to a URL the client asked for only on the configured origin', async () => {
+    await provider.createCheckout(
+      { ...order(), successUrl: 'https://console.example/orders/1', cancelUrl: 'https://evil.example/x' },
+      'stripe_checkout',
+    );
+    expect(fake.requests.at(-1)!.params).toMatchObject({
+      success_url: 'https://console.example/orders/1',
+      cancel_url: 'https://console.example/cancelled',
+    });
+  });
+
   it("keeps the session's expiry within Stripe's 30 minutes to 24 hours", async () => {
     const soon = { ...order(), expiresAt: clock.now() + 60_000 };
     await provider.createCheckout(soon, 'stripe_checkout');

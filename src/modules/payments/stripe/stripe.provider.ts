@@ -74,8 +74,8 @@ export class StripeProvider implements PaymentProvider {
               },
             },
           ],
-          success_url: order.successUrl ?? this.settings.successUrl,
-          cancel_url: order.cancelUrl ?? this.settings.cancelUrl,
+          success_url: this.returnUrl(order.successUrl, this.settings.successUrl),
+          cancel_url: this.returnUrl(order.cancelUrl, this.settings.cancelUrl),
           client_reference_id: order.orderNo,
           metadata,
           payment_intent_data: { metadata },
@@ -91,6 +91,19 @@ export class StripeProvider implements PaymentProvider {
       checkout: { channel: 'stripe_checkout', url: session.url, sessionId: session.id },
       providerRef: session.id,
     };
+  }
+
+  /**
+   * Where the payer's browser returns: a URL the client asked for only on the configured URL's own
+   * origin (the console), so an order cannot send its payer off to another site after paying.
+   */
+  private returnUrl(asked: string | undefined, configured: string): string {
+    if (!asked) return configured;
+    try {
+      return new URL(asked).origin === new URL(configured).origin ? asked : configured;
+    } catch {
+      return configured;
+    }
   }
 
   async query(orderNo: string, providerRef: string | null): Promise<PaymentState> {
