@@ -368,11 +368,6 @@ const STRIPE_ERRORS = {
     en: 'Stripe cannot be reached right now; try again later',
   },
   STRIPE_REFUSED: { status: 502, zh: 'Stripe 拒绝了请求：{detail}', en: 'Stripe refused the request: {detail}' },
-  STRIPE_SESSION_NOT_OPEN: {
-    status: 409,
-    zh: 'Stripe 支付会话状态为 {status}，无法关闭',
-    en: 'The Stripe Checkout Session is {status} and cannot be closed',
-  },
 } as const satisfies Record<string, ErrorSpec>;
 
 const ERRORS = {

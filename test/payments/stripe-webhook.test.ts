@@ -6,6 +6,8 @@ import type { App } from '#core/http/route-config.ts';
 import { FakeStripe, type FakeEvent } from '#test/fakes/stripe.ts';
 import { createSharedBackend, type SharedBackend } from '#test/helpers/instances.ts';
 import {
+  ADMIN_ENV,
+  adminToken,
   backends,
   call,
   createTestApp,
@@ -67,7 +69,7 @@ describe.each(backends())('Stripe end to end on $label', (backend) => {
 
   beforeAll(async () => {
     fake = await FakeStripe.start();
-    t = await createTestApp(backend, { env: stripeEnv(fake) });
+    t = await createTestApp(backend, { env: { ...stripeEnv(fake), ...ADMIN_ENV } });
   });
   afterAll(async () => {
     await t?.close();
@@ -246,6 +248,59 @@ describe.each(backends())('Stripe end to end on $label', (backend) => {
     expect(row).toMatchObject({ status: 'refunded', refunded_amount: PACK.cents });
     expect(await balance(user)).toBe(granted - PACK.credits);
     await booksTie(user);
+  });
+
+  it('an admin refunds part through the route: Stripe refunds that much under the refund number, charge.refunded applies nothing more', async () => {
+    const user = await registerUser(t);
+    const { order, checkout } = await recharge(t.app, user);
+    await deliver(t.app, fake, fake.pay(checkout.sessionId));
+    const granted = await balance(user);
+    const admin = await adminToken(t);
+    const res = await call(t.app, 'POST', `/api/admin/orders/${order.orderNo}/refund`, {
+      token: admin,
+      body: { amount: 250, reason: 'goodwill' },
+    });
+    expect(res.statusCode).toBe(200);
+    const intent = fake.sessions.get(checkout.sessionId)!.payment_intent!;
+    expect(fake.chargeOf(intent)).toMatchObject({ amount_refunded: 250 });
+    const refund = [...fake.refunds.values()].at(-1)!;
+    expect(refund.metadata).toMatchObject({ tollgate_order_no: order.orderNo, tollgate_refund_no: expect.any(String) });
+    expect(fake.requests.filter((r) => r.path === '/v1/refunds' && r.method === 'POST').at(-1)!.idempotencyKey).toBe(
+      `refund:${refund.metadata.tollgate_refund_no}`,
+    );
+    const afterRefund = await balance(user);
+    expect(afterRefund).toBeLessThan(granted);
+    const refunded = fake.events.filter((e) => e.type === 'charge.refunded').at(-1)!;
+    expect((await deliver(t.app, fake, refunded)).json()).toEqual({ received: true, outcome: 'already' });
+    expect(await balance(user)).toBe(afterRefund);
+    await booksTie(user);
+  });
+
+  it('the reconcile job fulfils a payment whose event never came, once, and closes an expired order by expiring its session', async () => {
+    const user = await registerUser(t);
+    const paid = await recharge(t.app, user);
+    const unpaid = await recharge(t.app, user);
+    const before = await balance(user);
+    const completed = fake.pay(paid.checkout.sessionId); // never delivered
+    const start = t.clock.now();
+    try {
+      t.clock.advance(61_000);
+      await t.app.services.reconciler.run();
+      expect(await status(paid.order.orderNo)).toBe('fulfilled');
+      expect(await status(unpaid.order.orderNo)).toBe('pending');
+      expect(await balance(user)).toBe(before + PACK.credits);
+      t.clock.advance(31 * 60_000);
+      await t.app.services.reconciler.run();
+      expect(await status(unpaid.order.orderNo)).toBe('closed');
+      expect(fake.sessions.get(unpaid.checkout.sessionId)!.status).toBe('expired');
+      // The event arrives at last: nothing more.
+      const late = await deliver(t.app, fake, completed, { timestamp: Math.floor(t.clock.now() / 1000) });
+      expect(late.json()).toEqual({ received: true, outcome: 'already' });
+      expect(await balance(user)).toBe(before + PACK.credits);
+      await booksTie(user);
+    } finally {
+      t.clock.set(start);
+    }
   });
 
   it('a refund that stays pending at Stripe is applied when refund.updated and charge.refunded say it succeeded, once', async () => {

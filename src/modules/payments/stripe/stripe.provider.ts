@@ -123,24 +123,18 @@ export class StripeProvider implements PaymentProvider {
     return evidence ? { state: 'paid', evidence } : { state: 'pending' };
   }
 
-  async close(orderNo: string, providerRef: string | null): Promise<void> {
+  /**
+   * Expires the session so it can no longer be paid. Only an open session can be expired: one already
+   * expired or complete (paid meanwhile) is left as it is, and the caller's next query tells which.
+   */
+  async close(_orderNo: string, providerRef: string | null): Promise<void> {
     if (!providerRef) return; // no session was made: nothing can be paid
     try {
       await this.stripe.checkout.sessions.expire(providerRef);
-      return;
     } catch (error) {
-      if (isMissing(error)) return;
-      if (!isRefusal(error)) throw stripeFailure(error);
-    }
-    // Only an open session can be expired: it is already expired (fine) or complete (paid meanwhile).
-    let session: Stripe.Checkout.Session;
-    try {
-      session = await this.stripe.checkout.sessions.retrieve(providerRef);
-    } catch (error) {
+      if (isMissing(error) || isRefusal(error)) return;
       throw stripeFailure(error);
     }
-    if (session.status === 'expired' || orderOfSession(session) !== orderNo) return;
-    throw new AppError('STRIPE_SESSION_NOT_OPEN', { status: session.status ?? 'unknown' });
   }
 
   async refund(request: RefundRequest): Promise<RefundEvidence> {
