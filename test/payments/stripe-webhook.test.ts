@@ -326,7 +326,7 @@ describe.each(backends())('Stripe end to end on $label', (backend) => {
 });
 
 describe('Stripe webhook with Stripe off', () => {
-  it('answers 503 PAYMENTS_NOT_CONFIGURED, and recharging with Stripe is refused the same way', async () => {
+  it('answers 503 PAYMENTS_NOT_CONFIGURED, and recharging with Stripe is refused the same way; the route is in the OpenAPI document', async () => {
     const t = await createTestApp();
     const fake = await FakeStripe.start();
     try {
@@ -339,6 +339,10 @@ describe('Stripe webhook with Stripe off', () => {
         body: { packId: PACK.id, channel: 'stripe_checkout' },
       });
       expect(order.statusCode).toBe(503);
+      const docs = (await t.app.inject({ method: 'GET', url: '/api/docs/json' })).json<{
+        paths: Record<string, object>;
+      }>();
+      expect(Object.keys(docs.paths)).toContain(WEBHOOK);
     } finally {
       await t.close();
       await fake.close();

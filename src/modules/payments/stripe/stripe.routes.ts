@@ -45,8 +45,9 @@ export function registerStripeWebhook(
         config: { access: 'public' },
         schema: {
           tags: ['payments'],
-          summary: 'Stripe webhook (signed by Stripe; not for clients)',
-          hide: true,
+          summary: 'Stripe webhook (Stripe calls it; not for clients)',
+          description:
+            'Verified on the raw body with the Stripe-Signature header (HMAC-SHA256 with STRIPE_WEBHOOK_SECRET, at most 300 s old). 200 {received, outcome} once applied or known; 400 STRIPE_SIGNATURE_INVALID; 503 PAYMENTS_NOT_CONFIGURED when Stripe is off. docs/payments.md.',
         },
       },
       async (request) => {
