@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Stripe from 'stripe';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { App } from '#core/http/route-config.ts';
 import { FakeStripe, type FakeEvent } from '#test/fakes/stripe.ts';
 import { createSharedBackend, type SharedBackend } from '#test/helpers/instances.ts';
@@ -155,6 +155,29 @@ describe.each(backends())('Stripe end to end on $label', (backend) => {
       outcome: 'fulfilled',
     });
     expect(await balance(user)).toBe(before + PACK.credits);
+  });
+
+  it("a failure between verifying and fulfilling answers 5xx and writes nothing; Stripe's next delivery fulfils once", async () => {
+    const user = await registerUser(t);
+    const { order, checkout } = await recharge(t.app, user);
+    const before = await balance(user);
+    const completed = fake.pay(checkout.sessionId);
+    const lost = vi
+      .spyOn(t.app.services.orders, 'confirmPaid')
+      .mockRejectedValueOnce(new Error('Connection terminated unexpectedly'));
+    try {
+      const first = await deliver(t.app, fake, completed);
+      expect(first.statusCode).toBeGreaterThanOrEqual(500); // 503: the database went away; Stripe retries any non-2xx
+      expect(first.body).not.toContain('Connection terminated');
+    } finally {
+      lost.mockRestore();
+    }
+    expect(await status(order.orderNo)).toBe('pending');
+    expect(await balance(user)).toBe(before);
+    const again = await Promise.all([deliver(t.app, fake, completed), deliver(t.app, fake, completed)]);
+    expect(again.map((r) => r.json<{ outcome: string }>().outcome).sort()).toEqual(['already', 'fulfilled']);
+    expect(await balance(user)).toBe(before + PACK.credits);
+    await booksTie(user);
   });
 
   it('an expired session closes its order; a delivery about it later changes nothing', async () => {
