@@ -41,6 +41,7 @@ import { registerUsageRoutes } from '#modules/usage/usage.routes.ts';
 import { InvalidationBus } from '#core/invalidation.ts';
 import { runPeriodically } from '#core/periodic.ts';
 import type { PaymentProvider } from '#modules/payments/payment-provider.ts';
+import { registerStripeWebhook } from '#modules/payments/stripe/stripe.routes.ts';
 import { createServices, type Services } from './services.ts';
 import { registerRechatAuthRoutes } from './surfaces/rechat/rechat-auth.routes.ts';
 import { registerDreamAuthRoutes } from './surfaces/dream/dream-auth.routes.ts';
@@ -234,6 +235,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerDreamPointsRoutes(app, { credits, orders: services.orders });
   registerDreamOrdersRoutes(app, services.orders);
   registerOrdersRoutes(app, services.orders);
+  registerStripeWebhook(app, {
+    provider: services.payments.has('stripe') ? services.payments.provider('stripe') : null,
+    signingSecret: config.STRIPE_WEBHOOK_SECRET,
+    sink: services.orders,
+    clock,
+  });
   registerUsageRoutes(app, usage);
   registerAuditRoutes(app, services.audit);
   registerUserAdminRoutes(app, services.userAdmin);

@@ -127,6 +127,14 @@ export const EnvSchema = Type.Object({
   RECHARGE_CREDITS_PER_CNY: Int(100, 0, 1_000_000),
   RECHARGE_MIN_FEN: Int(100, 1, 100_000_000),
   RECHARGE_MAX_FEN: Int(100_000, 1, 100_000_000),
+  // Stripe (docs/payments.md): all of key, webhook secret and success URL, or none (Stripe off).
+  STRIPE_SECRET_KEY: Type.Optional(Type.String({ pattern: '^(sk|rk)_[A-Za-z0-9_]+$' })),
+  STRIPE_WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: '^whsec_\\S+$' })),
+  STRIPE_API_BASE_URL: Type.String({ default: 'https://api.stripe.com', pattern: '^https?://' }),
+  STRIPE_CURRENCY: Type.String({ default: 'usd', pattern: '^[A-Za-z]{3}$' }),
+  STRIPE_SUCCESS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  STRIPE_CANCEL_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  STRIPE_TIMEOUT: Int(30, 1, 120),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -158,6 +166,8 @@ const SECRET_VARS = new Set([
   'DIFY_API_KEY',
   'ADMIN_API_KEY',
   'WECHAT_SECRET',
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
 ]);
 const BOOLEANS: Record<string, boolean> = {
   true: true,
@@ -264,6 +274,7 @@ function checkCombinations(env: Env): void {
   if (Boolean(env.WECHAT_APPID) !== Boolean(env.WECHAT_SECRET)) {
     throw new ConfigError('Invalid configuration: WECHAT_APPID and WECHAT_SECRET must be set together');
   }
+  checkStripe(env);
   if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
     throw new ConfigError('Invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
   }
@@ -280,6 +291,29 @@ function checkCombinations(env: Env): void {
       `Invalid configuration: CHECKIN_TZ must be an IANA time zone such as Asia/Shanghai or UTC (got ${JSON.stringify(env.CHECKIN_TZ)})`,
     );
   }
+}
+
+/** Stripe takes payments only when fully configured; a part of its settings stops the start naming the rest. */
+function checkStripe(env: Env): void {
+  const required = { STRIPE_SECRET_KEY: env.STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET };
+  const given = Object.entries(required).filter(([, value]) => value);
+  const partly = given.length > 0 || Boolean(env.STRIPE_SUCCESS_URL) || Boolean(env.STRIPE_CANCEL_URL);
+  if (!partly) return;
+  const missing = [
+    ...Object.entries(required)
+      .filter(([, value]) => !value)
+      .map(([name]) => name),
+    ...(env.STRIPE_SUCCESS_URL ? [] : ['STRIPE_SUCCESS_URL']),
+  ];
+  if (missing.length > 0)
+    throw new ConfigError(
+      `Invalid configuration: Stripe is partly configured; also set ${missing.join(', ')} (or unset every STRIPE_* setting to leave Stripe off)`,
+    );
+  const path = new URL(env.STRIPE_API_BASE_URL).pathname.replace(/\/(v1\/?)?$/, '');
+  if (path !== '')
+    throw new ConfigError(
+      `Invalid configuration: STRIPE_API_BASE_URL must be a scheme, host and port only, such as https://api.stripe.com (got ${JSON.stringify(maskUrl(env.STRIPE_API_BASE_URL))})`,
+    );
 }
 
 /** A JWT_SECRET under 32 characters (seed 000's and 004's examples) stops production and is a warning elsewhere. */

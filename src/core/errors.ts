@@ -350,7 +350,34 @@ const ADMIN_ERRORS = {
   },
 } as const satisfies Record<string, ErrorSpec>;
 
-const ERRORS = { ...BASE_ERRORS, ...IDENTITY_ERRORS, ...PLAN_ERRORS, ...PAYMENT_ERRORS, ...ADMIN_ERRORS };
+/** Stripe: its webhook and its API (modules/payments/stripe). */
+const STRIPE_ERRORS = {
+  STRIPE_SIGNATURE_INVALID: {
+    status: 400,
+    zh: 'Stripe 签名校验失败：{reason}',
+    en: 'The Stripe signature could not be verified: {reason}',
+  },
+  STRIPE_EVENT_INVALID: {
+    status: 400,
+    zh: 'Stripe 事件内容无效：{detail}',
+    en: 'The Stripe event is not valid: {detail}',
+  },
+  STRIPE_UNAVAILABLE: {
+    status: 502,
+    zh: 'Stripe 暂时无法访问，请稍后重试',
+    en: 'Stripe cannot be reached right now; try again later',
+  },
+  STRIPE_REFUSED: { status: 502, zh: 'Stripe 拒绝了请求：{detail}', en: 'Stripe refused the request: {detail}' },
+} as const satisfies Record<string, ErrorSpec>;
+
+const ERRORS = {
+  ...BASE_ERRORS,
+  ...IDENTITY_ERRORS,
+  ...PLAN_ERRORS,
+  ...PAYMENT_ERRORS,
+  ...ADMIN_ERRORS,
+  ...STRIPE_ERRORS,
+};
 
 export type ErrorCode = keyof typeof ERRORS;
 export type MessageParams = Record<string, string | number>;
