@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FakeDify } from '#test/fakes/dify.ts';
+import { FakeStripe } from '#test/fakes/stripe.ts';
 import { DIFY_PRICE } from './support/books.ts';
 import { Cluster, type ClusterOptions } from './support/cluster.ts';
 import { PRICE, MODEL } from './support/pricing.ts';
@@ -29,6 +30,7 @@ export function describeCluster(dialect: ClusterOptions['dialect']): void {
     let cluster: Cluster;
     let trap: TrapServer;
     let dify: FakeDify;
+    let stripe: FakeStripe;
 
     beforeAll(async () => {
       trap = await TrapServer.start();
@@ -38,11 +40,17 @@ export function describeCluster(dialect: ClusterOptions['dialect']): void {
         apps: [{ key: difyKey, mode: 'chat', name: 'Reliability Chat' }],
         pingIntervalMs: 50,
       });
+      stripe = await FakeStripe.start();
       cluster = await Cluster.start(tally, {
         dialect,
         instances: 3,
         dify,
+        stripe,
         env: {
+          STRIPE_SECRET_KEY: stripe.secretKey,
+          STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
+          STRIPE_SUCCESS_URL: 'https://console.example/orders',
+          STRIPE_API_BASE_URL: stripe.baseUrl,
           DIFY_API_URL: dify.url,
           DIFY_API_KEY: difyKey,
           DIFY_APP_MODE: 'chat',
@@ -52,6 +60,8 @@ export function describeCluster(dialect: ClusterOptions['dialect']): void {
         },
       });
       cluster.secrets.add('Dify app key (DIFY_API_KEY)', difyKey);
+      cluster.secrets.add('Stripe secret key (STRIPE_SECRET_KEY)', stripe.secretKey);
+      cluster.secrets.add('Stripe webhook secret (STRIPE_WEBHOOK_SECRET)', stripe.webhookSecret);
       await cluster.http.expectJson(cluster.url(0), 'PUT', `/api/admin/pricing/${MODEL}`, 200, {
         token: cluster.adminToken,
         body: PRICE,
@@ -62,6 +72,7 @@ export function describeCluster(dialect: ClusterOptions['dialect']): void {
     afterAll(async () => {
       await cluster?.close();
       await dify?.close();
+      await stripe?.close();
       await trap?.close();
       tally.save(inject('tallyDir'));
     });

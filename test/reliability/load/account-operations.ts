@@ -1,25 +1,5 @@
 import { createKey, type LoadKey } from '#test/reliability/support/accounts.ts';
-import { isClearError, type Answer } from '#test/reliability/support/http.ts';
-import { pick, type LoadContext, type Operation } from './operation.ts';
-
-/** No 5xx, no hang, a clear body on every refusal, and only the statuses this operation may give. */
-function checkAnswer(
-  ctx: LoadContext,
-  operation: string,
-  answer: Answer,
-  allowed: number[],
-): answer is Extract<Answer, { kind: 'answer' }> {
-  ctx.log.status(operation, answer);
-  const tally = ctx.cluster.tally;
-  if (answer.kind !== 'answer')
-    return tally.check(false, `${operation} ${answer.requestId}: no answer (${answer.kind}: ${answer.message})`);
-  if (answer.status >= 400)
-    tally.check(isClearError(answer), `${operation} ${answer.requestId}: ${answer.status} without a clear error body`);
-  return tally.check(
-    allowed.includes(answer.status),
-    `${operation} ${answer.requestId}: unexpected ${answer.status} ${answer.text.slice(0, 200)}`,
-  );
-}
+import { checkAnswer, pick, type LoadContext, type Operation } from './operation.ts';
 
 /** Check-in, raced by the same user on every instance: one success per user and day. */
 export const checkIn: Operation = {

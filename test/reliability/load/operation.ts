@@ -1,3 +1,4 @@
+import { isClearError, type Answer } from '#test/reliability/support/http.ts';
 import type { LoadUser } from '#test/reliability/support/accounts.ts';
 import type { Cluster } from '#test/reliability/support/cluster.ts';
 import type { TrapServer } from '#test/reliability/support/trap-server.ts';
@@ -35,4 +36,23 @@ export interface Operation {
 export function pick<T>(items: readonly T[]): T {
   if (items.length === 0) throw new Error('pick from an empty list');
   return items[Math.floor(Math.random() * items.length)]!;
+}
+
+/** No 5xx, no hang, a clear body on every refusal, and only the statuses this operation may give. */
+export function checkAnswer(
+  ctx: LoadContext,
+  operation: string,
+  answer: Answer,
+  allowed: number[],
+): answer is Extract<Answer, { kind: 'answer' }> {
+  ctx.log.status(operation, answer);
+  const tally = ctx.cluster.tally;
+  if (answer.kind !== 'answer')
+    return tally.check(false, `${operation} ${answer.requestId}: no answer (${answer.kind}: ${answer.message})`);
+  if (answer.status >= 400)
+    tally.check(isClearError(answer), `${operation} ${answer.requestId}: ${answer.status} without a clear error body`);
+  return tally.check(
+    allowed.includes(answer.status),
+    `${operation} ${answer.requestId}: unexpected ${answer.status} ${answer.text.slice(0, 200)}`,
+  );
 }

@@ -1,6 +1,7 @@
 import { checkIn, keyChange, redeem } from './account-operations.ts';
 import { plainChat, streamChat } from './chat-operations.ts';
 import { difyChat } from './dify-operations.ts';
+import { stripePurchase } from './payment-operations.ts';
 import type { Operation } from './operation.ts';
 
 /**
@@ -15,4 +16,6 @@ export const OPERATIONS: Operation[] = [
   keyChange,
   // Dify chat on the cluster's Dify app (cluster-suite.ts starts its fake and passes DIFY_API_URL/KEY).
   difyChat,
+  // Credit packs bought through the cluster's fake Stripe (cluster-suite.ts passes STRIPE_*).
+  stripePurchase,
 ];

@@ -81,6 +81,18 @@ export async function mixedLoad(cluster: Cluster, trap: TrapServer, options: Mix
     );
   }
   for (const [pair, n] of ctx.log.redeemedBy) tally.check(n === 1, `code/user ${pair} redeemed ${n} times`);
+  // A paid order the provider confirmed reaches its buyer (granted once: checkBooks' order rules).
+  for (const [orderNo, userId] of ctx.log.paidOrders) {
+    const order = await db
+      .selectFrom('orders')
+      .select(['user_id', 'status', 'fulfilled_at'])
+      .where('order_no', '=', orderNo)
+      .executeTakeFirst();
+    tally.check(
+      order?.user_id === userId && order.fulfilled_at !== null,
+      `order ${orderNo}: paid and confirmed, but ${order ? `${order.status}, not fulfilled` : 'not found'}`,
+    );
+  }
 
   const books = await checkBooks(db, { openHoldsAllowed: false });
   books.violations.forEach((v) => tally.violation(v));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createDatabase, type Database, type DialectName } from '#core/db/create-db.ts';
 import type { FakeDify } from '#test/fakes/dify.ts';
+import type { FakeStripe } from '#test/fakes/stripe.ts';
 import { FakeOpenAI } from '#test/fakes/openai.ts';
 import { createTestDatabase, type TestDatabase } from '#test/helpers/databases.ts';
 import { clearRedisPrefix, uniquePrefix } from '#test/helpers/kv.ts';
@@ -69,6 +70,8 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** The Dify fake named in `env` (DIFY_API_URL), for the checks that look at what reached Dify; the caller closes it. */
   dify?: FakeDify;
+  /** The Stripe fake named in `env` (STRIPE_*), for the purchases of the mixed load; the caller closes it. */
+  stripe?: FakeStripe;
 }
 
 /**
@@ -82,6 +85,8 @@ export class Cluster {
   adminToken = '';
   /** The Dify app's fake, when the cluster was given one (ClusterOptions.dify). */
   dify: FakeDify | undefined;
+  /** The Stripe fake, when the cluster was given one (ClusterOptions.stripe). */
+  stripe: FakeStripe | undefined;
 
   private constructor(
     readonly tally: Tally,
@@ -147,6 +152,7 @@ export class Cluster {
     );
     cluster.adminToken = login.access_token;
     cluster.dify = options.dify;
+    cluster.stripe = options.stripe;
     cluster.secrets.add('admin password', ADMIN.password);
     cluster.secrets.add('admin access token', login.access_token);
     cluster.secrets.add('admin refresh token', login.refresh_token);
