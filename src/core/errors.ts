@@ -350,7 +350,25 @@ const ADMIN_ERRORS = {
   },
 } as const satisfies Record<string, ErrorSpec>;
 
-const ERRORS = { ...BASE_ERRORS, ...IDENTITY_ERRORS, ...PLAN_ERRORS, ...PAYMENT_ERRORS, ...ADMIN_ERRORS };
+/** Prompt and parameter templates (seed 003's templates; docs/seed-003.md). */
+const TEMPLATE_ERRORS = {
+  PROMPT_TEMPLATE_NOT_FOUND: { status: 404, zh: '提示词模板不存在', en: 'No such prompt template' },
+  PARAM_TEMPLATE_NOT_FOUND: { status: 404, zh: '参数模板不存在', en: 'No such parameter template' },
+  PARAM_TEMPLATE_INVALID: {
+    status: 400,
+    zh: '参数模板无效：{detail}',
+    en: 'The parameter template is invalid: {detail}',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+const ERRORS = {
+  ...BASE_ERRORS,
+  ...IDENTITY_ERRORS,
+  ...PLAN_ERRORS,
+  ...PAYMENT_ERRORS,
+  ...ADMIN_ERRORS,
+  ...TEMPLATE_ERRORS,
+};
 
 export type ErrorCode = keyof typeof ERRORS;
 export type MessageParams = Record<string, string | number>;
