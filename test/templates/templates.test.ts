@@ -295,6 +295,8 @@ describe.each(backends())('templates on $label', (backend) => {
         { title: 't', prompt: 'p', category: 'c', usageCount: 1000 },
         'VALIDATION_FAILED',
       ],
+      ['PUT', `/v1/admin/templates/params/${seedParam.id}`, { params: { 'bad key': 1 } }, 'VALIDATION_FAILED'],
+      ['PUT', `/v1/admin/templates/params/${seedParam.id}`, { params: { steps: { deep: 1 } } }, 'VALIDATION_FAILED'],
       ['PUT', `/v1/admin/templates/params/${seedParam.id}`, {}, 'VALIDATION_FAILED'],
       ['PUT', `/v1/admin/templates/params/${seedParam.id}`, { resolution: '9000x512' }, 'PARAM_TEMPLATE_INVALID'],
       ['PUT', '/v1/admin/templates/params/no-such-template', { name: 'n' }, 'PARAM_TEMPLATE_NOT_FOUND'],

@@ -30,7 +30,11 @@ const ImageCount = Type.Integer({ minimum: 1, maximum: 10, description: 'Images 
 const Params = Type.Record(
   Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,39}$' }),
   Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]),
-  { maxProperties: 20, description: 'Other settings (steps, guidanceScale, aspectRatio, …)' },
+  {
+    maxProperties: 20,
+    additionalProperties: false,
+    description: 'Other settings (steps, guidanceScale, aspectRatio, …)',
+  },
 );
 
 export const PromptTemplateSchema = Type.Object({
