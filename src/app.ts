@@ -38,6 +38,7 @@ import { registerOrdersRoutes } from '#modules/orders/orders.routes.ts';
 import { registerPlansRoutes } from '#modules/plans/plans.routes.ts';
 import { registerPricingRoutes } from '#modules/pricing/pricing.routes.ts';
 import { registerUsageRoutes } from '#modules/usage/usage.routes.ts';
+import { registerTemplatesRoutes } from '#modules/templates/templates.routes.ts';
 import { InvalidationBus } from '#core/invalidation.ts';
 import { runPeriodically } from '#core/periodic.ts';
 import type { PaymentProvider } from '#modules/payments/payment-provider.ts';
@@ -245,6 +246,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerAuditRoutes(app, services.audit);
   registerUserAdminRoutes(app, services.userAdmin);
   registerDreamAdminRoutes(app, services.userAdmin);
+  registerTemplatesRoutes(app, services.templates);
   registerGatewayRoutes(app, { ...gateway, bodyLimit: config.GATEWAY_BODY_LIMIT, startedAt: clock.now() });
   const difyRelay = { ...gateway, dify: services.dify, stopDrainMs: 5_000 };
   await registerDifyRoutes(app, { ...difyRelay, uploadLimit: config.DIFY_UPLOAD_LIMIT });

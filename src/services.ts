@@ -53,6 +53,8 @@ import { UsersService } from '#modules/users/users.service.ts';
 import { AccountIdentities } from '#modules/users/identities.service.ts';
 import { EmailLinking } from '#modules/auth/email-link.service.ts';
 import { createWeChat } from '#modules/wechat/wechat.factory.ts';
+import { TemplatesRepository } from '#modules/templates/templates.repository.ts';
+import { TemplatesService } from '#modules/templates/templates.service.ts';
 
 export interface Infrastructure {
   config: Config;
@@ -237,6 +239,7 @@ export function createServices(infra: Infrastructure) {
     clock,
     timeZone: config.CHECKIN_TZ,
   });
+  const templates = new TemplatesService(new TemplatesRepository(db, database.capabilities), clock);
   const dify = new DifyService(new DifyRepository(db), channels, kv, clock, gateway.failover.timeouts);
 
   return {
@@ -269,5 +272,6 @@ export function createServices(infra: Infrastructure) {
     audit,
     adminKey,
     userAdmin,
+    templates,
   };
 }

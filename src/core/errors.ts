@@ -370,6 +370,17 @@ const STRIPE_ERRORS = {
   STRIPE_REFUSED: { status: 502, zh: 'Stripe 拒绝了请求：{detail}', en: 'Stripe refused the request: {detail}' },
 } as const satisfies Record<string, ErrorSpec>;
 
+/** Prompt and parameter templates (seed 003's templates; docs/seed-003.md). */
+const TEMPLATE_ERRORS = {
+  PROMPT_TEMPLATE_NOT_FOUND: { status: 404, zh: '提示词模板不存在', en: 'No such prompt template' },
+  PARAM_TEMPLATE_NOT_FOUND: { status: 404, zh: '参数模板不存在', en: 'No such parameter template' },
+  PARAM_TEMPLATE_INVALID: {
+    status: 400,
+    zh: '参数模板无效：{detail}',
+    en: 'The parameter template is invalid: {detail}',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
 const ERRORS = {
   ...BASE_ERRORS,
   ...IDENTITY_ERRORS,
@@ -377,6 +388,7 @@ const ERRORS = {
   ...PAYMENT_ERRORS,
   ...ADMIN_ERRORS,
   ...STRIPE_ERRORS,
+  ...TEMPLATE_ERRORS,
 };
 
 export type ErrorCode = keyof typeof ERRORS;

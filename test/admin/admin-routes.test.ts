@@ -20,6 +20,8 @@ const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const BODIES: Record<string, unknown> = {
   'PUT /api/admin/users/:id/plan': { level: 1, days: 30 },
   'PUT /v1/admin/users/:id/vip': { level: 1, days: 30 },
+  'POST /v1/admin/templates/params': { name: 'matrix', category: 'matrix', mode: 'fast', resolution: '512x512' },
+  'PUT /v1/admin/templates/params/:id': { resolution: '768x768' },
   'POST /api/admin/channels': {
     name: 'matrix',
     baseUrl: 'http://127.0.0.1:9/v1',
@@ -142,6 +144,12 @@ describe.each(backends())('every admin route on $label', (backend) => {
         values[param] = (
           await call(t.app, 'POST', '/api/admin/channels', { token: admin, body: BODIES['POST /api/admin/channels'] })
         ).json<{ id: string }>().id;
+      else if (route.path.startsWith('/v1/admin/templates/prompts/'))
+        values[param] = (await t.app.services.templates.createPrompt({ title: 'm', prompt: 'm', category: 'm' })).id;
+      else if (route.path.startsWith('/v1/admin/templates/params/'))
+        values[param] = (
+          await t.app.services.templates.createParam({ name: 'm', category: 'm', mode: 'fast', resolution: '512x512' })
+        ).id;
       else if (route.path.includes('/redeem-batches/')) values[param] = batch.batchId;
       else if (route.path.includes('/redeem-codes/')) values[param] = batch.codeId;
       else if (param === 'model') values[param] = 'matrix-model';
@@ -167,6 +175,9 @@ describe.each(backends())('every admin route on $label', (backend) => {
       'GET /v1/admin/stats',
       'POST /api/admin/users/:id/credits',
       'PUT /api/admin/pricing/:model',
+      'POST /v1/admin/templates/prompts',
+      'PUT /v1/admin/templates/params/:id',
+      'DELETE /v1/admin/templates/prompts/:id',
     ])
       expect(paths).toContain(expected);
     expect(routes.filter((r) => !/^\/(api\/|api\/v1\/|v1\/)admin\//.test(r.path))).toEqual([]);
