@@ -60,6 +60,7 @@ async function markersOf(f: FuzzApp): Promise<string[][]> {
     conversations.map((r) => r.id),
     messages.map((r) => r.id),
     messages.flatMap((r) => (r.task_id ? [r.task_id] : [])),
+    [f.otherOrder.id, f.otherOrder.orderNo],
     [f.other.email, f.otherKey.secret],
   ];
 }
@@ -226,12 +227,14 @@ describe("other users' resources and admin routes, as a plain user", () => {
       openAdmin.length === 0,
       `routes under /api/admin or /v1/admin that a plain user may call: ${openAdmin.map((r) => `${r.method} ${r.path}`).join(', ')}`,
     );
+    const adminTarget = (param: string) =>
+      param === 'model' ? MODEL : param === 'id' ? f.other.id : param === 'orderId' ? f.otherOrder.id : f.channelId;
     for (const route of admin) {
       const url = fillPath(
         route.path,
         Object.fromEntries(
           // The victim's id: a plain user reaching for another account through the admin API.
-          route.pathParams.map((p) => [p, p === 'model' ? MODEL : p === 'id' ? f.other.id : f.channelId]),
+          route.pathParams.map((p) => [p, adminTarget(p)]),
         ),
       );
       const body = route.body

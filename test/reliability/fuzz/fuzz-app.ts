@@ -2,6 +2,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { FakeDify } from '#test/fakes/dify.ts';
 import { FakeOpenAI } from '#test/fakes/openai.ts';
 import { FakeWeChat } from '#test/fakes/wechat.ts';
+import { FakeStripe } from '#test/fakes/stripe.ts';
 import {
   ADMIN_ENV,
   adminToken,
@@ -36,6 +37,8 @@ export interface FuzzApp {
   dify: FakeDify;
   /** WeChat behind seed 003's sign-in (WECHAT_API_BASE_URL), so /v1/auth/* is fuzzed end to end, not 503 "not configured". */
   wechat: FakeWeChat;
+  /** Stripe behind the payment routes (STRIPE_*), so orders are fuzzed end to end, not 503 "payments off". */
+  stripe: FakeStripe;
   tally: Tally;
   admin: string;
   user: RegisteredUser;
@@ -46,6 +49,9 @@ export interface FuzzApp {
   /** A Dify conversation of each user, made with a first chat: real ids for the Dify routes' parameters. */
   userChat: DifyChat;
   otherChat: DifyChat;
+  /** A paid order of each user (a credit pack through Stripe): real ids for the order routes' parameters. */
+  userOrder: PaidOrder;
+  otherOrder: PaidOrder;
   /** Ids worth putting in path parameters: real ones (own and foreign) among the made-up ones. */
   idPool: string[];
   /** Authorization headers per kind of caller. */
@@ -58,6 +64,11 @@ export interface DifyChat {
   conversationId: string;
   messageId: string;
   taskId: string;
+}
+
+export interface PaidOrder {
+  id: string;
+  orderNo: string;
 }
 
 let ipCounter = 0;
@@ -79,6 +90,22 @@ export async function startDifyChat(t: TestApp, token: string, query: string): P
   return { conversationId: answer.conversation_id, messageId: answer.message_id, taskId: answer.task_id };
 }
 
+/** A credit pack bought by `token`'s user through the fake Stripe, paid and confirmed by its signed webhook. */
+async function buyCredits(t: TestApp, stripe: FakeStripe, token: string): Promise<PaidOrder> {
+  const res = await call(t.app, 'POST', '/v1/points/recharge', {
+    token,
+    body: { packId: 'small', channel: 'stripe_checkout' },
+  });
+  if (res.statusCode !== 200) throw new Error(`the fuzz app's recharge failed: ${res.statusCode} ${res.body}`);
+  const { order, checkout } = res.json<{
+    data: { order: PaidOrder; checkout: { sessionId: string } };
+  }>().data;
+  const { body, headers } = stripe.signedDelivery(stripe.pay(checkout.sessionId));
+  const paid = await t.app.inject({ method: 'POST', url: '/api/payments/stripe/webhook', payload: body, headers });
+  if (paid.statusCode !== 200) throw new Error(`the fuzz app's payment failed: ${paid.statusCode} ${paid.body}`);
+  return { id: order.id, orderNo: order.orderNo };
+}
+
 /**
  * `env` adds to the app's environment. The fake Dify is its Dify app (DIFY_API_URL / DIFY_API_KEY), so
  * the Dify routes are fuzzed end to end; both users have a Dify conversation whose ids join the pool.
@@ -90,6 +117,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
     pingIntervalMs: 50,
   });
   const wechat = await FakeWeChat.start();
+  const stripe = await FakeStripe.start();
   const t = await createTestApp(backends()[0], {
     env: {
       ...ADMIN_ENV,
@@ -102,6 +130,10 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       WECHAT_APPID: wechat.appid,
       WECHAT_SECRET: wechat.secret,
       WECHAT_API_BASE_URL: wechat.baseUrl,
+      STRIPE_SECRET_KEY: stripe.secretKey,
+      STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
+      STRIPE_SUCCESS_URL: 'https://console.example/orders',
+      STRIPE_API_BASE_URL: stripe.baseUrl,
       BODY_LIMIT: '16384',
       GATEWAY_BODY_LIMIT: '131072',
       ...env,
@@ -125,6 +157,8 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
   const channelId = t.app.services.channels.all().find((c) => c.kind === 'openai')!.id;
   const userChat = await startDifyChat(t, user.accessToken, 'my own question');
   const otherChat = await startDifyChat(t, other.accessToken, 'a private question');
+  const userOrder = await buyCredits(t, stripe, user.accessToken);
+  const otherOrder = await buyCredits(t, stripe, other.accessToken);
   const batch = (
     await call(t.app, 'POST', '/api/admin/redeem-codes', { token: admin, body: { count: 1, credits: 5 } })
   ).json<{ batchId: string; codes: Array<{ id: string }> }>();
@@ -140,6 +174,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
     fake,
     dify,
     wechat,
+    stripe,
     tally,
     admin,
     user,
@@ -149,6 +184,8 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
     channelId,
     userChat,
     otherChat,
+    userOrder,
+    otherOrder,
     idPool: [
       user.id,
       other.id,
@@ -161,6 +198,8 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       '*',
       ...Object.values(userChat),
       ...Object.values(otherChat),
+      ...Object.values(userOrder),
+      ...Object.values(otherOrder),
     ],
     credentials(mode): Record<string, string> {
       const token = tokens[mode];
@@ -178,6 +217,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       await fake.close();
       await dify.close();
       await wechat.close();
+      await stripe.close();
     },
   };
 }
