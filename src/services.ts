@@ -53,6 +53,9 @@ import { UsersService } from '#modules/users/users.service.ts';
 import { AccountIdentities } from '#modules/users/identities.service.ts';
 import { EmailLinking } from '#modules/auth/email-link.service.ts';
 import { createWeChat } from '#modules/wechat/wechat.factory.ts';
+import { createStorageDriver, publicBaseOf } from '#modules/storage/storage.factory.ts';
+import { StorageRepository } from '#modules/storage/storage.repository.ts';
+import { StorageService } from '#modules/storage/storage.service.ts';
 
 export interface Infrastructure {
   config: Config;
@@ -237,6 +240,14 @@ export function createServices(infra: Infrastructure) {
     clock,
     timeZone: config.CHECKIN_TZ,
   });
+  const storage = new StorageService(
+    createStorageDriver(config),
+    new StorageRepository(db),
+    clock,
+    { maxBytes: config.UPLOAD_MAX_BYTES, maxPixels: config.UPLOAD_MAX_PIXELS },
+    publicBaseOf(config),
+    logger,
+  );
   const dify = new DifyService(new DifyRepository(db), channels, kv, clock, gateway.failover.timeouts);
 
   return {
@@ -269,5 +280,6 @@ export function createServices(infra: Infrastructure) {
     audit,
     adminKey,
     userAdmin,
+    storage,
   };
 }
