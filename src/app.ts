@@ -52,6 +52,7 @@ import { registerDreamPointsRoutes } from './surfaces/dream/dream-points.routes.
 import { registerDreamVipRoutes } from './surfaces/dream/dream-vip.routes.ts';
 import { registerDreamOrdersRoutes } from './surfaces/dream/dream-orders.routes.ts';
 import { registerStorageRoutes } from '#modules/storage/storage.routes.ts';
+import { registerCharacterRoutes } from '#modules/characters/characters.routes.ts';
 
 /** Parts a caller (a test) may supply instead of having them built from the config. */
 export interface AppOverrides {
@@ -237,6 +238,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerOrdersRoutes(app, services.orders);
   registerUsageRoutes(app, usage);
   await registerStorageRoutes(app, services.storage);
+  registerCharacterRoutes(app, services.characters, config.UPLOAD_MAX_BYTES);
   registerAuditRoutes(app, services.audit);
   registerUserAdminRoutes(app, services.userAdmin);
   registerDreamAdminRoutes(app, services.userAdmin);

@@ -53,6 +53,8 @@ import { UsersService } from '#modules/users/users.service.ts';
 import { AccountIdentities } from '#modules/users/identities.service.ts';
 import { EmailLinking } from '#modules/auth/email-link.service.ts';
 import { createWeChat } from '#modules/wechat/wechat.factory.ts';
+import { CharactersRepository } from '#modules/characters/characters.repository.ts';
+import { CharactersService } from '#modules/characters/characters.service.ts';
 import { createStorageDriver, publicBaseOf } from '#modules/storage/storage.factory.ts';
 import { StorageRepository } from '#modules/storage/storage.repository.ts';
 import { StorageService } from '#modules/storage/storage.service.ts';
@@ -248,6 +250,13 @@ export function createServices(infra: Infrastructure) {
     publicBaseOf(config),
     logger,
   );
+  const characters = new CharactersService(
+    db,
+    new CharactersRepository(db),
+    storage,
+    clock,
+    config.CHARACTER_MAX_PHOTOS,
+  );
   const dify = new DifyService(new DifyRepository(db), channels, kv, clock, gateway.failover.timeouts);
 
   return {
@@ -281,5 +290,6 @@ export function createServices(infra: Infrastructure) {
     adminKey,
     userAdmin,
     storage,
+    characters,
   };
 }
