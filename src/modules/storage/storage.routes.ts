@@ -83,13 +83,18 @@ export async function registerStorageRoutes(app: App, storage: StorageService): 
   });
 
   app.get(
-    `${UPLOADS_PREFIX}/*`,
+    `${UPLOADS_PREFIX}/:folder/:year/:month/:file`,
     {
       config: { access: 'public' },
-      schema: { hide: true, params: ObjectPath },
+      schema: {
+        tags: ['upload'],
+        summary: 'A stored object (an uploaded image, a character photo), with the type its bytes were sniffed as',
+        params: ObjectPath,
+      },
     },
     async (request, reply) => {
-      const object = await storage.read(request.params['*']);
+      const { folder, year, month, file } = request.params;
+      const object = await storage.read(`${folder}/${year}/${month}/${file}`);
       if (!object) throw new AppError('NOT_FOUND');
       return reply
         .header('content-type', object.contentType)

@@ -23,4 +23,10 @@ export const UploadSchema = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
 });
 
-export const ObjectPath = Type.Object({ '*': Type.String({ maxLength: 200 }) });
+/** `/uploads/<folder>/<yyyy>/<mm>/<file>`: the shape of every key Tollgate makes (storage.driver.ts). */
+export const ObjectPath = Type.Object({
+  folder: Type.String({ maxLength: 32 }),
+  year: Type.String({ maxLength: 4 }),
+  month: Type.String({ maxLength: 2 }),
+  file: Type.String({ maxLength: 64 }),
+});
