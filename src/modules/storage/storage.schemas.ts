@@ -1,15 +1,5 @@
 import { Type } from 'typebox';
 
-/** JSON body of POST /v1/upload/image: the image as base64 (bare or a data URL); `base64` is read the same. */
-export const Base64ImageBody = Type.Object(
-  {
-    image: Type.Optional(Type.String({ minLength: 1 })),
-    base64: Type.Optional(Type.String({ minLength: 1 })),
-    filename: Type.Optional(Type.String({ maxLength: 255 })),
-  },
-  { additionalProperties: false },
-);
-
 export const UploadSchema = Type.Object({
   id: Type.String(),
   url: Type.String({ description: 'Where the image is fetched' }),
