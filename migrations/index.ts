@@ -10,6 +10,7 @@ import * as auditLog from './20261207_0008_audit_log.ts';
 import * as wechatIdentity from './20261207_0009_wechat_identity.ts';
 import * as plans from './20261207_0010_plans.ts';
 import * as orders from './20261207_0011_orders.ts';
+import * as storageCharacters from './20261207_0012_storage_characters.ts';
 import * as templates from './20261207_0013_templates.ts';
 
 /** Every migration, in order. Append only: never edit or reorder one that has landed. */
@@ -25,5 +26,6 @@ export const migrations: Record<string, Migration> = {
   '20261207_0009_wechat_identity': wechatIdentity,
   '20261207_0010_plans': plans,
   '20261207_0011_orders': orders,
+  '20261207_0012_storage_characters': storageCharacters,
   '20261207_0013_templates': templates,
 };

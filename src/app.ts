@@ -53,6 +53,8 @@ import { registerDreamAdminVipRoutes } from './surfaces/dream/dream-admin-vip.ro
 import { registerDreamPointsRoutes } from './surfaces/dream/dream-points.routes.ts';
 import { registerDreamVipRoutes } from './surfaces/dream/dream-vip.routes.ts';
 import { registerDreamOrdersRoutes } from './surfaces/dream/dream-orders.routes.ts';
+import { registerStorageRoutes } from '#modules/storage/storage.routes.ts';
+import { registerCharacterRoutes } from '#modules/characters/characters.routes.ts';
 
 /** Parts a caller (a test) may supply instead of having them built from the config. */
 export interface AppOverrides {
@@ -243,6 +245,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     clock,
   });
   registerUsageRoutes(app, usage);
+  await registerStorageRoutes(app, services.storage);
+  registerCharacterRoutes(app, services.characters, config.UPLOAD_MAX_BYTES);
   registerAuditRoutes(app, services.audit);
   registerUserAdminRoutes(app, services.userAdmin);
   registerDreamAdminRoutes(app, services.userAdmin);
@@ -288,6 +292,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   runPeriodically(app, { name: 'key last-used', everyMs: 5_000 }, () => keys.flushLastUsed());
   runPeriodically(app, { name: 'usage retention', everyMs: 3_600_000, atStart: true }, () => usage.prune());
   app.addHook('onClose', () => keys.flushLastUsed());
+  app.addHook('onClose', () => services.storage.driver.close());
   registerGracefulClose(app, { drainMs: config.SHUTDOWN_DRAIN_SECONDS * 1000, work: gateway.inFlight });
 
   await app.ready();

@@ -55,6 +55,11 @@ import { EmailLinking } from '#modules/auth/email-link.service.ts';
 import { createWeChat } from '#modules/wechat/wechat.factory.ts';
 import { TemplatesRepository } from '#modules/templates/templates.repository.ts';
 import { TemplatesService } from '#modules/templates/templates.service.ts';
+import { CharactersRepository } from '#modules/characters/characters.repository.ts';
+import { CharactersService } from '#modules/characters/characters.service.ts';
+import { createStorageDriver, publicBaseOf } from '#modules/storage/storage.factory.ts';
+import { StorageRepository } from '#modules/storage/storage.repository.ts';
+import { StorageService } from '#modules/storage/storage.service.ts';
 
 export interface Infrastructure {
   config: Config;
@@ -240,6 +245,21 @@ export function createServices(infra: Infrastructure) {
     timeZone: config.CHECKIN_TZ,
   });
   const templates = new TemplatesService(new TemplatesRepository(db, database.capabilities), clock);
+  const storage = new StorageService(
+    createStorageDriver(config),
+    new StorageRepository(db),
+    clock,
+    { maxBytes: config.UPLOAD_MAX_BYTES, maxPixels: config.UPLOAD_MAX_PIXELS },
+    publicBaseOf(config),
+    logger,
+  );
+  const characters = new CharactersService(
+    db,
+    new CharactersRepository(db),
+    storage,
+    clock,
+    config.CHARACTER_MAX_PHOTOS,
+  );
   const dify = new DifyService(new DifyRepository(db), channels, kv, clock, gateway.failover.timeouts);
 
   return {
@@ -273,5 +293,7 @@ export function createServices(infra: Infrastructure) {
     adminKey,
     userAdmin,
     templates,
+    storage,
+    characters,
   };
 }

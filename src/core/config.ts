@@ -135,6 +135,22 @@ export const EnvSchema = Type.Object({
   STRIPE_SUCCESS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   STRIPE_CANCEL_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   STRIPE_TIMEOUT: Int(30, 1, 120),
+  // Object storage (docs/storage.md): local disk under DATA_DIR/uploads, or any S3-compatible store.
+  STORAGE_DRIVER: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('s3')])),
+  /** Where object URLs start; default `/uploads` (Tollgate serves them), or R2_PUBLIC_URL with s3. */
+  STORAGE_PUBLIC_URL: Type.Optional(Type.String({ pattern: '^(https?://|/)' })),
+  R2_ACCOUNT_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+  R2_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
+  R2_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  R2_BUCKET_NAME: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' })),
+  R2_PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /** Another S3-compatible endpoint (MinIO, AWS) instead of R2's, which R2_ACCOUNT_ID makes. */
+  S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
+  S3_REGION: Type.String({ default: 'auto', minLength: 1 }),
+  S3_FORCE_PATH_STYLE: Type.Boolean({ default: false }),
+  UPLOAD_MAX_BYTES: Int(10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+  UPLOAD_MAX_PIXELS: Int(40_000_000, 1, 1_000_000_000),
+  CHARACTER_MAX_PHOTOS: Int(10, 1, 100),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -147,6 +163,8 @@ export interface Config extends Env {
    * checkAdminApiKey), otherwise undefined, and the header is then refused (docs/admin.md).
    */
   readonly adminApiKey: string | undefined;
+  /** STORAGE_DRIVER, or `s3` when it is unset and seed 003's R2_* settings are complete (docs/storage.md). */
+  readonly storageDriver: 'local' | 's3';
   readonly isProduction: boolean;
   /** Said in the log at start: settings that work but should change, seed names that were not used. */
   readonly warnings: readonly string[];
@@ -168,6 +186,7 @@ const SECRET_VARS = new Set([
   'WECHAT_SECRET',
   'STRIPE_SECRET_KEY',
   'STRIPE_WEBHOOK_SECRET',
+  'R2_SECRET_ACCESS_KEY',
 ]);
 const BOOLEANS: Record<string, boolean> = {
   true: true,
@@ -198,9 +217,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   const env = converted as Env;
   checkCombinations(env);
+  const storage = checkStorage(env);
   const isProduction = env.NODE_ENV === 'production';
   const adminKey = checkAdminApiKey(env, isProduction);
-  const warnings = [...seedNames.warnings, ...checkJwtSecretLength(env, isProduction), ...adminKey.warnings];
+  const warnings = [
+    ...seedNames.warnings,
+    ...checkJwtSecretLength(env, isProduction),
+    ...adminKey.warnings,
+    ...storage.warnings,
+  ];
   const secrets = resolveSecrets(env, isProduction);
   if (isProduction && raw.MAIL_TRANSPORT === undefined) {
     throw new ConfigError(
@@ -211,6 +236,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
     ...env,
     ...secrets,
     adminApiKey: adminKey.key,
+    storageDriver: storage.driver,
     isProduction,
     warnings: Object.freeze(warnings),
   });
@@ -314,6 +340,32 @@ function checkStripe(env: Env): void {
     throw new ConfigError(
       `Invalid configuration: STRIPE_API_BASE_URL must be a scheme, host and port only, such as https://api.stripe.com (got ${JSON.stringify(maskUrl(env.STRIPE_API_BASE_URL))})`,
     );
+}
+
+/**
+ * The storage driver: STORAGE_DRIVER, else `s3` when seed 003's R2 settings are complete (bucket, key
+ * pair, account or endpoint: the seed's `.env` keeps storing in its bucket), else `local`. `s3` needs a
+ * bucket, both keys or neither (then the AWS default chain), and an endpoint, an R2 account or an AWS region.
+ */
+function checkStorage(env: Env): { driver: 'local' | 's3'; warnings: string[] } {
+  const r2Complete = Boolean(
+    env.R2_BUCKET_NAME && env.R2_ACCESS_KEY_ID && env.R2_SECRET_ACCESS_KEY && (env.R2_ACCOUNT_ID || env.S3_ENDPOINT),
+  );
+  const driver = env.STORAGE_DRIVER ?? (r2Complete ? 's3' : 'local');
+  const warnings: string[] = [];
+  if (driver === 'local') {
+    if (env.R2_BUCKET_NAME)
+      warnings.push('R2_BUCKET_NAME is set but STORAGE_DRIVER=local: images are kept in DATA_DIR/uploads');
+    return { driver, warnings };
+  }
+  const fail = (rule: string) => new ConfigError(`Invalid configuration: STORAGE_DRIVER=s3 needs ${rule}`);
+  if (!env.R2_BUCKET_NAME) throw fail('R2_BUCKET_NAME (the bucket)');
+  if (Boolean(env.R2_ACCESS_KEY_ID) !== Boolean(env.R2_SECRET_ACCESS_KEY))
+    throw fail('R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY together');
+  if (!env.S3_ENDPOINT && !env.R2_ACCOUNT_ID && env.S3_REGION === 'auto')
+    throw fail('S3_ENDPOINT, R2_ACCOUNT_ID (Cloudflare R2) or S3_REGION (AWS)');
+  if (!env.STORAGE_DRIVER) warnings.push('STORAGE_DRIVER is unset and R2_* are complete: images are stored in R2');
+  return { driver, warnings };
 }
 
 /** A JWT_SECRET under 32 characters (seed 000's and 004's examples) stops production and is a warning elsewhere. */

@@ -381,6 +381,49 @@ const TEMPLATE_ERRORS = {
   },
 } as const satisfies Record<string, ErrorSpec>;
 
+/** Object storage, image uploads and face-lock characters (docs/storage.md, docs/seed-003.md). */
+const STORAGE_ERRORS = {
+  IMAGE_REQUIRED: {
+    status: 400,
+    zh: '请上传图片：multipart 字段 file，或 JSON 字段 image（base64）',
+    en: 'Send an image: a multipart field `file`, or a JSON field `image` (base64)',
+  },
+  INVALID_BASE64: { status: 400, zh: '图片不是有效的 base64 数据', en: 'The image is not valid base64' },
+  UNSUPPORTED_IMAGE_TYPE: {
+    status: 415,
+    zh: '不支持的图片格式：仅支持 PNG、JPEG、WebP、GIF',
+    en: 'Unsupported image format: only PNG, JPEG, WebP and GIF are accepted',
+  },
+  IMAGE_CORRUPT: {
+    status: 400,
+    zh: '图片已损坏或不完整，无法读取尺寸',
+    en: 'The image is damaged or incomplete: its size cannot be read',
+  },
+  IMAGE_TOO_LARGE: { status: 413, zh: '图片过大（上限 {max} 字节）', en: 'The image is too large (limit {max} bytes)' },
+  IMAGE_TOO_MANY_PIXELS: {
+    status: 413,
+    zh: '图片尺寸过大（{width}×{height}，上限 {max} 像素）',
+    en: 'The image has too many pixels ({width}×{height}, limit {max})',
+  },
+  STORAGE_UNAVAILABLE: {
+    status: 503,
+    zh: '存储服务暂时不可用，请稍后重试',
+    en: 'Object storage is unavailable; please try again later',
+  },
+  CHARACTER_NOT_FOUND: { status: 404, zh: '角色不存在', en: 'No such character' },
+  PHOTO_NOT_FOUND: { status: 404, zh: '照片不存在', en: 'No such photo' },
+  CHARACTER_PHOTO_LIMIT: {
+    status: 409,
+    zh: '每个角色最多 {max} 张照片',
+    en: 'A character has at most {max} photos',
+  },
+  PHOTO_URL_INVALID: {
+    status: 400,
+    zh: '照片地址须为公网 https 地址：{detail}',
+    en: 'The photo URL must be a public https URL: {detail}',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
 const ERRORS = {
   ...BASE_ERRORS,
   ...IDENTITY_ERRORS,
@@ -389,6 +432,7 @@ const ERRORS = {
   ...ADMIN_ERRORS,
   ...STRIPE_ERRORS,
   ...TEMPLATE_ERRORS,
+  ...STORAGE_ERRORS,
 };
 
 export type ErrorCode = keyof typeof ERRORS;

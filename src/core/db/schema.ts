@@ -9,6 +9,8 @@ import type { OrdersTables } from '#modules/orders/orders.tables.ts';
 import type { PlansTables } from '#modules/plans/plans.tables.ts';
 import type { PricingTables } from '#modules/pricing/pricing.tables.ts';
 import type { TemplatesTables } from '#modules/templates/templates.tables.ts';
+import type { CharactersTables } from '#modules/characters/characters.tables.ts';
+import type { StorageTables } from '#modules/storage/storage.tables.ts';
 import type { RedeemTables } from '#modules/redeem/redeem.tables.ts';
 import type { UsageTables } from '#modules/usage/usage.tables.ts';
 import type { UsersTables } from '#modules/users/users.tables.ts';
@@ -29,4 +31,6 @@ export interface DB
     AuditTables,
     PlansTables,
     OrdersTables,
-    TemplatesTables {}
+    TemplatesTables,
+    StorageTables,
+    CharactersTables {}
