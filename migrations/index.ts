@@ -9,6 +9,7 @@ import * as derivedUsernames from './20261207_0007_derived_usernames.ts';
 import * as auditLog from './20261207_0008_audit_log.ts';
 import * as wechatIdentity from './20261207_0009_wechat_identity.ts';
 import * as plans from './20261207_0010_plans.ts';
+import * as orders from './20261207_0011_orders.ts';
 
 /** Every migration, in order. Append only: never edit or reorder one that has landed. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '20261207_0008_audit_log': auditLog,
   '20261207_0009_wechat_identity': wechatIdentity,
   '20261207_0010_plans': plans,
+  '20261207_0011_orders': orders,
 };

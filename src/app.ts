@@ -39,6 +39,9 @@ import { registerPricingRoutes } from '#modules/pricing/pricing.routes.ts';
 import { registerUsageRoutes } from '#modules/usage/usage.routes.ts';
 import { InvalidationBus } from '#core/invalidation.ts';
 import { runPeriodically } from '#core/periodic.ts';
+import type { PaymentProvider } from '#modules/payments/payment-provider.ts';
+import { createWeChatPayNotifications } from '#modules/payments/wechat-pay/wechat-pay.factory.ts';
+import { registerWeChatPayRoutes } from '#modules/payments/wechat-pay/wechat-pay.routes.ts';
 import { createServices, type Services } from './services.ts';
 import { registerRechatAuthRoutes } from './surfaces/rechat/rechat-auth.routes.ts';
 import { registerDreamAuthRoutes } from './surfaces/dream/dream-auth.routes.ts';
@@ -55,6 +58,8 @@ export interface AppOverrides {
   kv?: KeyValueStore;
   mailer?: Mailer;
   clock?: Clock;
+  /** Payment providers instead of those the configuration builds (tests' stand-ins). */
+  paymentProviders?: readonly PaymentProvider[];
 }
 
 declare module 'fastify' {
@@ -169,7 +174,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         )
       : InvalidationBus.local();
   app.addHook('onClose', () => bus.close());
-  const services = createServices({ config, database, kv, bus, mailer, clock, logger: app.log });
+  const services = createServices({
+    config,
+    database,
+    kv,
+    bus,
+    mailer,
+    clock,
+    logger: app.log,
+    paymentProviders: overrides.paymentProviders,
+  });
   const { users, auth, tokens, captcha, credits, checkin, redeem, keys, pricing, channels, usage, gateway } = services;
   await Promise.all([pricing.load(), channels.load()]);
   if (config.OPENAI_BASE_URL && config.OPENAI_API_KEY) {
@@ -215,9 +229,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerChannelRoutes(app, channels, services.difyDefaults);
   registerPricingRoutes(app, pricing);
   registerPlansRoutes(app, { plans: services.plans, users });
-  registerDreamVipRoutes(app, services.plans);
+  registerDreamVipRoutes(app, { plans: services.plans, orders: services.orders });
   registerDreamAdminVipRoutes(app, { plans: services.plans, users });
-  registerDreamPointsRoutes(app, credits);
+  registerDreamPointsRoutes(app, { credits, orders: services.orders });
+  registerWeChatPayRoutes(app, createWeChatPayNotifications(config, services.orders, { clock, logger: app.log }));
   registerUsageRoutes(app, usage);
   registerAuditRoutes(app, services.audit);
   registerUserAdminRoutes(app, services.userAdmin);

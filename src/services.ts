@@ -32,6 +32,11 @@ import type { OpenAiDeps } from '#modules/metering/adapters/openai.ts';
 import { MoneyWriter } from '#modules/metering/money-writes.ts';
 import { KeysRepository } from '#modules/keys/keys.repository.ts';
 import { KeysService } from '#modules/keys/keys.service.ts';
+import { OrdersRepository } from '#modules/orders/orders.repository.ts';
+import { parseCreditPacks } from '#modules/orders/orders.packs.ts';
+import { OrdersService } from '#modules/orders/orders.service.ts';
+import type { PaymentProvider } from '#modules/payments/payment-provider.ts';
+import { PaymentsRegistry } from '#modules/payments/payments.registry.ts';
 import { PlansRepository } from '#modules/plans/plans.repository.ts';
 import { PlansService } from '#modules/plans/plans.service.ts';
 import { PricingRepository } from '#modules/pricing/pricing.repository.ts';
@@ -56,6 +61,8 @@ export interface Infrastructure {
   mailer: Mailer;
   clock: Clock;
   logger: FastifyBaseLogger;
+  /** Payment providers to use instead of those the configuration builds (tests). */
+  paymentProviders?: readonly PaymentProvider[] | undefined;
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -115,6 +122,22 @@ export function createServices(infra: Infrastructure) {
     },
     plans,
   );
+
+  const payments = infra.paymentProviders
+    ? new PaymentsRegistry(infra.paymentProviders)
+    : PaymentsRegistry.fromConfig(config, { logger, clock, kv });
+  const orders = new OrdersService(db, new OrdersRepository(db), plans, credits, users, payments, clock, logger, {
+    expireMinutes: config.ORDER_EXPIRE_MINUTES,
+    queryAfterSeconds: config.ORDER_QUERY_AFTER,
+    reconcileIntervalSeconds: config.ORDER_RECONCILE_INTERVAL,
+    maxPendingPerUser: config.ORDER_MAX_PENDING_PER_USER,
+    packs: parseCreditPacks(config.CREDIT_PACKS),
+    recharge: {
+      creditsPerCny: config.RECHARGE_CREDITS_PER_CNY,
+      minFen: config.RECHARGE_MIN_FEN,
+      maxFen: config.RECHARGE_MAX_FEN,
+    },
+  });
 
   const keys = new KeysService(new KeysRepository(db), bus, clock, {
     store: kv,
@@ -226,6 +249,8 @@ export function createServices(infra: Infrastructure) {
     checkin,
     redeem,
     plans,
+    payments,
+    orders,
     keys,
     pricing,
     channels,

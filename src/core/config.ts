@@ -126,6 +126,20 @@ export const EnvSchema = Type.Object({
   WECHAT_PAY_REFUND_NOTIFY_URL: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   WECHAT_PAY_BASE_URL: Type.String({ default: 'https://api.mch.weixin.qq.com', pattern: '^https?://' }),
   WECHAT_PAY_TIMEOUT: Int(10, 1, 120),
+  // Orders (docs/payments.md): how long an unpaid order may be paid, how often pending ones are checked.
+  ORDER_EXPIRE_MINUTES: Int(30, 1, 7 * 24 * 60),
+  ORDER_RECONCILE_INTERVAL: Int(30, 1, 3600),
+  ORDER_QUERY_AFTER: Int(60, 0, 86_400),
+  ORDER_MAX_PENDING_PER_USER: Int(20, 1, 1000),
+  /** `code:credits:fen[:CUR:amount]`, comma-separated: the credit packs on sale (docs/payments.md). */
+  CREDIT_PACKS: Type.String({
+    default: 'small:1000:1000:USD:150,medium:5500:5000:USD:750,large:12000:10000:USD:1500',
+    pattern:
+      '^$|^[a-z0-9_-]{1,32}:\\d{1,9}:\\d{1,9}(:[A-Z]{3}:\\d{1,9})?(,[a-z0-9_-]{1,32}:\\d{1,9}:\\d{1,9}(:[A-Z]{3}:\\d{1,9})?)*$',
+  }),
+  RECHARGE_CREDITS_PER_CNY: Int(100, 0, 1_000_000),
+  RECHARGE_MIN_FEN: Int(100, 1, 100_000_000),
+  RECHARGE_MAX_FEN: Int(100_000, 1, 100_000_000),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -276,6 +290,9 @@ function checkCombinations(env: Env): void {
   }
   if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
     throw new ConfigError('Invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+  if (env.RECHARGE_MIN_FEN > env.RECHARGE_MAX_FEN) {
+    throw new ConfigError('Invalid configuration: RECHARGE_MIN_FEN must not exceed RECHARGE_MAX_FEN');
   }
   if (env.LOGIN_CAPTCHA_AFTER > env.LOGIN_LOCK_AFTER) {
     throw new ConfigError('Invalid configuration: LOGIN_CAPTCHA_AFTER must not exceed LOGIN_LOCK_AFTER');

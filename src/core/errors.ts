@@ -279,6 +279,57 @@ const PLAN_ERRORS = {
   },
 } as const satisfies Record<string, ErrorSpec>;
 
+/** Orders and payments (docs/payments.md): what a payer, a provider's news or an admin's refund can meet. */
+const PAYMENT_ERRORS = {
+  ORDER_NOT_FOUND: { status: 404, zh: '订单不存在', en: 'No such order' },
+  PAYMENT_MISMATCH: {
+    status: 400,
+    zh: '支付结果与订单不符：{detail}',
+    en: 'The payment does not match the order: {detail}',
+  },
+  ORDER_NOT_PAYABLE: {
+    status: 409,
+    zh: '订单当前状态为 {status}，不能支付',
+    en: 'The order is {status} and cannot be paid',
+  },
+  ORDER_NOT_REFUNDABLE: {
+    status: 409,
+    zh: '订单当前状态为 {status}，不能退款',
+    en: 'The order is {status} and cannot be refunded',
+  },
+  REFUND_EXCEEDS_PAID: {
+    status: 409,
+    zh: '退款金额超出可退金额（最多还可退 {left}）',
+    en: 'The refund is more than what is left to refund (at most {left})',
+  },
+  PAYMENT_CHANNEL_UNAVAILABLE: {
+    status: 400,
+    zh: '不支持的支付方式 {channel}；可用：{offered}',
+    en: 'The payment channel {channel} is not offered; offered: {offered}',
+  },
+  PRICE_NOT_AVAILABLE: {
+    status: 400,
+    zh: '该商品没有 {currency} 价格，请选择其他支付方式',
+    en: 'This item has no price in {currency}; choose another way to pay',
+  },
+  CREDIT_PACK_NOT_FOUND: { status: 404, zh: '充值套餐不存在', en: 'No such credit pack' },
+  RECHARGE_AMOUNT_OUT_OF_RANGE: {
+    status: 400,
+    zh: '充值金额须在 {min} 到 {max} 分之间',
+    en: 'The recharge amount must be between {min} and {max} fen',
+  },
+  TOO_MANY_PENDING_ORDERS: {
+    status: 429,
+    zh: '待支付订单过多（最多 {max} 个），请先完成或等待其关闭',
+    en: 'Too many unpaid orders (at most {max}); pay or wait for them to close first',
+  },
+  PAYMENT_PROVIDER_UNAVAILABLE: {
+    status: 503,
+    zh: '支付服务暂时不可用，请稍后重试（未扣款）',
+    en: 'The payment provider is unavailable; please retry later (nothing was charged)',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
 /** The admin back office: the admin key, user management, the audit log. */
 const ADMIN_ERRORS = {
   ADMIN_KEY_NOT_ENABLED: {
@@ -318,7 +369,14 @@ const WECHAT_PAY_ERRORS = {
   },
 } as const satisfies Record<string, ErrorSpec>;
 
-const ERRORS = { ...BASE_ERRORS, ...IDENTITY_ERRORS, ...PLAN_ERRORS, ...ADMIN_ERRORS, ...WECHAT_PAY_ERRORS };
+const ERRORS = {
+  ...BASE_ERRORS,
+  ...IDENTITY_ERRORS,
+  ...PLAN_ERRORS,
+  ...PAYMENT_ERRORS,
+  ...ADMIN_ERRORS,
+  ...WECHAT_PAY_ERRORS,
+};
 
 export type ErrorCode = keyof typeof ERRORS;
 export type MessageParams = Record<string, string | number>;

@@ -5,6 +5,7 @@ import type { CheckinTables } from '#modules/checkin/checkin.tables.ts';
 import type { CreditsTables } from '#modules/credits/credits.tables.ts';
 import type { DifyTables } from '#modules/dify/dify.tables.ts';
 import type { KeysTables } from '#modules/keys/keys.tables.ts';
+import type { OrdersTables } from '#modules/orders/orders.tables.ts';
 import type { PlansTables } from '#modules/plans/plans.tables.ts';
 import type { PricingTables } from '#modules/pricing/pricing.tables.ts';
 import type { RedeemTables } from '#modules/redeem/redeem.tables.ts';
@@ -25,4 +26,5 @@ export interface DB
     UsageTables,
     DifyTables,
     AuditTables,
-    PlansTables {}
+    PlansTables,
+    OrdersTables {}

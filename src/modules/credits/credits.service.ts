@@ -367,6 +367,32 @@ export class CreditsService {
     }
   }
 
+  /** The ledger row written under an idempotency key (an order's grant), if any. */
+  entryByKey(idempotencyKey: string, trx?: Kysely<DB>): Promise<LedgerRow | undefined> {
+    return this.repo.findLedgerByKey(idempotencyKey, trx);
+  }
+
+  /**
+   * Takes back up to `want` credits in the caller's transaction, never more than the user has available
+   * (balance − held: never a negative balance, never credits a running call holds); answers what was
+   * taken (0: nothing written). A refund of credits already spent takes what is left (docs/payments.md).
+   */
+  async takeBackIn(trx: Kysely<DB>, userId: string, want: number, movement: Movement): Promise<number> {
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const { available } = await this.account(userId, trx);
+      const take = Math.min(want, Math.max(0, available));
+      if (take <= 0) return 0;
+      try {
+        await this.apply(trx, userId, -take, movement);
+        return take;
+      } catch (error) {
+        // A hold placed between the read and the update: read again and take what is left then.
+        if (!(error instanceof AppError && error.code === 'INSUFFICIENT_CREDITS')) throw error;
+      }
+    }
+    throw new AppError('INSUFFICIENT_CREDITS');
+  }
+
   async account(userId: string, trx?: Kysely<DB>): Promise<AccountView> {
     const row = await this.repo.findAccount(userId, trx);
     if (!row) return { balance: 0, held: 0, available: 0 };

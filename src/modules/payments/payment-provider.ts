@@ -97,6 +97,12 @@ export interface RefundEvidence {
 export interface PaymentProvider {
   readonly name: ProviderName;
   readonly channels: readonly PayChannel[];
+  /**
+   * ISO 4217, upper case: the one currency this provider charges in (`CNY` for WeChat Pay, the configured
+   * `STRIPE_CURRENCY` for Stripe). The orders module prices an order in it (a plan's `price_fen` for CNY,
+   * its other price in this currency otherwise) and refuses a product that has no price in it.
+   */
+  readonly currency: string;
   /** Ask the provider for a payment (prepay, Checkout Session). Throws a domain error when it refuses. */
   createCheckout(order: OrderToPay, channel: PayChannel): Promise<CheckoutResult>;
   /** Ask the provider what became of an order (the reconcile job; WeChat may never notify). */

@@ -68,6 +68,17 @@ export class PlansRepository {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  /** Moves the end of the user's current row `id`; false when it is not current any more. */
+  async shorten(id: string, userId: string, expiresAt: number, db: Kysely<DB>): Promise<boolean> {
+    const result = await db
+      .updateTable('subscriptions')
+      .set({ expires_at: expiresAt })
+      .where('id', '=', id)
+      .where('active_user_id', '=', userId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   /** How many users hold each plan now (for retiring and the admin's list). */
   async activeCounts(now: number): Promise<Map<string, number>> {
     const rows = await this.db

@@ -254,6 +254,38 @@ export class PlansService {
     return { applied: true, subscription, creditsGranted: terms.creditsOnActivation };
   }
 
+  /**
+   * Throws what the level rule would answer if `plan` were activated for the user now (409
+   * PLAN_CHANGE_REFUSED, PLAN_ALREADY_LIFETIME): an order is refused before the payer pays, not after.
+   */
+  async assertActivatable(userId: string, plan: PlanRow): Promise<void> {
+    decide(plan, await this.repo.current(userId), { mode: 'rule' }, this.clock.now());
+  }
+
+  /**
+   * Takes back, in the caller's transaction, the time an order bought (its whole refund): the user's
+   * current plan ends `days` earlier, or now when that is already past or the order bought a lifetime
+   * plan that is still current. A lifetime plan the user took later is kept. Answers what happened, for
+   * the refund's record; the caller announces the change after its commit. A race with another
+   * activation throws PLAN_ACTIVATION_RACE (the caller runs its transaction again).
+   */
+  async revokeIn(trx: Kysely<DB>, userId: string, idempotencyKey: string, days: number | null): Promise<string> {
+    const own = await this.repo.byIdempotencyKey(idempotencyKey, trx);
+    if (!own) return 'no plan was activated';
+    const now = this.clock.now();
+    const current = await this.repo.current(userId, trx);
+    if (!current || (current.expires_at !== null && current.expires_at <= now)) return 'the plan had ended already';
+    if (current.expires_at === null && (current.id !== own.id || days !== null))
+      return `kept: the current plan ${current.plan_name} is for life`;
+    const end = days === null || current.expires_at === null ? now : current.expires_at - days * 86_400_000;
+    if (end <= now) {
+      if (!(await this.repo.end(current.id, userId, 'refunded', now, trx))) throw new AppError('PLAN_ACTIVATION_RACE');
+      return `ended: ${current.plan_name}`;
+    }
+    if (!(await this.repo.shorten(current.id, userId, end, trx))) throw new AppError('PLAN_ACTIVATION_RACE');
+    return `shortened by ${days} days: ${current.plan_name} now ends ${new Date(end).toISOString()}`;
+  }
+
   /** Ends the user's plan now; PLAN_NOT_ACTIVE (404) when there is none. Credits it granted stay. */
   async cancel(userId: string): Promise<SubscriptionRow> {
     const row = await this.currentRow(userId);

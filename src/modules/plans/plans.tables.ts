@@ -2,7 +2,8 @@ import type { Selectable } from 'kysely';
 
 export type PlanStatus = 'active' | 'retired';
 /** `active`: the current plan (unless its `expires_at` has passed); the rest are history. */
-export type SubscriptionStatus = 'active' | 'replaced' | 'cancelled' | 'expired';
+/** `refunded`: the order that bought it was refunded in whole (docs/payments.md). */
+export type SubscriptionStatus = 'active' | 'replaced' | 'cancelled' | 'expired' | 'refunded';
 /** How a subscription came to be: a redeem code, an admin, a paid order (the payments issue). */
 export type SubscriptionSource = 'redeem' | 'admin' | 'order';
 

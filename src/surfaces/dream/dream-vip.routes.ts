@@ -1,17 +1,19 @@
 import { Type } from 'typebox';
-import { AppError } from '#core/errors.ts';
 import { principalOf } from '#core/http/principal.ts';
 import type { App } from '#core/http/route-config.ts';
-import { PlanItem, PurchaseBody, VipInfo } from '#modules/plans/plans.schemas.ts';
+import { CreatedOrderSchema, PurchaseOrderBody, toCreated } from '#modules/orders/orders.schemas.ts';
+import type { OrdersService } from '#modules/orders/orders.service.ts';
+import { PlanItem, VipInfo } from '#modules/plans/plans.schemas.ts';
 import type { PlansService } from '#modules/plans/plans.service.ts';
 import { Ok, ok } from './envelope.ts';
 
 /**
- * Seed 003's VIP: the plans offered, the caller's plan with each allowance's use, and purchase — which
- * creates an order once payments exist (the next issue); until then it answers PAYMENTS_NOT_CONFIGURED
- * (503) after checking the plan (an unknown or retired plan is 404). docs/plans.md, docs/seed-003.md.
+ * Seed 003's VIP: the plans offered, the caller's plan with each allowance's use, and purchase, which
+ * makes an order at the plan's price and a payment (WeChat Pay in the mini-program by default).
+ * docs/plans.md, docs/payments.md, docs/seed-003.md.
  */
-export function registerDreamVipRoutes(app: App, plans: PlansService): void {
+export function registerDreamVipRoutes(app: App, deps: { plans: PlansService; orders: OrdersService }): void {
+  const { plans, orders } = deps;
   const security = [{ bearer: [] }];
 
   app.get(
@@ -44,14 +46,24 @@ export function registerDreamVipRoutes(app: App, plans: PlansService): void {
       schema: {
         tags: ['vip'],
         security,
-        summary: 'Buy a plan (503 PAYMENTS_NOT_CONFIGURED until payments are set up)',
-        body: PurchaseBody,
+        summary:
+          'Buy a plan: an order at the plan’s price and what the client needs to pay (wx.requestPayment, a QR code, a Checkout page)',
+        description:
+          'The channel defaults to wechat_jsapi (the mini-program). 404 for an unknown or retired plan, 409 when the level rule refuses the plan now, 503 PAYMENTS_NOT_CONFIGURED when no payment provider is set up.',
+        body: PurchaseOrderBody,
+        response: { 200: Ok(CreatedOrderSchema) },
       },
     },
     async (request) => {
-      // The plan is checked first (unknown or retired: 404); orders and WeChat Pay come with the payments issue.
-      await plans.get(request.body.planId, { offered: true });
-      throw new AppError('PAYMENTS_NOT_CONFIGURED');
+      const { planId, channel, successUrl, cancelUrl } = request.body;
+      const created = await orders.createOrder({
+        userId: principalOf(request).userId,
+        item: { kind: 'plan', planId },
+        channel: channel ?? orders.defaultChannel(['wechat_jsapi']),
+        successUrl,
+        cancelUrl,
+      });
+      return ok(toCreated(created.order, created.checkout));
     },
   );
 }

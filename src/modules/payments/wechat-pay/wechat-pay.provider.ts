@@ -32,6 +32,7 @@ export interface WeChatPayOptions extends Merchant {
 
 export class WeChatPay implements PaymentProvider {
   readonly name = 'wechat' as const;
+  readonly currency = 'CNY';
   readonly channels: readonly PayChannel[] = ['wechat_jsapi', 'wechat_native'];
 
   constructor(
