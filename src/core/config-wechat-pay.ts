@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError, type Env } from './config.ts';
 
 /**
- * WeChat Pay API v3 settings, checked at start (docs/payments.md). Either none of them is set
+ * WeChat Pay API v3 settings, checked at start (docs/wechat-pay.md). Either none of them is set
  * (WeChat Pay is off and its routes say so) or all of them are, and each is usable: the merchant
  * private key and the WeChat Pay public key parse (PEM text or the path of a PEM file), the APIv3 key
  * is 32 bytes, the public key id is WeChat's `PUB_KEY_ID_…`, the notify URL has no query string.
@@ -45,7 +45,7 @@ export function readWeChatPay(env: Env): { settings: WeChatPaySettings | undefin
     return {
       settings: undefined,
       warnings: [
-        `WeChat Pay is off: ${given.join(', ')} alone (seed 003's settings) cannot sign API v3 requests; set ${REQUIRED.filter((name) => !SEED_003_ONLY.has(name)).join(', ')} too (docs/payments.md)`,
+        `WeChat Pay is off: ${given.join(', ')} alone (seed 003's settings) cannot sign API v3 requests; set ${REQUIRED.filter((name) => !SEED_003_ONLY.has(name)).join(', ')} too (docs/wechat-pay.md)`,
       ],
     };
   const missing: string[] = REQUIRED.filter((name) => env[name] === undefined);
@@ -53,7 +53,7 @@ export function readWeChatPay(env: Env): { settings: WeChatPaySettings | undefin
   if (!appid) missing.push('WECHAT_PAY_APPID (or WECHAT_APPID)');
   if (missing.length > 0)
     throw new ConfigError(
-      `Invalid configuration: WeChat Pay is half configured: ${given.join(', ')} ${given.length > 1 ? 'are' : 'is'} set but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing (set all of them, or none to keep WeChat Pay off; docs/payments.md)`,
+      `Invalid configuration: WeChat Pay is half configured: ${given.join(', ')} ${given.length > 1 ? 'are' : 'is'} set but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing (set all of them, or none to keep WeChat Pay off; docs/wechat-pay.md)`,
     );
   const problems: string[] = [];
   const privateKeyPem = readPem(env.WECHAT_PAY_PRIVATE_KEY!, 'WECHAT_PAY_PRIVATE_KEY', problems);

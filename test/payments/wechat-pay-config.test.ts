@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '#core/config.ts';
 import { TEST_SECRETS } from '#test/helpers/test-app.ts';
 
-/** WECHAT_PAY_*: all or nothing, each value usable, or the start stops naming what is wrong (docs/payments.md). */
+/** WECHAT_PAY_*: all or nothing, each value usable, or the start stops naming what is wrong (docs/wechat-pay.md). */
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-wxpay-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

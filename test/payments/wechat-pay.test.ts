@@ -6,7 +6,7 @@ import { miniProgramUser, NOTIFY_URL, recharge, startPayApp, type PayTestApp } f
 /**
  * The whole path through the real protocol: a user buys, Tollgate asks the fake WeChat Pay (signed),
  * the payer pays, WeChat Pay notifies (signed, encrypted) and the order is fulfilled once; every bad
- * notification is refused with FAIL and changes nothing (docs/payments.md, WeChat Pay).
+ * notification is refused with FAIL and changes nothing (docs/wechat-pay.md).
  */
 describe.each(backends())('WeChat Pay end to end on $label', (backend) => {
   let w: PayTestApp;

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 
 /**
- * The cryptography of WeChat Pay API v3, on node:crypto only (docs/payments.md, WeChat Pay):
+ * The cryptography of WeChat Pay API v3, on node:crypto only (docs/wechat-pay.md):
  * requests signed RSASSA-PKCS1-v1_5 SHA-256 with the merchant's private key
  * (`WECHATPAY2-SHA256-RSA2048`), answers and notifications verified with the WeChat Pay public key
  * over `timestamp\nnonce\nbody\n` (the raw bytes), and notification resources opened with

@@ -20,7 +20,7 @@ import { EvidenceRejected, readRefund, readTransaction, type Merchant } from './
  * WeChat Pay API v3 as a PaymentProvider: JSAPI (the mini-program, `wx.requestPayment` parameters
  * signed with the merchant key) and Native (a `code_url` the console shows as a QR code), query by
  * out_trade_no, close, refund and refund query. It never writes an order: what it proves goes back as
- * evidence (docs/payments.md, WeChat Pay).
+ * evidence (docs/wechat-pay.md).
  */
 export interface WeChatPayOptions extends Merchant {
   privateKey: KeyObject;
