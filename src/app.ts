@@ -34,6 +34,7 @@ import { registerChannelRoutes } from '#modules/channels/channels.routes.ts';
 import { registerDifyRoutes } from '#modules/dify/dify.routes.ts';
 import { registerGatewayRoutes } from '#modules/gateway/gateway.routes.ts';
 import { registerKeysRoutes } from '#modules/keys/keys.routes.ts';
+import { registerOrdersRoutes } from '#modules/orders/orders.routes.ts';
 import { registerPlansRoutes } from '#modules/plans/plans.routes.ts';
 import { registerPricingRoutes } from '#modules/pricing/pricing.routes.ts';
 import { registerUsageRoutes } from '#modules/usage/usage.routes.ts';
@@ -51,6 +52,7 @@ import { registerDreamAdminRoutes } from './surfaces/dream/dream-admin.routes.ts
 import { registerDreamAdminVipRoutes } from './surfaces/dream/dream-admin-vip.routes.ts';
 import { registerDreamPointsRoutes } from './surfaces/dream/dream-points.routes.ts';
 import { registerDreamVipRoutes } from './surfaces/dream/dream-vip.routes.ts';
+import { registerDreamOrdersRoutes } from './surfaces/dream/dream-orders.routes.ts';
 
 /** Parts a caller (a test) may supply instead of having them built from the config. */
 export interface AppOverrides {
@@ -232,6 +234,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerDreamVipRoutes(app, { plans: services.plans, orders: services.orders });
   registerDreamAdminVipRoutes(app, { plans: services.plans, users });
   registerDreamPointsRoutes(app, { credits, orders: services.orders });
+  registerDreamOrdersRoutes(app, services.orders);
+  registerOrdersRoutes(app, services.orders);
   registerWeChatPayRoutes(app, createWeChatPayNotifications(config, services.orders, { clock, logger: app.log }));
   registerUsageRoutes(app, usage);
   registerAuditRoutes(app, services.audit);
@@ -255,6 +259,17 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   runPeriodically(app, { name: 'hold renewal', everyMs: Math.max(1_000, (config.CREDIT_HOLD_TTL * 1000) / 3) }, () =>
     Promise.all([credits.renewKeptHolds(), services.limiter.renewSlots()]),
   );
+  // Pending orders are asked about (WeChat may never notify), expired ones closed, unanswered refunds asked again.
+  if (services.payments.enabled) {
+    runPeriodically(
+      app,
+      { name: 'order reconcile', everyMs: config.ORDER_RECONCILE_INTERVAL * 1000, atStart: true },
+      async () => {
+        const done = await services.reconciler.run();
+        if (done.fulfilled + done.closed > 0) app.log.info(done, 'orders reconciled');
+      },
+    );
+  }
   // Prices and channels are read again regularly: a change whose announcement was lost (Redis away) still arrives.
   if (config.CACHE_RECONCILE_SECONDS > 0) {
     runPeriodically(app, { name: 'cache reconcile', everyMs: config.CACHE_RECONCILE_SECONDS * 1000 }, () =>

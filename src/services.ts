@@ -35,6 +35,7 @@ import { KeysService } from '#modules/keys/keys.service.ts';
 import { OrdersRepository } from '#modules/orders/orders.repository.ts';
 import { parseCreditPacks } from '#modules/orders/orders.packs.ts';
 import { OrdersService } from '#modules/orders/orders.service.ts';
+import { OrderReconciler } from '#modules/orders/orders.reconcile.ts';
 import type { PaymentProvider } from '#modules/payments/payment-provider.ts';
 import { PaymentsRegistry } from '#modules/payments/payments.registry.ts';
 import { PlansRepository } from '#modules/plans/plans.repository.ts';
@@ -138,6 +139,10 @@ export function createServices(infra: Infrastructure) {
       maxFen: config.RECHARGE_MAX_FEN,
     },
   });
+  const reconciler = new OrderReconciler(orders.repository, orders, payments, clock, logger, {
+    queryAfterMs: config.ORDER_QUERY_AFTER * 1000,
+    intervalMs: config.ORDER_RECONCILE_INTERVAL * 1000,
+  });
 
   const keys = new KeysService(new KeysRepository(db), bus, clock, {
     store: kv,
@@ -228,6 +233,7 @@ export function createServices(infra: Infrastructure) {
     credits,
     usage,
     plans,
+    orders,
     clock,
     timeZone: config.CHECKIN_TZ,
   });
@@ -251,6 +257,7 @@ export function createServices(infra: Infrastructure) {
     plans,
     payments,
     orders,
+    reconciler,
     keys,
     pricing,
     channels,

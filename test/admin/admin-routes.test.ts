@@ -11,6 +11,7 @@ import {
   type RegisteredUser,
   type TestApp,
 } from '#test/helpers/test-app.ts';
+import { TestProvider } from '#test/helpers/payments.ts';
 import { ADMIN_KEY, ADMIN_KEY_ENV } from './helpers.ts';
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -70,12 +71,13 @@ function sampleOf(schema: JsonSchema | undefined, name = ''): unknown {
  */
 describe.each(backends())('every admin route on $label', (backend) => {
   let t: TestApp;
+  const payments = new TestProvider('wechat');
   let admin: string;
   let user: RegisteredUser;
   let routes: RouteOperation[];
   let batch: { batchId: string; codeId: string };
   beforeAll(async () => {
-    t = await createTestApp(backend, { env: ADMIN_KEY_ENV });
+    t = await createTestApp(backend, { env: ADMIN_KEY_ENV, overrides: { paymentProviders: [payments] } });
     admin = await adminToken(t);
     user = await registerUser(t);
     const made = (
@@ -107,6 +109,17 @@ describe.each(backends())('every admin route on $label', (backend) => {
    * and the redeem batch.
    */
   const urlOf = async (route: RouteOperation): Promise<string> => {
+    if (route.path.startsWith('/api/admin/orders/')) {
+      // A refund needs an order that was paid (the test-only provider of test/helpers/payments.ts).
+      const buyer = await registerUser(t);
+      const { order } = await t.app.services.orders.createOrder({
+        userId: buyer.id,
+        item: { kind: 'credits', packId: 'small' },
+        channel: 'wechat_native',
+      });
+      await t.app.services.orders.confirmPaid(payments.pay(order.order_no), null);
+      return fillPath(route.path, { orderId: order.id });
+    }
     const values: Record<string, string> = {};
     if (route.path.includes('/pricing/'))
       await call(t.app, 'PUT', '/api/admin/pricing/matrix-model', { token: admin, body: { perRequest: 1 } });

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApp } from '#src/app.ts';
+import { buildApp, type AppOverrides } from '#src/app.ts';
 import type { App } from '#core/http/route-config.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
 import { clearRedisPrefix, uniquePrefix } from './kv.ts';
@@ -18,7 +18,7 @@ export interface SharedBackend {
   /** The Redis key prefix (REDIS_PREFIX) the instances share. */
   readonly prefix: string;
   /** Builds (does not listen) a new instance; `env` adds to or overrides the test environment. */
-  start(env?: Record<string, string>): Promise<App>;
+  start(env?: Record<string, string>, overrides?: AppOverrides): Promise<App>;
   close(): Promise<void>;
 }
 
@@ -32,9 +32,9 @@ export async function createSharedBackend(backend: Backend): Promise<SharedBacke
     database,
     dataDir,
     prefix,
-    async start(env = {}) {
+    async start(env = {}, overrides = {}) {
       const config = testConfig({ databaseUrl: database.url, dataDir, redisUrl, prefix }, env);
-      const app = await buildApp(config);
+      const app = await buildApp(config, overrides);
       apps.push(app);
       return app;
     },

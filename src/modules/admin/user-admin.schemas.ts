@@ -97,6 +97,32 @@ export const StatsView = Type.Object({
     total: Type.Integer({ description: 'Users holding a plan now (expired plans not counted)' }),
     byLevel: Type.Record(Type.String(), Type.Integer(), { description: "Those users by their plan's level" }),
   }),
+  revenue: Type.Object(
+    {
+      byCurrency: Type.Array(
+        Type.Object({
+          currency: Type.String(),
+          received: Type.Integer(),
+          refunded: Type.Integer(),
+          net: Type.Integer(),
+          orders: Type.Integer({ description: 'Orders paid' }),
+        }),
+      ),
+      days: Type.Array(
+        Type.Object({
+          date: Type.String({ description: 'A calendar day in CHECKIN_TZ' }),
+          currency: Type.String(),
+          received: Type.Integer(),
+          refunded: Type.Integer(),
+          net: Type.Integer(),
+        }),
+      ),
+    },
+    {
+      description:
+        'Money in minor units (fen, cents): paid orders received, succeeded refunds, net; the last 30 days by day',
+    },
+  ),
 });
 
 const iso = (ms: number): string => new Date(Number(ms)).toISOString();

@@ -4,6 +4,7 @@ import type { CursorPosition } from '#core/http/pagination.ts';
 import type { TokenService } from '#modules/auth/token.service.ts';
 import type { CreditsService } from '#modules/credits/credits.service.ts';
 import type { KeysService } from '#modules/keys/keys.service.ts';
+import type { OrdersService, Revenue } from '#modules/orders/orders.service.ts';
 import type { PlansService } from '#modules/plans/plans.service.ts';
 import type { UsageService } from '#modules/usage/usage.service.ts';
 import { zoneOffsetMs } from '#modules/usage/usage.service.ts';
@@ -25,6 +26,8 @@ export interface AdminStats {
   calls: { total: number };
   /** Users holding a plan now, in all and by the plan's level ("1", "2", …). */
   vips: { total: number; byLevel: Record<string, number> };
+  /** Money in and out, minor units per currency, in all and per day (the last 30 days); docs/payments.md. */
+  revenue: Revenue;
 }
 
 /**
@@ -43,6 +46,7 @@ export class UserAdminService {
       credits: CreditsService;
       usage: UsageService;
       plans: Pick<PlansService, 'subscribersByLevel'>;
+      orders: Pick<OrdersService, 'revenue'>;
       clock: Clock;
       /** CHECKIN_TZ: "today" of the statistics is this zone's calendar day. */
       timeZone: string;
@@ -100,12 +104,13 @@ export class UserAdminService {
     const now = this.deps.clock.now();
     const offset = zoneOffsetMs(this.deps.timeZone, now);
     const startOfToday = Math.floor((now + offset) / DAY) * DAY - offset;
-    const [users, deleted, totals, calls, vipLevels] = await Promise.all([
+    const [users, deleted, totals, calls, vipLevels, revenue] = await Promise.all([
       this.deps.users.counts(startOfToday),
       this.deps.users.countDeleted(),
       this.deps.credits.totalsByKind(),
       this.deps.usage.allCalls(),
       this.deps.plans.subscribersByLevel(),
+      this.deps.orders.revenue(this.deps.timeZone, 30),
     ]);
     const byLevel = Object.fromEntries(
       [...vipLevels].sort(([a], [b]) => a - b).map(([level, n]) => [String(level), n]),
@@ -120,6 +125,7 @@ export class UserAdminService {
       },
       calls: { total: calls },
       vips: { total: [...vipLevels.values()].reduce((sum, n) => sum + n, 0), byLevel },
+      revenue,
     };
   }
 }

@@ -43,6 +43,19 @@ export interface NewOrder {
   cancelUrl?: string | undefined;
 }
 
+export interface RevenueDay {
+  date: string;
+  currency: string;
+  received: number;
+  refunded: number;
+  net: number;
+}
+
+export interface Revenue {
+  byCurrency: Array<{ currency: string; received: number; refunded: number; net: number; orders: number }>;
+  days: RevenueDay[];
+}
+
 export interface CreatedOrder {
   order: OrderRow;
   checkout: Checkout;
@@ -65,7 +78,7 @@ export class OrdersService implements PaymentSink {
 
   constructor(
     db: Kysely<DB>,
-    private readonly repo: OrdersRepository,
+    readonly repository: OrdersRepository,
     private readonly plans: PlansService,
     credits: CreditsService,
     private readonly users: UsersService,
@@ -74,7 +87,7 @@ export class OrdersService implements PaymentSink {
     private readonly log: FastifyBaseLogger,
     readonly options: OrdersOptions,
   ) {
-    this.books = new OrderBooks(db, repo, plans, credits, clock, log);
+    this.books = new OrderBooks(db, repository, plans, credits, clock, log);
   }
 
   confirmPaid(evidence: PaymentEvidence, eventId: string | null): Promise<'fulfilled' | 'already'> {
@@ -127,7 +140,8 @@ export class OrdersService implements PaymentSink {
       payerOpenid = user.wechat_openid;
     }
     const max = this.options.maxPendingPerUser;
-    if ((await this.repo.countPending(input.userId)) >= max) throw new AppError('TOO_MANY_PENDING_ORDERS', { max });
+    if ((await this.repository.countPending(input.userId)) >= max)
+      throw new AppError('TOO_MANY_PENDING_ORDERS', { max });
 
     const now = this.clock.now();
     const id = newId(now);
@@ -162,12 +176,12 @@ export class OrdersService implements PaymentSink {
       created_at: now,
       updated_at: now,
     };
-    await this.repo.insert(order);
+    await this.repository.insert(order);
     await this.books.event(id, 'created', 'user', null, `${order.amount} ${order.currency} by ${order.channel}`);
     const checkout = await this.checkout(provider, order, input, payerOpenid);
-    await this.repo.setProviderRef(id, checkout.providerRef, this.clock.now());
+    await this.repository.setProviderRef(id, checkout.providerRef, this.clock.now());
     await this.books.event(id, 'checkout', 'answer', null, checkout.providerRef);
-    return { order: (await this.repo.find(id))!, checkout: checkout.checkout };
+    return { order: (await this.repository.find(id))!, checkout: checkout.checkout };
   }
 
   private async checkout(provider: PaymentProvider, order: OrderRow, input: NewOrder, payerOpenid?: string) {
@@ -248,20 +262,23 @@ export class OrdersService implements PaymentSink {
   }
 
   async find(idOrNo: string): Promise<OrderRow | undefined> {
-    return (await this.repo.find(idOrNo)) ?? (await this.repo.findByNo(idOrNo));
+    return (await this.repository.find(idOrNo)) ?? (await this.repository.findByNo(idOrNo));
   }
 
   /** An order with its refunds and history; 404 when none. */
   async detail(idOrNo: string): Promise<OrderDetail> {
     const order = await this.find(idOrNo);
     if (!order) throw new AppError('ORDER_NOT_FOUND');
-    const [refunds, events] = await Promise.all([this.repo.refundsOf(order.id), this.repo.eventsOf(order.id)]);
+    const [refunds, events] = await Promise.all([
+      this.repository.refundsOf(order.id),
+      this.repository.eventsOf(order.id),
+    ]);
     return { order, refunds, events };
   }
 
   /** Orders newest first: page `page`, or (keyset) those before `filter.before`. */
   list(filter: OrderFilter, page: number, limit: number): Promise<{ rows: OrderRow[]; total: number }> {
-    return this.repo.list(filter, filter.before ? 0 : (page - 1) * limit, limit);
+    return this.repository.list(filter, filter.before ? 0 : (page - 1) * limit, limit);
   }
 
   /** The payer gives up a pending order: closed at the provider, then here (a payment that won the race fulfils it). */
@@ -269,7 +286,7 @@ export class OrdersService implements PaymentSink {
     const order = await this.mine(userId, idOrNo);
     if (order.status !== 'pending') throw new AppError('ORDER_NOT_PAYABLE', { status: order.status });
     await this.closeAtProvider(order, 'cancelled by the payer', 'user');
-    return (await this.repo.find(order.id))!;
+    return (await this.repository.find(order.id))!;
   }
 
   /**
@@ -307,7 +324,7 @@ export class OrdersService implements PaymentSink {
     const amount = input.amount ?? left;
     if (amount <= 0 || amount > left) throw new AppError('REFUND_EXCEEDS_PAID', { left });
     const now = this.clock.now();
-    if (!(await this.repo.reserveRefund(order.id, amount, REFUNDABLE, now)))
+    if (!(await this.repository.reserveRefund(order.id, amount, REFUNDABLE, now)))
       throw new AppError('REFUND_EXCEEDS_PAID', { left });
     const id = newId(now);
     const row: RefundRow = {
@@ -328,7 +345,7 @@ export class OrdersService implements PaymentSink {
       updated_at: now,
       settled_at: null,
     };
-    await this.repo.insertRefund(row);
+    await this.repository.insertRefund(row);
     await this.books.event(order.id, 'refund_requested', 'admin', null, `${row.refund_no} ${amount}: ${input.reason}`);
     await this.askRefund(provider, order, row);
     return this.detail(order.id);
@@ -369,6 +386,39 @@ export class OrdersService implements PaymentSink {
       return;
     }
     await this.books.confirmRefund(evidence, null);
+  }
+
+  /**
+   * Money in and out (the admin's statistics, docs/payments.md): per currency over all time, and per
+   * calendar day of `timeZone` for the last `days` days. Received: orders paid (fulfilled, or paid and
+   * not granted); refunded: refunds that succeeded, on the day they did; net = received − refunded.
+   */
+  async revenue(timeZone: string, days: number): Promise<Revenue> {
+    const now = this.clock.now();
+    const since = now - days * 86_400_000;
+    const [totals, payments, refunds] = await Promise.all([
+      this.repository.totals(),
+      this.repository.payments(since),
+      this.repository.refunds(since),
+    ]);
+    const format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    const byDay = new Map<string, RevenueDay>();
+    const add = (at: number, currency: string, field: 'received' | 'refunded', amount: number) => {
+      const date = format.format(at);
+      const key = `${date} ${currency}`;
+      const day = byDay.get(key) ?? { date, currency, received: 0, refunded: 0, net: 0 };
+      day[field] += amount;
+      day.net = day.received - day.refunded;
+      byDay.set(key, day);
+    };
+    for (const p of payments) add(p.at, p.currency, 'received', p.amount);
+    for (const r of refunds) add(r.at, r.currency, 'refunded', r.amount);
+    return {
+      byCurrency: totals
+        .map((t) => ({ ...t, net: t.received - t.refunded }))
+        .sort((a, b) => a.currency.localeCompare(b.currency)),
+      days: [...byDay.values()].sort((a, b) => a.date.localeCompare(b.date) || a.currency.localeCompare(b.currency)),
+    };
   }
 
   /** Statuses an order may be listed by. */

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '#core/db/schema.ts';
+import { checkOrderBooks } from './order-books.ts';
 import { PRICE } from './pricing.ts';
 
 /**
@@ -199,6 +200,9 @@ export async function checkBooks(
     if ((redeemed.get(userId) ?? 0) !== (redeemLedger.get(userId) ?? 0))
       fail(`user ${userId}: redeemed ${redeemed.get(userId) ?? 0}, ledger says ${redeemLedger.get(userId) ?? 0}`);
   }
+
+  // Orders: one grant per fulfilled order, refunds that add up (docs/payments.md).
+  for (const broken of await checkOrderBooks(db)) fail(broken);
 
   return {
     violations,
