@@ -1,7 +1,7 @@
 import type { App } from '#core/http/route-config.ts';
 import { FakeWeChat } from '#test/fakes/wechat.ts';
 import { FakeWeChatPay, type Deliver, type FakeNotification } from '#test/fakes/wechat-pay.ts';
-import { call, createTestApp, freshIp, type Backend, type TestApp } from '#test/helpers/test-app.ts';
+import { ADMIN_ENV, call, createTestApp, freshIp, type Backend, type TestApp } from '#test/helpers/test-app.ts';
 
 /** Where Tollgate tells WeChat Pay to notify (the notification itself is injected into an instance). */
 export const NOTIFY_URL = 'https://tollgate.example.com/v1/orders/payment-callback';
@@ -40,7 +40,7 @@ export interface PayTestApp {
 
 export async function startPayApp(backend: Backend): Promise<PayTestApp> {
   const [pay, wechat] = await Promise.all([FakeWeChatPay.start(), FakeWeChat.start()]);
-  const t = await createTestApp(backend, { env: payEnv(pay, wechat) });
+  const t = await createTestApp(backend, { env: { ...payEnv(pay, wechat), ...ADMIN_ENV } });
   pay.now = () => t.clock.now();
   pay.deliverVia = injectInto(() => t.app);
   return {

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backends, call, registerUser, type RegisteredUser } from '#test/helpers/test-app.ts';
+import { adminToken, backends, call, registerUser, type RegisteredUser } from '#test/helpers/test-app.ts';
+import { checkBooks } from '#test/reliability/support/books.ts';
 import { miniProgramUser, NOTIFY_URL, recharge, startPayApp, type PayTestApp } from './wechat-pay-helpers.ts';
 
 /**
@@ -12,9 +13,16 @@ describe.each(backends())('WeChat Pay end to end on $label', (backend) => {
   let w: PayTestApp;
   beforeAll(async () => {
     w = await startPayApp(backend);
+    admin = await adminToken(w.t);
   });
   afterAll(() => w?.close());
 
+  let admin: string;
+  const adminRefund = async (orderId: string, body: { amount?: number; reason: string }) => {
+    const res = await call(w.t.app, 'POST', `/api/admin/orders/${orderId}/refund`, { token: admin, body });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json<{ refunds: { refundNo: string; status: string; amount: number }[] }>();
+  };
   const balance = async (user: RegisteredUser) => (await w.t.app.services.credits.account(user.id)).balance;
   const order = async (orderNo: string) => (await w.t.app.services.orders.find(orderNo))!;
   const txOf = (orderNo: string) => w.pay.transactionOf(w.pay.transactions.get(orderNo)!);
@@ -181,12 +189,12 @@ describe.each(backends())('WeChat Pay end to end on $label', (backend) => {
     expect(note.answers).toEqual([500]);
     expect(await order(created.orderNo)).toMatchObject({ status: 'pending' });
     expect(await balance(user)).toBe(before);
-    // What the reconcile job does: ask WeChat Pay, and hand the answer to the books (the same path as a notification).
-    const provider = w.t.app.services.payments.provider('wechat');
-    const state = await provider.query(created.orderNo, null);
-    expect(state.state).toBe('paid');
-    if (state.state !== 'paid') return;
-    expect(await w.t.app.services.orders.confirmPaid(state.evidence, null)).toBe('fulfilled');
+    // The reconcile job asks WeChat Pay about orders pending for more than a minute, and fulfils the paid one.
+    w.t.clock.advance(61_000);
+    const pass = await w.t.app.services.reconciler.run();
+    expect(pass.fulfilled).toBeGreaterThanOrEqual(1);
+    expect(await order(created.orderNo)).toMatchObject({ status: 'fulfilled' });
+    expect(await balance(user)).toBe(before + 1000);
     // WeChat's retry comes too: acknowledged, not granted twice.
     await w.pay.redeliver();
     expect(note.answers).toEqual([500, 204]);
@@ -199,8 +207,8 @@ describe.each(backends())('WeChat Pay end to end on $label', (backend) => {
     const { order: whole } = await recharge(w.t.app, user.accessToken, 'small');
     const paidNote = await w.pay.pay(whole.orderNo);
     expect(await balance(user)).toBe(before + 1000);
-    const detail = await w.t.app.services.orders.refund(whole.orderNo, { reason: '用户申请退款', by: 'admin' });
-    const refundNo = detail.refunds[0]!.refund_no;
+    const detail = await adminRefund(whole.id, { reason: '用户申请退款' });
+    const refundNo = detail.refunds[0]!.refundNo;
     expect(detail.refunds[0]).toMatchObject({ status: 'pending', amount: 1000 });
     expect(w.pay.refunds.get(refundNo)).toMatchObject({ status: 'PROCESSING', refund: 1000, total: 1000 });
     w.pay.notify = 'held';
@@ -220,25 +228,38 @@ describe.each(backends())('WeChat Pay end to end on $label', (backend) => {
     const { order: parts } = await recharge(w.t.app, user.accessToken, 'medium');
     await w.pay.pay(parts.orderNo);
     expect(await balance(user)).toBe(before + 5500);
-    const first = await w.t.app.services.orders.refund(parts.orderNo, {
-      amount: 2000,
-      reason: '部分退款',
-      by: 'admin',
-    });
-    await w.pay.settleRefund(first.refunds[0]!.refund_no);
+    const first = await adminRefund(parts.id, { amount: 2000, reason: '部分退款' });
+    await w.pay.settleRefund(first.refunds[0]!.refundNo);
     expect(await order(parts.orderNo)).toMatchObject({ status: 'partially_refunded', refunded_amount: 2000 });
     expect(await balance(user)).toBe(before + 5500 - 2200);
-    const second = await w.t.app.services.orders.refund(parts.orderNo, { reason: '余下退款', by: 'admin' });
-    const secondNo = second.refunds.find((r) => r.refund_no !== first.refunds[0]!.refund_no)!.refund_no;
+    const second = await adminRefund(parts.id, { reason: '余下退款' });
+    const secondNo = second.refunds.find((r) => r.refundNo !== first.refunds[0]!.refundNo)!.refundNo;
     expect(w.pay.refunds.get(secondNo)).toMatchObject({ refund: 3000, total: 5000 });
     await w.pay.settleRefund(secondNo);
     expect(await order(parts.orderNo)).toMatchObject({ status: 'refunded', refunded_amount: 5000 });
     expect(await balance(user)).toBe(before);
     // Asking for more than is left is refused before WeChat Pay is asked.
-    await expect(
-      w.t.app.services.orders.refund(parts.orderNo, { amount: 1, reason: 'x', by: 'admin' }),
-    ).rejects.toMatchObject({
-      code: expect.stringMatching(/ORDER_NOT_REFUNDABLE|REFUND_EXCEEDS_PAID/),
+    const more = await call(w.t.app, 'POST', `/api/admin/orders/${parts.id}/refund`, {
+      token: admin,
+      body: { amount: 1, reason: 'x' },
     });
+    expect(more.statusCode).toBe(409);
+    expect(w.pay.refunds.size).toBe(3);
+  });
+
+  it('an order nobody pays is closed at WeChat Pay and here once it expires', async () => {
+    const user = await registerUser(w.t);
+    const { order: created } = await recharge(w.t.app, user.accessToken, 'small');
+    w.t.clock.advance(31 * 60_000);
+    await w.t.app.services.reconciler.run();
+    expect(w.pay.transactions.get(created.orderNo)!.state).toBe('CLOSED');
+    expect(await order(created.orderNo)).toMatchObject({ status: 'closed' });
+    // Closed at WeChat Pay: the payer can no longer pay it.
+    await expect(w.pay.pay(created.orderNo)).rejects.toThrow(/CLOSED/);
+  });
+
+  it('the books tie: every balance is its ledger, every fulfilled order has one grant, refunds add up', async () => {
+    const books = await checkBooks(w.t.app.services.database.db, { openHoldsAllowed: false });
+    expect(books.violations).toEqual([]);
   });
 });
