@@ -362,6 +362,11 @@ const WECHAT_PAY_ERRORS = {
     zh: '微信支付拒绝了请求：{detail}',
     en: 'WeChat Pay refused the request: {detail}',
   },
+  WECHAT_PAY_REFUND_REFUSED: {
+    status: 409,
+    zh: '微信支付拒绝了退款：{detail}',
+    en: 'WeChat Pay refused the refund: {detail}',
+  },
   WECHAT_PAY_UNAVAILABLE: {
     status: 503,
     zh: '微信支付暂时不可用，请稍后重试',

@@ -252,8 +252,15 @@ describe('WeChat Pay client and notifications (against the fake)', () => {
     expect(sink.refunds).toEqual([expect.objectContaining({ state: 'succeeded', amount: 500, via: 'notification' })]);
     expect(await pay.queryRefund(`${no}R1`)).toMatchObject({ state: 'succeeded', via: 'query' });
     expect(await pay.queryRefund('NOPE')).toBeNull();
+    // ABNORMAL (the money could not reach the payer's card) is not final: passed on as pending.
+    const second = await pay.refund({ ...request, refundNo: `${no}R3`, amount: 100 });
+    expect(second.state).toBe('pending');
+    await deliver(await fake.settleRefund(`${no}R3`, 'ABNORMAL'));
+    expect(sink.refunds.at(-1)).toMatchObject({ refundNo: `${no}R3`, state: 'pending' });
+    await deliver(await fake.settleRefund(`${no}R3`, 'CLOSED'));
+    expect(sink.refunds.at(-1)).toMatchObject({ refundNo: `${no}R3`, state: 'failed' });
     await expect(pay.refund({ ...request, refundNo: `${no}R2`, amount: 1491 })).rejects.toMatchObject({
-      code: 'WECHAT_PAY_REFUSED',
+      code: 'WECHAT_PAY_REFUND_REFUSED',
     });
   });
 });

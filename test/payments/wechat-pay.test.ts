@@ -244,7 +244,37 @@ describe.each(backends())('WeChat Pay end to end on $label', (backend) => {
       body: { amount: 1, reason: 'x' },
     });
     expect(more.statusCode).toBe(409);
-    expect(w.pay.refunds.size).toBe(3);
+    expect([...w.pay.refunds.values()].filter((r) => r.outTradeNo === parts.orderNo)).toHaveLength(2);
+  });
+
+  it('a refund WeChat Pay refuses fails and frees its amount; one it does not answer is asked again by the reconcile job, never twice', async () => {
+    const user = await registerUser(w.t);
+    const before = await balance(user);
+    const { order: paid } = await recharge(w.t.app, user.accessToken, 'small');
+    await w.pay.pay(paid.orderNo);
+    w.pay.failNext('refund', 403, 'NOT_ENOUGH');
+    const refused = await call(w.t.app, 'POST', `/api/admin/orders/${paid.id}/refund`, {
+      token: admin,
+      body: { reason: '商户余额不足时' },
+    });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'WECHAT_PAY_REFUND_REFUSED' });
+    expect(await order(paid.orderNo)).toMatchObject({ status: 'fulfilled', refund_requested: 0, refunded_amount: 0 });
+    expect(await balance(user)).toBe(before + 1000);
+
+    w.pay.failNext('refund', 500, 'SYSTEM_ERROR');
+    const unanswered = await adminRefund(paid.id, { amount: 400, reason: '系统繁忙' });
+    const refundNo = unanswered.refunds.find((r) => r.status === 'pending')!.refundNo;
+    expect(w.pay.refunds.has(refundNo)).toBe(false);
+    w.t.clock.advance(61_000);
+    await w.t.app.services.reconciler.run();
+    expect(w.pay.refunds.get(refundNo)).toMatchObject({ status: 'PROCESSING', refund: 400 });
+    w.t.clock.advance(61_000);
+    await w.t.app.services.reconciler.run();
+    expect([...w.pay.refunds.values()].filter((r) => r.outTradeNo === paid.orderNo)).toHaveLength(1);
+    await w.pay.settleRefund(refundNo);
+    expect(await order(paid.orderNo)).toMatchObject({ status: 'partially_refunded', refunded_amount: 400 });
+    expect(await balance(user)).toBe(before + 600);
   });
 
   it('an order nobody pays is closed at WeChat Pay and here once it expires', async () => {

@@ -115,15 +115,18 @@ export class WeChatPay implements PaymentProvider {
 
   async refund(request: RefundRequest): Promise<RefundEvidence> {
     if (request.currency !== 'CNY') throw new AppError('VALIDATION_FAILED', { detail: 'WeChat Pay refunds CNY only' });
-    const answer = await this.send('refund', () =>
-      this.client.call('POST', '/v3/refund/domestic/refunds', {
-        out_trade_no: request.orderNo,
-        ...(request.transactionId ? { transaction_id: request.transactionId } : {}),
-        out_refund_no: request.refundNo,
-        reason: [...request.reason].slice(0, 80).join('') || undefined,
-        notify_url: this.options.refundNotifyUrl,
-        amount: { refund: request.amount, total: request.total, currency: 'CNY' },
-      }),
+    const answer = await this.send(
+      'refund',
+      () =>
+        this.client.call('POST', '/v3/refund/domestic/refunds', {
+          out_trade_no: request.orderNo,
+          ...(request.transactionId ? { transaction_id: request.transactionId } : {}),
+          out_refund_no: request.refundNo,
+          reason: [...request.reason].slice(0, 80).join('') || undefined,
+          notify_url: this.options.refundNotifyUrl,
+          amount: { refund: request.amount, total: request.total, currency: 'CNY' },
+        }),
+      'WECHAT_PAY_REFUND_REFUSED',
     );
     return this.believe(() => readRefund(answer ?? {}, this.options, 'answer'));
   }
@@ -141,10 +144,16 @@ export class WeChatPay implements PaymentProvider {
     }
   }
 
-  /** Runs one call; WeChat Pay's refusals and outages become domain errors, logged for an operator. */
+  /**
+   * Runs one call; WeChat Pay's refusals and outages become domain errors, logged for an operator.
+   * A refusal (4xx) is `refused`: for a refund, a 409 that the orders module takes as final (the refund
+   * fails and its amount is free again); an outage (5xx, 429, no or an unverified answer) is 503, and a
+   * refund then stays pending to be asked again with the same number.
+   */
   private async send(
     what: string,
     call: () => Promise<{ body: Record<string, unknown> | undefined }>,
+    refused: 'WECHAT_PAY_REFUSED' | 'WECHAT_PAY_REFUND_REFUSED' = 'WECHAT_PAY_REFUSED',
   ): Promise<Record<string, unknown> | undefined> {
     try {
       return (await call()).body;
@@ -157,7 +166,7 @@ export class WeChatPay implements PaymentProvider {
         if (error.code === 'SIGN_ERROR' || error.code === 'MCH_NOT_EXISTS' || error.code === 'APPID_MCHID_NOT_MATCH')
           this.options.log.error({ err: error }, `WeChat Pay ${what}: refused our credentials; check WECHAT_PAY_*`);
         else this.options.log.warn({ err: error }, `WeChat Pay ${what} refused`);
-        throw new AppError('WECHAT_PAY_REFUSED', { detail: error.detail || error.code }, { wechat_code: error.code });
+        throw new AppError(refused, { detail: error.detail || error.code }, { wechat_code: error.code });
       }
       if (error instanceof WeChatPayUnreachable || error instanceof WeChatPayUntrusted) {
         this.options.log.warn({ err: error }, `WeChat Pay ${what}: no trustworthy answer`);
