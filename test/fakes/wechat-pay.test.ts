@@ -28,7 +28,12 @@ describe('the fake WeChat Pay server', () => {
     if (tamper) auth = tamper(auth);
     const res = await request(`${fake.baseUrl}${path}`, {
       method,
-      headers: { authorization: auth, 'content-type': 'application/json', accept: 'application/json' },
+      headers: {
+        authorization: auth,
+        'content-type': 'application/json',
+        accept: 'application/json',
+        'user-agent': 'fake-test',
+      },
       body: json === undefined ? undefined : body,
     });
     const text = await res.body.text();
@@ -73,6 +78,11 @@ describe('the fake WeChat Pay server', () => {
     );
     expect(other.status).toBe(401);
     expect(fake.transactions.has('SIGN000002')).toBe(false);
+    const noAgent = await request(`${fake.baseUrl}/v3/pay/transactions/out-trade-no/SIGN000001?mchid=${fake.mchid}`, {
+      headers: { accept: 'application/json' },
+    });
+    expect(noAgent.statusCode).toBe(400);
+    expect(await noAgent.body.json()).toMatchObject({ code: 'INVALID_REQUEST' });
   });
 
   it('prepays JSAPI and Native, refuses bad parameters and a reused out_trade_no, queries and closes', async () => {

@@ -308,6 +308,9 @@ export class FakeWeChatPay {
       res.writeHead(status, { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) });
       res.end(text);
     };
+    // WeChat Pay requires a User-Agent and JSON: a client that sends neither is refused before anything else.
+    if (!req.headers['user-agent'] || !String(req.headers.accept ?? '').includes('application/json'))
+      return answer(400, { code: 'INVALID_REQUEST', message: '缺少 User-Agent 或 Accept: application/json' });
     const refusal = this.checkAuthorization(req.method ?? 'GET', path, req.headers.authorization, raw);
     if (refusal) {
       this.signErrors.push(refusal);

@@ -28,6 +28,7 @@ export function readTransaction(
   tx: Record<string, unknown>,
   merchant: Merchant,
   via: PaymentEvidence['via'],
+  nowMs: number,
   expectedOrderNo?: string,
 ): TransactionView {
   if (tx.mchid !== merchant.mchid) throw new EvidenceRejected(`mchid ${String(tx.mchid)} is not ours`);
@@ -55,7 +56,7 @@ export function readTransaction(
       // amount.total, not payer_total: a coupon makes what the payer paid smaller than the order.
       amount: total,
       currency: typeof amount.currency === 'string' ? amount.currency : 'CNY',
-      paidAt: Number.isFinite(paidAt) ? paidAt : Date.now(),
+      paidAt: Number.isFinite(paidAt) ? paidAt : nowMs,
       via,
     },
   };

@@ -74,7 +74,7 @@ export class WeChatPayNotifications {
   }
 
   private async payment(plain: Record<string, unknown>, eventId: string | null): Promise<NotifyAnswer> {
-    const view = readTransaction(plain, this.keys, 'notification');
+    const view = readTransaction(plain, this.keys, 'notification', this.clock.now());
     if (view.kind !== 'paid') {
       // WeChat notifies successes only; anything else is left to the reconcile job's query.
       this.log.warn(

@@ -99,7 +99,9 @@ export class WeChatPay implements PaymentProvider {
       if (error instanceof AppError && error.extra.wechat_code === 'ORDER_NOT_EXIST') return { state: 'not_found' };
       throw error;
     }
-    const view = this.believe(() => readTransaction(answer ?? {}, this.options, 'query', orderNo));
+    const view = this.believe(() =>
+      readTransaction(answer ?? {}, this.options, 'query', this.options.clock.now(), orderNo),
+    );
     if (view.kind === 'paid') return { state: 'paid', evidence: view.evidence };
     return view.kind === 'pending' ? { state: 'pending' } : { state: 'closed' };
   }
