@@ -17,11 +17,20 @@ describe('WeChat Pay notification routes', () => {
   const post = (app: TestApp['app'], url: string, payload: string | Buffer, headers: Record<string, string> = {}) =>
     app.inject({ method: 'POST', url, payload, headers: { 'content-type': 'application/json', ...headers } });
 
-  it('with WeChat Pay off, every notification path answers 503 FAIL (WeChat tries again later)', async () => {
+  it('with WeChat Pay off, every notification path answers 404 FAIL "payments are off" (WeChat tries again later)', async () => {
     for (const url of ['/v1/vip/payment-callback', '/v1/orders/payment-callback', '/api/payments/wechat/notify']) {
       const res = await post(off.app, url, '{}');
-      expect(res.statusCode).toBe(503);
-      expect(res.json()).toEqual({ code: 'FAIL', message: expect.stringContaining('支付') });
+      expect(res.statusCode).toBe(404);
+      // WeChat's {code: 'FAIL', message} inside seed 001's envelope.
+      expect(res.json()).toEqual({
+        success: false,
+        statusCode: 404,
+        error: 'Not Found',
+        code: 'FAIL',
+        message: expect.stringContaining('支付功能尚未开通'),
+        timestamp: expect.any(String),
+        path: url,
+      });
     }
   });
 

@@ -117,7 +117,12 @@ describe.each(backends())('WeChat Pay end to end on $label', (backend) => {
     for (const n of bad) {
       const answer = await w.pay.send(n);
       expect(answer.status).toBe(401);
-      expect(JSON.parse(answer.body)).toEqual({ code: 'FAIL', message: expect.any(String) });
+      expect(JSON.parse(answer.body)).toMatchObject({
+        code: 'FAIL',
+        message: expect.any(String),
+        success: false,
+        statusCode: 401,
+      });
     }
     expect(await order(created.orderNo)).toMatchObject({ status: 'pending', transaction_id: null });
     expect(await balance(user)).toBe(before);

@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { translate } from '#core/errors.ts';
 import type { App } from '#core/http/route-config.ts';
 import type { WeChatPayNotifications } from './wechat-pay.notify.ts';
@@ -8,7 +9,10 @@ import type { WeChatPayNotifications } from './wechat-pay.notify.ts';
  * `/v1/orders/payment-callback`) and `/api/payments/wechat/notify` (refunds, and payments too): one
  * handler, which tells them apart by `event_type`. The body is kept as the bytes that came (the
  * signature covers them), in this scope only. Answers are WeChat Pay's: 204, or 4xx/5xx with
- * `{code: 'FAIL', message}`; with WeChat Pay off, 503 FAIL (it tries again later).
+ * `{code: 'FAIL', message}` — written as seed 001's envelope (`success`, `statusCode`, `error`,
+ * `timestamp` and `path` beside them), so one body is both WeChat's failure and Tollgate's error shape.
+ * With WeChat Pay off the paths answer 404 FAIL "payments are off": WeChat Pay retries any non-2xx,
+ * so a notification that arrives while an operator fixes the configuration is not lost.
  */
 export const WECHAT_PAY_NOTIFY_PATHS = [
   '/v1/vip/payment-callback',
@@ -19,6 +23,18 @@ export const WECHAT_PAY_NOTIFY_PATHS = [
 /** WeChat Pay's notifications are small (a few hundred bytes encrypted); anything far larger is not one. */
 const NOTIFY_BODY_LIMIT = 64 * 1024;
 
+function fail(request: FastifyRequest, reply: FastifyReply, status: number, message: string) {
+  return reply.code(status).send({
+    success: false,
+    statusCode: status,
+    error: STATUS_CODES[status] ?? 'Error',
+    code: 'FAIL',
+    message,
+    timestamp: new Date().toISOString(),
+    path: request.url,
+  });
+}
+
 export function registerWeChatPayRoutes(app: App, notifications: WeChatPayNotifications | null): void {
   void app.register((scope: FastifyInstance, _options, done) => {
     scope.removeAllContentTypeParsers();
@@ -28,7 +44,7 @@ export function registerWeChatPayRoutes(app: App, notifications: WeChatPayNotifi
     scope.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
       const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
       request.log.warn({ err: error }, 'WeChat Pay notification could not be read');
-      return reply.code(status).send({ code: 'FAIL', message: error.message });
+      return fail(request, reply, status, error.message);
     });
     for (const url of WECHAT_PAY_NOTIFY_PATHS)
       scope.post(
@@ -41,11 +57,12 @@ export function registerWeChatPayRoutes(app: App, notifications: WeChatPayNotifi
           },
         },
         async (request, reply) => {
-          if (!notifications)
-            return reply.code(503).send({ code: 'FAIL', message: translate('zh', 'PAYMENTS_NOT_CONFIGURED') });
+          if (!notifications) return fail(request, reply, 404, translate('zh', 'PAYMENTS_NOT_CONFIGURED'));
           const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
           const answer = await notifications.handle(request.headers, raw);
-          return answer.body ? reply.code(answer.status).send(answer.body) : reply.code(answer.status).send();
+          return answer.body
+            ? fail(request, reply, answer.status, answer.body.message)
+            : reply.code(answer.status).send();
         },
       );
     done();
