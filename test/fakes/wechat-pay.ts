@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync, randomBytes, randomInt, verify, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomInt, verify, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
@@ -10,6 +10,15 @@ import {
   requestMessage,
   rsaSign,
 } from '#modules/payments/wechat-pay/wechat-pay.crypto.ts';
+import {
+  prepayProblem,
+  refundView,
+  transactionView,
+  type FakeRefund,
+  type FakeTransaction,
+} from './wechat-pay-records.ts';
+
+export type { FakeRefund, FakeTransaction } from './wechat-pay-records.ts';
 
 /**
  * A stand-in for api.mch.weixin.qq.com on 127.0.0.1, speaking WeChat Pay API v3 as
@@ -30,39 +39,6 @@ import {
  * `probeAnswers` sign with a `WECHATPAY/SIGNTEST/` probe; `payDuringPrepay` pays an order and delivers
  * its notification before the prepay answer leaves.
  */
-export interface FakeTransaction {
-  appid: string;
-  mchid: string;
-  description: string;
-  outTradeNo: string;
-  notifyUrl: string;
-  total: number;
-  currency: string;
-  tradeType: 'JSAPI' | 'NATIVE';
-  openid: string | undefined;
-  timeExpire: string | undefined;
-  state: 'NOTPAY' | 'SUCCESS' | 'REFUND' | 'CLOSED';
-  transactionId: string | undefined;
-  successTime: string | undefined;
-  prepayId: string | undefined;
-  codeUrl: string | undefined;
-  /** The request body, for "same out_trade_no, different parameters". */
-  signature: string;
-}
-
-export interface FakeRefund {
-  outRefundNo: string;
-  refundId: string;
-  outTradeNo: string;
-  transactionId: string;
-  refund: number;
-  total: number;
-  status: 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
-  notifyUrl: string;
-  createTime: string;
-  successTime: string | undefined;
-}
-
 export interface FakeNotification {
   url: string;
   headers: Record<string, string>;
@@ -255,21 +231,7 @@ export class FakeWeChatPay {
 
   /** The transaction as query and notification show it. */
   transactionOf(tx: FakeTransaction): Record<string, unknown> {
-    const paid = tx.state === 'SUCCESS' || tx.state === 'REFUND';
-    return {
-      appid: tx.appid,
-      mchid: tx.mchid,
-      out_trade_no: tx.outTradeNo,
-      ...(paid ? { transaction_id: tx.transactionId } : {}),
-      trade_type: tx.tradeType,
-      trade_state: tx.state,
-      trade_state_desc: { NOTPAY: '未支付', SUCCESS: '支付成功', REFUND: '转入退款', CLOSED: '已关闭' }[tx.state],
-      ...(paid ? { bank_type: 'OTHERS', success_time: tx.successTime, payer: { openid: tx.openid } } : {}),
-      attach: '',
-      amount: paid
-        ? { total: tx.total, payer_total: tx.total, currency: tx.currency, payer_currency: tx.currency }
-        : { total: tx.total, currency: tx.currency },
-    };
+    return transactionView(tx);
   }
 
   private async dispatch(n: FakeNotification): Promise<void> {
@@ -376,20 +338,7 @@ export class FakeWeChatPay {
     if (body.mchid !== this.mchid) return { status: 400, body: { code: 'MCH_NOT_EXISTS', message: '商户号不存在' } };
     if (body.appid !== this.appid)
       return { status: 400, body: { code: 'APPID_MCHID_NOT_MATCH', message: 'appid和mch_id不匹配' } };
-    const problem =
-      typeof outTradeNo !== 'string' || !/^[0-9A-Za-z_\-|*]{6,32}$/.test(outTradeNo)
-        ? 'out_trade_no'
-        : typeof body.description !== 'string' || !body.description
-          ? 'description'
-          : typeof body.notify_url !== 'string' || !/^https?:\/\/[^?]+$/.test(body.notify_url)
-            ? 'notify_url'
-            : typeof amount.total !== 'number' || !Number.isInteger(amount.total) || amount.total <= 0
-              ? 'amount.total'
-              : (amount.currency ?? 'CNY') !== 'CNY'
-                ? 'amount.currency'
-                : tradeType === 'JSAPI' && (typeof payer.openid !== 'string' || !payer.openid)
-                  ? 'payer.openid'
-                  : undefined;
+    const problem = prepayProblem(tradeType, body);
     if (problem)
       return {
         status: 400,
@@ -448,7 +397,7 @@ export class FakeWeChatPay {
     if (typeof outRefundNo !== 'string' || !/^[0-9A-Za-z_\-|*@]{1,64}$/.test(outRefundNo))
       return { status: 400, body: { code: 'PARAM_ERROR', message: '参数错误：out_refund_no' } };
     const existing = this.refunds.get(outRefundNo);
-    if (existing) return { status: 200, body: this.refundOf(existing) };
+    if (existing) return { status: 200, body: refundView(existing) };
     const tx =
       typeof body.out_trade_no === 'string'
         ? this.transactions.get(body.out_trade_no)
@@ -479,42 +428,12 @@ export class FakeWeChatPay {
     };
     this.refunds.set(outRefundNo, refund);
     tx.state = 'REFUND';
-    return { status: 200, body: this.refundOf(refund) };
+    return { status: 200, body: refundView(refund) };
   }
 
   private refundQuery(outRefundNo: string) {
     const refund = this.refunds.get(outRefundNo);
     if (!refund) return { status: 404, body: { code: 'RESOURCE_NOT_EXISTS', message: '退款单不存在' } };
-    return { status: 200, body: this.refundOf(refund) };
+    return { status: 200, body: refundView(refund) };
   }
-
-  private refundOf(r: FakeRefund): Record<string, unknown> {
-    return {
-      refund_id: r.refundId,
-      out_refund_no: r.outRefundNo,
-      transaction_id: r.transactionId,
-      out_trade_no: r.outTradeNo,
-      channel: 'ORIGINAL',
-      user_received_account: '支付用户零钱',
-      ...(r.successTime ? { success_time: r.successTime } : {}),
-      create_time: r.createTime,
-      status: r.status,
-      funds_account: 'AVAILABLE',
-      amount: {
-        total: r.total,
-        refund: r.refund,
-        payer_total: r.total,
-        payer_refund: r.refund,
-        settlement_refund: r.refund,
-        settlement_total: r.total,
-        discount_refund: 0,
-        currency: 'CNY',
-      },
-    };
-  }
-}
-
-/** The public half of the fake's WeChat Pay key (for tests that check answers by hand). */
-export function publicKeyOf(fake: FakeWeChatPay): KeyObject {
-  return createPublicKey(fake.platform.publicKey.export({ format: 'pem', type: 'spki' }));
 }

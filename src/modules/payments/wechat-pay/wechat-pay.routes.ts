@@ -1,6 +1,5 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { translate } from '#core/errors.ts';
 import type { App } from '#core/http/route-config.ts';
 import type { WeChatPayNotifications } from './wechat-pay.notify.ts';
 
@@ -11,17 +10,15 @@ import type { WeChatPayNotifications } from './wechat-pay.notify.ts';
  * signature covers them), in this scope only. Answers are WeChat Pay's: 204, or 4xx/5xx with
  * `{code: 'FAIL', message}` — written as seed 001's envelope (`success`, `statusCode`, `error`,
  * `timestamp` and `path` beside them), so one body is both WeChat's failure and Tollgate's error shape.
- * With WeChat Pay off the paths answer 404 FAIL "payments are off": WeChat Pay retries any non-2xx,
- * so a notification that arrives while an operator fixes the configuration is not lost.
+ * With WeChat Pay off the paths are not served (404, like any unknown path): WeChat Pay retries any
+ * non-2xx, so a notification that arrives while an operator fixes the configuration is not lost.
+ * Bodies up to BODY_LIMIT are read and refused by their signature (a notification is a few hundred bytes).
  */
 export const WECHAT_PAY_NOTIFY_PATHS = [
   '/v1/vip/payment-callback',
   '/v1/orders/payment-callback',
   '/api/payments/wechat/notify',
 ] as const;
-
-/** WeChat Pay's notifications are small (a few hundred bytes encrypted); anything far larger is not one. */
-const NOTIFY_BODY_LIMIT = 64 * 1024;
 
 function fail(request: FastifyRequest, reply: FastifyReply, status: number, message: string) {
   return reply.code(status).send({
@@ -36,11 +33,10 @@ function fail(request: FastifyRequest, reply: FastifyReply, status: number, mess
 }
 
 export function registerWeChatPayRoutes(app: App, notifications: WeChatPayNotifications | null): void {
+  if (!notifications) return;
   void app.register((scope: FastifyInstance, _options, done) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: NOTIFY_BODY_LIMIT }, (_request, body, done) =>
-      done(null, body),
-    );
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     scope.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
       const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
       request.log.warn({ err: error }, 'WeChat Pay notification could not be read');
@@ -57,7 +53,6 @@ export function registerWeChatPayRoutes(app: App, notifications: WeChatPayNotifi
           },
         },
         async (request, reply) => {
-          if (!notifications) return fail(request, reply, 404, translate('zh', 'PAYMENTS_NOT_CONFIGURED'));
           const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
           const answer = await notifications.handle(request.headers, raw);
           return answer.body
