@@ -43,6 +43,8 @@ import { InvalidationBus } from '#core/invalidation.ts';
 import { runPeriodically } from '#core/periodic.ts';
 import type { PaymentProvider } from '#modules/payments/payment-provider.ts';
 import { registerStripeWebhook } from '#modules/payments/stripe/stripe.routes.ts';
+import { createWeChatPayNotifications } from '#modules/payments/wechat-pay/wechat-pay.factory.ts';
+import { registerWeChatPayRoutes } from '#modules/payments/wechat-pay/wechat-pay.routes.ts';
 import { createServices, type Services } from './services.ts';
 import { registerRechatAuthRoutes } from './surfaces/rechat/rechat-auth.routes.ts';
 import { registerDreamAuthRoutes } from './surfaces/dream/dream-auth.routes.ts';
@@ -244,6 +246,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     sink: services.orders,
     clock,
   });
+  registerWeChatPayRoutes(app, createWeChatPayNotifications(config, services.orders, { clock, logger: app.log }));
   registerUsageRoutes(app, usage);
   await registerStorageRoutes(app, services.storage);
   registerCharacterRoutes(app, services.characters, config.UPLOAD_MAX_BYTES);

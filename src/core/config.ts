@@ -5,6 +5,7 @@ import { Type, type Static } from 'typebox';
 import Value from 'typebox/value';
 import { readSeedNames } from './seed-env.ts';
 import { makeOwnerOnlyDir } from './data-dir.ts';
+import { readWeChatPay, type WeChatPaySettings } from './config-wechat-pay.ts';
 
 /**
  * Every setting Tollgate reads from the environment, declared once. Values arrive as strings;
@@ -113,6 +114,18 @@ export const EnvSchema = Type.Object({
   WECHAT_SECRET: Type.Optional(Type.String({ minLength: 1 })),
   WECHAT_API_BASE_URL: Type.String({ default: 'https://api.weixin.qq.com', pattern: '^https?://' }),
   WECHAT_TIMEOUT: Int(10, 1, 120),
+  // WeChat Pay API v3 (config-wechat-pay.ts checks them together).
+  WECHAT_PAY_MCH_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+  WECHAT_PAY_APPID: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+  WECHAT_PAY_SERIAL: Type.Optional(Type.String({ minLength: 1 })),
+  WECHAT_PAY_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  WECHAT_PAY_API_V3_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  WECHAT_PAY_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  WECHAT_PAY_PUBLIC_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
+  WECHAT_PAY_NOTIFY_URL: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  WECHAT_PAY_REFUND_NOTIFY_URL: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  WECHAT_PAY_BASE_URL: Type.String({ default: 'https://api.mch.weixin.qq.com', pattern: '^https?://' }),
+  WECHAT_PAY_TIMEOUT: Int(10, 1, 120),
   // Orders (docs/payments.md): how long an unpaid order may be paid, how often pending ones are checked.
   ORDER_EXPIRE_MINUTES: Int(30, 1, 7 * 24 * 60),
   ORDER_RECONCILE_INTERVAL: Int(30, 1, 3600),
@@ -166,6 +179,8 @@ export interface Config extends Env {
   /** STORAGE_DRIVER, or `s3` when it is unset and seed 003's R2_* settings are complete (docs/storage.md). */
   readonly storageDriver: 'local' | 's3';
   readonly isProduction: boolean;
+  /** WeChat Pay, when configured (all of WECHAT_PAY_*), with its keys read. */
+  readonly wechatPay: WeChatPaySettings | undefined;
   /** Said in the log at start: settings that work but should change, seed names that were not used. */
   readonly warnings: readonly string[];
 }
@@ -187,6 +202,8 @@ const SECRET_VARS = new Set([
   'STRIPE_SECRET_KEY',
   'STRIPE_WEBHOOK_SECRET',
   'R2_SECRET_ACCESS_KEY',
+  'WECHAT_PAY_PRIVATE_KEY',
+  'WECHAT_PAY_API_V3_KEY',
 ]);
 const BOOLEANS: Record<string, boolean> = {
   true: true,
@@ -218,6 +235,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
   const env = converted as Env;
   checkCombinations(env);
   const storage = checkStorage(env);
+  const wechatPay = readWeChatPay(env);
   const isProduction = env.NODE_ENV === 'production';
   const adminKey = checkAdminApiKey(env, isProduction);
   const warnings = [
@@ -225,6 +243,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
     ...checkJwtSecretLength(env, isProduction),
     ...adminKey.warnings,
     ...storage.warnings,
+    ...wechatPay.warnings,
   ];
   const secrets = resolveSecrets(env, isProduction);
   if (isProduction && raw.MAIL_TRANSPORT === undefined) {
@@ -238,6 +257,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Readonly<Co
     adminApiKey: adminKey.key,
     storageDriver: storage.driver,
     isProduction,
+    wechatPay: wechatPay.settings,
     warnings: Object.freeze(warnings),
   });
 }

@@ -424,6 +424,30 @@ const STORAGE_ERRORS = {
   },
 } as const satisfies Record<string, ErrorSpec>;
 
+/** WeChat Pay API v3 (modules/payments/wechat-pay): what its refusals and outages mean to the payer. */
+const WECHAT_PAY_ERRORS = {
+  WECHAT_PAY_OPENID_REQUIRED: {
+    status: 400,
+    zh: '小程序支付需要先使用微信登录',
+    en: 'Paying in the mini-program needs a WeChat sign-in (openid)',
+  },
+  WECHAT_PAY_REFUSED: {
+    status: 502,
+    zh: '微信支付拒绝了请求：{detail}',
+    en: 'WeChat Pay refused the request: {detail}',
+  },
+  WECHAT_PAY_REFUND_REFUSED: {
+    status: 409,
+    zh: '微信支付拒绝了退款：{detail}',
+    en: 'WeChat Pay refused the refund: {detail}',
+  },
+  WECHAT_PAY_UNAVAILABLE: {
+    status: 503,
+    zh: '微信支付暂时不可用，请稍后重试',
+    en: 'WeChat Pay is unavailable; please try again later',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
 const ERRORS = {
   ...BASE_ERRORS,
   ...IDENTITY_ERRORS,
@@ -433,6 +457,7 @@ const ERRORS = {
   ...STRIPE_ERRORS,
   ...TEMPLATE_ERRORS,
   ...STORAGE_ERRORS,
+  ...WECHAT_PAY_ERRORS,
 };
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -140,6 +140,12 @@ export const SEED_NAMES: readonly SeedName[] = [
     note: `without \`DIFY_API_URL\`, the app is on Dify Cloud (\`${DIFY_CLOUD_URL}\`)`,
   },
   {
+    name: 'WECHAT_PAY_KEY',
+    seeds: '003',
+    means: 'WECHAT_PAY_API_V3_KEY',
+    note: 'the 32-character APIv3 key of the merchant (WeChat Pay API v3 has no other key of that name)',
+  },
+  {
     name: 'DIFY_API_URL',
     seeds: '002',
     means: 'DIFY_API_URL',
