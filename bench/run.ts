@@ -25,6 +25,8 @@ const CONCURRENCY = (process.env.BENCH_CONNECTIONS ?? '1,32').split(',').map(Num
 /** BENCH_ONLY=postgres runs just the targets whose name contains it (the bare proxy always runs). */
 const ONLY = process.env.BENCH_ONLY?.toLowerCase();
 const BASELINE = process.env.BENCH_BASELINE;
+/** BENCH_BASELINE_PLAN=off: the baseline's user holds no plan (with BENCH_BASELINE=.: the plan check alone). */
+const baselinePlan = process.env.BENCH_BASELINE_PLAN !== 'off' && process.env.BENCH_PLAN !== 'off';
 
 interface Row extends Measured {
   target: string;
@@ -116,7 +118,11 @@ try {
   ];
   if (!ONLY || 'tollgate, sqlite'.includes(ONLY)) {
     for (const { label, tree } of trees) {
-      const sqlite = await startTollgate({ port: await freePort(), upstream, ...(tree ? { tree } : {}) });
+      const sqlite = await startTollgate({
+        port: await freePort(),
+        upstream,
+        ...(tree ? { tree, plan: baselinePlan } : {}),
+      });
       stoppers.push(() => sqlite.stop());
       targets.push({ name: `Tollgate${label}, SQLite`, url: sqlite.url, key: sqlite.apiKey, tollgate: sqlite });
     }
@@ -133,7 +139,7 @@ try {
         upstream,
         databaseUrl: database.url,
         redisUrl,
-        ...(tree ? { tree } : {}),
+        ...(tree ? { tree, plan: baselinePlan } : {}),
       });
       stoppers.unshift(() => pgTollgate.stop());
       targets.push({

@@ -37,6 +37,8 @@ export async function startTollgate(options: {
   flags?: string[];
   /** Settings of the run's own, over the bench's. */
   env?: Record<string, string>;
+  /** Whether the bench's user holds its plan (default: unless BENCH_PLAN=off; see givePlan). */
+  plan?: boolean;
 }): Promise<RunningTollgate> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
   const url = `http://127.0.0.1:${options.port}`;
@@ -79,7 +81,7 @@ export async function startTollgate(options: {
     headers: auth,
     body: JSON.stringify({ amount: 1_000_000_000, reason: 'benchmark funds' }),
   });
-  await givePlan(url, auth, login.user.id);
+  if (options.plan ?? process.env.BENCH_PLAN !== 'off') await givePlan(url, auth, login.user.id);
   const key = await json<{ key: string; apiKey: { id: string } }>(`${url}/api/keys`, {
     method: 'POST',
     headers: auth,
@@ -100,10 +102,10 @@ export async function startTollgate(options: {
  * The bench's user holds a plan with allowances on requests, tokens and credits per day (never reached),
  * so every call pays for the plan check as a subscriber's does (docs/plans.md). A tree without plans
  * (BENCH_BASELINE before them) answers 404 and runs without. BENCH_PLAN=off runs every tree without,
- * to compare like with like against a tree from before plans.
+ * to compare like with like against a tree from before plans; BENCH_BASELINE_PLAN=off only the
+ * baseline's, so `BENCH_BASELINE=. BENCH_BASELINE_PLAN=off` measures the plan check alone.
  */
 async function givePlan(url: string, auth: Record<string, string>, userId: string): Promise<void> {
-  if (process.env.BENCH_PLAN === 'off') return;
   const headers = { 'content-type': 'application/json', ...auth };
   const created = await fetch(`${url}/api/admin/plans`, {
     method: 'POST',

@@ -137,18 +137,23 @@ export async function admit(
     await limits.refund();
     throw error;
   }
-  // A credits allowance is corrected by what the call was charged: known once the settle is written.
+  // A credits allowance is corrected by what the call is charged: known as the settle's write begins.
   const countsCredits = limits.allowance.credits !== undefined;
   return {
     context,
     limits,
     hold: billing.heldCredits,
-    // The slots are freed while the money is written (one wait, not two); both are done before the answer.
+    // The slots are freed, and the allowances corrected, while the money is written (one wait, not two);
+    // both are done before the answer. A credits allowance is corrected by the charge being written.
     settle: (usage, source, end) => {
       const tokens = usage.inputTokens + usage.outputTokens;
       if (!countsCredits) return bothDone(billing.settle(usage, source, end), limits.finish(tokens));
-      return billing.settle(usage, source, end).then(async (charged) => {
-        await limits.finish(tokens, charged);
+      let correcting: Promise<void> | undefined; // never rejects (the limiter's give-backs are quiet)
+      const written = billing.settle(usage, source, end, (charge) => {
+        correcting = limits.finish(tokens, charge);
+      });
+      return written.then(async (charged) => {
+        await (correcting ?? limits.finish(tokens, charged));
         return charged;
       });
     },

@@ -119,15 +119,17 @@ export class BillingSession {
    * cap and the usage record are written together. A call whose overrun is `capped` is never charged
    * more than the caller can pay: when it cost more than its hold (a prompt that counted more than its
    * guess), what the caller can still spend of the difference is held too and charged; what is left is
-   * recorded as the overrun. A call whose overrun is `charged` is charged in full.
+   * recorded as the overrun. A call whose overrun is `charged` is charged in full. `charging`, when
+   * given, is told the charge as its write begins (what waits for it need not wait for the write).
    */
-  async settle(usage: Usage, source: UsageSource, end: CallEnd): Promise<number> {
+  async settle(usage: Usage, source: UsageSource, end: CallEnd, charging?: (charge: number) => void): Promise<number> {
     if (this.closing) return 0;
     const cost = this.hold ? BillingSession.cost(this.deps, this.context, this.price, usage) : 0;
     this.closing = true;
     this.letGo();
     const hold = this.hold;
     if (!hold) {
+      charging?.(0);
       const record = this.record(usage, source, 'ok', end, 0);
       await retry(() => this.deps.money.write({ type: 'record', record }), UNTIL_WRITTEN);
       return 0;
@@ -144,6 +146,7 @@ export class BillingSession {
       // What it cost beyond what was held for it: charged in full (`charged`), or not charged (`capped`).
       record: this.record(usage, source, 'ok', end, Math.max(0, cost - hold.amount - (topUp?.amount ?? 0))),
     };
+    charging?.(charge);
     try {
       return await retry(() => this.deps.money.write(move), UNTIL_WRITTEN);
     } finally {
