@@ -3,6 +3,7 @@ import { FakeDify } from '#test/fakes/dify.ts';
 import { FakeOpenAI } from '#test/fakes/openai.ts';
 import { FakeWeChat } from '#test/fakes/wechat.ts';
 import { FakeStripe } from '#test/fakes/stripe.ts';
+import { FakeWeChatPay } from '#test/fakes/wechat-pay.ts';
 import {
   ADMIN_ENV,
   adminToken,
@@ -39,6 +40,8 @@ export interface FuzzApp {
   wechat: FakeWeChat;
   /** Stripe behind the payment routes (STRIPE_*), so orders are fuzzed end to end, not 503 "payments off". */
   stripe: FakeStripe;
+  /** WeChat Pay (WECHAT_PAY_*), so its notification paths are served and fuzzed. */
+  wechatPay: FakeWeChatPay;
   tally: Tally;
   admin: string;
   user: RegisteredUser;
@@ -118,6 +121,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
   });
   const wechat = await FakeWeChat.start();
   const stripe = await FakeStripe.start();
+  const wechatPay = await FakeWeChatPay.start();
   const t = await createTestApp(backends()[0], {
     env: {
       ...ADMIN_ENV,
@@ -134,6 +138,8 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
       STRIPE_SUCCESS_URL: 'https://console.example/orders',
       STRIPE_API_BASE_URL: stripe.baseUrl,
+      ...wechatPay.env('https://tollgate.example.com/v1/orders/payment-callback'),
+      WECHAT_PAY_APPID: wechatPay.appid,
       BODY_LIMIT: '16384',
       GATEWAY_BODY_LIMIT: '131072',
       ...env,
@@ -175,6 +181,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
     dify,
     wechat,
     stripe,
+    wechatPay,
     tally,
     admin,
     user,
@@ -218,6 +225,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       await dify.close();
       await wechat.close();
       await stripe.close();
+      await wechatPay.close();
     },
   };
 }
