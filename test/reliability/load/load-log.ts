@@ -23,8 +23,8 @@ export class LoadLog {
   /** Successful redemptions per code id, and per code+user. */
   readonly redeemed = new Map<string, number>();
   readonly redeemedBy = new Map<string, number>();
-  /** Orders the load paid for (order number → the buyer's id): each must end fulfilled, granted once. */
-  readonly paidOrders = new Map<string, string>();
+  /** Orders the load paid for, by order number: each must end fulfilled, granted once, and be counted as revenue. */
+  readonly paidOrders = new Map<string, { userId: string; amount: number; currency: string }>();
   /** Answers per operation and status (`network`/`timeout` for none), for the notes. */
   readonly statuses = new Map<string, Map<string, number>>();
 

@@ -32,7 +32,8 @@ export const stripePurchase: Operation = {
       ),
     );
     const delivered = copies.map((answer) => checkAnswer(ctx, 'stripe webhook', answer, [200]));
-    if (delivered.some(Boolean)) ctx.log.paidOrders.set(order.orderNo, user.id);
+    if (delivered.some(Boolean))
+      ctx.log.paidOrders.set(order.orderNo, { userId: user.id, amount: order.amount, currency: order.currency });
     if (!delivered.some(Boolean) || Math.random() >= 0.25) return;
 
     const refunded = await http.send(anyInstance(), 'POST', `/api/admin/orders/${order.orderNo}/refund`, {
@@ -55,6 +56,6 @@ function metadataOf(event: FakeEvent): Record<string, string> {
 }
 
 interface StripeOrder {
-  order: { orderNo: string; amount: number };
+  order: { orderNo: string; amount: number; currency: string };
   checkout: { sessionId: string };
 }

@@ -82,7 +82,7 @@ export async function mixedLoad(cluster: Cluster, trap: TrapServer, options: Mix
   }
   for (const [pair, n] of ctx.log.redeemedBy) tally.check(n === 1, `code/user ${pair} redeemed ${n} times`);
   // A paid order the provider confirmed reaches its buyer (granted once: checkBooks' order rules).
-  for (const [orderNo, userId] of ctx.log.paidOrders) {
+  for (const [orderNo, { userId }] of ctx.log.paidOrders) {
     const order = await db
       .selectFrom('orders')
       .select(['user_id', 'status', 'fulfilled_at'])
@@ -93,6 +93,8 @@ export async function mixedLoad(cluster: Cluster, trap: TrapServer, options: Mix
       `order ${orderNo}: paid and confirmed, but ${order ? `${order.status}, not fulfilled` : 'not found'}`,
     );
   }
+
+  await checkRevenue(cluster, ctx.log);
 
   const books = await checkBooks(db, { openHoldsAllowed: false });
   books.violations.forEach((v) => tally.violation(v));
@@ -108,4 +110,40 @@ export async function mixedLoad(cluster: Cluster, trap: TrapServer, options: Mix
     .slice(fakeRequestsBefore)
     .filter((r) => r.headers.authorization !== `Bearer ${cluster.channelSecret}`);
   tally.check(wrongSecret.length === 0, `${wrongSecret.length} upstream call(s) without the channel's own secret`);
+}
+
+/**
+ * The revenue an admin sees (seed 003's admin stats) is what the payers paid, by the load's own count,
+ * less the refunds that went through, per currency, and its days add up to the same.
+ */
+async function checkRevenue(cluster: Cluster, log: LoadLog): Promise<void> {
+  const paid = new Map<string, number>();
+  for (const { amount, currency } of log.paidOrders.values()) paid.set(currency, (paid.get(currency) ?? 0) + amount);
+  const refunds = await cluster.database.db
+    .selectFrom('order_refunds')
+    .select(['currency', 'amount'])
+    .where('status', '=', 'succeeded')
+    .execute();
+  const refunded = new Map<string, number>();
+  for (const r of refunds) refunded.set(r.currency, (refunded.get(r.currency) ?? 0) + Number(r.amount));
+  const answer = await cluster.http.send(cluster.url(0), 'GET', '/v1/admin/stats', { token: cluster.adminToken });
+  const { tally } = cluster;
+  if (!tally.check(answer.kind === 'answer' && answer.status === 200, 'the admin stats did not answer 200')) return;
+  if (answer.kind !== 'answer') return;
+  const { revenue } = (JSON.parse(answer.text) as { data: { revenue: Revenue } }).data;
+  for (const [currency, received] of paid) {
+    const row = revenue.byCurrency.find((c) => c.currency === currency);
+    const back = refunded.get(currency) ?? 0;
+    tally.check(
+      row?.received === received && row.refunded === back && row.net === received - back,
+      `revenue in ${currency}: the payers paid ${received} and ${back} was refunded; the admin stats say ${JSON.stringify(row)}`,
+    );
+    const days = revenue.days.filter((d) => d.currency === currency).reduce((n, d) => n + d.net, 0);
+    tally.check(days === received - back, `revenue in ${currency} by day adds up to ${days}, not ${received - back}`);
+  }
+}
+
+interface Revenue {
+  byCurrency: Array<{ currency: string; received: number; refunded: number; net: number }>;
+  days: Array<{ currency: string; net: number }>;
 }
