@@ -4,7 +4,7 @@ export type PlanStatus = 'active' | 'retired';
 /** `active`: the current plan (unless its `expires_at` has passed); the rest are history. */
 /** `refunded`: the order that bought it was refunded in whole (docs/payments.md). */
 export type SubscriptionStatus = 'active' | 'replaced' | 'cancelled' | 'expired' | 'refunded';
-/** How a subscription came to be: a redeem code, an admin, a paid order (the payments issue). */
+/** How a subscription came to be: a redeem code, an admin, a paid order (docs/payments.md). */
 export type SubscriptionSource = 'redeem' | 'admin' | 'order';
 
 export interface PlansTable {
