@@ -182,13 +182,19 @@ export class GalleryRepository {
     return added;
   }
 
+  /**
+   * Whether the image is published, locking its row for the rest of the transaction (PostgreSQL,
+   * MySQL): likes of one image then queue here. Without it, MySQL's foreign-key check on inserting the
+   * like takes a shared lock on the image row, and two likes that both hold one deadlock when they
+   * update the count. SQLite has no FOR UPDATE; its write transactions run one at a time anyway.
+   */
   private async isPublished(trx: Kysely<DB>, id: string): Promise<boolean> {
-    const row = await trx
+    const query = trx
       .selectFrom('gallery_images')
       .select('id')
       .where('id', '=', id)
-      .where('status', '=', 'published')
-      .executeTakeFirst();
+      .where('status', '=', 'published');
+    const row = await (this.dialect.name === 'sqlite' ? query : query.forUpdate()).executeTakeFirst();
     return row !== undefined;
   }
 
