@@ -189,11 +189,7 @@ export class GalleryRepository {
    * update the count. SQLite has no FOR UPDATE; its write transactions run one at a time anyway.
    */
   private async isPublished(trx: Kysely<DB>, id: string): Promise<boolean> {
-    const query = trx
-      .selectFrom('gallery_images')
-      .select('id')
-      .where('id', '=', id)
-      .where('status', '=', 'published');
+    const query = trx.selectFrom('gallery_images').select('id').where('id', '=', id).where('status', '=', 'published');
     const row = await (this.dialect.name === 'sqlite' ? query : query.forUpdate()).executeTakeFirst();
     return row !== undefined;
   }
