@@ -20,8 +20,8 @@ export const GALLERY_CATEGORIES = [
 ] as const;
 export type GalleryCategory = (typeof GALLERY_CATEGORIES)[number]['id'];
 
-const Category = Type.Union(
-  GALLERY_CATEGORIES.map((c) => Type.Literal(c.id)),
+const Category = Type.Enum(
+  GALLERY_CATEGORIES.map((c) => c.id),
   { description: GALLERY_CATEGORIES.map((c) => c.id).join(', ') },
 );
 const Id = Type.String({ minLength: 1, maxLength: 64 });
