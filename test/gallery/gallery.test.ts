@@ -231,6 +231,11 @@ describe.each(backends())('gallery on $label', (backend) => {
     expect(bySession.statusCode).toBe(200);
     expect((await withKey(t.app, 'DELETE', url)).statusCode).toBe(404);
     expect((await withKey(t.app, 'DELETE', '/v1/admin/gallery/images/no-such-image')).statusCode).toBe(404);
+    // Two take-downs at once: one does it, the other finds nothing left to take down; one audit row.
+    const raced = await publish(t, bob, await uploadImage(t, bob));
+    const both = await Promise.all([1, 2].map(() => withKey(t.app, 'DELETE', `/v1/admin/gallery/images/${raced.id}`)));
+    expect(both.map((r) => r.statusCode).sort()).toEqual([200, 404]);
+    expect(await auditLog(t.app, `&targetType=gallery_image&targetId=${raced.id}`)).toHaveLength(1);
   });
 });
 

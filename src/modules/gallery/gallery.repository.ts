@@ -5,7 +5,7 @@ import { olderThan } from '#core/db/keyset.ts';
 import type { DB } from '#core/db/schema.ts';
 import { transact } from '#core/db/transaction.ts';
 import type { CursorPosition } from '#core/http/pagination.ts';
-import type { GalleryImageRow, GalleryImagesTable, GalleryStatus } from './gallery.tables.ts';
+import type { GalleryImageRow, GalleryImagesTable } from './gallery.tables.ts';
 
 export type GallerySort = 'newest' | 'popular';
 
@@ -106,8 +106,15 @@ export class GalleryRepository {
     }
   }
 
-  async setStatus(id: string, status: GalleryStatus, now: number): Promise<void> {
-    await this.db.updateTable('gallery_images').set({ status, updated_at: now }).where('id', '=', id).execute();
+  /** Marks a published image unpublished; false when it was not (any more) published. */
+  async takeDown(id: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('gallery_images')
+      .set({ status: 'unpublished', updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'published')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   /** Published images per category. */

@@ -69,7 +69,10 @@ export class GalleryService {
     };
     await this.refuseRepublishing(upload.id);
     // A racing twin that inserted first makes this one a 409 as well.
-    if (!(await this.repository.insert(row))) await this.refuseRepublishing(upload.id);
+    if (!(await this.repository.insert(row))) {
+      await this.refuseRepublishing(upload.id);
+      throw new AppError('GALLERY_ALREADY_PUBLISHED');
+    }
     const [view] = await this.views([row]);
     return view!;
   }
@@ -91,7 +94,8 @@ export class GalleryService {
     const row = await this.repository.find(id);
     if (!row || row.status !== 'published') throw new AppError('GALLERY_IMAGE_NOT_FOUND');
     const now = this.clock.now();
-    await this.repository.setStatus(id, 'unpublished', now);
+    // Two admins at once: one takes it down, the other finds it gone.
+    if (!(await this.repository.takeDown(id, now))) throw new AppError('GALLERY_IMAGE_NOT_FOUND');
     const [before] = await this.views([row]);
     const [after] = await this.views([{ ...row, status: 'unpublished', updated_at: now }]);
     return { before: before!, after: after! };
