@@ -57,6 +57,8 @@ import { registerDreamVipRoutes } from './surfaces/dream/dream-vip.routes.ts';
 import { registerDreamOrdersRoutes } from './surfaces/dream/dream-orders.routes.ts';
 import { registerStorageRoutes } from '#modules/storage/storage.routes.ts';
 import { registerCharacterRoutes } from '#modules/characters/characters.routes.ts';
+import { registerGalleryRoutes } from '#modules/gallery/gallery.routes.ts';
+import { registerFavoritesRoutes } from '#modules/favorites/favorites.routes.ts';
 
 /** Parts a caller (a test) may supply instead of having them built from the config. */
 export interface AppOverrides {
@@ -254,6 +256,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerUserAdminRoutes(app, services.userAdmin);
   registerDreamAdminRoutes(app, services.userAdmin);
   registerTemplatesRoutes(app, services.templates);
+  registerGalleryRoutes(app, services.gallery);
+  registerFavoritesRoutes(app, services.favorites);
   registerGatewayRoutes(app, { ...gateway, bodyLimit: config.GATEWAY_BODY_LIMIT, startedAt: clock.now() });
   const difyRelay = { ...gateway, dify: services.dify, stopDrainMs: 5_000 };
   await registerDifyRoutes(app, { ...difyRelay, uploadLimit: config.DIFY_UPLOAD_LIMIT });

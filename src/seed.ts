@@ -1,6 +1,8 @@
 import type { Clock } from '#core/clock.ts';
 import type { Database } from '#core/db/create-db.ts';
 import { migrateToLatest } from '#core/db/migrator.ts';
+import { seedGalleryRows } from '#migrations/20261207_0015_gallery_favorites.ts';
+import { GalleryRepository } from '#modules/gallery/gallery.repository.ts';
 import { TemplatesRepository } from '#modules/templates/templates.repository.ts';
 import { TemplatesService } from '#modules/templates/templates.service.ts';
 
@@ -18,5 +20,7 @@ export async function seedDatabase(database: Database, clock: Clock): Promise<Se
   await migrateToLatest(database.db);
   const templates = new TemplatesService(new TemplatesRepository(database.db, database.capabilities), clock);
   const added = await templates.seedMissing();
-  return { 'prompt templates': added.prompts, 'parameter templates': added.params };
+  const gallery = new GalleryRepository(database.db, database.capabilities);
+  const images = await gallery.insertMissing(seedGalleryRows(clock.now()));
+  return { 'prompt templates': added.prompts, 'parameter templates': added.params, 'gallery images': images };
 }

@@ -60,6 +60,10 @@ import { CharactersService } from '#modules/characters/characters.service.ts';
 import { createStorageDriver, publicBaseOf } from '#modules/storage/storage.factory.ts';
 import { StorageRepository } from '#modules/storage/storage.repository.ts';
 import { StorageService } from '#modules/storage/storage.service.ts';
+import { GalleryRepository } from '#modules/gallery/gallery.repository.ts';
+import { GalleryService } from '#modules/gallery/gallery.service.ts';
+import { FavoritesRepository } from '#modules/favorites/favorites.repository.ts';
+import { FavoritesService } from '#modules/favorites/favorites.service.ts';
 
 export interface Infrastructure {
   config: Config;
@@ -260,6 +264,8 @@ export function createServices(infra: Infrastructure) {
     clock,
     config.CHARACTER_MAX_PHOTOS,
   );
+  const gallery = new GalleryService(new GalleryRepository(db, database.capabilities), storage, clock);
+  const favorites = new FavoritesService(new FavoritesRepository(db), gallery, templates, clock);
   const dify = new DifyService(new DifyRepository(db), channels, kv, clock, gateway.failover.timeouts);
 
   return {
@@ -295,5 +301,7 @@ export function createServices(infra: Infrastructure) {
     templates,
     storage,
     characters,
+    gallery,
+    favorites,
   };
 }

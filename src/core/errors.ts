@@ -448,6 +448,41 @@ const WECHAT_PAY_ERRORS = {
   },
 } as const satisfies Record<string, ErrorSpec>;
 
+/** The gallery and favorites (seed 003; docs/seed-003.md, Gallery and Favorites). */
+const GALLERY_ERRORS = {
+  GALLERY_IMAGE_NOT_FOUND: {
+    status: 404,
+    zh: '图片不存在或已下架',
+    en: 'No such gallery image (or it was taken down)',
+  },
+  GALLERY_SOURCE_REQUIRED: {
+    status: 400,
+    zh: '请提供要发布的图片：imageId 或 imageUrl',
+    en: 'Name the image to publish: imageId or imageUrl',
+  },
+  GALLERY_SOURCE_NOT_FOUND: {
+    status: 404,
+    zh: '要发布的图片不存在，或不是你自己的图片',
+    en: 'The image to publish does not exist or is not yours',
+  },
+  GALLERY_IMAGE_URL_INVALID: {
+    status: 400,
+    zh: '只能发布 Tollgate 为你保存的图片（生成结果或上传的图片），不能使用外部地址',
+    en: 'Only an image Tollgate stored for you (a job result or an upload) can be published, not an outside URL',
+  },
+  GALLERY_ALREADY_PUBLISHED: {
+    status: 409,
+    zh: '这张图片已经发布到画廊',
+    en: 'This image is already published to the gallery',
+  },
+  GALLERY_IMAGE_TAKEN_DOWN: {
+    status: 409,
+    zh: '这张图片已被管理员下架，不能再次发布',
+    en: 'An admin took this image down; it cannot be published again',
+  },
+  FAVORITE_NOT_FOUND: { status: 404, zh: '收藏不存在', en: 'No such favorite' },
+} as const satisfies Record<string, ErrorSpec>;
+
 const ERRORS = {
   ...BASE_ERRORS,
   ...IDENTITY_ERRORS,
@@ -458,6 +493,7 @@ const ERRORS = {
   ...TEMPLATE_ERRORS,
   ...STORAGE_ERRORS,
   ...WECHAT_PAY_ERRORS,
+  ...GALLERY_ERRORS,
 };
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -12,6 +12,7 @@ import {
   type TestApp,
 } from '#test/helpers/test-app.ts';
 import { TestProvider } from '#test/helpers/payments.ts';
+import { png } from '#test/storage/images.ts';
 import { ADMIN_KEY, ADMIN_KEY_ENV } from './helpers.ts';
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -150,7 +151,11 @@ describe.each(backends())('every admin route on $label', (backend) => {
         values[param] = (
           await t.app.services.templates.createParam({ name: 'm', category: 'm', mode: 'fast', resolution: '512x512' })
         ).id;
-      else if (route.path.includes('/redeem-batches/')) values[param] = batch.batchId;
+      else if (route.path.startsWith('/v1/admin/gallery/images/')) {
+        const upload = await t.app.services.storage.upload(user.id, png(4, 4));
+        const body = { imageId: upload.id, title: 'm', category: 'other' as const, prompt: 'm' };
+        values[param] = (await t.app.services.gallery.publish(user.id, body)).id;
+      } else if (route.path.includes('/redeem-batches/')) values[param] = batch.batchId;
       else if (route.path.includes('/redeem-codes/')) values[param] = batch.codeId;
       else if (param === 'model') values[param] = 'matrix-model';
       else values[param] = 'matrix-unknown';

@@ -11,6 +11,12 @@ import { Tally } from './tally.ts';
 
 type Route = RouteOperation & { access: Access };
 
+/**
+ * Columns of a user's rows that others' allowed actions change: a key's last use, and the like count of
+ * an image the user published (anyone signed in may like it).
+ */
+const OTHERS_MAY_CHANGE = new Set(['last_used_at', 'like_count']);
+
 /** Every row that belongs to `userId` (each table with a user_id column, and the user itself), as one hash. */
 async function ownedRows(db: Kysely<DB>, userId: string): Promise<string> {
   const hash = createHash('sha256');
@@ -24,7 +30,9 @@ async function ownedRows(db: Kysely<DB>, userId: string): Promise<string> {
       >`select * from ${sql.table(table.name)} where ${sql.ref(column)} = ${userId}`.execute(db)
     ).rows;
     const lines = rows
-      .map((row) => JSON.stringify(Object.fromEntries(Object.entries(row).filter(([name]) => name !== 'last_used_at'))))
+      .map((row) =>
+        JSON.stringify(Object.fromEntries(Object.entries(row).filter(([name]) => !OTHERS_MAY_CHANGE.has(name)))),
+      )
       .sort();
     hash.update(`${table.name}\n${lines.join('\n')}\n`);
   }
@@ -33,8 +41,9 @@ async function ownedRows(db: Kysely<DB>, userId: string): Promise<string> {
 
 /**
  * What only the victim's own answers may contain: their email and key, and the ids of their user, key,
- * ledger rows, usage records (and request ids), check-ins, redemptions, sessions, and Dify
- * conversations, messages and tasks, one list per kind.
+ * ledger rows, usage records (and request ids), check-ins, redemptions, sessions, Dify
+ * conversations, messages and tasks, orders, favorites and uploads, one list per kind. (The gallery
+ * image they published is public: its id is tried in the paths, not looked for in the answers.)
  */
 async function markersOf(f: FuzzApp): Promise<string[][]> {
   const db = f.t.app.services.database.db;
@@ -61,6 +70,8 @@ async function markersOf(f: FuzzApp): Promise<string[][]> {
     messages.map((r) => r.id),
     messages.flatMap((r) => (r.task_id ? [r.task_id] : [])),
     [f.otherOrder.id, f.otherOrder.orderNo],
+    [f.otherGallery.favoriteId],
+    [f.otherGallery.uploadId],
     [f.other.email, f.otherKey.secret],
   ];
 }
@@ -141,14 +152,14 @@ describe("other users' resources and admin routes, as a plain user", () => {
     }
     const kinds = await markersOf(f);
     markers = kinds.flat();
-    ids = kinds.slice(0, -1).flatMap((kind) => kind.slice(0, 1));
+    ids = [...kinds.slice(0, -1).flatMap((kind) => kind.slice(0, 1)), f.otherGallery.imageId];
   });
   afterAll(async () => {
     await f?.close();
     tally.save(inject('tallyDir'));
   });
 
-  it("a user never sees or changes another user's keys, ledger, usage, check-ins, redemptions or conversations", async () => {
+  it("a user never sees or changes another user's keys, ledger, usage, check-ins, redemptions, conversations, favorites or uploads", async () => {
     const mark = tally.mark;
     const db = f.t.app.services.database.db;
     const victimBefore = await ownedRows(db, f.other.id);

@@ -48,6 +48,7 @@ describe.each(backends())('npm run seed on $label', (backend) => {
     expect(await seedDatabase(a.services.database, systemClock)).toEqual({
       'prompt templates': 0,
       'parameter templates': 0,
+      'gallery images': 0,
     });
     expect(await counts()).toEqual({ prompts: 10, params: 8 });
   });
@@ -83,6 +84,7 @@ describe.each(backends())('npm run seed on $label', (backend) => {
     expect(await seedDatabase(b.services.database, systemClock)).toEqual({
       'prompt templates': 0,
       'parameter templates': 0,
+      'gallery images': 0,
     });
   });
 

@@ -11,6 +11,8 @@ import type { PricingTables } from '#modules/pricing/pricing.tables.ts';
 import type { TemplatesTables } from '#modules/templates/templates.tables.ts';
 import type { CharactersTables } from '#modules/characters/characters.tables.ts';
 import type { StorageTables } from '#modules/storage/storage.tables.ts';
+import type { GalleryTables } from '#modules/gallery/gallery.tables.ts';
+import type { FavoritesTables } from '#modules/favorites/favorites.tables.ts';
 import type { RedeemTables } from '#modules/redeem/redeem.tables.ts';
 import type { UsageTables } from '#modules/usage/usage.tables.ts';
 import type { UsersTables } from '#modules/users/users.tables.ts';
@@ -33,4 +35,6 @@ export interface DB
     OrdersTables,
     TemplatesTables,
     StorageTables,
-    CharactersTables {}
+    CharactersTables,
+    GalleryTables,
+    FavoritesTables {}

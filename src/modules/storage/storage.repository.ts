@@ -18,4 +18,14 @@ export class StorageRepository {
       .where('user_id', '=', userId)
       .executeTakeFirst();
   }
+
+  /** The user's upload stored under `key` (publishing an image by the URL Tollgate gave for it), or undefined. */
+  findUploadByKey(userId: string, key: string): Promise<UploadRow | undefined> {
+    return this.db
+      .selectFrom('uploads')
+      .selectAll()
+      .where('storage_key', '=', key)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+  }
 }

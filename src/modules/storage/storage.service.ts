@@ -157,4 +157,26 @@ export class StorageService {
       createdAt: new Date(row.created_at).toISOString(),
     };
   }
+
+  /**
+   * The user's upload that `url` names, when it is a URL Tollgate gave for one of the user's uploads
+   * (`url(key)`; with the default `/uploads` base, the same path on any host); undefined otherwise (an
+   * outside URL, a key Tollgate never makes, someone else's upload).
+   */
+  async findUploadByUrl(userId: string, url: string): Promise<UploadView | undefined> {
+    const base = this.publicBase.replace(/\/+$/, '');
+    let rest: string | undefined;
+    if (url.startsWith(`${base}/`)) rest = url.slice(base.length + 1);
+    else if (base.startsWith('/')) {
+      try {
+        const path = new URL(url).pathname;
+        if (path.startsWith(`${base}/`)) rest = path.slice(base.length + 1);
+      } catch {
+        // not an absolute URL: only the base itself could name an upload
+      }
+    }
+    if (rest === undefined || !isObjectKey(rest)) return undefined;
+    const row = await this.repository.findUploadByKey(userId, rest);
+    return row ? this.findUpload(userId, row.id) : undefined;
+  }
 }

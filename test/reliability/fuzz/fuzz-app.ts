@@ -15,6 +15,7 @@ import {
   type TestApp,
 } from '#test/helpers/test-app.ts';
 import { MODEL, PRICE } from '#test/reliability/support/pricing.ts';
+import { png } from '#test/storage/images.ts';
 import type { Tally } from '#test/reliability/tally.ts';
 import type { Access } from './routes.ts';
 
@@ -55,6 +56,8 @@ export interface FuzzApp {
   /** A paid order of each user (a credit pack through Stripe): real ids for the order routes' parameters. */
   userOrder: PaidOrder;
   otherOrder: PaidOrder;
+  /** The second user's upload, published to the gallery, and their favorite of it: real ids for the gallery and favorites routes. */
+  otherGallery: GalleryItems;
   /** Ids worth putting in path parameters: real ones (own and foreign) among the made-up ones. */
   idPool: string[];
   /** Authorization headers per kind of caller. */
@@ -67,6 +70,12 @@ export interface DifyChat {
   conversationId: string;
   messageId: string;
   taskId: string;
+}
+
+export interface GalleryItems {
+  uploadId: string;
+  imageId: string;
+  favoriteId: string;
 }
 
 export interface PaidOrder {
@@ -107,6 +116,28 @@ async function buyCredits(t: TestApp, stripe: FakeStripe, token: string): Promis
   const paid = await t.app.inject({ method: 'POST', url: '/api/payments/stripe/webhook', payload: body, headers });
   if (paid.statusCode !== 200) throw new Error(`the fuzz app's payment failed: ${paid.statusCode} ${paid.body}`);
   return { id: order.id, orderNo: order.orderNo };
+}
+
+/** An image `token`'s user uploads and publishes to the gallery, and their favorite of it. */
+async function publishToGallery(t: TestApp, token: string): Promise<GalleryItems> {
+  const uploaded = await call(t.app, 'POST', '/v1/upload/image', {
+    token,
+    body: { image: png(8, 8).toString('base64') },
+  });
+  if (uploaded.statusCode !== 200)
+    throw new Error(`the fuzz app's upload failed: ${uploaded.statusCode} ${uploaded.body}`);
+  const uploadId = uploaded.json<{ data: { id: string } }>().data.id;
+  const published = await call(t.app, 'POST', '/v1/gallery/publish', {
+    token,
+    body: { imageId: uploadId, title: 'mine', category: 'other', prompt: 'mine' },
+  });
+  if (published.statusCode !== 201)
+    throw new Error(`the fuzz app's publishing failed: ${published.statusCode} ${published.body}`);
+  const imageId = published.json<{ data: { id: string } }>().data.id;
+  const favorite = await call(t.app, 'POST', '/v1/favorites', { token, body: { type: 'image', targetId: imageId } });
+  if (favorite.statusCode !== 201)
+    throw new Error(`the fuzz app's favorite failed: ${favorite.statusCode} ${favorite.body}`);
+  return { uploadId, imageId, favoriteId: favorite.json<{ data: { id: string } }>().data.id };
 }
 
 /**
@@ -165,6 +196,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
   const otherChat = await startDifyChat(t, other.accessToken, 'a private question');
   const userOrder = await buyCredits(t, stripe, user.accessToken);
   const otherOrder = await buyCredits(t, stripe, other.accessToken);
+  const otherGallery = await publishToGallery(t, other.accessToken);
   const batch = (
     await call(t.app, 'POST', '/api/admin/redeem-codes', { token: admin, body: { count: 1, credits: 5 } })
   ).json<{ batchId: string; codes: Array<{ id: string }> }>();
@@ -193,6 +225,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
     otherChat,
     userOrder,
     otherOrder,
+    otherGallery,
     idPool: [
       user.id,
       other.id,
@@ -207,6 +240,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       ...Object.values(otherChat),
       ...Object.values(userOrder),
       ...Object.values(otherOrder),
+      ...Object.values(otherGallery),
     ],
     credentials(mode): Record<string, string> {
       const token = tokens[mode];
