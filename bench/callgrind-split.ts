@@ -15,22 +15,18 @@ import { readFileSync } from 'node:fs';
 const GC = [
   'v8::internal::Heap::',
   'v8::internal::heap::',
-  'v8::internal::IncrementalMarking',
-  'v8::internal::MarkCompact',
-  'v8::internal::MinorMarkCompact',
-  'v8::internal::Marking',
-  'v8::internal::MainMarkingVisitor',
-  'v8::internal::ConcurrentMarking',
-  'v8::internal::Scavenge',
-  'v8::internal::Sweeper',
-  'v8::internal::ArrayBufferSweeper',
-  'v8::internal::Evacuat',
-  'v8::internal::FullEvacuator',
-  'v8::internal::RememberedSet',
-  'v8::internal::SlotSet',
-  'v8::internal::TypedSlot',
-  'v8::internal::MemoryReducer',
-  'v8::internal::ScavengeJob',
+  'heap::base::',
+  'cppgc::',
+  'IncrementalMarking',
+  'MarkCompact',
+  'Marking',
+  'Scaveng',
+  'Sweeper',
+  'Evacuat',
+  'RememberedSet',
+  'SlotSet',
+  'TypedSlot',
+  'MemoryReducer',
   'v8::internal::LocalHeap',
   'v8::internal::PagedSpace',
   'v8::internal::SemiSpace',
@@ -38,9 +34,13 @@ const GC = [
   'v8::internal::WeakObjects',
   'v8::internal::GCTracer',
   'v8::internal::ObjectStatsCollector',
-  'v8::internal::RecordMigratedSlotVisitor',
-  'v8::internal::PointersUpdating',
-  'v8::internal::UpdateTypedSlotHelper',
+  'RecordMigratedSlot',
+  'PointersUpdating',
+  'UpdateTypedSlotHelper',
+  'LiveObjectRange',
+  'StringTableCleaner',
+  'PretenuringHandler',
+  'v8::internal::GlobalHandles',
 ];
 const COMPILER = [
   'v8::internal::compiler::',
@@ -84,7 +84,11 @@ export interface Split {
   own: number;
 }
 
-/** By the name before its arguments (a template's return type may come first: `void v8::internal::…`). */
+/**
+ * By the name before its arguments (a template's return type may come first: `void v8::internal::…`).
+ * A template that the collector instantiates with one of its visitors (`BodyDescriptorBase::
+ * IteratePointers<MainMarkingVisitor<…>>`) is the collector's too: its template arguments count.
+ */
 function kindOf(name: string): 'gc' | 'compiler' | undefined {
   const head = name.split('(', 1)[0]!;
   if (GC.some((part) => head.includes(part))) return 'gc';

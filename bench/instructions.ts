@@ -49,8 +49,12 @@ const NO_PERIODIC_WORK = {
   CACHE_RECONCILE_SECONDS: '0',
 };
 const STEADY = Number(process.env.INSTR_STEADY ?? 0.05);
-/** The same for every server measured: compilation and collection on the main thread (see above). */
-const NODE_FLAGS = ['--single-threaded'];
+/**
+ * The same for every server measured: compilation and collection on the main thread (see above).
+ * INSTR_NODE_FLAGS adds V8 flags (e.g. `--max-opt=1 --always-sparkplug`: every function compiled once,
+ * to the baseline tier, and never again).
+ */
+const NODE_FLAGS = ['--single-threaded', ...(process.env.INSTR_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const BASELINE = process.env.BENCH_BASELINE;
 /** Starting node under valgrind is slow: tsx compiles every file at a fiftieth of its usual speed. */
