@@ -83,3 +83,49 @@ export const CursorPageQuery = Type.Object(
   { page: Paging.page(), limit: Paging.limit({ default: 20 }), cursor: Type.Optional(Paging.cursor()) },
   { additionalProperties: false },
 );
+
+/** A list page as seed 003 pages lists: page or cursor, with the total (the shape `CursorPaged` declares). */
+export interface KeysetPage<T> {
+  items: T[];
+  total: number;
+  page: number;
+  limit: number;
+  nextCursor: string | null;
+  hasMore: boolean;
+}
+
+/** Reads a page's rows: after a cursor's position, or from an offset; and the list's total. */
+type PageFetch = (
+  after: CursorPosition | undefined,
+  offset: number,
+  limit: number,
+) => Promise<{ rows: Array<{ id: string }>; total: number }>;
+type RowOf<F extends PageFetch> = Awaited<ReturnType<F>>['rows'][number];
+
+/**
+ * One page of a keyset-ordered list, by `page` or by `cursor`: `fetch` reads rows after `after` (a
+ * cursor) or from `offset` (a page); a cursor page reads one row more to know whether another follows,
+ * a numbered page has the total. `at` is the value of the list's first order column that the next
+ * cursor records (its date, its like count, …).
+ */
+export async function keysetPage<F extends PageFetch, T>(
+  query: { page: number; limit: number; cursor?: string | undefined },
+  fetch: F,
+  at: (row: RowOf<F>) => number,
+  views: (rows: RowOf<F>[]) => T[] | Promise<T[]>,
+): Promise<KeysetPage<T>> {
+  const { page, limit } = query;
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  const { rows, total } = await fetch(after, after ? 0 : (page - 1) * limit, after ? limit + 1 : limit);
+  const items = rows.slice(0, limit);
+  const hasMore = after ? rows.length > limit : (page - 1) * limit + items.length < total;
+  const last = items.at(-1);
+  return {
+    items: await views(items),
+    total,
+    page: after ? 1 : page,
+    limit,
+    nextCursor: hasMore && last ? encodeCursor({ at: at(last), id: last.id }) : null,
+    hasMore,
+  };
+}

@@ -4,7 +4,7 @@ import type { Clock } from '#core/clock.ts';
 import type { DB } from '#core/db/schema.ts';
 import { transact } from '#core/db/transaction.ts';
 import { AppError } from '#core/errors.ts';
-import { decodeCursor, encodeCursor } from '#core/http/pagination.ts';
+import { keysetPage } from '#core/http/pagination.ts';
 import { newId } from '#core/ids.ts';
 import type { StorageService } from '#modules/storage/storage.service.ts';
 import type { CharactersRepository } from './characters.repository.ts';
@@ -89,26 +89,13 @@ export class CharactersService {
     readonly maxPhotos: number,
   ) {}
 
-  async list(userId: string, query: { page: number; limit: number; cursor?: string | undefined }) {
-    const { page, limit, cursor } = query;
-    const before = cursor === undefined ? undefined : decodeCursor(cursor);
-    const { rows, total } = await this.repository.list(
-      userId,
-      before,
-      before ? 0 : (page - 1) * limit,
-      before ? limit + 1 : limit,
+  list(userId: string, query: { page: number; limit: number; cursor?: string | undefined }) {
+    return keysetPage(
+      query,
+      (before, offset, limit) => this.repository.list(userId, before, offset, limit),
+      (row) => Number(row.created_at),
+      (rows) => this.views(rows),
     );
-    const items = rows.slice(0, limit);
-    const hasMore = before ? rows.length > limit : (page - 1) * limit + items.length < total;
-    const last = items.at(-1);
-    return {
-      items: await this.views(items),
-      total,
-      page: before ? 1 : page,
-      limit,
-      nextCursor: hasMore && last ? encodeCursor({ at: Number(last.created_at), id: last.id }) : null,
-      hasMore,
-    };
   }
 
   async create(userId: string, input: { name: string; description?: string | undefined }): Promise<CharacterView> {

@@ -1,7 +1,7 @@
 import type { Clock } from '#core/clock.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
-import { keysetPage, type KeysetPage } from '#modules/gallery/gallery.paging.ts';
+import { keysetPage, type KeysetPage } from '#core/http/pagination.ts';
 import type { GalleryService } from '#modules/gallery/gallery.service.ts';
 import type { PromptTemplate } from '#modules/templates/templates.schemas.ts';
 import type { TemplatesService } from '#modules/templates/templates.service.ts';

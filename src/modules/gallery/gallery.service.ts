@@ -2,7 +2,7 @@ import type { Clock } from '#core/clock.ts';
 import { AppError } from '#core/errors.ts';
 import { newId } from '#core/ids.ts';
 import type { StorageService, UploadView } from '#modules/storage/storage.service.ts';
-import { keysetPage, type KeysetPage } from './gallery.paging.ts';
+import { keysetPage, type KeysetPage } from '#core/http/pagination.ts';
 import { sortValue, type AuthorRow, type GalleryRepository, type GallerySort } from './gallery.repository.ts';
 import { GALLERY_CATEGORIES, type GalleryImage, type GalleryListOptions, type Publish } from './gallery.schemas.ts';
 import type { GalleryImageRow, GalleryImagesTable } from './gallery.tables.ts';

@@ -1,6 +1,6 @@
 import type { Clock } from '#core/clock.ts';
 import { AppError, type ErrorCode } from '#core/errors.ts';
-import { decodeCursor, encodeCursor } from '#core/http/pagination.ts';
+import { keysetPage } from '#core/http/pagination.ts';
 import { newId } from '#core/ids.ts';
 import { seedParamRows, seedPromptRows } from '#migrations/20261207_0013_templates.ts';
 import { sortValue, type TemplateSort, type TemplateTable, type TemplatesRepository } from './templates.repository.ts';
@@ -132,27 +132,14 @@ export class TemplatesService {
     options: TemplateListOptions,
     view: (row: PromptTemplateRow | ParamTemplateRow) => T,
   ): Promise<TemplatePage<T>> {
-    const { page, limit } = options;
     const sort: TemplateSort = options.trending ? 'trending' : (options.sort ?? 'default');
-    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-    // A cursor page reads one row more to know whether another follows; a numbered page has the total.
-    const { rows, total } = await this.repository.list(
-      table,
-      { category: options.category, active: options.active, sort, after },
-      after ? 0 : (page - 1) * limit,
-      after ? limit + 1 : limit,
+    return keysetPage(
+      options,
+      (after, offset, limit) =>
+        this.repository.list(table, { category: options.category, active: options.active, sort, after }, offset, limit),
+      (row) => sortValue(sort, row),
+      (rows) => rows.map(view),
     );
-    const items = rows.slice(0, limit);
-    const hasMore = after ? rows.length > limit : (page - 1) * limit + items.length < total;
-    const last = items.at(-1);
-    return {
-      items: items.map(view),
-      total,
-      page: after ? 1 : page,
-      limit,
-      nextCursor: hasMore && last ? encodeCursor({ at: sortValue(sort, last), id: last.id }) : null,
-      hasMore,
-    };
   }
 
   /** An active prompt template (users), or any (admins, `includeHidden`); 404 otherwise. */

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { CursorPaged, decodeCursor, encodeCursor, Paging } from '#core/http/pagination.ts';
+import { CursorPaged, keysetPage, Paging } from '#core/http/pagination.ts';
 import { principalOf } from '#core/http/principal.ts';
 import type { App } from '#core/http/route-config.ts';
 import { AppError } from '#core/errors.ts';
@@ -114,23 +114,15 @@ export function registerDreamPointsRoutes(app: App, deps: { credits: CreditsServ
     },
     async (request) => {
       const { page, limit, cursor, type } = request.query;
-      const before = cursor === undefined ? undefined : decodeCursor(cursor);
-      // A cursor page reads one row more to know whether another follows; a numbered page has the total.
-      const { rows, total } = await credits.history(principalOf(request).userId, page, before ? limit + 1 : limit, {
-        kind: type,
-        before,
-      });
-      const items = rows.slice(0, limit);
-      const hasMore = before ? rows.length > limit : (page - 1) * limit + items.length < total;
-      const last = items.at(-1);
-      return ok({
-        items: items.map(toLedgerItem),
-        total,
-        page: before ? 1 : page,
-        limit,
-        nextCursor: hasMore && last ? encodeCursor({ at: Number(last.created_at), id: last.id }) : null,
-        hasMore,
-      });
+      const userId = principalOf(request).userId;
+      return ok(
+        await keysetPage(
+          { page, limit, cursor },
+          (before, _offset, n) => credits.history(userId, page, n, { kind: type, before }),
+          (row) => Number(row.created_at),
+          (rows) => rows.map(toLedgerItem),
+        ),
+      );
     },
   );
 }
