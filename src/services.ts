@@ -60,6 +60,7 @@ import { CharactersService } from '#modules/characters/characters.service.ts';
 import { createStorageDriver, publicBaseOf } from '#modules/storage/storage.factory.ts';
 import { StorageRepository } from '#modules/storage/storage.repository.ts';
 import { StorageService } from '#modules/storage/storage.service.ts';
+import { createImageJobs } from '#modules/image-jobs/image-jobs.factory.ts';
 
 export interface Infrastructure {
   config: Config;
@@ -260,6 +261,16 @@ export function createServices(infra: Infrastructure) {
     clock,
     config.CHARACTER_MAX_PHOTOS,
   );
+  const imageJobs = createImageJobs(config, {
+    database,
+    admission: gateway,
+    pricing,
+    templates,
+    characters,
+    storage,
+    clock,
+    logger,
+  });
   const dify = new DifyService(new DifyRepository(db), channels, kv, clock, gateway.failover.timeouts);
 
   return {
@@ -295,5 +306,7 @@ export function createServices(infra: Infrastructure) {
     templates,
     storage,
     characters,
+    imageJobs: imageJobs.service,
+    jobSettler: imageJobs.settler,
   };
 }

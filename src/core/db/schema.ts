@@ -10,6 +10,7 @@ import type { PlansTables } from '#modules/plans/plans.tables.ts';
 import type { PricingTables } from '#modules/pricing/pricing.tables.ts';
 import type { TemplatesTables } from '#modules/templates/templates.tables.ts';
 import type { CharactersTables } from '#modules/characters/characters.tables.ts';
+import type { ImageJobsTables } from '#modules/image-jobs/image-jobs.tables.ts';
 import type { StorageTables } from '#modules/storage/storage.tables.ts';
 import type { RedeemTables } from '#modules/redeem/redeem.tables.ts';
 import type { UsageTables } from '#modules/usage/usage.tables.ts';
@@ -33,4 +34,5 @@ export interface DB
     OrdersTables,
     TemplatesTables,
     StorageTables,
-    CharactersTables {}
+    CharactersTables,
+    ImageJobsTables {}
