@@ -209,7 +209,7 @@ describe.each(backends())('image job routes on $label', (backend) => {
 describe('image jobs without a job API', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp(backends()[0]!, { env: { SIGNUP_BONUS: '100' } });
+    t = await createTestApp(backends()[0], { env: { SIGNUP_BONUS: '100' } });
   });
   afterAll(() => t?.close());
 
