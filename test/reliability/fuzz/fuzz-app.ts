@@ -1,5 +1,6 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { FakeDify } from '#test/fakes/dify.ts';
+import { FakeImageJobs } from '#test/fakes/image-jobs.ts';
 import { FakeOpenAI } from '#test/fakes/openai.ts';
 import { FakeWeChat } from '#test/fakes/wechat.ts';
 import { FakeStripe } from '#test/fakes/stripe.ts';
@@ -42,6 +43,8 @@ export interface FuzzApp {
   stripe: FakeStripe;
   /** WeChat Pay (WECHAT_PAY_*), so its notification paths are served and fuzzed. */
   wechatPay: FakeWeChatPay;
+  /** The image job API (THIRD_PARTY_API_*), so seed 003's /v1/proxy routes are served and fuzzed. */
+  imageJobs: FakeImageJobs;
   tally: Tally;
   admin: string;
   user: RegisteredUser;
@@ -55,6 +58,8 @@ export interface FuzzApp {
   /** A paid order of each user (a credit pack through Stripe): real ids for the order routes' parameters. */
   userOrder: PaidOrder;
   otherOrder: PaidOrder;
+  /** A finished (settled) image job of the second user: a real id for the job routes' parameters. */
+  otherJob: string;
   /** Ids worth putting in path parameters: real ones (own and foreign) among the made-up ones. */
   idPool: string[];
   /** Authorization headers per kind of caller. */
@@ -109,6 +114,17 @@ async function buyCredits(t: TestApp, stripe: FakeStripe, token: string): Promis
   return { id: order.id, orderNo: order.orderNo };
 }
 
+/** An image job of `token`'s user that succeeded and is settled (asked about once it was accepted). */
+async function finishedJob(t: TestApp, token: string): Promise<string> {
+  const res = await call(t.app, 'POST', '/v1/proxy/images/generate', { token, body: { prompt: 'a private picture' } });
+  if (res.statusCode !== 200) throw new Error(`the fuzz app's image job failed: ${res.statusCode} ${res.body}`);
+  const { id } = res.json<{ data: { id: string } }>().data;
+  const done = await call(t.app, 'GET', `/v1/proxy/jobs/${id}`, { token });
+  if (done.json<{ data: { status: string } }>().data.status !== 'succeeded')
+    throw new Error(`the fuzz app's image job did not succeed: ${done.body}`);
+  return id;
+}
+
 /**
  * `env` adds to the app's environment. The fake Dify is its Dify app (DIFY_API_URL / DIFY_API_KEY), so
  * the Dify routes are fuzzed end to end; both users have a Dify conversation whose ids join the pool.
@@ -122,6 +138,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
   const wechat = await FakeWeChat.start();
   const stripe = await FakeStripe.start();
   const wechatPay = await FakeWeChatPay.start();
+  const imageJobs = await FakeImageJobs.start();
   const t = await createTestApp(backends()[0], {
     env: {
       ...ADMIN_ENV,
@@ -140,6 +157,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       STRIPE_API_BASE_URL: stripe.baseUrl,
       ...wechatPay.env('https://tollgate.example.com/v1/orders/payment-callback'),
       WECHAT_PAY_APPID: wechatPay.appid,
+      ...imageJobs.env,
       BODY_LIMIT: '16384',
       GATEWAY_BODY_LIMIT: '131072',
       ...env,
@@ -165,6 +183,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
   const otherChat = await startDifyChat(t, other.accessToken, 'a private question');
   const userOrder = await buyCredits(t, stripe, user.accessToken);
   const otherOrder = await buyCredits(t, stripe, other.accessToken);
+  const otherJob = await finishedJob(t, other.accessToken);
   const batch = (
     await call(t.app, 'POST', '/api/admin/redeem-codes', { token: admin, body: { count: 1, credits: 5 } })
   ).json<{ batchId: string; codes: Array<{ id: string }> }>();
@@ -182,6 +201,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
     wechat,
     stripe,
     wechatPay,
+    imageJobs,
     tally,
     admin,
     user,
@@ -193,6 +213,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
     otherChat,
     userOrder,
     otherOrder,
+    otherJob,
     idPool: [
       user.id,
       other.id,
@@ -207,6 +228,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       ...Object.values(otherChat),
       ...Object.values(userOrder),
       ...Object.values(otherOrder),
+      otherJob,
     ],
     credentials(mode): Record<string, string> {
       const token = tokens[mode];
@@ -226,6 +248,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       await wechat.close();
       await stripe.close();
       await wechatPay.close();
+      await imageJobs.close();
     },
   };
 }
