@@ -148,6 +148,52 @@ describe.each(backends())('image job routes on $label', (backend) => {
     expect((await moneyOf(t.app, alice.id)).held).toBe(0);
   });
 
+  it('prices a job per image by the most specific name in the price table, else by the shipped default of its mode', async () => {
+    const { pricing } = t.app.services;
+    const user = await registerUser(t);
+    const jobs = jobsOf(t.app, user);
+    const price = (perImage: number, perRequest = 0) => ({
+      input: 0,
+      output: 0,
+      perRequest,
+      perImage,
+      maxOutputTokens: null,
+    });
+    await pricing.set('image-job:fast:512x512', price(3, 1));
+    fake.script({ outcome: 'run' }, { outcome: 'run' }, { outcome: 'run' });
+    const exact = data<Job>(await jobs.generate({ prompt: 'small', mode: 'fast', resolution: '512x512', count: 2 }));
+    const byPrefix = data<Job>(await jobs.generate({ prompt: 'big', mode: 'fast', resolution: '1024x1024', count: 2 }));
+    expect([exact.creditsHeld, byPrefix.creditsHeld]).toEqual([7, 20]);
+    // No row at all: HD's shipped default, 0.08 US dollars an image at 1000 credits a dollar.
+    await pricing.remove('image-job');
+    try {
+      const shipped = data<Job>(await jobs.generate({ prompt: 'hd', mode: 'hd', count: 2 }));
+      expect(shipped.creditsHeld).toBe(160);
+    } finally {
+      await priceJobs(t.app);
+      await pricing.remove('image-job:fast:512x512');
+    }
+    const records = await t.app.services.database.db
+      .selectFrom('usage_records')
+      .select('model')
+      .where('user_id', '=', user.id)
+      .execute();
+    expect(records).toEqual([]);
+    for (const job of (await jobs.list()).json<{ data: { items: Job[] } }>().data.items) await jobs.cancel(job.id);
+    const models = await t.app.services.database.db
+      .selectFrom('usage_records')
+      .select('model')
+      .where('user_id', '=', user.id)
+      .orderBy('model')
+      .execute();
+    expect(models.map((r) => r.model)).toEqual([
+      'image-job:fast:1024x1024',
+      'image-job:fast:512x512',
+      'image-job:hd:1024x1024',
+    ]);
+    expect(await moneyOf(t.app, user.id)).toMatchObject({ balance: 500, held: 0 });
+  });
+
   it('takes an API key as well as a session', async () => {
     const user = await registerUser(t);
     const created = await call(t.app, 'POST', '/api/keys', { token: user.accessToken, body: { name: 'jobs' } });
