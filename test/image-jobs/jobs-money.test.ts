@@ -126,6 +126,31 @@ describe.each(backends())('image job money on $label', (backend) => {
     expect(await moneyOf(t.app, user.id)).toMatchObject({ balance: 90, held: 0, usageRows: [-10], openHolds: 0 });
   });
 
+  it('answers a cancel of a job another instance is looking at with 409 busy, changing nothing; cancels racing each other release once', async () => {
+    const { user, jobs } = await fresh();
+    fake.script({ outcome: 'run' }, { outcome: 'run' });
+    const held = data<Job>(await jobs.generate({ prompt: 'held elsewhere', count: 2 }));
+    const raced = data<Job>(await jobs.generate({ prompt: 'raced', count: 3 }));
+    const db = t.app.services.database.db;
+    await db
+      .updateTable('image_jobs')
+      .set({ lease_owner: 'another-instance', lease_until: t.clock.now() + 60_000 })
+      .where('id', '=', held.id)
+      .execute();
+    const busy = await jobs.cancel(held.id);
+    expect(busy.statusCode).toBe(409);
+    expect(busy.json()).toMatchObject({ success: false, code: 'IMAGE_JOB_BUSY' });
+    expect((await moneyOf(t.app, user.id)).held).toBe(50);
+    // Its lease ends: the cancel goes through.
+    t.clock.advance(60_001);
+    expect(data<Job>(await jobs.cancel(held.id)).status).toBe('canceled');
+    const answers = await Promise.all([jobs.cancel(raced.id), jobs.cancel(raced.id), jobs.cancel(raced.id)]);
+    for (const res of answers) expect(data<Job>(res).status).toBe('canceled');
+    const money = await moneyOf(t.app, user.id);
+    expect(money).toMatchObject({ balance: 100, held: 0, openHolds: 0, usageRows: [] });
+    expect(money.records).toHaveLength(2);
+  });
+
   it('releases a job that passes the timeout, and one the upstream lost (404), from the poller', async () => {
     const { user, jobs } = await fresh();
     fake.script({ outcome: 'run' }, { outcome: 'lose' });

@@ -231,8 +231,10 @@ export class ImageJobsService {
     const row = await this.mustFind(userId, jobId);
     if (row.status === 'canceled') return this.view(row);
     if (isFinal(row.status)) throw new AppError('IMAGE_JOB_FINISHED', { status: row.status });
-    if (!(await this.deps.settler.cancel(row))) throw new AppError('IMAGE_JOB_BUSY');
+    const claimed = await this.deps.settler.cancel(row);
     const after = await this.mustFind(userId, jobId);
+    // Not claimed: another instance held it, and may have ended it meanwhile.
+    if (!claimed && !isFinal(after.status)) throw new AppError('IMAGE_JOB_BUSY');
     if (after.status !== 'canceled') throw new AppError('IMAGE_JOB_FINISHED', { status: after.status });
     return this.view(after);
   }

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '#core/clock.ts';
 import { newId } from '#core/ids.ts';
+import { sleep } from '#core/retry.ts';
 import type { BillingDeps } from '#modules/metering/bill.ts';
 import { cancelJob, settleJob, type HeldJob } from '#modules/metering/jobs.ts';
 import type { RateLimiter } from '#modules/ratelimit/rate-limiter.ts';
@@ -67,8 +68,14 @@ export class JobSettler {
    * hold is released. False when the job is held by another instance right now (the caller answers busy).
    */
   async cancel(row: ImageJobRow): Promise<boolean> {
-    const now = this.deps.clock.now();
-    if (!(await this.deps.repo.claim(row.id, this.owner, now, now + this.options.leaseMs))) return false;
+    // A poller's look takes a moment: it is waited for, briefly, before the caller is told to try again.
+    let claimed = false;
+    for (let attempt = 0; attempt < 5 && !claimed; attempt += 1) {
+      if (attempt > 0) await sleep(100);
+      const now = this.deps.clock.now();
+      claimed = await this.deps.repo.claim(row.id, this.owner, now, now + this.options.leaseMs);
+    }
+    if (!claimed) return false;
     await this.tellUpstreamToStop(row);
     const outcome: JobOutcome = {
       status: 'canceled',
