@@ -13,13 +13,11 @@ import type { Role } from '#modules/users/users.tables.ts';
 import type { JobImage } from './image-copy.ts';
 import { jobPrice } from './image-jobs.pricing.ts';
 import type { ImageJobsRepository } from './image-jobs.repository.ts';
+import { resolveRequest } from './image-jobs.request.ts';
 import type { Generate, JobView } from './image-jobs.schemas.ts';
 import type { JobSettler } from './image-jobs.settle.ts';
 import { isFinal, type ImageJobRow, type JobStatus } from './image-jobs.tables.ts';
 import { JobApiUnavailable, type ImageJobApi } from './job-api.ts';
-
-const DEFAULT_MODE = 'standard';
-const DEFAULT_RESOLUTION = '1024x1024';
 
 /** Who submits a job, as the route resolved them. */
 export interface JobCaller {
@@ -61,25 +59,11 @@ export class ImageJobsService {
     private readonly options: ImageJobsOptions,
   ) {}
 
-  get configured(): boolean {
-    return this.deps.api !== null;
-  }
-
   async submit(caller: JobCaller, body: Generate, reply: { headers(values: Record<string, string>): unknown }) {
     const api = this.deps.api;
     if (!api) throw new AppError('IMAGE_JOBS_NOT_CONFIGURED');
-    const { templates, characters } = this.deps;
-    const promptTemplate = body.promptTemplateId ? await templates.promptTemplate(body.promptTemplateId) : undefined;
-    const paramTemplate = body.paramTemplateId ? await templates.paramTemplate(body.paramTemplateId) : undefined;
-    const prompt = [promptTemplate?.prompt, body.prompt].filter(Boolean).join(', ');
-    if (!prompt) throw new AppError('VALIDATION_FAILED', { detail: 'prompt or promptTemplateId is required' });
-    const mode = body.mode ?? paramTemplate?.mode ?? DEFAULT_MODE;
-    const resolution = body.resolution ?? paramTemplate?.resolution ?? DEFAULT_RESOLUTION;
-    const count = body.count ?? paramTemplate?.count ?? 1;
-    const params = { ...paramTemplate?.params, ...body.params };
-    const negativePrompt = body.negativePrompt ?? promptTemplate?.negativePrompt ?? null;
-    const photos = body.characterId ? await characters.photoUrls(caller.userId, body.characterId) : [];
-    const referenceImages = photos.map((url) => new URL(url, caller.origin).href);
+    const request = await resolveRequest(this.deps, caller.userId, caller.origin, body);
+    const { prompt, negativePrompt, mode, resolution, count, params } = request;
 
     const now = this.deps.clock.now();
     const { model, price } = jobPrice(this.deps.pricing, this.options.creditsPerUsd, mode, resolution);
@@ -148,25 +132,14 @@ export class ImageJobsService {
       throw error;
     }
     // Counted once the job is written (a job that was never written is no use of a template).
+    const { templates } = this.deps;
     await Promise.all([
-      promptTemplate && templates.recordUse('prompt', promptTemplate.id).catch(() => undefined),
-      paramTemplate && templates.recordUse('param', paramTemplate.id).catch(() => undefined),
+      request.promptTemplateId && templates.recordUse('prompt', request.promptTemplateId).catch(() => undefined),
+      request.paramTemplateId && templates.recordUse('param', request.paramTemplateId).catch(() => undefined),
     ]);
-    const upstreamBody = {
-      ...body,
-      ...params,
-      prompt,
-      negativePrompt,
-      mode,
-      resolution,
-      width: Number(resolution.split('x')[0]),
-      height: Number(resolution.split('x')[1]),
-      count,
-      params,
-    };
     let outcome;
     try {
-      outcome = await api.submit({ body: upstreamBody, referenceImages });
+      outcome = await api.submit({ body: request.upstreamBody, referenceImages: request.referenceImages });
     } catch (error) {
       if (!(error instanceof JobApiUnavailable)) throw error;
       this.deps.logger.warn({ err: error, jobId: row.id }, 'image job: the job API is unavailable');
