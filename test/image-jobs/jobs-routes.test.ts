@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeImageJobs } from '#test/fakes/image-jobs.ts';
 import { backends, call, createTestApp, registerUser, type TestApp } from '#test/helpers/test-app.ts';
+import { startS3Server, type S3TestServer } from '#test/helpers/s3-server.ts';
 import { png } from '#test/storage/images.ts';
 import { data, jobsOf, moneyOf, priceJobs, type Job } from './support.ts';
 
@@ -267,5 +268,35 @@ describe('image jobs without a job API', () => {
     expect(await moneyOf(t.app, user.id)).toMatchObject({ balance: 100, held: 0, records: [] });
     // The lists still answer (empty).
     expect(data<Page>(await jobsOf(t.app, user).list()).total).toBe(0);
+  });
+});
+
+describe('image jobs with object storage on s3 (s3rver)', () => {
+  let t: TestApp;
+  let fake: FakeImageJobs;
+  let server: S3TestServer;
+  beforeAll(async () => {
+    [fake, server] = await Promise.all([FakeImageJobs.start(), startS3Server()]);
+    t = await createTestApp(backends()[0], { env: { ...fake.env, ...server.env, SIGNUP_BONUS: '100' } });
+    await priceJobs(t.app);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await Promise.all([fake?.close(), server?.close()]);
+  });
+
+  it("copies a finished job's images into the bucket, as uploads of the job's user", async () => {
+    const user = await registerUser(t);
+    fake.script({ images: ['png', 'png'] });
+    const job = data<Job>(await jobsOf(t.app, user).generate({ prompt: 'to the bucket', count: 2 }));
+    const done = data<Job>(await jobsOf(t.app, user).get(job.id));
+    expect(done).toMatchObject({ status: 'succeeded', creditsCharged: 20 });
+    const keys = await t.app.services.storage.driver.list('jobs/');
+    expect(keys).toHaveLength(2);
+    for (const image of done.images) {
+      const upload = await t.app.services.storage.findUpload(user.id, image.id);
+      expect(keys).toContain(upload!.key);
+      expect((await t.app.services.storage.driver.get(upload!.key))?.contentType).toBe('image/png');
+    }
   });
 });
