@@ -12,6 +12,7 @@ import * as plans from './20261207_0010_plans.ts';
 import * as orders from './20261207_0011_orders.ts';
 import * as storageCharacters from './20261207_0012_storage_characters.ts';
 import * as templates from './20261207_0013_templates.ts';
+import * as imageJobs from './20261207_0014_image_jobs.ts';
 import * as galleryFavorites from './20261207_0015_gallery_favorites.ts';
 
 /** Every migration, in order. Append only: never edit or reorder one that has landed. */
@@ -29,5 +30,6 @@ export const migrations: Record<string, Migration> = {
   '20261207_0011_orders': orders,
   '20261207_0012_storage_characters': storageCharacters,
   '20261207_0013_templates': templates,
+  '20261207_0014_image_jobs': imageJobs,
   '20261207_0015_gallery_favorites': galleryFavorites,
 };

@@ -59,6 +59,7 @@ import { registerStorageRoutes } from '#modules/storage/storage.routes.ts';
 import { registerCharacterRoutes } from '#modules/characters/characters.routes.ts';
 import { registerGalleryRoutes } from '#modules/gallery/gallery.routes.ts';
 import { registerFavoritesRoutes } from '#modules/favorites/favorites.routes.ts';
+import { registerImageJobRoutes } from '#modules/image-jobs/image-jobs.routes.ts';
 
 /** Parts a caller (a test) may supply instead of having them built from the config. */
 export interface AppOverrides {
@@ -252,6 +253,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerUsageRoutes(app, usage);
   await registerStorageRoutes(app, services.storage);
   registerCharacterRoutes(app, services.characters, config.UPLOAD_MAX_BYTES);
+  registerImageJobRoutes(app, services.imageJobs);
   registerAuditRoutes(app, services.audit);
   registerUserAdminRoutes(app, services.userAdmin);
   registerDreamAdminRoutes(app, services.userAdmin);
@@ -287,6 +289,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       },
     );
   }
+  // Open image jobs are asked about and settled, each by one instance (docs/image-jobs.md); at start too,
+  // so jobs a stopped instance accepted are settled after a restart. Without a job API configured, jobs
+  // left from when it was end at their deadline.
+  runPeriodically(app, { name: 'image jobs', everyMs: config.IMAGE_JOB_POLL_INTERVAL * 1000, atStart: true }, () =>
+    services.jobSettler.run(),
+  );
   // Prices and channels are read again regularly: a change whose announcement was lost (Redis away) still arrives.
   if (config.CACHE_RECONCILE_SECONDS > 0) {
     runPeriodically(app, { name: 'cache reconcile', everyMs: config.CACHE_RECONCILE_SECONDS * 1000 }, () =>

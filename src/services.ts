@@ -64,6 +64,7 @@ import { GalleryRepository } from '#modules/gallery/gallery.repository.ts';
 import { GalleryService } from '#modules/gallery/gallery.service.ts';
 import { FavoritesRepository } from '#modules/favorites/favorites.repository.ts';
 import { FavoritesService } from '#modules/favorites/favorites.service.ts';
+import { createImageJobs } from '#modules/image-jobs/image-jobs.factory.ts';
 
 export interface Infrastructure {
   config: Config;
@@ -266,6 +267,16 @@ export function createServices(infra: Infrastructure) {
   );
   const gallery = new GalleryService(new GalleryRepository(db, database.capabilities), storage, clock);
   const favorites = new FavoritesService(new FavoritesRepository(db), gallery, templates, clock);
+  const imageJobs = createImageJobs(config, {
+    database,
+    admission: gateway,
+    pricing,
+    templates,
+    characters,
+    storage,
+    clock,
+    logger,
+  });
   const dify = new DifyService(new DifyRepository(db), channels, kv, clock, gateway.failover.timeouts);
 
   return {
@@ -303,5 +314,7 @@ export function createServices(infra: Infrastructure) {
     characters,
     gallery,
     favorites,
+    imageJobs: imageJobs.service,
+    jobSettler: imageJobs.settler,
   };
 }

@@ -164,6 +164,12 @@ export const EnvSchema = Type.Object({
   UPLOAD_MAX_BYTES: Int(10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
   UPLOAD_MAX_PIXELS: Int(40_000_000, 1, 1_000_000_000),
   CHARACTER_MAX_PHOTOS: Int(10, 1, 100),
+  // Image jobs (docs/image-jobs.md): the job API seed 003 proxies, and how jobs are followed.
+  THIRD_PARTY_API_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  THIRD_PARTY_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  IMAGE_JOB_TIMEOUT: Int(600, 10, 86_400),
+  IMAGE_JOB_POLL_INTERVAL: Int(5, 1, 3600),
+  IMAGE_JOB_UPSTREAM_TIMEOUT: Int(30, 1, 600),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -197,6 +203,7 @@ const SECRET_VARS = new Set([
   'RESEND_API_KEY',
   'OPENAI_API_KEY',
   'DIFY_API_KEY',
+  'THIRD_PARTY_API_KEY',
   'ADMIN_API_KEY',
   'WECHAT_SECRET',
   'STRIPE_SECRET_KEY',

@@ -483,6 +483,32 @@ const GALLERY_ERRORS = {
   FAVORITE_NOT_FOUND: { status: 404, zh: '收藏不存在', en: 'No such favorite' },
 } as const satisfies Record<string, ErrorSpec>;
 
+/** Paid image-generation jobs (docs/image-jobs.md). */
+const IMAGE_JOB_ERRORS = {
+  IMAGE_JOBS_NOT_CONFIGURED: {
+    status: 503,
+    zh: '图片生成服务未配置',
+    en: 'Image generation is not configured (THIRD_PARTY_API_BASE_URL, THIRD_PARTY_API_KEY)',
+  },
+  IMAGE_JOB_NOT_FOUND: { status: 404, zh: '任务不存在', en: 'No such job' },
+  IMAGE_JOB_REJECTED: {
+    status: 400,
+    zh: '图片生成服务拒绝了该请求：{detail}',
+    en: 'The image generation service refused the request: {detail}',
+  },
+  IMAGE_JOB_UPSTREAM_FAILED: {
+    status: 502,
+    zh: '图片生成服务暂时不可用，未扣除积分，请稍后重试',
+    en: 'The image generation service is unavailable; nothing was charged, please try again later',
+  },
+  IMAGE_JOB_FINISHED: {
+    status: 409,
+    zh: '任务已结束（{status}），无法取消',
+    en: 'The job has already ended ({status}) and cannot be cancelled',
+  },
+  IMAGE_JOB_BUSY: { status: 409, zh: '任务正在处理中，请稍后重试', en: 'The job is being updated; try again shortly' },
+} as const satisfies Record<string, ErrorSpec>;
+
 const ERRORS = {
   ...BASE_ERRORS,
   ...IDENTITY_ERRORS,
@@ -494,6 +520,7 @@ const ERRORS = {
   ...STORAGE_ERRORS,
   ...WECHAT_PAY_ERRORS,
   ...GALLERY_ERRORS,
+  ...IMAGE_JOB_ERRORS,
 };
 
 export type ErrorCode = keyof typeof ERRORS;

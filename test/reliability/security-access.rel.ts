@@ -42,13 +42,14 @@ async function ownedRows(db: Kysely<DB>, userId: string): Promise<string> {
 /**
  * What only the victim's own answers may contain: their email and key, and the ids of their user, key,
  * ledger rows, usage records (and request ids), check-ins, redemptions, sessions, Dify
- * conversations, messages and tasks, orders, favorites and uploads, one list per kind. (The gallery
- * image they published is public: its id is tried in the paths, not looked for in the answers.)
+ * conversations, messages and tasks, orders, favorites, uploads and image jobs (with their
+ * upstream ids and the storage keys of images not published), one list per kind. (The gallery image
+ * they published is public: its id is tried in the paths, not looked for in the answers.)
  */
 async function markersOf(f: FuzzApp): Promise<string[][]> {
   const db = f.t.app.services.database.db;
   const id = f.other.id;
-  const [ledger, usage, checkins, redemptions, sessions, conversations, messages] = await Promise.all([
+  const [ledger, usage, checkins, redemptions, sessions, conversations, messages, jobs, uploads] = await Promise.all([
     db.selectFrom('credit_ledger').select('id').where('user_id', '=', id).execute(),
     db.selectFrom('usage_records').select(['id', 'request_id']).where('user_id', '=', id).execute(),
     db.selectFrom('checkins').select('id').where('user_id', '=', id).execute(),
@@ -56,6 +57,8 @@ async function markersOf(f: FuzzApp): Promise<string[][]> {
     db.selectFrom('sessions').select('id').where('user_id', '=', id).execute(),
     db.selectFrom('dify_conversations').select('id').where('user_id', '=', id).execute(),
     db.selectFrom('dify_messages').select(['id', 'task_id']).where('user_id', '=', id).execute(),
+    db.selectFrom('image_jobs').select(['id', 'upstream_id']).where('user_id', '=', id).execute(),
+    db.selectFrom('uploads').select(['id', 'storage_key']).where('user_id', '=', id).execute(),
   ]);
   return [
     [id],
@@ -71,7 +74,13 @@ async function markersOf(f: FuzzApp): Promise<string[][]> {
     messages.flatMap((r) => (r.task_id ? [r.task_id] : [])),
     [f.otherOrder.id, f.otherOrder.orderNo],
     [f.otherGallery.favoriteId],
-    [f.otherGallery.uploadId],
+    jobs.map((r) => r.id),
+    uploads.map((r) => r.id),
+    [
+      ...jobs.flatMap((r) => (r.upstream_id ? [r.upstream_id] : [])),
+      // A published image's object is public (its URL is in the gallery): only the others' keys are private.
+      ...uploads.filter((r) => r.id !== f.otherGallery.uploadId).map((r) => r.storage_key),
+    ],
     [f.other.email, f.otherKey.secret],
   ];
 }
@@ -159,7 +168,7 @@ describe("other users' resources and admin routes, as a plain user", () => {
     tally.save(inject('tallyDir'));
   });
 
-  it("a user never sees or changes another user's keys, ledger, usage, check-ins, redemptions, conversations, favorites or uploads", async () => {
+  it("a user never sees or changes another user's keys, ledger, usage, check-ins, redemptions, conversations, favorites, uploads or image jobs", async () => {
     const mark = tally.mark;
     const db = f.t.app.services.database.db;
     const victimBefore = await ownedRows(db, f.other.id);

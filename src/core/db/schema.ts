@@ -10,6 +10,7 @@ import type { PlansTables } from '#modules/plans/plans.tables.ts';
 import type { PricingTables } from '#modules/pricing/pricing.tables.ts';
 import type { TemplatesTables } from '#modules/templates/templates.tables.ts';
 import type { CharactersTables } from '#modules/characters/characters.tables.ts';
+import type { ImageJobsTables } from '#modules/image-jobs/image-jobs.tables.ts';
 import type { StorageTables } from '#modules/storage/storage.tables.ts';
 import type { GalleryTables } from '#modules/gallery/gallery.tables.ts';
 import type { FavoritesTables } from '#modules/favorites/favorites.tables.ts';
@@ -36,5 +37,6 @@ export interface DB
     TemplatesTables,
     StorageTables,
     CharactersTables,
+    ImageJobsTables,
     GalleryTables,
     FavoritesTables {}

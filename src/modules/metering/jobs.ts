@@ -1,5 +1,6 @@
 import type { Hold } from '#modules/credits/credits.service.ts';
 import type { Price, Usage } from '#modules/pricing/price.ts';
+import type { CountedAllowance } from '#modules/ratelimit/rate-limiter.ts';
 import type { UsageSource } from '#modules/usage/usage.tables.ts';
 import { admit, type AdmissionDeps, type CallTerms } from './admission.ts';
 import { BillingSession, type BillingDeps } from './bill.ts';
@@ -21,6 +22,11 @@ export interface HeldJob {
   price: Price;
   /** When the job was accepted (epoch ms): its record's latency runs from here. */
   acceptedAt: number;
+  /**
+   * The plan's credits and images allowance counters taken at admission: corrected to what the job was
+   * charged and produced when it settles (RateLimiter.correctAllowances). Absent: none (or an older row).
+   */
+  allowances?: CountedAllowance[];
 }
 
 /**
@@ -53,6 +59,7 @@ export async function holdJob(
     },
     price: terms.price,
     acceptedAt: deps.clock.now(),
+    ...(metered.limits.counted.length > 0 ? { allowances: [...metered.limits.counted] } : {}),
   };
 }
 

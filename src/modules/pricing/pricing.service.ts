@@ -76,6 +76,11 @@ export class PricingService {
     return this.prices.get(model) ?? this.prices.get(DEFAULT_MODEL);
   }
 
+  /** The price set for exactly `model` (the admin's or a shipped default), without the `*` fallback. */
+  priceExactly(model: string): ModelPrice | undefined {
+    return this.prices.get(model);
+  }
+
   /**
    * Whole credits for `usage` of `model` at `role`'s multiplier, times the user's plan's (in thousandths;
    * docs/money.md, 4. Price, and docs/plans.md).

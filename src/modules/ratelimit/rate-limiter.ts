@@ -30,6 +30,11 @@ export interface Admission {
    */
   allowance: { tokens: number | undefined; credits: number | undefined };
   /**
+   * The credits and images allowance counters the call took, with what it took: a job paid later keeps
+   * them (with its hold) and corrects them when it settles (`RateLimiter.correctAllowances`).
+   */
+  counted: readonly CountedAllowance[];
+  /**
    * The call is over: frees its concurrency slots and corrects the token count (and, when given, the
    * credits allowance) to what it really used. Never throws: a slot it cannot give back (the store is
    * down) ages out instead.
@@ -39,7 +44,17 @@ export interface Admission {
   refund(): Promise<void>;
 }
 
+/** One allowance counter a call took from: enough to correct it later, from any instance. */
+export interface CountedAllowance {
+  metric: 'credits' | 'images';
+  key: string;
+  amount: number;
+  /** When the counter's window ends (epoch ms): a correction after that is moot. */
+  endsAt: number;
+}
+
 const MINUTE = 60_000;
+const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const SCOPE_NAMES = { key: { zh: 'API 密钥', en: 'API key' }, user: { zh: '账户', en: 'account' } } as const;
 const LIMIT_NAMES = {
@@ -53,6 +68,7 @@ const LIMIT_NAMES = {
 const UNLIMITED: Admission = {
   headers: Object.freeze({}),
   allowance: Object.freeze({ tokens: undefined, credits: undefined }),
+  counted: Object.freeze([]),
   finish: () => Promise.resolve(),
   refund: () => Promise.resolve(),
 };
@@ -190,9 +206,14 @@ export class RateLimiter {
       if (counted.metric === 'credits' && actualCredits !== undefined) return actualCredits - take.amount;
       return 0;
     };
+    const counted: CountedAllowance[] = [];
+    for (const { allowance: a, take, endsAt } of allowances)
+      if (a.metric === 'credits' || a.metric === 'images')
+        counted.push({ metric: a.metric, key: take.key, amount: take.amount, endsAt });
     return {
       headers,
       allowance,
+      counted,
       finish: async (actualTokens: number, actualCredits?: number) => {
         if (over) return;
         over = true;
@@ -227,6 +248,22 @@ export class RateLimiter {
       slots.map(([slotId, key]) => this.quietly(() => this.kv.renewSlot(key, slotId, now, this.slotMaxAgeMs))),
     );
     return slots.length;
+  }
+
+  /**
+   * Corrects the credits and images allowance counters a job took at admission to what it really used
+   * (`actual`), when it settles — on any instance, maybe after a restart. A window that has ended is left
+   * alone. Never throws.
+   */
+  async correctAllowances(counted: readonly CountedAllowance[], actual: { credits: number; images: number }) {
+    const now = this.clock.now();
+    const adjustments: Adjustment[] = [];
+    for (const counter of counted) {
+      const by = actual[counter.metric] - counter.amount;
+      if (by !== 0 && now < counter.endsAt)
+        adjustments.push({ kind: 'counter', key: counter.key, by, ttlMs: counter.endsAt - now + HOUR });
+    }
+    if (adjustments.length > 0) await this.quietly(() => this.kv.adjustAll(adjustments));
   }
 
   /** Gives back everything taken; never throws (see `quietly`). */

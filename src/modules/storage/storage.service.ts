@@ -120,9 +120,12 @@ export class StorageService {
     }
   }
 
-  /** POST /v1/upload/image: the image stored and recorded as the user's; the object is removed if recording fails. */
-  async upload(userId: string, bytes: Buffer): Promise<UploadView> {
-    const saved = await this.saveImage('images', bytes);
+  /**
+   * POST /v1/upload/image: the image stored and recorded as the user's; the object is removed if recording
+   * fails. `folder`: where its object goes (`jobs` for an image job's results).
+   */
+  async upload(userId: string, bytes: Buffer, folder = 'images'): Promise<UploadView> {
+    const saved = await this.saveImage(folder, bytes);
     const row = {
       id: newId(this.clock.now()),
       user_id: userId,

@@ -17,17 +17,17 @@ const CoverUrl = Nullable(
   Type.String({ maxLength: 500, pattern: '^https?://[^\\s]+$', description: 'http(s) image URL' }),
 );
 const SortOrder = Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Lower first in the default order' });
-const Mode = Type.String({
+export const Mode = Type.String({
   pattern: '^[a-z0-9][a-z0-9_-]{0,31}$',
   description: 'The generation mode, as the image-job request names it (seed: fast, standard, hd)',
 });
-const Resolution = Type.String({
+export const Resolution = Type.String({
   pattern: '^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$',
   description: 'WIDTHxHEIGHT in pixels, each 64 to 8192',
 });
-const ImageCount = Type.Integer({ minimum: 1, maximum: 10, description: 'Images per request' });
+export const ImageCount = Type.Integer({ minimum: 1, maximum: 10, description: 'Images per request' });
 /** The other settings of a parameter template: scalar values under simple names. */
-const Params = Type.Record(
+export const Params = Type.Record(
   Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,39}$' }),
   Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]),
   {

@@ -1,5 +1,6 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { FakeDify } from '#test/fakes/dify.ts';
+import { FakeImageJobs } from '#test/fakes/image-jobs.ts';
 import { FakeOpenAI } from '#test/fakes/openai.ts';
 import { FakeWeChat } from '#test/fakes/wechat.ts';
 import { FakeStripe } from '#test/fakes/stripe.ts';
@@ -43,6 +44,8 @@ export interface FuzzApp {
   stripe: FakeStripe;
   /** WeChat Pay (WECHAT_PAY_*), so its notification paths are served and fuzzed. */
   wechatPay: FakeWeChatPay;
+  /** The image job API (THIRD_PARTY_API_*), so seed 003's /v1/proxy routes are served and fuzzed. */
+  imageJobs: FakeImageJobs;
   tally: Tally;
   admin: string;
   user: RegisteredUser;
@@ -58,6 +61,8 @@ export interface FuzzApp {
   otherOrder: PaidOrder;
   /** The second user's upload, published to the gallery, and their favorite of it: real ids for the gallery and favorites routes. */
   otherGallery: GalleryItems;
+  /** A finished (settled) image job of the second user: a real id for the job routes' parameters. */
+  otherJob: string;
   /** Ids worth putting in path parameters: real ones (own and foreign) among the made-up ones. */
   idPool: string[];
   /** Authorization headers per kind of caller. */
@@ -140,6 +145,17 @@ async function publishToGallery(t: TestApp, token: string): Promise<GalleryItems
   return { uploadId, imageId, favoriteId: favorite.json<{ data: { id: string } }>().data.id };
 }
 
+/** An image job of `token`'s user that succeeded and is settled (asked about once it was accepted). */
+async function finishedJob(t: TestApp, token: string): Promise<string> {
+  const res = await call(t.app, 'POST', '/v1/proxy/images/generate', { token, body: { prompt: 'a private picture' } });
+  if (res.statusCode !== 200) throw new Error(`the fuzz app's image job failed: ${res.statusCode} ${res.body}`);
+  const { id } = res.json<{ data: { id: string } }>().data;
+  const done = await call(t.app, 'GET', `/v1/proxy/jobs/${id}`, { token });
+  if (done.json<{ data: { status: string } }>().data.status !== 'succeeded')
+    throw new Error(`the fuzz app's image job did not succeed: ${done.body}`);
+  return id;
+}
+
 /**
  * `env` adds to the app's environment. The fake Dify is its Dify app (DIFY_API_URL / DIFY_API_KEY), so
  * the Dify routes are fuzzed end to end; both users have a Dify conversation whose ids join the pool.
@@ -153,6 +169,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
   const wechat = await FakeWeChat.start();
   const stripe = await FakeStripe.start();
   const wechatPay = await FakeWeChatPay.start();
+  const imageJobs = await FakeImageJobs.start();
   const t = await createTestApp(backends()[0], {
     env: {
       ...ADMIN_ENV,
@@ -171,6 +188,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       STRIPE_API_BASE_URL: stripe.baseUrl,
       ...wechatPay.env('https://tollgate.example.com/v1/orders/payment-callback'),
       WECHAT_PAY_APPID: wechatPay.appid,
+      ...imageJobs.env,
       BODY_LIMIT: '16384',
       GATEWAY_BODY_LIMIT: '131072',
       ...env,
@@ -197,6 +215,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
   const userOrder = await buyCredits(t, stripe, user.accessToken);
   const otherOrder = await buyCredits(t, stripe, other.accessToken);
   const otherGallery = await publishToGallery(t, other.accessToken);
+  const otherJob = await finishedJob(t, other.accessToken);
   const batch = (
     await call(t.app, 'POST', '/api/admin/redeem-codes', { token: admin, body: { count: 1, credits: 5 } })
   ).json<{ batchId: string; codes: Array<{ id: string }> }>();
@@ -214,6 +233,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
     wechat,
     stripe,
     wechatPay,
+    imageJobs,
     tally,
     admin,
     user,
@@ -226,6 +246,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
     userOrder,
     otherOrder,
     otherGallery,
+    otherJob,
     idPool: [
       user.id,
       other.id,
@@ -241,6 +262,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       ...Object.values(userOrder),
       ...Object.values(otherOrder),
       ...Object.values(otherGallery),
+      otherJob,
     ],
     credentials(mode): Record<string, string> {
       const token = tokens[mode];
@@ -260,6 +282,7 @@ export async function startFuzzApp(tally: Tally, env: Record<string, string> = {
       await wechat.close();
       await stripe.close();
       await wechatPay.close();
+      await imageJobs.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '#core/db/schema.ts';
+import { checkJobBooks } from './job-books.ts';
 import { checkOrderBooks } from './order-books.ts';
 import { PRICE } from './pricing.ts';
 
@@ -203,6 +204,8 @@ export async function checkBooks(
 
   // Orders: one grant per fulfilled order, refunds that add up (docs/payments.md).
   for (const broken of await checkOrderBooks(db)) fail(broken);
+  // Image jobs: every finished job's hold closed once, for what the job says it charged.
+  for (const broken of await checkJobBooks(db)) fail(broken);
 
   return {
     violations,
