@@ -29,6 +29,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('price_model', 'varchar(100)', (c) => c.notNull())
     .addColumn('credits_held', 'bigint', (c) => c.notNull())
     .addColumn('credits_charged', 'bigint')
+    .addColumn('images_made', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('held', 'text', (c) => c.notNull())
     .addColumn('images', 'text')
     .addColumn('error_code', 'varchar(64)')

@@ -55,6 +55,7 @@ import { registerDreamAdminVipRoutes } from './surfaces/dream/dream-admin-vip.ro
 import { registerDreamPointsRoutes } from './surfaces/dream/dream-points.routes.ts';
 import { registerDreamVipRoutes } from './surfaces/dream/dream-vip.routes.ts';
 import { registerDreamOrdersRoutes } from './surfaces/dream/dream-orders.routes.ts';
+import { registerDreamStatsRoutes } from './surfaces/dream/dream-stats.routes.ts';
 import { registerStorageRoutes } from '#modules/storage/storage.routes.ts';
 import { registerCharacterRoutes } from '#modules/characters/characters.routes.ts';
 import { registerGalleryRoutes } from '#modules/gallery/gallery.routes.ts';
@@ -242,6 +243,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerDreamAdminVipRoutes(app, { plans: services.plans, users });
   registerDreamPointsRoutes(app, { credits, orders: services.orders });
   registerDreamOrdersRoutes(app, services.orders);
+  registerDreamStatsRoutes(app, services.stats);
   registerOrdersRoutes(app, services.orders);
   registerStripeWebhook(app, {
     provider: services.payments.has('stripe') ? services.payments.provider('stripe') : null,

@@ -65,6 +65,7 @@ import { GalleryService } from '#modules/gallery/gallery.service.ts';
 import { FavoritesRepository } from '#modules/favorites/favorites.repository.ts';
 import { FavoritesService } from '#modules/favorites/favorites.service.ts';
 import { createImageJobs } from '#modules/image-jobs/image-jobs.factory.ts';
+import { StatsService } from '#modules/stats/stats.service.ts';
 
 export interface Infrastructure {
   config: Config;
@@ -278,6 +279,15 @@ export function createServices(infra: Infrastructure) {
     logger,
   });
   const dify = new DifyService(new DifyRepository(db), channels, kv, clock, gateway.failover.timeouts);
+  const stats = new StatsService({
+    users,
+    orders,
+    favorites,
+    credits,
+    imageJobs: imageJobs.service,
+    gallery,
+    clock,
+  });
 
   return {
     database,
@@ -316,5 +326,6 @@ export function createServices(infra: Infrastructure) {
     favorites,
     imageJobs: imageJobs.service,
     jobSettler: imageJobs.settler,
+    stats,
   };
 }

@@ -64,4 +64,15 @@ export class FavoritesRepository {
       .executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
+
+  /** The user's favorites by type. */
+  async countsByType(userId: string): Promise<Map<FavoriteType, number>> {
+    const rows = await this.db
+      .selectFrom('favorites')
+      .select(['target_type', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('user_id', '=', userId)
+      .groupBy('target_type')
+      .execute();
+    return new Map(rows.map((row) => [row.target_type, Number(row.n)]));
+  }
 }

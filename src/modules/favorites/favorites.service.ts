@@ -22,6 +22,11 @@ export class FavoritesService {
     private readonly clock: Clock,
   ) {}
 
+  /** The user's favorites by type (statistics). */
+  countsByType(userId: string): Promise<Map<FavoriteType, number>> {
+    return this.repository.countsByType(userId);
+  }
+
   /** The favorite, and whether this call made it (false: the user had it already). */
   async add(userId: string, body: AddFavorite): Promise<{ favorite: Favorite; created: boolean }> {
     await this.requireTarget(body.type, body.targetId);

@@ -218,4 +218,14 @@ export class GalleryRepository {
       .executeTakeFirstOrThrow();
     return Number(row.like_count);
   }
+
+  /** Published images: the user's, or everyone's. */
+  async countPublished(userId?: string): Promise<number> {
+    let query = this.db
+      .selectFrom('gallery_images')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', '=', 'published');
+    if (userId !== undefined) query = query.where('user_id', '=', userId);
+    return Number((await query.executeTakeFirstOrThrow()).n);
+  }
 }

@@ -77,6 +77,11 @@ export class GalleryService {
     return view!;
   }
 
+  /** Published images: the user's, or everyone's (statistics). */
+  countPublished(userId?: string): Promise<number> {
+    return this.repository.countPublished(userId);
+  }
+
   async like(userId: string, imageId: string): Promise<LikeState> {
     const likeCount = await this.repository.like(userId, imageId, this.clock.now());
     if (likeCount === undefined) throw new AppError('GALLERY_IMAGE_NOT_FOUND');

@@ -118,12 +118,13 @@ export class ImageJobsRepository {
   }
 
   /** Records that the job's money is closed, once: true for the one call that recorded it. */
-  async markSettled(id: string, charged: number, now: number): Promise<boolean> {
+  async markSettled(id: string, charged: number, imagesMade: number, now: number): Promise<boolean> {
     const result = await this.db
       .updateTable('image_jobs')
       .set({
         settled_at: now,
         credits_charged: charged,
+        images_made: imagesMade,
         next_poll_at: null,
         lease_owner: null,
         lease_until: null,
@@ -133,5 +134,13 @@ export class ImageJobsRepository {
       .where('settled_at', 'is', null)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** The images made by settled jobs: the user's, or everyone's. */
+  async imagesMade(userId?: string): Promise<number> {
+    let query = this.db.selectFrom('image_jobs').select((eb) => eb.fn.sum<number | string | null>('images_made').as('n'));
+    if (userId !== undefined) query = query.where('user_id', '=', userId);
+    const row = await query.executeTakeFirstOrThrow();
+    return Number(row.n ?? 0);
   }
 }

@@ -112,6 +112,7 @@ export class ImageJobsService {
       price_model: model,
       credits_held: held.hold?.amount ?? 0,
       credits_charged: null,
+      images_made: 0,
       held: JSON.stringify(held),
       images: null,
       error_code: null,
@@ -176,6 +177,11 @@ export class ImageJobsService {
       (row) => Number(row.created_at),
       (rows) => rows.map((row) => this.view(row)),
     );
+  }
+
+  /** The images settled jobs made: the user's, or everyone's (statistics). */
+  imagesMade(userId?: string): Promise<number> {
+    return this.deps.repo.imagesMade(userId);
   }
 
   /** The caller's job, looked at upstream first when it is still open (so an answer is never a poll behind). */

@@ -204,7 +204,8 @@ export class JobSettler {
         error: row.error_message ?? undefined,
       });
     }
-    const won = await this.deps.repo.markSettled(row.id, charged, this.deps.clock.now());
+    const made = row.status === 'succeeded' ? images.length : 0;
+    const won = await this.deps.repo.markSettled(row.id, charged, made, this.deps.clock.now());
     if (won && held.allowances)
       await this.deps.limiter.correctAllowances(held.allowances, { credits: charged, images: images.length });
     return won;

@@ -35,6 +35,8 @@ export interface ImageJobsTable {
   price_model: string;
   credits_held: number;
   credits_charged: number | null;
+  /** The images it was charged for (0 until it settled, and for a job that made none). */
+  images_made: number;
   /** JSON: the HeldJob (metering/jobs.ts) the settle resumes. */
   held: string;
   /** JSON: [{id, url, width, height}], the images copied into storage; null until it succeeded. */

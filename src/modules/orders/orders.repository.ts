@@ -349,4 +349,12 @@ export class OrdersRepository {
     }
     return [...byCurrency.values()];
   }
+
+  /** Orders by status: the user's, or everyone's. */
+  async countsByStatus(userId?: string): Promise<Map<OrderStatus, number>> {
+    let query = this.db.selectFrom('orders').select(['status', (eb) => eb.fn.countAll<number>().as('n')]);
+    if (userId !== undefined) query = query.where('user_id', '=', userId);
+    const rows = await query.groupBy('status').execute();
+    return new Map(rows.map((row) => [row.status, Number(row.n)]));
+  }
 }

@@ -277,6 +277,11 @@ export class OrdersService implements PaymentSink {
   }
 
   /** Orders newest first: page `page`, or (keyset) those before `filter.before`. */
+  /** Orders by status: the user's, or everyone's (statistics). */
+  countsByStatus(userId?: string): Promise<Map<OrderStatus, number>> {
+    return this.repository.countsByStatus(userId);
+  }
+
   list(filter: OrderFilter, page: number, limit: number): Promise<{ rows: OrderRow[]; total: number }> {
     return this.repository.list(filter, filter.before ? 0 : (page - 1) * limit, limit);
   }
