@@ -179,6 +179,10 @@ describe('secrets in answers and logs (a real process, logging at trace)', () =>
     ]) {
       await send(`read ${path}`, 'GET', path, { token });
     }
+    const job = json<{ data?: { id: string } }>(
+      await send('an image job', 'POST', '/v1/proxy/images/generate', { token, body: { prompt: 'a quiet garden' } }),
+    );
+    if (job.data) await send('the image job', 'GET', `/v1/proxy/jobs/${job.data.id}`, { token });
     await send('logout', 'POST', '/api/auth/logout', { token: refreshed.access_token });
 
     for (const { what, answer, issues } of seen) {
@@ -198,6 +202,11 @@ describe('secrets in answers and logs (a real process, logging at trace)', () =>
     tally.check(
       strangers.length === 0,
       `the upstream saw credentials other than the channels': ${strangers.join(', ')}`,
+    );
+    // The job API sees its own key only (the fake counts any other as unauthorized).
+    tally.check(
+      single.jobs.submissions.length === 1 && single.jobs.unauthorized === 0,
+      `the image job API saw ${single.jobs.submissions.length} jobs and ${single.jobs.unauthorized} other credentials`,
     );
     tally.note(`${seen.length} answers searched for ${secrets.size} secrets`);
     expect(tally.since(mark)).toEqual([]);

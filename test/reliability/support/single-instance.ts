@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FakeImageJobs } from '#test/fakes/image-jobs.ts';
 import { FakeOpenAI } from '#test/fakes/openai.ts';
 import type { Tally } from '#test/reliability/tally.ts';
 import { ADMIN } from './cluster.ts';
@@ -10,7 +11,8 @@ import { freePort, TollgateProcess } from './tollgate-process.ts';
 
 /**
  * One Tollgate process on SQLite as `npm start` runs it, logging at trace level, with the fake OpenAI as
- * its first channel: for what must be checked on the real process (its log output), not in-process.
+ * its first channel and the fake image-job API: for what must be checked on the real process (its log
+ * output), not in-process.
  */
 export class SingleInstance {
   readonly http: Http;
@@ -21,6 +23,7 @@ export class SingleInstance {
     readonly tally: Tally,
     readonly process: TollgateProcess,
     readonly fake: FakeOpenAI,
+    readonly jobs: FakeImageJobs,
     private readonly dataDir: string,
   ) {
     this.http = new Http(tally);
@@ -29,6 +32,7 @@ export class SingleInstance {
   static async start(tally: Tally): Promise<SingleInstance> {
     const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-single-'));
     const fake = await FakeOpenAI.start();
+    const jobs = await FakeImageJobs.start();
     const instance = new TollgateProcess(await freePort(), {
       NODE_ENV: 'production',
       MAIL_TRANSPORT: 'log', // sign-up codes are read from the outbox
@@ -41,11 +45,13 @@ export class SingleInstance {
       ADMIN_PASSWORD: ADMIN.password,
       OPENAI_BASE_URL: fake.url,
       OPENAI_API_KEY: SECRETS_OF_THE_RUN.channelSecret,
+      ...jobs.env,
       // The tour refreshes a rotated token again on the real clock: a grace window no slow machine outlasts.
       REFRESH_TOKEN_GRACE: '60',
     });
-    const single = new SingleInstance(tally, instance, fake, dataDir);
+    const single = new SingleInstance(tally, instance, fake, jobs, dataDir);
     single.secrets.add('admin password', ADMIN.password);
+    single.secrets.add('image job API key (THIRD_PARTY_API_KEY)', jobs.apiKey);
     await instance.start();
     tally.instance();
     const login = await single.http.expectJson<{ access_token: string; refresh_token: string }>(
@@ -80,6 +86,7 @@ export class SingleInstance {
   async close(): Promise<void> {
     await this.process.stop('SIGTERM');
     await this.fake.close();
+    await this.jobs.close();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
