@@ -1,6 +1,6 @@
 import type { Clock } from '#core/clock.ts';
 import { AppError, type ErrorCode } from '#core/errors.ts';
-import { keysetPage } from '#core/http/pagination.ts';
+import { keysetPage, type KeysetPage } from '#core/http/pagination.ts';
 import { newId } from '#core/ids.ts';
 import { seedParamRows, seedPromptRows } from '#migrations/20261207_0013_templates.ts';
 import { sortValue, type TemplateSort, type TemplateTable, type TemplatesRepository } from './templates.repository.ts';
@@ -64,16 +64,6 @@ export function toParamTemplate(row: ParamTemplateRow): ParamTemplate {
   };
 }
 
-/** A list page as seed 003 pages lists: page or cursor, with the total. */
-export interface TemplatePage<T> {
-  items: T[];
-  total: number;
-  page: number;
-  limit: number;
-  nextCursor: string | null;
-  hasMore: boolean;
-}
-
 export interface TemplateListOptions {
   page: number;
   limit: number;
@@ -119,11 +109,11 @@ export class TemplatesService {
     private readonly clock: Clock,
   ) {}
 
-  listPrompts(options: TemplateListOptions): Promise<TemplatePage<PromptTemplate>> {
+  listPrompts(options: TemplateListOptions): Promise<KeysetPage<PromptTemplate>> {
     return this.list('prompt_templates', options, (row) => toPromptTemplate(row as PromptTemplateRow));
   }
 
-  listParams(options: TemplateListOptions): Promise<TemplatePage<ParamTemplate>> {
+  listParams(options: TemplateListOptions): Promise<KeysetPage<ParamTemplate>> {
     return this.list('param_templates', options, (row) => toParamTemplate(row as ParamTemplateRow));
   }
 
@@ -131,7 +121,7 @@ export class TemplatesService {
     table: TemplateTable,
     options: TemplateListOptions,
     view: (row: PromptTemplateRow | ParamTemplateRow) => T,
-  ): Promise<TemplatePage<T>> {
+  ): Promise<KeysetPage<T>> {
     const sort: TemplateSort = options.trending ? 'trending' : (options.sort ?? 'default');
     return keysetPage(
       options,
