@@ -22,6 +22,7 @@ import { registerAuditRoutes } from '#modules/admin/audit.routes.ts';
 import { registerUserAdminRoutes } from '#modules/admin/user-admin.routes.ts';
 import { registerAuthGuard } from '#modules/auth/auth.guard.ts';
 import { registerAuthRoutes } from '#modules/auth/auth.routes.ts';
+import { registerSessionsRoutes } from '#modules/auth/sessions.routes.ts';
 import { assertStrongPassword } from '#modules/auth/password-policy.ts';
 import { registerCaptchaRoutes } from '#modules/captcha/captcha.routes.ts';
 import { registerHealthRoutes } from '#modules/health/health.routes.ts';
@@ -222,6 +223,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerAuditHook(app, services.audit);
   registerHealthRoutes(app, { config, database, kv });
   registerAuthRoutes(app, { auth, tokens, config });
+  registerSessionsRoutes(app, tokens);
   registerCaptchaRoutes(app, captcha);
   registerUsersRoutes(app, users);
   registerRechatAuthRoutes(app, { auth, users });

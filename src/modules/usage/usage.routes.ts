@@ -141,6 +141,23 @@ export function registerUsageRoutes(app: App, usage: UsageService): void {
   );
 
   app.get(
+    '/api/usage/daily-by-model',
+    {
+      config,
+      schema: {
+        tags: ['usage'],
+        security,
+        summary: 'Requests, tokens and credits per day and model (days and models without calls are left out)',
+        querystring: DaysQuery,
+        response: {
+          200: Type.Object({ items: Type.Array(Type.Object({ ...DailyItem.properties, model: Type.String() })) }),
+        },
+      },
+    },
+    async (request) => ({ items: await usage.dailyByModel(principalOf(request).userId, request.query.days) }),
+  );
+
+  app.get(
     '/api/dify/usage-stats',
     {
       config: { access: 'userOrKey' },

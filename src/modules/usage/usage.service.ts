@@ -63,12 +63,24 @@ export class UsageService {
     return this.repo.count();
   }
 
-  /** The last `days` calendar days (in the service's time zone, today included), zeros filled in. */
-  async daily(userId: string, days: number): Promise<DailyStat[]> {
+  /** The first and last day numbers of the last `days` calendar days (service's time zone) and its offset. */
+  private window(days: number): { first: number; today: number; offset: number } {
     const now = this.clock.now();
     const offset = zoneOffsetMs(this.options.timeZone, now);
     const today = Math.floor((now + offset) / DAY);
-    const first = today - days + 1;
+    return { first: today - days + 1, today, offset };
+  }
+
+  /** The same window as `daily`, split by model; only days and models with calls appear. */
+  async dailyByModel(userId: string, days: number): Promise<(DailyStat & { model: string })[]> {
+    const { first, offset } = this.window(days);
+    const rows = await this.repo.dailyByModel(userId, first * DAY - offset, offset);
+    return rows.map(({ day, ...sums }) => ({ date: new Date(day * DAY).toISOString().slice(0, 10), ...sums }));
+  }
+
+  /** The last `days` calendar days (in the service's time zone, today included), zeros filled in. */
+  async daily(userId: string, days: number): Promise<DailyStat[]> {
+    const { first, today, offset } = this.window(days);
     const rows = await this.repo.daily(userId, first * DAY - offset, offset);
     const byDay = new Map(rows.map((r) => [r.day, r]));
     const stats: DailyStat[] = [];
