@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import { systemClock, type Clock } from '#core/clock.ts';
@@ -58,6 +59,8 @@ import { registerDreamVipRoutes } from './surfaces/dream/dream-vip.routes.ts';
 import { registerDreamOrdersRoutes } from './surfaces/dream/dream-orders.routes.ts';
 import { registerStorageRoutes } from '#modules/storage/storage.routes.ts';
 import { registerCharacterRoutes } from '#modules/characters/characters.routes.ts';
+import { ConsoleBundle } from '#modules/console/console.assets.ts';
+import { registerConsoleRoutes } from '#modules/console/console.routes.ts';
 
 /** Parts a caller (a test) may supply instead of having them built from the config. */
 export interface AppOverrides {
@@ -221,6 +224,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await registerDocs(app, VERSION, { production: config.isProduction });
   registerAuthGuard(app, tokens, keys, services.adminKey);
   registerAuditHook(app, services.audit);
+  registerConsoleRoutes(
+    app,
+    ConsoleBundle.load(config.CONSOLE_DIR ?? fileURLToPath(new URL('../web/dist', import.meta.url))),
+  );
   registerHealthRoutes(app, { config, database, kv });
   registerAuthRoutes(app, { auth, tokens, config });
   registerSessionsRoutes(app, tokens);

@@ -147,14 +147,18 @@ export function registerUsageRoutes(app: App, usage: UsageService): void {
       schema: {
         tags: ['usage'],
         security,
-        summary: 'Requests, tokens and credits per day and model (days and models without calls are left out)',
+        summary:
+          'Requests, tokens and credits per day and model: `dates` is the window (oldest first); days and models without calls are left out of `items`',
         querystring: DaysQuery,
         response: {
-          200: Type.Object({ items: Type.Array(Type.Object({ ...DailyItem.properties, model: Type.String() })) }),
+          200: Type.Object({
+            dates: Type.Array(Type.String()),
+            items: Type.Array(Type.Object({ ...DailyItem.properties, model: Type.String() })),
+          }),
         },
       },
     },
-    async (request) => ({ items: await usage.dailyByModel(principalOf(request).userId, request.query.days) }),
+    (request) => usage.dailyByModel(principalOf(request).userId, request.query.days),
   );
 
   app.get(
