@@ -11,9 +11,12 @@ import { fileURLToPath } from 'node:url';
 const web = join(import.meta.dirname, '..');
 const SOURCES = ['src', 'public', 'index.html', 'vite.config.ts'];
 
+/** Tests and their setup are not part of the build: changing them needs no rebuild. */
+const NOT_BUILT = /\.test\.tsx?$|test-setup\.ts$/;
+
 function newestSource(path: string): number {
   const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
+  if (!stat.isDirectory()) return NOT_BUILT.test(path) ? 0 : stat.mtimeMs;
   return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newestSource(join(path, name))));
 }
 

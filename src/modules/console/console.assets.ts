@@ -61,9 +61,9 @@ export class ConsoleBundle {
     return this.files.get(path);
   }
 
-  /** The top-level files besides index.html (favicon…), which need routes of their own. */
-  rootFiles(): string[] {
-    return [...this.files.keys()].filter((url) => url.lastIndexOf('/') === 0);
+  /** The URL path of every built file besides index.html. */
+  urls(): string[] {
+    return [...this.files.keys()];
   }
 }
 

@@ -1,5 +1,4 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '#core/errors.ts';
 import type { App } from '#core/http/route-config.ts';
 import type { ConsoleBundle, ConsoleFile } from './console.assets.ts';
 
@@ -12,6 +11,12 @@ const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><t
 <body><h1>Tollgate</h1><p>The web console has not been built. Run <code>npm run console:build</code>
 (or <code>npm install</code>, which builds it) and start again.</p>
 <p>控制台尚未构建：请运行 <code>npm run console:build</code> 后重新启动。</p></body></html>`;
+
+/**
+ * The paths of the console's pages and files (not API operations, so not in the OpenAPI document).
+ * `*` right after an area matches how Fastify's route listing prints `/dashboard/*`.
+ */
+export const CONSOLE_PATH = /^\/(dashboard|admin)(\/|\*|$)|^\/assets\/|^\/[\w.-]+\.(svg|ico|png|txt|webmanifest)$/;
 
 /** Which areas of the console are single-page deep links: every path under them gets index.html. */
 const AREAS = ['/dashboard', '/admin'];
@@ -59,14 +64,11 @@ export function registerConsoleRoutes(app: App, bundle: ConsoleBundle): void {
     }
   }
 
-  app.get('/assets/*', route, (request, reply) => {
-    const file = bundle.file(request.url.split('?')[0]!);
-    if (!file) throw new AppError('NOT_FOUND');
-    return send(request, reply, file, IMMUTABLE);
-  });
-
-  // Files Vite copies from web/public (the icon): a short cache, their names carry no hash.
-  for (const url of bundle.rootFiles()) {
-    app.get(url, route, (request, reply) => send(request, reply, bundle.file(url)!, 'public, max-age=3600'));
+  // One route per built file (known at start): any other path is simply not a route.
+  for (const url of bundle.urls()) {
+    const file = bundle.file(url)!;
+    // Vite's hashed output lives under /assets; what it copies from web/public (the icon) keeps its name.
+    const cacheControl = url.startsWith('/assets/') ? IMMUTABLE : 'public, max-age=3600';
+    app.get(url, route, (request, reply) => send(request, reply, file, cacheControl));
   }
 }
