@@ -1,11 +1,11 @@
-import { Alert, Button, Form, Input, Space } from 'antd';
+import { Alert, Button, Form, Input } from 'antd';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { api } from '@/api/client.ts';
 import { useI18n } from '@/i18n/index.tsx';
 import { AuthFrame } from './AuthFrame.tsx';
-import { emailRules, passwordRules } from './rules.ts';
-import { SendCodeButton } from './SendCodeButton.tsx';
+import { passwordRules } from './rules.ts';
+import { EmailCodeFields } from './EmailCodeFields.tsx';
 
 interface Fields {
   email: string;
@@ -37,17 +37,7 @@ export function ResetPasswordPage() {
     <AuthFrame title={t('resetPassword')}>
       {error && <Alert role="alert" type="error" showIcon title={error} style={{ marginBottom: 16 }} />}
       <Form form={form} layout="vertical" onFinish={(fields) => void submit(fields)} requiredMark={false}>
-        <Form.Item name="email" label={t('email')} rules={emailRules(t)}>
-          <Input autoComplete="email" type="email" />
-        </Form.Item>
-        <Form.Item label={t('code')} required>
-          <Space.Compact style={{ width: '100%' }}>
-            <Form.Item name="code" noStyle rules={[{ required: true, message: t('required') }]}>
-              <Input aria-label={t('code')} inputMode="numeric" autoComplete="one-time-code" maxLength={6} />
-            </Form.Item>
-            <SendCodeButton form={form} path="/api/auth/send-reset-code" />
-          </Space.Compact>
-        </Form.Item>
+        <EmailCodeFields form={form} path="/api/auth/send-reset-code" />
         <Form.Item name="newPassword" label={t('newPassword')} rules={passwordRules(t)} extra={t('passwordRule')}>
           <Input.Password autoComplete="new-password" />
         </Form.Item>

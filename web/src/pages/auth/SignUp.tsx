@@ -1,13 +1,13 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { Alert, Button, Form, Input, Space } from 'antd';
+import { Alert, Button, Form, Input } from 'antd';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { api } from '@/api/client.ts';
 import { PROFILE_KEY } from '@/api/session.ts';
 import { useI18n } from '@/i18n/index.tsx';
 import { AuthFrame } from './AuthFrame.tsx';
-import { emailRules, passwordRules } from './rules.ts';
-import { SendCodeButton } from './SendCodeButton.tsx';
+import { passwordRules } from './rules.ts';
+import { EmailCodeFields } from './EmailCodeFields.tsx';
 
 interface Fields {
   email: string;
@@ -46,17 +46,7 @@ export function SignUpPage() {
     <AuthFrame title={t('signUp')}>
       {error && <Alert role="alert" type="error" showIcon title={error} style={{ marginBottom: 16 }} />}
       <Form form={form} layout="vertical" onFinish={(fields) => void submit(fields)} requiredMark={false}>
-        <Form.Item name="email" label={t('email')} rules={emailRules(t)}>
-          <Input autoComplete="email" type="email" />
-        </Form.Item>
-        <Form.Item label={t('code')} required>
-          <Space.Compact style={{ width: '100%' }}>
-            <Form.Item name="code" noStyle rules={[{ required: true, message: t('required') }]}>
-              <Input aria-label={t('code')} inputMode="numeric" autoComplete="one-time-code" maxLength={6} />
-            </Form.Item>
-            <SendCodeButton form={form} path="/api/auth/send-code" />
-          </Space.Compact>
-        </Form.Item>
+        <EmailCodeFields form={form} path="/api/auth/send-code" />
         <Form.Item name="password" label={t('password')} rules={passwordRules(t)} extra={t('passwordRule')}>
           <Input.Password autoComplete="new-password" />
         </Form.Item>

@@ -1,8 +1,8 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { App, Button, Card, Col, Form, Input, Row, Statistic, Typography } from 'antd';
-import { useState } from 'react';
 import { api } from '@/api/client.ts';
-import type { Balance, LedgerItem, Paged } from '@/api/types.ts';
+import { usePaged } from '@/api/paged.ts';
+import type { Balance, LedgerItem } from '@/api/types.ts';
 import { dateTime, number } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
 import { ScrollTable } from '@/components/ScrollTable.tsx';
@@ -13,13 +13,8 @@ export function CreditsPage() {
   const { message } = App.useApp();
   const queryClient = useQueryClient();
   const [form] = Form.useForm<{ code: string }>();
-  const [paging, setPaging] = useState({ page: 1, limit: 20 });
   const balance = useQuery({ queryKey: ['balance'], queryFn: () => api<Balance>('/api/credits/balance') });
-  const ledger = useQuery({
-    queryKey: ['ledger', paging],
-    queryFn: () => api<Paged<LedgerItem>>('/api/credits/history', { query: paging }),
-    placeholderData: keepPreviousData,
-  });
+  const ledger = usePaged<LedgerItem>(['ledger'], '/api/credits/history');
   const redeem = useMutation({
     mutationFn: (code: string) => api<{ message: string }>('/api/credits/redeem', { method: 'POST', body: { code } }),
     onSuccess: (result) => {
@@ -68,12 +63,7 @@ export function CreditsPage() {
         loading={ledger.isFetching}
         dataSource={ledger.data?.items}
         minWidth={700}
-        pagination={{
-          current: paging.page,
-          pageSize: paging.limit,
-          total: ledger.data?.total ?? 0,
-          onChange: (page, limit) => setPaging({ page, limit }),
-        }}
+        pagination={ledger.pagination}
         columns={[
           { title: t('time'), dataIndex: 'createdAt', render: (v: string) => dateTime(v) },
           {

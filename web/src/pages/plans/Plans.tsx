@@ -1,8 +1,9 @@
-import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, App, Badge, Button, Card, Col, List, Modal, Row, Space, Tag, Typography } from 'antd';
 import { useCallback, useState } from 'react';
 import { api } from '@/api/client.ts';
-import type { Checkout, MyPlan, Order, OrderOptions, Paged, PayChannel, Plan } from '@/api/types.ts';
+import { usePaged } from '@/api/paged.ts';
+import type { Checkout, MyPlan, Order, OrderOptions, PayChannel, Plan } from '@/api/types.ts';
 import { PaymentFollower } from '@/components/PaymentFollower.tsx';
 import { dateTime, money, number } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
@@ -26,15 +27,10 @@ export function PlansPage() {
   const queryClient = useQueryClient();
   const [paying, setPaying] = useState<{ order: Order; codeUrl: string }>();
   const [busy, setBusy] = useState<string>();
-  const [paging, setPaging] = useState({ page: 1, limit: 10 });
   const plans = useQuery({ queryKey: ['plans'], queryFn: () => api<Plan[]>('/api/plans') });
   const mine = useQuery({ queryKey: ['plan'], queryFn: () => api<MyPlan>('/api/plans/me') });
   const options = useQuery({ queryKey: ['order-options'], queryFn: () => api<OrderOptions>('/api/orders/options') });
-  const orders = useQuery({
-    queryKey: ['orders', paging],
-    queryFn: () => api<Paged<Order>>('/api/orders', { query: paging }),
-    placeholderData: keepPreviousData,
-  });
+  const orders = usePaged<Order>(['orders'], '/api/orders', {}, 10);
   const channels = (options.data?.channels ?? []).filter((c) => WEB_CHANNELS.includes(c));
   const fetchOrder = useCallback((id: string) => api<Order>(`/api/orders/${encodeURIComponent(id)}`), []);
 
@@ -133,12 +129,7 @@ export function PlansPage() {
         loading={orders.isFetching}
         dataSource={orders.data?.items}
         minWidth={700}
-        pagination={{
-          current: paging.page,
-          pageSize: paging.limit,
-          total: orders.data?.total ?? 0,
-          onChange: (page, limit) => setPaging({ page, limit }),
-        }}
+        pagination={orders.pagination}
         columns={[
           { title: t('orderNo'), dataIndex: 'orderNo' },
           { title: t('description'), dataIndex: 'description' },

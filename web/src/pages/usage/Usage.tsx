@@ -1,9 +1,10 @@
 import { DownloadOutlined } from '@ant-design/icons';
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { App, Badge, Button, DatePicker, Form, Input, Select, Space } from 'antd';
 import type { Dayjs } from 'dayjs';
 import { useState } from 'react';
 import { api } from '@/api/client.ts';
+import { usePaged } from '@/api/paged.ts';
 import type { ApiKey, Paged, UsageLog } from '@/api/types.ts';
 import { dateTime, number } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
@@ -41,14 +42,9 @@ export function UsagePage() {
   const { t } = useI18n();
   const { message } = App.useApp();
   const [filter, setFilter] = useState<Filter>({});
-  const [paging, setPaging] = useState({ page: 1, limit: 20 });
   const [exporting, setExporting] = useState(false);
   const keys = useQuery({ queryKey: ['keys'], queryFn: () => api<{ items: ApiKey[] }>('/api/keys') });
-  const logs = useQuery({
-    queryKey: ['usage', 'logs', filter, paging],
-    queryFn: () => api<Paged<UsageLog>>('/api/usage/logs', { query: { ...queryOf(filter), ...paging } }),
-    placeholderData: keepPreviousData,
-  });
+  const logs = usePaged<UsageLog>(['usage', 'logs'], '/api/usage/logs', queryOf(filter));
   const keyName = new Map(keys.data?.items.map((k) => [k.id, k.name]));
 
   const exportCsv = async () => {
@@ -109,7 +105,7 @@ export function UsagePage() {
         style={{ marginBottom: 16, rowGap: 8 }}
         onFinish={(values) => {
           setFilter(values);
-          setPaging((p) => ({ ...p, page: 1 }));
+          logs.firstPage();
         }}
       >
         <Form.Item name="keyId" label={t('key')}>
@@ -151,13 +147,7 @@ export function UsagePage() {
         loading={logs.isFetching}
         dataSource={logs.data?.items}
         minWidth={900}
-        pagination={{
-          current: paging.page,
-          pageSize: paging.limit,
-          total: logs.data?.total ?? 0,
-          showSizeChanger: true,
-          onChange: (page, limit) => setPaging({ page, limit }),
-        }}
+        pagination={{ ...logs.pagination, showSizeChanger: true }}
         columns={[
           { title: t('time'), dataIndex: 'createdAt', render: (v: string) => dateTime(v) },
           { title: t('key'), dataIndex: 'keyId', render: (v: string | null) => (v ? (keyName.get(v) ?? '—') : '—') },
