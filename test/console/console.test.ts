@@ -196,6 +196,7 @@ describe('the web console in Chromium, against a running Tollgate', () => {
         await shot('usage');
         await go(page, w, viewport, w.navOverview);
         await page.getByTestId('usage-chart').locator('.recharts-bar-rectangle').first().waitFor();
+        await shot('dashboard-usage');
 
         // A code an admin made, redeemed: the ledger shows it.
         const batch = await env.admin<{ codes: { code: string }[] }>('POST', '/api/admin/redeem-codes', {
@@ -237,6 +238,29 @@ describe('the web console in Chromium, against a running Tollgate', () => {
       }, 180_000);
     }
   }
+
+  it('a user an admin disables is signed out at the next click, told the session ended', async () => {
+    const w = WORDS.en;
+    const page = await openPage('en', PHONE);
+    const email = 'console-disabled@example.com';
+    // Signed up through the API with the browser's own cookie jar: the console then holds the session.
+    const headers = { 'x-requested-with': 'test' };
+    expect((await page.request.post(`${env.url}/api/auth/send-code`, { data: { email }, headers })).ok()).toBe(true);
+    const registered = await page.request.post(`${env.url}/api/auth/register`, {
+      data: { email, password: 'Sup3rSecret', code: env.lastCode(email) },
+      headers,
+    });
+    const { user } = (await registered.json()) as { user: { id: string } };
+    await page.goto(`${env.url}/dashboard`);
+    await page.getByTestId('streak').waitFor();
+
+    await env.admin('PUT', `/api/admin/users/${user.id}`, { status: 'disabled' });
+    await page.getByRole('button', { name: w.menu }).click();
+    await page.getByRole('menuitem', { name: w.navKeys }).click();
+    await page.waitForURL(/\/dashboard\/login\?ended=1/);
+    await page.getByText(w.sessionEnded).waitFor();
+    await page.context().close();
+  }, 120_000);
 
   // Last: failures from the browser's one IP ask every later sign-in for a captcha.
   it('sign-in failures bring the captcha and the lock, with its remaining time', async () => {
