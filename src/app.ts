@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import { systemClock, type Clock } from '#core/clock.ts';
@@ -22,6 +23,7 @@ import { registerAuditRoutes } from '#modules/admin/audit.routes.ts';
 import { registerUserAdminRoutes } from '#modules/admin/user-admin.routes.ts';
 import { registerAuthGuard } from '#modules/auth/auth.guard.ts';
 import { registerAuthRoutes } from '#modules/auth/auth.routes.ts';
+import { registerSessionsRoutes } from '#modules/auth/sessions.routes.ts';
 import { assertStrongPassword } from '#modules/auth/password-policy.ts';
 import { registerCaptchaRoutes } from '#modules/captcha/captcha.routes.ts';
 import { registerHealthRoutes } from '#modules/health/health.routes.ts';
@@ -61,6 +63,8 @@ import { registerCharacterRoutes } from '#modules/characters/characters.routes.t
 import { registerGalleryRoutes } from '#modules/gallery/gallery.routes.ts';
 import { registerFavoritesRoutes } from '#modules/favorites/favorites.routes.ts';
 import { registerImageJobRoutes } from '#modules/image-jobs/image-jobs.routes.ts';
+import { ConsoleBundle } from '#modules/console/console.assets.ts';
+import { registerConsoleRoutes } from '#modules/console/console.routes.ts';
 
 /** Parts a caller (a test) may supply instead of having them built from the config. */
 export interface AppOverrides {
@@ -224,8 +228,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await registerDocs(app, VERSION, { production: config.isProduction });
   registerAuthGuard(app, tokens, keys, services.adminKey);
   registerAuditHook(app, services.audit);
+  registerConsoleRoutes(
+    app,
+    ConsoleBundle.load(config.CONSOLE_DIR ?? fileURLToPath(new URL('../web/dist', import.meta.url))),
+  );
   registerHealthRoutes(app, { config, database, kv });
   registerAuthRoutes(app, { auth, tokens, config });
+  registerSessionsRoutes(app, tokens);
   registerCaptchaRoutes(app, captcha);
   registerUsersRoutes(app, users);
   registerRechatAuthRoutes(app, { auth, users });

@@ -29,6 +29,8 @@ export const EnvSchema = Type.Object({
     { default: 'info' },
   ),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  /** The built web console (docs/console.md); unset: this checkout's web/dist. */
+  CONSOLE_DIR: Type.Optional(Type.String({ minLength: 1 })),
   DATABASE_URL: Type.String({ default: 'sqlite:./data/tollgate.db', pattern: '^(sqlite:|postgres(ql)?://|mysql://)' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_PREFIX: Type.String({ default: 'tollgate:' }),

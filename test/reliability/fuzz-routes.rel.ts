@@ -5,6 +5,7 @@ import { fuzzRoute } from './fuzz/route-fuzzer.ts';
 import { routesOf, servedRoutes, type Access, type RouteOperation } from './fuzz/routes.ts';
 import { changedTables, snapshot, writeCounter } from './fuzz/snapshot.ts';
 import { STRONG_PASSWORD } from '#test/helpers/test-app.ts';
+import { CONSOLE_PATH } from '#modules/console/console.routes.ts';
 import { Tally } from './tally.ts';
 
 /** Inputs per route and caller; the seed is fixed so a failure replays (override with FUZZ_SEED / FUZZ_RUNS). */
@@ -35,6 +36,8 @@ describe('property-based fuzzing of every public route (in-process app)', () => 
     const missing = servedRoutes(f.t.app)
       // The documentation pages (Swagger UI, ReDoc) describe the routes; they are not in the document.
       .filter((r) => !r.path.startsWith('/api/docs') && !r.path.startsWith('/api/redoc'))
+      // The web console's pages and built files (src/modules/console) are not API operations.
+      .filter((r) => !CONSOLE_PATH.test(r.path))
       .flatMap((r) => r.methods.filter((m) => m !== 'HEAD' && m !== 'OPTIONS').map((m) => `${m} ${r.path}`))
       .filter((route) => !documented.has(route));
     tally.check(missing.length === 0, `routes served but not in the OpenAPI document: ${missing.join(', ')}`);

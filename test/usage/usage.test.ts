@@ -143,6 +143,38 @@ describe.each(backends())('usage records on $label', (backend) => {
     }
   });
 
+  it('GET /api/usage/daily-by-model splits each day by model and shows only your own calls', async () => {
+    const c = await newCaller(g);
+    await callAs(c.secret, usage());
+    await callAs(c.secret, { model: 'gpt-4o', ...usage('usage=1000,1000') });
+    const yesterday = shanghaiDate(g.t.clock.now());
+    g.t.clock.advance(DAY);
+    await callAs(c.secret, usage());
+    await callAs(c.secret, usage());
+    const today = shanghaiDate(g.t.clock.now());
+    const other = await newCaller(g);
+    await callAs(other.secret, usage());
+
+    const byModel = await get<{ dates: string[]; items: unknown[] }>(c.user, '/api/usage/daily-by-model?days=7');
+    expect(byModel.dates).toHaveLength(7);
+    expect(byModel.dates.slice(-2)).toEqual([yesterday, today]);
+    expect(byModel.items).toEqual([
+      { date: yesterday, model: 'gpt-4o', requests: 1, inputTokens: 1000, outputTokens: 1000, credits: 13 },
+      { date: yesterday, model: 'gpt-4o-mini', requests: 1, inputTokens: 100, outputTokens: 100, credits: 4 },
+      { date: today, model: 'gpt-4o-mini', requests: 2, inputTokens: 200, outputTokens: 200, credits: 8 },
+    ]);
+    // A one-day window holds today only.
+    expect(await get<unknown>(c.user, '/api/usage/daily-by-model?days=1')).toEqual({
+      dates: [today],
+      items: [{ date: today, model: 'gpt-4o-mini', requests: 2, inputTokens: 200, outputTokens: 200, credits: 8 }],
+    });
+    for (const query of ['?days=0', '?days=367', '?days=x']) {
+      const res = await call(g.t.app, 'GET', `/api/usage/daily-by-model${query}`, { token: c.user.accessToken });
+      expect(res.statusCode, query).toBe(400);
+    }
+    expect((await call(g.t.app, 'GET', '/api/usage/daily-by-model')).statusCode).toBe(401);
+  });
+
   it('records older than USAGE_RETENTION_DAYS are pruned; newer ones stay', async () => {
     const c = await newCaller(g);
     await callAs(c.secret, usage());

@@ -74,6 +74,32 @@ export class SessionsRepository {
       .execute();
   }
 
+  /** The user's live sessions (not ended, not expired), newest first. */
+  listLive(userId: string, now: number): Promise<SessionRow[]> {
+    return this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(100)
+      .execute();
+  }
+
+  /** Ends one live session of this user; false when there is none by that id (or it is someone else's). */
+  async revokeOwn(userId: string, sessionId: string, reason: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('sessions')
+      .set({ revoked_at: now, revoke_reason: reason })
+      .where('id', '=', sessionId)
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   /** How many sessions were still open (not revoked) and are now ended. */
   async revokeAllOfUser(userId: string, reason: string, now: number): Promise<number> {
     const result = await this.db

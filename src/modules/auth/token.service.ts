@@ -6,7 +6,7 @@ import { AppError } from '#core/errors.ts';
 import type { Principal } from '#core/http/route-config.ts';
 import { newId } from '#core/ids.ts';
 import type { UserRow } from '#modules/users/users.tables.ts';
-import type { RefreshTokenRow } from './auth.tables.ts';
+import type { RefreshTokenRow, SessionRow } from './auth.tables.ts';
 import type { SessionsRepository } from './sessions.repository.ts';
 
 export interface IssuedTokens {
@@ -146,6 +146,17 @@ export class TokenService {
 
   endSession(sessionId: string): Promise<void> {
     return this.sessions.revoke(sessionId, 'logout', this.clock.now());
+  }
+
+  /** The user's live sessions, for the console's sessions list. */
+  listSessions(userId: string): Promise<SessionRow[]> {
+    return this.sessions.listLive(userId, this.clock.now());
+  }
+
+  /** Ends one of the user's own sessions ("sign out that device"); NOT_FOUND for any other id. */
+  async endOwnSession(userId: string, sessionId: string): Promise<void> {
+    if (!(await this.sessions.revokeOwn(userId, sessionId, 'ended_by_user', this.clock.now())))
+      throw new AppError('NOT_FOUND');
   }
 
   /** Ends every session of the user (each is refused at its next request, on any instance); returns how many were open. */

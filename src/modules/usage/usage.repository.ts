@@ -111,6 +111,35 @@ export class UsageRepository {
     }));
   }
 
+  /** Per-day and per-model sums since `from` (the console's charts), days as in `daily`. */
+  async dailyByModel(userId: string, from: number, offsetMs: number): Promise<(DailyUsage & { model: string })[]> {
+    const day = this.dialect.dayNumber('created_at', offsetMs);
+    const rows = await this.db
+      .selectFrom('usage_records')
+      .select((eb) => [
+        day.as('day'),
+        'model',
+        eb.fn.countAll<number>().as('requests'),
+        eb.fn.sum<number>('input_tokens').as('inputTokens'),
+        eb.fn.sum<number>('output_tokens').as('outputTokens'),
+        eb.fn.sum<number>('credits').as('credits'),
+      ])
+      .where('user_id', '=', userId)
+      .where('created_at', '>=', from)
+      .groupBy([day, 'model'])
+      .orderBy(day)
+      .orderBy('model')
+      .execute();
+    return rows.map((r) => ({
+      day: Number(r.day),
+      model: r.model,
+      requests: Number(r.requests),
+      inputTokens: Number(r.inputTokens),
+      outputTokens: Number(r.outputTokens),
+      credits: Number(r.credits),
+    }));
+  }
+
   /** Deletes up to `batch` records older than `before`; returns how many. */
   async prune(before: number, batch: number): Promise<number> {
     const ids = await this.db

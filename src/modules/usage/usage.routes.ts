@@ -141,6 +141,27 @@ export function registerUsageRoutes(app: App, usage: UsageService): void {
   );
 
   app.get(
+    '/api/usage/daily-by-model',
+    {
+      config,
+      schema: {
+        tags: ['usage'],
+        security,
+        summary:
+          'Requests, tokens and credits per day and model: `dates` is the window (oldest first); days and models without calls are left out of `items`',
+        querystring: DaysQuery,
+        response: {
+          200: Type.Object({
+            dates: Type.Array(Type.String()),
+            items: Type.Array(Type.Object({ ...DailyItem.properties, model: Type.String() })),
+          }),
+        },
+      },
+    },
+    (request) => usage.dailyByModel(principalOf(request).userId, request.query.days),
+  );
+
+  app.get(
     '/api/dify/usage-stats',
     {
       config: { access: 'userOrKey' },

@@ -6,6 +6,8 @@ import type { DailyUsage, UsageFilter, UsageRepository } from './usage.repositor
 import type { UsageRow } from './usage.tables.ts';
 
 const DAY = 86_400_000;
+/** `YYYY-MM-DD` of a day number (days since 1970-01-01 in the service's zone). */
+const dateOf = (day: number) => new Date(day * DAY).toISOString().slice(0, 10);
 
 export interface DailyStat extends Omit<DailyUsage, 'day'> {
   date: string;
@@ -63,19 +65,36 @@ export class UsageService {
     return this.repo.count();
   }
 
-  /** The last `days` calendar days (in the service's time zone, today included), zeros filled in. */
-  async daily(userId: string, days: number): Promise<DailyStat[]> {
+  /** The first and last day numbers of the last `days` calendar days (service's time zone) and its offset. */
+  private window(days: number): { first: number; today: number; offset: number } {
     const now = this.clock.now();
     const offset = zoneOffsetMs(this.options.timeZone, now);
     const today = Math.floor((now + offset) / DAY);
-    const first = today - days + 1;
+    return { first: today - days + 1, today, offset };
+  }
+
+  /** The same window as `daily` (its dates, oldest first), with sums split by model for the days that had calls. */
+  async dailyByModel(
+    userId: string,
+    days: number,
+  ): Promise<{ dates: string[]; items: (DailyStat & { model: string })[] }> {
+    const { first, today, offset } = this.window(days);
+    const rows = await this.repo.dailyByModel(userId, first * DAY - offset, offset);
+    const dates: string[] = [];
+    for (let day = first; day <= today; day++) dates.push(dateOf(day));
+    return { dates, items: rows.map(({ day, ...sums }) => ({ date: dateOf(day), ...sums })) };
+  }
+
+  /** The last `days` calendar days (in the service's time zone, today included), zeros filled in. */
+  async daily(userId: string, days: number): Promise<DailyStat[]> {
+    const { first, today, offset } = this.window(days);
     const rows = await this.repo.daily(userId, first * DAY - offset, offset);
     const byDay = new Map(rows.map((r) => [r.day, r]));
     const stats: DailyStat[] = [];
     for (let day = first; day <= today; day++) {
       const row = byDay.get(day);
       stats.push({
-        date: new Date(day * DAY).toISOString().slice(0, 10),
+        date: dateOf(day),
         requests: row?.requests ?? 0,
         inputTokens: row?.inputTokens ?? 0,
         outputTokens: row?.outputTokens ?? 0,
