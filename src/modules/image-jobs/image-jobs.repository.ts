@@ -138,7 +138,9 @@ export class ImageJobsRepository {
 
   /** The images made by settled jobs: the user's, or everyone's. */
   async imagesMade(userId?: string): Promise<number> {
-    let query = this.db.selectFrom('image_jobs').select((eb) => eb.fn.sum<number | string | null>('images_made').as('n'));
+    let query = this.db
+      .selectFrom('image_jobs')
+      .select((eb) => eb.fn.sum<number | string | null>('images_made').as('n'));
     if (userId !== undefined) query = query.where('user_id', '=', userId);
     const row = await query.executeTakeFirstOrThrow();
     return Number(row.n ?? 0);
