@@ -1,14 +1,14 @@
 import { Spin } from 'antd';
-import { lazy, Suspense, type ComponentType, type LazyExoticComponent } from 'react';
+import { Suspense, type ComponentType } from 'react';
 import { createBrowserRouter, Navigate } from 'react-router-dom';
 import { NotFound } from './layout/NotFound.tsx';
+import { RequireAdmin } from './layout/RequireAdmin.tsx';
 import { Shell } from './layout/Shell.tsx';
-
-/** Each page is its own chunk, fetched when first opened (the first page stays small). */
-const page = <K extends string>(
-  load: () => Promise<Record<K, ComponentType>>,
-  name: K,
-): LazyExoticComponent<ComponentType> => lazy(() => load().then((module) => ({ default: module[name] })));
+import { lazyPage as page } from './lazy-page.ts';
+import { ADMIN_CATALOG_ROUTES } from './pages/admin/catalog-routes.tsx';
+import { ADMIN_PEOPLE_ROUTES } from './pages/admin/people-routes.tsx';
+import { CHAT_ROUTES } from './pages/chat/routes.tsx';
+import { IMAGES_ROUTES } from './pages/images/routes.tsx';
 
 const SignIn = page(() => import('./pages/auth/SignIn.tsx'), 'SignInPage');
 const SignUp = page(() => import('./pages/auth/SignUp.tsx'), 'SignUpPage');
@@ -30,7 +30,7 @@ const standalone = (Page: ComponentType) => (
 
 /**
  * `/dashboard/*`: a user's pages; `/admin/*`: the admin area (its pages slot into the same shell and
- * its navigation group, layout/nav.tsx). The server answers index.html for every path under both.
+ * its navigation group, layout/nav.tsx, and only admins see them). The server answers index.html for every path under both.
  */
 export function createConsoleRouter() {
   return createBrowserRouter([
@@ -48,10 +48,21 @@ export function createConsoleRouter() {
         { path: 'credits', element: <Credits /> },
         { path: 'plans', element: <Plans /> },
         { path: 'account', element: <Account /> },
+        ...CHAT_ROUTES,
+        ...IMAGES_ROUTES,
         { path: '*', element: <NotFound /> },
       ],
     },
-    { path: '/admin', element: <Shell />, children: [{ path: '*', element: <NotFound /> }] },
+    {
+      path: '/admin',
+      element: <Shell />,
+      children: [
+        {
+          element: <RequireAdmin />,
+          children: [...ADMIN_PEOPLE_ROUTES, ...ADMIN_CATALOG_ROUTES, { path: '*', element: <NotFound /> }],
+        },
+      ],
+    },
     {
       path: '*',
       element: (

@@ -1,3 +1,8 @@
+import { chatEn } from './areas/chat.ts';
+import { imagesEn } from './areas/images.ts';
+import { adminPeopleEn } from './areas/adminPeople.ts';
+import { adminCatalogEn } from './areas/adminCatalog.ts';
+
 /** English strings; zh.ts has the same keys (the type makes a missing one an error). */
 export const en = {
   appName: 'Tollgate',
@@ -19,6 +24,7 @@ export const en = {
   unlimited: 'Unlimited',
   notFound: 'This page does not exist.',
   backHome: 'Back to the dashboard',
+  adminOnly: 'This page is for administrators.',
   sessionEnded: 'Your session has ended. Please sign in again.',
 
   navOverview: 'Dashboard',
@@ -170,6 +176,10 @@ export const en = {
   device: 'Device',
   ip: 'IP',
   signedInAt: 'Signed in',
+  ...chatEn,
+  ...imagesEn,
+  ...adminPeopleEn,
+  ...adminCatalogEn,
 } as const;
 
 export type Messages = { readonly [K in keyof typeof en]: string };

@@ -1,4 +1,8 @@
 import type { Messages } from './en.ts';
+import { chatZh } from './areas/chat.ts';
+import { imagesZh } from './areas/images.ts';
+import { adminPeopleZh } from './areas/adminPeople.ts';
+import { adminCatalogZh } from './areas/adminCatalog.ts';
 
 export const zh: Messages = {
   appName: 'Tollgate',
@@ -20,6 +24,7 @@ export const zh: Messages = {
   unlimited: '不限',
   notFound: '页面不存在。',
   backHome: '返回控制台',
+  adminOnly: '此页面仅限管理员访问。',
   sessionEnded: '登录已失效，请重新登录。',
 
   navOverview: '概览',
@@ -171,4 +176,8 @@ export const zh: Messages = {
   device: '设备',
   ip: 'IP',
   signedInAt: '登录时间',
+  ...chatZh,
+  ...imagesZh,
+  ...adminPeopleZh,
+  ...adminCatalogZh,
 };
