@@ -2,7 +2,15 @@ import OpenAI from 'openai';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleEnv } from './support/console-env.ts';
-import { DESKTOP, PHONE, reviewPage, type Viewport } from './support/pages.ts';
+import {
+  DESKTOP,
+  go as goThroughMenu,
+  openPage,
+  PHONE,
+  reviewPage,
+  signUpThroughApi,
+  type Viewport,
+} from './support/pages.ts';
 
 /** The words the test looks for, as the console shows them (web/src/i18n). */
 const WORDS = {
@@ -101,35 +109,15 @@ describe('the web console in Chromium, against a running Tollgate', () => {
   }, 240_000);
   afterAll(() => env?.close());
 
-  async function openPage(lang: Lang, viewport: Viewport): Promise<Page> {
-    const context = await env.browser.newContext({
-      locale: WORDS[lang].locale,
-      viewport: { width: viewport.width, height: viewport.height },
-      reducedMotion: 'reduce',
-    });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error' && /Content Security Policy|Refused to/.test(message.text()))
-        problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
-    (page as Page & { problems: string[] }).problems = problems;
-    return page;
-  }
-
-  /** Goes to a page through the menu (opened first on a phone, where it is folded away). */
-  async function go(page: Page, w: Words, viewport: Viewport, item: string): Promise<void> {
-    if (viewport.name === 'phone') await page.getByRole('button', { name: w.menu }).click();
-    await page.getByRole('menuitem', { name: item }).click();
-  }
+  /** Goes to a page through the menu. */
+  const go = (page: Page, w: Words, viewport: Viewport, item: string) => goThroughMenu(page, viewport, w.menu, item);
 
   for (const lang of ['zh-CN', 'en'] as const) {
     for (const viewport of [DESKTOP, PHONE]) {
       it(`a new user signs up, checks in, calls /v1 with a key, sees it, redeems a code and buys a plan (${lang}, ${viewport.name})`, async () => {
         const w = WORDS[lang];
         const shot = (name: string) => reviewPage(page, { lang, viewport, name });
-        const page = await openPage(lang, viewport);
+        const page = await openPage(env.browser, lang, viewport);
         const email = `console-${lang.toLowerCase()}-${viewport.name}-${++counter}@example.com`;
 
         // A browser asking for / gets the console, which sends a visitor without a session to sign in.
@@ -233,7 +221,7 @@ describe('the web console in Chromium, against a running Tollgate', () => {
         await page.goto(env.url + '/dashboard/keys');
         await page.waitForURL(/\/dashboard\/login\?next=/);
 
-        expect((page as Page & { problems: string[] }).problems).toEqual([]);
+        expect(page.problems).toEqual([]);
         await page.context().close();
       }, 180_000);
     }
@@ -241,20 +229,12 @@ describe('the web console in Chromium, against a running Tollgate', () => {
 
   it('a user an admin disables is signed out at the next click, told the session ended', async () => {
     const w = WORDS.en;
-    const page = await openPage('en', PHONE);
+    const page = await openPage(env.browser, 'en', PHONE);
     const email = 'console-disabled@example.com';
-    // Signed up through the API with the browser's own cookie jar: the console then holds the session.
-    const headers = { 'x-requested-with': 'test' };
-    expect((await page.request.post(`${env.url}/api/auth/send-code`, { data: { email }, headers })).ok()).toBe(true);
-    const registered = await page.request.post(`${env.url}/api/auth/register`, {
-      data: { email, password: 'Sup3rSecret', code: env.lastCode(email) },
-      headers,
-    });
-    const { user } = (await registered.json()) as { user: { id: string } };
-    await page.goto(`${env.url}/dashboard`);
+    const userId = await signUpThroughApi(env, page, email);
     await page.getByTestId('streak').waitFor();
 
-    await env.admin('PUT', `/api/admin/users/${user.id}`, { status: 'disabled' });
+    await env.admin('PUT', `/api/admin/users/${userId}`, { status: 'disabled' });
     await page.getByRole('button', { name: w.menu }).click();
     await page.getByRole('menuitem', { name: w.navKeys }).click();
     await page.waitForURL(/\/dashboard\/login\?ended=1/);
@@ -265,7 +245,7 @@ describe('the web console in Chromium, against a running Tollgate', () => {
   // Last: failures from the browser's one IP ask every later sign-in for a captcha.
   it('sign-in failures bring the captcha and the lock, with its remaining time', async () => {
     const w = WORDS.en;
-    const page = await openPage('en', DESKTOP);
+    const page = await openPage(env.browser, 'en', DESKTOP);
     await page.goto(env.url + '/dashboard/login');
     const email = 'console-lock@example.com';
     await page.getByLabel(w.email, { exact: true }).fill(email);

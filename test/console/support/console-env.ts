@@ -43,7 +43,8 @@ export class ConsoleEnv {
     readonly dataDir: string,
   ) {}
 
-  static async start(): Promise<ConsoleEnv> {
+  /** `env` adds or overrides the process's settings (another fake's URL and key, say). */
+  static async start(options: { env?: Record<string, string> } = {}): Promise<ConsoleEnv> {
     const executablePath = chromiumPath();
     // The console under test is the one in this checkout: built now when web/ changed since the last build.
     execFileSync(process.execPath, ['--import', 'tsx', 'web/scripts/build.ts', '--if-stale'], { stdio: 'inherit' });
@@ -66,6 +67,7 @@ export class ConsoleEnv {
       LOGIN_CAPTCHA_AFTER: '3',
       LOGIN_LOCK_AFTER: '3',
       ...wechatPay.env(`http://127.0.0.1:${port}/api/payments/wechat/notify`),
+      ...options.env,
     });
     await tollgate.start();
     const browser = await chromium.launch({
@@ -86,7 +88,7 @@ export class ConsoleEnv {
     return this.tollgate.url;
   }
 
-  /** The admin API, with the admin key (the admin pages come later; the test sets the stage through the API). */
+  /** The admin API, with the admin key: tests set the stage through it. */
   async admin<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(`${this.url}${path}`, {
       method,
