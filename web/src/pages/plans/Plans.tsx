@@ -7,7 +7,7 @@ import type { Checkout, MyPlan, Order, OrderOptions, PayChannel, Plan } from '@/
 import { PaymentFollower } from '@/components/PaymentFollower.tsx';
 import { dateTime, money, number } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
-import { ScrollTable } from '@/components/ScrollTable.tsx';
+import { PagedTable } from '@/components/PagedTable.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
 
 /** The ways this page can pay: a QR code to scan, or Stripe's hosted page. */
@@ -123,15 +123,11 @@ export function PlansPage() {
       <Typography.Title level={2} style={{ fontSize: 18 }}>
         {t('orders')}
       </Typography.Title>
-      <ScrollTable<Order>
+      <PagedTable<Order>
         label={t('orders')}
-        rowKey="id"
-        loading={orders.isFetching}
-        dataSource={orders.data?.items}
-        minWidth={700}
-        pagination={orders.pagination}
+        list={orders}
         columns={[
-          { title: t('orderNo'), dataIndex: 'orderNo' },
+          { title: t('orderNo'), dataIndex: 'orderNo', responsive: ['md'] },
           { title: t('description'), dataIndex: 'description' },
           { title: t('amount'), dataIndex: 'amount', align: 'right', render: (v: number, o) => money(v, o.currency) },
           {
