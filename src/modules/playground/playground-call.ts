@@ -1,7 +1,7 @@
 import { CHAT, textCall, type TextBody } from '#modules/metering/adapters/openai-text.ts';
 import type { OpenAiDeps, SessionPayer } from '#modules/metering/adapters/openai.ts';
 import type { OpenAiEvents } from '#modules/metering/adapters/openai-events.ts';
-import type { PaidCall, StreamBill, WholeReading } from '#modules/metering/paid-call.ts';
+import type { PaidCall, StreamBill, StreamEnd, WholeReading } from '#modules/metering/paid-call.ts';
 
 /** The playground's calls in the usage records: the console session's, no key. */
 export const PLAYGROUND_ENDPOINT = 'playground.chat.completions';
@@ -34,8 +34,7 @@ export function playgroundCall(
   const context = { ...call.terms.context, endpoint: PLAYGROUND_ENDPOINT };
   const streamed = call.streamed && {
     ...call.streamed,
-    after: async (_events: OpenAiEvents, end: { bill?: StreamBill }) =>
-      end.bill ? billEvent(requestId, end.bill) : '',
+    after: (_events: OpenAiEvents, end: StreamEnd) => Promise.resolve(end.bill ? billEvent(requestId, end.bill) : ''),
   };
   return { ...call, terms: { ...call.terms, context }, streamed };
 }
