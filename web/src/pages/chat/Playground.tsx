@@ -86,9 +86,11 @@ export function PlaygroundPage() {
     <>
       <PageTitle
         extra={
-          <Typography.Text strong>
-            {t('playgroundAvailable', { credits: number(balance.data?.available ?? 0) })}
-          </Typography.Text>
+          balance.data && (
+            <Typography.Text strong>
+              {t('playgroundAvailable', { credits: number(balance.data.available) })}
+            </Typography.Text>
+          )
         }
       >
         {t('navPlayground')}
