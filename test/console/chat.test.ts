@@ -104,7 +104,10 @@ describe('the playground and the Dify chat in Chromium', () => {
       await page.getByLabel(w.model, { exact: true }).fill(MODEL);
       await page.getByRole('option', { name: MODEL, exact: true }).waitFor({ state: 'attached' });
       await page.keyboard.press('Enter');
-      await page.getByText(/10 \/ 20/).first().waitFor(); // the chosen model's price
+      await page
+        .getByText(/10 \/ 20/)
+        .first()
+        .waitFor(); // the chosen model's price
       env.openai.always('chunk-delay=80');
       await page.getByRole('textbox', { name: w.message }).fill('Hello there, how are you today?');
       await page.keyboard.press('Enter');

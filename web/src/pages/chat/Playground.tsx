@@ -27,11 +27,9 @@ interface AnswerMeta {
   bill?: PlaygroundBill;
 }
 
-/** The earlier turns sent again with a new question (answers that failed or are still empty are left out). */
+/** The earlier turns sent again with a new question (answers that failed before any text are left out). */
 function history(messages: ChatMessage<AnswerMeta>[]): PlaygroundRequest['messages'] {
-  return messages
-    .filter((m) => m.content !== '' && !(m.role === 'assistant' && m.error && !m.content))
-    .map((m) => ({ role: m.role, content: m.content }));
+  return messages.filter((m) => m.content !== '').map((m) => ({ role: m.role, content: m.content }));
 }
 
 /** Chat with a priced model through the session, paid and limited as /v1 is; each answer shows its tokens and cost. */
