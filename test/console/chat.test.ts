@@ -140,6 +140,11 @@ describe('the playground and the Dify chat in Chromium', () => {
       expect(logs.items[0]).toMatchObject({ model: MODEL });
       await shot('playground');
       expect(prompt).toBeGreaterThan(0);
+      if (viewport === PHONE) {
+        // The rest of this run in the dark theme (the other run stays light).
+        await page.getByRole('button', { name: 'Dark theme' }).click();
+        await shot('playground-dark');
+      }
 
       // The call in the usage log page.
       await go(page, viewport, w.menu, w.navUsage);
