@@ -1,3 +1,4 @@
+import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { down, up } from '#migrations/20261208_0016_plan_translations.ts';
 import { ADMIN_ENV, adminToken, backends, call, createTestApp, type TestApp } from '#test/helpers/test-app.ts';
@@ -103,13 +104,14 @@ describe.each(backends())('plan translations on $label', (backend) => {
 
   it('the migration leaves a seed plan whose benefits an admin rewrote without stale English', async () => {
     const db = t.app.services.database.db;
-    await down(db);
+    const raw = db as unknown as Kysely<unknown>;
+    await down(raw);
     await db
       .updateTable('plans')
       .set({ benefits: JSON.stringify(['自定义权益']) })
       .where('code', '=', 'lifetime')
       .execute();
-    await up(db);
+    await up(raw);
     const rows = await db.selectFrom('plans').select(['code', 'name_en', 'benefits_en']).execute();
     const byCode = new Map(rows.map((r) => [r.code, r]));
     expect(byCode.get('lifetime')).toMatchObject({ name_en: null, benefits_en: null });

@@ -1,0 +1,161 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { App, Button, Card, Input, Popconfirm, Select, Space, Tag, Typography } from 'antd';
+import { useState } from 'react';
+import { redeemApi, REDEEM_CODES_PATH, type CodeFilter, type RedeemCode, type RedeemState } from '@/api/admin-catalog.ts';
+import { usePaged } from '@/api/paged.ts';
+import { ScrollTable } from '@/components/ScrollTable.tsx';
+import { dateTime, number } from '@/format.ts';
+import { useI18n } from '@/i18n/index.tsx';
+import { PageTitle } from '@/pages/PageTitle.tsx';
+import { download } from '@/pages/usage/csv.ts';
+import { BatchForm } from './BatchForm.tsx';
+
+const STATES: RedeemState[] = ['active', 'used', 'expired', 'disabled'];
+const STATE_COLOR: Record<RedeemState, string> = {
+  active: 'success',
+  used: 'default',
+  expired: 'warning',
+  disabled: 'error',
+};
+
+/** Admin: make batches of redeem codes, read and export them, disable a code or a whole batch. */
+export function RedeemPage() {
+  const { t } = useI18n();
+  const { message } = App.useApp();
+  const queryClient = useQueryClient();
+  const [filter, setFilter] = useState<CodeFilter>({});
+  const [exporting, setExporting] = useState(false);
+  const codes = usePaged<RedeemCode>(['admin', 'redeem'], REDEEM_CODES_PATH, filter);
+  const refresh = () => void queryClient.invalidateQueries({ queryKey: ['admin', 'redeem'] });
+  const onError = (error: Error) => void message.error(error.message);
+  const disabled = (result: { disabled: number }) => {
+    void message.success(t('acCodesDisabled', { n: result.disabled }));
+    refresh();
+  };
+  const disableCode = useMutation({ mutationFn: redeemApi.disableCode, onSuccess: disabled, onError });
+  const disableBatch = useMutation({ mutationFn: redeemApi.disableBatch, onSuccess: disabled, onError });
+  const filterBy = (next: CodeFilter) => {
+    setFilter(next);
+    codes.firstPage();
+  };
+
+  const exportCsv = async () => {
+    setExporting(true);
+    try {
+      const csv = await redeemApi.exportCsv(filter);
+      download(`redeem-codes${filter.batchId ? `-${filter.batchId}` : ''}.csv`, csv);
+    } catch (error) {
+      onError(error as Error);
+    } finally {
+      setExporting(false);
+    }
+  };
+
+  return (
+    <>
+      <PageTitle>{t('navRedeem')}</PageTitle>
+      <Card title={<h2 className="card-title">{t('acNewBatch')}</h2>} style={{ marginBottom: 16 }}>
+        <BatchForm
+          onCreated={(batchId, count) => {
+            void message.success(t('acBatchCreated', { n: count }));
+            filterBy({ batchId });
+            refresh();
+          }}
+        />
+      </Card>
+      <Typography.Title level={2} style={{ fontSize: 18 }}>
+        {t('acCodes')}
+      </Typography.Title>
+      <Space wrap style={{ marginBottom: 12 }}>
+        <Input.Search
+          aria-label={t('acBatchId')}
+          placeholder={t('acBatchId')}
+          allowClear
+          value={filter.batchId ?? ''}
+          onChange={(e) => setFilter((f) => ({ ...f, batchId: e.target.value || undefined }))}
+          onSearch={(value) => filterBy({ ...filter, batchId: value.trim() || undefined })}
+          style={{ width: 300 }}
+        />
+        <Select<RedeemState | 'all'>
+          aria-label={t('status')}
+          value={filter.state ?? 'all'}
+          style={{ width: 140 }}
+          onChange={(state) => filterBy({ ...filter, state: state === 'all' ? undefined : state })}
+          options={[
+            { value: 'all', label: t('all') },
+            ...STATES.map((state) => ({ value: state, label: t(`acState_${state}`) })),
+          ]}
+        />
+        <Button onClick={() => void exportCsv()} loading={exporting}>
+          {t('exportCsv')}
+        </Button>
+        {filter.batchId && (
+          <Popconfirm
+            title={t('acDisableBatchConfirm')}
+            okText={t('acDisableBatch')}
+            cancelText={t('cancel')}
+            onConfirm={() => disableBatch.mutate(filter.batchId!)}
+          >
+            <Button danger loading={disableBatch.isPending}>
+              {t('acDisableBatch')}
+            </Button>
+          </Popconfirm>
+        )}
+      </Space>
+      <ScrollTable<RedeemCode>
+        label={t('acCodes')}
+        rowKey="id"
+        loading={codes.isFetching}
+        dataSource={codes.data?.items}
+        pagination={codes.pagination}
+        minWidth={1100}
+        columns={[
+          {
+            title: t('redeemCode'),
+            dataIndex: 'code',
+            render: (code: string) => <Typography.Text code copyable>{code}</Typography.Text>,
+          },
+          { title: t('acCreditsEach'), dataIndex: 'credits', align: 'right', render: number },
+          {
+            title: t('acUses'),
+            align: 'right',
+            render: (_, c) => `${number(c.usedCount)} / ${number(c.maxUses)}`,
+          },
+          {
+            title: t('status'),
+            dataIndex: 'state',
+            render: (state: RedeemState) => <Tag color={STATE_COLOR[state]}>{t(`acState_${state}`)}</Tag>,
+          },
+          { title: t('expiresAt'), dataIndex: 'expiresAt', render: (v: string | null) => (v ? dateTime(v) : t('never')) },
+          { title: t('acNote'), dataIndex: 'note', render: (v: string | null) => v ?? '—' },
+          {
+            title: t('acBatch'),
+            dataIndex: 'batchId',
+            render: (batchId: string) => (
+              <Button type="link" size="small" onClick={() => filterBy({ ...filter, batchId })}>
+                {t('acShowBatch', { id: batchId.slice(-6) })}
+              </Button>
+            ),
+          },
+          { title: t('createdAt'), dataIndex: 'createdAt', render: (v: string) => dateTime(v) },
+          {
+            title: t('actions'),
+            render: (_, c) =>
+              c.state === 'active' && (
+                <Popconfirm
+                  title={t('acDisableCodeConfirm')}
+                  okText={t('disable')}
+                  cancelText={t('cancel')}
+                  onConfirm={() => disableCode.mutate(c.id)}
+                >
+                  <Button danger size="small" aria-label={`${t('disable')}: ${c.code}`}>
+                    {t('disable')}
+                  </Button>
+                </Popconfirm>
+              ),
+          },
+        ]}
+      />
+    </>
+  );
+}
