@@ -42,7 +42,12 @@ export interface Channel {
 }
 
 /** What a channel form sends: the key only when typed (it is never shown back). */
-export type ChannelBody = Partial<Omit<Channel, 'id' | 'apiKeyPreview' | 'autoDisabled' | 'consecutiveFailures' | 'lastError' | 'createdAt' | 'updatedAt' | 'prices'>> & {
+export type ChannelBody = Partial<
+  Omit<
+    Channel,
+    'id' | 'apiKeyPreview' | 'autoDisabled' | 'consecutiveFailures' | 'lastError' | 'createdAt' | 'updatedAt' | 'prices'
+  >
+> & {
   apiKey?: string;
   prices?: Partial<DifyPrices>;
 };

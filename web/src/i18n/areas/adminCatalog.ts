@@ -55,7 +55,7 @@ export const adminCatalogEn = {
   acModelPrices: 'Model prices',
   acImageJobPrices: 'Image-job prices',
   acImageJobHint:
-    'An image job is priced by the first of these names with a row: image-job:<mode>:<resolution> (e.g. image-job:hd:1024x1792), then image-job:<mode> (e.g. image-job:hd), then image-job. Per image is the price of one image; per request is added once.',
+    'An image job is priced by the first of these names with a row: image-job:<mode>:<resolution> (e.g. image-job:hd:1024x1792), then image-job:<mode> (e.g. image-job:hd), then image-job. Per image is the price of one image; per request is added once. With none, the mode’s shipped default: fast 20, standard 40, hd 80 credits (others 40) at the default 1,000 credits per US dollar.',
   acPerRequest: 'Per request',
   acPerImage: 'Per image',
   acMaxOutputTokens: 'Max output tokens',
@@ -215,7 +215,7 @@ export const adminCatalogZh: Record<keyof typeof adminCatalogEn, string> = {
   acModelPrices: '模型价格',
   acImageJobPrices: '图片任务价格',
   acImageJobHint:
-    '图片任务按以下名称中第一个有价格的计价：image-job:<模式>:<分辨率>（如 image-job:hd:1024x1792），其次 image-job:<模式>（如 image-job:hd），最后 image-job。“每张图片”为一张图片的价格，“每次请求”只加一次。',
+    '图片任务按以下名称中第一个有价格的计价：image-job:<模式>:<分辨率>（如 image-job:hd:1024x1792），其次 image-job:<模式>（如 image-job:hd），最后 image-job。“每张图片”为一张图片的价格，“每次请求”只加一次。都没有时使用该模式的内置默认价：fast 20、standard 40、hd 80 积分（其他模式 40），按默认的每美元 1000 积分计。',
   acPerRequest: '每次请求',
   acPerImage: '每张图片',
   acMaxOutputTokens: '最大输出 Token',

@@ -1,4 +1,4 @@
-import { Space, Tag, Typography } from 'antd';
+import { Badge, Space, Typography } from 'antd';
 import type { Channel, ChannelTest } from '@/api/admin-catalog.ts';
 import { useI18n } from '@/i18n/index.tsx';
 
@@ -8,11 +8,11 @@ export function ChannelHealth({ channel }: { channel: Channel }) {
   return (
     <Space direction="vertical" size={0} style={{ maxWidth: 260 }}>
       {channel.autoDisabled ? (
-        <Tag color="error">{t('acAutoDisabled')}</Tag>
+        <Badge status="error" text={t('acAutoDisabled')} />
       ) : channel.consecutiveFailures > 0 ? (
-        <Tag color="warning">{t('acFailures', { n: channel.consecutiveFailures })}</Tag>
+        <Badge status="warning" text={t('acFailures', { n: channel.consecutiveFailures })} />
       ) : (
-        <Tag color="success">{t('acHealthy')}</Tag>
+        <Badge status="success" text={t('acHealthy')} />
       )}
       {channel.lastError && (
         <Typography.Text type="secondary" ellipsis={{ tooltip: channel.lastError }}>
@@ -28,10 +28,11 @@ export function TestOutcome({ result }: { result: ChannelTest }) {
   const { t } = useI18n();
   const status = result.status === null ? '' : ` · HTTP ${result.status}`;
   return (
-    <Typography.Text type={result.ok ? 'success' : 'danger'} role="status">
-      {result.ok ? t('acTestOk', { ms: result.latencyMs }) : t('acTestFailed', { ms: result.latencyMs })}
-      {status}
-      {result.error ? ` · ${result.error}` : ''}
-    </Typography.Text>
+    <span role="status">
+      <Badge
+        status={result.ok ? 'success' : 'error'}
+        text={`${result.ok ? t('acTestOk', { ms: result.latencyMs }) : t('acTestFailed', { ms: result.latencyMs })}${status}${result.error ? ` · ${result.error}` : ''}`}
+      />
+    </span>
   );
 }

@@ -1,6 +1,6 @@
 import { PlusOutlined } from '@ant-design/icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { App, Button, Popconfirm, Space, Tag, Typography } from 'antd';
+import { App, Badge, Button, Popconfirm, Space, Tag, Typography } from 'antd';
 import { useState } from 'react';
 import { plansApi, type AdminPlan } from '@/api/admin-catalog.ts';
 import { ScrollTable } from '@/components/ScrollTable.tsx';
@@ -52,7 +52,11 @@ export function AdminPlansPage() {
             render: (_, p) => (
               <Space direction="vertical" size={0}>
                 <Typography.Text strong>{p.name}</Typography.Text>
-                {p.nameEn && <Typography.Text type="secondary">{p.nameEn}</Typography.Text>}
+                {p.nameEn && (
+                  <Typography.Text type="secondary" lang="en">
+                    EN · {p.nameEn}
+                  </Typography.Text>
+                )}
                 <Typography.Text code>{p.code}</Typography.Text>
               </Space>
             ),
@@ -68,7 +72,9 @@ export function AdminPlansPage() {
             render: (_, p) => (
               <Space size={4} wrap style={{ maxWidth: 320 }}>
                 {p.entitlements.creditsOnActivation > 0 && (
-                  <Tag>+{number(p.entitlements.creditsOnActivation)}</Tag>
+                  <Tag>
+                    +{number(p.entitlements.creditsOnActivation)} {t('credits')}
+                  </Tag>
                 )}
                 {p.entitlements.allowances.map((a) => (
                   <Tag key={`${a.metric}-${a.period}`}>
@@ -76,9 +82,7 @@ export function AdminPlansPage() {
                     {number(a.limit)}
                   </Tag>
                 ))}
-                {p.entitlements.multiplierPermille !== 1000 && (
-                  <Tag>×{p.entitlements.multiplierPermille / 1000}</Tag>
-                )}
+                {p.entitlements.multiplierPermille !== 1000 && <Tag>×{p.entitlements.multiplierPermille / 1000}</Tag>}
               </Space>
             ),
           },
@@ -86,8 +90,12 @@ export function AdminPlansPage() {
           {
             title: t('status'),
             dataIndex: 'status',
-            render: (status: AdminPlan['status']) =>
-              status === 'active' ? <Tag color="success">{t('acOffered')}</Tag> : <Tag>{t('acRetired')}</Tag>,
+            render: (status: AdminPlan['status']) => (
+              <Badge
+                status={status === 'active' ? 'success' : 'default'}
+                text={status === 'active' ? t('acOffered') : t('acRetired')}
+              />
+            ),
           },
           {
             title: t('actions'),
@@ -108,7 +116,11 @@ export function AdminPlansPage() {
                     </Button>
                   </Popconfirm>
                 ) : (
-                  <Button size="small" aria-label={`${t('acOffer')}: ${p.name}`} onClick={() => reactivate.mutate(p.id)}>
+                  <Button
+                    size="small"
+                    aria-label={`${t('acOffer')}: ${p.name}`}
+                    onClick={() => reactivate.mutate(p.id)}
+                  >
                     {t('acOffer')}
                   </Button>
                 )}

@@ -73,7 +73,12 @@ export function PlanModal({
           >
             <Input maxLength={64} disabled={!creating} style={{ width: 200 }} />
           </Form.Item>
-          <Form.Item name="level" label={t('acLevel')} extra={t('acLevelHint')} rules={[{ required: true, message: t('required') }]}>
+          <Form.Item
+            name="level"
+            label={t('acLevel')}
+            extra={t('acLevelHint')}
+            rules={[{ required: true, message: t('required') }]}
+          >
             <InputNumber min={1} max={1000} precision={0} style={{ width: 120 }} />
           </Form.Item>
           <Form.Item name="sortOrder" label={t('acSortOrder')}>
@@ -99,7 +104,11 @@ export function PlanModal({
             <Checkbox>{t('acLifetimeHint')}</Checkbox>
           </Form.Item>
           {!lifetime && (
-            <Form.Item name="durationDays" label={t('acDurationDays')} rules={[{ required: true, message: t('required') }]}>
+            <Form.Item
+              name="durationDays"
+              label={t('acDurationDays')}
+              rules={[{ required: true, message: t('required') }]}
+            >
               <InputNumber min={1} max={36_500} precision={0} style={{ width: 120 }} />
             </Form.Item>
           )}
@@ -131,13 +140,31 @@ export function PlanModal({
               <>
                 {rows.map((row, i) => (
                   <Space key={row.key} wrap align="start">
-                    <Form.Item name={[row.name, 'metric']} label={t('acMetric')} rules={[{ required: true, message: t('required') }]}>
-                      <Select style={{ width: 130 }} options={METRICS.map((m) => ({ value: m, label: t(`metric_${m}`) }))} />
+                    <Form.Item
+                      name={[row.name, 'metric']}
+                      label={t('acMetric')}
+                      rules={[{ required: true, message: t('required') }]}
+                    >
+                      <Select
+                        style={{ width: 130 }}
+                        options={METRICS.map((m) => ({ value: m, label: t(`metric_${m}`) }))}
+                      />
                     </Form.Item>
-                    <Form.Item name={[row.name, 'period']} label={t('acPeriod')} rules={[{ required: true, message: t('required') }]}>
-                      <Select style={{ width: 110 }} options={PERIODS.map((p) => ({ value: p, label: t(`period_${p}`) }))} />
+                    <Form.Item
+                      name={[row.name, 'period']}
+                      label={t('acPeriod')}
+                      rules={[{ required: true, message: t('required') }]}
+                    >
+                      <Select
+                        style={{ width: 110 }}
+                        options={PERIODS.map((p) => ({ value: p, label: t(`period_${p}`) }))}
+                      />
                     </Form.Item>
-                    <Form.Item name={[row.name, 'limit']} label={t('acLimit')} rules={[{ required: true, message: t('required') }]}>
+                    <Form.Item
+                      name={[row.name, 'limit']}
+                      label={t('acLimit')}
+                      rules={[{ required: true, message: t('required') }]}
+                    >
                       <InputNumber min={1} max={1_000_000_000_000} precision={0} style={{ width: 150 }} />
                     </Form.Item>
                     <Button

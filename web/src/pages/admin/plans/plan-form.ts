@@ -62,7 +62,8 @@ export function planBody(fields: PlanFields, creating: boolean): PlanBody {
 }
 
 export function planFields(plan: AdminPlan | undefined): Partial<PlanFields> {
-  if (!plan) return { level: 1, priceYuan: 0, lifetime: false, durationDays: 30, multiplierPermille: 1000, allowances: [] };
+  if (!plan)
+    return { level: 1, priceYuan: 0, lifetime: false, durationDays: 30, multiplierPermille: 1000, allowances: [] };
   const e = plan.entitlements;
   return {
     code: plan.code,

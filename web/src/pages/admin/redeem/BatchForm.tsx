@@ -50,7 +50,13 @@ export function BatchForm({ onCreated }: { onCreated: (batchId: string, count: n
   };
 
   return (
-    <Form form={form} layout="vertical" requiredMark={false} onFinish={(fields) => void submit(fields)} initialValues={{ count: 10, credits: 100 }}>
+    <Form
+      form={form}
+      layout="vertical"
+      requiredMark={false}
+      onFinish={(fields) => void submit(fields)}
+      initialValues={{ count: 10, credits: 100 }}
+    >
       <Space wrap align="start">
         <Form.Item name="count" label={t('acCount')} rules={[{ required: true, message: t('required') }]}>
           <InputNumber min={1} max={1000} precision={0} style={{ width: 120 }} />

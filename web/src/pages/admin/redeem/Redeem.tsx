@@ -1,7 +1,13 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { App, Button, Card, Input, Popconfirm, Select, Space, Tag, Typography } from 'antd';
+import { App, Badge, Button, Card, Input, Popconfirm, Select, Space, Typography } from 'antd';
 import { useState } from 'react';
-import { redeemApi, REDEEM_CODES_PATH, type CodeFilter, type RedeemCode, type RedeemState } from '@/api/admin-catalog.ts';
+import {
+  redeemApi,
+  REDEEM_CODES_PATH,
+  type CodeFilter,
+  type RedeemCode,
+  type RedeemState,
+} from '@/api/admin-catalog.ts';
 import { usePaged } from '@/api/paged.ts';
 import { ScrollTable } from '@/components/ScrollTable.tsx';
 import { dateTime, number } from '@/format.ts';
@@ -11,7 +17,7 @@ import { download } from '@/pages/usage/csv.ts';
 import { BatchForm } from './BatchForm.tsx';
 
 const STATES: RedeemState[] = ['active', 'used', 'expired', 'disabled'];
-const STATE_COLOR: Record<RedeemState, string> = {
+const STATE_BADGE: Record<RedeemState, 'success' | 'default' | 'warning' | 'error'> = {
   active: 'success',
   used: 'default',
   expired: 'warning',
@@ -113,7 +119,11 @@ export function RedeemPage() {
           {
             title: t('redeemCode'),
             dataIndex: 'code',
-            render: (code: string) => <Typography.Text code copyable>{code}</Typography.Text>,
+            render: (code: string) => (
+              <Typography.Text code copyable>
+                {code}
+              </Typography.Text>
+            ),
           },
           { title: t('acCreditsEach'), dataIndex: 'credits', align: 'right', render: number },
           {
@@ -124,9 +134,13 @@ export function RedeemPage() {
           {
             title: t('status'),
             dataIndex: 'state',
-            render: (state: RedeemState) => <Tag color={STATE_COLOR[state]}>{t(`acState_${state}`)}</Tag>,
+            render: (state: RedeemState) => <Badge status={STATE_BADGE[state]} text={t(`acState_${state}`)} />,
           },
-          { title: t('expiresAt'), dataIndex: 'expiresAt', render: (v: string | null) => (v ? dateTime(v) : t('never')) },
+          {
+            title: t('expiresAt'),
+            dataIndex: 'expiresAt',
+            render: (v: string | null) => (v ? dateTime(v) : t('never')),
+          },
           { title: t('acNote'), dataIndex: 'note', render: (v: string | null) => v ?? '—' },
           {
             title: t('acBatch'),

@@ -1,6 +1,6 @@
 import { PlusOutlined } from '@ant-design/icons';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { App, Button, Flex, Popconfirm, Space, Tag, Typography } from 'antd';
+import { App, Badge, Button, Flex, Popconfirm, Space, Tag, Typography } from 'antd';
 import { useState } from 'react';
 import { templatesApi, type ParamTemplate, type PromptTemplate, type TemplateKind } from '@/api/admin-catalog.ts';
 import { ScrollTable } from '@/components/ScrollTable.tsx';
@@ -67,8 +67,9 @@ export function TemplateTable({ kind }: { kind: TemplateKind }) {
           {
             title: t('status'),
             dataIndex: 'isActive',
-            render: (active: boolean) =>
-              active ? <Tag color="success">{t('acShown')}</Tag> : <Tag>{t('acHidden')}</Tag>,
+            render: (active: boolean) => (
+              <Badge status={active ? 'success' : 'default'} text={active ? t('acShown') : t('acHidden')} />
+            ),
           },
           { title: t('acUsageCount'), dataIndex: 'usageCount', align: 'right', render: number },
           { title: t('acSortOrder'), dataIndex: 'sortOrder', align: 'right' },

@@ -28,7 +28,8 @@ export function parseParams(text: string | undefined): Record<string, Scalar> | 
     const name = line.slice(0, at).trim();
     const raw = line.slice(at + 1).trim();
     if (at < 1 || !/^[A-Za-z][A-Za-z0-9_]{0,39}$/.test(name)) return null;
-    params[name] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && !isNaN(Number(raw)) ? Number(raw) : raw;
+    params[name] =
+      raw === 'true' ? true : raw === 'false' ? false : raw !== '' && !isNaN(Number(raw)) ? Number(raw) : raw;
   }
   return params;
 }
