@@ -9,7 +9,7 @@ import {
   type RedeemState,
 } from '@/api/admin-catalog.ts';
 import { usePaged } from '@/api/paged.ts';
-import { ScrollTable } from '@/components/ScrollTable.tsx';
+import { PagedTable } from '@/components/PagedTable.tsx';
 import { dateTime, number } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
@@ -108,13 +108,10 @@ export function RedeemPage() {
           </Popconfirm>
         )}
       </Space>
-      <ScrollTable<RedeemCode>
+      <PagedTable<RedeemCode>
         label={t('acCodes')}
-        rowKey="id"
-        loading={codes.isFetching}
-        dataSource={codes.data?.items}
-        pagination={codes.pagination}
-        minWidth={1100}
+        list={codes}
+        sizeChanger
         columns={[
           {
             title: t('redeemCode'),
@@ -125,10 +122,11 @@ export function RedeemPage() {
               </Typography.Text>
             ),
           },
-          { title: t('acCreditsEach'), dataIndex: 'credits', align: 'right', render: number },
+          { title: t('acCreditsEach'), dataIndex: 'credits', align: 'right', render: number, responsive: ['sm'] },
           {
             title: t('acUses'),
             align: 'right',
+            responsive: ['md'],
             render: (_, c) => `${number(c.usedCount)} / ${number(c.maxUses)}`,
           },
           {
@@ -139,19 +137,21 @@ export function RedeemPage() {
           {
             title: t('expiresAt'),
             dataIndex: 'expiresAt',
+            responsive: ['md'],
             render: (v: string | null) => (v ? dateTime(v) : t('never')),
           },
-          { title: t('acNote'), dataIndex: 'note', render: (v: string | null) => v ?? '—' },
+          { title: t('acNote'), dataIndex: 'note', render: (v: string | null) => v ?? '—', responsive: ['md'] },
           {
             title: t('acBatch'),
             dataIndex: 'batchId',
+            responsive: ['md'],
             render: (batchId: string) => (
               <Button type="link" size="small" onClick={() => filterBy({ ...filter, batchId })}>
                 {t('acShowBatch', { id: batchId.slice(-6) })}
               </Button>
             ),
           },
-          { title: t('createdAt'), dataIndex: 'createdAt', render: (v: string) => dateTime(v) },
+          { title: t('createdAt'), dataIndex: 'createdAt', render: (v: string) => dateTime(v), responsive: ['lg'] },
           {
             title: t('actions'),
             render: (_, c) =>
