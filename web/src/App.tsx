@@ -92,6 +92,11 @@ function Themed() {
             mode === 'dark'
               ? {
                   Menu: { itemSelectedColor: PRIMARY_TEXT_ON_DARK, itemSelectedBg: '#111d2c' },
+                  Tabs: {
+                    itemSelectedColor: PRIMARY_TEXT_ON_DARK,
+                    itemActiveColor: PRIMARY_TEXT_ON_DARK,
+                    inkBarColor: PRIMARY_TEXT_ON_DARK,
+                  },
                   // Danger buttons: a light red, as text on the dark background and behind dark text.
                   Button: { colorError: '#ff7875', dangerColor: 'rgba(0, 0, 0, 0.88)' },
                 }

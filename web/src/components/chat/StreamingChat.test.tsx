@@ -1,7 +1,7 @@
 import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { MemoryRouter } from 'react-router-dom';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { streamPlayground, type PlaygroundBill } from '@/api/chat.ts';
 import { I18nProvider } from '@/i18n/index.tsx';
 import { ChatPanel } from './ChatPanel.tsx';
@@ -63,13 +63,6 @@ async function ask(question: string) {
   await userEvent.type(screen.getByRole('textbox', { name: 'Message' }), `${question}{Enter}`);
 }
 
-// jsdom has no ResizeObserver; the composer's growing text box asks for one.
-class NoResizeObserver {
-  observe() {}
-  unobserve() {}
-  disconnect() {}
-}
-beforeEach(() => vi.stubGlobal('ResizeObserver', NoResizeObserver));
 afterEach(() => vi.unstubAllGlobals());
 
 describe('the streaming chat', () => {

@@ -6,13 +6,6 @@ import type { Channel } from '@/api/admin-catalog.ts';
 import { I18nProvider } from '@/i18n/index.tsx';
 import { channelBody, ChannelModal, parseModelMap } from './ChannelModal.tsx';
 
-// jsdom has no ResizeObserver; antd's Select measures itself with one.
-globalThis.ResizeObserver ??= class {
-  observe() {}
-  unobserve() {}
-  disconnect() {}
-};
-
 const DIFY: Channel = {
   id: 'ch-1',
   name: 'Support bot',
