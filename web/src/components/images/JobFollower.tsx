@@ -37,6 +37,8 @@ export function JobFollower({
   const { message } = App.useApp();
   const [current, setCurrent] = useState(job);
   const [canceling, setCanceling] = useState(false);
+  // Bumped by a cancel: a look sent before it answers an older state and is dropped.
+  const generation = useRef(0);
   const onSettledRef = useRef(onSettled);
   onSettledRef.current = onSettled;
   const final = isFinal(current);
@@ -49,11 +51,13 @@ export function JobFollower({
       return;
     }
     let stopped = false;
+    const sentIn = generation.current;
     const timer = setTimeout(() => {
+      const stale = () => stopped || sentIn !== generation.current;
       fetchJob(current.id)
-        .then((next) => !stopped && setCurrent(next))
+        .then((next) => !stale() && setCurrent(next))
         // A failed look (network, a restart) is not an answer: look again.
-        .catch(() => !stopped && setCurrent((c) => ({ ...c })));
+        .catch(() => !stale() && setCurrent((c) => ({ ...c })));
     }, intervalMs);
     return () => {
       stopped = true;
@@ -64,7 +68,9 @@ export function JobFollower({
   const cancel = async () => {
     setCanceling(true);
     try {
-      setCurrent(await cancelJob(current.id));
+      const canceled = await cancelJob(current.id);
+      generation.current += 1;
+      setCurrent(canceled);
     } catch (error) {
       void message.error((error as Error).message);
     } finally {
