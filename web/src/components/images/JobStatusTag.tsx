@@ -1,8 +1,8 @@
-import { Tag } from 'antd';
+import { Badge, type BadgeProps } from 'antd';
 import type { JobStatus } from '@/api/images.ts';
 import { useI18n } from '@/i18n/index.tsx';
 
-const COLORS: Record<JobStatus, string> = {
+const BADGES: Record<JobStatus, BadgeProps['status']> = {
   queued: 'default',
   running: 'processing',
   succeeded: 'success',
@@ -10,8 +10,8 @@ const COLORS: Record<JobStatus, string> = {
   canceled: 'warning',
 };
 
-/** A job's status in words, coloured by antd's status presets (they follow the theme). */
+/** A job's status in words beside a coloured dot (the words in the text colour, whatever the theme). */
 export function JobStatusTag({ status }: { status: JobStatus }) {
   const { t } = useI18n();
-  return <Tag color={COLORS[status]}>{t(`imgStatus_${status}`)}</Tag>;
+  return <Badge status={BADGES[status]} text={t(`imgStatus_${status}`)} />;
 }
