@@ -154,7 +154,7 @@ describe('the images pages in Chromium, against a running Tollgate with a fake j
       await page.getByLabel(w.prompt, { exact: true }).press('End');
       await page.getByLabel(w.prompt, { exact: true }).pressSequentially(', golden hour');
       await pick(page, w.paramTemplate, PARAM_TEMPLATE);
-      await pick(page, w.character, `${name} (${lang === 'en' ? '1 photos' : '1 张照片'})`);
+      await pick(page, w.character, `${name} (${lang === 'en' ? 'photos: 1' : '照片 1 张'})`);
       await page.getByRole('button', { name: w.generate, exact: true }).click();
 
       // The job followed: running with the credits held, then done with its four images.

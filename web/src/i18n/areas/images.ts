@@ -20,7 +20,7 @@ export const imagesEn = {
   imgCharacterOptional: 'Character (optional)',
   imgCharacterHelp: "The character's photos are sent as reference faces.",
   imgNoCharacter: 'No character',
-  imgPhotoCount: '{n} photos',
+  imgPhotoCount: 'photos: {n}',
   imgPriceNote:
     'The price of every image asked for is held when you submit (shown with the job) and only the images delivered are charged; a job that fails or is cancelled costs nothing.',
   imgSubmit: 'Generate',
@@ -133,7 +133,7 @@ export const imagesZh: Record<keyof typeof imagesEn, string> = {
   imgCharacterOptional: '角色（可选）',
   imgCharacterHelp: '角色的照片会作为参考人脸一同发送。',
   imgNoCharacter: '不使用角色',
-  imgPhotoCount: '{n} 张照片',
+  imgPhotoCount: '照片 {n} 张',
   imgPriceNote: '提交时按所要的每张图片冻结积分（随任务显示），只按实际生成的图片扣费；任务失败或取消不扣费。',
   imgSubmit: '生成',
   imgNoJobYet: '任务会显示在这里：先是进度，然后是图片。',

@@ -1,11 +1,12 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, Button, Card, Col, Form, Input, InputNumber, Row, Select, Typography } from 'antd';
-import { useState } from 'react';
-import { ApiError, api } from '@/api/client.ts';
+import { Button, Card, Col, Form, Input, InputNumber, Row, Select, Typography } from 'antd';
+import { useEffect, useRef, useState } from 'react';
+import { api } from '@/api/client.ts';
 import { imagesApi, type Job } from '@/api/images.ts';
 import type { Balance } from '@/api/types.ts';
 import { JobFollower } from '@/components/images/JobFollower.tsx';
 import { PublishAction } from '@/components/images/PublishAction.tsx';
+import { SubmitError } from '@/components/images/SubmitError.tsx';
 import { number } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
@@ -22,7 +23,10 @@ export function GeneratePage() {
   const queryClient = useQueryClient();
   const [form] = Form.useForm<GenerateForm>();
   const [job, setJob] = useState<Job>();
-  const [error, setError] = useState<ApiError | Error>();
+  const [error, setError] = useState<Error>();
+  const jobCard = useRef<HTMLDivElement>(null);
+  // A new job is shown where the eye goes next (below the form on a phone).
+  useEffect(() => jobCard.current?.scrollIntoView({ block: 'nearest' }), [job]);
   const [busy, setBusy] = useState(false);
   const prompts = useQuery({ queryKey: ['prompt-templates'], queryFn: imagesApi.promptTemplates });
   const params = useQuery({ queryKey: ['param-templates'], queryFn: imagesApi.paramTemplates });
@@ -142,7 +146,7 @@ export function GeneratePage() {
             </Form>
           </Card>
         </Col>
-        <Col xs={24} lg={14}>
+        <Col xs={24} lg={14} ref={jobCard}>
           {job ? (
             <JobFollower
               job={job}
@@ -161,21 +165,5 @@ export function GeneratePage() {
         </Col>
       </Row>
     </>
-  );
-}
-
-/** Why a submission was refused: not set up (503), not enough credits (402), or the API's message. */
-function SubmitError({ error }: { error: Error }) {
-  const { t } = useI18n();
-  const code = error instanceof ApiError ? error.code : undefined;
-  const status = error instanceof ApiError ? error.status : 0;
-  const title =
-    code === 'IMAGE_JOBS_NOT_CONFIGURED'
-      ? t('imgNotConfigured')
-      : status === 402
-        ? t('imgNotEnoughCredits')
-        : t('imgRefused');
-  return (
-    <Alert role="alert" type="error" showIcon title={title} description={error.message} style={{ marginBottom: 12 }} />
   );
 }

@@ -40,7 +40,7 @@ export function JobsPage() {
         loading={jobs.isPending}
         dataSource={jobs.data?.items}
         pagination={jobs.pagination}
-        minWidth={960}
+        minWidth={1040}
         columns={[
           { title: t('imgCreatedAt'), dataIndex: 'createdAt', width: 150, render: (v: string) => dateTime(v) },
           {
@@ -54,17 +54,20 @@ export function JobsPage() {
           },
           {
             title: t('imgSettings'),
+            width: 190,
             render: (_, job) => `${job.mode} · ${job.resolution} · ×${job.count}`,
           },
-          { title: t('status'), dataIndex: 'status', render: (_, job) => <JobCell job={job} /> },
-          { title: t('imgHeld'), dataIndex: 'creditsHeld', render: (v: number) => number(v) },
+          { title: t('status'), dataIndex: 'status', width: 130, render: (_, job) => <JobCell job={job} /> },
+          { title: t('imgHeld'), dataIndex: 'creditsHeld', width: 90, render: (v: number) => number(v) },
           {
             title: t('imgChargedCol'),
             dataIndex: 'creditsCharged',
+            width: 90,
             render: (v: number | null) => (v === null ? t('imgNotSettled') : number(v)),
           },
           {
             title: t('imgImages'),
+            width: 230,
             render: (_, job) =>
               job.images.length === 0 ? (
                 '—'
