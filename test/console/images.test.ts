@@ -25,6 +25,7 @@ const WORDS = {
     character: '角色（可选）',
     prompt: '提示词',
     generate: '生成',
+    price: '价格：4 张共 100 积分',
     running: '生成中…已冻结 100 积分。',
     charged: '完成：扣除 100 积分（冻结 100）。',
     result: (n: number) => `结果图片 ${n}`,
@@ -56,6 +57,7 @@ const WORDS = {
     character: 'Character (optional)',
     prompt: 'Prompt',
     generate: 'Generate',
+    price: 'Price: 100 credits (images: 4)',
     running: 'Generating… 100 credits are held.',
     charged: 'Done: 100 credits charged (of 100 held).',
     result: (n: number) => `Result image ${n}`,
@@ -154,6 +156,8 @@ describe('the images pages in Chromium, against a running Tollgate with a fake j
       await page.getByLabel(w.prompt, { exact: true }).press('End');
       await page.getByLabel(w.prompt, { exact: true }).pressSequentially(', golden hour');
       await pick(page, w.paramTemplate, PARAM_TEMPLATE);
+      // The price the server would hold, shown before submitting: 4 images at the admin's price.
+      await page.getByText(w.price).waitFor();
       await pick(page, w.character, `${name} (${lang === 'en' ? 'photos: 1' : '照片 1 张'})`);
       await page.getByRole('button', { name: w.generate, exact: true }).click();
 

@@ -53,6 +53,15 @@ export interface Job {
   finishedAt: string | null;
 }
 
+/** What a job of these settings would hold now, at my role and plan (GET /v1/proxy/images/price). */
+export interface JobQuote {
+  model: string;
+  mode: string;
+  resolution: string;
+  count: number;
+  credits: number;
+}
+
 export interface GenerateRequest {
   prompt?: string;
   negativePrompt?: string;
@@ -141,6 +150,8 @@ const at = (path: string, id: string) => `${path}/${encodeURIComponent(id)}`;
 
 export const imagesApi = {
   generate: (body: GenerateRequest) => dream<Job>('/v1/proxy/images/generate', { method: 'POST', body }),
+  price: (query: { mode: string; resolution: string; count: number }) =>
+    dream<JobQuote>('/v1/proxy/images/price', { query }),
   job: (id: string) => dream<Job>(at('/v1/proxy/jobs', id)),
   cancelJob: (id: string) => dream<Job>(at('/v1/proxy/jobs', id), { method: 'DELETE' }),
   promptTemplates: () =>

@@ -5,6 +5,7 @@ import { api } from '@/api/client.ts';
 import { imagesApi, type Job } from '@/api/images.ts';
 import type { Balance } from '@/api/types.ts';
 import { JobFollower } from '@/components/images/JobFollower.tsx';
+import { PriceLine } from '@/components/images/PriceLine.tsx';
 import { PublishAction } from '@/components/images/PublishAction.tsx';
 import { SubmitError } from '@/components/images/SubmitError.tsx';
 import { number } from '@/format.ts';
@@ -26,8 +27,15 @@ export function GeneratePage() {
   const [error, setError] = useState<Error>();
   const jobCard = useRef<HTMLDivElement>(null);
   // A new job is shown where the eye goes next (below the form on a phone).
-  useEffect(() => jobCard.current?.scrollIntoView({ block: 'nearest' }), [job]);
+  useEffect(() => {
+    if (job) jobCard.current?.scrollIntoView({ block: 'nearest' });
+  }, [job]);
   const [busy, setBusy] = useState(false);
+  const [mode, resolution, count] = [
+    Form.useWatch('mode', form),
+    Form.useWatch('resolution', form),
+    Form.useWatch('count', form),
+  ];
   const prompts = useQuery({ queryKey: ['prompt-templates'], queryFn: imagesApi.promptTemplates });
   const params = useQuery({ queryKey: ['param-templates'], queryFn: imagesApi.paramTemplates });
   const characters = useQuery({ queryKey: ['characters'], queryFn: imagesApi.characters });
@@ -138,6 +146,7 @@ export function GeneratePage() {
                   }))}
                 />
               </Form.Item>
+              <PriceLine mode={mode} resolution={resolution} count={count} />
               <Typography.Paragraph type="secondary">{t('imgPriceNote')}</Typography.Paragraph>
               {error && <SubmitError error={error} />}
               <Button type="primary" htmlType="submit" loading={busy} block>
@@ -146,7 +155,8 @@ export function GeneratePage() {
             </Form>
           </Card>
         </Col>
-        <Col xs={24} lg={14} ref={jobCard}>
+        <Col xs={24} lg={14}>
+          <div ref={jobCard} />
           {job ? (
             <JobFollower
               job={job}
