@@ -193,7 +193,11 @@ export class ImageJobsService {
    * per image (docs/image-jobs.md) times the role's and the plan's multipliers, as the hold computes it.
    * A quote, not a promise: an admin may change the price, or the plan may end, before the submission.
    */
-  async quote(userId: string, role: Role, query: { mode: string; resolution: string; count: number }): Promise<JobQuote> {
+  async quote(
+    userId: string,
+    role: Role,
+    query: { mode: string; resolution: string; count: number },
+  ): Promise<JobQuote> {
     const { mode, resolution, count } = query;
     const { model, price } = jobPrice(this.deps.pricing, this.options.creditsPerUsd, mode, resolution);
     const plan = this.deps.admission.plans ? await this.deps.admission.plans.activePlan(userId) : null;
