@@ -38,6 +38,8 @@ const WORDS = {
     favorite: (title: string) => `收藏: ${title}`,
     like: (title: string, n: number) => `点赞: ${title} (${n})`,
     succeeded: '成功',
+    promptsTab: '提示词模板',
+    remove: (title: string) => `移除: ${title}`,
   },
   en: {
     menu: 'Menu',
@@ -70,6 +72,8 @@ const WORDS = {
     favorite: (title: string) => `Favorite: ${title}`,
     like: (title: string, n: number) => `Like: ${title} (${n})`,
     succeeded: 'Succeeded',
+    promptsTab: 'Prompt templates',
+    remove: (title: string) => `Remove: ${title}`,
   },
 };
 
@@ -153,6 +157,11 @@ describe('the images pages in Chromium, against a running Tollgate with a fake j
       await nav(w.navImages);
       await pick(page, w.promptTemplate, PROMPT_TEMPLATE.title);
       await expect.poll(() => page.getByLabel(w.prompt, { exact: true }).inputValue()).toBe(PROMPT_TEMPLATE.prompt);
+      // The template is made a favorite from here.
+      await page.getByRole('button', { name: w.favorite(PROMPT_TEMPLATE.title) }).click();
+      await expect
+        .poll(() => page.getByRole('button', { name: w.favorite(PROMPT_TEMPLATE.title) }).getAttribute('aria-pressed'))
+        .toBe('true');
       await page.getByLabel(w.prompt, { exact: true }).press('End');
       await page.getByLabel(w.prompt, { exact: true }).pressSequentially(', golden hour');
       await pick(page, w.paramTemplate, PARAM_TEMPLATE);
@@ -220,8 +229,15 @@ describe('the images pages in Chromium, against a running Tollgate with a fake j
         env,
         '/v1/favorites',
       );
-      expect(favorites.items).toMatchObject([{ type: 'image', target: { title } }]);
+      expect(favorites.items).toMatchObject([{ type: 'image', target: { title } }, { type: 'prompt' }]);
       await shot('favorites');
+
+      // The prompt template among them; removed, the server no longer has it.
+      await page.getByText(w.promptsTab, { exact: true }).click();
+      await page.getByRole('button', { name: w.remove(PROMPT_TEMPLATE.title) }).click();
+      await page.getByRole('button', { name: w.remove(PROMPT_TEMPLATE.title) }).waitFor({ state: 'detached' });
+      const prompts = await data<{ items: unknown[] }>(page, env, '/v1/favorites?type=prompt');
+      expect(prompts.items).toEqual([]);
 
       expect(page.problems).toEqual([]);
       await page.context().close();

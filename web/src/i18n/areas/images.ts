@@ -111,6 +111,7 @@ export const imagesEn = {
   imgGone: 'No longer available',
   imgFavoritedOn: 'Added {date}',
   imgRemoveFavorite: 'Remove',
+  imgUsePrompt: 'Use this prompt',
 };
 
 export const imagesZh: Record<keyof typeof imagesEn, string> = {
@@ -224,4 +225,5 @@ export const imagesZh: Record<keyof typeof imagesEn, string> = {
   imgGone: '已不可用',
   imgFavoritedOn: '收藏于 {date}',
   imgRemoveFavorite: '移除',
+  imgUsePrompt: '使用此提示词',
 };

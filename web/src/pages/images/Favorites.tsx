@@ -1,6 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { App, Button, Card, Col, Empty, Image, Pagination, Row, Segmented, Typography } from 'antd';
 import { useState } from 'react';
+import { Link } from 'react-router-dom';
 import { imagesApi, type Favorite, type FavoriteType } from '@/api/images.ts';
 import { useDreamPaged } from '@/api/images-paged.ts';
 import { date } from '@/format.ts';
@@ -68,9 +69,14 @@ export function FavoritesPage() {
                   {name}
                 </Typography.Text>
                 {favorite.type === 'prompt' && favorite.target && (
-                  <Typography.Paragraph type="secondary" ellipsis={{ rows: 3 }}>
-                    {favorite.target.prompt}
-                  </Typography.Paragraph>
+                  <>
+                    <Typography.Paragraph type="secondary" ellipsis={{ rows: 3 }}>
+                      {favorite.target.prompt}
+                    </Typography.Paragraph>
+                    <Link to={`/dashboard/images?promptTemplate=${encodeURIComponent(favorite.targetId)}`}>
+                      {t('imgUsePrompt')}
+                    </Link>
+                  </>
                 )}
                 <Typography.Text type="secondary" style={{ display: 'block' }}>
                   {t('imgFavoritedOn', { date: date(favorite.createdAt) })}
@@ -104,5 +110,4 @@ export function FavoritesPage() {
   );
 }
 
-const favoriteName = (favorite: Favorite): string | undefined =>
-  favorite.type === 'image' ? favorite.target?.title : favorite.target?.title;
+const favoriteName = (favorite: Favorite): string | undefined => favorite.target?.title;

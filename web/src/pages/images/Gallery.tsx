@@ -1,23 +1,13 @@
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { Button, Col, Empty, Flex, Row, Segmented, Select, Typography } from 'antd';
 import { useState } from 'react';
-import { dream, imagesApi, type CursorPage, type Favorite } from '@/api/images.ts';
+import { imagesApi } from '@/api/images.ts';
+import { useFavoriteIds } from '@/components/images/favorite-ids.ts';
 import { GalleryCard } from '@/components/images/GalleryCard.tsx';
 import { useI18n } from '@/i18n/index.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
 
 type Sort = 'newest' | 'popular';
-
-/** My favorite gallery images, by image id: which favorite to remove. */
-export function useImageFavorites() {
-  return useQuery({
-    queryKey: ['favorites', 'image-map'],
-    queryFn: async () => {
-      const page = await dream<CursorPage<Favorite>>('/v1/favorites', { query: { type: 'image', limit: 100 } });
-      return new Map(page.items.map((f) => [f.targetId, f.id]));
-    },
-  });
-}
 
 /** The public gallery: by category, newest or most liked first, a page at a time ("Load more"). */
 export function GalleryPage() {
@@ -25,7 +15,7 @@ export function GalleryPage() {
   const [category, setCategory] = useState<string>();
   const [sort, setSort] = useState<Sort>('newest');
   const categories = useQuery({ queryKey: ['gallery-categories'], queryFn: imagesApi.categories });
-  const favorites = useImageFavorites();
+  const favorites = useFavoriteIds('image');
   const images = useInfiniteQuery({
     queryKey: ['gallery', category, sort],
     queryFn: ({ pageParam }) => imagesApi.gallery({ category, sort, limit: 12, cursor: pageParam }),

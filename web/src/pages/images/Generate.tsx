@@ -1,9 +1,12 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Button, Card, Col, Form, Input, InputNumber, Row, Select, Typography } from 'antd';
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { useSearchParams } from 'react-router-dom';
 import { api } from '@/api/client.ts';
 import { imagesApi, type Job } from '@/api/images.ts';
 import type { Balance } from '@/api/types.ts';
+import { FavoriteButton } from '@/components/images/FavoriteButton.tsx';
+import { useFavoriteIds } from '@/components/images/favorite-ids.ts';
 import { JobFollower } from '@/components/images/JobFollower.tsx';
 import { PriceLine } from '@/components/images/PriceLine.tsx';
 import { PublishAction } from '@/components/images/PublishAction.tsx';
@@ -31,20 +34,34 @@ export function GeneratePage() {
     if (job) jobCard.current?.scrollIntoView({ block: 'nearest' });
   }, [job]);
   const [busy, setBusy] = useState(false);
-  const [mode, resolution, count] = [
+  const [promptTemplateId, mode, resolution, count] = [
+    Form.useWatch('promptTemplateId', form),
     Form.useWatch('mode', form),
     Form.useWatch('resolution', form),
     Form.useWatch('count', form),
   ];
   const prompts = useQuery({ queryKey: ['prompt-templates'], queryFn: imagesApi.promptTemplates });
+  const promptFavorites = useFavoriteIds('prompt');
+  const chosenPrompt = prompts.data?.find((p) => p.id === promptTemplateId);
   const params = useQuery({ queryKey: ['param-templates'], queryFn: imagesApi.paramTemplates });
   const characters = useQuery({ queryKey: ['characters'], queryFn: imagesApi.characters });
   const balance = useQuery({ queryKey: ['balance'], queryFn: () => api<Balance>('/api/credits/balance') });
 
-  const pickPrompt = (id: string | undefined) => {
-    const template = prompts.data?.find((p) => p.id === id);
-    if (template) form.setFieldsValue({ prompt: template.prompt, negativePrompt: template.negativePrompt ?? '' });
-  };
+  const pickPrompt = useCallback(
+    (id: string | undefined) => {
+      const template = prompts.data?.find((p) => p.id === id);
+      if (template) form.setFieldsValue({ prompt: template.prompt, negativePrompt: template.negativePrompt ?? '' });
+    },
+    [form, prompts.data],
+  );
+  // From a favorite ("Use this prompt"): /dashboard/images?promptTemplate=<id>
+  const [search] = useSearchParams();
+  const linked = search.get('promptTemplate');
+  useEffect(() => {
+    if (!linked || !prompts.data?.some((p) => p.id === linked)) return;
+    form.setFieldsValue({ promptTemplateId: linked });
+    pickPrompt(linked);
+  }, [linked, prompts.data, form, pickPrompt]);
   const pickParams = (id: string | undefined) => {
     const template = params.data?.find((p) => p.id === id);
     if (template) form.setFieldsValue({ mode: template.mode, resolution: template.resolution, count: template.count });
@@ -89,7 +106,20 @@ export function GeneratePage() {
               initialValues={DEFAULTS}
               onFinish={(values) => void submit(values)}
             >
-              <Form.Item name="promptTemplateId" label={t('imgPromptTemplate')}>
+              <Form.Item
+                name="promptTemplateId"
+                label={t('imgPromptTemplate')}
+                extra={
+                  chosenPrompt && (
+                    <FavoriteButton
+                      type="prompt"
+                      targetId={chosenPrompt.id}
+                      favoriteId={promptFavorites.data?.get(chosenPrompt.id) ?? null}
+                      label={chosenPrompt.title}
+                    />
+                  )
+                }
+              >
                 <Select
                   allowClear
                   showSearch={{ optionFilterProp: 'label' }}
