@@ -39,6 +39,8 @@ const WORDS = {
     like: (title: string, n: number) => `点赞: ${title} (${n})`,
     succeeded: '成功',
     promptsTab: '提示词模板',
+    notAnImage: '只能上传 PNG、JPEG、WebP 或 GIF 图片。',
+    usePrompt: '使用此提示词',
     remove: (title: string) => `移除: ${title}`,
   },
   en: {
@@ -73,6 +75,8 @@ const WORDS = {
     like: (title: string, n: number) => `Like: ${title} (${n})`,
     succeeded: 'Succeeded',
     promptsTab: 'Prompt templates',
+    notAnImage: 'Only PNG, JPEG, WebP or GIF images can be uploaded.',
+    usePrompt: 'Use this prompt',
     remove: (title: string) => `Remove: ${title}`,
   },
 };
@@ -143,6 +147,11 @@ describe('the images pages in Chromium, against a running Tollgate with a fake j
       await page.getByRole('button', { name: w.uploadPhoto(name) }).click();
       await (await chooser).setFiles({ name: 'face.png', mimeType: 'image/png', buffer: png(32, 32) });
       await page.getByRole('img', { name: w.photo(name, 1) }).waitFor();
+      // A file that is no image is refused with a message, and nothing is sent.
+      const refused = page.waitForEvent('filechooser');
+      await page.getByRole('button', { name: w.uploadPhoto(name) }).click();
+      await (await refused).setFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+      await page.getByText(w.notAnImage).waitFor();
       const characters = await data<{ items: { id: string; name: string; photoCount: number }[] }>(
         page,
         env,
@@ -233,6 +242,13 @@ describe('the images pages in Chromium, against a running Tollgate with a fake j
       await shot('favorites');
 
       // The prompt template among them; removed, the server no longer has it.
+      await page.getByText(w.promptsTab, { exact: true }).click();
+      await page.getByText(PROMPT_TEMPLATE.title, { exact: true }).waitFor();
+      await shot('favorites-prompts');
+      // It opens the generate page with the template's prompt; back in the favorites, it is removed.
+      await page.getByRole('link', { name: w.usePrompt }).click();
+      await expect.poll(() => page.getByLabel(w.prompt, { exact: true }).inputValue()).toBe(PROMPT_TEMPLATE.prompt);
+      await nav(w.navFavorites);
       await page.getByText(w.promptsTab, { exact: true }).click();
       await page.getByRole('button', { name: w.remove(PROMPT_TEMPLATE.title) }).click();
       await page.getByRole('button', { name: w.remove(PROMPT_TEMPLATE.title) }).waitFor({ state: 'detached' });

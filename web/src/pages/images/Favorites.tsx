@@ -73,7 +73,10 @@ export function FavoritesPage() {
                     <Typography.Paragraph type="secondary" ellipsis={{ rows: 3 }}>
                       {favorite.target.prompt}
                     </Typography.Paragraph>
-                    <Link to={`/dashboard/images?promptTemplate=${encodeURIComponent(favorite.targetId)}`}>
+                    <Link
+                      to={`/dashboard/images?promptTemplate=${encodeURIComponent(favorite.targetId)}`}
+                      style={{ textDecoration: 'underline' }}
+                    >
                       {t('imgUsePrompt')}
                     </Link>
                   </>
