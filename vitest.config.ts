@@ -18,14 +18,14 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'unit', include: [UNIT] } },
       {
-        // The web console's widgets (web/**/*.test.tsx) in jsdom, with the console's own `@/` imports.
+        // The web console's widgets (web/**/*.test.ts[x]) in jsdom, with the console's own `@/` imports.
         extends: true,
         plugins: [react()],
         resolve: { alias: { '@/': new URL('./web/src/', import.meta.url).pathname } },
         test: {
           name: 'web',
           environment: 'jsdom',
-          include: ['web/**/*.test.tsx'],
+          include: ['web/**/*.test.{ts,tsx}'],
           setupFiles: ['web/src/test-setup.ts'],
         },
       },

@@ -51,7 +51,7 @@ const WORDS = {
     templateTitle: '标题',
     prompt: '提示词',
     category: '分类',
-    navGallery: '画廊审核',
+    navGalleryModeration: '画廊审核',
     takeDown: '下架',
   },
   en: {
@@ -100,7 +100,7 @@ const WORDS = {
     templateTitle: 'Title',
     prompt: 'Prompt',
     category: 'Category',
-    navGallery: 'Gallery moderation',
+    navGalleryModeration: 'Gallery moderation',
     takeDown: 'Take down',
   },
 } as const;
@@ -311,7 +311,7 @@ describe('the admin catalog pages in Chromium, against a running Tollgate', () =
         ).data.items;
       const [newest] = await gallery();
       expect(newest).toBeDefined();
-      await open(w.navGallery);
+      await open(w.navGalleryModeration);
       await admin.getByRole('heading', { name: newest!.title }).waitFor();
       await shot('admin-gallery');
       await admin.getByRole('button', { name: `${w.takeDown}: ${newest!.title}` }).click();

@@ -105,7 +105,8 @@ export function Shell() {
         theme="light"
         style={{
           borderInlineEnd: `1px solid ${token.colorBorderSecondary}`,
-          ...(phone ? { position: 'fixed', zIndex: 20, height: '100vh' } : {}),
+          // On a phone the menu lies over the page, as tall as the screen; a long one (an admin's) scrolls.
+          ...(phone ? { position: 'fixed', zIndex: 20, height: '100vh', overflowY: 'auto' } : {}),
         }}
       >
         <nav aria-label={t('menu')}>

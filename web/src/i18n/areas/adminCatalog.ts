@@ -5,7 +5,7 @@ export const adminCatalogEn = {
   navAdminPlans: 'Plan catalog',
   navRedeem: 'Redeem codes',
   navTemplates: 'Templates',
-  navGallery: 'Gallery moderation',
+  navGalleryModeration: 'Gallery moderation',
 
   acEdit: 'Edit',
   acSaved: 'Saved',
@@ -168,7 +168,7 @@ export const adminCatalogZh: Record<keyof typeof adminCatalogEn, string> = {
   navAdminPlans: '套餐管理',
   navRedeem: '兑换码',
   navTemplates: '模板',
-  navGallery: '画廊审核',
+  navGalleryModeration: '画廊审核',
 
   acEdit: '编辑',
   acSaved: '已保存',

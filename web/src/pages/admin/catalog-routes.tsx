@@ -24,7 +24,7 @@ export const ADMIN_CATALOG_NAV: NavItem[] = [
   { path: '/admin/plans', label: 'navAdminPlans', icon: <ProfileOutlined /> },
   { path: '/admin/redeem', label: 'navRedeem', icon: <GiftOutlined /> },
   { path: '/admin/templates', label: 'navTemplates', icon: <FileTextOutlined /> },
-  { path: '/admin/gallery', label: 'navGallery', icon: <PictureOutlined /> },
+  { path: '/admin/gallery', label: 'navGalleryModeration', icon: <PictureOutlined /> },
 ];
 
 /** Their routes, relative to the area's path; each page a chunk of its own (lazyPage). */

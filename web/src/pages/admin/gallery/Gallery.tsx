@@ -29,7 +29,7 @@ export function GalleryModerationPage() {
 
   return (
     <>
-      <PageTitle>{t('navGallery')}</PageTitle>
+      <PageTitle>{t('navGalleryModeration')}</PageTitle>
       <Typography.Paragraph type="secondary">{t('acGalleryHint')}</Typography.Paragraph>
       {images.isSuccess && items.length === 0 && <Empty description={t('acGalleryEmpty')} />}
       <Row gutter={[16, 16]}>
