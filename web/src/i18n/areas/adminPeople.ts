@@ -115,7 +115,7 @@ export const adminPeopleEn = {
 };
 
 export const adminPeopleZh: Record<keyof typeof adminPeopleEn, string> = {
-  apOverview: '运营概览',
+  apOverview: '运营总览',
   apUsers: '用户',
   apOrders: '订单',
   apAudit: '审计日志',
@@ -150,7 +150,7 @@ export const adminPeopleZh: Record<keyof typeof adminPeopleEn, string> = {
   apRole_user: '普通用户',
   apRole_admin: '管理员',
   apStatus_active: '正常',
-  apStatus_disabled: '已禁用',
+  apStatus_disabled: '已停用',
   apUser: '用户',
   apBackToUsers: '全部用户',
   apDeletedAt: '已于 {date} 删除',
@@ -169,8 +169,8 @@ export const adminPeopleZh: Record<keyof typeof adminPeopleEn, string> = {
   apEndPlan: '结束套餐',
   apEndPlanConfirm: '立即结束该用户的套餐？',
   apPlanEnded: '套餐已结束。',
-  apDisableConfirm: '禁用该账户？其会话立即失效，API 密钥将被拒绝。',
-  apDisabledDone: '账户已禁用，其会话已结束。',
+  apDisableConfirm: '停用该账户？其会话立即失效，API 密钥将被拒绝。',
+  apDisabledDone: '账户已停用，其会话已结束。',
   apEnableConfirm: '重新启用该账户？用户需重新登录。',
   apEnabledDone: '账户已启用。',
   apMakeAdmin: '设为管理员',
@@ -182,7 +182,7 @@ export const adminPeopleZh: Record<keyof typeof adminPeopleEn, string> = {
   apEndSessionsConfirm: '让该用户在所有设备上退出登录？API 密钥不受影响。',
   apSessionsEnded: '已结束 {n} 个会话。',
   apDeleteUser: '删除账户',
-  apDeleteExplain: '账户将被禁用并抹除个人资料；会话结束，API 密钥删除。积分记录、调用记录和订单保留。',
+  apDeleteExplain: '账户将被停用并抹除个人资料；会话结束，API 密钥删除。积分记录、调用记录和订单保留。',
   apTypeToDelete: '输入 {text} 以确认',
   apDeletedDone: '账户已删除。',
 

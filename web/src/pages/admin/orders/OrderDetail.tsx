@@ -1,6 +1,6 @@
 import { ArrowLeftOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, Button, Card, Col, Descriptions, Row, Space, Tag, Timeline } from 'antd';
+import { Alert, Button, Card, Col, Descriptions, Row, Space, Timeline } from 'antd';
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { type AdminOrderDetail, orderPath, type Refund, REFUNDABLE } from '@/api/admin-people.ts';
@@ -9,7 +9,7 @@ import { ScrollTable } from '@/components/ScrollTable.tsx';
 import { dateTime, money, number } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
-import { OrderStatusTag } from './OrderStatusTag.tsx';
+import { OrderStatusTag, RefundStatusTag } from './OrderStatusTag.tsx';
 import { RefundModal } from './RefundModal.tsx';
 
 /** One order: what was bought and paid, its refunds (and a new one), its history. */
@@ -116,11 +116,7 @@ export function OrderDetailPage() {
                   {
                     title: t('status'),
                     dataIndex: 'status',
-                    render: (v: Refund['status']) => (
-                      <Tag color={v === 'succeeded' ? 'green' : v === 'failed' ? 'red' : 'gold'}>
-                        {t(`apRefund_${v}`)}
-                      </Tag>
-                    ),
+                    render: (v: Refund['status']) => <RefundStatusTag status={v} />,
                   },
                   { title: t('apCreditsReversed'), dataIndex: 'creditsReversed', align: 'right', render: number },
                   { title: t('apShortfall'), dataIndex: 'creditsShortfall', align: 'right', render: number },

@@ -13,7 +13,7 @@ import { OverviewTable } from './OverviewTable.tsx';
 function Figure({ title, value, detail }: { title: string; value: string; detail?: string }) {
   return (
     <Col xs={12} md={8} xl={6}>
-      <Card size="small" style={{ height: '100%' }}>
+      <Card size="small" role="group" aria-label={title} style={{ height: '100%' }}>
         <Statistic title={title} value={value} />
         {detail && <Typography.Text type="secondary">{detail}</Typography.Text>}
       </Card>
