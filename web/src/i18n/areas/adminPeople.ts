@@ -73,6 +73,7 @@ export const adminPeopleEn = {
   apDeletedDone: 'The account has been deleted.',
 
   apOrder: 'Order',
+  apMoney: 'Amount',
   apOrderTitle: 'Order {no}',
   apBackToOrders: 'All orders',
   apOrderSearchHint: 'Order id or no., transaction id',
@@ -187,6 +188,7 @@ export const adminPeopleZh: Record<keyof typeof adminPeopleEn, string> = {
   apDeletedDone: '账户已删除。',
 
   apOrder: '订单',
+  apMoney: '金额',
   apOrderTitle: '订单 {no}',
   apBackToOrders: '全部订单',
   apOrderSearchHint: '订单 ID 或订单号、交易号',

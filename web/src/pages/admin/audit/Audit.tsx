@@ -1,14 +1,16 @@
-import { AutoComplete, Button, DatePicker, Form, Input, Typography } from 'antd';
+import { AutoComplete, Button, DatePicker, Form, Grid, Input, Typography } from 'antd';
 import type { Dayjs } from 'dayjs';
 import { useState } from 'react';
-import { Link, useSearchParams } from 'react-router-dom';
+import { useSearchParams } from 'react-router-dom';
 import type { AuditEntry } from '@/api/admin-people.ts';
 import { usePaged } from '@/api/paged.ts';
 import { ScrollTable } from '@/components/ScrollTable.tsx';
 import { dateTime } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
+import { AuditCards } from './AuditCards.tsx';
 import { AuditChange } from './AuditChange.tsx';
+import { Actor, Target } from './AuditParts.tsx';
 
 interface Filter {
   actor?: string;
@@ -36,6 +38,8 @@ const trimmed = (value: string | undefined) => value?.trim() || undefined;
 /** Every admin action, newest first: by who, what, on what, when; each with its before and after. */
 export function AuditPage() {
   const { t } = useI18n();
+  // On a phone each entry is a card with its change shown, not a row to scroll sideways and expand.
+  const phone = !Grid.useBreakpoint().md;
   const [params] = useSearchParams();
   const initial: Filter = {
     targetType: params.get('targetType') ?? undefined,
@@ -90,50 +94,38 @@ export function AuditPage() {
           </Button>
         </Form.Item>
       </Form>
-      <ScrollTable<AuditEntry>
-        label={t('apAudit')}
-        rowKey="id"
-        minWidth={900}
-        loading={log.isFetching}
-        dataSource={log.data?.items}
-        pagination={{ ...log.pagination, showSizeChanger: true }}
-        expandable={{
-          expandedRowRender: (entry) => (
-            <AuditChange before={entry.before} after={entry.after} label={t('apChangeOf', { action: entry.action })} />
-          ),
-        }}
-        columns={[
-          { title: t('time'), dataIndex: 'createdAt', render: (v: string) => dateTime(v) },
-          {
-            title: t('apActor'),
-            render: (_, e) =>
-              e.actor.kind === 'adminkey' ? (
-                t('apAdminKey')
-              ) : (
-                <Link to={`/admin/users/${encodeURIComponent(e.actor.userId ?? '')}`}>{e.actor.userId}</Link>
-              ),
-          },
-          {
-            title: t('apAction'),
-            dataIndex: 'action',
-            render: (v: string) => <Typography.Text code>{v}</Typography.Text>,
-          },
-          {
-            title: t('apTarget'),
-            render: (_, e) =>
-              !e.target ? (
-                '—'
-              ) : e.target.type === 'user' && e.target.id ? (
-                <Link to={`/admin/users/${encodeURIComponent(e.target.id)}`}>{`user ${e.target.id}`}</Link>
-              ) : e.target.type === 'order' && e.target.id ? (
-                <Link to={`/admin/orders/${encodeURIComponent(e.target.id)}`}>{`order ${e.target.id}`}</Link>
-              ) : (
-                `${e.target.type} ${e.target.id ?? ''}`
-              ),
-          },
-          { title: 'IP', dataIndex: 'ip' },
-        ]}
-      />
+      {phone ? (
+        <AuditCards entries={log.data?.items} loading={log.isFetching} pagination={log.pagination} />
+      ) : (
+        <ScrollTable<AuditEntry>
+          label={t('apAudit')}
+          rowKey="id"
+          minWidth={900}
+          loading={log.isFetching}
+          dataSource={log.data?.items}
+          pagination={{ ...log.pagination, showSizeChanger: true }}
+          expandable={{
+            expandedRowRender: (entry) => (
+              <AuditChange
+                before={entry.before}
+                after={entry.after}
+                label={t('apChangeOf', { action: entry.action })}
+              />
+            ),
+          }}
+          columns={[
+            { title: t('time'), dataIndex: 'createdAt', render: (v: string) => dateTime(v) },
+            { title: t('apActor'), render: (_, e) => <Actor entry={e} /> },
+            {
+              title: t('apAction'),
+              dataIndex: 'action',
+              render: (v: string) => <Typography.Text code>{v}</Typography.Text>,
+            },
+            { title: t('apTarget'), render: (_, e) => <Target entry={e} /> },
+            { title: 'IP', dataIndex: 'ip' },
+          ]}
+        />
+      )}
     </>
   );
 }

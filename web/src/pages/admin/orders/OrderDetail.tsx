@@ -70,7 +70,7 @@ export function OrderDetailPage() {
                   </span>
                 </Descriptions.Item>
                 <Descriptions.Item label={t('description')}>{o.description}</Descriptions.Item>
-                <Descriptions.Item label={t('amount')}>{money(o.amount, o.currency)}</Descriptions.Item>
+                <Descriptions.Item label={t('apMoney')}>{money(o.amount, o.currency)}</Descriptions.Item>
                 <Descriptions.Item label={t('apRefunded')}>{money(o.refundedAmount, o.currency)}</Descriptions.Item>
                 {pending > 0 && (
                   <Descriptions.Item label={t('apRefundPending')}>{money(pending, o.currency)}</Descriptions.Item>
@@ -111,7 +111,7 @@ export function OrderDetailPage() {
                 dataSource={o.refunds}
                 columns={[
                   { title: t('time'), dataIndex: 'createdAt', render: (v: string) => dateTime(v) },
-                  { title: t('amount'), align: 'right', render: (_, r) => money(r.amount, r.currency) },
+                  { title: t('apMoney'), align: 'right', render: (_, r) => money(r.amount, r.currency) },
                   { title: t('reason'), dataIndex: 'reason' },
                   {
                     title: t('status'),

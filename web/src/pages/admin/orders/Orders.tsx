@@ -91,7 +91,7 @@ export function OrdersPage() {
             render: (v: string) => <Link to={`/admin/users/${encodeURIComponent(v)}`}>{v.slice(0, 8)}…</Link>,
           },
           { title: t('description'), dataIndex: 'description' },
-          { title: t('amount'), align: 'right', render: (_, o) => money(o.amount, o.currency) },
+          { title: t('apMoney'), align: 'right', render: (_, o) => money(o.amount, o.currency) },
           {
             title: t('apRefunded'),
             align: 'right',
