@@ -1,7 +1,7 @@
 import { ArrowLeftOutlined } from '@ant-design/icons';
 import { useQuery } from '@tanstack/react-query';
 import { Alert, Button, Card, Col, Descriptions, Row, Space, Statistic, Tabs } from 'antd';
-import { useNavigate, useParams } from 'react-router-dom';
+import { Link, useNavigate, useParams } from 'react-router-dom';
 import { type AdminUserDetail, userPath } from '@/api/admin-people.ts';
 import { api } from '@/api/client.ts';
 import { dateTime, number } from '@/format.ts';
@@ -22,9 +22,12 @@ export function UserDetailPage() {
   const user = useQuery({ queryKey: userKey(id), queryFn: () => api<AdminUserDetail>(userPath(id)) });
   const navigate = useNavigate();
   const back = (
-    <Button icon={<ArrowLeftOutlined />} onClick={() => void navigate('/admin/users')}>
-      {t('apBackToUsers')}
-    </Button>
+    <Space wrap>
+      <Link to={`/admin/audit?targetType=user&targetId=${encodeURIComponent(id)}`}>{t('apUserAudit')}</Link>
+      <Button icon={<ArrowLeftOutlined />} onClick={() => void navigate('/admin/users')}>
+        {t('apBackToUsers')}
+      </Button>
+    </Space>
   );
 
   if (user.error) {
