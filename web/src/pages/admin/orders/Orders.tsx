@@ -85,19 +85,23 @@ export function OrdersPage() {
             dataIndex: 'orderNo',
             render: (v: string, order) => <Link to={`/admin/orders/${encodeURIComponent(order.id)}`}>{v}</Link>,
           },
-          {
-            title: t('apUser'),
-            dataIndex: 'userId',
-            render: (v: string) => <Link to={`/admin/users/${encodeURIComponent(v)}`}>{v.slice(0, 8)}…</Link>,
-          },
-          { title: t('description'), dataIndex: 'description' },
+          { title: t('status'), dataIndex: 'status', render: (v: OrderStatus) => <OrderStatusTag status={v} /> },
           { title: t('apMoney'), align: 'right', render: (_, o) => money(o.amount, o.currency) },
           {
             title: t('apRefunded'),
             align: 'right',
             render: (_, o) => (o.refundedAmount > 0 ? money(o.refundedAmount, o.currency) : '—'),
           },
-          { title: t('status'), dataIndex: 'status', render: (v: OrderStatus) => <OrderStatusTag status={v} /> },
+          {
+            title: t('apUser'),
+            dataIndex: 'userId',
+            render: (v: string) => (
+              <Link to={`/admin/users/${encodeURIComponent(v)}`} title={v} aria-label={v}>
+                {v.slice(0, 8)}…
+              </Link>
+            ),
+          },
+          { title: t('description'), dataIndex: 'description' },
           { title: t('apProvider'), dataIndex: 'provider' },
           { title: t('createdAt'), dataIndex: 'createdAt', render: (v: string) => dateTime(v) },
           { title: t('apPaidAt'), dataIndex: 'paidAt', render: (v: string | null) => dateTime(v) },

@@ -10,10 +10,20 @@ import { errorRate, ms } from './figures.ts';
 import { OverviewCharts } from './OverviewCharts.tsx';
 import { OverviewTable } from './OverviewTable.tsx';
 
-function Figure({ title, value, detail }: { title: string; value: string; detail?: string }) {
+function Figure({
+  title,
+  value,
+  detail,
+  loading,
+}: {
+  title: string;
+  value: string;
+  detail?: string;
+  loading: boolean;
+}) {
   return (
     <Col xs={12} md={8} xl={6}>
-      <Card size="small" role="group" aria-label={title} style={{ height: '100%' }}>
+      <Card size="small" role="group" aria-label={title} loading={loading} style={{ height: '100%' }}>
         <Statistic title={title} value={value} />
         {detail && <Typography.Text type="secondary">{detail}</Typography.Text>}
       </Card>
@@ -64,26 +74,34 @@ export function AdminOverviewPage() {
       <section aria-label={t('apFigures')}>
         <Row gutter={[12, 12]} style={{ marginBottom: 16 }}>
           <Figure
+            loading={overview.isPending}
             title={t('apUsers')}
             value={number(totals?.users ?? 0)}
             detail={t('apNewUsersIn', { n: number(totals?.newUsers ?? 0) })}
           />
-          <Figure title={t('calls')} value={number(totals?.calls ?? 0)} />
+          <Figure loading={overview.isPending} title={t('calls')} value={number(totals?.calls ?? 0)} />
           <Figure
+            loading={overview.isPending}
             title={t('apUpstreamErrors')}
             value={number(totals?.errors ?? 0)}
             detail={errorRate(totals?.errors ?? 0, totals?.calls ?? 0)}
           />
           <Figure
+            loading={overview.isPending}
             title={t('latency')}
             value={ms(totals?.latencyAvgMs ?? null)}
             detail={`p95 ${ms(totals?.latencyP95Ms ?? null)}`}
           />
-          <Figure title={t('apCreditsGranted')} value={number(totals?.creditsGranted ?? 0)} />
-          <Figure title={t('apCreditsSpent')} value={number(totals?.creditsSpent ?? 0)} />
+          <Figure
+            loading={overview.isPending}
+            title={t('apCreditsGranted')}
+            value={number(totals?.creditsGranted ?? 0)}
+          />
+          <Figure loading={overview.isPending} title={t('apCreditsSpent')} value={number(totals?.creditsSpent ?? 0)} />
           {(totals?.revenue.length ? totals.revenue : [{ currency: 'CNY', received: 0, refunded: 0, net: 0 }]).map(
             (r) => (
               <Figure
+                loading={overview.isPending}
                 key={r.currency}
                 title={`${t('apRevenue')} (${r.currency})`}
                 value={money(r.net, r.currency)}
