@@ -14,6 +14,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     reporters: ['default'],
+    globalSetup: ['test/required-services.ts'],
     projects: [
       { extends: true, test: { name: 'unit', include: [UNIT] } },
       {

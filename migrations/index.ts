@@ -14,6 +14,7 @@ import * as storageCharacters from './20261207_0012_storage_characters.ts';
 import * as templates from './20261207_0013_templates.ts';
 import * as imageJobs from './20261207_0014_image_jobs.ts';
 import * as galleryFavorites from './20261207_0015_gallery_favorites.ts';
+import * as planTranslations from './20261208_0016_plan_translations.ts';
 
 /** Every migration, in order. Append only: never edit or reorder one that has landed. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '20261207_0013_templates': templates,
   '20261207_0014_image_jobs': imageJobs,
   '20261207_0015_gallery_favorites': galleryFavorites,
+  '20261208_0016_plan_translations': planTranslations,
 };

@@ -41,6 +41,7 @@ import { registerGatewayRoutes } from '#modules/gateway/gateway.routes.ts';
 import { registerKeysRoutes } from '#modules/keys/keys.routes.ts';
 import { registerOrdersRoutes } from '#modules/orders/orders.routes.ts';
 import { registerPlansRoutes } from '#modules/plans/plans.routes.ts';
+import { registerPlaygroundRoutes } from '#modules/playground/playground.routes.ts';
 import { registerPricingRoutes } from '#modules/pricing/pricing.routes.ts';
 import { registerUsageRoutes } from '#modules/usage/usage.routes.ts';
 import { registerTemplatesRoutes } from '#modules/templates/templates.routes.ts';
@@ -286,6 +287,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerGalleryRoutes(app, services.gallery);
   registerFavoritesRoutes(app, services.favorites);
   registerGatewayRoutes(app, { ...gateway, bodyLimit: config.GATEWAY_BODY_LIMIT, startedAt: clock.now() });
+  // The console's playground: the same paid chat call, through the session (docs/console.md).
+  registerPlaygroundRoutes(app, { ...gateway, bodyLimit: config.GATEWAY_BODY_LIMIT });
   const difyRelay = { ...gateway, dify: services.dify, stopDrainMs: 5_000 };
   await registerDifyRoutes(app, { ...difyRelay, uploadLimit: config.DIFY_UPLOAD_LIMIT });
   registerRechatChatRoutes(app, {

@@ -127,7 +127,7 @@ describe.each(backends())('deleting an account keeps the books on $label', (back
     });
   });
 
-  it('a deleted account cannot be deleted, changed or enabled again (404); the last admin cannot be deleted (409)', async () => {
+  it('a deleted account cannot be deleted, changed, enabled, credited or given a plan again (404); the last admin cannot be deleted (409)', async () => {
     const user = await registerUser(t);
     await withKey(t.app, 'DELETE', `/api/admin/users/${user.id}`);
     for (const [method, url, body] of [
@@ -136,6 +136,9 @@ describe.each(backends())('deleting an account keeps the books on $label', (back
       ['POST', `/api/admin/users/${user.id}/enable`, undefined],
       ['PUT', `/api/admin/users/${user.id}`, { nickname: 'back' }],
       ['PUT', `/api/admin/users/${user.id}/role`, { role: 'admin' }],
+      ['POST', `/api/admin/users/${user.id}/credits`, { amount: 500, reason: 'goodwill' }],
+      ['PUT', `/api/admin/users/${user.id}/plan`, { planId: 'monthly' }],
+      ['PUT', `/v1/admin/users/${user.id}/vip`, { planId: 'monthly' }],
       ['DELETE', '/api/admin/users/nobody', undefined],
     ] as const) {
       const res = await withKey(t.app, method, url, body === undefined ? {} : { body });

@@ -99,6 +99,17 @@ export class FakeStripe {
   refundsPending = false;
   private readonly charges = new Map<string, Charge>();
   private readonly chargeOfIntent = new Map<string, string>();
+  /** PaymentIntents of sessions completed unpaid (a delayed method): no charge until they succeed. */
+  private readonly unpaidIntents = new Map<
+    string,
+    {
+      status: 'processing' | 'requires_payment_method';
+      amount: number;
+      currency: string;
+      metadata: Record<string, string>;
+      created: number;
+    }
+  >();
   private readonly idempotency = new Map<string, { params: string; status: number; body: Json }>();
   private failures = 0;
   private down = false;
@@ -151,6 +162,34 @@ export class FakeStripe {
     this.chargeOfIntent.set(intent, charge.id);
     Object.assign(session, { status: 'complete', payment_status: 'paid', payment_intent: intent, url: null });
     return this.emit('checkout.session.completed', this.publicSession(session));
+  }
+
+  /**
+   * A delayed method (a bank debit): the customer completes the session, which stays unpaid while the
+   * PaymentIntent is `processing` (`checkout.session.completed` with `payment_status: unpaid`).
+   */
+  completeUnpaid(sessionId: string): FakeEvent {
+    const session = this.mustSession(sessionId);
+    if (session.status !== 'open') throw new Error(`session ${sessionId} is ${session.status}, not open`);
+    const intent = `pi_${randomBytes(12).toString('hex')}`;
+    this.unpaidIntents.set(intent, {
+      status: 'processing',
+      amount: session.amount_total,
+      currency: session.currency,
+      metadata: { ...(session.payment_intent_metadata as Record<string, string>) },
+      created: now(),
+    });
+    Object.assign(session, { status: 'complete', payment_status: 'unpaid', payment_intent: intent, url: null });
+    return this.emit('checkout.session.completed', this.publicSession(session));
+  }
+
+  /** The delayed payment of a session completed unpaid fails: `checkout.session.async_payment_failed`. */
+  failDelayedPayment(sessionId: string): FakeEvent {
+    const session = this.mustSession(sessionId);
+    const intent = session.payment_intent ? this.unpaidIntents.get(session.payment_intent) : undefined;
+    if (!intent || intent.status !== 'processing') throw new Error(`session ${sessionId} has no payment in progress`);
+    intent.status = 'requires_payment_method';
+    return this.emit('checkout.session.async_payment_failed', this.publicSession(session));
   }
 
   /** The session reaches its `expires_at` unpaid. */
@@ -355,12 +394,24 @@ export class FakeStripe {
     const out: Json = this.publicSession(session);
     const expand = (params.expand as string[] | undefined) ?? [];
     if (expand.includes('payment_intent') && session.payment_intent) {
-      out.payment_intent = this.intentOf(this.charges.get(this.chargeOfIntent.get(session.payment_intent)!)!);
+      out.payment_intent = this.retrieveIntent(session.payment_intent);
     }
     return out;
   }
 
   private retrieveIntent(id: string): Json {
+    const unpaid = this.unpaidIntents.get(id);
+    if (unpaid) {
+      const { metadata, ...rest } = unpaid;
+      return {
+        id,
+        object: 'payment_intent',
+        amount_received: 0,
+        latest_charge: null,
+        metadata: { ...metadata },
+        ...rest,
+      };
+    }
     const chargeId = this.chargeOfIntent.get(id);
     if (!chargeId) throw missing('payment_intent', id, 'intent');
     return this.intentOf(this.charges.get(chargeId)!);

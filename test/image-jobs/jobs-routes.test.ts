@@ -206,7 +206,7 @@ describe.each(backends())('image job routes on $label', (backend) => {
     expect(await moneyOf(t.app, user.id)).toMatchObject({ balance: 490, held: 0 });
   });
 
-  it("counts a plan's images and credits allowances at submission and corrects them to what the job delivered", async () => {
+  it("counts a plan's requests, images and credits allowances at submission and corrects them to what the job delivered", async () => {
     const { plans } = t.app.services;
     const plan = await plans.create({
       code: `jobs-${backend.label.replace('+', '-')}`,
@@ -217,6 +217,7 @@ describe.each(backends())('image job routes on $label', (backend) => {
         allowances: [
           { metric: 'images', period: 'day', limit: 6 },
           { metric: 'credits', period: 'day', limit: 200 },
+          { metric: 'requests', period: 'day', limit: 10 },
         ],
       },
     });
@@ -239,7 +240,7 @@ describe.each(backends())('image job routes on $label', (backend) => {
     fake.script({ images: ['png'] }, { outcome: 'fail' });
     const partial = data<Job>(await jobs.generate({ prompt: 'three asked', count: 3 }));
     const failing = data<Job>(await jobs.generate({ prompt: 'two asked', count: 2 }));
-    expect(await used()).toEqual({ images: 5, credits: 50 });
+    expect(await used()).toEqual({ images: 5, credits: 50, requests: 2 });
     // The images allowance is counted at submission: two more would pass it.
     const sent = fake.submissions.length;
     const over = await jobs.generate({ prompt: 'too many', count: 2 });
@@ -248,7 +249,8 @@ describe.each(backends())('image job routes on $label', (backend) => {
     expect(fake.submissions.length).toBe(sent);
     await jobs.get(partial.id);
     await jobs.get(failing.id);
-    expect(await used()).toEqual({ images: 1, credits: 10 });
+    // The failed job made nothing: its request is given back too.
+    expect(await used()).toEqual({ images: 1, credits: 10, requests: 1 });
     expect(await moneyOf(t.app, user.id)).toMatchObject({ balance: 490, held: 0 });
   });
 });

@@ -202,6 +202,33 @@ describe.each(backends())('Stripe end to end on $label', (backend) => {
     expect(await balance(user)).toBe(before + PACK.credits);
   });
 
+  it('a delayed payment that fails closes its order (by the event, or by the reconcile query when the event never came); nothing is granted', async () => {
+    const user = await registerUser(t);
+    const before = await balance(user);
+    const { order, checkout } = await recharge(t.app, user);
+    const completed = fake.completeUnpaid(checkout.sessionId);
+    expect((await deliver(t.app, fake, completed)).json()).toEqual({ received: true, outcome: 'ignored' });
+    expect(await status(order.orderNo)).toBe('pending');
+    const failed = fake.failDelayedPayment(checkout.sessionId);
+    expect((await deliver(t.app, fake, failed)).json()).toEqual({ received: true, outcome: 'closed' });
+    expect(await status(order.orderNo)).toBe('closed');
+    expect((await deliver(t.app, fake, failed)).json()).toEqual({ received: true, outcome: 'already' });
+
+    // Neither event delivered: the reconcile job's query finds the failed payment and closes the order.
+    const second = await recharge(t.app, user);
+    fake.completeUnpaid(second.checkout.sessionId);
+    fake.failDelayedPayment(second.checkout.sessionId);
+    const start = t.clock.now();
+    try {
+      t.clock.advance(61_000);
+      await t.app.services.reconciler.run();
+      expect(await status(second.order.orderNo)).toBe('closed');
+    } finally {
+      t.clock.set(start);
+    }
+    expect(await balance(user)).toBe(before);
+  });
+
   it('an event whose amount or currency disagrees with the order is refused and writes nothing', async () => {
     const user = await registerUser(t);
     const { order, checkout } = await recharge(t.app, user);

@@ -101,6 +101,20 @@ describe.each(backends())('plan allowances on the paid-call path ($label)', (bac
     await expectBooksBalanced(g, c.user.id);
   });
 
+  it('a call the upstream fails is charged nothing and takes nothing of the requests allowance', async () => {
+    const c = await planned({ allowances: [{ metric: 'requests', period: 'day', limit: 2 }] });
+    const before = await balanceOf(g, c.user.id);
+    for (const status of [500, 503]) {
+      const failed = await chat(c, { ...FOUR, fake_behavior: `status=${status}` });
+      expect(failed.statusCode).toBeGreaterThanOrEqual(500);
+    }
+    expect(await balanceOf(g, c.user.id)).toBe(before);
+    expect((await allowances(c))[0]).toMatchObject({ used: 0, remaining: 2 });
+    for (let i = 0; i < 2; i++) expect((await chat(c)).statusCode).toBe(200);
+    expect((await chat(c)).statusCode).toBe(429);
+    await expectBooksBalanced(g, c.user.id);
+  });
+
   it('CONCURRENCY: 30 parallel calls against 10 requests a week: exactly 10 pass', async () => {
     const c = await planned({ allowances: [{ metric: 'requests', period: 'week', limit: 10 }] });
     const results = await Promise.all(Array.from({ length: 30 }, () => chat(c)));

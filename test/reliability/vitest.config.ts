@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/reliability/**/*.rel.ts'],
-    globalSetup: ['test/reliability/global-setup.ts'],
+    globalSetup: ['test/required-services.ts', 'test/reliability/global-setup.ts'],
     fileParallelism: false,
     testTimeout: 180_000,
     hookTimeout: 120_000,

@@ -16,5 +16,12 @@ if (!window.matchMedia) {
     }) as MediaQueryList;
 }
 
+// jsdom has no ResizeObserver; antd's Select and a growing text box measure themselves with one.
+globalThis.ResizeObserver ??= class {
+  observe() {}
+  unobserve() {}
+  disconnect() {}
+};
+
 // Each test starts from an empty document (Testing Library cleans up by itself only with globals on).
 afterEach(cleanup);

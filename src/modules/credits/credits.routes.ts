@@ -67,8 +67,8 @@ export function registerCreditsRoutes(app: App, deps: { credits: CreditsService;
       },
     },
     async (request) => {
-      const user = await users.findById(request.params.id);
-      if (!user) throw new AppError('NOT_FOUND');
+      // A deleted account's ledger is kept, never moved again.
+      const user = await users.requireLiveAccount(request.params.id);
       const idempotencyKey = `admin:${user.id}:${request.headers['idempotency-key'] ?? newId()}`;
       const { amount, reason } = request.body;
       const result = await credits.grant(user.id, amount, {

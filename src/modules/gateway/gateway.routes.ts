@@ -23,12 +23,15 @@ const ModelSchema = Type.Object({
   owned_by: Type.String(),
 });
 
-/** The models a key may call: served by a usable channel, priced, and on the key's allow-list. */
-function modelsFor(key: ResolvedKey, channels: ChannelsService, pricing: PricingService): string[] {
+/**
+ * The models a key may call: served by a usable channel, priced, and on the key's allow-list (a session,
+ * the playground's caller, has none).
+ */
+export function modelsFor(key: ResolvedKey | null, channels: ChannelsService, pricing: PricingService): string[] {
   const named = new Set(channels.servedModels());
   if (channels.servesAnyModel()) for (const entry of pricing.list()) if (entry.model !== '*') named.add(entry.model);
   return [...named]
-    .filter((model) => pricing.priceOf(model) && (!key.allowedModels || key.allowedModels.has(model)))
+    .filter((model) => pricing.priceOf(model) && (!key?.allowedModels || key.allowedModels.has(model)))
     .sort();
 }
 

@@ -3,8 +3,8 @@ import type { CharactersService } from '#modules/characters/characters.service.t
 import type { TemplatesService } from '#modules/templates/templates.service.ts';
 import type { Generate } from './image-jobs.schemas.ts';
 
-const DEFAULT_MODE = 'standard';
-const DEFAULT_RESOLUTION = '1024x1024';
+export const DEFAULT_MODE = 'standard';
+export const DEFAULT_RESOLUTION = '1024x1024';
 
 /** A generation request with its templates applied: what is priced, kept with the job and sent upstream. */
 export interface ResolvedRequest {

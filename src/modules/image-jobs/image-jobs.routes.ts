@@ -2,7 +2,8 @@ import { CursorPaged } from '#core/http/pagination.ts';
 import { principalOf } from '#core/http/principal.ts';
 import type { App } from '#core/http/route-config.ts';
 import { Ok, ok } from '#src/surfaces/dream/envelope.ts';
-import { GenerateBody, JobListQuery, JobParams, JobSchema } from './image-jobs.schemas.ts';
+import { GenerateBody, JobListQuery, JobParams, JobPriceSchema, JobSchema, PriceQuery } from './image-jobs.schemas.ts';
+import { DEFAULT_MODE, DEFAULT_RESOLUTION } from './image-jobs.request.ts';
 import type { ImageJobsService } from './image-jobs.service.ts';
 
 /**
@@ -34,6 +35,24 @@ export function registerImageJobRoutes(app: App, jobs: ImageJobsService): void {
         origin: `${request.protocol}://${request.host}`,
       };
       return ok(await jobs.submit(caller, request.body, reply));
+    },
+  );
+
+  app.get(
+    '/v1/proxy/images/price',
+    {
+      ...base,
+      schema: {
+        ...schema,
+        summary: 'What a job of these settings would hold now, at my role and plan (Tollgate’s addition)',
+        querystring: PriceQuery,
+        response: { 200: Ok(JobPriceSchema) },
+      },
+    },
+    async (request) => {
+      const { userId, role } = principalOf(request);
+      const { mode = DEFAULT_MODE, resolution = DEFAULT_RESOLUTION, count = 1 } = request.query;
+      return ok(await jobs.quote(userId, role, { mode, resolution, count }));
     },
   );
 

@@ -35,6 +35,24 @@ export type Generate = Static<typeof GenerateBody>;
 
 export const JobParams = Type.Object({ jobId: Id });
 
+/** GET /v1/proxy/images/price: the settings a job would have (the generate request's defaults when absent). */
+export const PriceQuery = Type.Object(
+  {
+    mode: Type.Optional(Mode),
+    resolution: Type.Optional(Resolution),
+    count: Type.Optional(ImageCount),
+  },
+  { additionalProperties: false },
+);
+
+export const JobPriceSchema = Type.Object({
+  model: Type.String({ description: 'The price name the job would be recorded under (image-job:<mode>:<resolution>)' }),
+  mode: Type.String(),
+  resolution: Type.String(),
+  count: Type.Integer(),
+  credits: Type.Integer({ description: 'What the job would hold now: every image asked, at your role and plan' }),
+});
+
 export const JobListQuery = Type.Object(
   { ...CursorPageQuery.properties, status: Type.Optional(Status) },
   { additionalProperties: false },

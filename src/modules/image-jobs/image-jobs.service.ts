@@ -19,6 +19,15 @@ import type { JobSettler } from './image-jobs.settle.ts';
 import { isFinal, type ImageJobRow, type JobStatus } from './image-jobs.tables.ts';
 import { JobApiUnavailable, type ImageJobApi } from './job-api.ts';
 
+/** What a job would hold (GET /v1/proxy/images/price). */
+export interface JobQuote {
+  model: string;
+  mode: string;
+  resolution: string;
+  count: number;
+  credits: number;
+}
+
 /** Who submits a job, as the route resolved them. */
 export interface JobCaller {
   requestId: string;
@@ -177,6 +186,24 @@ export class ImageJobsService {
       (row) => Number(row.created_at),
       (rows) => rows.map((row) => this.view(row)),
     );
+  }
+
+  /**
+   * What a job of `count` images in this mode and resolution would hold for this user now: the price
+   * per image (docs/image-jobs.md) times the role's and the plan's multipliers, as the hold computes it.
+   * A quote, not a promise: an admin may change the price, or the plan may end, before the submission.
+   */
+  async quote(
+    userId: string,
+    role: Role,
+    query: { mode: string; resolution: string; count: number },
+  ): Promise<JobQuote> {
+    const { mode, resolution, count } = query;
+    const { model, price } = jobPrice(this.deps.pricing, this.options.creditsPerUsd, mode, resolution);
+    const plan = this.deps.admission.plans ? await this.deps.admission.plans.activePlan(userId) : null;
+    const usage = { inputTokens: 0, outputTokens: 0, images: count };
+    const credits = this.deps.pricing.charge(price, usage, role, plan?.terms.multiplierPermille);
+    return { model, mode, resolution, count, credits };
   }
 
   /** The images settled jobs made: the user's, or everyone's (statistics). */

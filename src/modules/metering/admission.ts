@@ -157,12 +157,13 @@ export async function admit(
         return charged;
       });
     },
-    cancel: (end) => bothDone(billing.cancel(end), limits.finish(0, 0)),
+    // Nothing charged: the call was not served, and takes nothing of the plan's requests allowance.
+    cancel: (end) => bothDone(billing.cancel(end), limits.finish(0, 0, false)),
     finish: async () => {
       billing.letGo();
       if (!billing.closed)
         await billing.cancel({ channelId: null, httpStatus: 500, endReason: 'internal_error' }).catch(() => undefined);
-      await limits.finish(0, 0);
+      await limits.finish(0, 0, false);
     },
   };
 }

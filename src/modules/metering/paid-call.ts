@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { UpstreamAbort } from '#core/upstream.ts';
 import type { Usage } from '#modules/pricing/price.ts';
+import type { UsageSource } from '#modules/usage/usage.tables.ts';
 import type { CallTerms } from './admission.ts';
 import type { ClientWatch } from './client-watch.ts';
 import type { EventReader } from './sse.ts';
@@ -37,8 +38,11 @@ export interface Streamed<S extends StreamReading> {
   onStart?(client: ClientWatch, stream: S): void;
   /** After each chunk of the stream was read (Dify writes down the ids it has seen). */
   onProgress?(stream: S): Promise<void>;
-  /** After the stream was billed, before its end is sent. */
-  after?(stream: S, end: StreamEnd): Promise<void>;
+  /**
+   * After the stream was billed, before its end is sent (Dify records the message). What it returns is
+   * an event of the route's own, sent after the upstream's last events (the playground's bill).
+   */
+  after?(stream: S, end: StreamEnd): Promise<string | void>;
   /** The event that tells the client its stream broke, in the upstream's own shape. */
   brokenEvent(stream: S, message: string): string;
 }
@@ -78,4 +82,13 @@ export interface StreamReading extends EventReader {
 export interface StreamEnd {
   disconnected: boolean;
   upstreamFailed: boolean;
+  /** What the call was charged for and how much; absent when it was not charged (cancelled). */
+  bill?: StreamBill;
+}
+
+/** A settled stream's usage (the upstream's, or counted) and the credits it was charged. */
+export interface StreamBill {
+  usage: Usage;
+  source: UsageSource;
+  credits: number;
 }

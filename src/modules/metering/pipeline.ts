@@ -3,7 +3,9 @@ import type { Dispatcher } from 'undici';
 import { AppError } from '#core/errors.ts';
 import { admit, type AdmissionDeps, type CallTerms, type MeteredCall } from './admission.ts';
 import { ClientWatch } from './client-watch.ts';
-import type { PaidCall, Streamed, StreamReading, WholeReading } from './paid-call.ts';
+import type { Usage } from '#modules/pricing/price.ts';
+import type { UsageSource } from '#modules/usage/usage.tables.ts';
+import type { PaidCall, StreamBill, Streamed, StreamReading, WholeReading } from './paid-call.ts';
 import { openEventStream, SseFramer, writeToClient } from './sse.ts';
 
 /**
@@ -133,16 +135,24 @@ async function relayStream<S extends StreamReading, W extends WholeReading>(
   const upstreamFailed = !disconnected && (failure !== undefined || reading.upstreamError !== undefined);
   const endReason = disconnected ? client.goneReason : upstreamFailed ? 'upstream_error' : reading.endReason();
   const end = { channelId, httpStatus: 200, endReason, error: failure ?? reading.upstreamError };
+  let ownEvent: string | void = undefined;
   try {
     // The text is read back (every event parsed) only when the upstream gave no usage to bill by.
-    if (reading.usage) await metered.settle(reading.usage, 'upstream', end);
+    const charge = async (usage: Usage, source: UsageSource): Promise<StreamBill> => ({
+      usage,
+      source,
+      credits: await metered.settle(usage, source, end),
+    });
+    let bill: StreamBill | undefined;
+    if (reading.usage) bill = await charge(reading.usage, 'upstream');
     else if (upstreamFailed && reading.producedText().length === 0) await metered.cancel(end);
-    else await metered.settle(call.estimate(reading.producedText()), 'estimated', end);
-    await streamed.after?.(reading, { disconnected, upstreamFailed });
+    else bill = await charge(call.estimate(reading.producedText()), 'estimated');
+    if (streamed.after) ownEvent = await streamed.after(reading, { disconnected, upstreamFailed, bill });
   } finally {
     if (!client.gone && !raw.destroyed) {
       // Written in one turn: Node sends them and the end of the chunked answer in one system call.
       for (const out of closing) if (out.length > 0) raw.write(out);
+      if (ownEvent) raw.write(ownEvent);
       if (reading.heldEvent !== undefined) await writeToClient(raw, reading.heldEvent);
       else if (failure !== undefined) await writeToClient(raw, streamed.brokenEvent(reading, failure));
     }

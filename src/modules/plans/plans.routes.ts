@@ -44,6 +44,7 @@ export const IdempotencyHeaders = Type.Object({
 export function registerPlansRoutes(app: App, deps: PlansRouteDeps): void {
   const { plans, users } = deps;
   const security = [{ bearer: [] }];
+  // Reading a deleted account's plan is allowed (its detail stays viewable); changing it is not.
   const userExists = async (id: string) => {
     if (!(await users.findById(id))) throw new AppError('NOT_FOUND');
   };
@@ -185,7 +186,7 @@ export function registerPlansRoutes(app: App, deps: PlansRouteDeps): void {
       },
     },
     async (request) => {
-      await userExists(request.params.id);
+      await users.requireLiveAccount(request.params.id);
       return setUserPlan(request, plans, request.params.id, request.body, {
         idempotencyKey: adminPlanKey(request.params.id, request.headers['idempotency-key']),
         ref: adminRef(request),
@@ -206,7 +207,7 @@ export function registerPlansRoutes(app: App, deps: PlansRouteDeps): void {
       },
     },
     async (request) => {
-      await userExists(request.params.id);
+      await users.requireLiveAccount(request.params.id);
       return cancelUserPlan(request, plans, request.params.id);
     },
   );

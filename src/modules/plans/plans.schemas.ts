@@ -56,6 +56,8 @@ export const PlanItem = Type.Object({
   durationDays: Nullable(Type.Integer()),
   lifetime: Type.Boolean(),
   benefits: Type.Array(Type.String()),
+  nameEn: Nullable(Type.String({ description: 'The English name, for English visitors; null: none' })),
+  benefitsEn: Nullable(Type.Array(Type.String(), { description: 'The English benefits; null: none' })),
   entitlements: EntitlementsSchema,
   status: Type.Union([Type.Literal('active'), Type.Literal('retired')]),
   sortOrder: Type.Integer(),
@@ -91,6 +93,15 @@ export const VipInfo = Type.Object({
 
 const Code = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9_-]*$' });
 const Benefits = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 50 });
+const NameEn = Nullable(
+  Type.String({ minLength: 1, maxLength: 100, description: 'The English name (English visitors see it); null: none' }),
+);
+const BenefitsEn = Nullable(
+  Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+    maxItems: 50,
+    description: 'The English benefits (English visitors see them); null or empty: none',
+  }),
+);
 const OtherPrice = Nullable(
   Type.Object(
     {
@@ -113,6 +124,8 @@ export const CreatePlanBody = Type.Object(
       description: 'null: lifetime',
     }),
     benefits: Type.Optional(Benefits),
+    nameEn: Type.Optional(NameEn),
+    benefitsEn: Type.Optional(BenefitsEn),
     entitlements: Type.Optional(Type.Partial(EntitlementsSchema)),
     sortOrder: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
   },
@@ -128,6 +141,8 @@ export const UpdatePlanBody = Type.Object(
     otherPrice: Type.Optional(OtherPrice),
     durationDays: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 36_500 }))),
     benefits: Type.Optional(Benefits),
+    nameEn: Type.Optional(NameEn),
+    benefitsEn: Type.Optional(BenefitsEn),
     entitlements: Type.Optional(Type.Partial(EntitlementsSchema)),
     sortOrder: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
     status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('retired')])),

@@ -58,6 +58,9 @@ export interface PlanInput {
   otherPrice?: { currency: string; amount: number } | null | undefined;
   durationDays?: number | null | undefined;
   benefits?: string[] | undefined;
+  /** The English name and benefits; null removes them. */
+  nameEn?: string | null | undefined;
+  benefitsEn?: string[] | null | undefined;
   entitlements?: Partial<Entitlements> | undefined;
   sortOrder?: number | undefined;
 }
@@ -95,6 +98,9 @@ export interface PlanView {
   durationDays: number | null;
   lifetime: boolean;
   benefits: string[];
+  /** The English name and benefits, when the plan has them (English visitors see these). */
+  nameEn: string | null;
+  benefitsEn: string[] | null;
   entitlements: Entitlements;
   status: 'active' | 'retired';
   sortOrder: number;
@@ -118,12 +124,19 @@ export function planView(row: PlanRow): PlanView {
     durationDays: row.duration_days,
     lifetime: row.duration_days === null,
     benefits: JSON.parse(row.benefits) as string[],
+    nameEn: row.name_en,
+    benefitsEn: row.benefits_en === null ? null : (JSON.parse(row.benefits_en) as string[]),
     entitlements: parseEntitlements(row.entitlements),
     status: row.status,
     sortOrder: row.sort_order,
     createdAt: new Date(Number(row.created_at)).toISOString(),
     updatedAt: new Date(Number(row.updated_at)).toISOString(),
   };
+}
+
+/** English benefits as stored: none (absent, null or empty) is null, so the plan's own lines show. */
+function englishBenefits(lines: string[] | null | undefined): string | null {
+  return lines?.length ? JSON.stringify(lines) : null;
 }
 
 /** An activation raced another of the same user: the whole transaction is run again (and then sees it). */
@@ -347,6 +360,8 @@ export class PlansService {
       currency_amount: input.otherPrice?.amount ?? null,
       duration_days: input.durationDays ?? null,
       benefits: JSON.stringify(input.benefits ?? []),
+      name_en: input.nameEn ?? null,
+      benefits_en: englishBenefits(input.benefitsEn),
       entitlements: JSON.stringify({ ...NO_ENTITLEMENTS, ...input.entitlements }),
       status: 'active',
       sort_order: input.sortOrder ?? 0,
@@ -384,6 +399,8 @@ export class PlansService {
     }
     if (input.durationDays !== undefined) patch.duration_days = input.durationDays;
     if (input.benefits !== undefined) patch.benefits = JSON.stringify(input.benefits);
+    if (input.nameEn !== undefined) patch.name_en = input.nameEn;
+    if (input.benefitsEn !== undefined) patch.benefits_en = englishBenefits(input.benefitsEn);
     if (input.entitlements !== undefined)
       patch.entitlements = JSON.stringify({ ...parseEntitlements(row.entitlements), ...input.entitlements });
     if (input.sortOrder !== undefined) patch.sort_order = input.sortOrder;

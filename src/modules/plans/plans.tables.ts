@@ -24,6 +24,9 @@ export interface PlansTable {
   duration_days: number | null;
   /** JSON: string[], the benefits to show. */
   benefits: string;
+  /** The English name and benefits (JSON: string[]) for English visitors; null: none (migration 0016). */
+  name_en: string | null;
+  benefits_en: string | null;
   /** JSON: Entitlements (plans.model.ts). */
   entitlements: string;
   status: PlanStatus;

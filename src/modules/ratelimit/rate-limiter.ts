@@ -30,23 +30,25 @@ export interface Admission {
    */
   allowance: { tokens: number | undefined; credits: number | undefined };
   /**
-   * The credits and images allowance counters the call took, with what it took: a job paid later keeps
-   * them (with its hold) and corrects them when it settles (`RateLimiter.correctAllowances`).
+   * The requests, credits and images allowance counters the call took, with what it took: a job paid
+   * later keeps them (with its hold) and corrects them when it settles (`RateLimiter.correctAllowances`).
    */
   counted: readonly CountedAllowance[];
   /**
    * The call is over: frees its concurrency slots and corrects the token count (and, when given, the
-   * credits allowance) to what it really used. Never throws: a slot it cannot give back (the store is
-   * down) ages out instead.
+   * credits allowance) to what it really used. A call that was not `served` (it failed upstream or was
+   * cancelled, nothing charged) also gives back what it took of the requests and images allowances: a
+   * plan's "calls a day" counts the calls a user got. The per-minute limits keep counting it. Never
+   * throws: a slot it cannot give back (the store is down) ages out instead.
    */
-  finish(actualTokens: number, actualCredits?: number): Promise<void>;
+  finish(actualTokens: number, actualCredits?: number, served?: boolean): Promise<void>;
   /** The call was refused after admission (e.g. not enough credits): gives back everything it took. Never throws. */
   refund(): Promise<void>;
 }
 
 /** One allowance counter a call took from: enough to correct it later, from any instance. */
 export interface CountedAllowance {
-  metric: 'credits' | 'images';
+  metric: 'requests' | 'credits' | 'images';
   key: string;
   amount: number;
   /** When the counter's window ends (epoch ms): a correction after that is moot. */
@@ -198,9 +200,10 @@ export class RateLimiter {
     const stopRenewing = () => {
       for (const slot of slots) this.running.delete(slot.slotId);
     };
-    const correction = (i: number, actualTokens: number, actualCredits: number | undefined): number => {
+    const correction = (i: number, actualTokens: number, actualCredits: number | undefined, served: boolean) => {
       if (i < limitTakes) return checks[i]!.limit === 'tpm' ? actualTokens - estimatedTokens : 0;
       const { allowance: counted, take } = allowances[i - limitTakes]!;
+      if (!served && (counted.metric === 'requests' || counted.metric === 'images')) return -take.amount;
       if (counted.metric === 'tokens') return actualTokens - take.amount;
       // Credits are corrected when the call says what it was charged (a job keeps its reserve until settled).
       if (counted.metric === 'credits' && actualCredits !== undefined) return actualCredits - take.amount;
@@ -208,13 +211,12 @@ export class RateLimiter {
     };
     const counted: CountedAllowance[] = [];
     for (const { allowance: a, take, endsAt } of allowances)
-      if (a.metric === 'credits' || a.metric === 'images')
-        counted.push({ metric: a.metric, key: take.key, amount: take.amount, endsAt });
+      if (a.metric !== 'tokens') counted.push({ metric: a.metric, key: take.key, amount: take.amount, endsAt });
     return {
       headers,
       allowance,
       counted,
-      finish: async (actualTokens: number, actualCredits?: number) => {
+      finish: async (actualTokens: number, actualCredits?: number, served = true) => {
         if (over) return;
         over = true;
         stopRenewing();
@@ -222,7 +224,7 @@ export class RateLimiter {
         const adjustments: Adjustment[] = [];
         takes.forEach((take, i) => {
           if (take.kind === 'slot') return adjustments.push({ kind: 'slot', key: take.key, slotId: take.slotId });
-          const by = correction(i, actualTokens, actualCredits);
+          const by = correction(i, actualTokens, actualCredits, served);
           if (by !== 0) adjustments.push({ kind: 'counter', key: take.key, by, ttlMs: take.ttlMs });
         });
         await this.quietly(() => this.kv.adjustAll(adjustments));
@@ -251,15 +253,17 @@ export class RateLimiter {
   }
 
   /**
-   * Corrects the credits and images allowance counters a job took at admission to what it really used
-   * (`actual`), when it settles — on any instance, maybe after a restart. A window that has ended is left
-   * alone. Never throws.
+   * Corrects the allowance counters a job took at admission to what it really used (`actual`), when it
+   * settles — on any instance, maybe after a restart: credits and images to what it was charged and
+   * made; its request given back when it made nothing. A window that has ended is left alone. Never throws.
    */
   async correctAllowances(counted: readonly CountedAllowance[], actual: { credits: number; images: number }) {
     const now = this.clock.now();
+    const served = actual.credits > 0 || actual.images > 0;
     const adjustments: Adjustment[] = [];
     for (const counter of counted) {
-      const by = actual[counter.metric] - counter.amount;
+      const by =
+        counter.metric === 'requests' ? (served ? 0 : -counter.amount) : actual[counter.metric] - counter.amount;
       if (by !== 0 && now < counter.endsAt)
         adjustments.push({ kind: 'counter', key: counter.key, by, ttlMs: counter.endsAt - now + HOUR });
     }

@@ -74,6 +74,13 @@ export class UsersService {
     return this.users.existsByEmail(normalizeEmail(email));
   }
 
+  /** An account an admin may still change: NOT_FOUND when there is none or it was deleted. */
+  async requireLiveAccount(id: string): Promise<UserRow> {
+    const user = await this.users.findById(id);
+    if (!user || user.deleted_at !== null) throw new AppError('NOT_FOUND');
+    return user;
+  }
+
   async require(id: string): Promise<UserRow> {
     const user = await this.users.findById(id);
     if (!user) throw new AppError('UNAUTHORIZED');

@@ -1,5 +1,4 @@
 import type { App } from '#core/http/route-config.ts';
-import { AppError } from '#core/errors.ts';
 import {
   adminPlanKey,
   cancelUserPlan,
@@ -18,10 +17,6 @@ import { Ok, ok } from './envelope.ts';
 export function registerDreamAdminVipRoutes(app: App, deps: PlansRouteDeps): void {
   const { plans, users } = deps;
   const security = [{ bearer: [] }];
-  const userExists = async (id: string) => {
-    if (!(await users.findById(id))) throw new AppError('NOT_FOUND');
-  };
-
   app.put(
     '/v1/admin/users/:id/vip',
     {
@@ -37,7 +32,7 @@ export function registerDreamAdminVipRoutes(app: App, deps: PlansRouteDeps): voi
       },
     },
     async (request) => {
-      await userExists(request.params.id);
+      await users.requireLiveAccount(request.params.id);
       const result = await setUserPlan(request, plans, request.params.id, request.body, {
         idempotencyKey: adminPlanKey(request.params.id, request.headers['idempotency-key']),
         ref: adminRef(request),
@@ -59,7 +54,7 @@ export function registerDreamAdminVipRoutes(app: App, deps: PlansRouteDeps): voi
       },
     },
     async (request) => {
-      await userExists(request.params.id);
+      await users.requireLiveAccount(request.params.id);
       return ok(await cancelUserPlan(request, plans, request.params.id));
     },
   );

@@ -8,7 +8,7 @@ export function ScrollTable<T extends object>({
   label,
   minWidth,
   ...props
-}: TableProps<T> & { label: string; minWidth: number }) {
+}: TableProps<T> & { label: string; minWidth?: number }) {
   return (
     <div role="region" aria-label={label} tabIndex={0} style={{ overflowX: 'auto' }}>
       <Table<T> {...props} style={{ minWidth, ...props.style }} />

@@ -1,5 +1,4 @@
 import type { UpstreamAbort } from '#core/upstream.ts';
-import type { ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { Usage } from '#modules/pricing/price.ts';
 import type { OutputCut } from '../admission.ts';
 import type { PaidCall, SentCall, WholeReading } from '../paid-call.ts';
@@ -7,11 +6,13 @@ import { countPromptTokens, countTextTokens, guessPromptTokens, type ChatMessage
 import { OpenAiEvents, openAiUsage, type UpstreamUsage } from './openai-events.ts';
 import {
   keyCallContext,
+  keyOf,
   openAiErrorEvent,
   priceFor,
   sendToChannels,
   type OpenAiDeps,
   type OpenAiEndpoint,
+  type Payer,
 } from './openai.ts';
 
 /** The two text endpoints differ only in where the prompt and the answer live, and in their output limit's name. */
@@ -59,11 +60,11 @@ export function textCall(
   endpoint: TextEndpoint,
   requestId: string,
   body: TextBody,
-  key: ResolvedKey,
+  payer: Payer,
 ): PaidCall<OpenAiEvents, WholeReading> {
   const stream = body.stream === true;
-  const context = keyCallContext(requestId, key, endpoint.name, body.model, stream);
-  const price = priceFor(deps, key, body.model);
+  const context = keyCallContext(requestId, payer, endpoint.name, body.model, stream);
+  const price = priceFor(deps, payer, body.model);
   const messages = endpoint === CHAT ? body.messages : undefined;
   const prompt = endpoint === COMPLETIONS ? body.prompt : undefined;
   const answers = answersOf(body, endpoint);
@@ -87,7 +88,7 @@ export function textCall(
   return {
     terms: {
       context,
-      key,
+      key: keyOf(payer),
       price,
       worstCase: { inputTokens: promptGuess, outputTokens: (ownLimit ?? modelMax) * answers },
       // Rate limits count the request's own limit, or a typical answer, until the call ends.

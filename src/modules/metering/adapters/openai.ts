@@ -3,6 +3,7 @@ import { encodeJson, type UpstreamAbort } from '#core/upstream.ts';
 import type { Channel, ChannelsService } from '#modules/channels/channels.service.ts';
 import type { ResolvedKey } from '#modules/keys/keys.service.ts';
 import type { ModelPrice } from '#modules/pricing/price.ts';
+import type { Role } from '#modules/users/users.tables.ts';
 import type { AdmissionDeps } from '../admission.ts';
 import type { CallContext } from '../call.ts';
 import { sendWithFailover, type FailoverOptions } from '../failover.ts';
@@ -22,12 +23,27 @@ export interface OpenAiEndpoint {
   path: string;
 }
 
+/** A signed-in user calling through their console session (the playground): no key, the user's own limits. */
+export interface SessionPayer {
+  userId: string;
+  role: Role;
+}
+
+/** Who pays for a call: an API key (and so its owner), or a signed-in user's session. */
+export type Payer = ResolvedKey | SessionPayer;
+
+/** The key a call is made with, or null for a session's call. */
+export function keyOf(payer: Payer): ResolvedKey | null {
+  return 'keyId' in payer ? payer : null;
+}
+
 /**
  * Everything a call to `model` must pass before it is admitted, in order: the key may use the model,
  * a channel serves it, it has a price, a channel for it is up. Refused here, a call costs nothing.
  */
-export function priceFor(deps: OpenAiDeps, key: ResolvedKey, model: string): ModelPrice {
-  if (key.allowedModels && !key.allowedModels.has(model)) throw new AppError('MODEL_NOT_FOUND', { model });
+export function priceFor(deps: OpenAiDeps, payer: Payer, model: string): ModelPrice {
+  const key = keyOf(payer);
+  if (key?.allowedModels && !key.allowedModels.has(model)) throw new AppError('MODEL_NOT_FOUND', { model });
   if (!deps.channels.serves(model)) throw new AppError('MODEL_NOT_FOUND', { model });
   const price = deps.pricing.priceOf(model);
   if (!price) throw new AppError('MODEL_NOT_PRICED', { model });
@@ -36,19 +52,19 @@ export function priceFor(deps: OpenAiDeps, key: ResolvedKey, model: string): Mod
   return price;
 }
 
-/** The context of a key's call to `endpoint`; the body's `model` is checked by the route's schema. */
+/** The context of a key's (or a session's) call to `endpoint`; the body's `model` is checked by the route's schema. */
 export function keyCallContext(
   requestId: string,
-  key: ResolvedKey,
+  payer: Payer,
   endpoint: string,
   model: string,
   stream: boolean,
 ): CallContext {
   return {
     requestId,
-    userId: key.userId,
-    keyId: key.keyId,
-    role: key.role,
+    userId: payer.userId,
+    keyId: keyOf(payer)?.keyId ?? null,
+    role: payer.role,
     endpoint,
     model,
     stream,

@@ -118,6 +118,14 @@ export class StripeProvider implements PaymentProvider {
     if (orderOfSession(session) !== orderNo) return { state: 'not_found' };
     if (session.status === 'expired') return { state: 'closed' };
     const intent = typeof session.payment_intent === 'object' ? session.payment_intent : null;
+    // Completed unpaid by a delayed method whose payment then failed: the session can never be paid.
+    if (
+      session.status === 'complete' &&
+      session.payment_status === 'unpaid' &&
+      intent &&
+      FAILED_INTENT.has(intent.status)
+    )
+      return { state: 'closed' };
     const paidAt = intent ? intent.created * 1000 : this.clock.now();
     const evidence = paymentOfSession(session, 'query', paidAt);
     return evidence ? { state: 'paid', evidence } : { state: 'pending' };
@@ -188,6 +196,9 @@ export function orderOfSession(session: Stripe.Checkout.Session): string | null 
 }
 
 /** What a paid session proves, or null while it is not paid (open, or complete with a delayed method). */
+/** A PaymentIntent in one of these will not be paid (a delayed payment failed, or it was cancelled). */
+const FAILED_INTENT = new Set<Stripe.PaymentIntent.Status>(['requires_payment_method', 'canceled']);
+
 export function paymentOfSession(
   session: Stripe.Checkout.Session,
   via: PaymentEvidence['via'],

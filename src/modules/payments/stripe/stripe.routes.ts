@@ -10,7 +10,8 @@ export const STRIPE_WEBHOOK_PATH = '/api/payments/stripe/webhook';
 /**
  * `POST /api/payments/stripe/webhook`: the endpoint to give Stripe (Dashboard → Developers → Webhooks)
  * for the events `checkout.session.completed`, `checkout.session.async_payment_succeeded`,
- * `checkout.session.expired`, `charge.refunded`, `refund.updated` and `refund.failed`.
+ * `checkout.session.async_payment_failed`, `checkout.session.expired`, `charge.refunded`,
+ * `refund.updated` and `refund.failed`.
  *
  * The body is kept as the bytes that came (its own parser in its own scope: the signature is over
  * them, and any re-serialisation would break it). 200 `{received: true, outcome}` once the event is

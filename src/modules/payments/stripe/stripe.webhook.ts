@@ -19,7 +19,8 @@ export type WebhookOutcome = 'fulfilled' | 'closed' | 'refunded' | 'already' | '
  * - `checkout.session.completed` with `payment_status: paid`, and
  *   `checkout.session.async_payment_succeeded` → `confirmPaid` (a delayed method completes unpaid first:
  *   nothing is done until it succeeds);
- * - `checkout.session.expired` → `confirmClosed`;
+ * - `checkout.session.expired`, and `checkout.session.async_payment_failed` (the delayed payment of a
+ *   session completed unpaid failed: the session cannot be paid any more) → `confirmClosed`;
  * - `charge.refunded` (names the charge, not the refund: its refunds are listed from Stripe),
  *   `refund.updated` and `refund.failed` → `confirmRefund` for each refund of a Tollgate order (those
  *   made in the Stripe Dashboard too, under their Stripe id).
@@ -71,7 +72,8 @@ export class StripeWebhook {
       case 'checkout.session.completed':
       case 'checkout.session.async_payment_succeeded':
         return this.paid(event, event.data.object);
-      case 'checkout.session.expired': {
+      case 'checkout.session.expired':
+      case 'checkout.session.async_payment_failed': {
         const orderNo = orderOfSession(event.data.object);
         if (!orderNo) return 'ignored';
         return this.toSink(orderNo, () => this.deps.sink.confirmClosed('stripe', orderNo, event.id));

@@ -3,10 +3,11 @@ import { useQueryClient } from '@tanstack/react-query';
 import { Alert, Button, Flex, Form, Input, Space } from 'antd';
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router-dom';
-import { api, ApiError, withQuery } from '@/api/client.ts';
+import { api, withQuery } from '@/api/client.ts';
 import { PROFILE_KEY } from '@/api/session.ts';
 import { useI18n } from '@/i18n/index.tsx';
 import { AuthFrame } from './AuthFrame.tsx';
+import { useSubmit } from './useSubmit.ts';
 import { emailRules } from './rules.ts';
 
 interface LoginStatus {
@@ -40,10 +41,8 @@ export function SignInPage() {
   const [search] = useSearchParams();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
-  const [error, setError] = useState<string>();
   const [captcha, setCaptcha] = useState<Captcha>();
   const [lockedFor, setLockedFor] = useState(0);
-  const [busy, setBusy] = useState(false);
 
   useEffect(() => {
     if (lockedFor <= 0) return;
@@ -60,9 +59,7 @@ export function SignInPage() {
     if (status.requiresCaptcha) await newCaptcha();
   };
 
-  const submit = async (fields: Fields) => {
-    setBusy(true);
-    setError(undefined);
+  const { error, busy, submit } = useSubmit(async (fields: Fields) => {
     try {
       await api('/api/auth/login', {
         method: 'POST',
@@ -73,16 +70,14 @@ export function SignInPage() {
           ...(captcha ? { captchaSessionId: captcha.sessionId, captchaCode: fields.captchaCode ?? '' } : {}),
         },
       });
-      await queryClient.invalidateQueries({ queryKey: PROFILE_KEY });
-      await navigate(safeNext(search.get('next')), { replace: true });
     } catch (failure) {
-      setError(failure instanceof ApiError ? failure.message : String(failure));
       form.setFieldValue('captchaCode', '');
       await refreshStatus(fields.email).catch(() => undefined);
-    } finally {
-      setBusy(false);
+      throw failure;
     }
-  };
+    await queryClient.invalidateQueries({ queryKey: PROFILE_KEY });
+    await navigate(safeNext(search.get('next')), { replace: true });
+  });
 
   return (
     <AuthFrame title={t('signIn')}>
@@ -99,7 +94,7 @@ export function SignInPage() {
       ) : (
         error && <Alert role="alert" type="error" showIcon title={error} style={{ marginBottom: 16 }} />
       )}
-      <Form form={form} layout="vertical" onFinish={(fields) => void submit(fields)} requiredMark={false}>
+      <Form form={form} layout="vertical" onFinish={submit} requiredMark={false}>
         <Form.Item name="email" label={t('email')} rules={emailRules(t)}>
           <Input autoComplete="username" type="email" />
         </Form.Item>

@@ -5,7 +5,7 @@ import { usePaged } from '@/api/paged.ts';
 import type { Balance, LedgerItem } from '@/api/types.ts';
 import { dateTime, number } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
-import { ScrollTable } from '@/components/ScrollTable.tsx';
+import { PagedTable } from '@/components/PagedTable.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
 
 export function CreditsPage() {
@@ -57,13 +57,9 @@ export function CreditsPage() {
       <Typography.Title level={2} style={{ fontSize: 18 }}>
         {t('ledger')}
       </Typography.Title>
-      <ScrollTable<LedgerItem>
+      <PagedTable<LedgerItem>
         label={t('ledger')}
-        rowKey="id"
-        loading={ledger.isFetching}
-        dataSource={ledger.data?.items}
-        minWidth={700}
-        pagination={ledger.pagination}
+        list={ledger}
         columns={[
           { title: t('time'), dataIndex: 'createdAt', render: (v: string) => dateTime(v) },
           {
@@ -76,9 +72,9 @@ export function CreditsPage() {
               </Typography.Text>
             ),
           },
-          { title: t('type'), dataIndex: 'type' },
+          { title: t('type'), dataIndex: 'type', responsive: ['md'] },
           { title: t('reason'), dataIndex: 'reason' },
-          { title: t('balanceAfter'), dataIndex: 'balanceAfter', align: 'right', render: number },
+          { title: t('balanceAfter'), dataIndex: 'balanceAfter', align: 'right', render: number, responsive: ['md'] },
         ]}
       />
     </>

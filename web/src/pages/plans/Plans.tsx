@@ -7,7 +7,7 @@ import type { Checkout, MyPlan, Order, OrderOptions, PayChannel, Plan } from '@/
 import { PaymentFollower } from '@/components/PaymentFollower.tsx';
 import { dateTime, money, number } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
-import { ScrollTable } from '@/components/ScrollTable.tsx';
+import { PagedTable } from '@/components/PagedTable.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
 
 /** The ways this page can pay: a QR code to scan, or Stripe's hosted page. */
@@ -21,8 +21,17 @@ const STATUS_BADGE: Record<Order['status'], 'processing' | 'success' | 'default'
   refunded: 'warning',
 };
 
+/** A plan's name and benefits in the visitor's language, else in the one the plan has. */
+function planText(plan: Plan & { nameEn?: string | null; benefitsEn?: string[] | null }, lang: string) {
+  const english = lang === 'en';
+  return {
+    name: (english && plan.nameEn) || plan.name,
+    benefits: english && plan.benefitsEn?.length ? plan.benefitsEn : plan.benefits,
+  };
+}
+
 export function PlansPage() {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const { message } = App.useApp();
   const queryClient = useQueryClient();
   const [paying, setPaying] = useState<{ order: Order; codeUrl: string }>();
@@ -32,6 +41,10 @@ export function PlansPage() {
   const options = useQuery({ queryKey: ['order-options'], queryFn: () => api<OrderOptions>('/api/orders/options') });
   const orders = usePaged<Order>(['orders'], '/api/orders', {}, 10);
   const channels = (options.data?.channels ?? []).filter((c) => WEB_CHANNELS.includes(c));
+  const planName = (held: { id: string; name: string }) => {
+    const offered = plans.data?.find((p) => p.id === held.id);
+    return offered ? planText(offered, lang).name : held.name;
+  };
   const fetchOrder = useCallback((id: string) => api<Order>(`/api/orders/${encodeURIComponent(id)}`), []);
 
   const buy = async (plan: Plan, channel: PayChannel) => {
@@ -70,7 +83,7 @@ export function PlansPage() {
           type="success"
           showIcon
           style={{ marginBottom: 16 }}
-          title={`${t('currentPlan')}: ${mine.data.plan.name}`}
+          title={`${t('currentPlan')}: ${planName(mine.data.plan)}`}
           description={mine.data.lifetime ? t('lifetime') : t('expires', { date: dateTime(mine.data.expiresAt) })}
         />
       )}
@@ -84,7 +97,7 @@ export function PlansPage() {
         {plans.data?.map((plan) => (
           <Col key={plan.id} xs={24} md={12} xl={8}>
             <Card
-              title={<h3 style={{ margin: 0, fontSize: 16 }}>{plan.name}</h3>}
+              title={<h3 style={{ margin: 0, fontSize: 16 }}>{planText(plan, lang).name}</h3>}
               extra={<Typography.Text strong>{money(plan.price, plan.currency)}</Typography.Text>}
               data-testid={`plan-${plan.code}`}
               actions={channels.map((channel) => (
@@ -111,7 +124,7 @@ export function PlansPage() {
                     ...(plan.entitlements.creditsOnActivation > 0
                       ? [`+${number(plan.entitlements.creditsOnActivation)} ${t('credits')}`]
                       : []),
-                    ...plan.benefits,
+                    ...planText(plan, lang).benefits,
                   ]}
                   renderItem={(line) => <List.Item>{line}</List.Item>}
                 />
@@ -123,15 +136,11 @@ export function PlansPage() {
       <Typography.Title level={2} style={{ fontSize: 18 }}>
         {t('orders')}
       </Typography.Title>
-      <ScrollTable<Order>
+      <PagedTable<Order>
         label={t('orders')}
-        rowKey="id"
-        loading={orders.isFetching}
-        dataSource={orders.data?.items}
-        minWidth={700}
-        pagination={orders.pagination}
+        list={orders}
         columns={[
-          { title: t('orderNo'), dataIndex: 'orderNo' },
+          { title: t('orderNo'), dataIndex: 'orderNo', responsive: ['md'] },
           { title: t('description'), dataIndex: 'description' },
           { title: t('amount'), dataIndex: 'amount', align: 'right', render: (v: number, o) => money(v, o.currency) },
           {

@@ -8,7 +8,7 @@ import { usePaged } from '@/api/paged.ts';
 import type { ApiKey, Paged, UsageLog } from '@/api/types.ts';
 import { dateTime, number } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
-import { ScrollTable } from '@/components/ScrollTable.tsx';
+import { PagedTable } from '@/components/PagedTable.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
 import { download, toCsv } from './csv.ts';
 
@@ -141,13 +141,11 @@ export function UsagePage() {
           </Space>
         </Form.Item>
       </Form>
-      <ScrollTable<UsageLog>
+      <PagedTable<UsageLog>
         label={t('usage')}
-        rowKey="id"
-        loading={logs.isFetching}
-        dataSource={logs.data?.items}
+        list={logs}
         minWidth={900}
-        pagination={{ ...logs.pagination, showSizeChanger: true }}
+        sizeChanger
         columns={[
           { title: t('time'), dataIndex: 'createdAt', render: (v: string) => dateTime(v) },
           { title: t('key'), dataIndex: 'keyId', render: (v: string | null) => (v ? (keyName.get(v) ?? '—') : '—') },
