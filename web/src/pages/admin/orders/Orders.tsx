@@ -4,7 +4,7 @@ import { Link } from 'react-router-dom';
 import type { AdminOrder } from '@/api/admin-people.ts';
 import { usePaged } from '@/api/paged.ts';
 import type { OrderStatus } from '@/api/types.ts';
-import { ScrollTable } from '@/components/ScrollTable.tsx';
+import { PagedTable } from '@/components/PagedTable.tsx';
 import { dateTime, money } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
@@ -72,18 +72,19 @@ export function OrdersPage() {
           </Button>
         </Form.Item>
       </Form>
-      <ScrollTable<AdminOrder>
+      <PagedTable<AdminOrder>
+        list={orders}
         label={t('apOrders')}
-        rowKey="id"
-        minWidth={980}
-        loading={orders.isFetching}
-        dataSource={orders.data?.items}
-        pagination={{ ...orders.pagination, showSizeChanger: true }}
+        sizeChanger
         columns={[
           {
             title: t('orderNo'),
             dataIndex: 'orderNo',
-            render: (v: string, order) => <Link to={`/admin/orders/${encodeURIComponent(order.id)}`}>{v}</Link>,
+            render: (v: string, order) => (
+              <Link to={`/admin/orders/${encodeURIComponent(order.id)}`} style={{ wordBreak: 'break-all' }}>
+                {v}
+              </Link>
+            ),
           },
           { title: t('status'), dataIndex: 'status', render: (v: OrderStatus) => <OrderStatusTag status={v} /> },
           { title: t('apMoney'), align: 'right', render: (_, o) => money(o.amount, o.currency) },
@@ -91,20 +92,22 @@ export function OrdersPage() {
             title: t('apRefunded'),
             align: 'right',
             render: (_, o) => (o.refundedAmount > 0 ? money(o.refundedAmount, o.currency) : '—'),
+            responsive: ['md'],
           },
           {
             title: t('apUser'),
             dataIndex: 'userId',
+            responsive: ['md'],
             render: (v: string) => (
               <Link to={`/admin/users/${encodeURIComponent(v)}`} title={v} aria-label={v}>
                 {v.slice(0, 8)}…
               </Link>
             ),
           },
-          { title: t('description'), dataIndex: 'description' },
-          { title: t('apProvider'), dataIndex: 'provider' },
-          { title: t('createdAt'), dataIndex: 'createdAt', render: (v: string) => dateTime(v) },
-          { title: t('apPaidAt'), dataIndex: 'paidAt', render: (v: string | null) => dateTime(v) },
+          { title: t('description'), dataIndex: 'description', responsive: ['md'] },
+          { title: t('apProvider'), dataIndex: 'provider', responsive: ['md'] },
+          { title: t('createdAt'), dataIndex: 'createdAt', render: (v: string) => dateTime(v), responsive: ['md'] },
+          { title: t('apPaidAt'), dataIndex: 'paidAt', render: (v: string | null) => dateTime(v), responsive: ['md'] },
         ]}
       />
     </>

@@ -29,15 +29,6 @@ function api(...answers: { status: number; body: unknown }[]) {
     return Promise.resolve(new Response(JSON.stringify(answer.body), { status: answer.status }));
   });
   vi.stubGlobal('fetch', fetch);
-  // The confirmation popover measures its anchor; jsdom has nothing to measure with.
-  vi.stubGlobal(
-    'ResizeObserver',
-    class {
-      observe() {}
-      unobserve() {}
-      disconnect() {}
-    },
-  );
   return fetch;
 }
 

@@ -1,7 +1,7 @@
 import type { LedgerItem } from '@/api/types.ts';
 import { userPath } from '@/api/admin-people.ts';
 import { usePaged } from '@/api/paged.ts';
-import { ScrollTable } from '@/components/ScrollTable.tsx';
+import { PagedTable } from '@/components/PagedTable.tsx';
 import { dateTime, number } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
 
@@ -10,14 +10,9 @@ export function UserLedger({ userId }: { userId: string }) {
   const { t } = useI18n();
   const ledger = usePaged<LedgerItem>(['admin', 'user', userId, 'ledger'], userPath(userId, '/credits/history'));
   return (
-    <ScrollTable<LedgerItem>
+    <PagedTable<LedgerItem>
+      list={ledger}
       label={t('ledger')}
-      rowKey="id"
-      minWidth={640}
-      size="small"
-      loading={ledger.isFetching}
-      dataSource={ledger.data?.items}
-      pagination={ledger.pagination}
       columns={[
         { title: t('time'), dataIndex: 'createdAt', render: (v: string) => dateTime(v) },
         {
@@ -26,8 +21,8 @@ export function UserLedger({ userId }: { userId: string }) {
           align: 'right',
           render: (v: number) => (v > 0 ? `+${number(v)}` : number(v)),
         },
-        { title: t('type'), dataIndex: 'type' },
-        { title: t('reason'), dataIndex: 'reason' },
+        { title: t('type'), dataIndex: 'type', responsive: ['sm'] },
+        { title: t('reason'), dataIndex: 'reason', responsive: ['md'] },
         { title: t('balanceAfter'), dataIndex: 'balanceAfter', align: 'right', render: number },
       ]}
     />

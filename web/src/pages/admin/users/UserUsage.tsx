@@ -1,7 +1,7 @@
 import { Badge } from 'antd';
 import { type UsageLog, userPath } from '@/api/admin-people.ts';
 import { usePaged } from '@/api/paged.ts';
-import { ScrollTable } from '@/components/ScrollTable.tsx';
+import { PagedTable } from '@/components/PagedTable.tsx';
 import { dateTime, number } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
 
@@ -10,17 +10,12 @@ export function UserUsage({ userId }: { userId: string }) {
   const { t } = useI18n();
   const logs = usePaged<UsageLog>(['admin', 'user', userId, 'usage'], userPath(userId, '/usage'));
   return (
-    <ScrollTable<UsageLog>
+    <PagedTable<UsageLog>
+      list={logs}
       label={t('usage')}
-      rowKey="id"
-      minWidth={820}
-      size="small"
-      loading={logs.isFetching}
-      dataSource={logs.data?.items}
-      pagination={logs.pagination}
       columns={[
         { title: t('time'), dataIndex: 'createdAt', render: (v: string) => dateTime(v) },
-        { title: t('model'), dataIndex: 'model' },
+        { title: t('model'), dataIndex: 'model', responsive: ['sm'] },
         {
           title: t('status'),
           dataIndex: 'status',
@@ -31,10 +26,16 @@ export function UserUsage({ userId }: { userId: string }) {
             />
           ),
         },
-        { title: t('inputTokens'), dataIndex: 'inputTokens', align: 'right', render: number },
-        { title: t('outputTokens'), dataIndex: 'outputTokens', align: 'right', render: number },
+        { title: t('inputTokens'), dataIndex: 'inputTokens', align: 'right', render: number, responsive: ['md'] },
+        { title: t('outputTokens'), dataIndex: 'outputTokens', align: 'right', render: number, responsive: ['md'] },
         { title: t('metric_credits'), dataIndex: 'credits', align: 'right', render: number },
-        { title: t('latency'), dataIndex: 'latencyMs', align: 'right', render: (v: number) => `${number(v)} ms` },
+        {
+          title: t('latency'),
+          dataIndex: 'latencyMs',
+          align: 'right',
+          render: (v: number) => `${number(v)} ms`,
+          responsive: ['md'],
+        },
       ]}
     />
   );

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import type { AdminUser, Role, UserStatus } from '@/api/admin-people.ts';
 import { usePaged } from '@/api/paged.ts';
-import { ScrollTable } from '@/components/ScrollTable.tsx';
+import { PagedTable } from '@/components/PagedTable.tsx';
 import { dateTime } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
@@ -67,13 +67,10 @@ export function UsersPage() {
           </Button>
         </Form.Item>
       </Form>
-      <ScrollTable<AdminUser>
+      <PagedTable<AdminUser>
+        list={users}
         label={t('apUsers')}
-        rowKey="id"
-        minWidth={760}
-        loading={users.isFetching}
-        dataSource={users.data?.items}
-        pagination={{ ...users.pagination, showSizeChanger: true }}
+        sizeChanger
         columns={[
           {
             title: t('apAccount'),
@@ -81,10 +78,10 @@ export function UsersPage() {
               <Link to={`/admin/users/${encodeURIComponent(user.id)}`}>{user.email ?? user.username}</Link>
             ),
           },
-          { title: t('apUsername'), dataIndex: 'username' },
-          { title: t('role'), dataIndex: 'role', render: (role: Role) => <RoleTag role={role} /> },
           { title: t('status'), dataIndex: 'status', render: (status: UserStatus) => <StatusTag status={status} /> },
-          { title: t('createdAt'), dataIndex: 'createdAt', render: (v: string) => dateTime(v) },
+          { title: t('role'), dataIndex: 'role', render: (role: Role) => <RoleTag role={role} />, responsive: ['sm'] },
+          { title: t('apUsername'), dataIndex: 'username', responsive: ['md'] },
+          { title: t('createdAt'), dataIndex: 'createdAt', render: (v: string) => dateTime(v), responsive: ['md'] },
         ]}
       />
     </>
