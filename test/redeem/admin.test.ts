@@ -136,6 +136,46 @@ describe.each(backends())('redeem code administration on $label', (backend) => {
     expect((await list('batchId=no-such-batch')).total).toBe(0);
   });
 
+  it('lists batches newest first with how their codes were used, and each code with who redeemed it last and when', async () => {
+    t.clock.advance(1000);
+    const older = await makeCodes(t, admin, { count: 3, credits: 7, maxUses: 2, note: 'spring promo' });
+    t.clock.advance(1000);
+    const newer = await makeCodes(t, admin, { count: 2, credits: 9 });
+    const first = await registerUser(t);
+    const second = await registerUser(t);
+    const code = older.codes[0]!;
+    expect((await redeem(t, first, code.code)).statusCode).toBe(200);
+    t.clock.advance(1000);
+    expect((await redeem(t, second, code.code)).statusCode).toBe(200);
+    expect((await post(`/api/admin/redeem-codes/${older.codes[1]!.id}/disable`)).statusCode).toBe(200);
+
+    const res = await get('/api/admin/redeem-batches?limit=2');
+    expect(res.statusCode, res.body).toBe(200);
+    const batches = res.json<{ items: Record<string, unknown>[]; total: number }>();
+    expect(batches.items.map((b) => b.batchId)).toEqual([newer.batchId, older.batchId]);
+    expect(batches.items[1]).toMatchObject({
+      codes: 3,
+      uses: 2,
+      maxUses: 6,
+      disabled: 1,
+      credits: 7,
+      planId: null,
+      note: 'spring promo',
+    });
+    expect(batches.items[0]).toMatchObject({ codes: 2, uses: 0, maxUses: 2, disabled: 0, credits: 9 });
+    expect(batches.total).toBeGreaterThanOrEqual(2);
+
+    const listed = await list(`batchId=${older.batchId}`);
+    const used = listed.items.find((c) => c.id === code.id) as CodeView & { lastUsed: unknown };
+    expect(used.lastUsed).toEqual({
+      userId: second.id,
+      email: second.email,
+      at: new Date(t.clock.now()).toISOString(),
+    });
+    const unused = listed.items.find((c) => c.id === older.codes[2]!.id) as CodeView & { lastUsed: unknown };
+    expect(unused.lastUsed).toBeNull();
+  });
+
   it('filters by state; a code has one state, and a used code that expires is expired, not used', async () => {
     const a = await makeCodes(t, admin, { count: 3, credits: 50 });
     const [usedA, disabledA, activeA] = a.codes as [CodeView, CodeView, CodeView];
@@ -275,6 +315,7 @@ describe.each(backends())('redeem code administration on $label', (backend) => {
       ['GET', '/api/admin/redeem-codes'],
       ['GET', `/api/admin/redeem-codes?batchId=${batchId}`],
       ['GET', '/api/admin/redeem-codes/export'],
+      ['GET', '/api/admin/redeem-batches'],
       ['POST', `/api/admin/redeem-codes/${codes[0]!.id}/disable`],
       ['POST', `/api/admin/redeem-batches/${batchId}/disable`],
     ];

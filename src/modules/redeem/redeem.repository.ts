@@ -9,6 +9,27 @@ export interface CodeFilter {
   state?: CodeState | undefined;
 }
 
+/** A batch as the codes made together read: how many, how used, on what terms (the batch's codes share them). */
+export interface BatchSummaryRow {
+  batch_id: string;
+  codes: number;
+  uses: number;
+  max_uses: number;
+  disabled: number;
+  credits: number;
+  plan_id: string | null;
+  expires_at: number | null;
+  note: string | null;
+  created_at: number;
+}
+
+/** The latest redemption of a code: who and when. */
+export interface LastRedemption {
+  userId: string;
+  email: string | null;
+  at: number;
+}
+
 export class RedeemRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
@@ -79,6 +100,71 @@ export class RedeemRepository {
       base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return { rows, total: Number(count.n) };
+  }
+
+  /** Batches, newest first, a page at a time. */
+  async batches(offset: number, limit: number): Promise<{ rows: BatchSummaryRow[]; total: number }> {
+    const [rows, count] = await Promise.all([
+      this.db
+        .selectFrom('redeem_codes')
+        .select((eb) => [
+          'batch_id',
+          eb.fn.countAll<number>().as('codes'),
+          eb.fn.sum<number>('used_count').as('uses'),
+          eb.fn.sum<number>('max_uses').as('max_uses'),
+          eb.fn.sum<number>(sql`case when disabled_at is null then 0 else 1 end`).as('disabled'),
+          eb.fn.max('credits').as('credits'),
+          eb.fn.max('plan_id').as('plan_id'),
+          eb.fn.max('expires_at').as('expires_at'),
+          eb.fn.max('note').as('note'),
+          eb.fn.min('created_at').as('created_at'),
+        ])
+        .groupBy('batch_id')
+        .orderBy('created_at', 'desc')
+        .orderBy('batch_id')
+        .offset(offset)
+        .limit(limit)
+        .execute(),
+      this.db
+        .selectFrom('redeem_codes')
+        .select((eb) => eb.fn.count<number>('batch_id').distinct().as('n'))
+        .executeTakeFirstOrThrow(),
+    ]);
+    // Sums and aggregates come back as strings from some drivers.
+    const toNumber = (v: unknown) => (v === null ? null : Number(v));
+    return {
+      rows: rows.map((r) => ({
+        batch_id: r.batch_id,
+        codes: Number(r.codes),
+        uses: Number(r.uses),
+        max_uses: Number(r.max_uses),
+        disabled: Number(r.disabled),
+        credits: Number(r.credits),
+        plan_id: r.plan_id ?? null,
+        expires_at: toNumber(r.expires_at),
+        note: r.note ?? null,
+        created_at: Number(r.created_at),
+      })),
+      total: Number(count.n),
+    };
+  }
+
+  /** Each listed code's latest redemption (who, by email, and when). */
+  async lastRedemptions(codeIds: readonly string[]): Promise<Map<string, LastRedemption>> {
+    const last = new Map<string, LastRedemption>();
+    if (codeIds.length === 0) return last;
+    const rows = await this.db
+      .selectFrom('redemptions')
+      .leftJoin('users', 'users.id', 'redemptions.user_id')
+      .select(['redemptions.code_id', 'redemptions.user_id', 'users.email', 'redemptions.created_at'])
+      .where('redemptions.code_id', 'in', codeIds)
+      .orderBy('redemptions.created_at', 'desc')
+      .orderBy('redemptions.id', 'desc')
+      .execute();
+    for (const row of rows)
+      if (!last.has(row.code_id))
+        last.set(row.code_id, { userId: row.user_id, email: row.email ?? null, at: Number(row.created_at) });
+    return last;
   }
 
   listAll(filter: CodeFilter, now: number): Promise<RedeemCodeRow[]> {

@@ -1,5 +1,5 @@
 import { langOf, message as say } from '#core/i18n.ts';
-import { Paged } from '#core/http/pagination.ts';
+import { PageQuery, Paged } from '#core/http/pagination.ts';
 import type { App } from '#core/http/route-config.ts';
 import {
   CodeFilterQuery,
@@ -8,6 +8,7 @@ import {
   DisabledResponse,
   IdParams,
   ListCodesQuery,
+  RedeemBatchItem,
   RedeemBody,
   RedeemCodeItem,
   RedeemResponse,
@@ -92,6 +93,24 @@ export function registerRedeemRoutes(app: App, redeem: RedeemService): void {
       const { page, limit, batchId, state } = request.query;
       const { items, total } = await redeem.list({ batchId, state }, page, limit);
       return { items, total, page, limit };
+    },
+  );
+
+  app.get(
+    '/api/admin/redeem-batches',
+    {
+      ...admin,
+      schema: {
+        tags,
+        security,
+        summary: 'List the batches of redeem codes, newest first, with how their codes were used',
+        querystring: PageQuery,
+        response: { 200: Paged(RedeemBatchItem) },
+      },
+    },
+    async (request) => {
+      const { page, limit } = request.query;
+      return { ...(await redeem.batches(page, limit)), page, limit };
     },
   );
 

@@ -43,6 +43,28 @@ export const RedeemCodeItem = Type.Object({
   disabledAt: Type.Union([Type.String(), Type.Null()]),
   note: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String(),
+  lastUsed: Type.Optional(
+    Type.Union([
+      Type.Object(
+        { userId: Type.String(), email: Type.Union([Type.String(), Type.Null()]), at: Type.String() },
+        { description: "The code's latest redemption (in the admin's list; null while unused)" },
+      ),
+      Type.Null(),
+    ]),
+  ),
+});
+
+export const RedeemBatchItem = Type.Object({
+  batchId: Type.String(),
+  codes: Type.Integer(),
+  uses: Type.Integer({ description: 'Redemptions of its codes' }),
+  maxUses: Type.Integer({ description: 'Redemptions its codes allow in all' }),
+  disabled: Type.Integer({ description: 'Codes disabled' }),
+  credits: Type.Integer({ description: 'Credits per redemption' }),
+  planId: Type.Union([Type.String(), Type.Null()]),
+  expiresAt: Type.Union([Type.String(), Type.Null()]),
+  note: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String(),
 });
 
 export const CreateBatchBody = Type.Object(

@@ -40,6 +40,21 @@ export interface RedeemCodeView {
   disabledAt: string | null;
   note: string | null;
   createdAt: string;
+  /** The latest redemption: who (email) and when; null while unused. Only in the admin's list. */
+  lastUsed?: { userId: string; email: string | null; at: string } | null;
+}
+
+export interface RedeemBatchView {
+  batchId: string;
+  codes: number;
+  uses: number;
+  maxUses: number;
+  disabled: number;
+  credits: number;
+  planId: string | null;
+  expiresAt: string | null;
+  note: string | null;
+  createdAt: string;
 }
 
 export type { RedeemLimits } from './redeem.limiter.ts';
@@ -108,7 +123,30 @@ export class RedeemService {
   async list(filter: CodeFilter, page: number, limit: number): Promise<{ items: RedeemCodeView[]; total: number }> {
     const now = this.clock.now();
     const { rows, total } = await this.repo.list(filter, now, (page - 1) * limit, limit);
-    return { items: rows.map((row) => this.view(row, now)), total };
+    const last = await this.repo.lastRedemptions(rows.map((row) => row.id));
+    const items = rows.map((row) => {
+      const used = last.get(row.id);
+      return { ...this.view(row, now), lastUsed: used ? { ...used, at: new Date(used.at).toISOString() } : null };
+    });
+    return { items, total };
+  }
+
+  /** The batches, newest first, with their codes' counts and shared terms. */
+  async batches(page: number, limit: number): Promise<{ items: RedeemBatchView[]; total: number }> {
+    const { rows, total } = await this.repo.batches((page - 1) * limit, limit);
+    const items = rows.map((row) => ({
+      batchId: row.batch_id,
+      codes: row.codes,
+      uses: row.uses,
+      maxUses: row.max_uses,
+      disabled: row.disabled,
+      credits: row.credits,
+      planId: row.plan_id,
+      expiresAt: iso(row.expires_at),
+      note: row.note,
+      createdAt: new Date(row.created_at).toISOString(),
+    }));
+    return { items, total };
   }
 
   async exportCsv(filter: CodeFilter): Promise<string> {

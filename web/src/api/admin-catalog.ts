@@ -146,6 +146,21 @@ export interface RedeemCode {
   disabledAt: string | null;
   note: string | null;
   createdAt: string;
+  /** The latest redemption: who and when (null while unused). */
+  lastUsed?: { userId: string; email: string | null; at: string } | null;
+}
+
+export interface RedeemBatch {
+  batchId: string;
+  codes: number;
+  uses: number;
+  maxUses: number;
+  disabled: number;
+  credits: number;
+  planId: string | null;
+  expiresAt: string | null;
+  note: string | null;
+  createdAt: string;
 }
 
 export interface BatchBody {
@@ -173,6 +188,7 @@ export const redeemApi = {
     api<{ disabled: number }>(`/api/admin/redeem-batches/${encodeURIComponent(id)}/disable`, { method: 'POST' }),
 };
 export const REDEEM_CODES_PATH = '/api/admin/redeem-codes';
+export const REDEEM_BATCHES_PATH = '/api/admin/redeem-batches';
 
 /** Seed 003's routes answer `{success: true, data}`. */
 async function dream<T>(path: string, options: Parameters<typeof api>[1] = {}): Promise<T> {

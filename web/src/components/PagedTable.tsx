@@ -5,19 +5,22 @@ import { ScrollTable } from './ScrollTable.tsx';
 type PagedList<T> = Pick<ReturnType<typeof usePaged<T>>, 'isFetching' | 'data' | 'pagination'>;
 
 /**
- * A list read a page at a time (`usePaged`) as a table: rows keyed by id, the list's pager, loading
+ * A list read a page at a time (`usePaged`) as a table: rows keyed by id (or `rowKey`), the list's pager, loading
  * while a page is read. On a phone, columns marked `responsive: ['md']` are left out, so a table
  * without `minWidth` fits the screen instead of scrolling sideways.
  */
-export function PagedTable<T extends { id: string }>({
+export function PagedTable<T extends object>({
   list,
   label,
   columns,
   minWidth,
   sizeChanger = false,
+  rowKey = 'id' as keyof T & string,
 }: {
   list: PagedList<T>;
   label: string;
+  /** The field that names a row (default `id`). */
+  rowKey?: keyof T & string;
   columns: TableProps<T>['columns'];
   minWidth?: number;
   sizeChanger?: boolean;
@@ -25,7 +28,7 @@ export function PagedTable<T extends { id: string }>({
   return (
     <ScrollTable<T>
       label={label}
-      rowKey="id"
+      rowKey={rowKey}
       loading={list.isFetching}
       dataSource={list.data?.items}
       minWidth={minWidth}

@@ -3,8 +3,10 @@ import { App, Badge, Button, Card, Input, Popconfirm, Select, Space, Typography 
 import { useState } from 'react';
 import {
   redeemApi,
+  REDEEM_BATCHES_PATH,
   REDEEM_CODES_PATH,
   type CodeFilter,
+  type RedeemBatch,
   type RedeemCode,
   type RedeemState,
 } from '@/api/admin-catalog.ts';
@@ -32,6 +34,7 @@ export function RedeemPage() {
   const [filter, setFilter] = useState<CodeFilter>({});
   const [exporting, setExporting] = useState(false);
   const codes = usePaged<RedeemCode>(['admin', 'redeem'], REDEEM_CODES_PATH, filter);
+  const batches = usePaged<RedeemBatch>(['admin', 'redeem', 'batches'], REDEEM_BATCHES_PATH, {}, 5);
   const refresh = () => void queryClient.invalidateQueries({ queryKey: ['admin', 'redeem'] });
   const onError = (error: Error) => void message.error(error.message);
   const disabled = (result: { disabled: number }) => {
@@ -69,6 +72,34 @@ export function RedeemPage() {
           }}
         />
       </Card>
+      <Typography.Title level={2} style={{ fontSize: 18 }}>
+        {t('acBatches')}
+      </Typography.Title>
+      <PagedTable<RedeemBatch>
+        label={t('acBatches')}
+        list={batches}
+        rowKey="batchId"
+        columns={[
+          {
+            title: t('acBatch'),
+            dataIndex: 'batchId',
+            render: (batchId: string) => (
+              <Button type="link" size="small" onClick={() => filterBy({ ...filter, batchId })}>
+                {t('acShowBatch', { id: batchId.slice(-6) })}
+              </Button>
+            ),
+          },
+          { title: t('acBatchCodes'), dataIndex: 'codes', align: 'right', render: number },
+          {
+            title: t('acUses'),
+            align: 'right',
+            render: (_, b) => `${number(b.uses)} / ${number(b.maxUses)}`,
+          },
+          { title: t('acCreditsEach'), dataIndex: 'credits', align: 'right', render: number, responsive: ['md'] },
+          { title: t('acNote'), dataIndex: 'note', render: (v: string | null) => v ?? '—', responsive: ['md'] },
+          { title: t('createdAt'), dataIndex: 'createdAt', render: (v: string) => dateTime(v), responsive: ['lg'] },
+        ]}
+      />
       <Typography.Title level={2} style={{ fontSize: 18 }}>
         {t('acCodes')}
       </Typography.Title>
@@ -139,6 +170,13 @@ export function RedeemPage() {
             dataIndex: 'expiresAt',
             responsive: ['md'],
             render: (v: string | null) => (v ? dateTime(v) : t('never')),
+          },
+          {
+            title: t('acLastUsed'),
+            dataIndex: 'lastUsed',
+            responsive: ['md'],
+            render: (used: RedeemCode['lastUsed']) =>
+              used ? `${used.email ?? used.userId} · ${dateTime(used.at)}` : '—',
           },
           { title: t('acNote'), dataIndex: 'note', render: (v: string | null) => v ?? '—', responsive: ['md'] },
           {
