@@ -32,6 +32,9 @@ import { registerCheckinRoutes } from '#modules/checkin/checkin.routes.ts';
 import { registerCreditsRoutes } from '#modules/credits/credits.routes.ts';
 import { registerRedeemRoutes } from '#modules/redeem/redeem.routes.ts';
 import { registerStatsRoutes } from '#modules/stats/stats.routes.ts';
+import { registerAdminOverviewRoutes } from '#modules/admin/overview.routes.ts';
+import { OverviewRepository } from '#modules/admin/overview.repository.ts';
+import { OverviewService } from '#modules/admin/overview.service.ts';
 import { registerChannelRoutes } from '#modules/channels/channels.routes.ts';
 import { registerDifyRoutes } from '#modules/dify/dify.routes.ts';
 import { registerGatewayRoutes } from '#modules/gateway/gateway.routes.ts';
@@ -269,6 +272,17 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   registerAuditRoutes(app, services.audit);
   registerUserAdminRoutes(app, services.userAdmin);
   registerDreamAdminRoutes(app, services.userAdmin);
+  // The console's admin overview (figures and per-day series) and an account's usage for admins.
+  registerAdminOverviewRoutes(app, {
+    overview: new OverviewService(
+      new OverviewRepository(database.db, database.capabilities),
+      services.orders,
+      clock,
+      config.CHECKIN_TZ,
+    ),
+    usage,
+    users,
+  });
   registerTemplatesRoutes(app, services.templates);
   registerGalleryRoutes(app, services.gallery);
   registerFavoritesRoutes(app, services.favorites);

@@ -2,15 +2,7 @@ import OpenAI from 'openai';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleEnv } from './support/console-env.ts';
-import {
-  DESKTOP,
-  go as goThroughMenu,
-  openPage,
-  PHONE,
-  reviewPage,
-  signUpThroughApi,
-  type Viewport,
-} from './support/pages.ts';
+import { DESKTOP, go as goThroughMenu, openPage, PHONE, reviewPage, type Viewport } from './support/pages.ts';
 
 /** The words the test looks for, as the console shows them (web/src/i18n). */
 const WORDS = {
@@ -226,21 +218,6 @@ describe('the web console in Chromium, against a running Tollgate', () => {
       }, 180_000);
     }
   }
-
-  it('a user an admin disables is signed out at the next click, told the session ended', async () => {
-    const w = WORDS.en;
-    const page = await openPage(env.browser, 'en', PHONE);
-    const email = 'console-disabled@example.com';
-    const userId = await signUpThroughApi(env, page, email);
-    await page.getByTestId('streak').waitFor();
-
-    await env.admin('PUT', `/api/admin/users/${userId}`, { status: 'disabled' });
-    await page.getByRole('button', { name: w.menu }).click();
-    await page.getByRole('menuitem', { name: w.navKeys }).click();
-    await page.waitForURL(/\/dashboard\/login\?ended=1/);
-    await page.getByText(w.sessionEnded).waitFor();
-    await page.context().close();
-  }, 120_000);
 
   // Last: failures from the browser's one IP ask every later sign-in for a captcha.
   it('sign-in failures bring the captcha and the lock, with its remaining time', async () => {

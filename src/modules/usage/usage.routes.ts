@@ -5,7 +5,7 @@ import type { UsageService } from './usage.service.ts';
 import type { UsageRow } from './usage.tables.ts';
 import { principalOf } from '#core/http/principal.ts';
 
-const LogItem = Type.Object({
+export const LogItem = Type.Object({
   id: Type.String(),
   requestId: Type.String(),
   keyId: Type.Union([Type.String(), Type.Null()]),
@@ -25,7 +25,7 @@ const LogItem = Type.Object({
   createdAt: Type.String(),
 });
 
-const LogsQuery = Type.Object(
+export const LogsQuery = Type.Object(
   {
     ...PageQuery.properties,
     model: Type.Optional(Type.String({ maxLength: 128 })),
@@ -57,7 +57,7 @@ const DifyUsageStats = Type.Object({
   dailyStats: Type.Array(Type.Object({ date: Type.String(), requests: Type.Integer(), creditsUsed: Type.Integer() })),
 });
 
-function toLogItem(row: UsageRow) {
+export function toLogItem(row: UsageRow) {
   return {
     id: row.id,
     requestId: row.request_id,
