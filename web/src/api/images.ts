@@ -1,4 +1,5 @@
 import { api, type Query, type RequestOptions } from './client.ts';
+import type { PageReader } from './paged.ts';
 
 /**
  * Seed 003's image API (`/v1/proxy`, `/v1/characters`, `/v1/gallery`, `/v1/favorites`, `/v1/templates`).
@@ -8,6 +9,9 @@ import { api, type Query, type RequestOptions } from './client.ts';
 export async function dream<T>(path: string, options: RequestOptions = {}): Promise<T> {
   return (await api<{ success: true; data: T }>(path, options)).data;
 }
+
+/** `usePaged`'s reader for a seed 003 list: its page sits inside `{success, data}`. */
+export const readDreamPage: PageReader = (path, query) => dream(path, { query });
 
 /** A seed 003 list: by page, or by cursor (`nextCursor` of the page before). */
 export interface CursorPage<T> {

@@ -2,8 +2,8 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { App, Button, Card, Col, Empty, Image, Pagination, Row, Segmented, Typography } from 'antd';
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
-import { imagesApi, type Favorite, type FavoriteType } from '@/api/images.ts';
-import { useDreamPaged } from '@/api/images-paged.ts';
+import { imagesApi, readDreamPage, type Favorite, type FavoriteType } from '@/api/images.ts';
+import { usePaged } from '@/api/paged.ts';
 import { date } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
@@ -14,7 +14,7 @@ export function FavoritesPage() {
   const { message } = App.useApp();
   const queryClient = useQueryClient();
   const [type, setType] = useState<FavoriteType>('image');
-  const favorites = useDreamPaged<Favorite>(['favorites'], '/v1/favorites', { type }, 12);
+  const favorites = usePaged<Favorite>(['favorites'], '/v1/favorites', { type }, 12, readDreamPage);
   const remove = useMutation({
     mutationFn: imagesApi.removeFavorite,
     onSuccess: () => void queryClient.invalidateQueries({ queryKey: ['favorites'] }),

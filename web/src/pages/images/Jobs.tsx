@@ -1,7 +1,7 @@
 import { Image, Select, Space, Typography } from 'antd';
 import { useState } from 'react';
-import { JOB_STATUSES, type Job, type JobStatus } from '@/api/images.ts';
-import { useDreamPaged } from '@/api/images-paged.ts';
+import { JOB_STATUSES, readDreamPage, type Job, type JobStatus } from '@/api/images.ts';
+import { usePaged } from '@/api/paged.ts';
 import { JobStatusTag } from '@/components/images/JobStatusTag.tsx';
 import { ScrollTable } from '@/components/ScrollTable.tsx';
 import { dateTime, number } from '@/format.ts';
@@ -12,7 +12,7 @@ import { PageTitle } from '@/pages/PageTitle.tsx';
 export function JobsPage() {
   const { t } = useI18n();
   const [status, setStatus] = useState<JobStatus>();
-  const jobs = useDreamPaged<Job>(['jobs'], '/v1/proxy/jobs', { status }, 10);
+  const jobs = usePaged<Job>(['jobs'], '/v1/proxy/jobs', { status }, 10, readDreamPage);
 
   return (
     <>
