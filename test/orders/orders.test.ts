@@ -266,6 +266,21 @@ describe.each(backends())('orders on $label', (backend) => {
     ]);
     const mine = await call(t.app, 'GET', `/api/admin/orders?userId=${user.id}&status=fulfilled`, { token: admin });
     expect(mine.json<{ total: number }>().total).toBe(1);
+    // By when it was made: from inclusive, to exclusive; a malformed moment is a 400.
+    const made = Date.parse(found.json<{ items: Array<{ createdAt: string }> }>().items[0]!.createdAt);
+    const within = (from: number, to: number) =>
+      call(
+        t.app,
+        'GET',
+        `/api/admin/orders?userId=${user.id}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`,
+        {
+          token: admin,
+        },
+      );
+    expect((await within(made, made + 1)).json<{ total: number }>().total).toBe(1);
+    expect((await within(made - 60_000, made)).json<{ total: number }>().total).toBe(0);
+    expect((await within(made + 1, made + 60_000)).json<{ total: number }>().total).toBe(0);
+    expect((await call(t.app, 'GET', '/api/admin/orders?from=yesterday', { token: admin })).statusCode).toBe(400);
     const plain = await call(t.app, 'GET', '/api/admin/orders', { token: user.accessToken });
     expect(plain.statusCode).toBe(403);
     const stats = await call(t.app, 'GET', '/v1/admin/stats', { token: admin });

@@ -10,6 +10,10 @@ export interface OrderFilter {
   provider?: string | undefined;
   /** An order's id or number, a transaction id or a provider reference, exactly. */
   search?: string | undefined;
+  /** Made at or after this moment (epoch ms). */
+  from?: number | undefined;
+  /** Made before this moment (epoch ms). */
+  to?: number | undefined;
   before?: CursorPosition | undefined;
 }
 
@@ -73,6 +77,8 @@ export class OrdersRepository {
       if (filter.userId) query = query.where('user_id', '=', filter.userId);
       if (filter.status) query = query.where('status', '=', filter.status);
       if (filter.provider) query = query.where('provider', '=', filter.provider as OrderRow['provider']);
+      if (filter.from !== undefined) query = query.where('created_at', '>=', filter.from);
+      if (filter.to !== undefined) query = query.where('created_at', '<', filter.to);
       const search = filter.search;
       if (search)
         query = query.where((eb) =>

@@ -144,14 +144,15 @@ export function registerOrdersRoutes(app: App, orders: OrdersService): void {
         tags: ['admin'],
         security,
         summary:
-          'Every order, newest first; search by order id or number, transaction id, provider reference or user id',
+          'Every order, newest first; search by order id or number, transaction id, provider reference or user id; from/to by when it was made',
         querystring: AdminOrdersQuery,
         response: { 200: CursorPaged(AdminOrderSchema) },
       },
     },
     async (request) => {
-      const { status, provider, userId, search, ...paging } = request.query;
-      return orderPage(orders, { status, provider, userId, search }, paging, toAdminOrder);
+      const { status, provider, userId, search, from, to, ...paging } = request.query;
+      const made = { from: from ? Date.parse(from) : undefined, to: to ? Date.parse(to) : undefined };
+      return orderPage(orders, { status, provider, userId, search, ...made }, paging, toAdminOrder);
     },
   );
 

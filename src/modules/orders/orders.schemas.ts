@@ -235,6 +235,8 @@ export const AdminOrdersQuery = Type.Object(
         description: 'Order id or number, transaction id, provider reference, user id',
       }),
     ),
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'Made from this moment, inclusive' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'Made before this moment, exclusive' })),
   },
   { additionalProperties: false },
 );

@@ -6,7 +6,7 @@ import { useState } from 'react';
 import { api } from '@/api/client.ts';
 import { usePaged } from '@/api/paged.ts';
 import type { ApiKey, Paged, UsageLog } from '@/api/types.ts';
-import { dateTime, number } from '@/format.ts';
+import { dateTime, dayRange, number } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
 import { PagedTable } from '@/components/PagedTable.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
@@ -23,8 +23,7 @@ const queryOf = (filter: Filter) => ({
   keyId: filter.keyId,
   model: filter.model?.trim() || undefined,
   status: filter.status,
-  from: filter.range?.[0].startOf('day').toISOString(),
-  to: filter.range?.[1].endOf('day').toISOString(),
+  ...dayRange(filter.range),
 });
 
 /** Pages through every call matching the filter (100 a page, at most 100 pages) for the export. */

@@ -1,11 +1,12 @@
-import { Button, Form, Input, Select } from 'antd';
+import { Button, DatePicker, Form, Input, Select } from 'antd';
+import type { Dayjs } from 'dayjs';
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import type { AdminOrder } from '@/api/admin-people.ts';
 import { usePaged } from '@/api/paged.ts';
 import type { OrderStatus } from '@/api/types.ts';
 import { PagedTable } from '@/components/PagedTable.tsx';
-import { dateTime, money } from '@/format.ts';
+import { dateTime, dayRange, money } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
 import { OrderStatusTag } from './OrderStatusTag.tsx';
@@ -17,6 +18,7 @@ interface Filter {
   userId?: string;
   status?: OrderStatus;
   provider?: 'wechat' | 'stripe';
+  range?: [Dayjs, Dayjs] | null;
 }
 
 /** Every order, newest first: by order id or number, transaction id or provider reference, user, status, provider. */
@@ -28,6 +30,7 @@ export function OrdersPage() {
     userId: filter.userId?.trim() || undefined,
     status: filter.status,
     provider: filter.provider,
+    ...dayRange(filter.range),
   });
 
   return (
@@ -65,6 +68,9 @@ export function OrdersPage() {
               { value: 'stripe', label: 'Stripe' },
             ]}
           />
+        </Form.Item>
+        <Form.Item name="range" label={t('dates')}>
+          <DatePicker.RangePicker />
         </Form.Item>
         <Form.Item>
           <Button type="primary" htmlType="submit">
