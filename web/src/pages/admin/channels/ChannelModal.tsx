@@ -1,5 +1,4 @@
-import { App, Form, Input, InputNumber, Modal, Radio, Select, Space, Switch } from 'antd';
-import { useState } from 'react';
+import { Form, Input, InputNumber, Modal, Radio, Select, Space, Switch } from 'antd';
 import {
   channelsApi,
   DIFY_APP_MODES,
@@ -8,6 +7,7 @@ import {
   type ChannelBody,
   type DifyAppMode,
 } from '@/api/admin-catalog.ts';
+import { useFormModal } from '@/components/useFormModal.ts';
 import { useI18n } from '@/i18n/index.tsx';
 
 interface Fields {
@@ -101,41 +101,26 @@ export function ChannelModal({
   onSaved: () => void;
 }) {
   const { t } = useI18n();
-  const { message } = App.useApp();
-  const [form] = Form.useForm<Fields>();
-  const [busy, setBusy] = useState(false);
   const creating = channel === 'new';
   const current = channel === 'new' ? undefined : channel;
+  const { form, modalProps } = useFormModal<Fields>({
+    open: channel !== undefined,
+    savedMessage: t('acSaved'),
+    onSaved,
+    save: (fields) => {
+      // A channel's kind is chosen when it is made (the switch is off when editing).
+      const body = channelBody({ ...fields, kind: current?.kind ?? fields.kind }, creating);
+      return current ? channelsApi.update(current.id, body) : channelsApi.create(body);
+    },
+  });
   const kind = Form.useWatch('kind', form) ?? current?.kind ?? 'openai';
-
-  const submit = async () => {
-    const fields = await form.validateFields();
-    setBusy(true);
-    try {
-      const body = channelBody({ ...fields, kind: creating ? fields.kind : kind }, creating);
-      if (creating) await channelsApi.create(body);
-      else await channelsApi.update(current!.id, body);
-      void message.success(t('acSaved'));
-      form.resetFields();
-      onSaved();
-    } catch (error) {
-      void message.error((error as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const credits = { min: 0, max: 1_000_000, style: { width: 150 } };
   return (
     <Modal
-      open={channel !== undefined}
+      {...modalProps}
       title={creating ? t('acNewChannel') : `${t('acEdit')}: ${current?.name ?? ''}`}
       onCancel={onClose}
-      onOk={() => void submit()}
-      okText={t('save')}
-      cancelText={t('cancel')}
-      confirmLoading={busy}
-      destroyOnHidden
     >
       <Form
         key={current?.id ?? 'new'}

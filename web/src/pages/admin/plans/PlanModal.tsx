@@ -1,7 +1,7 @@
 import { MinusCircleOutlined, PlusOutlined } from '@ant-design/icons';
-import { App, Button, Checkbox, Form, Input, InputNumber, Modal, Select, Space } from 'antd';
-import { useState } from 'react';
+import { Button, Checkbox, Form, Input, InputNumber, Modal, Select, Space } from 'antd';
 import { plansApi, type AdminPlan } from '@/api/admin-catalog.ts';
+import { useFormModal } from '@/components/useFormModal.ts';
 import { useI18n } from '@/i18n/index.tsx';
 import { planBody, planFields, type PlanFields } from './plan-form.ts';
 
@@ -21,41 +21,26 @@ export function PlanModal({
   onSaved: () => void;
 }) {
   const { t } = useI18n();
-  const { message } = App.useApp();
-  const [form] = Form.useForm<PlanFields>();
-  const [busy, setBusy] = useState(false);
   const creating = plan === 'new';
   const current = plan === 'new' ? undefined : plan;
-  const lifetime = Form.useWatch('lifetime', form) ?? current?.lifetime ?? false;
-
-  const submit = async () => {
-    const fields = await form.validateFields();
-    setBusy(true);
-    try {
+  const { form, modalProps } = useFormModal<PlanFields>({
+    open: plan !== undefined,
+    savedMessage: t('acSaved'),
+    onSaved,
+    save: (fields) => {
       const body = planBody(fields, creating);
-      if (creating) await plansApi.create(body);
-      else await plansApi.update(current!.id, body);
-      void message.success(t('acSaved'));
-      onSaved();
-    } catch (error) {
-      void message.error((error as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+      return current ? plansApi.update(current.id, body) : plansApi.create(body);
+    },
+  });
+  const lifetime = Form.useWatch('lifetime', form) ?? current?.lifetime ?? false;
 
   const required = [{ required: true, whitespace: true, message: t('required') }];
   return (
     <Modal
-      open={plan !== undefined}
+      {...modalProps}
       title={creating ? t('acNewPlan') : `${t('acEdit')}: ${current?.name ?? ''}`}
       onCancel={onClose}
-      onOk={() => void submit()}
-      okText={t('save')}
-      cancelText={t('cancel')}
-      confirmLoading={busy}
       width={720}
-      destroyOnHidden
     >
       <Form
         key={current?.id ?? 'new'}

@@ -1,6 +1,6 @@
-import { App, Form, Input, InputNumber, Modal, Space } from 'antd';
-import { useState } from 'react';
+import { Form, Input, InputNumber, Modal, Space } from 'antd';
 import { pricesApi, type PriceBody, type PriceEntry } from '@/api/admin-catalog.ts';
+import { useFormModal } from '@/components/useFormModal.ts';
 import { useI18n } from '@/i18n/index.tsx';
 
 type Fields = { model: string } & { [K in keyof PriceBody]?: PriceBody[K] | null };
@@ -23,42 +23,23 @@ export function PriceModal({
   onSaved: () => void;
 }) {
   const { t } = useI18n();
-  const { message } = App.useApp();
-  const [form] = Form.useForm<Fields>();
-  const [busy, setBusy] = useState(false);
   const current = typeof price === 'object' ? price : undefined;
-
-  const submit = async () => {
-    const fields = await form.validateFields();
-    setBusy(true);
-    try {
-      await pricesApi.set(fields.model.trim(), {
+  const { form, modalProps } = useFormModal<Fields>({
+    open: price !== undefined,
+    savedMessage: t('acSaved'),
+    onSaved,
+    save: (fields) =>
+      pricesApi.set(fields.model.trim(), {
         input: fields.input ?? 0,
         output: fields.output ?? 0,
         perRequest: fields.perRequest ?? 0,
         perImage: fields.perImage ?? 0,
         maxOutputTokens: fields.maxOutputTokens ?? null,
-      });
-      void message.success(t('acSaved'));
-      onSaved();
-    } catch (error) {
-      void message.error((error as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+      }),
+  });
 
   return (
-    <Modal
-      open={price !== undefined}
-      title={current ? `${t('acEdit')}: ${current.model}` : t('acNewPrice')}
-      onCancel={onClose}
-      onOk={() => void submit()}
-      okText={t('save')}
-      cancelText={t('cancel')}
-      confirmLoading={busy}
-      destroyOnHidden
-    >
+    <Modal {...modalProps} title={current ? `${t('acEdit')}: ${current.model}` : t('acNewPrice')} onCancel={onClose}>
       <Form
         key={current?.model ?? (price === 'new-image' ? 'new-image' : 'new')}
         form={form}

@@ -1,6 +1,6 @@
-import { App, Form, Input, InputNumber, Modal, Select, Space, Switch } from 'antd';
-import { useState } from 'react';
+import { Form, Input, InputNumber, Modal, Select, Space, Switch } from 'antd';
 import { templatesApi, type ParamTemplate, type PromptTemplate, type TemplateKind } from '@/api/admin-catalog.ts';
+import { useFormModal } from '@/components/useFormModal.ts';
 import { useI18n } from '@/i18n/index.tsx';
 import { parseParams, templateBody, templateFields, type TemplateFields } from './template-form.ts';
 
@@ -17,41 +17,21 @@ export function TemplateModal({
   onSaved: () => void;
 }) {
   const { t } = useI18n();
-  const { message } = App.useApp();
-  const [form] = Form.useForm<TemplateFields>();
-  const [busy, setBusy] = useState(false);
   const current = template === 'new' ? undefined : template;
   const required = [{ required: true, whitespace: true, message: t('required') }];
-
-  const submit = async () => {
-    const fields = await form.validateFields();
-    setBusy(true);
-    try {
+  const { form, modalProps } = useFormModal<TemplateFields>({
+    open: template !== undefined,
+    savedMessage: t('acSaved'),
+    onSaved,
+    save: (fields) => {
       const body = templateBody(kind, fields);
-      if (current) await templatesApi.update(kind, current.id, body);
-      else await templatesApi.create(kind, body);
-      void message.success(t('acSaved'));
-      onSaved();
-    } catch (error) {
-      void message.error((error as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+      return current ? templatesApi.update(kind, current.id, body) : templatesApi.create(kind, body);
+    },
+  });
 
   const newTitle = kind === 'prompts' ? t('acNewPromptTemplate') : t('acNewParamTemplate');
   return (
-    <Modal
-      open={template !== undefined}
-      title={current ? t('acEdit') : newTitle}
-      onCancel={onClose}
-      onOk={() => void submit()}
-      okText={t('save')}
-      cancelText={t('cancel')}
-      confirmLoading={busy}
-      width={640}
-      destroyOnHidden
-    >
+    <Modal {...modalProps} title={current ? t('acEdit') : newTitle} onCancel={onClose} width={640}>
       <Form
         key={current?.id ?? 'new'}
         form={form}
