@@ -1,6 +1,6 @@
 import { DownloadOutlined } from '@ant-design/icons';
 import { useQuery } from '@tanstack/react-query';
-import { App, Badge, Button, DatePicker, Form, Input, Select, Space } from 'antd';
+import { App, Badge, Button, DatePicker, Form, Input } from 'antd';
 import type { Dayjs } from 'dayjs';
 import { useState } from 'react';
 import { api } from '@/api/client.ts';
@@ -9,6 +9,7 @@ import type { ApiKey, Paged, UsageLog } from '@/api/types.ts';
 import { dateTime, dayRange, number } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
 import { PagedTable } from '@/components/PagedTable.tsx';
+import { ChoiceFilter, FilterBar } from '@/components/FilterBar.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
 import { download, toCsv } from './csv.ts';
 
@@ -99,47 +100,28 @@ export function UsagePage() {
       >
         {t('usage')}
       </PageTitle>
-      <Form<Filter>
-        layout="inline"
-        style={{ marginBottom: 16, rowGap: 8 }}
-        onFinish={(values) => {
-          setFilter(values);
-          logs.firstPage();
-        }}
-      >
-        <Form.Item name="keyId" label={t('key')}>
-          <Select
-            allowClear
-            placeholder={t('all')}
-            style={{ width: 160 }}
-            options={keys.data?.items.map((k) => ({ value: k.id, label: k.name }))}
-          />
-        </Form.Item>
+      <FilterBar<Filter> list={logs} onApply={setFilter}>
+        <ChoiceFilter
+          name="keyId"
+          label={t('key')}
+          width={160}
+          options={keys.data?.items.map((k) => ({ value: k.id, label: k.name }))}
+        />
         <Form.Item name="model" label={t('model')}>
           <Input allowClear style={{ width: 160 }} />
         </Form.Item>
-        <Form.Item name="status" label={t('status')}>
-          <Select
-            allowClear
-            placeholder={t('all')}
-            style={{ width: 120 }}
-            options={[
-              { value: 'ok', label: t('ok') },
-              { value: 'error', label: t('error') },
-            ]}
-          />
-        </Form.Item>
+        <ChoiceFilter
+          name="status"
+          label={t('status')}
+          options={[
+            { value: 'ok', label: t('ok') },
+            { value: 'error', label: t('error') },
+          ]}
+        />
         <Form.Item name="range" label={t('dates')}>
           <DatePicker.RangePicker />
         </Form.Item>
-        <Form.Item>
-          <Space>
-            <Button type="primary" htmlType="submit">
-              {t('filter')}
-            </Button>
-          </Space>
-        </Form.Item>
-      </Form>
+      </FilterBar>
       <PagedTable<UsageLog>
         label={t('usage')}
         list={logs}

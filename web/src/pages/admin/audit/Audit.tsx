@@ -1,12 +1,13 @@
-import { AutoComplete, Button, DatePicker, Form, Grid, Input, Typography } from 'antd';
+import { AutoComplete, DatePicker, Form, Grid, Input, Typography } from 'antd';
 import type { Dayjs } from 'dayjs';
 import { useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import type { AuditEntry } from '@/api/admin-people.ts';
 import { usePaged } from '@/api/paged.ts';
 import { ScrollTable } from '@/components/ScrollTable.tsx';
-import { dateTime } from '@/format.ts';
+import { dateTime, dayRange } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
+import { FilterBar } from '@/components/FilterBar.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
 import { AuditCards } from './AuditCards.tsx';
 import { AuditChange } from './AuditChange.tsx';
@@ -51,23 +52,14 @@ export function AuditPage() {
     action: trimmed(filter.action),
     targetType: trimmed(filter.targetType),
     targetId: trimmed(filter.targetId),
-    from: filter.range?.[0].startOf('day').toISOString(),
-    to: filter.range?.[1].add(1, 'day').startOf('day').toISOString(),
+    ...dayRange(filter.range),
   });
   const actions = [...new Set([...KNOWN_ACTIONS, ...(log.data?.items.map((e) => e.action) ?? [])])];
 
   return (
     <>
       <PageTitle>{t('apAudit')}</PageTitle>
-      <Form<Filter>
-        layout="inline"
-        initialValues={initial}
-        style={{ marginBottom: 16, rowGap: 8 }}
-        onFinish={(values) => {
-          setFilter(values);
-          log.firstPage();
-        }}
-      >
+      <FilterBar<Filter> list={log} onApply={setFilter} initialValues={initial}>
         <Form.Item name="actor" label={t('apActor')}>
           <Input allowClear placeholder={t('apActorHint')} style={{ width: 200 }} />
         </Form.Item>
@@ -88,12 +80,7 @@ export function AuditPage() {
         <Form.Item name="range" label={t('dates')}>
           <DatePicker.RangePicker />
         </Form.Item>
-        <Form.Item>
-          <Button type="primary" htmlType="submit">
-            {t('filter')}
-          </Button>
-        </Form.Item>
-      </Form>
+      </FilterBar>
       {phone ? (
         <AuditCards entries={log.data?.items} loading={log.isFetching} pagination={log.pagination} />
       ) : (

@@ -1,4 +1,4 @@
-import { Button, DatePicker, Form, Input, Select } from 'antd';
+import { DatePicker, Form, Input } from 'antd';
 import type { Dayjs } from 'dayjs';
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
@@ -8,6 +8,7 @@ import type { OrderStatus } from '@/api/types.ts';
 import { PagedTable } from '@/components/PagedTable.tsx';
 import { dateTime, dayRange, money } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
+import { ChoiceFilter, FilterBar } from '@/components/FilterBar.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
 import { OrderStatusTag } from './OrderStatusTag.tsx';
 
@@ -36,48 +37,31 @@ export function OrdersPage() {
   return (
     <>
       <PageTitle>{t('apOrders')}</PageTitle>
-      <Form<Filter>
-        layout="inline"
-        style={{ marginBottom: 16, rowGap: 8 }}
-        onFinish={(values) => {
-          setFilter(values);
-          orders.firstPage();
-        }}
-      >
+      <FilterBar<Filter> list={orders} onApply={setFilter}>
         <Form.Item name="search" label={t('apSearch')}>
           <Input allowClear placeholder={t('apOrderSearchHint')} style={{ width: 240 }} />
         </Form.Item>
         <Form.Item name="userId" label={t('apUserId')}>
           <Input allowClear style={{ width: 200 }} />
         </Form.Item>
-        <Form.Item name="status" label={t('status')}>
-          <Select
-            allowClear
-            placeholder={t('all')}
-            style={{ width: 140 }}
-            options={STATUSES.map((s) => ({ value: s, label: t(`order_${s}`) }))}
-          />
-        </Form.Item>
-        <Form.Item name="provider" label={t('apProvider')}>
-          <Select
-            allowClear
-            placeholder={t('all')}
-            style={{ width: 120 }}
-            options={[
-              { value: 'wechat', label: t('wechat_native') },
-              { value: 'stripe', label: 'Stripe' },
-            ]}
-          />
-        </Form.Item>
+        <ChoiceFilter
+          name="status"
+          label={t('status')}
+          width={140}
+          options={STATUSES.map((s) => ({ value: s, label: t(`order_${s}`) }))}
+        />
+        <ChoiceFilter
+          name="provider"
+          label={t('apProvider')}
+          options={[
+            { value: 'wechat', label: t('wechat_native') },
+            { value: 'stripe', label: 'Stripe' },
+          ]}
+        />
         <Form.Item name="range" label={t('dates')}>
           <DatePicker.RangePicker />
         </Form.Item>
-        <Form.Item>
-          <Button type="primary" htmlType="submit">
-            {t('filter')}
-          </Button>
-        </Form.Item>
-      </Form>
+      </FilterBar>
       <PagedTable<AdminOrder>
         list={orders}
         label={t('apOrders')}

@@ -1,4 +1,4 @@
-import { Button, Form, Input, Select } from 'antd';
+import { Form, Input } from 'antd';
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import type { AdminUser, Role, UserStatus } from '@/api/admin-people.ts';
@@ -6,6 +6,7 @@ import { usePaged } from '@/api/paged.ts';
 import { PagedTable } from '@/components/PagedTable.tsx';
 import { dateTime } from '@/format.ts';
 import { useI18n } from '@/i18n/index.tsx';
+import { ChoiceFilter, FilterBar } from '@/components/FilterBar.tsx';
 import { PageTitle } from '@/pages/PageTitle.tsx';
 import { RoleTag, StatusTag } from './tags.tsx';
 
@@ -28,45 +29,27 @@ export function UsersPage() {
   return (
     <>
       <PageTitle>{t('apUsers')}</PageTitle>
-      <Form<Filter>
-        layout="inline"
-        style={{ marginBottom: 16, rowGap: 8 }}
-        onFinish={(values) => {
-          setFilter(values);
-          users.firstPage();
-        }}
-      >
+      <FilterBar<Filter> list={users} onApply={setFilter}>
         <Form.Item name="search" label={t('apSearch')}>
           <Input allowClear placeholder={t('apUserSearchHint')} style={{ width: 240 }} />
         </Form.Item>
-        <Form.Item name="role" label={t('role')}>
-          <Select
-            allowClear
-            placeholder={t('all')}
-            style={{ width: 120 }}
-            options={[
-              { value: 'user', label: t('apRole_user') },
-              { value: 'admin', label: t('apRole_admin') },
-            ]}
-          />
-        </Form.Item>
-        <Form.Item name="status" label={t('status')}>
-          <Select
-            allowClear
-            placeholder={t('all')}
-            style={{ width: 120 }}
-            options={[
-              { value: 'active', label: t('apStatus_active') },
-              { value: 'disabled', label: t('apStatus_disabled') },
-            ]}
-          />
-        </Form.Item>
-        <Form.Item>
-          <Button type="primary" htmlType="submit">
-            {t('filter')}
-          </Button>
-        </Form.Item>
-      </Form>
+        <ChoiceFilter
+          name="role"
+          label={t('role')}
+          options={[
+            { value: 'user', label: t('apRole_user') },
+            { value: 'admin', label: t('apRole_admin') },
+          ]}
+        />
+        <ChoiceFilter
+          name="status"
+          label={t('status')}
+          options={[
+            { value: 'active', label: t('apStatus_active') },
+            { value: 'disabled', label: t('apStatus_disabled') },
+          ]}
+        />
+      </FilterBar>
       <PagedTable<AdminUser>
         list={users}
         label={t('apUsers')}
