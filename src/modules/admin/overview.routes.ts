@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { AppError } from '#core/errors.ts';
 import { Paged } from '#core/http/pagination.ts';
 import type { App } from '#core/http/route-config.ts';
-import { LogItem, LogsQuery, toLogItem } from '#modules/usage/usage.routes.ts';
+import { LogItem, LogsQuery, logsPage } from '#modules/usage/usage.routes.ts';
 import type { UsageService } from '#modules/usage/usage.service.ts';
 import type { UsersService } from '#modules/users/users.service.ts';
 import type { OverviewService } from './overview.service.ts';
@@ -96,20 +96,7 @@ export function registerAdminOverviewRoutes(
     async (request) => {
       const user = await deps.users.findById(request.params.id);
       if (!user) throw new AppError('NOT_FOUND');
-      const { page, limit, model, keyId, status, from, to } = request.query;
-      const { rows, total } = await deps.usage.logs(
-        {
-          userId: user.id,
-          model,
-          keyId,
-          status,
-          from: from ? Date.parse(from) : undefined,
-          to: to ? Date.parse(to) : undefined,
-        },
-        page,
-        limit,
-      );
-      return { items: rows.map(toLogItem), total, page, limit };
+      return logsPage(deps.usage, user.id, request.query);
     },
   );
 }

@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { PageQuery, Paged } from '#core/http/pagination.ts';
 import type { App } from '#core/http/route-config.ts';
 import type { UsageService } from './usage.service.ts';
@@ -57,6 +57,24 @@ const DifyUsageStats = Type.Object({
   dailyStats: Type.Array(Type.Object({ date: Type.String(), requests: Type.Integer(), creditsUsed: Type.Integer() })),
 });
 
+/** One account's calls, a page of them by the usage log's filters (its own log, or an admin's view of it). */
+export async function logsPage(usage: UsageService, userId: string, query: Static<typeof LogsQuery>) {
+  const { page, limit, model, keyId, status, from, to } = query;
+  const { rows, total } = await usage.logs(
+    {
+      userId,
+      model,
+      keyId,
+      status,
+      from: from ? Date.parse(from) : undefined,
+      to: to ? Date.parse(to) : undefined,
+    },
+    page,
+    limit,
+  );
+  return { items: rows.map(toLogItem), total, page, limit };
+}
+
 export function toLogItem(row: UsageRow) {
   return {
     id: row.id,
@@ -96,20 +114,7 @@ export function registerUsageRoutes(app: App, usage: UsageService): void {
       },
     },
     async (request) => {
-      const { page, limit, model, keyId, status, from, to } = request.query;
-      const { rows, total } = await usage.logs(
-        {
-          userId: principalOf(request).userId,
-          model,
-          keyId,
-          status,
-          from: from ? Date.parse(from) : undefined,
-          to: to ? Date.parse(to) : undefined,
-        },
-        page,
-        limit,
-      );
-      return { items: rows.map(toLogItem), total, page, limit };
+      return logsPage(usage, principalOf(request).userId, request.query);
     },
   );
 
