@@ -71,7 +71,10 @@ export function UsageChart() {
               <CartesianGrid strokeDasharray="3 3" stroke={token.colorBorderSecondary} />
               <XAxis dataKey="date" stroke={token.colorTextSecondary} />
               <YAxis allowDecimals={false} stroke={token.colorTextSecondary} />
-              <Tooltip contentStyle={{ background: token.colorBgElevated, border: 'none' }} />
+              <Tooltip
+                contentStyle={{ background: token.colorBgElevated, border: 'none' }}
+                itemStyle={{ color: token.colorText }}
+              />
               <Legend />
               {models.map((model, i) => (
                 <Bar key={model} dataKey={model} stackId="models" fill={COLORS[i % COLORS.length]} />

@@ -52,7 +52,11 @@ export function OverviewCharts({ overview }: { overview: AdminOverview }) {
   const axes = [
     <CartesianGrid key="grid" strokeDasharray="3 3" stroke={token.colorBorderSecondary} />,
     <XAxis key="x" dataKey="date" stroke={token.colorTextSecondary} />,
-    <Tooltip key="tip" contentStyle={{ background: token.colorBgElevated, border: 'none' }} />,
+    <Tooltip
+      key="tip"
+      contentStyle={{ background: token.colorBgElevated, border: 'none' }}
+      itemStyle={{ color: token.colorText }}
+    />,
     <Legend key="legend" />,
   ];
   const palette = [token.colorPrimary, token.colorWarning, token.colorSuccess, token.colorInfo];
